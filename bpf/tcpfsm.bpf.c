@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpfsm kernel side: one record per TCP state change, plus the timers of
+ * the two minisockets the state tracepoint never reports (timewait socks
+ * and request socks). Filter early, fill the record, submit, count what
+ * could not be submitted. Every decision that can be made in user space is.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcpfsm.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/* in_task(): not in NMI, hard irq, or serving a soft irq */
+#define NMI_MASK 0x00f00000
+#define HARDIRQ_MASK 0x000f0000
+#define SOFTIRQ_OFFSET 0x00000100
+
+/* Tunables, set by the loader before load; the verifier prunes on them. */
+const volatile __u8 filt_family = 0;	 /* 0: any */
+const volatile __u32 filt_pid = 0;	 /* 0: any (see below) */
+const volatile __u32 filt_netns = 0;	 /* 0: any */
+const volatile __u32 n_lports = 0;
+const volatile __u32 n_rports = 0;
+const volatile __u16 lports[TCPFSM_MAX_PORTS] = {};
+const volatile __u16 rports[TCPFSM_MAX_PORTS] = {};
+const volatile __u64 tw_timer_fn = 0;	 /* &tw_timer_handler */
+const volatile __u64 req_timer_fn = 0;	 /* &reqsk_timer_handler */
+const volatile __u64 wakeup_bytes = 0;	 /* wake the reader past this */
+
+/* Records that could not be reserved, by kind: never lost silently. */
+__u64 lost[TCPFSM_EV_KIND_MAX] = {};
+
+extern int __preempt_count __ksym __weak;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+static __always_inline bool port_in(__u16 port, const volatile __u16 *set,
+				    __u32 n)
+{
+	for (int i = 0; i < TCPFSM_MAX_PORTS; i++) {
+		if (i >= n)
+			break;
+		if (set[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/* Common filter on a tuple; the local port 0 (not yet bound) passes. */
+static __always_inline bool tuple_wanted(__u8 family, __u16 sport, __u16 dport,
+					 __u32 netns)
+{
+	if (filt_family && family != filt_family)
+		return false;
+	if (filt_netns && netns != filt_netns)
+		return false;
+	if (n_lports && sport && !port_in(sport, lports, n_lports))
+		return false;
+	if (n_rports && !port_in(dport, rports, n_rports))
+		return false;
+	return true;
+}
+
+static __always_inline bool v4_mapped(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
+}
+
+/*
+ * Fill family, ports, addresses and netns of a sock_common. RD reads one
+ * field: a direct BTF load for the full socket (trusted pointer), a CO-RE
+ * probe read for minisockets (reached through container_of).
+ */
+#define FILL_TUPLE(e, skc, RD)                                                \
+	do {                                                                  \
+		(e)->family = RD(skc, skc_family);                            \
+		(e)->sport = RD(skc, skc_num);                                \
+		(e)->dport = bpf_ntohs(RD(skc, skc_dport));                   \
+		(e)->netns = RD(skc, skc_net.net, ns.inum);                   \
+		if ((e)->family == AF_INET) {                                 \
+			*(__u32 *)(e)->saddr = RD(skc, skc_rcv_saddr);        \
+			*(__u32 *)(e)->daddr = RD(skc, skc_daddr);            \
+		} else {                                                      \
+			struct in6_addr s6 = RD(skc, skc_v6_rcv_saddr);       \
+			struct in6_addr d6 = RD(skc, skc_v6_daddr);           \
+			__builtin_memcpy((e)->saddr, &s6, 16);                \
+			__builtin_memcpy((e)->daddr, &d6, 16);                \
+			if (v4_mapped((e)->saddr) && v4_mapped((e)->daddr)) { \
+				(e)->family = AF_INET;                        \
+				__builtin_memcpy((e)->saddr, &s6.in6_u.u6_addr32[3], 4); \
+				__builtin_memcpy((e)->daddr, &d6.in6_u.u6_addr32[3], 4); \
+				__builtin_memset((e)->saddr + 4, 0, 12);      \
+				__builtin_memset((e)->daddr + 4, 0, 12);      \
+			}                                                     \
+		}                                                             \
+	} while (0)
+
+#define RD_DIRECT_1(p, a) ((p)->a)
+#define RD_DIRECT_2(p, a, b) ((p)->a->b)
+#define RD_DIRECT_SEL(_1, _2, NAME, ...) NAME
+#define RD_DIRECT(p, ...) \
+	RD_DIRECT_SEL(__VA_ARGS__, RD_DIRECT_2, RD_DIRECT_1)(p, __VA_ARGS__)
+
+static __always_inline void submit(struct tcpfsm_event *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	/*
+	 * Waking the reader per record costs about a third of the connection
+	 * rate; the reader polls on a short timeout and is only woken when
+	 * the buffer fills past wakeup_bytes.
+	 */
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void fill_task(struct tcpfsm_event *e)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (&__preempt_count) {
+		int *pc = bpf_this_cpu_ptr(&__preempt_count);
+
+		e->flags |= TCPFSM_F_CTX_KNOWN;
+		if (!(*pc & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)))
+			e->flags |= TCPFSM_F_IN_TASK;
+	}
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	const struct sock_common *skc = &sk->__sk_common;
+	struct tcpfsm_event *e;
+	__u16 family, sport, dport;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	family = skc->skc_family;
+	sport = skc->skc_num;
+	dport = bpf_ntohs(skc->skc_dport);
+	/* the IPv4-mapped case is settled after the fill, below */
+	if (filt_family == AF_INET6 && family != AF_INET6)
+		return 0;
+	if (!tuple_wanted(0, sport, dport, 0))
+		return 0;
+	if (filt_netns && skc->skc_net.net->ns.inum != filt_netns)
+		return 0;
+	if (filt_pid) {
+		/*
+		 * Only process-context transitions say who "current" is; the
+		 * rest (softirq) pass and are judged by owner in user space.
+		 */
+		__u32 pid = bpf_get_current_pid_tgid() >> 32;
+
+		if (pid != filt_pid && &__preempt_count &&
+		    !(*(int *)bpf_this_cpu_ptr(&__preempt_count) &
+		      (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)))
+			return 0;
+	}
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost[TCPFSM_EV_STATE], 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = TCPFSM_EV_STATE;
+	e->cookie = bpf_get_socket_cookie(sk);
+	e->oldstate = oldstate;
+	e->newstate = newstate;
+	FILL_TUPLE(e, skc, RD_DIRECT);
+	if (filt_family && e->family != filt_family) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	fill_task(e);
+	if (newstate == TCPFSM_ST_CLOSE) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+
+		if (tp) {
+			e->aux = tp->bytes_acked;
+			e->aux2 = tp->bytes_received;
+			e->flags |= TCPFSM_F_BYTES;
+		}
+	}
+	submit(e);
+	return 0;
+}
+
+static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
+					  __u64 aux)
+{
+	const struct sock_common *skc;
+	struct tcpfsm_event *e;
+	__u64 cookie = 0, aux2 = 0;
+	__u8 substate = 0, retrans = 0;
+
+	if (kind <= TCPFSM_EV_TW_EXPIRE) {
+		struct inet_timewait_sock *tw;
+
+		tw = (void *)timer -
+		     bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+		skc = &tw->__tw_common;
+		cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+		substate = BPF_CORE_READ(tw, tw_substate);
+		aux2 = bpf_jiffies64();
+	} else {
+		struct request_sock *req;
+
+		req = (void *)timer -
+		      bpf_core_field_offset(struct request_sock, rsk_timer);
+		skc = &req->__req_common;
+		/* the listener's cookie: the owner of the future child */
+		aux = BPF_CORE_READ(req, __req_common.skc_listener,
+				    __sk_common.skc_cookie.counter);
+		retrans = BPF_CORE_READ(req, num_retrans);
+		substate = TCPFSM_ST_SYN_RECV;
+	}
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost[kind & (TCPFSM_EV_KIND_MAX - 1)], 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	FILL_TUPLE(e, skc, BPF_CORE_READ);
+	if (!tuple_wanted(e->family, e->sport, e->dport, e->netns)) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = kind;
+	e->cookie = cookie;
+	e->newstate = substate;
+	e->retrans = retrans;
+	e->aux = aux;
+	e->aux2 = aux2;
+	fill_task(e);
+	submit(e);
+	return 0;
+}
+
+/*
+ * The timer tracepoints fire for every timer_list on the host: the first
+ * thing is one load of timer->function and two compares against constants.
+ */
+SEC("tp_btf/timer_start")
+int BPF_PROG(handle_timer_start, struct timer_list *timer, unsigned long expires)
+{
+	__u64 fn = (__u64)timer->function;
+
+	if (fn == tw_timer_fn)
+		return minisock_event(timer, TCPFSM_EV_TW_START, expires);
+	if (fn == req_timer_fn)
+		return minisock_event(timer, TCPFSM_EV_REQ_START, 0);
+	return 0;
+}
+
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(handle_timer_cancel, struct timer_list *timer)
+{
+	__u64 fn = (__u64)timer->function;
+
+	if (fn == tw_timer_fn)
+		return minisock_event(timer, TCPFSM_EV_TW_CANCEL, 0);
+	if (fn == req_timer_fn)
+		return minisock_event(timer, TCPFSM_EV_REQ_CANCEL, 0);
+	return 0;
+}
+
+SEC("tp_btf/timer_expire_entry")
+int BPF_PROG(handle_timer_expire, struct timer_list *timer, unsigned long now)
+{
+	__u64 fn = (__u64)timer->function;
+
+	if (fn == tw_timer_fn)
+		return minisock_event(timer, TCPFSM_EV_TW_EXPIRE, 0);
+	if (fn == req_timer_fn)
+		return minisock_event(timer, TCPFSM_EV_REQ_EXPIRE, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

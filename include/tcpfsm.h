@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The one record definition shared by the BPF program and user space.
+ *
+ * Everything here is fixed-width, explicitly padded and size-checked, so
+ * the layout the kernel writes into the ring buffer is the layout user space
+ * reads, and the layout a recorded file stores (see src/record.h).
+ */
+#ifndef TCPFSM_H
+#define TCPFSM_H
+
+#ifdef __bpf__
+/* vmlinux.h provides __u8 ... __u64 on the BPF side */
+#else
+#include <linux/types.h>
+#endif
+
+#define TCPFSM_COMM_LEN 16
+
+/* TCP states, numbered as in the kernel's include/net/tcp_states.h. */
+enum tcpfsm_state {
+	TCPFSM_ST_UNKNOWN = 0,
+	TCPFSM_ST_ESTABLISHED = 1,
+	TCPFSM_ST_SYN_SENT = 2,
+	TCPFSM_ST_SYN_RECV = 3,
+	TCPFSM_ST_FIN_WAIT1 = 4,
+	TCPFSM_ST_FIN_WAIT2 = 5,
+	TCPFSM_ST_TIME_WAIT = 6,
+	TCPFSM_ST_CLOSE = 7,
+	TCPFSM_ST_CLOSE_WAIT = 8,
+	TCPFSM_ST_LAST_ACK = 9,
+	TCPFSM_ST_LISTEN = 10,
+	TCPFSM_ST_CLOSING = 11,
+	TCPFSM_ST_NEW_SYN_RECV = 12,
+	TCPFSM_ST_MAX = 13,
+};
+
+/* What produced a record. */
+enum tcpfsm_kind {
+	/* sock:inet_sock_set_state on a full socket: oldstate -> newstate */
+	TCPFSM_EV_STATE = 1,
+	/*
+	 * The timer of an inet_timewait_sock: armed (TIME_WAIT or orphaned
+	 * FIN_WAIT2 begins or is rescheduled), removed, fired. newstate holds
+	 * tw_substate; aux = timer->expires, aux2 = jiffies at the event.
+	 */
+	TCPFSM_EV_TW_START = 2,
+	TCPFSM_EV_TW_CANCEL = 3,
+	TCPFSM_EV_TW_EXPIRE = 4,
+	/*
+	 * The timer of a request_sock (half-open SYN_RECV): armed when the SYN
+	 * arrives and re-armed on each SYN-ACK retransmission, removed when the
+	 * handshake completes or the request is dropped, fired on each SYN-ACK
+	 * timeout. cookie is 0 (request socks have none); aux is the
+	 * listener's cookie; retrans is num_retrans.
+	 */
+	TCPFSM_EV_REQ_START = 5,
+	TCPFSM_EV_REQ_CANCEL = 6,
+	TCPFSM_EV_REQ_EXPIRE = 7,
+	TCPFSM_EV_KIND_MAX = 8,
+};
+
+/* flags */
+#define TCPFSM_F_IN_TASK 0x01	/* ran in process context (not irq/softirq) */
+#define TCPFSM_F_CTX_KNOWN 0x02 /* TCPFSM_F_IN_TASK is meaningful */
+#define TCPFSM_F_BYTES 0x04	/* aux/aux2 hold bytes_acked/bytes_received */
+
+struct tcpfsm_event {
+	__u64 ts_ns;	   /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 cookie;	   /* socket cookie, as sock_diag's idiag_cookie */
+	__u64 cgroup_id;   /* cgroup v2 id of the current task */
+	__u64 aux;	   /* per kind, see enum tcpfsm_kind */
+	__u64 aux2;	   /* per kind */
+	__u32 pid;	   /* tgid of the current task */
+	__u32 tid;	   /* thread id of the current task */
+	__u32 netns;	   /* network namespace inode */
+	__u16 sport;	   /* local port, host order */
+	__u16 dport;	   /* remote port, host order */
+	__u8 kind;	   /* enum tcpfsm_kind */
+	__u8 oldstate;	   /* enum tcpfsm_state */
+	__u8 newstate;	   /* enum tcpfsm_state */
+	__u8 family;	   /* AF_INET (2) or AF_INET6 (10) */
+	__u8 flags;	   /* TCPFSM_F_* */
+	__u8 retrans;	   /* request sock: SYN-ACK retransmissions */
+	__u8 __pad[2];
+	__u8 saddr[16];	   /* local address; IPv4 in the first 4 bytes */
+	__u8 daddr[16];	   /* remote address */
+	char comm[TCPFSM_COMM_LEN]; /* current task; untrusted bytes */
+};
+
+_Static_assert(sizeof(struct tcpfsm_event) == 112,
+	       "struct tcpfsm_event is part of the ring buffer and file ABI");
+
+/* Maximum ports in a BPF-side port filter (--lport/--rport). */
+#define TCPFSM_MAX_PORTS 8
+
+#endif /* TCPFSM_H */

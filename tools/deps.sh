@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install the Debian packages tcpfsm needs to build, run and test, and only
+# those that are missing: a second run does nothing and prints nothing.
+set -euo pipefail
+
+pkgs=(
+	make gcc clang llvm pkg-config	# build
+	libbpf-dev bpftool libelf-dev zlib1g-dev	# BPF side and loader
+	libcmocka-dev			# unit tests
+	iproute2 nftables		# integration tests: ss, netns/veth, drops
+	python3 python3-pytest python3-pytest-xdist	# integration tests
+	procps				# sysctl for the benchmark
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$status" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "tcpfsm: installing missing packages: ${missing[*]}" >&2
+sudo=()
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || {
+		echo "tcpfsm: need root (or sudo) to install: ${missing[*]}" >&2
+		exit 1
+	}
+	sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+# An old or empty package list finds nothing: refresh it once.
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Root integration tests: load the real BPF program, drive real TCP traffic.
+# Slow scenarios (TIME_WAIT expiry takes ~60 s) run in parallel with the rest.
+set -u
+build=${1:-build}
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ "$(id -u)" != 0 ]; then
+	echo "integration tests need root (they load BPF programs): skipped" >&2
+	exit 0
+fi
+export TCPFSM_BIN="$here/$build/tcpfsm"
+export TCPFSM_TOOLS="$here/$build/tools"
+exec /usr/bin/python3 -m pytest -q -p no:cacheprovider -n 4 --dist loadfile \
+	"$here/tests/integration" "${@:2}"
