@@ -16,11 +16,6 @@
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 
-/* in_task(): not in NMI, hard irq, or serving a soft irq */
-#define NMI_MASK 0x00f00000
-#define HARDIRQ_MASK 0x000f0000
-#define SOFTIRQ_OFFSET 0x00000100
-
 /* Tunables, set by the loader before load; the verifier prunes on them. */
 const volatile __u8 filt_family = 0;	 /* 0: any */
 const volatile __u32 filt_pid = 0;	 /* 0: any (see below) */
@@ -33,10 +28,10 @@ const volatile __u64 tw_timer_fn = 0;	 /* &tw_timer_handler */
 const volatile __u64 req_timer_fn = 0;	 /* &reqsk_timer_handler */
 const volatile __u64 wakeup_bytes = 0;	 /* wake the reader past this */
 
+extern unsigned int CONFIG_HZ __kconfig __weak;
+
 /* Records that could not be reserved, by kind: never lost silently. */
 __u64 lost[TCPFSM_EV_KIND_MAX] = {};
-
-extern int __preempt_count __ksym __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -126,7 +121,15 @@ static __always_inline void submit(struct tcpfsm_event *e)
 	bpf_ringbuf_submit(e, flags);
 }
 
-static __always_inline void fill_task(struct tcpfsm_event *e)
+/*
+ * in_task: the change runs under lock_sock(), i.e. in a system call of a
+ * task using the socket (connect, listen, close, shutdown) or in its
+ * release_sock() backlog processing. Changes driven by arriving packets
+ * and timers run in softirq with the lock not owned, where "current" is
+ * whoever was on the CPU. (Per-CPU preempt_count is not reachable here:
+ * this kernel's kallsyms has no per-CPU data symbols.)
+ */
+static __always_inline void fill_task(struct tcpfsm_event *e, bool in_task)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
@@ -134,13 +137,9 @@ static __always_inline void fill_task(struct tcpfsm_event *e)
 	e->tid = (__u32)id;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	if (&__preempt_count) {
-		int *pc = bpf_this_cpu_ptr(&__preempt_count);
-
-		e->flags |= TCPFSM_F_CTX_KNOWN;
-		if (!(*pc & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)))
-			e->flags |= TCPFSM_F_IN_TASK;
-	}
+	e->flags |= TCPFSM_F_CTX_KNOWN;
+	if (in_task)
+		e->flags |= TCPFSM_F_IN_TASK;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -149,6 +148,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	const struct sock_common *skc = &sk->__sk_common;
 	struct tcpfsm_event *e;
 	__u16 family, sport, dport;
+	bool owned;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
@@ -162,18 +162,13 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	if (filt_netns && skc->skc_net.net->ns.inum != filt_netns)
 		return 0;
-	if (filt_pid) {
-		/*
-		 * Only process-context transitions say who "current" is; the
-		 * rest (softirq) pass and are judged by owner in user space.
-		 */
-		__u32 pid = bpf_get_current_pid_tgid() >> 32;
-
-		if (pid != filt_pid && &__preempt_count &&
-		    !(*(int *)bpf_this_cpu_ptr(&__preempt_count) &
-		      (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)))
-			return 0;
-	}
+	owned = sk->sk_lock.owned;
+	/*
+	 * Only changes made by a task using the socket say who "current" is;
+	 * the rest (softirq) pass and are judged by owner in user space.
+	 */
+	if (filt_pid && owned && (bpf_get_current_pid_tgid() >> 32) != filt_pid)
+		return 0;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -191,7 +186,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
-	fill_task(e);
+	fill_task(e, owned);
 	if (newstate == TCPFSM_ST_CLOSE) {
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 
@@ -210,8 +205,8 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 {
 	const struct sock_common *skc;
 	struct tcpfsm_event *e;
-	__u64 cookie = 0, aux2 = 0;
-	__u8 substate = 0, retrans = 0;
+	__u64 cookie = 0, aux2 = 0, expires, jiffies;
+	__u8 substate = 0, retrans = 0, flags = 0;
 
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
 		struct inet_timewait_sock *tw;
@@ -221,7 +216,19 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 		skc = &tw->__tw_common;
 		cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
 		substate = BPF_CORE_READ(tw, tw_substate);
-		aux2 = bpf_jiffies64();
+		/*
+		 * Time left until the timer fires. A FIN reaching an orphaned
+		 * FIN_WAIT2 minisocket re-arms the timer for TIME_WAIT, and when
+		 * the new expiry falls in the same timer-wheel bucket no timer
+		 * tracepoint fires: only the deadline moves. User space infers
+		 * when TIME_WAIT began from it (deadline - TCP_TIMEWAIT_LEN).
+		 */
+		expires = BPF_CORE_READ(tw, tw_timer.expires);
+		jiffies = bpf_jiffies64();
+		if (CONFIG_HZ && (long)(expires - jiffies) >= 0) {
+			aux = (expires - jiffies) * (1000000000ull / CONFIG_HZ);
+			flags = TCPFSM_F_DEADLINE;
+		}
 	} else {
 		struct request_sock *req;
 
@@ -253,7 +260,8 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 	e->retrans = retrans;
 	e->aux = aux;
 	e->aux2 = aux2;
-	fill_task(e);
+	e->flags = flags;
+	fill_task(e, false);
 	submit(e);
 	return 0;
 }
@@ -268,7 +276,7 @@ int BPF_PROG(handle_timer_start, struct timer_list *timer, unsigned long expires
 	__u64 fn = (__u64)timer->function;
 
 	if (fn == tw_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_TW_START, expires);
+		return minisock_event(timer, TCPFSM_EV_TW_START, 0);
 	if (fn == req_timer_fn)
 		return minisock_event(timer, TCPFSM_EV_REQ_START, 0);
 	return 0;

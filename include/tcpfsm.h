@@ -42,7 +42,7 @@ enum tcpfsm_kind {
 	/*
 	 * The timer of an inet_timewait_sock: armed (TIME_WAIT or orphaned
 	 * FIN_WAIT2 begins or is rescheduled), removed, fired. newstate holds
-	 * tw_substate; aux = timer->expires, aux2 = jiffies at the event.
+	 * tw_substate; with TCPFSM_F_DEADLINE, aux = ns until the timer fires.
 	 */
 	TCPFSM_EV_TW_START = 2,
 	TCPFSM_EV_TW_CANCEL = 3,
@@ -61,9 +61,14 @@ enum tcpfsm_kind {
 };
 
 /* flags */
-#define TCPFSM_F_IN_TASK 0x01	/* ran in process context (not irq/softirq) */
+/* ran in a task holding the socket (lock_sock): its syscall or backlog */
+#define TCPFSM_F_IN_TASK 0x01
 #define TCPFSM_F_CTX_KNOWN 0x02 /* TCPFSM_F_IN_TASK is meaningful */
 #define TCPFSM_F_BYTES 0x04	/* aux/aux2 hold bytes_acked/bytes_received */
+#define TCPFSM_F_DEADLINE 0x08	/* timewait: aux holds ns until the timer fires */
+
+/* The kernel's TCP_TIMEWAIT_LEN: how long TIME_WAIT is armed for. */
+#define TCPFSM_TIMEWAIT_LEN_NS 60000000000ull
 
 struct tcpfsm_event {
 	__u64 ts_ns;	   /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */

@@ -104,6 +104,15 @@ void json_begin_object(struct json *j)
 	j->first[j->depth] = true;
 }
 
+void json_begin_object_key(struct json *j, const char *key)
+{
+	json_key(j, key);
+	fputc('{', j->out);
+	if (j->depth < 15)
+		j->depth++;
+	j->first[j->depth] = true;
+}
+
 void json_end_object(struct json *j)
 {
 	fputc('}', j->out);

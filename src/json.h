@@ -20,6 +20,8 @@ struct json {
 
 void json_init(struct json *j, FILE *out);
 void json_begin_object(struct json *j);	/* also as an array element */
+/* "key":{ inside an object */
+void json_begin_object_key(struct json *j, const char *key);
 void json_end_object(struct json *j);
 void json_begin_array(struct json *j, const char *key); /* key NULL in arrays */
 void json_end_array(struct json *j);

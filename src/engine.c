@@ -1,0 +1,837 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "engine.h"
+
+#define REQ_KEY_BIT (1ull << 63)	/* request socks: keyed by 4-tuple */
+#define TW_KEY_BIT (1ull << 62)		/* timewait socks with no cookie */
+#define RECENT_CONNECTS 64
+
+struct engine {
+	struct engine_config cfg;
+	struct engine_cb cb;
+	struct u64map map;	/* key -> struct conn * */
+	uint64_t *pending;	/* keys with CONN_F_PENDING set */
+	size_t npending, cap_pending;
+	uint64_t *listeners;	/* cookies of conns in LISTEN */
+	size_t nlisteners, cap_listeners;
+	struct {
+		uint64_t cookie;
+		struct tuple t;
+	} recent[RECENT_CONNECTS]; /* last connects: TIME_WAIT reuse */
+	unsigned int recent_next;
+	uint64_t now;
+	uint64_t last_scan;
+	uint32_t loss_epoch;
+	bool any_stuck;
+	struct engine_stats st;
+};
+
+void engine_config_default(struct engine_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_conns = ENGINE_DEFAULT_MAX_CONNS;
+	cfg->pending_ns = ENGINE_DEFAULT_PENDING_NS;
+	cfg->stuck_scan_ns = 1000000000ull;
+}
+
+struct engine *engine_new(const struct engine_config *cfg,
+			  const struct engine_cb *cb)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	int i;
+
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	if (!e->cfg.max_conns)
+		e->cfg.max_conns = ENGINE_DEFAULT_MAX_CONNS;
+	if (!e->cfg.stuck_scan_ns)
+		e->cfg.stuck_scan_ns = 1000000000ull;
+	e->cb = *cb;
+	for (i = 0; i < TCPFSM_ST_MAX; i++)
+		if (cfg->stuck_ns[i])
+			e->any_stuck = true;
+	if (u64map_init(&e->map, 1024, e->cfg.max_conns)) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void free_conn_cb(void *ctx, const struct conn *c)
+{
+	(void)ctx;
+	free((void *)c);
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	engine_foreach(e, free_conn_cb, NULL);
+	u64map_free(&e->map);
+	free(e->pending);
+	free(e->listeners);
+	free(e);
+}
+
+const struct engine_stats *engine_stats(const struct engine *e)
+{
+	return &e->st;
+}
+
+size_t engine_bytes_per_conn(void)
+{
+	/* the struct, malloc's header rounded to 16, two slots at load 1/2 */
+	return ((sizeof(struct conn) + 8 + 15) & ~(size_t)15) +
+	       2 * sizeof(struct u64map_slot);
+}
+
+void engine_foreach(struct engine *e,
+		    void (*fn)(void *ctx, const struct conn *c), void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i <= e->map.mask; i++)
+		if (e->map.slots[i].key)
+			fn(ctx, (const struct conn *)(uintptr_t)e->map.slots[i].val);
+}
+
+static struct conn *get(const struct engine *e, uint64_t key)
+{
+	uint64_t *v = u64map_get(&e->map, key);
+
+	return v ? (struct conn *)(uintptr_t)*v : NULL;
+}
+
+uint64_t conn_since(const struct conn *c)
+{
+	return c->npath ? c->path_since[c->npath - 1] : 0;
+}
+
+/* Make room by dropping the least recently changed of a few neighbours. */
+static void evict_one(struct engine *e, uint64_t key)
+{
+	size_t i = u64map_home(&e->map, key), n, best = SIZE_MAX;
+	uint64_t best_since = UINT64_MAX;
+	struct conn *c;
+
+	for (n = 0; n < 64; n++, i = (i + 1) & e->map.mask) {
+		if (!e->map.slots[i].key)
+			continue;
+		c = (struct conn *)(uintptr_t)e->map.slots[i].val;
+		if (conn_since(c) < best_since) {
+			best_since = conn_since(c);
+			best = i;
+		}
+	}
+	if (best == SIZE_MAX) /* sparse neighbourhood: take any */
+		for (best = 0; !e->map.slots[best].key; best++)
+			;
+	c = (struct conn *)(uintptr_t)e->map.slots[best].val;
+	u64map_del(&e->map, c->key);
+	free(c);
+	e->st.evicted++;
+	e->st.conns--;
+}
+
+static struct conn *conn_new(struct engine *e, uint64_t key,
+			     const struct tuple *t)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return NULL;
+	c->key = key;
+	c->t = *t;
+	c->loss_epoch = e->loss_epoch;
+	err = u64map_put(&e->map, key, (uintptr_t)c);
+	if (err == -ENOSPC) {
+		evict_one(e, key);
+		err = u64map_put(&e->map, key, (uintptr_t)c);
+	}
+	if (err) {
+		free(c);
+		return NULL;
+	}
+	if (++e->st.conns > e->st.peak_conns)
+		e->st.peak_conns = e->st.conns;
+	return c;
+}
+
+static void conn_remove(struct engine *e, struct conn *c)
+{
+	size_t i;
+
+	if (c->open_kind == OPEN_LISTEN)
+		for (i = 0; i < e->nlisteners; i++)
+			if (e->listeners[i] == c->key) {
+				e->listeners[i] = e->listeners[--e->nlisteners];
+				break;
+			}
+	u64map_del(&e->map, c->key);
+	free(c);
+	e->st.conns--;
+}
+
+static void path_push(struct conn *c, uint8_t state, uint64_t since)
+{
+	if (c->npath == CONN_MAX_PATH) {
+		/* keep the first and the latest states; fold the middle */
+		memmove(&c->path_state[1], &c->path_state[2], CONN_MAX_PATH - 2);
+		memmove(&c->path_since[1], &c->path_since[2],
+			(CONN_MAX_PATH - 2) * sizeof(c->path_since[0]));
+		c->npath--;
+		c->flags |= CONN_F_TRUNCATED;
+	}
+	c->path_state[c->npath] = state;
+	c->path_since[c->npath] = since;
+	c->npath++;
+	c->state = state;
+	c->stuck_at_ns = 0;
+}
+
+uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
+{
+	uint64_t from = c->path_since[i];
+	uint64_t to = i + 1 < c->npath ? c->path_since[i + 1] : c->end_ns;
+
+	*known = DUR_UNKNOWN;
+	if (!from || !to || to < from)
+		return 0;
+	*known = (i == 0 && (c->flags & CONN_F_SEEDED)) ? DUR_LOWER_BOUND :
+							   DUR_EXACT;
+	return to - from;
+}
+
+static void emit_full(struct engine *e, const struct conn *c,
+		      const struct tcpfsm_event *ev, uint64_t ts,
+		      uint8_t oldstate, uint8_t newstate, uint64_t since,
+		      uint8_t end, bool inferred)
+{
+	struct transition t = {
+		.ts_ns = ts,
+		.conn = c,
+		.ev = ev,
+		.oldstate = oldstate,
+		.newstate = newstate,
+		.end = end,
+		.synth = ev ? ev->kind != TCPFSM_EV_STATE : 1,
+		.inferred = inferred,
+	};
+
+	if (since && ts >= since) {
+		t.prev_ns = ts - since;
+		t.prev_known = DUR_EXACT;
+		if ((c->flags & CONN_F_SEEDED) && c->npath <= 1)
+			t.prev_known = DUR_LOWER_BOUND;
+	}
+	if (e->cb.transition)
+		e->cb.transition(e->cb.ctx, &t);
+}
+
+static void emit(struct engine *e, const struct conn *c,
+		 const struct tcpfsm_event *ev, uint64_t ts, uint8_t oldstate,
+		 uint8_t newstate, uint64_t since, uint8_t end)
+{
+	emit_full(e, c, ev, ts, oldstate, newstate, since, end, false);
+}
+
+/* Move c to newstate at ts, reporting the transition. */
+static void move(struct engine *e, struct conn *c, const struct tcpfsm_event *ev,
+		 uint64_t ts, uint8_t newstate)
+{
+	uint8_t old = c->state;
+
+	emit(e, c, ev, ts, old, newstate, conn_since(c), END_NONE);
+	path_push(c, newstate, ts);
+}
+
+static uint8_t classify_close(const struct conn *c)
+{
+	bool fw1 = false, cw = false, closing = false, tw = false;
+	uint8_t last = c->npath ? c->path_state[c->npath - 1] : 0;
+	int i;
+
+	if (c->flags & CONN_F_REQ)
+		return CLOSE_HALF_OPEN;
+	if (c->open_kind == OPEN_LISTEN || last == TCPFSM_ST_LISTEN)
+		return CLOSE_LISTENER;
+	for (i = 0; i < c->npath; i++) {
+		switch (c->path_state[i]) {
+		case TCPFSM_ST_FIN_WAIT1: fw1 = true; break;
+		case TCPFSM_ST_CLOSE_WAIT: cw = true; break;
+		case TCPFSM_ST_CLOSING: closing = true; break;
+		case TCPFSM_ST_TIME_WAIT: tw = true; break;
+		}
+	}
+	if (last == TCPFSM_ST_SYN_SENT)
+		return CLOSE_FAILED;
+	if (closing)
+		return CLOSE_SIMULTANEOUS;
+	/* straight to CLOSE without the FIN exchange finishing */
+	if (last == TCPFSM_ST_ESTABLISHED || last == TCPFSM_ST_SYN_RECV ||
+	    last == TCPFSM_ST_CLOSE_WAIT ||
+	    (last == TCPFSM_ST_FIN_WAIT1 && !(c->flags & CONN_F_MINISOCK)))
+		return CLOSE_RESET;
+	if (fw1 || tw || last == TCPFSM_ST_FIN_WAIT2)
+		return CLOSE_ACTIVE;
+	if (cw || last == TCPFSM_ST_LAST_ACK)
+		return CLOSE_PASSIVE;
+	return CLOSE_UNKNOWN;
+}
+
+/* The connection is over at ts: report its lifecycle and forget it. */
+static void finish_conn(struct engine *e, struct conn *c,
+			const struct tcpfsm_event *ev, uint64_t ts, uint8_t end)
+{
+	uint8_t old = c->state;
+
+	emit(e, c, ev, ts, old, TCPFSM_ST_CLOSE, conn_since(c), end);
+	c->end_ns = ts;
+	c->end = end;
+	c->close_kind = classify_close(c);
+	if (c->loss_epoch != e->loss_epoch)
+		c->flags |= CONN_F_INCOMPLETE;
+	if (c->flags & CONN_F_INCOMPLETE)
+		e->st.incomplete++;
+	e->st.closed++;
+	if (e->cb.closed)
+		e->cb.closed(e->cb.ctx, c);
+	conn_remove(e, c);
+}
+
+static void set_owner_from_event(struct conn *c, const struct tcpfsm_event *ev)
+{
+	c->owner.pid = ev->pid;
+	c->owner.cgroup_id = ev->cgroup_id;
+	memcpy(c->owner.comm, ev->comm, TCPFSM_COMM_LEN);
+}
+
+/*
+ * Transitions that only the owner's own system calls make: connect(),
+ * listen(), close()/shutdown().
+ */
+static bool syscall_transition(const struct tcpfsm_event *ev)
+{
+	switch (ev->newstate) {
+	case TCPFSM_ST_SYN_SENT:
+	case TCPFSM_ST_LISTEN:
+		return ev->oldstate == TCPFSM_ST_CLOSE;
+	case TCPFSM_ST_FIN_WAIT1:
+	case TCPFSM_ST_LAST_ACK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void learn_owner(struct conn *c, const struct tcpfsm_event *ev)
+{
+	if (!(ev->flags & TCPFSM_F_IN_TASK))
+		return;
+	if (!c->owner.pid || syscall_transition(ev))
+		set_owner_from_event(c, ev);
+}
+
+static void add_listener(struct engine *e, struct conn *c)
+{
+	c->open_kind = OPEN_LISTEN;
+	if (e->nlisteners == e->cap_listeners) {
+		size_t cap = e->cap_listeners ? e->cap_listeners * 2 : 16;
+		uint64_t *n = realloc(e->listeners, cap * sizeof(*n));
+
+		if (!n)
+			return; /* its children fall back to no owner */
+		e->listeners = n;
+		e->cap_listeners = cap;
+	}
+	e->listeners[e->nlisteners++] = c->key;
+}
+
+static struct conn *find_listener(struct engine *e, const struct tuple *t)
+{
+	struct conn *any = NULL;
+	size_t i;
+
+	for (i = 0; i < e->nlisteners; i++) {
+		struct conn *l = get(e, e->listeners[i]);
+
+		if (!l || l->t.sport != t->sport || l->t.netns != t->netns)
+			continue;
+		if (l->t.family == t->family &&
+		    !memcmp(l->t.saddr, t->saddr, 16))
+			return l;
+		any = l; /* a wildcard or dual-stack listener */
+	}
+	return any;
+}
+
+static void inherit_listener(struct engine *e, struct conn *c, uint64_t lcookie)
+{
+	struct conn *l = lcookie ? get(e, lcookie) : NULL;
+
+	if (!l)
+		l = find_listener(e, &c->t);
+	if (l) {
+		c->listener = l->cookie;
+		c->owner = l->owner;
+	}
+}
+
+static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
+			uint64_t ts)
+{
+	c->pending_kind = kind;
+	c->pending_ns = ts;
+	if (c->flags & CONN_F_PENDING)
+		return;
+	c->flags |= CONN_F_PENDING;
+	if (e->npending == e->cap_pending) {
+		size_t cap = e->cap_pending ? e->cap_pending * 2 : 64;
+		uint64_t *n = realloc(e->pending, cap * sizeof(*n));
+
+		if (!n)
+			return; /* settled at finish instead */
+		e->pending = n;
+		e->cap_pending = cap;
+	}
+	e->pending[e->npending++] = c->key;
+}
+
+static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
+{
+	struct tuple t;
+	struct conn *c;
+
+	tuple_from_event(&t, ev);
+	if (!ev->cookie) {
+		e->st.untracked++;
+		return;
+	}
+	c = get(e, ev->cookie);
+	if (!c) {
+		struct conn *req = NULL;
+
+		c = conn_new(e, ev->cookie, &t);
+		if (!c) {
+			e->st.untracked++;
+			return;
+		}
+		c->cookie = ev->cookie;
+		if (ev->oldstate == TCPFSM_ST_LISTEN &&
+		    ev->newstate == TCPFSM_ST_SYN_RECV) {
+			/* a child: join its request sock by 4-tuple */
+			uint64_t rkey = tuple_hash(&t) | REQ_KEY_BIT;
+
+			req = get(e, rkey);
+			if (req && !tuple_eq(&req->t, &t))
+				req = NULL;
+			c->flags |= CONN_F_BORN;
+			c->open_kind = OPEN_PASSIVE;
+			if (req) {
+				/* LISTEN -> SYN_RECV was reported at the SYN */
+				c->retrans = req->retrans;
+				c->loss_epoch = req->loss_epoch;
+				c->flags |= req->flags & CONN_F_INCOMPLETE;
+				path_push(c, TCPFSM_ST_SYN_RECV,
+					  conn_since(req));
+				inherit_listener(e, c, req->listener);
+				conn_remove(e, req);
+				learn_owner(c, ev);
+				return;
+			}
+			inherit_listener(e, c, 0);
+			c->state = TCPFSM_ST_LISTEN;
+		} else if (ev->oldstate == TCPFSM_ST_CLOSE) {
+			c->flags |= CONN_F_BORN;
+			c->state = TCPFSM_ST_CLOSE;
+		} else {
+			/* first seen mid-life: the time so far is unknown */
+			path_push(c, ev->oldstate, 0);
+		}
+	} else if ((c->flags & CONN_F_MINISOCK) &&
+		   ev->newstate == TCPFSM_ST_CLOSE) {
+		/* the full socket hands over to its timewait minisocket */
+		if (ev->flags & TCPFSM_F_BYTES) {
+			c->bytes_acked = ev->aux;
+			c->bytes_received = ev->aux2;
+			c->flags |= CONN_F_BYTES;
+		}
+		return;
+	} else if (ev->oldstate != c->state) {
+		if (ev->newstate == c->state && ev->ts_ns == conn_since(c)) {
+			e->st.duplicates++;
+			return;
+		}
+		/* a missed transition: say so, follow the kernel */
+		e->st.gaps++;
+		c->flags |= CONN_F_INCOMPLETE;
+		c->state = ev->oldstate;
+	}
+	if (ev->ts_ns < conn_since(c)) {
+		e->st.out_of_order++;
+		c->flags |= CONN_F_INCOMPLETE;
+	}
+	learn_owner(c, ev);
+	if (ev->newstate == TCPFSM_ST_SYN_SENT)
+		c->open_kind = OPEN_ACTIVE;
+	if (ev->newstate == TCPFSM_ST_CLOSE) {
+		if (ev->flags & TCPFSM_F_BYTES) {
+			c->bytes_acked = ev->aux;
+			c->bytes_received = ev->aux2;
+			c->flags |= CONN_F_BYTES;
+		}
+		finish_conn(e, c, ev, ev->ts_ns, END_NONE);
+		return;
+	}
+	if (ev->newstate == TCPFSM_ST_LISTEN && c->open_kind != OPEN_LISTEN)
+		add_listener(e, c);
+	if (ev->newstate == TCPFSM_ST_SYN_SENT) {
+		e->recent[e->recent_next].cookie = c->cookie;
+		e->recent[e->recent_next].t = t;
+		e->recent_next = (e->recent_next + 1) % RECENT_CONNECTS;
+	}
+	/*
+	 * The local port arrives after connect(), and is already 0 again when
+	 * a socket hands over to its timewait minisocket: keep the last tuple
+	 * that had one.
+	 */
+	if (t.sport)
+		c->t = t;
+	move(e, c, ev, ev->ts_ns, ev->newstate);
+}
+
+/*
+ * An orphaned FIN_WAIT2 minisocket that got the peer's FIN became TIME_WAIT
+ * without a timer tracepoint when its re-armed expiry stayed in the same
+ * timer-wheel bucket; the deadline it was re-armed to says when.
+ */
+static void silent_time_wait(struct engine *e, struct conn *c,
+			     const struct tcpfsm_event *ev, uint8_t sub)
+{
+	uint64_t at;
+
+	if (sub != TCPFSM_ST_TIME_WAIT || c->state != TCPFSM_ST_FIN_WAIT2)
+		return;
+	at = c->tw_deadline_ns > TCPFSM_TIMEWAIT_LEN_NS ?
+		     c->tw_deadline_ns - TCPFSM_TIMEWAIT_LEN_NS : 0;
+	if (!c->tw_deadline_ns || at < conn_since(c) || at > ev->ts_ns) {
+		/* cannot place it: the split between the two is unknown */
+		emit(e, c, ev, ev->ts_ns, c->state, sub, 0, END_NONE);
+		path_push(c, sub, 0);
+		c->flags |= CONN_F_INCOMPLETE;
+	} else {
+		emit_full(e, c, ev, at, c->state, sub, conn_since(c), END_NONE,
+			  true);
+		path_push(c, sub, at);
+	}
+	c->tw_substate = sub;
+}
+
+static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
+{
+	uint8_t sub = ev->newstate;
+	struct tuple t;
+	uint64_t key;
+	struct conn *c;
+
+	tuple_from_event(&t, ev);
+	key = ev->cookie ? ev->cookie : (tuple_hash(&t) & ~REQ_KEY_BIT) | TW_KEY_BIT;
+	c = get(e, key);
+	if (sub != TCPFSM_ST_TIME_WAIT && sub != TCPFSM_ST_FIN_WAIT2)
+		sub = TCPFSM_ST_TIME_WAIT;
+
+	if (c && (ev->flags & TCPFSM_F_DEADLINE))
+		c->tw_deadline_ns = ev->ts_ns + ev->aux;
+
+	switch (ev->kind) {
+	case TCPFSM_EV_TW_START:
+		if (!c) {
+			/* never saw it as a full socket: only this is known */
+			c = conn_new(e, key, &t);
+			if (!c) {
+				e->st.untracked++;
+				return;
+			}
+			c->cookie = ev->cookie;
+			c->state = TCPFSM_ST_UNKNOWN;
+			c->flags |= CONN_F_MINISOCK;
+			c->tw_substate = sub;
+			move(e, c, ev, ev->ts_ns, sub);
+			return;
+		}
+		if (c->flags & CONN_F_MINISOCK) {
+			/* re-armed: a removal just before was not an end */
+			c->flags &= ~CONN_F_PENDING;
+			if (c->state != sub && sub == TCPFSM_ST_TIME_WAIT)
+				move(e, c, ev, ev->ts_ns, sub);
+			c->tw_substate = sub;
+			return;
+		}
+		c->flags |= CONN_F_MINISOCK;
+		c->tw_substate = sub;
+		if (c->state != sub)
+			move(e, c, ev, ev->ts_ns, sub);
+		return;
+	case TCPFSM_EV_TW_CANCEL:
+		if (!c || !(c->flags & CONN_F_MINISOCK))
+			return;
+		silent_time_wait(e, c, ev, sub);
+		add_pending(e, c, ev->kind, ev->ts_ns);
+		return;
+	case TCPFSM_EV_TW_EXPIRE:
+		if (!c || !(c->flags & CONN_F_MINISOCK))
+			return;
+		silent_time_wait(e, c, ev, sub);
+		finish_conn(e, c, ev,
+			    (c->flags & CONN_F_PENDING) ? c->pending_ns : ev->ts_ns,
+			    END_EXPIRED);
+		return;
+	}
+}
+
+static void handle_req(struct engine *e, const struct tcpfsm_event *ev)
+{
+	struct tuple t;
+	uint64_t key;
+	struct conn *c;
+
+	tuple_from_event(&t, ev);
+	key = tuple_hash(&t) | REQ_KEY_BIT;
+	c = get(e, key);
+	if (c && !tuple_eq(&c->t, &t))
+		return; /* a 64-bit hash collision: ignore rather than mis-join */
+
+	switch (ev->kind) {
+	case TCPFSM_EV_REQ_START:
+		if (c) {
+			/* re-armed for a SYN-ACK retransmission */
+			c->flags &= ~CONN_F_PENDING;
+			c->retrans = ev->retrans;
+			return;
+		}
+		c = conn_new(e, key, &t);
+		if (!c) {
+			e->st.untracked++;
+			return;
+		}
+		c->flags |= CONN_F_REQ | CONN_F_BORN;
+		c->open_kind = OPEN_PASSIVE;
+		c->state = TCPFSM_ST_LISTEN;
+		c->retrans = ev->retrans;
+		inherit_listener(e, c, ev->aux);
+		c->listener = ev->aux ? ev->aux : c->listener;
+		move(e, c, ev, ev->ts_ns, TCPFSM_ST_SYN_RECV);
+		return;
+	case TCPFSM_EV_REQ_CANCEL:
+	case TCPFSM_EV_REQ_EXPIRE:
+		if (!c)
+			return;
+		if (ev->kind == TCPFSM_EV_REQ_EXPIRE)
+			c->retrans = ev->retrans;
+		add_pending(e, c, ev->kind, ev->ts_ns);
+		return;
+	}
+}
+
+void engine_event(struct engine *e, const struct tcpfsm_event *ev)
+{
+	e->st.events++;
+	if (ev->ts_ns > e->now)
+		e->now = ev->ts_ns;
+	switch (ev->kind) {
+	case TCPFSM_EV_STATE:
+		handle_state(e, ev);
+		break;
+	case TCPFSM_EV_TW_START:
+	case TCPFSM_EV_TW_CANCEL:
+	case TCPFSM_EV_TW_EXPIRE:
+		handle_tw(e, ev);
+		break;
+	case TCPFSM_EV_REQ_START:
+	case TCPFSM_EV_REQ_CANCEL:
+	case TCPFSM_EV_REQ_EXPIRE:
+		handle_req(e, ev);
+		break;
+	}
+}
+
+/* A timewait minisock removed early: was a new connection taking its tuple? */
+static bool reused(struct engine *e, const struct conn *c)
+{
+	struct tuple rt = c->t;
+	struct conn *r;
+	int i;
+
+	for (i = 0; i < RECENT_CONNECTS; i++) {
+		struct conn *n = get(e, e->recent[i].cookie);
+
+		if (n && n != c && tuple_eq(&n->t, &c->t))
+			return true;
+	}
+	/* a SYN for the same tuple arrived at a listener */
+	r = get(e, tuple_hash(&rt) | REQ_KEY_BIT);
+	return r && tuple_eq(&r->t, &rt);
+}
+
+static void settle(struct engine *e, struct conn *c)
+{
+	uint64_t ts = c->pending_ns;
+
+	switch (c->pending_kind) {
+	case TCPFSM_EV_TW_CANCEL:
+		finish_conn(e, c, NULL, ts, reused(e, c) ? END_REUSED : END_KILLED);
+		break;
+	case TCPFSM_EV_REQ_CANCEL:
+		finish_conn(e, c, NULL, ts, END_REQ_DROPPED);
+		break;
+	case TCPFSM_EV_REQ_EXPIRE:
+		finish_conn(e, c, NULL, ts, END_SYNACK_TIMEOUT);
+		break;
+	default:
+		c->flags &= ~CONN_F_PENDING;
+	}
+}
+
+static void settle_pending(struct engine *e, uint64_t now, bool all)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < e->npending; i++) {
+		struct conn *c = get(e, e->pending[i]);
+
+		if (!c || !(c->flags & CONN_F_PENDING))
+			continue; /* joined, re-armed or ended meanwhile */
+		if (all || now >= c->pending_ns + e->cfg.pending_ns)
+			settle(e, c);
+		else
+			e->pending[j++] = e->pending[i];
+	}
+	e->npending = j;
+}
+
+static void scan_stuck(struct engine *e, uint64_t now, bool at_exit)
+{
+	size_t i;
+
+	for (i = 0; i <= e->map.mask; i++) {
+		struct conn *c;
+		uint64_t thr, since, dur;
+
+		if (!e->map.slots[i].key)
+			continue;
+		c = (struct conn *)(uintptr_t)e->map.slots[i].val;
+		thr = c->state < TCPFSM_ST_MAX ? e->cfg.stuck_ns[c->state] : 0;
+		since = conn_since(c);
+		if (!thr || !since || now < since)
+			continue;
+		dur = now - since;
+		if (dur < thr)
+			continue;
+		if (at_exit) {
+			e->cb.stuck(e->cb.ctx, c, now, thr, true);
+			continue;
+		}
+		/* once per threshold, then again at each doubling */
+		if (!c->stuck_at_ns) {
+			c->stuck_at_ns = thr;
+		} else if (dur >= c->stuck_at_ns * 2) {
+			while (dur >= c->stuck_at_ns * 2)
+				c->stuck_at_ns *= 2;
+		} else {
+			continue;
+		}
+		e->cb.stuck(e->cb.ctx, c, now, c->stuck_at_ns, false);
+	}
+}
+
+void engine_advance(struct engine *e, uint64_t now)
+{
+	if (now > e->now)
+		e->now = now;
+	if (e->npending)
+		settle_pending(e, now, false);
+	if (e->any_stuck && e->cb.stuck &&
+	    now >= e->last_scan + e->cfg.stuck_scan_ns) {
+		e->last_scan = now;
+		scan_stuck(e, now, false);
+	}
+}
+
+void engine_finish(struct engine *e, uint64_t now)
+{
+	if (now < e->now)
+		now = e->now;
+	settle_pending(e, now, true);
+	if (e->any_stuck && e->cb.stuck)
+		scan_stuck(e, now, true);
+}
+
+void engine_note_lost(struct engine *e)
+{
+	e->loss_epoch++;
+	e->st.lost_epochs++;
+}
+
+int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
+		const struct tuple *t, const struct owner *o, uint64_t now_ns)
+{
+	struct conn *c;
+	uint64_t key = cookie;
+
+	if (state == TCPFSM_ST_NEW_SYN_RECV) {
+		key = tuple_hash(t) | REQ_KEY_BIT;
+		state = TCPFSM_ST_SYN_RECV;
+	} else if (!cookie) {
+		return -EINVAL;
+	}
+	if (get(e, key))
+		return -EEXIST;
+	c = conn_new(e, key, t);
+	if (!c)
+		return -ENOMEM;
+	c->cookie = key == cookie ? cookie : 0;
+	c->flags |= CONN_F_SEEDED;
+	if (key != cookie)
+		c->flags |= CONN_F_REQ;
+	if (state == TCPFSM_ST_TIME_WAIT) {
+		c->flags |= CONN_F_MINISOCK;
+		c->tw_substate = state;
+	}
+	if (o)
+		c->owner = *o;
+	if (state == TCPFSM_ST_LISTEN)
+		add_listener(e, c);
+	path_push(c, state, now_ns);
+	return 0;
+}
+
+const char *conn_open_name(unsigned int open)
+{
+	static const char *const n[] = { "unknown", "active", "passive", "listen" };
+
+	return open < sizeof(n) / sizeof(n[0]) ? n[open] : "unknown";
+}
+
+const char *conn_close_name(unsigned int close)
+{
+	static const char *const n[] = {
+		"none", "active", "passive", "simultaneous", "reset",
+		"failed", "half-open", "listener", "unknown",
+	};
+
+	return close < sizeof(n) / sizeof(n[0]) ? n[close] : "unknown";
+}
+
+const char *conn_end_name(unsigned int end)
+{
+	static const char *const n[] = {
+		"", "expired", "reused", "killed", "synack-timeout", "dropped",
+	};
+
+	return end < sizeof(n) / sizeof(n[0]) ? n[end] : "";
+}

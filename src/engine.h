@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The lifecycle engine: turns the stream of records (full-socket state
+ * changes and minisocket timer events) into connections with a whole
+ * lifecycle, an owner and the time spent in every state.
+ *
+ * Pure: no clocks, no I/O, no globals. Time only moves when the caller says
+ * so (engine_advance with a watermark: every event at or before it has
+ * been delivered), which is what lets the tests drive it with synthetic
+ * arrays and the replay drive it from a file.
+ *
+ * What it decides (see README, "How it works"):
+ * - FIN_WAIT2/CLOSING -> TIME_WAIT comes from the timewait timer's start; the
+ *   full socket's own "-> CLOSE" at that moment is its hand-over to the
+ *   minisocket and is not a transition of the connection.
+ * - A timewait timer removed and fired is a natural expiry; removed alone
+ *   (after a short grace, pending_ns) it was killed early: reused when a new
+ *   connection with the same 4-tuple is being made, otherwise killed (RST,
+ *   purge or netns exit, which the kernel does not let us tell apart).
+ * - LISTEN -> SYN_RECV is stamped when the request sock's timer first
+ *   starts (the SYN's arrival); the child joins it by 4-tuple.
+ * - The owner is learned only from process-context transitions, or for a
+ *   passive child from its listener; softirq's "current" is never taken.
+ */
+#ifndef TCPFSM_ENGINE_H
+#define TCPFSM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "event.h"
+#include "tcpfsm.h"
+#include "u64map.h"
+
+#define CONN_MAX_PATH 8
+
+enum conn_open {
+	OPEN_UNKNOWN = 0,
+	OPEN_ACTIVE,	/* connect() */
+	OPEN_PASSIVE,	/* accepted from a listener */
+	OPEN_LISTEN,	/* a listener itself */
+};
+
+enum conn_close {
+	CLOSE_NONE = 0,
+	CLOSE_ACTIVE,	/* we sent FIN first (FIN_WAIT1) */
+	CLOSE_PASSIVE,	/* the peer sent FIN first (CLOSE_WAIT) */
+	CLOSE_SIMULTANEOUS, /* both at once (CLOSING) */
+	CLOSE_RESET,	/* ended without the FIN exchange: RST sent or received */
+	CLOSE_FAILED,	/* connect() failed: SYN_SENT -> CLOSE */
+	CLOSE_HALF_OPEN, /* a request that never completed the handshake */
+	CLOSE_LISTENER,	/* a listener closed */
+	CLOSE_UNKNOWN,
+};
+
+/* How the last state ended, where the kernel says. */
+enum conn_end {
+	END_NONE = 0,
+	END_EXPIRED,	/* the minisocket's timer ran out */
+	END_REUSED,	/* TIME_WAIT taken over by a new connection, same 4-tuple */
+	END_KILLED,	/* minisocket removed early: RST, purge or netns exit */
+	END_SYNACK_TIMEOUT, /* request dropped after its SYN-ACK retransmissions */
+	END_REQ_DROPPED, /* request removed without a child (RST, listener gone) */
+};
+
+#define CONN_F_BORN 0x01	/* first state seen from its start */
+#define CONN_F_INCOMPLETE 0x02	/* events missed: durations are not exact */
+#define CONN_F_SEEDED 0x04	/* existed at start: first age is a lower bound */
+#define CONN_F_MINISOCK 0x08	/* lives on in a timewait minisocket */
+#define CONN_F_REQ 0x10		/* a request sock (half-open), no cookie yet */
+#define CONN_F_PENDING 0x20	/* a timer was removed: end to be confirmed */
+#define CONN_F_BYTES 0x40	/* bytes_acked/bytes_received are known */
+#define CONN_F_TRUNCATED 0x80	/* path longer than CONN_MAX_PATH: middle kept short */
+
+struct owner {
+	uint32_t pid;	/* 0: unknown */
+	uint32_t __pad;
+	uint64_t cgroup_id;
+	char comm[TCPFSM_COMM_LEN];
+};
+
+struct conn {
+	uint64_t key;		/* cookie, or a tuple key for request socks */
+	uint64_t cookie;
+	uint64_t listener;	/* passive: the listener's cookie */
+	uint64_t bytes_acked;
+	uint64_t bytes_received;
+	uint64_t pending_ns;	/* when the pending timer removal happened */
+	uint64_t end_ns;	/* set when the connection ends */
+	uint64_t stuck_at_ns;	/* threshold already reported (stuck) */
+	uint64_t tw_deadline_ns; /* when the timewait timer will fire */
+	struct tuple t;
+	struct owner owner;
+	uint32_t loss_epoch;
+	uint8_t state;
+	uint8_t flags;
+	uint8_t open_kind;	/* enum conn_open */
+	uint8_t close_kind;	/* enum conn_close */
+	uint8_t end;		/* enum conn_end */
+	uint8_t retrans;	/* SYN-ACK retransmissions of its request */
+	uint8_t npath;
+	uint8_t pending_kind;	/* TCPFSM_EV_* that made it pending */
+	uint8_t tw_substate;
+	uint8_t path_state[CONN_MAX_PATH];
+	uint64_t path_since[CONN_MAX_PATH]; /* entry time; 0: unknown */
+};
+
+/* How much is known of a duration. */
+enum dur_known {
+	DUR_UNKNOWN = 0,
+	DUR_EXACT,
+	DUR_LOWER_BOUND, /* state began before tracing started */
+};
+
+struct transition {
+	uint64_t ts_ns;
+	uint64_t prev_ns;	/* time spent in oldstate */
+	const struct conn *conn;
+	const struct tcpfsm_event *ev; /* NULL when synthesized */
+	uint8_t oldstate;
+	uint8_t newstate;
+	uint8_t prev_known;	/* enum dur_known */
+	uint8_t end;		/* enum conn_end, for "-> CLOSE" from a minisocket */
+	uint8_t synth;		/* derived from a minisocket timer */
+	uint8_t inferred;	/* time inferred from the timer's deadline */
+};
+
+struct engine_cb {
+	void (*transition)(void *ctx, const struct transition *t);
+	/* a connection ended: its whole lifecycle (conn->end_ns is set) */
+	void (*closed)(void *ctx, const struct conn *c);
+	/* in its state for at least threshold_ns; at_exit: reported at finish */
+	void (*stuck)(void *ctx, const struct conn *c, uint64_t now_ns,
+		      uint64_t threshold_ns, bool at_exit);
+	void *ctx;
+};
+
+struct engine_config {
+	size_t max_conns;	/* bound on tracked connections */
+	uint64_t pending_ns;	/* grace to confirm a timer removal */
+	uint64_t stuck_ns[TCPFSM_ST_MAX]; /* 0: no alert for that state */
+	uint64_t stuck_scan_ns;	/* how often to look for stuck connections */
+};
+
+struct engine_stats {
+	uint64_t events;
+	uint64_t conns;		/* currently tracked */
+	uint64_t peak_conns;
+	uint64_t closed;
+	uint64_t evicted;	/* dropped to stay under max_conns */
+	uint64_t gaps;		/* oldstate did not match what we knew */
+	uint64_t duplicates;
+	uint64_t out_of_order;
+	uint64_t untracked;	/* events with no identity (cookie 0) */
+	uint64_t lost_epochs;	/* times the kernel reported lost records */
+	uint64_t incomplete;	/* finished connections marked incomplete */
+};
+
+struct engine;
+
+#define ENGINE_DEFAULT_MAX_CONNS (1u << 21)
+#define ENGINE_DEFAULT_PENDING_NS 20000000ull /* 20 ms */
+
+void engine_config_default(struct engine_config *cfg);
+struct engine *engine_new(const struct engine_config *cfg,
+			  const struct engine_cb *cb);
+void engine_free(struct engine *e);
+
+void engine_event(struct engine *e, const struct tcpfsm_event *ev);
+/* Every event up to now_ns has been delivered: settle what waited on it. */
+void engine_advance(struct engine *e, uint64_t now_ns);
+/* End of the stream: settle everything, report what is still stuck. */
+void engine_finish(struct engine *e, uint64_t now_ns);
+/* The kernel lost records: every live connection becomes incomplete. */
+void engine_note_lost(struct engine *e);
+
+/* A socket that existed before tracing began (from a sock_diag dump). */
+int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
+		const struct tuple *t, const struct owner *o, uint64_t now_ns);
+
+void engine_foreach(struct engine *e,
+		    void (*fn)(void *ctx, const struct conn *c), void *ctx);
+const struct engine_stats *engine_stats(const struct engine *e);
+/* Bytes held per tracked connection (struct, allocator, hash slot). */
+size_t engine_bytes_per_conn(void);
+
+/* Duration of path entry i (0 if unknown, *known says which). */
+uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known);
+uint64_t conn_since(const struct conn *c);
+const char *conn_open_name(unsigned int open);
+const char *conn_close_name(unsigned int close);
+const char *conn_end_name(unsigned int end);
+
+#endif

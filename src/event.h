@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Decoding helpers for struct tcpfsm_event: tuples, addresses, names. */
+#ifndef TCPFSM_EVENT_H
+#define TCPFSM_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "tcpfsm.h"
+
+struct tuple {
+	uint8_t family;
+	uint8_t __pad[3];
+	uint32_t netns;
+	uint16_t sport;	/* local, host order */
+	uint16_t dport;	/* remote, host order */
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+};
+
+void tuple_from_event(struct tuple *t, const struct tcpfsm_event *e);
+bool tuple_eq(const struct tuple *a, const struct tuple *b);
+/* Never 0. */
+uint64_t tuple_hash(const struct tuple *t);
+
+/* Numeric address text, as inet_ntop; "?" for an unknown family. */
+void format_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr);
+
+/*
+ * A process name is untrusted bytes: copy it for a table with every
+ * control byte, backslash and non-ASCII byte written as \xNN.
+ * out must hold 4 * TCPFSM_COMM_LEN + 1 bytes.
+ */
+#define COMM_SAFE_LEN (4 * TCPFSM_COMM_LEN + 1)
+void comm_escape(char *out, const char *comm);
+
+#endif

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "filter.h"
+
+int cidr_parse(const char *s, struct cidr *c)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	int max;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, buf, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	c->prefix = max;
+	if (slash) {
+		char *end;
+		long p;
+
+		if (!slash[1])
+			return -EINVAL;
+		errno = 0;
+		p = strtol(slash + 1, &end, 10);
+		if (errno || *end || p < 0 || p > max)
+			return -EINVAL;
+		c->prefix = (uint8_t)p;
+	}
+	return 0;
+}
+
+bool cidr_match(const struct cidr *c, uint8_t family, const uint8_t *addr)
+{
+	int full = c->prefix / 8, rest = c->prefix % 8;
+
+	if (c->family != family)
+		return false;
+	if (memcmp(c->addr, addr, full))
+		return false;
+	if (rest) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rest));
+
+		if ((c->addr[full] & mask) != (addr[full] & mask))
+			return false;
+	}
+	return true;
+}
+
+static bool port_in(uint16_t port, const uint16_t *set, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (set[i] == port)
+			return true;
+	return false;
+}
+
+bool filter_tuple(const struct filter *f, const struct tuple *t)
+{
+	int i;
+
+	if (f->family && t->family != f->family)
+		return false;
+	if (f->has_netns && t->netns != f->netns)
+		return false;
+	if (f->n_lports && t->sport && !port_in(t->sport, f->lports, f->n_lports))
+		return false;
+	if (f->n_rports && !port_in(t->dport, f->rports, f->n_rports))
+		return false;
+	if (f->n_addrs) {
+		for (i = 0; i < f->n_addrs; i++)
+			if (cidr_match(&f->addrs[i], t->family, t->saddr) ||
+			    cidr_match(&f->addrs[i], t->family, t->daddr))
+				break;
+		if (i == f->n_addrs)
+			return false;
+	}
+	return true;
+}
+
+bool filter_states(const struct filter *f, unsigned int oldstate,
+		   unsigned int newstate)
+{
+	if (!f->state_mask)
+		return true;
+	return (oldstate < 32 && (f->state_mask & (1u << oldstate))) ||
+	       (newstate < 32 && (f->state_mask & (1u << newstate)));
+}
+
+bool filter_owner(const struct filter *f, uint32_t pid, const char *comm)
+{
+	if (f->has_pid && pid != f->pid)
+		return false;
+	if (f->has_comm && strncmp(comm, f->comm, TCPFSM_COMM_LEN))
+		return false;
+	return true;
+}

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* tcpfsm life: one record per finished connection, its whole lifecycle. */
+#include <string.h>
+#include "cli.h"
+#include "commands.h"
+#include "pipeline.h"
+#include "tcpstate.h"
+
+static bool all_states;
+
+static void print_header(struct pipe *p)
+{
+	fprintf(p->out, "%-15s %-8s %-7s %-15s %-15s %-5s %-15s %-5s %-7s %-12s %12s %s\n",
+		"TIME", "COOKIE", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT",
+		"OPEN", "CLOSE", "LIFETIME_MS", "PATH (ms in each state)");
+}
+
+static uint64_t lifetime(const struct conn *c, uint8_t *known)
+{
+	uint64_t first = c->npath ? c->path_since[0] : 0;
+
+	*known = DUR_UNKNOWN;
+	if (!first || c->end_ns < first)
+		return 0;
+	*known = (c->flags & CONN_F_SEEDED) ? DUR_LOWER_BOUND : DUR_EXACT;
+	return c->end_ns - first;
+}
+
+static void json_life(struct pipe *p, const struct conn *c)
+{
+	struct json *j = &p->j;
+	uint8_t known;
+	uint64_t ns;
+	int i;
+
+	json_begin_object(j);
+	json_str(j, "type", "life");
+	json_u64(j, "ts", pipe_ts_value(p, c->end_ns));
+	pipe_json_conn(p, c);
+	json_str(j, "open", conn_open_name(c->open_kind));
+	json_str(j, "close", conn_close_name(c->close_kind));
+	if (c->end)
+		json_str(j, "end", conn_end_name(c->end));
+	json_begin_array(j, "path");
+	for (i = 0; i < c->npath; i++) {
+		ns = conn_path_ns(c, i, &known);
+		json_begin_object(j);
+		json_str(j, "state", tcp_state_name(c->path_state[i]));
+		if (known == DUR_UNKNOWN)
+			json_null(j, "ns");
+		else
+			json_u64(j, "ns", ns);
+		if (known == DUR_LOWER_BOUND)
+			json_bool(j, "lower_bound", true);
+		json_end_object(j);
+	}
+	json_end_array(j);
+	ns = lifetime(c, &known);
+	if (known == DUR_UNKNOWN)
+		json_null(j, "lifetime_ns");
+	else
+		json_u64(j, "lifetime_ns", ns);
+	if (c->flags & CONN_F_BYTES) {
+		json_u64(j, "bytes_acked", c->bytes_acked);
+		json_u64(j, "bytes_received", c->bytes_received);
+	} else {
+		json_null(j, "bytes_acked");
+		json_null(j, "bytes_received");
+	}
+	if (c->open_kind == OPEN_PASSIVE)
+		json_u64(j, "synack_retrans", c->retrans);
+	json_bool(j, "seeded", c->flags & CONN_F_SEEDED);
+	json_bool(j, "incomplete", (c->flags & CONN_F_INCOMPLETE) ||
+				   !(c->flags & (CONN_F_BORN | CONN_F_SEEDED)));
+	json_end_object(j);
+	json_end_line(j);
+}
+
+static void on_closed(void *ctx, const struct conn *c)
+{
+	struct pipe *p = ctx;
+	char ts[32], saddr[64], daddr[64], ms[32], pid[16], comm[COMM_SAFE_LEN];
+	uint8_t known;
+	uint64_t ns;
+	int i;
+
+	if (p->done || (c->open_kind == OPEN_LISTEN && !all_states) ||
+	    !pipe_wants_conn(p, c))
+		return;
+	if (p->o.filter.state_mask) {
+		/* --state: connections that went through one of these */
+		for (i = 0; i < c->npath; i++)
+			if (p->o.filter.state_mask & (1u << c->path_state[i]))
+				break;
+		if (i == c->npath)
+			return;
+	}
+	if (p->o.json) {
+		json_life(p, c);
+		pipe_emitted(p);
+		return;
+	}
+	pipe_format_ts(p, ts, sizeof(ts), c->end_ns);
+	format_addr(saddr, sizeof(saddr), c->t.family, c->t.saddr);
+	format_addr(daddr, sizeof(daddr), c->t.family, c->t.daddr);
+	if (c->owner.pid) {
+		snprintf(pid, sizeof(pid), "%u", c->owner.pid);
+		comm_escape(comm, c->owner.comm);
+	} else {
+		strcpy(pid, "-");
+		strcpy(comm, "-");
+	}
+	ns = lifetime(c, &known);
+	format_ms(ms, sizeof(ms), ns, known);
+	fprintf(p->out, "%-15s %-8llu %-7s %-15s %-15s %-5u %-15s %-5u %-7s %-12s %12s ",
+		ts, (unsigned long long)c->cookie, pid, comm, saddr, c->t.sport,
+		daddr, c->t.dport, conn_open_name(c->open_kind),
+		conn_close_name(c->close_kind), ms);
+	for (i = 0; i < c->npath; i++) {
+		ns = conn_path_ns(c, i, &known);
+		format_ms(ms, sizeof(ms), ns, known);
+		fprintf(p->out, "%s%s %s", i ? " > " : "",
+			tcp_state_name(c->path_state[i]), ms);
+	}
+	if (c->end)
+		fprintf(p->out, " (%s)", conn_end_name(c->end));
+	if ((c->flags & CONN_F_INCOMPLETE) ||
+	    !(c->flags & (CONN_F_BORN | CONN_F_SEEDED)))
+		fputs(" [incomplete]", p->out);
+	fputc('\n', p->out);
+	pipe_emitted(p);
+}
+
+static void on_stuck(void *ctx, const struct conn *c, uint64_t now,
+		     uint64_t thr, bool at_exit)
+{
+	pipe_print_stuck(ctx, c, now, thr, at_exit);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: tcpfsm life [OPTIONS]\n\n"
+		"Print one record per finished connection: owner, 4-tuple, how it\n"
+		"opened and closed, every state it went through with the time spent\n"
+		"there (TIME_WAIT included), lifetime and bytes.\n\n"
+		"      --listeners          also report listening sockets that close\n%s",
+		PIPE_OPTS_HELP);
+}
+
+#define OPT_LISTENERS OPT_CMD_BASE
+
+static int life_opt(struct pipe_opts *o, int opt, const char *arg)
+{
+	if (opt != OPT_LISTENERS)
+		return 1;
+	all_states = true;
+	return 0;
+}
+
+int cmd_life(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		PIPE_LONG_OPTS,
+		{ "listeners", no_argument, NULL, OPT_LISTENERS },
+		{ 0 },
+	};
+	struct pipe_opts o;
+	struct pipe p;
+	struct engine_cb cb = {
+		.closed = on_closed,
+		.stuck = on_stuck,
+		.ctx = &p,
+	};
+	int ret;
+
+	pipe_opts_init(&o, "life");
+	ret = pipe_parse_args(&o, argc, argv, longopts, life_opt, usage);
+	if (ret >= 0)
+		return ret;
+	if (!o.json)
+		o.header = print_header;
+	return pipe_run(&p, &o, &cb);
+}

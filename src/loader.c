@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "loader.h"
+#include "tcpfsm.skel.h"
+
+#define DEFAULT_RINGBUF (16u << 20)
+
+struct tracer {
+	struct tcpfsm_bpf *skel;
+	struct ring_buffer *rb;
+	tracer_event_fn on_event;
+	void *ctx;
+	uint64_t bad;
+	bool minisocks;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	/* without -v our own checks say what failed, in one line */
+	if (!cli_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+uint64_t kallsyms_lookup(const char *path, const char *name)
+{
+	char line[512], sym[256], type;
+	unsigned long long addr;
+	uint64_t found = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3)
+			continue;
+		if (!strcmp(sym, name)) {
+			found = addr;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Which of the capabilities BPF tracing needs are missing; "" if none. */
+static const char *missing_caps(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	uint64_t eff;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() ? "root" : "";
+	eff = data[0].effective | ((uint64_t)data[1].effective << 32);
+	if (eff & (1ull << CAP_SYS_ADMIN))
+		return "";
+#ifndef CAP_BPF
+#define CAP_PERFMON 38
+#define CAP_BPF 39
+#endif
+	if ((eff & (1ull << CAP_BPF)) && (eff & (1ull << CAP_PERFMON)))
+		return "";
+	if (eff & (1ull << CAP_BPF))
+		return "CAP_PERFMON";
+	if (eff & (1ull << CAP_PERFMON))
+		return "CAP_BPF";
+	return "CAP_BPF and CAP_PERFMON (or root)";
+}
+
+static int check_kernel(char *err, size_t errlen)
+{
+	const char *caps = missing_caps();
+	struct btf *btf;
+	int id;
+
+	if (*caps) {
+		snprintf(err, errlen,
+			 "tracing needs %s: run as root or grant the capabilities",
+			 caps);
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errlen,
+			 "this kernel has no BTF (/sys/kernel/btf/vmlinux is missing): "
+			 "tcpfsm needs CONFIG_DEBUG_INFO_BTF=y");
+		return -ENOENT;
+	}
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		snprintf(err, errlen, "cannot read the kernel's BTF: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	id = btf__find_by_name_kind(btf, "btf_trace_inet_sock_set_state",
+				    BTF_KIND_TYPEDEF);
+	btf__free(btf);
+	if (id < 0) {
+		snprintf(err, errlen,
+			 "tracepoint sock:inet_sock_set_state is missing from this "
+			 "kernel (needs Linux 4.16 or later)");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct tcpfsm_event)) {
+		t->bad++;
+		return 0;
+	}
+	t->on_event(t->ctx, data);
+	return 0;
+}
+
+static int set_filters(struct tcpfsm_bpf *skel, const struct filter *f)
+{
+	int i;
+
+	if (!f)
+		return 0;
+	skel->rodata->filt_family = f->family;
+	skel->rodata->filt_netns = f->has_netns ? f->netns : 0;
+	skel->rodata->filt_pid = f->has_pid ? f->pid : 0;
+	skel->rodata->n_lports = f->n_lports;
+	skel->rodata->n_rports = f->n_rports;
+	for (i = 0; i < f->n_lports; i++)
+		skel->rodata->lports[i] = f->lports[i];
+	for (i = 0; i < f->n_rports; i++)
+		skel->rodata->rports[i] = f->rports[i];
+	return 0;
+}
+
+int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
+		size_t errlen, char *warn, size_t warnlen)
+{
+	struct tracer *t;
+	uint64_t tw_fn = 0, req_fn = 0;
+	size_t rb_bytes = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
+	int ret;
+
+	*warn = '\0';
+	libbpf_set_print(libbpf_print);
+	ret = check_kernel(err, errlen);
+	if (ret)
+		return ret;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->on_event = o->on_event;
+	t->ctx = o->ctx;
+
+	t->skel = tcpfsm_bpf__open();
+	if (!t->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	set_filters(t->skel, o->filter);
+	if (!o->no_minisocks) {
+		tw_fn = kallsyms_lookup("/proc/kallsyms", "tw_timer_handler");
+		req_fn = kallsyms_lookup("/proc/kallsyms", "reqsk_timer_handler");
+		if (!tw_fn || !req_fn)
+			snprintf(warn, warnlen,
+				 "tw_timer_handler/reqsk_timer_handler not in "
+				 "/proc/kallsyms (kptr_restrict?): TIME_WAIT and "
+				 "half-open SYN_RECV are not traced");
+	}
+	if (tw_fn && req_fn) {
+		t->skel->rodata->tw_timer_fn = tw_fn;
+		t->skel->rodata->req_timer_fn = req_fn;
+		t->minisocks = true;
+	} else {
+		bpf_program__set_autoload(t->skel->progs.handle_timer_start, false);
+		bpf_program__set_autoload(t->skel->progs.handle_timer_cancel, false);
+		bpf_program__set_autoload(t->skel->progs.handle_timer_expire, false);
+	}
+	/* wake the reader when a quarter of the buffer is waiting */
+	t->skel->rodata->wakeup_bytes = rb_bytes / 4;
+	ret = bpf_map__set_max_entries(t->skel->maps.events, rb_bytes);
+	if (ret) {
+		snprintf(err, errlen, "bad ring buffer size %zu: %s", rb_bytes,
+			 strerror(-ret));
+		goto fail;
+	}
+	ret = tcpfsm_bpf__load(t->skel);
+	if (ret) {
+		snprintf(err, errlen,
+			 "the kernel refused the BPF program: %s (run with -v for "
+			 "the verifier's log)", strerror(-ret));
+		goto fail;
+	}
+	ret = tcpfsm_bpf__attach(t->skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach to the tracepoints: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events), on_sample,
+				 t, NULL);
+	if (!t->rb) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot map the ring buffer: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	*out = t;
+	return 0;
+fail:
+	tracer_close(t);
+	return ret;
+}
+
+int tracer_poll(struct tracer *t, int timeout_ms)
+{
+	int n = ring_buffer__poll(t->rb, timeout_ms), m;
+
+	if (n < 0)
+		return n;
+	/* records are mostly submitted without a wakeup: read them anyway */
+	m = ring_buffer__consume(t->rb);
+	return m < 0 ? m : n + m;
+}
+
+uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_EV_KIND_MAX])
+{
+	uint64_t total = 0;
+	int i;
+
+	for (i = 0; i < TCPFSM_EV_KIND_MAX; i++) {
+		uint64_t v = __atomic_load_n(&t->skel->bss->lost[i], __ATOMIC_RELAXED);
+
+		if (by_kind)
+			by_kind[i] = v;
+		total += v;
+	}
+	return total;
+}
+
+uint64_t tracer_bad(const struct tracer *t)
+{
+	return t->bad;
+}
+
+bool tracer_has_minisocks(const struct tracer *t)
+{
+	return t->minisocks;
+}
+
+void tracer_detach(struct tracer *t)
+{
+	if (t && t->skel)
+		tcpfsm_bpf__detach(t->skel);
+}
+
+void tracer_close(struct tracer *t)
+{
+	if (!t)
+		return;
+	ring_buffer__free(t->rb);
+	tcpfsm_bpf__destroy(t->skel);
+	free(t);
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The kernel side's lifetime: check what the kernel offers, open the
+ * skeleton, hand it the filters, load, attach, read the ring buffer, read
+ * the lost-record counters, detach.
+ */
+#ifndef TCPFSM_LOADER_H
+#define TCPFSM_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "filter.h"
+#include "tcpfsm.h"
+
+struct tracer;
+
+typedef void (*tracer_event_fn)(void *ctx, const struct tcpfsm_event *e);
+
+struct tracer_opts {
+	const struct filter *filter;
+	bool no_minisocks;	/* do not attach the timer programs */
+	size_t ringbuf_bytes;	/* power of two; 0: default (16 MiB) */
+	tracer_event_fn on_event;
+	void *ctx;
+};
+
+/*
+ * Returns 0, or -errno with a one-line reason in err (no trailing newline).
+ * *warn gets a one-line warning when tracing runs degraded (e.g. minisocket
+ * hooks unavailable), or "" otherwise.
+ */
+int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
+		size_t errlen, char *warn, size_t warnlen);
+/* Wait up to timeout_ms for records, then read all there are. Returns the
+ * number of records read or -errno (-EINTR when a signal arrived). */
+int tracer_poll(struct tracer *t, int timeout_ms);
+/* Records the kernel could not hand over, in total and by kind. */
+uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_EV_KIND_MAX]);
+/* Records that arrived malformed (wrong size): also never silent. */
+uint64_t tracer_bad(const struct tracer *t);
+bool tracer_has_minisocks(const struct tracer *t);
+/* Stop new records; those already in the buffer can still be read. */
+void tracer_detach(struct tracer *t);
+void tracer_close(struct tracer *t);
+
+/* Address of a kernel text symbol from /proc/kallsyms, or 0. */
+uint64_t kallsyms_lookup(const char *path, const char *name);
+
+#endif

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cli.h"
+#include "loader.h"
+#include "pipeline.h"
+#include "tcpstate.h"
+
+/* How far behind "now" records can still arrive from another CPU. */
+#define REORDER_SLACK_NS 10000000ull	/* 10 ms */
+/* How long a connect's record waits for its local port. */
+#define PORT_HOLD_NS 200000000ull	/* 200 ms */
+#define POLL_MS 100
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void pipe_opts_init(struct pipe_opts *o, const char *cmd)
+{
+	memset(o, 0, sizeof(*o));
+	o->cmd = cmd;
+	o->max_conns = ENGINE_DEFAULT_MAX_CONNS;
+}
+
+static int parse_stuck(struct pipe_opts *o, const char *arg)
+{
+	char buf[256], *save = NULL, *tok;
+
+	if (strlen(arg) >= sizeof(buf))
+		return cli_usage_error(o->cmd, "--stuck: too long");
+	strcpy(buf, arg);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		uint64_t ns;
+		int st;
+
+		if (!eq)
+			return cli_usage_error(o->cmd,
+				"--stuck: '%s' is not STATE=DURATION (e.g. CLOSE_WAIT=30s)", tok);
+		*eq = '\0';
+		st = tcp_state_parse(tok);
+		if (st < 0 || st == TCPFSM_ST_CLOSE || st == TCPFSM_ST_NEW_SYN_RECV)
+			return cli_usage_error(o->cmd, "--stuck: unknown state '%s'", tok);
+		if (parse_duration_ns(eq + 1, &ns) || ns == 0)
+			return cli_usage_error(o->cmd,
+				"--stuck: bad duration '%s' (e.g. 30s, 500ms, 2m)", eq + 1);
+		o->stuck_ns[st] = ns;
+		o->has_stuck = true;
+	}
+	if (!o->has_stuck)
+		return cli_usage_error(o->cmd, "--stuck: nothing given");
+	return 0;
+}
+
+int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
+{
+	struct filter *f = &o->filter;
+	uint64_t v;
+	int n;
+
+	switch (opt) {
+	case '4':
+	case '6':
+		if (f->family && f->family != (opt == '4' ? 2 : 10))
+			return cli_usage_error(o->cmd, "-4 and -6 exclude each other");
+		f->family = opt == '4' ? 2 : 10;
+		return 0;
+	case 'v':
+		cli_verbose = true;
+		return 0;
+	case OPT_LPORT:
+	case OPT_RPORT:
+		n = parse_port_list(arg, opt == OPT_LPORT ? f->lports : f->rports,
+				    TCPFSM_MAX_PORTS);
+		if (n < 0)
+			return cli_usage_error(o->cmd,
+				"--%s: bad port list '%s' (1-65535, up to %d, comma-separated)",
+				opt == OPT_LPORT ? "lport" : "rport", arg, TCPFSM_MAX_PORTS);
+		if (opt == OPT_LPORT)
+			f->n_lports = n;
+		else
+			f->n_rports = n;
+		return 0;
+	case OPT_ADDR:
+		if (f->n_addrs == FILTER_MAX_ADDRS)
+			return cli_usage_error(o->cmd, "--addr: at most %d", FILTER_MAX_ADDRS);
+		if (cidr_parse(arg, &f->addrs[f->n_addrs]))
+			return cli_usage_error(o->cmd,
+				"--addr: bad address or CIDR '%s'", arg);
+		f->n_addrs++;
+		return 0;
+	case OPT_PID:
+		if (parse_u64(arg, 1, UINT32_MAX, &v))
+			return cli_usage_error(o->cmd, "--pid: bad pid '%s'", arg);
+		f->has_pid = true;
+		f->pid = (uint32_t)v;
+		return 0;
+	case OPT_COMM:
+		if (!*arg || strlen(arg) >= TCPFSM_COMM_LEN)
+			return cli_usage_error(o->cmd,
+				"--comm: a name of 1 to %d bytes, as in /proc/PID/comm",
+				TCPFSM_COMM_LEN - 1);
+		f->has_comm = true;
+		strncpy(f->comm, arg, TCPFSM_COMM_LEN - 1);
+		return 0;
+	case OPT_STATE: {
+		const char *bad = NULL;
+
+		if (tcp_state_mask_parse(arg, &f->state_mask, &bad))
+			return cli_usage_error(o->cmd, "--state: unknown state '%s'",
+					       bad ? bad : arg);
+		return 0;
+	}
+	case OPT_NETNS:
+		if (parse_u64(arg, 1, UINT32_MAX, &v))
+			return cli_usage_error(o->cmd,
+				"--netns: bad inode '%s' (see ls -L -i /proc/PID/ns/net)", arg);
+		f->has_netns = true;
+		f->netns = (uint32_t)v;
+		return 0;
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case 'T':
+		if (!strcmp(arg, "wall"))
+			o->ts_mode = TS_WALL;
+		else if (!strcmp(arg, "mono"))
+			o->ts_mode = TS_MONO;
+		else if (!strcmp(arg, "rel"))
+			o->ts_mode = TS_REL;
+		else
+			return cli_usage_error(o->cmd,
+				"--timestamp: '%s' is not wall, mono or rel", arg);
+		return 0;
+	case 'd':
+		if (parse_duration_ns(arg, &o->duration_ns) || !o->duration_ns)
+			return cli_usage_error(o->cmd, "--duration: bad duration '%s'", arg);
+		return 0;
+	case 'c':
+		if (parse_u64(arg, 1, UINT64_MAX, &o->count))
+			return cli_usage_error(o->cmd, "--count: bad count '%s'", arg);
+		return 0;
+	case OPT_RECORD:
+		o->record_path = arg;
+		return 0;
+	case OPT_REPLAY:
+		o->replay_path = arg;
+		return 0;
+	case OPT_STUCK:
+		return parse_stuck(o, arg);
+	case OPT_MAX_CONNS:
+		if (parse_u64(arg, 16, 1ull << 30, &o->max_conns))
+			return cli_usage_error(o->cmd,
+				"--max-conns: bad number '%s' (16 to 2^30)", arg);
+		return 0;
+	case OPT_NO_MINISOCKS:
+		o->no_minisocks = true;
+		return 0;
+	case OPT_NO_SEED:
+		o->no_seed = true;
+		return 0;
+	case OPT_RINGBUF:
+		if (parse_u64(arg, 1, 1024, &v) || (v & (v - 1)))
+			return cli_usage_error(o->cmd,
+				"--ringbuf-size: '%s' is not a power of two from 1 to 1024 (MiB)",
+				arg);
+		o->ringbuf_bytes = v << 20;
+		return 0;
+	}
+	return 1;
+}
+
+int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
+		    const struct option *longopts,
+		    int (*cmd_opt)(struct pipe_opts *o, int opt, const char *arg),
+		    void (*usage)(FILE *out))
+{
+	int opt, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":" PIPE_SHORT_OPTS, longopts,
+				  NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		if (opt == '?' || opt == ':') {
+			const char *arg = argv[optind - 1];
+
+			if (optopt && optopt < 0x100 && (!arg || arg[1] != '-'))
+				return cli_usage_error(o->cmd,
+					opt == ':' ? "option '-%c' needs a value" :
+						     "unknown option '-%c'", optopt);
+			return cli_usage_error(o->cmd,
+				opt == ':' ? "option '%s' needs a value" :
+					     "unknown option '%s'", arg);
+		}
+		ret = pipe_parse_opt(o, opt, optarg);
+		if (ret == 1 && cmd_opt)
+			ret = cmd_opt(o, opt, optarg);
+		if (ret == 1)
+			return cli_usage_error(o->cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		if (ret)
+			return ret;
+	}
+	if (optind < argc)
+		return cli_usage_error(o->cmd, "unexpected argument '%s'",
+				       argv[optind]);
+	if (o->record_path && o->replay_path)
+		return cli_usage_error(o->cmd, "--record and --replay exclude each other");
+	return -1;
+}
+
+bool pipe_wants_conn(const struct pipe *p, const struct conn *c)
+{
+	const struct filter *f = &p->o.filter;
+
+	if (!filter_tuple(f, &c->t))
+		return false;
+	if ((f->has_pid || f->has_comm) &&
+	    !filter_owner(f, c->owner.pid, c->owner.comm))
+		return false;
+	return true;
+}
+
+void pipe_emitted(struct pipe *p)
+{
+	p->emitted++;
+	if (p->o.count && p->emitted >= p->o.count)
+		p->done = true;
+}
+
+uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns)
+{
+	switch (p->o.ts_mode) {
+	case TS_MONO:
+		return mono_ns;
+	case TS_REL:
+		return mono_ns >= p->start_mono ? mono_ns - p->start_mono : 0;
+	default:
+		return (uint64_t)((int64_t)mono_ns + p->wall_offset);
+	}
+}
+
+void pipe_format_ts(const struct pipe *p, char *buf, size_t len, uint64_t mono_ns)
+{
+	uint64_t v = pipe_ts_value(p, mono_ns);
+
+	if (p->o.ts_mode == TS_WALL) {
+		time_t secs = (time_t)(v / 1000000000ull);
+		struct tm tm;
+		char hms[16];
+
+		localtime_r(&secs, &tm);
+		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+		snprintf(buf, len, "%s.%06llu", hms,
+			 (unsigned long long)(v % 1000000000ull / 1000));
+	} else {
+		snprintf(buf, len, "%llu.%06llu", (unsigned long long)(v / 1000000000ull),
+			 (unsigned long long)(v % 1000000000ull / 1000));
+	}
+}
+
+void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known)
+{
+	if (known == DUR_UNKNOWN)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%s%llu.%03llu", known == DUR_LOWER_BOUND ? ">" : "",
+			 (unsigned long long)(ns / 1000000),
+			 (unsigned long long)(ns % 1000000 / 1000));
+}
+
+void pipe_format_endpoint(char *buf, size_t len, uint8_t family,
+			  const uint8_t *addr)
+{
+	format_addr(buf, len, family, addr);
+}
+
+void pipe_json_conn(struct pipe *p, const struct conn *c)
+{
+	struct json *j = &p->j;
+	char addr[64];
+
+	json_u64(j, "cookie", c->cookie);
+	if (c->owner.pid) {
+		json_u64(j, "pid", c->owner.pid);
+		json_strn(j, "comm", c->owner.comm, TCPFSM_COMM_LEN);
+		json_u64(j, "cgroup_id", c->owner.cgroup_id);
+	} else {
+		json_null(j, "pid");
+		json_null(j, "comm");
+		json_null(j, "cgroup_id");
+	}
+	json_u64(j, "netns", c->t.netns);
+	json_str(j, "family", c->t.family == 10 ? "ipv6" : "ipv4");
+	format_addr(addr, sizeof(addr), c->t.family, c->t.saddr);
+	json_str(j, "saddr", addr);
+	json_u64(j, "sport", c->t.sport);
+	format_addr(addr, sizeof(addr), c->t.family, c->t.daddr);
+	json_str(j, "daddr", addr);
+	json_u64(j, "dport", c->t.dport);
+}
+
+/* ---- the loop ---- */
+
+static void deliver(void *ctx, const struct tcpfsm_event *e)
+{
+	struct pipe *p = ctx;
+
+	if (!p->first_ts)
+		p->first_ts = e->ts_ns;
+	engine_event(p->eng, e);
+}
+
+static void on_raw(void *ctx, const struct tcpfsm_event *e)
+{
+	struct pipe *p = ctx;
+
+	p->raw_events++;
+	if (reorder_push(&p->ro, e)) {
+		/* out of memory: do not pretend, count it as lost */
+		p->lost_seen++;
+		engine_note_lost(p->eng);
+	}
+}
+
+/* Release what the watermark allows, settle the engine, flush output. */
+static void step(struct pipe *p, uint64_t watermark)
+{
+	int err;
+
+	reorder_release(&p->ro, watermark, deliver, p);
+	engine_advance(p->eng, watermark);
+	err = cli_flush(p->out);
+	if (err == -EPIPE) {
+		p->epipe = true;
+		p->done = true;
+	} else if (err && !p->out_err) {
+		p->out_err = err;
+		p->done = true;
+	}
+}
+
+static void check_lost(struct pipe *p, uint64_t lost)
+{
+	static uint64_t last_warn_ns;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	if (lost <= p->lost_seen)
+		return;
+	engine_note_lost(p->eng);
+	if (now - last_warn_ns >= 1000000000ull) {
+		fprintf(stderr,
+			"tcpfsm: warning: %llu records lost so far (ring buffer full); "
+			"connections alive then are marked incomplete\n",
+			(unsigned long long)lost);
+		last_warn_ns = now;
+	}
+	p->lost_seen = lost;
+}
+
+static int run_live(struct pipe *p)
+{
+	struct tracer_opts to = {
+		.filter = &p->o.filter,
+		.no_minisocks = p->o.no_minisocks,
+		.ringbuf_bytes = p->o.ringbuf_bytes,
+		.on_event = on_raw,
+		.ctx = p,
+	};
+	char err[256], warn[256];
+	uint64_t deadline = 0, now;
+	int ret;
+
+	p->start_mono = clock_ns(CLOCK_MONOTONIC);
+	p->wall_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - p->start_mono);
+	ret = tracer_open(&p->tr, &to, err, sizeof(err), warn, sizeof(warn));
+	if (ret)
+		return cli_error("%s", err);
+	if (*warn)
+		fprintf(stderr, "tcpfsm: warning: %s\n", warn);
+	if (p->o.duration_ns)
+		deadline = p->start_mono + p->o.duration_ns;
+	fprintf(stderr, "tcpfsm: %s: tracing TCP state transitions%s. Ctrl-C to stop.\n",
+		p->o.cmd, tracer_has_minisocks(p->tr) ? " (with TIME_WAIT and SYN_RECV minisockets)" : "");
+	if (p->o.header)
+		p->o.header(p);
+
+	while (!cli_stop && !p->done) {
+		int timeout = POLL_MS;
+
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (deadline) {
+			if (now >= deadline)
+				break;
+			if (deadline - now < POLL_MS * 1000000ull)
+				timeout = (int)((deadline - now) / 1000000) + 1;
+		}
+		ret = tracer_poll(p->tr, timeout);
+		if (ret < 0 && ret != -EINTR) {
+			cli_error("reading the ring buffer: %s", strerror(-ret));
+			break;
+		}
+		check_lost(p, tracer_lost(p->tr, NULL));
+		now = clock_ns(CLOCK_MONOTONIC);
+		step(p, now - REORDER_SLACK_NS);
+	}
+	/* detach first, then read what is left: nothing in flight is dropped */
+	tracer_detach(p->tr);
+	tracer_poll(p->tr, 0);
+	check_lost(p, tracer_lost(p->tr, NULL));
+	now = clock_ns(CLOCK_MONOTONIC);
+	if (!p->done || !p->epipe) {
+		reorder_flush(&p->ro, deliver, p);
+		engine_finish(p->eng, now);
+	}
+	return ret < 0 && ret != -EINTR ? EXIT_FAIL : EXIT_OK;
+}
+
+static void summary(struct pipe *p)
+{
+	const struct engine_stats *st = engine_stats(p->eng);
+	uint64_t by_kind[TCPFSM_EV_KIND_MAX] = { 0 };
+	uint64_t lost = p->tr ? tracer_lost(p->tr, by_kind) : 0;
+	uint64_t bad = p->tr ? tracer_bad(p->tr) : 0;
+
+	/* a reader that went away wants silence, unless something was lost */
+	if (p->epipe && !lost && !bad)
+		return;
+	fprintf(stderr, "tcpfsm: %llu events, %llu lost",
+		(unsigned long long)p->raw_events, (unsigned long long)lost);
+	if (lost)
+		fprintf(stderr, " (state %llu, timewait %llu, request %llu)",
+			(unsigned long long)by_kind[TCPFSM_EV_STATE],
+			(unsigned long long)(by_kind[TCPFSM_EV_TW_START] +
+					     by_kind[TCPFSM_EV_TW_CANCEL] +
+					     by_kind[TCPFSM_EV_TW_EXPIRE]),
+			(unsigned long long)(by_kind[TCPFSM_EV_REQ_START] +
+					     by_kind[TCPFSM_EV_REQ_CANCEL] +
+					     by_kind[TCPFSM_EV_REQ_EXPIRE]));
+	if (bad)
+		fprintf(stderr, ", %llu malformed", (unsigned long long)bad);
+	fprintf(stderr, "; %llu connections ended, %llu incomplete, %llu evicted",
+		(unsigned long long)st->closed, (unsigned long long)st->incomplete,
+		(unsigned long long)st->evicted);
+	if (p->seeded)
+		fprintf(stderr, ", %llu seeded at start", (unsigned long long)p->seeded);
+	fputc('\n', stderr);
+}
+
+int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *cb)
+{
+	struct engine_config cfg;
+	int ret, i;
+
+	memset(p, 0, sizeof(*p));
+	p->o = *o;
+	p->out = stdout;
+	json_init(&p->j, p->out);
+	engine_config_default(&cfg);
+	cfg.max_conns = o->max_conns;
+	for (i = 0; i < TCPFSM_ST_MAX; i++)
+		cfg.stuck_ns[i] = o->stuck_ns[i];
+	p->eng = engine_new(&cfg, cb);
+	if (!p->eng || reorder_init(&p->ro, PORT_HOLD_NS)) {
+		engine_free(p->eng);
+		return cli_error("out of memory");
+	}
+	cli_install_signals();
+	ret = run_live(p);
+	cli_flush(p->out);
+	summary(p);
+	tracer_close(p->tr);
+	reorder_free(&p->ro);
+	engine_free(p->eng);
+	if (p->out_err && ret == EXIT_OK)
+		ret = cli_error("writing output: %s", strerror(-p->out_err));
+	return ret;
+}
+
+void pipe_print_stuck(struct pipe *p, const struct conn *c, uint64_t now_ns,
+		      uint64_t threshold_ns, bool at_exit)
+{
+	uint64_t since = conn_since(c), dur = now_ns - since;
+	char saddr[64], daddr[64], d[32], thr[32], comm[COMM_SAFE_LEN];
+	bool lower = (c->flags & CONN_F_SEEDED) && c->npath <= 1;
+
+	if (!pipe_wants_conn(p, c))
+		return;
+	if (p->o.json) {
+		struct json *j = &p->j;
+
+		json_begin_object(j);
+		json_str(j, "type", "stuck");
+		json_u64(j, "ts", pipe_ts_value(p, now_ns));
+		pipe_json_conn(p, c);
+		json_str(j, "state", tcp_state_name(c->state));
+		json_u64(j, "in_state_ns", dur);
+		json_bool(j, "lower_bound", lower);
+		json_u64(j, "threshold_ns", threshold_ns);
+		json_bool(j, "at_exit", at_exit);
+		json_end_object(j);
+		json_end_line(j);
+		return;
+	}
+	format_addr(saddr, sizeof(saddr), c->t.family, c->t.saddr);
+	format_addr(daddr, sizeof(daddr), c->t.family, c->t.daddr);
+	format_duration(d, sizeof(d), dur);
+	format_duration(thr, sizeof(thr), threshold_ns);
+	comm_escape(comm, c->owner.pid ? c->owner.comm : "-");
+	fprintf(p->out,
+		"STUCK%s %s for %s%s (> %s): pid %s%u%s comm %s %s:%u -> %s:%u cookie %llu\n",
+		at_exit ? " (at exit)" : "", tcp_state_name(c->state),
+		lower ? ">" : "", d, thr, c->owner.pid ? "" : "?",
+		c->owner.pid, "", comm, saddr, c->t.sport, daddr, c->t.dport,
+		(unsigned long long)c->cookie);
+}

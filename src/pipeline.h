@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What trace, life and stats share: the common options, the event source
+ * (the kernel, or a recorded file), the reorder buffer, the lifecycle
+ * engine, the loop, signals, the closing summary. A command supplies the
+ * engine callbacks and its own formatting.
+ */
+#ifndef TCPFSM_PIPELINE_H
+#define TCPFSM_PIPELINE_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "engine.h"
+#include "filter.h"
+#include "json.h"
+#include "reorder.h"
+
+enum ts_mode { TS_WALL = 0, TS_MONO, TS_REL };
+
+struct pipe;
+
+struct pipe_opts {
+	const char *cmd;
+	struct filter filter;
+	bool json;
+	enum ts_mode ts_mode;
+	uint64_t duration_ns;
+	uint64_t count;
+	const char *record_path;
+	const char *replay_path;
+	bool no_minisocks;
+	bool no_seed;
+	uint64_t ringbuf_bytes;
+	uint64_t max_conns;
+	uint64_t stuck_ns[TCPFSM_ST_MAX];
+	bool has_stuck;
+	/* printed once tracing has started (table headers) */
+	void (*header)(struct pipe *p);
+};
+
+struct pipe {
+	struct pipe_opts o;
+	FILE *out;
+	struct json j;
+	struct reorder ro;
+	struct engine *eng;
+	struct tracer *tr;
+	struct record_writer *rec;
+	uint64_t start_mono;	/* when tracing (or the recording) began */
+	int64_t wall_offset;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
+	uint64_t first_ts;
+	uint64_t emitted;	/* what counts for --count */
+	uint64_t raw_events;
+	uint64_t lost_seen;
+	uint64_t seeded;
+	bool done;		/* --count reached, or the reader went away */
+	bool epipe;
+	int out_err;
+};
+
+/* Common long options; a command appends its own. */
+enum {
+	OPT_LPORT = 0x100, OPT_RPORT, OPT_ADDR, OPT_PID, OPT_COMM, OPT_STATE,
+	OPT_NETNS, OPT_JSON, OPT_TIMESTAMP, OPT_DURATION, OPT_COUNT,
+	OPT_RECORD, OPT_REPLAY, OPT_STUCK, OPT_MAX_CONNS, OPT_NO_MINISOCKS,
+	OPT_RINGBUF, OPT_NO_SEED, OPT_CMD_BASE = 0x200,
+};
+
+#define PIPE_SHORT_OPTS "46hvT:d:c:"
+#define PIPE_LONG_OPTS                                                        \
+	{ "ipv4", no_argument, NULL, '4' },                                   \
+	{ "ipv6", no_argument, NULL, '6' },                                   \
+	{ "help", no_argument, NULL, 'h' },                                   \
+	{ "verbose", no_argument, NULL, 'v' },                                \
+	{ "lport", required_argument, NULL, OPT_LPORT },                      \
+	{ "rport", required_argument, NULL, OPT_RPORT },                      \
+	{ "addr", required_argument, NULL, OPT_ADDR },                        \
+	{ "pid", required_argument, NULL, OPT_PID },                          \
+	{ "comm", required_argument, NULL, OPT_COMM },                        \
+	{ "state", required_argument, NULL, OPT_STATE },                      \
+	{ "netns", required_argument, NULL, OPT_NETNS },                      \
+	{ "json", no_argument, NULL, OPT_JSON },                              \
+	{ "timestamp", required_argument, NULL, 'T' },                        \
+	{ "duration", required_argument, NULL, 'd' },                         \
+	{ "count", required_argument, NULL, 'c' },                            \
+	{ "record", required_argument, NULL, OPT_RECORD },                    \
+	{ "replay", required_argument, NULL, OPT_REPLAY },                    \
+	{ "stuck", required_argument, NULL, OPT_STUCK },                      \
+	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },              \
+	{ "no-minisocks", no_argument, NULL, OPT_NO_MINISOCKS },              \
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },             \
+	{ "no-seed", no_argument, NULL, OPT_NO_SEED }
+
+#define PIPE_OPTS_HELP                                                              \
+	"Filters:\n"                                                                \
+	"  -4, --ipv4               IPv4 only (IPv4-mapped IPv6 counts as IPv4)\n"  \
+	"  -6, --ipv6               IPv6 only\n"                                    \
+	"      --lport PORT[,...]   local port (up to 8; judged in the kernel)\n"   \
+	"      --rport PORT[,...]   remote port (up to 8; judged in the kernel)\n"  \
+	"      --addr CIDR          either end in CIDR (repeatable)\n"              \
+	"      --pid PID            sockets owned by PID\n"                         \
+	"      --comm NAME          sockets owned by a process named NAME\n"        \
+	"      --state STATE[,...]  transitions into or out of these states\n"     \
+	"      --netns INODE        one network namespace (ls -L -i /proc/PID/ns/net)\n" \
+	"Output and run:\n"                                                         \
+	"      --json               one JSON object per line\n"                     \
+	"  -T, --timestamp MODE     wall (default), mono, or rel\n"                 \
+	"  -d, --duration SECONDS   stop after this long (e.g. 30, 5m)\n"           \
+	"  -c, --count N            stop after N records\n"                         \
+	"      --stuck STATE=DUR[,...]  alert when a connection stays in STATE\n"  \
+	"                           longer than DUR (e.g. CLOSE_WAIT=30s)\n"        \
+	"      --record FILE        also write the raw event stream to FILE\n"      \
+	"      --replay FILE        read events from FILE instead of the kernel\n"  \
+	"      --max-conns N        connections tracked at once (default 2097152)\n" \
+	"      --no-minisocks       do not trace TIME_WAIT/half-open SYN_RECV timers\n" \
+	"      --no-seed            do not read existing sockets at start\n"        \
+	"      --ringbuf-size MIB   ring buffer size in MiB, power of two (default 16)\n" \
+	"  -v, --verbose            show libbpf's messages\n"                       \
+	"  -h, --help               this help\n"
+
+void pipe_opts_init(struct pipe_opts *o, const char *cmd);
+/*
+ * Handle one common option. Returns 0 if handled, 1 if not a common
+ * option, or EXIT_USAGE after printing the one-line error.
+ */
+int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg);
+/*
+ * Parse argv with getopt_long: common options here, the rest through
+ * cmd_opt (returns 0, EXIT_USAGE after printing, or 1 if unknown). Returns
+ * -1 to go on, or an exit status (--help: 0; errors: 2, one line printed).
+ */
+int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
+		    const struct option *longopts,
+		    int (*cmd_opt)(struct pipe_opts *o, int opt, const char *arg),
+		    void (*usage)(FILE *out));
+
+/* Run the pipeline to its end; returns the exit status. */
+int pipe_run(struct pipe *p, const struct pipe_opts *o,
+	     const struct engine_cb *cb);
+
+/* For callbacks: is this connection/transition wanted by the filters? */
+bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
+/* Count one emitted record; stops the run at --count. */
+void pipe_emitted(struct pipe *p);
+/* Timestamp text per --timestamp, and as ns for JSON. */
+void pipe_format_ts(const struct pipe *p, char *buf, size_t len, uint64_t mono_ns);
+uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns);
+
+/* Shared JSON members: cookie, owner, tuple. */
+void pipe_json_conn(struct pipe *p, const struct conn *c);
+/* "ADDR" / "ADDR:PORT" pieces for tables. */
+void pipe_format_endpoint(char *buf, size_t len, uint8_t family,
+			  const uint8_t *addr);
+/* "1.234" ms with µs precision, "-" when unknown, ">" for a lower bound. */
+void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known);
+
+
+
+/* The --stuck alert line (or JSON object), shared by every command. */
+void pipe_print_stuck(struct pipe *p, const struct conn *c, uint64_t now_ns,
+		      uint64_t threshold_ns, bool at_exit);
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Puts events from all CPUs back in timestamp order, and fills in what the
+ * kernel did not know yet when it wrote a record.
+ *
+ * The ring buffer delivers records in reservation order, which differs from
+ * timestamp order by at most the time between bpf_ktime_get_ns() and the
+ * reservation on another CPU. Events are held until the watermark (a time
+ * before which every event is known to have been read) passes them.
+ *
+ * At CLOSE -> SYN_SENT the local port is still 0: connect() picks it just
+ * after. The connection's next event carries it, so a SYN_SENT record is
+ * held (at most hold_ns) until that event is pushed, and patched.
+ */
+#ifndef TCPFSM_REORDER_H
+#define TCPFSM_REORDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tcpfsm.h"
+#include "u64map.h"
+
+typedef void (*reorder_fn)(void *ctx, const struct tcpfsm_event *e);
+
+struct reorder {
+	struct tcpfsm_event *ev;
+	size_t head, tail, cap; /* pending: ev[head..tail), sorted by ts */
+	uint64_t hold_ns;
+	struct u64map ports;	/* cookie -> local port learned later */
+	uint64_t patched, unpatched;
+};
+
+int reorder_init(struct reorder *r, uint64_t hold_ns);
+void reorder_free(struct reorder *r);
+int reorder_push(struct reorder *r, const struct tcpfsm_event *e);
+/* Release, in order, every event with ts <= watermark; returns the count. */
+size_t reorder_release(struct reorder *r, uint64_t watermark, reorder_fn fn,
+		       void *ctx);
+/* Release everything (end of stream). */
+size_t reorder_flush(struct reorder *r, reorder_fn fn, void *ctx);
+size_t reorder_pending(const struct reorder *r);
+
+#endif

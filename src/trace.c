@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* tcpfsm trace: one line per TCP state transition, live. */
+#include <string.h>
+#include "cli.h"
+#include "commands.h"
+#include "pipeline.h"
+#include "tcpstate.h"
+
+static const char *source_name(const struct transition *t)
+{
+	if (!t->ev || t->ev->kind == TCPFSM_EV_STATE)
+		return t->ev ? "state" : "timer";
+	return t->ev->kind <= TCPFSM_EV_TW_EXPIRE ? "timewait" : "request";
+}
+
+static void print_header(struct pipe *p)
+{
+	fprintf(p->out, "%-15s %-8s %-7s %-15s %-15s %-5s %-15s %-5s %-11s    %-11s %s\n",
+		"TIME", "COOKIE", "PID", "COMM", "LADDR", "LPORT", "RADDR",
+		"RPORT", "OLDSTATE", "NEWSTATE", "MS");
+}
+
+static void json_transition(struct pipe *p, const struct transition *t)
+{
+	struct json *j = &p->j;
+	const struct conn *c = t->conn;
+
+	json_begin_object(j);
+	json_str(j, "type", "transition");
+	json_u64(j, "ts", pipe_ts_value(p, t->ts_ns));
+	json_u64(j, "mono_ns", t->ts_ns);
+	pipe_json_conn(p, c);
+	json_str(j, "oldstate", tcp_state_name(t->oldstate));
+	json_str(j, "newstate", tcp_state_name(t->newstate));
+	if (t->prev_known == DUR_UNKNOWN)
+		json_null(j, "prev_ns");
+	else
+		json_u64(j, "prev_ns", t->prev_ns);
+	json_bool(j, "prev_lower_bound", t->prev_known == DUR_LOWER_BOUND);
+	if (t->end)
+		json_str(j, "end", conn_end_name(t->end));
+	json_str(j, "source", source_name(t));
+	if (t->inferred)
+		json_bool(j, "inferred", true);
+	if (c->flags & CONN_F_REQ)
+		json_u64(j, "retrans", c->retrans);
+	if (t->ev && t->ev->kind == TCPFSM_EV_STATE) {
+		/* who was on the CPU: the owner only in process context */
+		json_begin_object_key(j, "task");
+		json_u64(j, "pid", t->ev->pid);
+		json_u64(j, "tid", t->ev->tid);
+		json_strn(j, "comm", t->ev->comm, TCPFSM_COMM_LEN);
+		json_bool(j, "in_task", t->ev->flags & TCPFSM_F_IN_TASK);
+		json_end_object(j);
+	}
+	json_bool(j, "incomplete", c->flags & CONN_F_INCOMPLETE);
+	json_end_object(j);
+	json_end_line(j);
+}
+
+static void on_transition(void *ctx, const struct transition *t)
+{
+	struct pipe *p = ctx;
+	const struct conn *c = t->conn;
+	char ts[32], saddr[64], daddr[64], ms[32], pid[16], comm[COMM_SAFE_LEN];
+
+	if (p->done || !pipe_wants_conn(p, c) ||
+	    !filter_states(&p->o.filter, t->oldstate, t->newstate))
+		return;
+	if (p->o.json) {
+		json_transition(p, t);
+	} else {
+		pipe_format_ts(p, ts, sizeof(ts), t->ts_ns);
+		format_addr(saddr, sizeof(saddr), c->t.family, c->t.saddr);
+		format_addr(daddr, sizeof(daddr), c->t.family, c->t.daddr);
+		format_ms(ms, sizeof(ms), t->prev_ns, t->prev_known);
+		if (c->owner.pid) {
+			snprintf(pid, sizeof(pid), "%u", c->owner.pid);
+			comm_escape(comm, c->owner.comm);
+		} else {
+			strcpy(pid, "-");
+			strcpy(comm, "-");
+		}
+		fprintf(p->out,
+			"%-15s %-8llu %-7s %-15s %-15s %-5u %-15s %-5u %-11s -> %-11s %s%s%s%s\n",
+			ts, (unsigned long long)c->cookie, pid, comm, saddr,
+			c->t.sport, daddr, c->t.dport, tcp_state_name(t->oldstate),
+			tcp_state_name(t->newstate), ms, t->end ? " " : "",
+			conn_end_name(t->end), t->inferred ? " (time from timer deadline)" : "");
+	}
+	pipe_emitted(p);
+}
+
+static void on_stuck(void *ctx, const struct conn *c, uint64_t now,
+		     uint64_t thr, bool at_exit)
+{
+	pipe_print_stuck(ctx, c, now, thr, at_exit);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: tcpfsm trace [OPTIONS]\n\n"
+		"Print every TCP state transition on the host as it happens, with the\n"
+		"time the connection spent in the state it left (MS; '-' when tcpfsm\n"
+		"did not see it enter that state, '>' for a lower bound).\n\n%s",
+		PIPE_OPTS_HELP);
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	static const struct option longopts[] = { PIPE_LONG_OPTS, { 0 } };
+	struct pipe_opts o;
+	struct pipe p;
+	struct engine_cb cb = {
+		.transition = on_transition,
+		.stuck = on_stuck,
+		.ctx = &p,
+	};
+	int ret;
+
+	pipe_opts_init(&o, "trace");
+	ret = pipe_parse_args(&o, argc, argv, longopts, NULL, usage);
+	if (ret >= 0)
+		return ret;
+	if (!o.json)
+		o.header = print_header;
+	return pipe_run(&p, &o, &cb);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	return cli_error("stats: not implemented yet");
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include "u64map.h"
+
+static inline size_t hash(uint64_t key, size_t mask)
+{
+	key ^= key >> 33;
+	key *= 0xff51afd7ed558ccdull;
+	key ^= key >> 33;
+	return (size_t)key & mask;
+}
+
+int u64map_init(struct u64map *m, size_t initial, size_t max_count)
+{
+	size_t cap = 16;
+
+	while (cap < initial * 2)
+		cap <<= 1;
+	m->slots = calloc(cap, sizeof(*m->slots));
+	if (!m->slots)
+		return -ENOMEM;
+	m->mask = cap - 1;
+	m->count = 0;
+	m->max_count = max_count;
+	return 0;
+}
+
+void u64map_free(struct u64map *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+	m->count = 0;
+}
+
+size_t u64map_home(const struct u64map *m, uint64_t key)
+{
+	return hash(key, m->mask);
+}
+
+size_t u64map_bytes(const struct u64map *m)
+{
+	return (m->mask + 1) * sizeof(*m->slots);
+}
+
+uint64_t *u64map_get(const struct u64map *m, uint64_t key)
+{
+	size_t i = hash(key, m->mask);
+
+	if (!key)
+		return NULL;
+	for (;;) {
+		struct u64map_slot *s = &m->slots[i];
+
+		if (s->key == key)
+			return &s->val;
+		if (!s->key)
+			return NULL;
+		i = (i + 1) & m->mask;
+	}
+}
+
+static void insert_slot(struct u64map_slot *slots, size_t mask, uint64_t key,
+			uint64_t val)
+{
+	size_t i = hash(key, mask);
+
+	while (slots[i].key)
+		i = (i + 1) & mask;
+	slots[i].key = key;
+	slots[i].val = val;
+}
+
+static int grow(struct u64map *m)
+{
+	size_t cap = (m->mask + 1) * 2, i;
+	struct u64map_slot *n = calloc(cap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (i = 0; i <= m->mask; i++)
+		if (m->slots[i].key)
+			insert_slot(n, cap - 1, m->slots[i].key, m->slots[i].val);
+	free(m->slots);
+	m->slots = n;
+	m->mask = cap - 1;
+	return 0;
+}
+
+int u64map_put(struct u64map *m, uint64_t key, uint64_t val)
+{
+	uint64_t *v;
+	int err;
+
+	if (!key)
+		return -EINVAL;
+	v = u64map_get(m, key);
+	if (v) {
+		*v = val;
+		return 0;
+	}
+	if (m->count >= m->max_count)
+		return -ENOSPC;
+	/* keep the load factor at or under 1/2 */
+	if ((m->count + 1) * 2 > m->mask + 1) {
+		err = grow(m);
+		if (err)
+			return err;
+	}
+	insert_slot(m->slots, m->mask, key, val);
+	m->count++;
+	return 0;
+}
+
+bool u64map_del(struct u64map *m, uint64_t key)
+{
+	size_t i = hash(key, m->mask), j;
+
+	if (!key)
+		return false;
+	while (m->slots[i].key != key) {
+		if (!m->slots[i].key)
+			return false;
+		i = (i + 1) & m->mask;
+	}
+	/* backward shift: pull later members of the cluster into the hole */
+	j = i;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & m->mask;
+		if (!m->slots[j].key)
+			break;
+		home = hash(m->slots[j].key, m->mask);
+		/* can slot j move to i? only if home is not in (i, j] */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			m->slots[i] = m->slots[j];
+			i = j;
+		}
+	}
+	m->slots[i].key = 0;
+	m->slots[i].val = 0;
+	m->count--;
+	return true;
+}

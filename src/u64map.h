@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Open-addressing hash map from a non-zero u64 key to a u64 value: linear
+ * probing, backward-shift deletion (no tombstones, so a long run with churn
+ * does not degrade), grows by doubling up to a bound.
+ */
+#ifndef TCPFSM_U64MAP_H
+#define TCPFSM_U64MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct u64map_slot {
+	uint64_t key; /* 0: empty */
+	uint64_t val;
+};
+
+struct u64map {
+	struct u64map_slot *slots;
+	size_t mask;	/* capacity - 1 */
+	size_t count;
+	size_t max_count; /* growth stops here: inserts then fail */
+};
+
+int u64map_init(struct u64map *m, size_t initial, size_t max_count);
+void u64map_free(struct u64map *m);
+/* Pointer to the value, or NULL. */
+uint64_t *u64map_get(const struct u64map *m, uint64_t key);
+/* Insert or overwrite; -ENOSPC when at max_count, -ENOMEM, -EINVAL (key 0). */
+int u64map_put(struct u64map *m, uint64_t key, uint64_t val);
+/* Returns true if the key was present. */
+bool u64map_del(struct u64map *m, uint64_t key);
+/* Slot index of a key's home position: for sampling neighbours. */
+size_t u64map_home(const struct u64map *m, uint64_t key);
+/* Bytes of memory held. */
+size_t u64map_bytes(const struct u64map *m);
+
+#endif

@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The lifecycle engine over synthetic event arrays: no kernel, no clock. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include "engine.h"
+#include "tcpstate.h"
+
+#define MS 1000000ull
+#define S 1000000000ull
+
+enum { CLI = 1, SRV = 2 }; /* which end of the test connection */
+
+struct seen {
+	struct {
+		uint64_t cookie, ts, prev;
+		uint8_t old, new, known, end, inferred;
+		uint32_t pid;
+	} tr[64];
+	int ntr;
+	struct conn closed[16];
+	int nclosed;
+	struct {
+		uint64_t cookie, thr;
+		bool at_exit;
+	} stuck[16];
+	int nstuck;
+};
+
+static void on_tr(void *ctx, const struct transition *t)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->ntr < 64);
+	s->tr[s->ntr].cookie = t->conn->cookie;
+	s->tr[s->ntr].ts = t->ts_ns;
+	s->tr[s->ntr].prev = t->prev_ns;
+	s->tr[s->ntr].old = t->oldstate;
+	s->tr[s->ntr].new = t->newstate;
+	s->tr[s->ntr].known = t->prev_known;
+	s->tr[s->ntr].end = t->end;
+	s->tr[s->ntr].inferred = t->inferred;
+	s->tr[s->ntr].pid = t->conn->owner.pid;
+	s->ntr++;
+}
+
+static void on_closed(void *ctx, const struct conn *c)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->nclosed < 16);
+	s->closed[s->nclosed++] = *c;
+}
+
+static void on_stuck(void *ctx, const struct conn *c, uint64_t now,
+		     uint64_t thr, bool at_exit)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->nstuck < 16);
+	s->stuck[s->nstuck].cookie = c->cookie;
+	s->stuck[s->nstuck].thr = thr;
+	s->stuck[s->nstuck].at_exit = at_exit;
+	s->nstuck++;
+}
+
+static struct engine *new_engine(struct seen *s, struct engine_config *cfg_in)
+{
+	struct engine_config cfg;
+	struct engine_cb cb = { on_tr, on_closed, on_stuck, s };
+
+	memset(s, 0, sizeof(*s));
+	if (cfg_in)
+		cfg = *cfg_in;
+	else
+		engine_config_default(&cfg);
+	return engine_new(&cfg, &cb);
+}
+
+/* 127.0.0.1:40000 (client) <-> 127.0.0.1:8080 (server), as seen from `end` */
+static struct tcpfsm_event ev(int end, uint8_t kind, uint64_t cookie,
+			      uint64_t ts, uint8_t old, uint8_t new)
+{
+	struct tcpfsm_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.cookie = cookie;
+	e.ts_ns = ts;
+	e.oldstate = old;
+	e.newstate = new;
+	e.family = 2;
+	e.netns = 4026531840u;
+	e.saddr[0] = e.daddr[0] = 127;
+	e.saddr[3] = e.daddr[3] = 1;
+	e.sport = end == CLI ? 40000 : 8080;
+	e.dport = end == CLI ? 8080 : 40000;
+	return e;
+}
+
+static struct tcpfsm_event st(int end, uint64_t cookie, uint64_t ts, uint8_t old,
+			      uint8_t new, uint32_t pid, bool in_task)
+{
+	struct tcpfsm_event e = ev(end, TCPFSM_EV_STATE, cookie, ts, old, new);
+
+	e.pid = pid;
+	snprintf(e.comm, sizeof(e.comm), "p%u", pid);
+	e.flags = TCPFSM_F_CTX_KNOWN | (in_task ? TCPFSM_F_IN_TASK : 0);
+	return e;
+}
+
+static void feed(struct engine *eng, const struct tcpfsm_event *evs, int n)
+{
+	for (int i = 0; i < n; i++)
+		engine_event(eng, &evs[i]);
+}
+
+/* The client's full path, with TIME_WAIT that starts on a FIN and expires. */
+static void test_active_close_time_wait_expiry(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 12 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
+		st(CLI, 7, 13 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 20 * MS, 0, TCPFSM_ST_TIME_WAIT),
+		st(CLI, 7, 20 * MS + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 20 * MS + 61 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 20 * MS + 61 * S + 500, 0, TCPFSM_ST_TIME_WAIT),
+	};
+
+	feed(eng, evs, 8);
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.tr[0].old, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[0].known, DUR_UNKNOWN); /* time in CLOSE unseen */
+	assert_int_equal(s.tr[1].prev, 1 * MS);	      /* SYN_SENT */
+	assert_int_equal(s.tr[2].prev, 10 * MS);      /* ESTABLISHED */
+	assert_int_equal(s.tr[3].prev, 1 * MS);	      /* FIN_WAIT1 */
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[4].prev, 7 * MS);
+	assert_int_equal(s.tr[5].old, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[5].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[5].prev, 61 * S); /* ends at the timer's removal */
+	assert_int_equal(s.tr[5].end, END_EXPIRED);
+	/* the owner from connect(), also on softirq-driven transitions */
+	for (int i = 0; i < s.ntr; i++)
+		assert_int_equal(s.tr[i].pid, 100);
+
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].open_kind, OPEN_ACTIVE);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_ACTIVE);
+	assert_int_equal(s.closed[0].npath, 5);
+	assert_int_equal(s.closed[0].path_state[4], TCPFSM_ST_TIME_WAIT);
+	assert_false(s.closed[0].flags & CONN_F_INCOMPLETE);
+	assert_int_equal(engine_stats(eng)->conns, 0); /* freed after TIME_WAIT */
+	engine_free(eng);
+}
+
+/* A FIN into an orphaned FIN_WAIT2 minisocket, with no timer tracepoint. */
+static void test_orphan_fin_wait2_silent_time_wait(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event tw1 = ev(CLI, TCPFSM_EV_TW_START, 7, 13 * MS, 0,
+				     TCPFSM_ST_FIN_WAIT2);
+	struct tcpfsm_event tw2 = ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 60 * S + 100 * MS,
+				     0, TCPFSM_ST_TIME_WAIT);
+	struct tcpfsm_event tw3 = ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 60 * S + 100 * MS + 10,
+				     0, TCPFSM_ST_TIME_WAIT);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
+		st(CLI, 7, 12 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		tw1,
+		st(CLI, 7, 13 * MS + 1, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		tw2, tw3,
+	};
+
+	/* orphan: the FIN_WAIT2 timer is armed for tcp_fin_timeout (60 s) */
+	evs[4].flags = TCPFSM_F_DEADLINE;
+	evs[4].aux = 60 * S;
+	/* the FIN came at 50 ms: the deadline moved to 50 ms + 60 s, silently */
+	evs[6].flags = evs[7].flags = TCPFSM_F_DEADLINE;
+	evs[6].aux = 50 * MS + 60 * S - evs[6].ts_ns;
+	evs[7].aux = 0;
+	evs[7].flags = 0;
+	feed(eng, evs, 8);
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.tr[3].new, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[4].ts, 50 * MS);
+	assert_int_equal(s.tr[4].prev, 38 * MS);
+	assert_true(s.tr[4].inferred);
+	assert_int_equal(s.tr[5].prev, 60 * S + 50 * MS); /* 60.05 s TIME_WAIT */
+	assert_int_equal(s.tr[5].end, END_EXPIRED);
+	engine_free(eng);
+}
+
+/* Server: SYN stamps SYN_RECV, child joins by tuple, owner is the listener's. */
+static void test_passive_open_and_close(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event lis = st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE,
+				     TCPFSM_ST_LISTEN, 200, true);
+	struct tcpfsm_event req = ev(SRV, TCPFSM_EV_REQ_START, 0, 10 * MS, 0,
+				     TCPFSM_ST_SYN_RECV);
+	struct tcpfsm_event evs[] = {
+		lis, req,
+		ev(SRV, TCPFSM_EV_REQ_CANCEL, 0, 12 * MS, 0, TCPFSM_ST_SYN_RECV),
+		/* the child's transitions run in the client's softirq: pid 100 */
+		st(SRV, 9, 12 * MS + 1, TCPFSM_ST_LISTEN, TCPFSM_ST_SYN_RECV, 100, false),
+		st(SRV, 9, 12 * MS + 2, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 100, false),
+		st(SRV, 9, 20 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT, 100, false),
+		st(SRV, 9, 30 * S, TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK, 200, true),
+		st(SRV, 9, 30 * S + 1 * MS, TCPFSM_ST_LAST_ACK, TCPFSM_ST_CLOSE, 100, false),
+	};
+
+	evs[1].aux = 5; /* the listener's cookie */
+	feed(eng, evs, 8);
+	engine_advance(eng, 31 * S);
+	/* LISTEN, LISTEN->SYN_RECV at the SYN, then the child's own */
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.tr[1].old, TCPFSM_ST_LISTEN);
+	assert_int_equal(s.tr[1].new, TCPFSM_ST_SYN_RECV);
+	assert_int_equal(s.tr[1].ts, 10 * MS);
+	assert_int_equal(s.tr[2].new, TCPFSM_ST_ESTABLISHED);
+	assert_int_equal(s.tr[2].prev, 2 * MS + 2); /* half-open from the SYN */
+	assert_int_equal(s.tr[2].cookie, 9);
+	for (int i = 1; i < s.ntr; i++)
+		assert_int_equal(s.tr[i].pid, 200); /* never softirq's 100 */
+	assert_int_equal(s.tr[4].prev, 30 * S - 20 * MS); /* CLOSE_WAIT */
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_PASSIVE);
+	assert_int_equal(s.closed[0].path_state[0], TCPFSM_ST_SYN_RECV);
+	assert_int_equal(s.closed[0].path_since[0], 10 * MS);
+	/* the request entry is gone: only the listener is left */
+	assert_int_equal(engine_stats(eng)->conns, 1);
+	engine_free(eng);
+}
+
+/* A half-open request whose final ACK never comes: retransmits, dropped. */
+static void test_half_open_timeout(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		ev(SRV, TCPFSM_EV_REQ_START, 0, 10 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(SRV, TCPFSM_EV_REQ_EXPIRE, 0, 1 * S, 0, TCPFSM_ST_SYN_RECV),
+		ev(SRV, TCPFSM_EV_REQ_START, 0, 1 * S + 1, 0, TCPFSM_ST_SYN_RECV),
+		ev(SRV, TCPFSM_EV_REQ_EXPIRE, 0, 3 * S, 0, TCPFSM_ST_SYN_RECV),
+	};
+
+	evs[3].retrans = 1;
+	evs[4].retrans = 2;
+	feed(eng, evs, 5);
+	engine_advance(eng, 2 * S);
+	assert_int_equal(s.nclosed, 0); /* the first expiry was re-armed */
+	engine_advance(eng, 3 * S + 10 * MS);
+	assert_int_equal(s.nclosed, 0); /* still within the grace */
+	engine_advance(eng, 4 * S);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_HALF_OPEN);
+	assert_int_equal(s.closed[0].end, END_SYNACK_TIMEOUT);
+	assert_int_equal(s.closed[0].retrans, 2);
+	assert_int_equal(s.closed[0].owner.pid, 200);
+	assert_int_equal(s.tr[s.ntr - 1].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[s.ntr - 1].prev, 3 * S - 10 * MS);
+	engine_free(eng);
+}
+
+/* TIME_WAIT removed early by a new connect() on the same 4-tuple. */
+static void test_time_wait_reused(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 1 * MS, 0, TCPFSM_ST_TIME_WAIT),
+		st(CLI, 8, 2 * S, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2 * S + 10, 0, TCPFSM_ST_TIME_WAIT),
+		st(CLI, 8, 2 * S + 50, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+	};
+
+	/* cookie 7 first seen as it closes: mid-life, no lifecycle start */
+	feed(eng, evs, 1);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.tr[0].known, DUR_UNKNOWN);
+	feed(eng, evs + 1, 4);
+	engine_advance(eng, 3 * S);
+	assert_int_equal(s.nclosed, 2);
+	assert_int_equal(s.closed[1].cookie, 7);
+	assert_int_equal(s.closed[1].end, END_REUSED);
+	engine_free(eng);
+}
+
+/* Removed alone, nothing reusing it: killed (RST or purge). */
+static void test_time_wait_killed(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		ev(CLI, TCPFSM_EV_TW_START, 7, 1 * MS, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 5 * S, 0, TCPFSM_ST_TIME_WAIT),
+		/* a re-arm: removed then started again is not an end */
+		ev(CLI, TCPFSM_EV_TW_START, 7, 5 * S + 1, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 9 * S, 0, TCPFSM_ST_TIME_WAIT),
+	};
+
+	feed(eng, evs, 3);
+	engine_advance(eng, 6 * S);
+	assert_int_equal(s.nclosed, 0);
+	feed(eng, evs + 3, 1);
+	engine_advance(eng, 10 * S);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].end, END_KILLED);
+	assert_int_equal(s.tr[s.ntr - 1].prev, 9 * S - 1 * MS);
+	engine_free(eng);
+}
+
+static void test_simultaneous_close_and_reset(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 3, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
+		st(CLI, 7, 4, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSING, 0, false),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 5, 0, TCPFSM_ST_TIME_WAIT),
+		st(CLI, 7, 6, TCPFSM_ST_CLOSING, TCPFSM_ST_CLOSE, 0, false),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 60 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 60 * S, 0, TCPFSM_ST_TIME_WAIT),
+		st(SRV, 9, 10, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(SRV, 9, 11, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(SRV, 9, 12, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 0, false),
+		st(SRV, 11, 20, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(SRV, 11, 21, TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE, 0, false),
+	};
+
+	feed(eng, evs, 13);
+	assert_int_equal(s.nclosed, 3);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_SIMULTANEOUS);
+	assert_int_equal(s.closed[0].path_state[3], TCPFSM_ST_CLOSING);
+	assert_int_equal(s.closed[0].path_state[4], TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.closed[1].close_kind, CLOSE_RESET);
+	assert_int_equal(s.closed[2].close_kind, CLOSE_FAILED);
+	engine_free(eng);
+}
+
+/* Duplicates are dropped; a gap or reordering marks the connection. */
+static void test_duplicate_gap_reorder(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event a = st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true);
+	struct tcpfsm_event b = st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false);
+	struct tcpfsm_event gap = st(CLI, 7, 9 * MS, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false);
+	struct tcpfsm_event late = st(SRV, 9, 5 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT, 0, false);
+	struct tcpfsm_event early = st(SRV, 9, 3 * MS, TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK, 0, false);
+
+	engine_event(eng, &a);
+	engine_event(eng, &b);
+	engine_event(eng, &b); /* duplicate */
+	assert_int_equal(engine_stats(eng)->duplicates, 1);
+	assert_int_equal(s.ntr, 2);
+	engine_event(eng, &gap); /* FIN_WAIT1/FIN_WAIT2 missed */
+	assert_int_equal(engine_stats(eng)->gaps, 1);
+	assert_int_equal(s.nclosed, 1);
+	assert_true(s.closed[0].flags & CONN_F_INCOMPLETE);
+	engine_event(eng, &late);
+	engine_event(eng, &early);
+	assert_int_equal(engine_stats(eng)->out_of_order, 1);
+	engine_free(eng);
+}
+
+/* Lost records make every live connection's lifecycle incomplete. */
+static void test_lost_marks_incomplete(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2, TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE, 0, false),
+		st(SRV, 9, 3, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(SRV, 9, 4, TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE, 0, false),
+	};
+
+	feed(eng, evs, 3);
+	engine_note_lost(eng);
+	feed(eng, evs + 3, 1);
+	assert_int_equal(s.nclosed, 2);
+	assert_false(s.closed[0].flags & CONN_F_INCOMPLETE);
+	assert_true(s.closed[1].flags & CONN_F_INCOMPLETE);
+	assert_int_equal(engine_stats(eng)->incomplete, 1);
+	engine_free(eng);
+}
+
+/* A long run with churn stays within the bound; the excess is counted. */
+static void test_bounded_memory(void **state)
+{
+	struct seen s;
+	struct engine_config cfg;
+	struct engine *eng;
+	uint64_t i;
+
+	engine_config_default(&cfg);
+	cfg.max_conns = 64;
+	eng = new_engine(&s, &cfg);
+	cfg.max_conns = 64;
+	/* connections that never close: the table must not pass 64 */
+	for (i = 1; i <= 1000; i++) {
+		struct tcpfsm_event e = st(CLI, i, i, TCPFSM_ST_CLOSE,
+					   TCPFSM_ST_SYN_SENT, 100, true);
+
+		e.sport = (uint16_t)i;
+		engine_event(eng, &e);
+		s.ntr = 0;
+	}
+	assert_true(engine_stats(eng)->conns <= 64);
+	assert_int_equal(engine_stats(eng)->evicted, 1000 - engine_stats(eng)->conns);
+	/* churn: open and close; nothing is left behind */
+	engine_free(eng);
+	eng = new_engine(&s, NULL);
+	for (i = 1; i <= 100000; i++) {
+		struct tcpfsm_event a = st(CLI, i, 2 * i, TCPFSM_ST_CLOSE,
+					   TCPFSM_ST_SYN_SENT, 100, true);
+		struct tcpfsm_event b = st(CLI, i, 2 * i + 1, TCPFSM_ST_SYN_SENT,
+					   TCPFSM_ST_CLOSE, 0, false);
+
+		engine_event(eng, &a);
+		engine_event(eng, &b);
+		s.ntr = 0;
+		s.nclosed = 0;
+	}
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	assert_int_equal(engine_stats(eng)->closed, 100000);
+	assert_true(engine_stats(eng)->peak_conns <= 1);
+	engine_free(eng);
+}
+
+/* Seeded connections: their first age is a lower bound; owner known. */
+static void test_seed_lower_bound(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event e = st(SRV, 9, 10 * S, TCPFSM_ST_CLOSE_WAIT,
+				   TCPFSM_ST_LAST_ACK, 300, true);
+	struct owner o = { .pid = 300 };
+	struct tuple t;
+
+	tuple_from_event(&t, &e);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S), 0);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S), -EEXIST);
+	engine_event(eng, &e);
+	assert_int_equal(s.ntr, 1);
+	assert_int_equal(s.tr[0].prev, 6 * S);
+	assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+	assert_int_equal(s.tr[0].pid, 300);
+	engine_free(eng);
+}
+
+/* --stuck: once at the threshold, again at each doubling, and at exit. */
+static void test_stuck(void **state)
+{
+	struct seen s;
+	struct engine_config cfg;
+	struct engine *eng;
+	struct tcpfsm_event evs[] = {
+		st(SRV, 9, 1 * S, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT, 0, false),
+		st(SRV, 10, 1 * S, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0, false),
+	};
+
+	engine_config_default(&cfg);
+	cfg.stuck_ns[TCPFSM_ST_CLOSE_WAIT] = 30 * S;
+	eng = new_engine(&s, &cfg);
+	evs[1].sport = 1;
+	feed(eng, evs, 2);
+	engine_advance(eng, 20 * S);
+	assert_int_equal(s.nstuck, 0);
+	engine_advance(eng, 32 * S);
+	assert_int_equal(s.nstuck, 1);
+	assert_int_equal(s.stuck[0].cookie, 9);
+	assert_int_equal(s.stuck[0].thr, 30 * S);
+	engine_advance(eng, 40 * S);
+	engine_advance(eng, 50 * S);
+	assert_int_equal(s.nstuck, 1); /* not again until 60 s */
+	engine_advance(eng, 62 * S);
+	assert_int_equal(s.nstuck, 2);
+	assert_int_equal(s.stuck[1].thr, 60 * S);
+	engine_finish(eng, 63 * S);
+	assert_int_equal(s.nstuck, 3);
+	assert_true(s.stuck[2].at_exit);
+	engine_free(eng);
+}
+
+/* Every legal transition of the TCP state machine keeps durations exact. */
+static void test_every_legal_transition(void **state)
+{
+	static const uint8_t legal[][2] = {
+		{ TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT },
+		{ TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN },
+		{ TCPFSM_ST_LISTEN, TCPFSM_ST_SYN_RECV },
+		{ TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED },
+		{ TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE },
+		{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED },
+		{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_FIN_WAIT1 },
+		{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_CLOSE },
+		{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1 },
+		{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT },
+		{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE },
+		{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2 },
+		{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSING },
+		{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSE },
+		{ TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE },
+		{ TCPFSM_ST_CLOSING, TCPFSM_ST_CLOSE },
+		{ TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK },
+		{ TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_CLOSE },
+		{ TCPFSM_ST_LAST_ACK, TCPFSM_ST_CLOSE },
+		{ TCPFSM_ST_LISTEN, TCPFSM_ST_CLOSE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
+		struct seen s;
+		struct engine *eng = new_engine(&s, NULL);
+		/* enter the from-state at 1 s (seeded as exact), leave at 3 s */
+		struct tcpfsm_event enter = st(CLI, 7, 1 * S, TCPFSM_ST_CLOSE,
+					       legal[i][0], 100, true);
+		struct tcpfsm_event leave = st(CLI, 7, 3 * S, legal[i][0],
+					       legal[i][1], 100, true);
+
+		if (legal[i][0] != TCPFSM_ST_CLOSE)
+			engine_event(eng, &enter);
+		engine_event(eng, &leave);
+		assert_true(s.ntr >= 1);
+		assert_int_equal(s.tr[s.ntr - 1].old, legal[i][0]);
+		assert_int_equal(s.tr[s.ntr - 1].new, legal[i][1]);
+		if (legal[i][0] != TCPFSM_ST_CLOSE) {
+			assert_int_equal(s.tr[s.ntr - 1].known, DUR_EXACT);
+			assert_int_equal(s.tr[s.ntr - 1].prev, 2 * S);
+		}
+		assert_int_equal(engine_stats(eng)->gaps, 0);
+		if (legal[i][1] == TCPFSM_ST_CLOSE)
+			assert_int_equal(s.nclosed, 1);
+		engine_free(eng);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_active_close_time_wait_expiry),
+		cmocka_unit_test(test_orphan_fin_wait2_silent_time_wait),
+		cmocka_unit_test(test_passive_open_and_close),
+		cmocka_unit_test(test_half_open_timeout),
+		cmocka_unit_test(test_time_wait_reused),
+		cmocka_unit_test(test_time_wait_killed),
+		cmocka_unit_test(test_simultaneous_close_and_reset),
+		cmocka_unit_test(test_duplicate_gap_reorder),
+		cmocka_unit_test(test_lost_marks_incomplete),
+		cmocka_unit_test(test_bounded_memory),
+		cmocka_unit_test(test_seed_lower_bound),
+		cmocka_unit_test(test_stuck),
+		cmocka_unit_test(test_every_legal_transition),
+	};
+
+	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
