@@ -479,7 +479,8 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	cli_install_signals();
 	ret = run_live(p);
 	cli_flush(p->out);
-	summary(p);
+	if (p->tr)
+		summary(p);
 	tracer_close(p->tr);
 	reorder_free(&p->ro);
 	engine_free(p->eng);

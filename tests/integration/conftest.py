@@ -1,0 +1,145 @@
+"""Shared fixtures for tcpfsm's root integration tests.
+
+Every test loads the real BPF program and drives real TCP traffic. Waiting
+is always on a condition (a line in the tracer's output, a socket state),
+never a bare sleep standing in for synchronisation.
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+BIN = os.environ.get("TCPFSM_BIN", os.path.join(os.path.dirname(__file__), "../../build/tcpfsm"))
+
+
+def wait_for(cond, timeout=10.0, interval=0.01, what="condition"):
+    """Poll cond() until it returns a truthy value; fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Tracer:
+    """A running `tcpfsm CMD --json ...` whose output is read back."""
+
+    def __init__(self, cmd="trace", args=(), env=None):
+        self.dir = tempfile.mkdtemp(prefix="tcpfsm-test-")
+        self.out_path = os.path.join(self.dir, "out.jsonl")
+        self.err_path = os.path.join(self.dir, "err.txt")
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        full_env = dict(os.environ)
+        full_env.setdefault("TCPFSM_AGE_SOCK", os.path.join(self.dir, "age.sock"))
+        if env:
+            full_env.update(env)
+        self.argv = [BIN, cmd, "--json", "-T", "mono", *args]
+        self.proc = subprocess.Popen(self.argv, stdout=self.out, stderr=self.err, env=full_env)
+        self.returncode = None
+        wait_for(lambda: "Ctrl-C to stop" in self.stderr() or self.proc.poll() is not None,
+                 timeout=30, what="the tracer to attach")
+        if self.proc.poll() is not None:
+            raise AssertionError(f"tracer exited early ({self.proc.returncode}): {self.stderr()}")
+
+    def stderr(self):
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def records(self):
+        """Every complete JSON line written so far (each must parse)."""
+        with open(self.out_path, "rb") as f:
+            data = f.read()
+        lines = data.split(b"\n")
+        return [json.loads(l) for l in lines[:-1] if l]
+
+    def wait(self, pred, timeout=15.0, what="records"):
+        """Wait until pred(records) is truthy; return its value."""
+        return wait_for(lambda: pred(self.records()), timeout=timeout, interval=0.05, what=what)
+
+    def stop(self, sig=signal.SIGINT):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        self.returncode = self.proc.returncode
+        self.out.close()
+        self.err.close()
+        return self.records()
+
+    def summary(self):
+        lines = [l for l in self.stderr().splitlines() if " events, " in l and " lost" in l]
+        assert lines, f"no closing summary on stderr: {self.stderr()!r}"
+        return lines[-1]
+
+    def assert_nothing_lost(self):
+        s = self.summary()
+        assert " 0 lost" in s, s
+
+
+@pytest.fixture
+def tracer():
+    started = []
+
+    def start(*args, cmd="trace", env=None):
+        t = Tracer(cmd, args, env)
+        started.append(t)
+        return t
+
+    yield start
+    for t in started:
+        if t.proc.poll() is None:
+            t.proc.kill()
+            t.proc.wait()
+
+
+def listener(family=socket.AF_INET, addr="127.0.0.1"):
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, 0))
+    s.listen(16)
+    return s
+
+
+def ss_cookies():
+    """{(laddr, lport, raddr, rport): cookie} for every TCP socket, from ss -tanie."""
+    out = subprocess.run(["ss", "-tanieH"], capture_output=True, text=True, check=True).stdout
+    res = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) < 5:
+            continue
+        local, peer = f[3], f[4]
+        cookie = None
+        for tok in f[5:]:
+            if tok.startswith("sk:"):
+                cookie = int(tok[3:], 16)
+        if cookie is None:
+            continue
+        la, lp = local.rsplit(":", 1)
+        ra, rp = peer.rsplit(":", 1)
+        res[(la.strip("[]"), int(lp), ra.strip("[]"), int(rp) if rp != "*" else 0)] = cookie
+    return res
+
+
+def by_cookie(records, port):
+    """Transitions touching `port`, grouped by cookie, in order."""
+    conns = {}
+    for r in records:
+        if r.get("type") != "transition":
+            continue
+        if port not in (r["sport"], r["dport"]):
+            continue
+        conns.setdefault(r["cookie"], []).append(r)
+    return conns
+
+
+def path(transitions):
+    return [(t["oldstate"], t["newstate"]) for t in transitions]
