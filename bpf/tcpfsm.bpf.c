@@ -31,7 +31,7 @@ const volatile __u64 wakeup_bytes = 0;	 /* wake the reader past this */
 extern unsigned int CONFIG_HZ __kconfig __weak;
 
 /* Records that could not be reserved, by kind: never lost silently. */
-__u64 lost[TCPFSM_EV_KIND_MAX] = {};
+__u64 lost[TCPFSM_LOST_SLOTS] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -244,7 +244,7 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		__sync_fetch_and_add(&lost[kind & (TCPFSM_EV_KIND_MAX - 1)], 1);
+		__sync_fetch_and_add(&lost[kind & (TCPFSM_LOST_SLOTS - 1)], 1);
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));

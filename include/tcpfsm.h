@@ -57,8 +57,17 @@ enum tcpfsm_kind {
 	TCPFSM_EV_REQ_START = 5,
 	TCPFSM_EV_REQ_CANCEL = 6,
 	TCPFSM_EV_REQ_EXPIRE = 7,
-	TCPFSM_EV_KIND_MAX = 8,
+	/*
+	 * Written by user space only, into recordings: the kernel reported
+	 * lost records up to here. aux = total lost so far. So a replay knows
+	 * what a live run knew.
+	 */
+	TCPFSM_EV_LOST = 8,
+	TCPFSM_EV_KIND_MAX = 9,
 };
+
+/* Lost-record counters in the BPF program, indexed by kind (1..7). */
+#define TCPFSM_LOST_SLOTS 8
 
 /* flags */
 /* ran in a task holding the socket (lock_sock): its syscall or backlog */

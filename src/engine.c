@@ -453,6 +453,10 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 			/* first seen mid-life: the time so far is unknown */
 			path_push(c, ev->oldstate, 0);
 		}
+	} else if ((c->flags & CONN_F_SEEDED) && c->npath == 1 &&
+		   ev->ts_ns < c->path_since[0]) {
+		/* older than the dump that seeded it: already in its state */
+		return;
 	} else if ((c->flags & CONN_F_MINISOCK) &&
 		   ev->newstate == TCPFSM_ST_CLOSE) {
 		/* the full socket hands over to its timewait minisocket */

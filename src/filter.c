@@ -59,6 +59,12 @@ bool cidr_match(const struct cidr *c, uint8_t family, const uint8_t *addr)
 	return true;
 }
 
+bool filter_active(const struct filter *f)
+{
+	return f->family || f->n_lports || f->n_rports || f->n_addrs ||
+	       f->has_pid || f->has_comm || f->has_netns || f->state_mask;
+}
+
 static bool port_in(uint16_t port, const uint16_t *set, int n)
 {
 	int i;
@@ -77,7 +83,8 @@ bool filter_tuple(const struct filter *f, const struct tuple *t)
 		return false;
 	if (f->has_netns && t->netns != f->netns)
 		return false;
-	if (f->n_lports && t->sport && !port_in(t->sport, f->lports, f->n_lports))
+	/* an unknown local port (0) cannot be shown to match */
+	if (f->n_lports && !port_in(t->sport, f->lports, f->n_lports))
 		return false;
 	if (f->n_rports && !port_in(t->dport, f->rports, f->n_rports))
 		return false;

@@ -33,11 +33,14 @@ struct filter {
 	uint32_t state_mask; /* transitions into or out of; 0: any */
 };
 
+/* Is anything filtered at all? */
+bool filter_active(const struct filter *f);
+
 /* "10.0.0.0/8", "::1", "192.168.1.5" (host prefix). 0 or -EINVAL. */
 int cidr_parse(const char *s, struct cidr *c);
 bool cidr_match(const struct cidr *c, uint8_t family, const uint8_t *addr);
 
-/* Family, ports, addresses, netns. A local port of 0 (not yet bound) passes. */
+/* Family, ports, addresses, netns. */
 bool filter_tuple(const struct filter *f, const struct tuple *t);
 bool filter_states(const struct filter *f, unsigned int oldstate,
 		   unsigned int newstate);

@@ -238,12 +238,12 @@ int tracer_poll(struct tracer *t, int timeout_ms)
 	return m < 0 ? m : n + m;
 }
 
-uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_EV_KIND_MAX])
+uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS])
 {
 	uint64_t total = 0;
 	int i;
 
-	for (i = 0; i < TCPFSM_EV_KIND_MAX; i++) {
+	for (i = 0; i < TCPFSM_LOST_SLOTS; i++) {
 		uint64_t v = __atomic_load_n(&t->skel->bss->lost[i], __ATOMIC_RELAXED);
 
 		if (by_kind)

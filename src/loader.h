@@ -36,7 +36,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
  * number of records read or -errno (-EINTR when a signal arrived). */
 int tracer_poll(struct tracer *t, int timeout_ms);
 /* Records the kernel could not hand over, in total and by kind. */
-uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_EV_KIND_MAX]);
+uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS]);
 /* Records that arrived malformed (wrong size): also never silent. */
 uint64_t tracer_bad(const struct tracer *t);
 bool tracer_has_minisocks(const struct tracer *t);

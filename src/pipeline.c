@@ -3,9 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include "agesrv.h"
 #include "cli.h"
+#include "diag.h"
 #include "loader.h"
 #include "pipeline.h"
+#include "procmap.h"
+#include "record.h"
 #include "tcpstate.h"
 
 /* How far behind "now" records can still arrive from another CPU. */
@@ -326,7 +331,20 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 {
 	struct pipe *p = ctx;
 
+	if (e->kind == TCPFSM_EV_LOST) {
+		/* from a recording: the live run's loss, at this point */
+		if (e->aux > p->lost_seen) {
+			p->lost_seen = e->aux;
+			engine_note_lost(p->eng);
+		}
+		return;
+	}
 	p->raw_events++;
+	if (p->rec && !p->rec_err) {
+		p->rec_err = record_write(p->rec, e, 1);
+		if (p->rec_err)
+			p->done = true;
+	}
 	if (reorder_push(&p->ro, e)) {
 		/* out of memory: do not pretend, count it as lost */
 		p->lost_seen++;
@@ -359,6 +377,12 @@ static void check_lost(struct pipe *p, uint64_t lost)
 	if (lost <= p->lost_seen)
 		return;
 	engine_note_lost(p->eng);
+	if (p->rec && !p->rec_err) {
+		struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .aux = lost };
+
+		e.ts_ns = now;
+		p->rec_err = record_write(p->rec, &e, 1);
+	}
 	if (now - last_warn_ns >= 1000000000ull) {
 		fprintf(stderr,
 			"tcpfsm: warning: %llu records lost so far (ring buffer full); "
@@ -367,6 +391,102 @@ static void check_lost(struct pipe *p, uint64_t lost)
 		last_warn_ns = now;
 	}
 	p->lost_seen = lost;
+}
+
+/* ---- sockets that existed before tracing began ---- */
+
+struct seed_ctx {
+	struct pipe *p;
+	struct procmap pm;
+	uint64_t now;
+};
+
+static int seed_one(void *ctx, const struct diag_sock *s)
+{
+	struct seed_ctx *sc = ctx;
+	const struct procmap_owner *po = procmap_lookup(&sc->pm, s->inode);
+	struct owner o = { 0 };
+	struct tuple t = { 0 };
+
+	t.family = s->family;
+	t.sport = s->sport;
+	t.dport = s->dport;
+	memcpy(t.saddr, s->saddr, 16);
+	memcpy(t.daddr, s->daddr, 16);
+	t.netns = sc->p->netns_self;
+	if (po) {
+		o.pid = po->pid;
+		memcpy(o.comm, po->comm, TCPFSM_COMM_LEN);
+	}
+	o.cgroup_id = s->cgroup_id;
+	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now))
+		sc->p->seeded++;
+	return 0;
+}
+
+/*
+ * Read the sockets of this network namespace (what ss shows) so that their
+ * later transitions have an owner and their ages a lower bound. Done after
+ * attaching, so nothing falls between the dump and the first record.
+ */
+static void seed(struct pipe *p)
+{
+	struct diag_query q = { 0 };
+	struct seed_ctx sc = { .p = p };
+	struct stat st;
+	int err;
+
+	if (!stat("/proc/self/ns/net", &st))
+		p->netns_self = (uint32_t)st.st_ino;
+	if (procmap_scan(&sc.pm, "/proc"))
+		memset(&sc.pm, 0, sizeof(sc.pm));
+	sc.now = clock_ns(CLOCK_MONOTONIC);
+	err = diag_dump(&q, seed_one, &sc, NULL);
+	if (err)
+		fprintf(stderr, "tcpfsm: warning: cannot read existing sockets (%s): "
+			"connections older than this run have no owner\n", strerror(-err));
+	procmap_free(&sc.pm);
+}
+
+/* ---- ages for `tcpfsm snapshot` ---- */
+
+static void age_one(void *ctx, const struct conn *c)
+{
+	struct agesrv_writer *w = ctx;
+	struct age_record r = { 0 };
+
+	if (!c->cookie || !conn_since(c))
+		return;
+	r.cookie = c->cookie;
+	r.since_ns = conn_since(c);
+	r.state = c->state;
+	if ((c->flags & CONN_F_SEEDED) && c->npath <= 1)
+		r.flags |= AGE_F_LOWER_BOUND;
+	r.pid = c->owner.pid;
+	r.cgroup_id = c->owner.cgroup_id;
+	memcpy(r.comm, c->owner.comm, TCPFSM_COMM_LEN);
+	agesrv_put(w, &r);
+}
+
+static int age_fill(void *ctx, struct agesrv_writer *w)
+{
+	struct pipe *p = ctx;
+
+	engine_foreach(p->eng, age_one, w);
+	return 0;
+}
+
+static void open_agesrv(struct pipe *p)
+{
+	int err = agesrv_open(NULL, &p->age);
+
+	if (!err) {
+		p->age_open = true;
+		return;
+	}
+	fprintf(stderr, "tcpfsm: warning: not publishing state ages at %s (%s)%s\n",
+		agesrv_default_path(), strerror(-err),
+		err == -EADDRINUSE ? ": another tcpfsm already does" : "");
 }
 
 static int run_live(struct pipe *p)
@@ -393,6 +513,20 @@ static int run_live(struct pipe *p)
 		deadline = p->start_mono + p->o.duration_ns;
 	fprintf(stderr, "tcpfsm: %s: tracing TCP state transitions%s. Ctrl-C to stop.\n",
 		p->o.cmd, tracer_has_minisocks(p->tr) ? " (with TIME_WAIT and SYN_RECV minisockets)" : "");
+	if (!p->o.no_seed)
+		seed(p);
+	open_agesrv(p);
+	if (p->o.record_path) {
+		struct record_header hdr;
+
+		record_header_now(&hdr, (tracer_has_minisocks(p->tr) ? RECORD_F_MINISOCKS : 0) |
+				  (filter_active(&p->o.filter) ? RECORD_F_FILTERED : 0));
+		hdr.start_mono_ns = p->start_mono;
+		hdr.start_real_ns = (uint64_t)((int64_t)p->start_mono + p->wall_offset);
+		ret = record_open_write_hdr(p->o.record_path, &hdr, &p->rec);
+		if (ret)
+			return cli_error("--record %s: %s", p->o.record_path, strerror(-ret));
+	}
 	if (p->o.header)
 		p->o.header(p);
 
@@ -414,7 +548,11 @@ static int run_live(struct pipe *p)
 		check_lost(p, tracer_lost(p->tr, NULL));
 		now = clock_ns(CLOCK_MONOTONIC);
 		step(p, now - REORDER_SLACK_NS);
+		if (p->age_open)
+			agesrv_serve(&p->age, age_fill, p);
 	}
+	if (p->age_open)
+		agesrv_close(&p->age);
 	/* detach first, then read what is left: nothing in flight is dropped */
 	tracer_detach(p->tr);
 	tracer_poll(p->tr, 0);
@@ -427,11 +565,59 @@ static int run_live(struct pipe *p)
 	return ret < 0 && ret != -EINTR ? EXIT_FAIL : EXIT_OK;
 }
 
+static int run_replay(struct pipe *p)
+{
+	struct record_header hdr;
+	struct record_reader *r = NULL;
+	struct tcpfsm_event e;
+	uint64_t last_ts = 0, n = 0;
+	int ret;
+
+	ret = record_open_read(p->o.replay_path, &r, &hdr);
+	if (ret) {
+		if (r && *record_error(r))
+			cli_error("--replay: %s", record_error(r));
+		else
+			cli_error("--replay %s: %s", p->o.replay_path, strerror(-ret));
+		record_close_read(r);
+		return EXIT_FAIL;
+	}
+	p->replaying = true;
+	p->start_mono = hdr.start_mono_ns;
+	p->wall_offset = (int64_t)(hdr.start_real_ns - hdr.start_mono_ns);
+	if (p->o.header)
+		p->o.header(p);
+	while (!cli_stop && !p->done && (ret = record_next(r, &e)) == 1) {
+		on_raw(p, &e);
+		if (e.ts_ns > last_ts)
+			last_ts = e.ts_ns;
+		/* the file is in arrival order: release as the kernel's would */
+		if (++n % 1024 == 0 && last_ts > REORDER_SLACK_NS)
+			step(p, last_ts - REORDER_SLACK_NS);
+		if (p->o.duration_ns && last_ts >= p->start_mono + p->o.duration_ns)
+			break;
+	}
+	if (!p->epipe) {
+		reorder_flush(&p->ro, deliver, p);
+		engine_finish(p->eng, last_ts);
+		step(p, last_ts);
+	}
+	if (ret < 0) {
+		/* what came before the damage has been reported; now the damage */
+		cli_flush(p->out);
+		cli_error("--replay %s: %s", p->o.replay_path, record_error(r));
+		record_close_read(r);
+		return EXIT_FAIL;
+	}
+	record_close_read(r);
+	return EXIT_OK;
+}
+
 static void summary(struct pipe *p)
 {
 	const struct engine_stats *st = engine_stats(p->eng);
-	uint64_t by_kind[TCPFSM_EV_KIND_MAX] = { 0 };
-	uint64_t lost = p->tr ? tracer_lost(p->tr, by_kind) : 0;
+	uint64_t by_kind[TCPFSM_LOST_SLOTS] = { 0 };
+	uint64_t lost = p->tr ? tracer_lost(p->tr, by_kind) : p->lost_seen;
 	uint64_t bad = p->tr ? tracer_bad(p->tr) : 0;
 
 	/* a reader that went away wants silence, unless something was lost */
@@ -477,11 +663,20 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 		return cli_error("out of memory");
 	}
 	cli_install_signals();
-	ret = run_live(p);
+	ret = o->replay_path ? run_replay(p) : run_live(p);
 	cli_flush(p->out);
-	if (p->tr)
+	if (p->tr || p->replaying)
 		summary(p);
 	tracer_close(p->tr);
+	if (p->rec) {
+		int err = record_close(p->rec);
+
+		if (!p->rec_err)
+			p->rec_err = err;
+		if (p->rec_err && ret == EXIT_OK)
+			ret = cli_error("--record %s: %s", o->record_path,
+					strerror(-p->rec_err));
+	}
 	reorder_free(&p->ro);
 	engine_free(p->eng);
 	if (p->out_err && ret == EXIT_OK)

@@ -16,6 +16,7 @@
 #include "filter.h"
 #include "json.h"
 #include "reorder.h"
+#include "agesrv.h"
 
 enum ts_mode { TS_WALL = 0, TS_MONO, TS_REL };
 
@@ -48,6 +49,11 @@ struct pipe {
 	struct engine *eng;
 	struct tracer *tr;
 	struct record_writer *rec;
+	int rec_err;
+	struct agesrv age;
+	bool age_open;
+	bool replaying;
+	uint32_t netns_self;
 	uint64_t start_mono;	/* when tracing (or the recording) began */
 	int64_t wall_offset;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t first_ts;
