@@ -454,6 +454,16 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 			path_push(c, ev->oldstate, 0);
 		}
 	} else if ((c->flags & CONN_F_SEEDED) && c->npath == 1 &&
+		   ev->newstate == c->state && ev->oldstate != c->state) {
+		/*
+		 * The change that put it in its seeded state, made while the
+		 * dump ran: now its age in that state is exact.
+		 */
+		c->path_since[0] = ev->ts_ns;
+		c->flags &= ~CONN_F_SEEDED;
+		learn_owner(c, ev);
+		return;
+	} else if ((c->flags & CONN_F_SEEDED) && c->npath == 1 &&
 		   ev->ts_ns < c->path_since[0]) {
 		/* older than the dump that seeded it: already in its state */
 		return;
@@ -510,12 +520,32 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 }
 
 /*
+ * Deadlines are read in jiffies: two readings of one deadline differ by less
+ * than a jiffy (10 ms at HZ=100, the coarsest in use).
+ */
+#define TW_DEADLINE_SLACK_NS 10000000ull
+
+/* Does a timer removal carry the deadline the timer was last armed with? */
+static bool deadline_kept(const struct conn *c, const struct tcpfsm_event *ev,
+			  uint64_t prev_deadline)
+{
+	uint64_t now_deadline = ev->ts_ns + ev->aux;
+
+	if (!(ev->flags & TCPFSM_F_DEADLINE) || !prev_deadline)
+		return false;
+	return now_deadline > prev_deadline ?
+		       now_deadline - prev_deadline <= TW_DEADLINE_SLACK_NS :
+		       prev_deadline - now_deadline <= TW_DEADLINE_SLACK_NS;
+}
+
+/*
  * An orphaned FIN_WAIT2 minisocket that got the peer's FIN became TIME_WAIT
  * without a timer tracepoint when its re-armed expiry stayed in the same
  * timer-wheel bucket; the deadline it was re-armed to says when.
  */
 static void silent_time_wait(struct engine *e, struct conn *c,
-			     const struct tcpfsm_event *ev, uint8_t sub)
+			     const struct tcpfsm_event *ev, uint64_t now,
+			     uint8_t sub)
 {
 	uint64_t at;
 
@@ -523,9 +553,14 @@ static void silent_time_wait(struct engine *e, struct conn *c,
 		return;
 	at = c->tw_deadline_ns > TCPFSM_TIMEWAIT_LEN_NS ?
 		     c->tw_deadline_ns - TCPFSM_TIMEWAIT_LEN_NS : 0;
-	if (!c->tw_deadline_ns || at < conn_since(c) || at > ev->ts_ns) {
+	/* within a jiffy of either end: the deadline's rounding, not news */
+	if (at && at < conn_since(c) && conn_since(c) - at <= TW_DEADLINE_SLACK_NS)
+		at = conn_since(c);
+	if (at > now && at - now <= TW_DEADLINE_SLACK_NS)
+		at = now;
+	if (!c->tw_deadline_ns || at < conn_since(c) || at > now) {
 		/* cannot place it: the split between the two is unknown */
-		emit(e, c, ev, ev->ts_ns, c->state, sub, 0, END_NONE);
+		emit(e, c, ev, now, c->state, sub, 0, END_NONE);
 		path_push(c, sub, 0);
 		c->flags |= CONN_F_INCOMPLETE;
 	} else {
@@ -539,6 +574,7 @@ static void silent_time_wait(struct engine *e, struct conn *c,
 static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 {
 	uint8_t sub = ev->newstate;
+	uint64_t prev_deadline = 0;
 	struct tuple t;
 	uint64_t key;
 	struct conn *c;
@@ -549,6 +585,8 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 	if (sub != TCPFSM_ST_TIME_WAIT && sub != TCPFSM_ST_FIN_WAIT2)
 		sub = TCPFSM_ST_TIME_WAIT;
 
+	if (c)
+		prev_deadline = c->tw_deadline_ns;
 	if (c && (ev->flags & TCPFSM_F_DEADLINE))
 		c->tw_deadline_ns = ev->ts_ns + ev->aux;
 
@@ -584,13 +622,27 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 	case TCPFSM_EV_TW_CANCEL:
 		if (!c || !(c->flags & CONN_F_MINISOCK))
 			return;
-		silent_time_wait(e, c, ev, sub);
+		if (sub == TCPFSM_ST_TIME_WAIT &&
+		    c->state == TCPFSM_ST_FIN_WAIT2 && deadline_kept(c, ev, prev_deadline)) {
+			/*
+			 * TIME_WAIT now, but the timer still has the deadline
+			 * FIN_WAIT2 armed: no silent re-arm happened, so the
+			 * FIN is being handled right now and this removal is
+			 * its re-arm moving to another timer-wheel bucket (a
+			 * start follows), or an expiry (FIN right after
+			 * FIN_WAIT2 began). The next event, or none, says
+			 * which; until then this is still FIN_WAIT2.
+			 */
+			c->tw_substate = sub;
+		} else {
+			silent_time_wait(e, c, ev, ev->ts_ns, sub);
+		}
 		add_pending(e, c, ev->kind, ev->ts_ns);
 		return;
 	case TCPFSM_EV_TW_EXPIRE:
 		if (!c || !(c->flags & CONN_F_MINISOCK))
 			return;
-		silent_time_wait(e, c, ev, sub);
+		silent_time_wait(e, c, ev, ev->ts_ns, sub);
 		finish_conn(e, c, ev,
 			    (c->flags & CONN_F_PENDING) ? c->pending_ns : ev->ts_ns,
 			    END_EXPIRED);
@@ -688,6 +740,8 @@ static void settle(struct engine *e, struct conn *c)
 
 	switch (c->pending_kind) {
 	case TCPFSM_EV_TW_CANCEL:
+		/* a FIN_WAIT2 -> TIME_WAIT left open at the removal */
+		silent_time_wait(e, c, NULL, ts, c->tw_substate);
 		finish_conn(e, c, NULL, ts, reused(e, c) ? END_REUSED : END_KILLED);
 		break;
 	case TCPFSM_EV_REQ_CANCEL:

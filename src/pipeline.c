@@ -511,8 +511,6 @@ static int run_live(struct pipe *p)
 		fprintf(stderr, "tcpfsm: warning: %s\n", warn);
 	if (p->o.duration_ns)
 		deadline = p->start_mono + p->o.duration_ns;
-	fprintf(stderr, "tcpfsm: %s: tracing TCP state transitions%s. Ctrl-C to stop.\n",
-		p->o.cmd, tracer_has_minisocks(p->tr) ? " (with TIME_WAIT and SYN_RECV minisockets)" : "");
 	if (!p->o.no_seed)
 		seed(p);
 	open_agesrv(p);
@@ -527,6 +525,9 @@ static int run_live(struct pipe *p)
 		if (ret)
 			return cli_error("--record %s: %s", p->o.record_path, strerror(-ret));
 	}
+	/* announced once seeded: everything from here on is traced */
+	fprintf(stderr, "tcpfsm: %s: tracing TCP state transitions%s. Ctrl-C to stop.\n",
+		p->o.cmd, tracer_has_minisocks(p->tr) ? " (with TIME_WAIT and SYN_RECV minisockets)" : "");
 	if (p->o.header)
 		p->o.header(p);
 

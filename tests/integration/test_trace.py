@@ -33,10 +33,13 @@ def one_connection(family, addr, hold_close_wait=0.0):
     c.close()
     # the server sees the FIN: wait for EOF, not for time
     assert s.recv(4) == b""
+    held_from = time.monotonic_ns()  # CLOCK_MONOTONIC, as bpf_ktime_get_ns
     if hold_close_wait:
         time.sleep(hold_close_wait)  # the duration under test, not a sync
+    held_to = time.monotonic_ns()
     s.close()
     lis.close()
+    one_connection.held = (held_from, held_to)
     return port, cookies
 
 
@@ -108,7 +111,12 @@ def test_close_wait_duration(tracer):
     t.wait(lambda r: any(x["newstate"] == "LAST_ACK" and x["sport"] == port for x in r))
     recs = t.stop()
     cw = [r for r in recs if r["sport"] == port and r["oldstate"] == "CLOSE_WAIT"][0]
-    assert 0.95e9 <= cw["prev_ns"] <= 1.05e9, cw["prev_ns"]
+    held_from, held_to = one_connection.held
+    # the process saw EOF after CLOSE_WAIT began, and closed after held_to
+    assert cw["mono_ns"] - cw["prev_ns"] <= held_from
+    assert cw["mono_ns"] >= held_to
+    held = held_to - held_from
+    assert abs(cw["prev_ns"] - held) <= 0.05 * held, (cw["prev_ns"], held)
 
 
 def test_filters_in_kernel_and_user_space(tracer):
