@@ -187,12 +187,14 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 		    int (*cmd_opt)(struct pipe_opts *o, int opt, const char *arg),
 		    void (*usage)(FILE *out))
 {
+	char shortopts[64];
 	int opt, ret;
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":" PIPE_SHORT_OPTS, longopts,
-				  NULL)) != -1) {
+	snprintf(shortopts, sizeof(shortopts), ":%s%s", PIPE_SHORT_OPTS,
+		 o->extra_short ? o->extra_short : "");
+	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			return EXIT_OK;
@@ -359,6 +361,8 @@ static void step(struct pipe *p, uint64_t watermark)
 
 	reorder_release(&p->ro, watermark, deliver, p);
 	engine_advance(p->eng, watermark);
+	if (p->o.tick && !p->done)
+		p->o.tick(p, watermark, false);
 	err = cli_flush(p->out);
 	if (err == -EPIPE) {
 		p->epipe = true;
@@ -559,9 +563,11 @@ static int run_live(struct pipe *p)
 	tracer_poll(p->tr, 0);
 	check_lost(p, tracer_lost(p->tr, NULL));
 	now = clock_ns(CLOCK_MONOTONIC);
-	if (!p->done || !p->epipe) {
+	if (!p->epipe) {
 		reorder_flush(&p->ro, deliver, p);
 		engine_finish(p->eng, now);
+		if (p->o.tick)
+			p->o.tick(p, now, true);
 	}
 	return ret < 0 && ret != -EINTR ? EXIT_FAIL : EXIT_OK;
 }
@@ -602,6 +608,8 @@ static int run_replay(struct pipe *p)
 		reorder_flush(&p->ro, deliver, p);
 		engine_finish(p->eng, last_ts);
 		step(p, last_ts);
+		if (p->o.tick)
+			p->o.tick(p, last_ts, true);
 	}
 	if (ret < 0) {
 		/* what came before the damage has been reported; now the damage */

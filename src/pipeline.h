@@ -39,6 +39,10 @@ struct pipe_opts {
 	bool has_stuck;
 	/* printed once tracing has started (table headers) */
 	void (*header)(struct pipe *p);
+	/* called after each batch, and once more (final) at the end */
+	void (*tick)(struct pipe *p, uint64_t now_ns, bool final);
+	/* a command's own short options, appended to the common ones */
+	const char *extra_short;
 };
 
 struct pipe {

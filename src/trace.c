@@ -127,8 +127,3 @@ int cmd_trace(int argc, char **argv)
 		o.header = print_header;
 	return pipe_run(&p, &o, &cb);
 }
-
-int cmd_stats(int argc, char **argv)
-{
-	return cli_error("stats: not implemented yet");
-}

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* tcpfsm stats: time-in-state distributions, per state, optionally grouped. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "commands.h"
+#include "hist.h"
+#include "pipeline.h"
+#include "tcpstate.h"
+#include "u64map.h"
+
+enum group_by { BY_NONE = 0, BY_LPORT, BY_RPORT, BY_RADDR, BY_COMM, BY_PID };
+
+static const char *const by_names[] = { "", "lport", "rport", "raddr", "comm", "pid" };
+
+#define MAX_GROUPS 4096	/* beyond this, one "other" group */
+
+struct group {
+	char label[80];
+	struct hist *h[TCPFSM_ST_MAX];	/* allocated on first use */
+	uint64_t lower_bound[TCPFSM_ST_MAX]; /* durations that were only bounds */
+};
+
+struct stats {
+	enum group_by by;
+	uint64_t interval_ns;
+	uint64_t next_print_ns;
+	uint64_t period_start_ns;
+	struct u64map index;	/* group key -> index + 1 */
+	struct group *groups;
+	size_t ngroups, cap;
+	bool other_used;
+};
+
+static struct stats S;
+
+static uint64_t group_key(const struct conn *c, char *label, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	switch (S.by) {
+	case BY_LPORT:
+		snprintf(label, len, "%u", c->t.sport);
+		return c->t.sport + 1;
+	case BY_RPORT:
+		snprintf(label, len, "%u", c->t.dport);
+		return c->t.dport + 1;
+	case BY_PID:
+		snprintf(label, len, "%u", c->owner.pid);
+		return (uint64_t)c->owner.pid + 1;
+	case BY_RADDR:
+		format_addr(label, len, c->t.family, c->t.daddr);
+		for (i = 0; i < 16; i++)
+			h = (h ^ c->t.daddr[i]) * 0x100000001b3ull;
+		return (h ^ c->t.family) | 1;
+	case BY_COMM: {
+		char safe[COMM_SAFE_LEN];
+
+		comm_escape(safe, c->owner.pid ? c->owner.comm : "-");
+		snprintf(label, len, "%s", safe);
+		for (i = 0; safe[i]; i++)
+			h = (h ^ (unsigned char)safe[i]) * 0x100000001b3ull;
+		return h | 1;
+	}
+	default:
+		label[0] = '\0';
+		return 1;
+	}
+}
+
+static struct group *find_group(const struct conn *c)
+{
+	char label[80];
+	uint64_t key = group_key(c, label, sizeof(label)), *idx;
+	struct group *g;
+
+	idx = u64map_get(&S.index, key);
+	if (idx)
+		return &S.groups[*idx - 1];
+	if (S.ngroups >= MAX_GROUPS) {
+		/* keep memory bounded: the rest share one group */
+		key = UINT64_MAX;
+		idx = u64map_get(&S.index, key);
+		if (idx)
+			return &S.groups[*idx - 1];
+		strcpy(label, "(other)");
+	}
+	if (S.ngroups == S.cap) {
+		size_t cap = S.cap ? S.cap * 2 : 16;
+		struct group *n = realloc(S.groups, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		S.groups = n;
+		S.cap = cap;
+	}
+	if (u64map_put(&S.index, key, S.ngroups + 1))
+		return NULL;
+	g = &S.groups[S.ngroups++];
+	memset(g, 0, sizeof(*g));
+	snprintf(g->label, sizeof(g->label), "%s", label);
+	return g;
+}
+
+static void on_transition(void *ctx, const struct transition *t)
+{
+	struct pipe *p = ctx;
+	struct group *g;
+	uint8_t st = t->oldstate;
+
+	if (t->prev_known == DUR_UNKNOWN || st >= TCPFSM_ST_MAX ||
+	    st == TCPFSM_ST_CLOSE || !pipe_wants_conn(p, t->conn) ||
+	    !filter_states(&p->o.filter, st, st))
+		return;
+	g = find_group(t->conn);
+	if (!g)
+		return;
+	if (t->prev_known == DUR_LOWER_BOUND) {
+		/* began before tracing: not a sample of the distribution */
+		g->lower_bound[st]++;
+		return;
+	}
+	if (!g->h[st]) {
+		g->h[st] = malloc(sizeof(*g->h[st]));
+		if (!g->h[st])
+			return;
+		hist_init(g->h[st]);
+	}
+	hist_add(g->h[st], t->prev_ns);
+}
+
+static void print_table(struct pipe *p, const struct group *g)
+{
+	char v[6][32];
+	int st;
+
+	fprintf(p->out, "%-12s %10s %10s %10s %10s %10s %10s\n", "STATE", "COUNT",
+		"MIN", "P50", "P90", "P99", "MAX");
+	for (st = 1; st < TCPFSM_ST_MAX; st++) {
+		const struct hist *h = g->h[st];
+
+		if (!h || !h->count)
+			continue;
+		format_duration(v[0], sizeof(v[0]), hist_min(h));
+		format_duration(v[1], sizeof(v[1]), hist_percentile(h, 0.50));
+		format_duration(v[2], sizeof(v[2]), hist_percentile(h, 0.90));
+		format_duration(v[3], sizeof(v[3]), hist_percentile(h, 0.99));
+		format_duration(v[4], sizeof(v[4]), h->max_ns);
+		fprintf(p->out, "%-12s %10llu %10s %10s %10s %10s %10s\n",
+			tcp_state_name(st), (unsigned long long)h->count, v[0],
+			v[1], v[2], v[3], v[4]);
+	}
+	for (st = 1; st < TCPFSM_ST_MAX; st++) {
+		if (!g->h[st] || !g->h[st]->count)
+			continue;
+		fprintf(p->out, "\n%s:\n", tcp_state_name(st));
+		hist_print_log2(p->out, g->h[st], "usecs");
+	}
+}
+
+static void print_json(struct pipe *p, const struct group *g, uint64_t now)
+{
+	struct json *j = &p->j;
+	int st;
+
+	for (st = 1; st < TCPFSM_ST_MAX; st++) {
+		if (!g->h[st] || !g->h[st]->count)
+			continue;
+		json_begin_object(j);
+		json_str(j, "type", "stats");
+		json_u64(j, "ts", pipe_ts_value(p, now));
+		json_u64(j, "period_ns", now - S.period_start_ns);
+		if (S.by) {
+			json_str(j, "by", by_names[S.by]);
+			json_str(j, "key", g->label);
+		}
+		json_str(j, "state", tcp_state_name(st));
+		json_u64(j, "lower_bound_only", g->lower_bound[st]);
+		hist_json(j, "hist", g->h[st]);
+		json_end_object(j);
+		json_end_line(j);
+	}
+}
+
+static void print_all(struct pipe *p, uint64_t now)
+{
+	char ts[32];
+	size_t i;
+
+	if (!p->o.json) {
+		pipe_format_ts(p, ts, sizeof(ts), now);
+		fprintf(p->out, "\n%s time in state%s%s\n", ts,
+			S.by ? ", by " : "", S.by ? by_names[S.by] : "");
+	}
+	for (i = 0; i < S.ngroups; i++) {
+		if (p->o.json) {
+			print_json(p, &S.groups[i], now);
+			continue;
+		}
+		if (S.by)
+			fprintf(p->out, "\n%s %s:\n", by_names[S.by], S.groups[i].label);
+		print_table(p, &S.groups[i]);
+	}
+	if (!S.ngroups && !p->o.json)
+		fprintf(p->out, "(no completed states yet)\n");
+	pipe_emitted(p);
+}
+
+static void reset(void)
+{
+	size_t i;
+	int st;
+
+	for (i = 0; i < S.ngroups; i++)
+		for (st = 0; st < TCPFSM_ST_MAX; st++)
+			free(S.groups[i].h[st]);
+	free(S.groups);
+	u64map_free(&S.index);
+	S.groups = NULL;
+	S.ngroups = S.cap = 0;
+	u64map_init(&S.index, 64, MAX_GROUPS + 1);
+}
+
+static void tick(struct pipe *p, uint64_t now, bool final)
+{
+	if (!S.period_start_ns)
+		S.period_start_ns = p->start_mono;
+	if (final) {
+		print_all(p, now);
+		return;
+	}
+	if (!S.interval_ns)
+		return;
+	if (!S.next_print_ns)
+		S.next_print_ns = p->start_mono + S.interval_ns;
+	if (now < S.next_print_ns)
+		return;
+	print_all(p, now);
+	reset();
+	S.period_start_ns = now;
+	while (S.next_print_ns <= now)
+		S.next_print_ns += S.interval_ns;
+}
+
+static void on_stuck(void *ctx, const struct conn *c, uint64_t now,
+		     uint64_t thr, bool at_exit)
+{
+	pipe_print_stuck(ctx, c, now, thr, at_exit);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: tcpfsm stats [OPTIONS]\n\n"
+		"Time spent in each TCP state: count, min, p50, p90, p99, max and a\n"
+		"log2 histogram per state, at exit (or every --interval).\n"
+		"Only exact durations count: a state entered before tracing began\n"
+		"is counted apart as lower_bound_only.\n\n"
+		"      --by KEY             group by lport, rport, raddr, comm or pid\n"
+		"  -i, --interval SECONDS   print and reset every SECONDS\n%s",
+		PIPE_OPTS_HELP);
+}
+
+#define OPT_BY OPT_CMD_BASE
+#define OPT_INTERVAL (OPT_CMD_BASE + 1)
+
+static int stats_opt(struct pipe_opts *o, int opt, const char *arg)
+{
+	size_t i;
+
+	switch (opt) {
+	case OPT_BY:
+		for (i = 1; i < sizeof(by_names) / sizeof(by_names[0]); i++)
+			if (!strcmp(arg, by_names[i])) {
+				S.by = (enum group_by)i;
+				return 0;
+			}
+		return cli_usage_error(o->cmd,
+			"--by: '%s' is not lport, rport, raddr, comm or pid", arg);
+	case 'i':
+	case OPT_INTERVAL:
+		if (parse_duration_ns(arg, &S.interval_ns) ||
+		    S.interval_ns < 100000000ull)
+			return cli_usage_error(o->cmd,
+				"--interval: bad interval '%s' (at least 0.1 s)", arg);
+		return 0;
+	}
+	return 1;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		PIPE_LONG_OPTS,
+		{ "by", required_argument, NULL, OPT_BY },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ 0 },
+	};
+	struct pipe_opts o;
+	struct pipe p;
+	struct engine_cb cb = {
+		.transition = on_transition,
+		.stuck = on_stuck,
+		.ctx = &p,
+	};
+	int ret;
+
+	memset(&S, 0, sizeof(S));
+	if (u64map_init(&S.index, 64, MAX_GROUPS + 1))
+		return cli_error("out of memory");
+	pipe_opts_init(&o, "stats");
+	o.extra_short = "i:";
+	ret = pipe_parse_args(&o, argc, argv, longopts, stats_opt, usage);
+	if (ret >= 0)
+		goto out;
+	o.tick = tick;
+	ret = pipe_run(&p, &o, &cb);
+out:
+	reset();
+	u64map_free(&S.index);
+	return ret;
+}
