@@ -94,9 +94,12 @@ unit: $(UNIT_BINS)
 integration: all
 	@tools/run-integration.sh $(BUILD)
 
+# Every test: unit tests, the same under ASan+UBSan, then root integration.
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" unit
 	@tools/run-integration.sh $(BUILD)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Filters, option values and state names. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include "cli.h"
+#include "filter.h"
+#include "tcpstate.h"
+
+static struct tuple tup(const char *s, uint16_t sp, const char *d, uint16_t dp)
+{
+	struct tuple t;
+
+	memset(&t, 0, sizeof(t));
+	t.family = strchr(s, ':') ? AF_INET6 : AF_INET;
+	inet_pton(t.family, s, t.saddr);
+	inet_pton(t.family, d, t.daddr);
+	t.sport = sp;
+	t.dport = dp;
+	return t;
+}
+
+static void test_cidr(void **state)
+{
+	struct cidr c;
+	struct tuple t = tup("10.1.2.3", 1, "192.168.7.9", 2);
+
+	assert_int_equal(cidr_parse("10.0.0.0/8", &c), 0);
+	assert_true(cidr_match(&c, AF_INET, t.saddr));
+	assert_false(cidr_match(&c, AF_INET, t.daddr));
+	assert_int_equal(cidr_parse("192.168.7.8/31", &c), 0);
+	assert_true(cidr_match(&c, AF_INET, t.daddr));
+	assert_int_equal(cidr_parse("192.168.7.8/32", &c), 0);
+	assert_false(cidr_match(&c, AF_INET, t.daddr));
+	assert_int_equal(cidr_parse("::1", &c), 0);
+	assert_int_equal(c.prefix, 128);
+	assert_int_equal(cidr_parse("fd00::/7", &c), 0);
+	assert_int_equal(cidr_parse("10.0.0.0/33", &c), -EINVAL);
+	assert_int_equal(cidr_parse("10.0.0.0/", &c), -EINVAL);
+	assert_int_equal(cidr_parse("nonsense", &c), -EINVAL);
+	assert_int_equal(cidr_parse("/8", &c), -EINVAL);
+}
+
+static void test_filter_tuple(void **state)
+{
+	struct filter f;
+	struct tuple t = tup("127.0.0.1", 40000, "127.0.0.1", 8080);
+	struct tuple t6 = tup("::1", 40000, "::1", 8080);
+
+	memset(&f, 0, sizeof(f));
+	assert_true(filter_tuple(&f, &t));
+	assert_false(filter_active(&f));
+	f.family = AF_INET6;
+	assert_false(filter_tuple(&f, &t));
+	assert_true(filter_tuple(&f, &t6));
+	memset(&f, 0, sizeof(f));
+	f.n_rports = 2;
+	f.rports[0] = 80;
+	f.rports[1] = 8080;
+	assert_true(filter_tuple(&f, &t));
+	f.n_lports = 1;
+	f.lports[0] = 40001;
+	assert_false(filter_tuple(&f, &t));
+	t.sport = 0; /* unknown local port cannot be shown to match */
+	assert_false(filter_tuple(&f, &t));
+	memset(&f, 0, sizeof(f));
+	f.n_addrs = 1;
+	cidr_parse("127.0.0.0/8", &f.addrs[0]);
+	assert_true(filter_tuple(&f, &t));
+	assert_false(filter_tuple(&f, &t6));
+	f.has_netns = true;
+	f.netns = 5;
+	assert_false(filter_tuple(&f, &t));
+	assert_true(filter_active(&f));
+}
+
+static void test_filter_states_and_owner(void **state)
+{
+	struct filter f;
+	uint32_t mask;
+	const char *bad;
+
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(tcp_state_mask_parse("time-wait,CLOSE_WAIT", &mask, &bad), 0);
+	f.state_mask = mask;
+	assert_true(filter_states(&f, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_TIME_WAIT));
+	assert_true(filter_states(&f, TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK));
+	assert_false(filter_states(&f, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED));
+	assert_int_equal(tcp_state_mask_parse("ESTABLISHED,BOGUS", &mask, &bad), -EINVAL);
+	assert_string_equal(bad, "BOGUS");
+	assert_int_equal(tcp_state_mask_parse("ESTABLISHED,", &mask, &bad), -EINVAL);
+	assert_int_equal(tcp_state_mask_parse("", &mask, &bad), -EINVAL);
+	f.has_pid = true;
+	f.pid = 42;
+	assert_true(filter_owner(&f, 42, "x"));
+	assert_false(filter_owner(&f, 0, "x")); /* unknown owner never matches */
+	f.has_comm = true;
+	strcpy(f.comm, "nginx");
+	assert_false(filter_owner(&f, 42, "nginy"));
+	assert_true(filter_owner(&f, 42, "nginx"));
+}
+
+static void test_state_names(void **state)
+{
+	assert_string_equal(tcp_state_name(TCPFSM_ST_TIME_WAIT), "TIME_WAIT");
+	assert_string_equal(tcp_state_name(TCPFSM_ST_NEW_SYN_RECV), "NEW_SYN_RECV");
+	assert_string_equal(tcp_state_name(200), "UNKNOWN");
+	assert_int_equal(tcp_state_parse("syn-recv"), TCPFSM_ST_SYN_RECV);
+	assert_int_equal(tcp_state_parse("FIN_WAIT1"), TCPFSM_ST_FIN_WAIT1);
+	assert_int_equal(tcp_state_parse("FIN_WAIT"), -1);
+	assert_int_equal(tcp_state_parse(""), -1);
+}
+
+static void test_durations(void **state)
+{
+	uint64_t ns;
+	char buf[32];
+
+	assert_int_equal(parse_duration_ns("30s", &ns), 0);
+	assert_int_equal(ns, 30000000000ull);
+	assert_int_equal(parse_duration_ns("1h30m", &ns), 0);
+	assert_int_equal(ns, 5400000000000ull);
+	assert_int_equal(parse_duration_ns("250ms", &ns), 0);
+	assert_int_equal(ns, 250000000ull);
+	assert_int_equal(parse_duration_ns("1.5", &ns), 0);
+	assert_int_equal(ns, 1500000000ull);
+	assert_int_equal(parse_duration_ns("10x", &ns), -EINVAL);
+	assert_int_equal(parse_duration_ns("", &ns), -EINVAL);
+	assert_int_equal(parse_duration_ns("s", &ns), -EINVAL);
+	assert_int_equal(parse_duration_ns("-1s", &ns), -EINVAL);
+	assert_int_equal(parse_duration_ns("5 s", &ns), -EINVAL);
+	format_duration(buf, sizeof(buf), 850000);
+	assert_string_equal(buf, "850us");
+	format_duration(buf, sizeof(buf), 61550000000ull);
+	assert_string_equal(buf, "1m01s");
+	format_duration(buf, sizeof(buf), 11520000000000ull);
+	assert_string_equal(buf, "3h12m");
+}
+
+static void test_ports_and_numbers(void **state)
+{
+	uint16_t p[TCPFSM_MAX_PORTS];
+	uint64_t v;
+
+	assert_int_equal(parse_port_list("80,443,8080", p, TCPFSM_MAX_PORTS), 3);
+	assert_int_equal(p[2], 8080);
+	assert_int_equal(parse_port_list("0", p, TCPFSM_MAX_PORTS), -EINVAL);
+	assert_int_equal(parse_port_list("65536", p, TCPFSM_MAX_PORTS), -EINVAL);
+	assert_int_equal(parse_port_list("80,,81", p, TCPFSM_MAX_PORTS), -EINVAL);
+	assert_int_equal(parse_port_list("80,", p, TCPFSM_MAX_PORTS), -EINVAL);
+	assert_int_equal(parse_port_list("1,2,3,4,5,6,7,8,9", p, TCPFSM_MAX_PORTS), -EINVAL);
+	assert_int_equal(parse_u64("12", 1, 100, &v), 0);
+	assert_int_equal(parse_u64("0", 1, 100, &v), -EINVAL);
+	assert_int_equal(parse_u64("-1", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_u64("12a", 0, 100, &v), -EINVAL);
+	assert_int_equal(parse_u64("99999999999999999999999", 0, UINT64_MAX, &v), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_filter_tuple),
+		cmocka_unit_test(test_filter_states_and_owner),
+		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_ports_and_numbers),
+	};
+
+	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
+}

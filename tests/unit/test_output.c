@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Output: JSON escaping of hostile bytes, table escaping, addresses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include "event.h"
+#include "json.h"
+#include "pipeline.h"
+
+static char *capture(void (*fn)(FILE *, const void *), const void *arg)
+{
+	static char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	fn(f, arg);
+	fclose(f);
+	return buf;
+}
+
+static void write_comm(FILE *f, const void *arg)
+{
+	json_write_string(f, arg, strnlen(arg, TCPFSM_COMM_LEN));
+}
+
+static void test_json_escapes_hostile_comm(void **state)
+{
+	/* quote, backslash, newline, control, DEL, invalid UTF-8, valid UTF-8 */
+	char comm[TCPFSM_COMM_LEN] = "a\"b\\c\n\x01\x7f\xff\xc3\xa9";
+
+	assert_string_equal(capture(write_comm, comm),
+			    "\"a\\\"b\\\\c\\n\\u0001\\u007f\\u00ff\xc3\xa9\"");
+}
+
+static void test_json_truncated_utf8_and_overlong(void **state)
+{
+	char a[TCPFSM_COMM_LEN] = "x\xe2\x82";	/* cut inside a 3-byte char */
+	char b[TCPFSM_COMM_LEN] = "\xc0\xaf";	/* overlong '/' */
+	char c[TCPFSM_COMM_LEN] = "\xed\xa0\x80"; /* surrogate */
+
+	assert_string_equal(capture(write_comm, a), "\"x\\u00e2\\u0082\"");
+	assert_string_equal(capture(write_comm, b), "\"\\u00c0\\u00af\"");
+	assert_string_equal(capture(write_comm, c), "\"\\u00ed\\u00a0\\u0080\"");
+}
+
+static void write_object(FILE *f, const void *arg)
+{
+	struct json j;
+
+	(void)arg;
+	json_init(&j, f);
+	json_begin_object(&j);
+	json_str(&j, "a", "x");
+	json_null(&j, "n");
+	json_begin_object_key(&j, "task");
+	json_u64(&j, "pid", 1);
+	json_bool(&j, "in_task", false);
+	json_end_object(&j);
+	json_begin_array(&j, "path");
+	json_begin_object(&j);
+	json_str(&j, "state", "SYN_SENT");
+	json_u64(&j, "ns", 5);
+	json_end_object(&j);
+	json_begin_object(&j);
+	json_str(&j, "state", "ESTABLISHED");
+	json_null(&j, "ns");
+	json_end_object(&j);
+	json_end_array(&j);
+	json_i64(&j, "neg", -3);
+	json_end_object(&j);
+	json_end_line(&j);
+}
+
+static void test_json_structure(void **state)
+{
+	assert_string_equal(capture(write_object, NULL),
+		"{\"a\":\"x\",\"n\":null,\"task\":{\"pid\":1,\"in_task\":false},"
+		"\"path\":[{\"state\":\"SYN_SENT\",\"ns\":5},"
+		"{\"state\":\"ESTABLISHED\",\"ns\":null}],\"neg\":-3}\n");
+}
+
+static void test_table_escape(void **state)
+{
+	char out[COMM_SAFE_LEN];
+	char full[TCPFSM_COMM_LEN];
+
+	comm_escape(out, "a\tb\\\xff");
+	assert_string_equal(out, "a\\x09b\\x5c\\xff");
+	memset(full, 0x01, sizeof(full)); /* no NUL at all: stop at 16 */
+	comm_escape(out, full);
+	assert_int_equal(strlen(out), 4 * TCPFSM_COMM_LEN);
+}
+
+static void test_addresses_and_ms(void **state)
+{
+	uint8_t a[16] = { 0 };
+	char buf[64];
+
+	inet_pton(AF_INET6, "fd00::1", a);
+	format_addr(buf, sizeof(buf), 10, a);
+	assert_string_equal(buf, "fd00::1");
+	inet_pton(AF_INET, "10.2.3.4", a);
+	format_addr(buf, sizeof(buf), 2, a);
+	assert_string_equal(buf, "10.2.3.4");
+	format_addr(buf, sizeof(buf), 7, a);
+	assert_string_equal(buf, "?");
+	format_ms(buf, sizeof(buf), 61550123456ull, DUR_EXACT);
+	assert_string_equal(buf, "61550.123");
+	format_ms(buf, sizeof(buf), 1500, DUR_EXACT);
+	assert_string_equal(buf, "0.001");
+	format_ms(buf, sizeof(buf), 0, DUR_UNKNOWN);
+	assert_string_equal(buf, "-");
+	format_ms(buf, sizeof(buf), 2000000, DUR_LOWER_BOUND);
+	assert_string_equal(buf, ">2.000");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_escapes_hostile_comm),
+		cmocka_unit_test(test_json_truncated_utf8_and_overlong),
+		cmocka_unit_test(test_json_structure),
+		cmocka_unit_test(test_table_escape),
+		cmocka_unit_test(test_addresses_and_ms),
+	};
+
+	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The reorder buffer: timestamp order across CPUs, connect ports filled in. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include "reorder.h"
+
+static struct tcpfsm_event out[64];
+static int nout;
+
+static void collect(void *ctx, const struct tcpfsm_event *e)
+{
+	(void)ctx;
+	assert_true(nout < 64);
+	out[nout++] = *e;
+}
+
+static struct tcpfsm_event ev(uint64_t ts, uint64_t cookie, uint8_t old,
+			      uint8_t new, uint16_t sport)
+{
+	struct tcpfsm_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = TCPFSM_EV_STATE;
+	e.ts_ns = ts;
+	e.cookie = cookie;
+	e.oldstate = old;
+	e.newstate = new;
+	e.sport = sport;
+	return e;
+}
+
+static void test_sorts_and_holds_until_watermark(void **state)
+{
+	struct reorder r;
+	uint64_t ts[] = { 30, 10, 20, 50, 40 };
+	int i;
+
+	assert_int_equal(reorder_init(&r, 1000), 0);
+	nout = 0;
+	for (i = 0; i < 5; i++) {
+		struct tcpfsm_event e = ev(ts[i], 100 + i, 1, 4, 1);
+
+		reorder_push(&r, &e);
+	}
+	assert_int_equal(reorder_release(&r, 35, collect, NULL), 3);
+	assert_int_equal(out[0].ts_ns, 10);
+	assert_int_equal(out[1].ts_ns, 20);
+	assert_int_equal(out[2].ts_ns, 30);
+	assert_int_equal(reorder_pending(&r), 2);
+	/* a late record older than what is pending still sorts in */
+	{
+		struct tcpfsm_event e = ev(36, 200, 1, 4, 1);
+
+		reorder_push(&r, &e);
+	}
+	assert_int_equal(reorder_flush(&r, collect, NULL), 3);
+	assert_int_equal(out[3].ts_ns, 36);
+	assert_int_equal(out[4].ts_ns, 40);
+	assert_int_equal(out[5].ts_ns, 50);
+	reorder_free(&r);
+}
+
+static void test_connect_port_is_patched(void **state)
+{
+	struct reorder r;
+	struct tcpfsm_event syn = ev(10, 7, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0);
+	struct tcpfsm_event other = ev(15, 8, 1, 4, 99);
+	struct tcpfsm_event est = ev(20, 7, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 40000);
+
+	assert_int_equal(reorder_init(&r, 1000), 0);
+	nout = 0;
+	reorder_push(&r, &syn);
+	reorder_push(&r, &other);
+	/* the connect waits for its port, and holds back what follows it */
+	assert_int_equal(reorder_release(&r, 16, collect, NULL), 0);
+	reorder_push(&r, &est);
+	assert_int_equal(reorder_release(&r, 16, collect, NULL), 2);
+	assert_int_equal(out[0].sport, 40000);
+	assert_int_equal(out[0].newstate, TCPFSM_ST_SYN_SENT);
+	assert_int_equal(out[1].cookie, 8);
+	assert_int_equal(r.patched, 1);
+	reorder_free(&r);
+}
+
+static void test_connect_without_port_released_after_hold(void **state)
+{
+	struct reorder r;
+	struct tcpfsm_event syn = ev(10, 7, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0);
+
+	assert_int_equal(reorder_init(&r, 1000), 0);
+	nout = 0;
+	reorder_push(&r, &syn);
+	assert_int_equal(reorder_release(&r, 500, collect, NULL), 0);
+	assert_int_equal(reorder_release(&r, 1010, collect, NULL), 1);
+	assert_int_equal(out[0].sport, 0);
+	assert_int_equal(r.unpatched, 1);
+	reorder_free(&r);
+}
+
+static void test_grows(void **state)
+{
+	struct reorder r;
+	int i;
+
+	assert_int_equal(reorder_init(&r, 1000), 0);
+	nout = 0;
+	for (i = 0; i < 10000; i++) {
+		struct tcpfsm_event e = ev(10000 - i, 1, 1, 4, 1);
+
+		assert_int_equal(reorder_push(&r, &e), 0);
+	}
+	assert_int_equal(reorder_pending(&r), 10000);
+	nout = 0;
+	assert_int_equal(r.ev[r.head].ts_ns, 1);
+	assert_int_equal(r.ev[r.tail - 1].ts_ns, 10000);
+	reorder_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sorts_and_holds_until_watermark),
+		cmocka_unit_test(test_connect_port_is_patched),
+		cmocka_unit_test(test_connect_without_port_released_after_hold),
+		cmocka_unit_test(test_grows),
+	};
+
+	return cmocka_run_group_tests_name("reorder", tests, NULL, NULL);
+}
