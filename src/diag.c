@@ -1,0 +1,909 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * sock_diag client: request and bytecode builders, the reply parser, the
+ * dump loop, address formatting and the summary tally. See diag.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include "diag.h"
+
+_Static_assert(sizeof(struct diag_sock) == 88, "struct diag_sock layout");
+
+const char *diag_timer_name(unsigned int timer)
+{
+	static const char *const names[] = {
+		[DIAG_TIMER_NONE] = "off",
+		[DIAG_TIMER_ON] = "on",
+		[DIAG_TIMER_KEEPALIVE] = "keepalive",
+		[DIAG_TIMER_TIMEWAIT] = "timewait",
+		[DIAG_TIMER_PROBE] = "persist",
+	};
+
+	return timer < sizeof(names) / sizeof(names[0]) ? names[timer] :
+							  "unknown";
+}
+
+/* ---------------------------------------------------------------- CIDR */
+
+int diag_cidr_parse(const char *s, struct diag_cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned int max;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, buf, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	c->prefix_len = max;
+	if (slash) {
+		const char *p = slash + 1;
+		unsigned int v = 0;
+
+		if (!*p || strlen(p) > 3)
+			return -EINVAL;
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
+			v = v * 10 + (unsigned int)(*p - '0');
+		}
+		if (v > max)
+			return -EINVAL;
+		c->prefix_len = v;
+	}
+	return 0;
+}
+
+static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned int bits)
+{
+	unsigned int bytes = bits / 8, rem = bits % 8;
+
+	if (memcmp(a, b, bytes))
+		return false;
+	if (rem) {
+		uint8_t mask = (uint8_t)(0xff << (8 - rem));
+
+		return (a[bytes] & mask) == (b[bytes] & mask);
+	}
+	return true;
+}
+
+static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+					     0, 0, 0xff, 0xff };
+
+bool diag_cidr_match(const struct diag_cidr *c, uint8_t family,
+		     const uint8_t *addr)
+{
+	if (c->family == family)
+		return prefix_match(addr, c->addr, c->prefix_len);
+	/* as the kernel does: an IPv4 CIDR matches IPv4-mapped IPv6 */
+	if (c->family == AF_INET && family == AF_INET6 &&
+	    !memcmp(addr, v4mapped_prefix, 12))
+		return prefix_match(addr + 12, c->addr, c->prefix_len);
+	return false;
+}
+
+/* ------------------------------------------------------------ bytecode */
+
+/*
+ * The kernel runs the ops from the start: a true test continues with the
+ * next op (offset + yes, yes is the op's own length), a false one jumps
+ * forward by no. Running off the end exactly accepts the socket; jumping
+ * to end + 4 rejects it. JMP is always "false". So "t1 or t2 or t3" is
+ *	t1 (no: t2)  JMP (to group end)  t2 (no: t3)  JMP (to end)  t3 (no: reject)
+ * and "A and B" is A followed by B, every reject pointing at end + 4.
+ */
+
+struct bc_test {
+	uint8_t code;		/* INET_DIAG_BC_S_EQ, _D_EQ, _S_COND, _D_COND */
+	uint16_t port;
+	const struct diag_cidr *cidr;
+};
+
+static size_t bc_test_len(const struct bc_test *t)
+{
+	if (t->code == INET_DIAG_BC_S_EQ || t->code == INET_DIAG_BC_D_EQ)
+		return 2 * sizeof(struct inet_diag_bc_op);
+	return sizeof(struct inet_diag_bc_op) +
+	       sizeof(struct inet_diag_hostcond) +
+	       (t->cidr->family == AF_INET6 ? 16 : 4);
+}
+
+static size_t bc_group_len(const struct bc_test *t, int n)
+{
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		len += bc_test_len(&t[i]);
+	return n ? len + 4 * (size_t)(n - 1) : 0;
+}
+
+static void bc_put_op(uint8_t *p, uint8_t code, uint8_t yes, uint16_t no)
+{
+	struct inet_diag_bc_op op = { .code = code, .yes = yes, .no = no };
+
+	memcpy(p, &op, sizeof(op));
+}
+
+/* Emit one disjunction at off; total is the whole program's length. */
+static size_t bc_emit_group(uint8_t *buf, size_t off, const struct bc_test *t,
+			    int n, size_t total)
+{
+	size_t end = off + bc_group_len(t, n);
+	int i;
+
+	for (i = 0; i < n; i++) {
+		size_t len = bc_test_len(&t[i]);
+		bool last = i == n - 1;
+		uint16_t no = (uint16_t)(last ? total + 4 - off : len + 4);
+
+		bc_put_op(buf + off, t[i].code, (uint8_t)len, no);
+		if (t[i].code == INET_DIAG_BC_S_EQ ||
+		    t[i].code == INET_DIAG_BC_D_EQ) {
+			bc_put_op(buf + off + 4, 0, 0, t[i].port);
+		} else {
+			struct inet_diag_hostcond hc = {
+				.family = t[i].cidr->family,
+				.prefix_len = t[i].cidr->prefix_len,
+				.port = -1,
+			};
+
+			memcpy(buf + off + 4, &hc, sizeof(hc));
+			memcpy(buf + off + 4 + sizeof(hc), t[i].cidr->addr,
+			       len - 4 - sizeof(hc));
+		}
+		off += len;
+		if (!last) {
+			bc_put_op(buf + off, INET_DIAG_BC_JMP, 4,
+				  (uint16_t)(end - off));
+			off += 4;
+		}
+	}
+	return off;
+}
+
+int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
+{
+	struct bc_test lp[DIAG_MAX_PORTS], rp[DIAG_MAX_PORTS];
+	struct bc_test ad[2 * DIAG_MAX_CIDRS];
+	size_t total, off = 0;
+	int i, na = 0;
+
+	if (!f)
+		return 0;
+	if (f->n_lports < 0 || f->n_lports > DIAG_MAX_PORTS ||
+	    f->n_rports < 0 || f->n_rports > DIAG_MAX_PORTS ||
+	    f->n_cidrs < 0 || f->n_cidrs > DIAG_MAX_CIDRS)
+		return -EINVAL;
+	for (i = 0; i < f->n_lports; i++)
+		lp[i] = (struct bc_test){ INET_DIAG_BC_S_EQ, f->lports[i], NULL };
+	for (i = 0; i < f->n_rports; i++)
+		rp[i] = (struct bc_test){ INET_DIAG_BC_D_EQ, f->rports[i], NULL };
+	for (i = 0; i < f->n_cidrs; i++) {
+		const struct diag_cidr *c = &f->cidrs[i];
+
+		if ((c->family != AF_INET && c->family != AF_INET6) ||
+		    c->prefix_len > (c->family == AF_INET ? 32 : 128))
+			return -EINVAL;
+		ad[na++] = (struct bc_test){ INET_DIAG_BC_S_COND, 0, c };
+		ad[na++] = (struct bc_test){ INET_DIAG_BC_D_COND, 0, c };
+	}
+	total = bc_group_len(lp, f->n_lports) + bc_group_len(rp, f->n_rports) +
+		bc_group_len(ad, na);
+	if (total == 0)
+		return 0;
+	if (total > outlen || total + 4 > UINT16_MAX)
+		return -ENOSPC;
+	off = bc_emit_group(out, off, lp, f->n_lports, total);
+	off = bc_emit_group(out, off, rp, f->n_rports, total);
+	off = bc_emit_group(out, off, ad, na, total);
+	return (int)off;
+}
+
+/* ------------------------------------------------------------- request */
+
+/*
+ * Both families in one request: the original TCPDIAG_GETSOCK message with
+ * struct inet_diag_req, which the kernel still serves (ss uses it too). It
+ * dumps with family AF_UNSPEC, so the socket tables are walked once rather
+ * than once per family, and the walk, not the copying, is most of the
+ * kernel's cost when most sockets are of one family.
+ */
+static int build_compat(void *buf, size_t len, uint32_t states,
+			const void *bc, size_t bc_len, uint32_t seq)
+{
+	struct nlmsghdr nlh = { 0 };
+	struct inet_diag_req req = { 0 };
+	size_t need = NLMSG_SPACE(sizeof(req));
+
+	if (bc_len)
+		need += NLA_ALIGN(NLA_HDRLEN + bc_len);
+	if (need > len || NLA_HDRLEN + bc_len > UINT16_MAX)
+		return -ENOSPC;
+	memset(buf, 0, need);
+	nlh.nlmsg_len = (uint32_t)need;
+	nlh.nlmsg_type = TCPDIAG_GETSOCK;
+	nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh.nlmsg_seq = seq;
+	req.idiag_family = AF_INET;	/* not used by dumps */
+	req.idiag_states = states;
+	req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	memcpy(buf, &nlh, sizeof(nlh));
+	memcpy((uint8_t *)buf + NLMSG_HDRLEN, &req, sizeof(req));
+	return (int)need;
+}
+
+int diag_build_request(void *buf, size_t len, uint8_t family, uint32_t states,
+		       const void *bc, size_t bc_len, uint32_t seq)
+{
+	struct nlmsghdr nlh = { 0 };
+	struct inet_diag_req_v2 req = { 0 };
+	size_t need = NLMSG_SPACE(sizeof(req));
+	int hdr;
+
+	if (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC)
+		return -EINVAL;
+	if (family == AF_UNSPEC) {
+		hdr = build_compat(buf, len, states, bc, bc_len, seq);
+		need = NLMSG_SPACE(sizeof(struct inet_diag_req));
+	} else {
+		if (bc_len)
+			need += NLA_ALIGN(NLA_HDRLEN + bc_len);
+		if (need > len || NLA_HDRLEN + bc_len > UINT16_MAX)
+			return -ENOSPC;
+		memset(buf, 0, need);
+		nlh.nlmsg_len = (uint32_t)need;
+		nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+		nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		nlh.nlmsg_seq = seq;
+		req.sdiag_family = family;
+		req.sdiag_protocol = IPPROTO_TCP;
+		req.idiag_states = states;
+		req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+		req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+		memcpy(buf, &nlh, sizeof(nlh));
+		memcpy((uint8_t *)buf + NLMSG_HDRLEN, &req, sizeof(req));
+		hdr = (int)need;
+		need = NLMSG_SPACE(sizeof(req));
+	}
+	if (hdr < 0)
+		return hdr;
+	if (bc_len) {
+		struct nlattr nla = {
+			.nla_len = (uint16_t)(NLA_HDRLEN + bc_len),
+			.nla_type = INET_DIAG_REQ_BYTECODE,
+		};
+		uint8_t *p = (uint8_t *)buf + need;
+
+		memcpy(p, &nla, sizeof(nla));
+		memcpy(p + NLA_HDRLEN, bc, bc_len);
+	}
+	return hdr;
+}
+
+/* -------------------------------------------------------------- parser */
+
+static bool is_zero(const uint8_t *a, size_t n)
+{
+	while (n--)
+		if (*a++)
+			return false;
+	return true;
+}
+
+static bool is_v4mapped(const uint8_t *a)
+{
+	return !memcmp(a, v4mapped_prefix, 12);
+}
+
+/* An AF_INET6 socket whose addresses are IPv4-mapped (or unspecified). */
+static void unmap_v4(struct diag_sock *s)
+{
+	bool sm = is_v4mapped(s->saddr), dm = is_v4mapped(s->daddr);
+
+	if (!(sm || dm) || !(sm || is_zero(s->saddr, 16)) ||
+	    !(dm || is_zero(s->daddr, 16)))
+		return;
+	memmove(s->saddr, s->saddr + 12, 4);
+	memset(s->saddr + 4, 0, 12);
+	memmove(s->daddr, s->daddr + 12, 4);
+	memset(s->daddr + 4, 0, 12);
+	s->family = AF_INET;
+	s->flags |= DIAG_SF_V4MAPPED;
+}
+
+static int parse_attrs(const uint8_t *p, size_t len, struct diag_sock *s)
+{
+	while (len > 0) {
+		struct nlattr nla;
+		size_t alen;
+
+		if (len < NLA_HDRLEN)
+			return -EBADMSG;
+		memcpy(&nla, p, sizeof(nla));
+		if (nla.nla_len < NLA_HDRLEN || nla.nla_len > len)
+			return -EBADMSG;
+		alen = nla.nla_len - NLA_HDRLEN;
+		switch (nla.nla_type & NLA_TYPE_MASK) {
+		case INET_DIAG_CGROUP_ID:
+			if (alen < sizeof(uint64_t))
+				return -EBADMSG;
+			memcpy(&s->cgroup_id, p + NLA_HDRLEN,
+			       sizeof(s->cgroup_id));
+			break;
+		default:	/* not asked for, or newer than us: skip */
+			break;
+		}
+		/* the last attribute may come without its padding */
+		if ((size_t)NLA_ALIGN(nla.nla_len) >= len)
+			break;
+		p += NLA_ALIGN(nla.nla_len);
+		len -= (size_t)NLA_ALIGN(nla.nla_len);
+	}
+	return 0;
+}
+
+static int parse_sock(const uint8_t *p, size_t len, struct diag_sock *s)
+{
+	struct inet_diag_msg m;
+
+	if (len < sizeof(m))
+		return -EBADMSG;
+	memcpy(&m, p, sizeof(m));
+	memset(s, 0, sizeof(*s));
+	s->family = m.idiag_family;
+	s->state = m.idiag_state;
+	s->timer = m.idiag_timer;
+	s->retrans = m.idiag_retrans;
+	s->sport = ntohs(m.id.idiag_sport);
+	s->dport = ntohs(m.id.idiag_dport);
+	s->ifindex = m.id.idiag_if;
+	s->cookie = (uint64_t)m.id.idiag_cookie[0] |
+		    (uint64_t)m.id.idiag_cookie[1] << 32;
+	s->expires_ms = m.idiag_expires;
+	s->rqueue = m.idiag_rqueue;
+	s->wqueue = m.idiag_wqueue;
+	s->uid = m.idiag_uid;
+	s->inode = m.idiag_inode;
+	if (s->family == AF_INET) {
+		memcpy(s->saddr, m.id.idiag_src, 4);
+		memcpy(s->daddr, m.id.idiag_dst, 4);
+	} else {
+		memcpy(s->saddr, m.id.idiag_src, 16);
+		memcpy(s->daddr, m.id.idiag_dst, 16);
+		unmap_v4(s);
+	}
+	return parse_attrs(p + NLMSG_ALIGN(sizeof(m)),
+			   len > NLMSG_ALIGN(sizeof(m)) ?
+				   len - NLMSG_ALIGN(sizeof(m)) : 0,
+			   s);
+}
+
+/* NLMSG_ERROR carries struct nlmsgerr; NLMSG_DONE of a dump may carry an int. */
+static int kernel_error(int err)
+{
+	if (err > 0 || err < -4095)
+		return -EBADMSG;
+	return err;
+}
+
+int diag_parse(const void *buf, size_t len, diag_sock_cb cb, void *ctx,
+	       struct diag_parse_state *st)
+{
+	const uint8_t *p = buf;
+	size_t off = 0;
+
+	while (off < len) {
+		struct nlmsghdr h;
+		const uint8_t *pl;
+		size_t plen, next;
+		int err;
+
+		if (len - off < sizeof(h))
+			return -EBADMSG;
+		memcpy(&h, p + off, sizeof(h));
+		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > len - off)
+			return -EBADMSG;
+		pl = p + off + NLMSG_HDRLEN;
+		plen = h.nlmsg_len - NLMSG_HDRLEN;
+		next = NLMSG_ALIGN(h.nlmsg_len);
+		off = next < len - off ? off + next : len;
+
+		if (st->seq && h.nlmsg_seq != st->seq) {
+			st->skipped++;
+			continue;
+		}
+		if (h.nlmsg_flags & NLM_F_DUMP_INTR)
+			st->intr = true;
+		switch (h.nlmsg_type) {
+		case NLMSG_NOOP:
+			continue;
+		case NLMSG_DONE:
+			st->done = true;
+			st->consumed = off;
+			if (plen >= sizeof(int)) {
+				memcpy(&err, pl, sizeof(err));
+				if (err < 0) {
+					st->error = kernel_error(err);
+					return st->error;
+				}
+			}
+			return 0;
+		case NLMSG_ERROR: {
+			struct nlmsgerr e;
+
+			if (plen < sizeof(e.error))
+				return -EBADMSG;
+			memcpy(&e.error, pl, sizeof(e.error));
+			if (e.error == 0)	/* an ACK */
+				continue;
+			st->done = true;
+			st->consumed = off;
+			st->error = kernel_error(e.error);
+			return st->error;
+		}
+		case SOCK_DIAG_BY_FAMILY:
+		case TCPDIAG_GETSOCK: {	/* the answer to a both-families dump */
+			struct diag_sock s;
+			int ret = parse_sock(pl, plen, &s);
+
+			if (ret)
+				return ret;
+			if (s.family != AF_INET && s.family != AF_INET6) {
+				st->skipped++;
+				continue;
+			}
+			st->nsocks++;
+			if (cb) {
+				ret = cb(ctx, &s);
+				if (ret) {
+					st->consumed = off;
+					return ret;
+				}
+			}
+			continue;
+		}
+		default:
+			st->skipped++;
+			continue;
+		}
+	}
+	st->consumed = off;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- dump */
+
+#define DIAG_RCVBUF (4u << 20)
+#define DIAG_RECV_BUF (1u << 20)	/* the kernel fills ~32 KiB per recv */
+#define DIAG_INTR_RETRIES 3
+
+static int send_request(int fd, const struct diag_query *q, uint8_t family,
+			const void *bc, int bc_len, uint32_t seq)
+{
+	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
+	uint8_t req[NLMSG_SPACE(sizeof(struct inet_diag_req_v2)) +
+		    NLA_HDRLEN + DIAG_BC_MAX];
+	uint32_t states = q->states ? q->states : DIAG_STATES_ALL;
+	int len = diag_build_request(req, sizeof(req), family, states, bc,
+				     (size_t)bc_len, seq);
+
+	if (len < 0)
+		return len;
+	for (;;) {
+		ssize_t n = sendto(fd, req, (size_t)len, 0,
+				   (struct sockaddr *)&nl, sizeof(nl));
+
+		if (n == len)
+			return 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 ? -errno : -EIO;
+	}
+}
+
+struct dump_ctx {
+	int fd;
+	const struct diag_query *q;
+	const void *bc;
+	int bc_len;
+	uint32_t seq;
+	uint8_t *buf;
+	diag_sock_cb cb;
+	void *ctx;
+	struct diag_dump_info *info;
+	bool intr;		/* this attempt saw NLM_F_DUMP_INTR */
+};
+
+/* One request (family AF_UNSPEC: both), its replies parsed as they come. */
+static int dump_one(struct dump_ctx *d, uint8_t family)
+{
+	struct diag_parse_state st = { .seq = ++d->seq };
+	int ret = send_request(d->fd, d->q, family, d->bc, d->bc_len, d->seq);
+
+	while (!ret && !st.done) {
+		struct sockaddr_nl from;
+		struct iovec iov = { .iov_base = d->buf, .iov_len = DIAG_RECV_BUF };
+		struct msghdr msg = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+		};
+		ssize_t n = recvmsg(d->fd, &msg, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		if (n == 0) {
+			ret = -EPIPE;
+			break;
+		}
+		if (msg.msg_flags & MSG_TRUNC) {
+			ret = -EMSGSIZE;
+			break;
+		}
+		d->info->recvs++;
+		if (from.nl_pid != 0)	/* not from the kernel */
+			continue;
+		d->info->reply_bytes += (uint64_t)n;
+		if (d->q->raw &&
+		    fwrite(d->buf, 1, (size_t)n, d->q->raw) != (size_t)n) {
+			ret = -EIO;
+			break;
+		}
+		ret = diag_parse(d->buf, (size_t)n, d->cb, d->ctx, &st);
+	}
+	d->info->nsocks += st.nsocks;
+	d->intr |= st.intr;
+	return ret;
+}
+
+/* Both families: one legacy request, or one per family on old kernels. */
+static int dump_all(struct dump_ctx *d)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	size_t i;
+	int ret;
+
+	if (d->q->family)
+		return dump_one(d, d->q->family);
+	ret = dump_one(d, AF_UNSPEC);
+	if ((ret == -EOPNOTSUPP || ret == -EINVAL) && !d->info->nsocks)
+		for (i = 0, ret = 0; !ret && i < sizeof(families); i++)
+			ret = dump_one(d, families[i]);
+	return ret;
+}
+
+int diag_dump(const struct diag_query *q, diag_sock_cb cb, void *ctx,
+	      struct diag_dump_info *info)
+{
+	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
+	struct diag_dump_info dummy;
+	uint8_t bc[DIAG_BC_MAX];
+	struct dump_ctx d = { .q = q, .bc = bc, .cb = cb, .ctx = ctx };
+	int retries = q->intr_retries == 0 ? DIAG_INTR_RETRIES :
+		      q->intr_retries < 0 ? 0 : q->intr_retries;
+	int bufsz = DIAG_RCVBUF;
+	int ret;
+
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	d.info = info;
+	if (q->family != 0 && q->family != AF_INET && q->family != AF_INET6)
+		return -EINVAL;
+	d.bc_len = diag_bc_compile(q->filter, bc, sizeof(bc));
+	if (d.bc_len < 0)
+		return d.bc_len;
+	d.buf = malloc(DIAG_RECV_BUF);
+	if (!d.buf)
+		return -ENOMEM;
+	d.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (d.fd < 0) {
+		ret = -errno;
+		goto out_free;
+	}
+	/* A bigger receive buffer, beyond rmem_max when we may. */
+	if (setsockopt(d.fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)))
+		setsockopt(d.fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	if (bind(d.fd, (struct sockaddr *)&local, sizeof(local))) {
+		ret = -errno;
+		goto out_close;
+	}
+	for (;;) {
+		d.intr = false;
+		ret = dump_all(&d);
+		if (ret || !d.intr)
+			break;
+		/* inconsistent: repeat it if the caller can forget this one */
+		if (!q->restartable || (int)info->intr_retries >= retries ||
+		    (cb && cb(ctx, NULL)))
+			break;
+		info->intr_retries++;
+		info->nsocks = 0;
+	}
+	info->intr = d.intr;
+out_close:
+	close(d.fd);
+out_free:
+	free(d.buf);
+	return ret;
+}
+
+/* ---------------------------------------------------------- formatting */
+
+static char *put_u8_dec(char *p, unsigned int v)
+{
+	if (v >= 100) {
+		*p++ = (char)('0' + v / 100);
+		v %= 100;
+		*p++ = (char)('0' + v / 10);
+	} else if (v >= 10) {
+		*p++ = (char)('0' + v / 10);
+	}
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+static char *put_v4(char *p, const uint8_t *a)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (i)
+			*p++ = '.';
+		p = put_u8_dec(p, a[i]);
+	}
+	return p;
+}
+
+int diag_format_addr(char *buf, uint8_t family, const uint8_t *a)
+{
+	static const char hex[] = "0123456789abcdef";
+	int best = -1, best_len = 0, run = -1, i;
+	uint16_t w[8];
+	char *p = buf;
+
+	if (family == AF_INET) {
+		p = put_v4(p, a);
+		*p = '\0';
+		return (int)(p - buf);
+	}
+	for (i = 0; i < 8; i++)
+		w[i] = (uint16_t)(a[2 * i] << 8 | a[2 * i + 1]);
+	/* RFC 5952: the longest run of two or more zero words becomes "::" */
+	for (i = 0; i <= 8; i++) {
+		if (i < 8 && w[i] == 0) {
+			if (run < 0)
+				run = i;
+			continue;
+		}
+		if (run >= 0 && i - run > best_len && i - run >= 2) {
+			best = run;
+			best_len = i - run;
+		}
+		run = -1;
+	}
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			if (i == 0)
+				*p++ = ':';
+			i += best_len - 1;
+			continue;
+		}
+		if (i == 6 && best == 0 &&
+		    (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+			p = put_v4(p, a + 12);	/* ::a.b.c.d, ::ffff:a.b.c.d */
+			break;
+		}
+		{
+			unsigned int v = w[i];
+			int shift = 12;
+
+			while (shift > 0 && !(v >> shift))
+				shift -= 4;
+			for (; shift >= 0; shift -= 4)
+				*p++ = hex[(v >> shift) & 0xf];
+		}
+		if (i < 7)
+			*p++ = ':';
+	}
+	*p = '\0';
+	return (int)(p - buf);
+}
+
+/* ------------------------------------------------------------- summary */
+
+int diag_group_parse(const char *s)
+{
+	static const char *const names[] = {
+		[DIAG_BY_LPORT] = "lport",
+		[DIAG_BY_RPORT] = "rport",
+		[DIAG_BY_RADDR] = "raddr",
+		[DIAG_BY_COMM] = "comm",
+	};
+	size_t i;
+
+	for (i = 1; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	return -1;
+}
+
+void diag_tally_init(struct diag_tally *t, enum diag_group by)
+{
+	memset(t, 0, sizeof(*t));
+	t->by = by;
+}
+
+void diag_tally_free(struct diag_tally *t)
+{
+	free(t->slots);
+	t->slots = NULL;
+	t->nslots = t->nused = 0;
+}
+
+/* The key of an entry: everything but count. */
+static void tally_key(const struct diag_tally *t, const struct diag_sock *s,
+		      const char *comm, struct diag_tally_entry *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->state = s->state;
+	switch (t->by) {
+	case DIAG_BY_LPORT:
+		k->port = s->sport;
+		break;
+	case DIAG_BY_RPORT:
+		k->port = s->dport;
+		break;
+	case DIAG_BY_RADDR:
+		k->family = s->family;
+		memcpy(k->addr, s->daddr, s->family == AF_INET ? 4 : 16);
+		break;
+	case DIAG_BY_COMM:
+		strncpy(k->comm, comm && *comm ? comm : "-",
+			sizeof(k->comm) - 1);
+		break;
+	default:
+		break;
+	}
+}
+
+#define TALLY_KEY_OFF offsetof(struct diag_tally_entry, state)
+#define TALLY_KEY_LEN (sizeof(struct diag_tally_entry) - TALLY_KEY_OFF)
+
+static uint64_t tally_hash(const struct diag_tally_entry *k)
+{
+	const uint8_t *p = (const uint8_t *)k + TALLY_KEY_OFF;
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < TALLY_KEY_LEN; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h ^ (h >> 29);
+}
+
+static bool tally_key_eq(const struct diag_tally_entry *a,
+			 const struct diag_tally_entry *b)
+{
+	return !memcmp((const uint8_t *)a + TALLY_KEY_OFF,
+		       (const uint8_t *)b + TALLY_KEY_OFF, TALLY_KEY_LEN);
+}
+
+static struct diag_tally_entry *tally_slot(struct diag_tally_entry *slots,
+					   size_t nslots,
+					   const struct diag_tally_entry *k)
+{
+	size_t i = (size_t)tally_hash(k) & (nslots - 1);
+
+	while (slots[i].count && !tally_key_eq(&slots[i], k))
+		i = (i + 1) & (nslots - 1);
+	return &slots[i];
+}
+
+static int tally_grow(struct diag_tally *t)
+{
+	size_t n = t->nslots ? t->nslots * 2 : 256, i;
+	struct diag_tally_entry *slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < t->nslots; i++)
+		if (t->slots[i].count)
+			*tally_slot(slots, n, &t->slots[i]) = t->slots[i];
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = n;
+	return 0;
+}
+
+int diag_tally_add(struct diag_tally *t, const struct diag_sock *s,
+		   const char *comm)
+{
+	struct diag_tally_entry k, *e;
+
+	t->count[s->state < TCPFSM_ST_MAX ? s->state : TCPFSM_ST_MAX]++;
+	t->total++;
+	if (t->by == DIAG_BY_NONE)
+		return 0;
+	if (2 * (t->nused + 1) > t->nslots && tally_grow(t))
+		return -ENOMEM;
+	tally_key(t, s, comm, &k);
+	e = tally_slot(t->slots, t->nslots, &k);
+	if (!e->count) {
+		*e = k;
+		t->nused++;
+	}
+	e->count++;
+	return 0;
+}
+
+/* Does a rank before b? More sockets first, then the smaller key. */
+static bool tally_before(const struct diag_tally_entry *a,
+			 const struct diag_tally_entry *b)
+{
+	int c;
+
+	if (a->count != b->count)
+		return a->count > b->count;
+	if (a->port != b->port)
+		return a->port < b->port;
+	if (a->family != b->family)
+		return a->family < b->family;
+	c = memcmp(a->addr, b->addr, sizeof(a->addr));
+	if (c)
+		return c < 0;
+	return strncmp(a->comm, b->comm, sizeof(a->comm)) < 0;
+}
+
+int diag_tally_top(const struct diag_tally *t, unsigned int state,
+		   struct diag_tally_entry *out, int n)
+{
+	size_t i;
+	int k = 0;
+
+	if (n <= 0)
+		return 0;
+	for (i = 0; i < t->nslots; i++) {
+		const struct diag_tally_entry *e = &t->slots[i];
+		int j;
+
+		if (!e->count || e->state != state)
+			continue;
+		if (k == n && !tally_before(e, &out[n - 1]))
+			continue;
+		/* insertion into the sorted top-n */
+		j = k < n ? k++ : n - 1;
+		while (j > 0 && tally_before(e, &out[j - 1])) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = *e;
+	}
+	return k;
+}

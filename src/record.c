@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Record/replay file format: see record.h for the layout. */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include "record.h"
+
+#define IO_BUF_SIZE (64 * 1024)
+#define ERR_LEN 160
+
+struct record_writer {
+	int fd;
+	bool own_fd;		/* not stdout */
+	int err;		/* first error, sticky */
+	size_t used;
+	unsigned char buf[IO_BUF_SIZE];
+};
+
+struct record_reader {
+	int fd;
+	bool own_fd;		/* not stdin */
+	bool eof;
+	int err;		/* sticky error, 0 if none */
+	uint64_t offset;	/* file offset of buf[pos] */
+	size_t pos, len;
+	char msg[ERR_LEN];
+	unsigned char buf[IO_BUF_SIZE];
+};
+
+/* ---- little-endian field access, alignment-free ---- */
+
+static void put16(unsigned char *p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put64(unsigned char *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint16_t get16(const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le16toh(v);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+/* ---- pure functions ---- */
+
+int record_check_msg(const struct tcpfsm_event *ev, char *buf, size_t len)
+{
+	char dummy[1];
+
+	if (!buf) {
+		buf = dummy;
+		len = sizeof(dummy);
+	}
+	if (ev->kind < TCPFSM_EV_STATE || ev->kind >= TCPFSM_EV_KIND_MAX) {
+		snprintf(buf, len, "kind %u out of range", ev->kind);
+		return -EINVAL;
+	}
+	if (ev->oldstate >= TCPFSM_ST_MAX) {
+		snprintf(buf, len, "oldstate %u out of range", ev->oldstate);
+		return -EINVAL;
+	}
+	if (ev->newstate >= TCPFSM_ST_MAX) {
+		snprintf(buf, len, "newstate %u out of range", ev->newstate);
+		return -EINVAL;
+	}
+	if (ev->family != 2 && ev->family != 10) {
+		snprintf(buf, len, "family %u is neither AF_INET nor AF_INET6",
+			 ev->family);
+		return -EINVAL;
+	}
+	if (len)
+		buf[0] = '\0';
+	return 0;
+}
+
+int record_check(const struct tcpfsm_event *ev)
+{
+	return record_check_msg(ev, NULL, 0);
+}
+
+void record_encode(void *out, const struct tcpfsm_event *ev)
+{
+	unsigned char *p = out;
+
+	put64(p + 0, ev->ts_ns);
+	put64(p + 8, ev->cookie);
+	put64(p + 16, ev->cgroup_id);
+	put64(p + 24, ev->aux);
+	put64(p + 32, ev->aux2);
+	put32(p + 40, ev->pid);
+	put32(p + 44, ev->tid);
+	put32(p + 48, ev->netns);
+	put16(p + 52, ev->sport);
+	put16(p + 54, ev->dport);
+	p[56] = ev->kind;
+	p[57] = ev->oldstate;
+	p[58] = ev->newstate;
+	p[59] = ev->family;
+	p[60] = ev->flags;
+	p[61] = ev->retrans;
+	p[62] = 0;
+	p[63] = 0;
+	memcpy(p + 64, ev->saddr, 16);
+	memcpy(p + 80, ev->daddr, 16);
+	memcpy(p + 96, ev->comm, TCPFSM_COMM_LEN);
+}
+
+void record_decode(struct tcpfsm_event *ev, const void *in)
+{
+	const unsigned char *p = in;
+
+	ev->ts_ns = get64(p + 0);
+	ev->cookie = get64(p + 8);
+	ev->cgroup_id = get64(p + 16);
+	ev->aux = get64(p + 24);
+	ev->aux2 = get64(p + 32);
+	ev->pid = get32(p + 40);
+	ev->tid = get32(p + 44);
+	ev->netns = get32(p + 48);
+	ev->sport = get16(p + 52);
+	ev->dport = get16(p + 54);
+	ev->kind = p[56];
+	ev->oldstate = p[57];
+	ev->newstate = p[58];
+	ev->family = p[59];
+	ev->flags = p[60];
+	ev->retrans = p[61];
+	ev->__pad[0] = p[62];
+	ev->__pad[1] = p[63];
+	memcpy(ev->saddr, p + 64, 16);
+	memcpy(ev->daddr, p + 80, 16);
+	memcpy(ev->comm, p + 96, TCPFSM_COMM_LEN);
+}
+
+/* A NUL-padded fixed field from a string (truncated if longer). */
+static void put_str(unsigned char *p, const char *s)
+{
+	size_t n = strnlen(s, RECORD_STR_LEN);
+
+	memset(p, 0, RECORD_STR_LEN);
+	memcpy(p, s, n);
+}
+
+static void get_str(char *dst, const unsigned char *p)
+{
+	size_t n = strnlen((const char *)p, RECORD_STR_LEN);
+
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+}
+
+void record_encode_header(void *out, const struct record_header *hdr)
+{
+	unsigned char *p = out;
+
+	memset(p, 0, RECORD_HDR_SIZE_V1);
+	memcpy(p, RECORD_MAGIC, RECORD_MAGIC_LEN);
+	put16(p + 8, RECORD_VERSION);
+	put16(p + 10, RECORD_HDR_SIZE_V1);
+	put32(p + 12, RECORD_SIZE);
+	put64(p + 16, hdr->start_mono_ns);
+	put64(p + 24, hdr->start_real_ns);
+	put32(p + 32, hdr->flags);
+	put32(p + 36, 0);
+	put_str(p + 40, hdr->hostname);
+	put_str(p + 104, hdr->release);
+}
+
+int record_parse_header(const void *in, size_t len, struct record_header *hdr,
+			char *err, size_t errlen)
+{
+	const unsigned char *p = in;
+	size_t n = len < RECORD_MAGIC_LEN ? len : RECORD_MAGIC_LEN;
+
+	/* judge what is there, in file order, before asking for more */
+	if (memcmp(p, RECORD_MAGIC, n)) {
+		snprintf(err, errlen, "bad magic: not a tcpfsm recording");
+		return -EBADMSG;
+	}
+	if (len >= 10) {
+		hdr->version = get16(p + 8);
+		if (hdr->version != RECORD_VERSION) {
+			snprintf(err, errlen,
+				 "unsupported version %u (this build reads version %u)",
+				 hdr->version, RECORD_VERSION);
+			return -EBADMSG;
+		}
+	}
+	if (len >= 12) {
+		hdr->header_size = get16(p + 10);
+		if (hdr->header_size < RECORD_HDR_SIZE_V1 ||
+		    hdr->header_size % 8) {
+			snprintf(err, errlen,
+				 "bad header size %u (version 1 needs at least %u, a multiple of 8)",
+				 hdr->header_size, RECORD_HDR_SIZE_V1);
+			return -EBADMSG;
+		}
+	}
+	if (len >= 16) {
+		hdr->record_size = get32(p + 12);
+		if (hdr->record_size != RECORD_SIZE) {
+			snprintf(err, errlen, "record size %u does not match %u",
+				 hdr->record_size, RECORD_SIZE);
+			return -EBADMSG;
+		}
+	}
+	if (len < RECORD_HDR_SIZE_V1) {
+		snprintf(err, errlen, "truncated header (need %u bytes, have %zu)",
+			 RECORD_HDR_SIZE_V1, len);
+		return -EAGAIN;
+	}
+	hdr->start_mono_ns = get64(p + 16);
+	hdr->start_real_ns = get64(p + 24);
+	hdr->flags = get32(p + 32);
+	hdr->reserved = get32(p + 36);
+	get_str(hdr->hostname, p + 40);
+	get_str(hdr->release, p + 104);
+	if (errlen)
+		err[0] = '\0';
+	return 0;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void record_header_now(struct record_header *hdr, uint32_t flags)
+{
+	struct utsname u;
+
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->version = RECORD_VERSION;
+	hdr->header_size = RECORD_HDR_SIZE_V1;
+	hdr->record_size = RECORD_SIZE;
+	hdr->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	hdr->start_real_ns = clock_ns(CLOCK_REALTIME);
+	hdr->flags = flags;
+	if (gethostname(hdr->hostname, RECORD_STR_LEN))
+		hdr->hostname[0] = '\0';
+	hdr->hostname[RECORD_STR_LEN] = '\0';
+	if (!uname(&u))
+		snprintf(hdr->release, sizeof(hdr->release), "%s", u.release);
+}
+
+/* ---- writer ---- */
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	ssize_t done;
+
+	while (n) {
+		done = write(fd, p, n);
+		if (done < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += done;
+		n -= done;
+	}
+	return 0;
+}
+
+int record_flush(struct record_writer *w)
+{
+	int ret;
+
+	if (w->err)
+		return w->err;
+	ret = write_all(w->fd, w->buf, w->used);
+	w->used = 0;
+	if (ret)
+		w->err = ret;
+	return ret;
+}
+
+int record_open_write_hdr(const char *path, const struct record_header *hdr,
+			  struct record_writer **wp)
+{
+	struct record_writer *w;
+
+	*wp = NULL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	if (!strcmp(path, "-")) {
+		w->fd = STDOUT_FILENO;
+	} else {
+		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			     0644);
+		if (w->fd < 0) {
+			int ret = -errno;
+
+			free(w);
+			return ret;
+		}
+		w->own_fd = true;
+	}
+	record_encode_header(w->buf, hdr);
+	w->used = RECORD_HDR_SIZE_V1;
+	*wp = w;
+	return 0;
+}
+
+int record_open_write(const char *path, struct record_writer **w)
+{
+	struct record_header hdr;
+
+	record_header_now(&hdr, 0);
+	return record_open_write_hdr(path, &hdr, w);
+}
+
+int record_write(struct record_writer *w, const struct tcpfsm_event *ev,
+		 size_t n)
+{
+	size_t i;
+	int ret;
+
+	if (w->err)
+		return w->err;
+	for (i = 0; i < n; i++) {
+		if (w->used + RECORD_SIZE > sizeof(w->buf)) {
+			ret = record_flush(w);
+			if (ret)
+				return ret;
+		}
+		record_encode(w->buf + w->used, &ev[i]);
+		w->used += RECORD_SIZE;
+	}
+	return 0;
+}
+
+int record_close(struct record_writer *w)
+{
+	int ret;
+
+	if (!w)
+		return 0;
+	ret = record_flush(w);
+	if (w->own_fd && close(w->fd) && !ret)
+		ret = -errno;
+	free(w);
+	return ret;
+}
+
+/* ---- reader ---- */
+
+static int fail(struct record_reader *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct record_reader *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/*
+ * Make at least want bytes available at buf[pos] unless the file ends
+ * first. Returns the bytes available (maybe < want at EOF) or -errno.
+ */
+static ssize_t fill(struct record_reader *r, size_t want)
+{
+	ssize_t n;
+
+	if (r->len - r->pos >= want || r->eof)
+		return r->len - r->pos;
+	memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+	r->len -= r->pos;
+	r->pos = 0;
+	while (r->len < want) {
+		n = read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0) {
+			r->eof = true;
+			break;
+		}
+		r->len += n;
+	}
+	return r->len;
+}
+
+static void consume(struct record_reader *r, size_t n)
+{
+	r->pos += n;
+	r->offset += n;
+}
+
+static int read_header(struct record_reader *r, struct record_header *hdr)
+{
+	ssize_t have;
+	size_t skip;
+	int ret;
+
+	have = fill(r, RECORD_HDR_SIZE_V1);
+	if (have < 0)
+		return fail(r, have, "reading the header: %s", strerror(-have));
+	if (have == 0)
+		return fail(r, -EBADMSG, "empty file: no header");
+	ret = record_parse_header(r->buf + r->pos, have, hdr, r->msg,
+				  sizeof(r->msg));
+	if (ret == -EAGAIN)	/* consistent so far, but the file ended */
+		return -EBADMSG;
+	if (ret)
+		return ret;
+	consume(r, RECORD_HDR_SIZE_V1);
+	/* header fields from a later minor revision: skip them */
+	for (skip = hdr->header_size - RECORD_HDR_SIZE_V1; skip;) {
+		size_t chunk = skip < sizeof(r->buf) ? skip : sizeof(r->buf);
+
+		have = fill(r, chunk);
+		if (have < 0)
+			return fail(r, have, "reading the header: %s",
+				    strerror(-have));
+		if ((size_t)have < chunk)
+			return fail(r, -EBADMSG,
+				    "truncated header (need %u bytes, have %llu)",
+				    hdr->header_size,
+				    (unsigned long long)(r->offset + have));
+		consume(r, chunk);
+		skip -= chunk;
+	}
+	return 0;
+}
+
+int record_open_read(const char *path, struct record_reader **rp,
+		     struct record_header *hdr)
+{
+	struct record_reader *r;
+	int ret;
+
+	*rp = r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	memset(hdr, 0, sizeof(*hdr));
+	if (!strcmp(path, "-")) {
+		r->fd = STDIN_FILENO;
+	} else {
+		r->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (r->fd < 0) {
+			ret = -errno;
+			r->err = ret;
+			return fail(r, ret, "%s: %s", path, strerror(-ret));
+		}
+		r->own_fd = true;
+	}
+	ret = read_header(r, hdr);
+	if (ret)
+		r->err = ret;
+	return ret;
+}
+
+int record_next(struct record_reader *r, struct tcpfsm_event *out)
+{
+	char why[96];
+	uint64_t at;
+	ssize_t have;
+
+	if (r->err)
+		return r->err;
+	r->msg[0] = '\0';
+	have = fill(r, RECORD_SIZE);
+	if (have < 0) {
+		r->err = have;
+		return fail(r, have, "read error at offset %llu: %s",
+			    (unsigned long long)r->offset, strerror(-have));
+	}
+	if (have == 0)
+		return 0;
+	if (have < RECORD_SIZE) {
+		r->err = -EBADMSG;
+		return fail(r, -EBADMSG,
+			    "truncated record at offset %llu (need %u bytes, have %zd)",
+			    (unsigned long long)r->offset, RECORD_SIZE, have);
+	}
+	at = r->offset;
+	record_decode(out, r->buf + r->pos);
+	consume(r, RECORD_SIZE);
+	if (record_check_msg(out, why, sizeof(why)))
+		return fail(r, -EBADMSG, "record at offset %llu: %s",
+			    (unsigned long long)at, why);
+	return 1;
+}
+
+const char *record_error(const struct record_reader *r)
+{
+	return r ? r->msg : "out of memory";
+}
+
+uint64_t record_offset(const struct record_reader *r)
+{
+	return r->offset;
+}
+
+void record_close_read(struct record_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own_fd && r->fd >= 0)
+		close(r->fd);
+	free(r);
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Record and replay of the raw event stream.
+ *
+ * FILE FORMAT, version 1. Every integer is little-endian, whatever the host.
+ *
+ * Header, at offset 0 (RECORD_HDR_SIZE_V1 = 168 bytes in version 1):
+ *
+ *	off size field
+ *	  0    8 magic		"TCPFSM\0R" (54 43 50 46 53 4d 00 52)
+ *	  8    2 version	1
+ *	 10    2 header_size	bytes from the start of the file to the first
+ *				record: >= 168, a multiple of 8. A reader skips
+ *				bytes beyond the fields it knows, so fields may be
+ *				appended to the header without a new version.
+ *	 12    4 record_size	bytes per record: 112 = sizeof(struct
+ *				tcpfsm_event). Must match exactly.
+ *	 16    8 start_mono_ns	CLOCK_MONOTONIC at recording start; records'
+ *				ts_ns are on this clock
+ *	 24    8 start_real_ns	CLOCK_REALTIME at the same instant, so
+ *				wall time = ts_ns - start_mono_ns + start_real_ns
+ *	 32    4 flags		RECORD_F_*; unknown bits are ignored
+ *	 36    4 reserved	0
+ *	 40   64 hostname	NUL-padded, may be empty
+ *	104   64 release	kernel release (uname -r), NUL-padded, may be empty
+ *
+ * Then records, back to back, each record_size bytes, until end of file.
+ * A record is struct tcpfsm_event (include/tcpfsm.h) with its fields in
+ * declaration order at their natural offsets, each integer little-endian:
+ *
+ *	  0 u64 ts_ns		  8 u64 cookie		 16 u64 cgroup_id
+ *	 24 u64 aux		 32 u64 aux2		 40 u32 pid
+ *	 44 u32 tid		 48 u32 netns		 52 u16 sport
+ *	 54 u16 dport		 56 u8  kind		 57 u8  oldstate
+ *	 58 u8  newstate	 59 u8  family		 60 u8  flags
+ *	 61 u8  retrans		 62 u8  pad[2]		 64 u8  saddr[16]
+ *	 80 u8  daddr[16]	 96 char comm[16]
+ *
+ * A file that ends inside a record is truncated (a recorder killed mid-
+ * write): the reader reports it, with the byte offset, after returning
+ * every whole record before it.
+ */
+#ifndef TCPFSM_RECORD_H
+#define TCPFSM_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tcpfsm.h"
+
+#define RECORD_MAGIC "TCPFSM\0R"
+#define RECORD_MAGIC_LEN 8
+#define RECORD_VERSION 1
+#define RECORD_HDR_SIZE_V1 168
+#define RECORD_SIZE 112
+#define RECORD_STR_LEN 64
+
+_Static_assert(sizeof(struct tcpfsm_event) == RECORD_SIZE,
+	       "the record file stores struct tcpfsm_event");
+
+/* header flags */
+#define RECORD_F_MINISOCKS 0x1	/* timer (TIME_WAIT/SYN_RECV) events enabled */
+#define RECORD_F_FILTERED 0x2	/* a filter was active: not every socket */
+
+/* The header as decoded (host byte order). */
+struct record_header {
+	uint16_t version;
+	uint16_t header_size;
+	uint32_t record_size;
+	uint64_t start_mono_ns;
+	uint64_t start_real_ns;
+	uint32_t flags;
+	uint32_t reserved;
+	char hostname[RECORD_STR_LEN + 1];	/* always NUL-terminated */
+	char release[RECORD_STR_LEN + 1];
+};
+
+struct record_writer;
+struct record_reader;
+
+/* ---- pure functions: no I/O, usable by fuzzers and other decoders ---- */
+
+/*
+ * Validate one event: kind, oldstate, newstate and family in range.
+ * Returns 0 or -EINVAL. record_check_msg also says why ("kind 9 out of
+ * range") in buf when it is not valid.
+ */
+int record_check(const struct tcpfsm_event *ev);
+int record_check_msg(const struct tcpfsm_event *ev, char *buf, size_t len);
+
+/* struct <-> RECORD_SIZE bytes of file layout. */
+void record_encode(void *buf, const struct tcpfsm_event *ev);
+void record_decode(struct tcpfsm_event *ev, const void *buf);
+
+/* Header <-> RECORD_HDR_SIZE_V1 bytes; encode takes hdr->flags, clocks and
+ * strings, and always writes version 1, sizes 168 and 112. */
+void record_encode_header(void *buf, const struct record_header *hdr);
+/*
+ * Decode and validate len bytes from the start of a file. Returns 0,
+ * -EBADMSG with a reason in err (bad magic, unsupported version, record
+ * size mismatch, truncated header), or -EAGAIN if len is too short to
+ * know yet (the reason in err says how many bytes are needed).
+ */
+int record_parse_header(const void *buf, size_t len, struct record_header *hdr,
+			char *err, size_t errlen);
+
+/* Fill a header for a recording starting now: both clocks, hostname, uname -r. */
+void record_header_now(struct record_header *hdr, uint32_t flags);
+
+/* ---- writer ---- */
+
+/*
+ * Create (truncate) path, "-" for stdout, and write a header from
+ * record_header_now(). Returns 0 or -errno.
+ */
+int record_open_write(const char *path, struct record_writer **w);
+/* Same with the caller's header (clocks, flags, strings). */
+int record_open_write_hdr(const char *path, const struct record_header *hdr,
+			  struct record_writer **w);
+/*
+ * Append n events (buffered). Returns 0 or -errno; after a failure every
+ * later call fails with the same error.
+ */
+int record_write(struct record_writer *w, const struct tcpfsm_event *ev,
+		 size_t n);
+/* Write out the buffer. Returns 0 or the first write error (-errno). */
+int record_flush(struct record_writer *w);
+/*
+ * Flush, close (not stdout) and free. Returns 0 or the first error of any
+ * write, flush or close (-EPIPE, -ENOSPC, ...). NULL is a no-op.
+ */
+int record_close(struct record_writer *w);
+
+/* ---- reader ---- */
+
+/*
+ * Open path ("-" for stdin) and read and validate the header into *hdr.
+ * Returns 0 or -errno (-EBADMSG for a malformed file). On failure *r is
+ * still set, unless memory ran out (then NULL): record_error(*r) says why,
+ * and record_close_read(*r) frees it.
+ */
+int record_open_read(const char *path, struct record_reader **r,
+		     struct record_header *hdr);
+/*
+ * Next event into *out. Returns 1, 0 at a clean end of file, or -errno:
+ * -EBADMSG for a truncated record (sticky: later calls return it again) or
+ * for a record that fails record_check (consumed: the next call reads on,
+ * so a caller may skip it), -EIO etc. for read errors (sticky).
+ */
+int record_next(struct record_reader *r, struct tcpfsm_event *out);
+/*
+ * Why the last call failed, with the byte offset where that applies:
+ * "truncated record at offset 4208 (need 112 bytes, have 40)",
+ * "record at offset 280: kind 9 out of range". "" when nothing failed.
+ */
+const char *record_error(const struct record_reader *r);
+/* Byte offset of the next record to read. */
+uint64_t record_offset(const struct record_reader *r);
+/* Close (not stdin) and free. NULL is a no-op. */
+void record_close_read(struct record_reader *r);
+
+#endif

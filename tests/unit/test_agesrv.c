@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Age publication: the wire encoding decoded in any split, its error
+ * cases, and a real server/client pair over a unix socket in a temporary
+ * directory (no root needed).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "agesrv.h"
+
+struct got {
+	struct age_record r[64];
+	int n;
+	int stop_at;	/* return -ECANCELED at this record (1-based); 0 never */
+};
+
+static int on_record(void *ctx, const struct age_record *r)
+{
+	struct got *g = ctx;
+
+	if (g->n < 64)
+		g->r[g->n] = *r;
+	g->n++;
+	return g->stop_at && g->n == g->stop_at ? -ECANCELED : 0;
+}
+
+static struct age_record rec(uint64_t cookie)
+{
+	struct age_record r = {
+		.cookie = cookie,
+		.since_ns = cookie * 1000,
+		.cgroup_id = 77,
+		.pid = (uint32_t)cookie + 100,
+		.state = 8,
+		.flags = cookie % 2 ? AGE_F_LOWER_BOUND : 0,
+	};
+
+	snprintf(r.comm, sizeof(r.comm), "proc%llu", (unsigned long long)cookie);
+	return r;
+}
+
+/* header, n records, trailer; record_size may be larger than ours */
+static size_t encode(uint8_t *buf, int n, uint16_t record_size)
+{
+	struct age_header h;
+	struct age_record end = { .flags = AGE_F_END, .since_ns = (uint64_t)n };
+	size_t off = sizeof(h);
+	int i;
+
+	age_header_init(&h, 123456789);
+	h.record_size = record_size;
+	memcpy(buf, &h, sizeof(h));
+	for (i = 0; i < n; i++) {
+		struct age_record r = rec((uint64_t)i + 1);
+
+		memset(buf + off, 0xee, record_size);
+		memcpy(buf + off, &r, sizeof(r));
+		off += record_size;
+	}
+	memset(buf + off, 0, record_size);
+	memcpy(buf + off, &end, sizeof(end));
+	return off + record_size;
+}
+
+static void test_decode_any_split(void **state)
+{
+	uint8_t buf[8192];
+	uint16_t sizes[] = { sizeof(struct age_record), 64 };
+	size_t s;
+
+	for (s = 0; s < 2; s++) {
+		size_t len = encode(buf, 10, sizes[s]), chunk;
+
+		for (chunk = 1; chunk <= len; chunk++) {
+			struct age_decoder d;
+			struct got g = { .n = 0 };
+			size_t off;
+			int i;
+
+			age_decoder_init(&d);
+			for (off = 0; off < len; off += chunk) {
+				size_t n = len - off < chunk ? len - off : chunk;
+
+				assert_int_equal(age_decode(&d, buf + off, n,
+							    on_record, &g),
+						 0);
+			}
+			assert_int_equal(age_decode_finish(&d), 0);
+			assert_int_equal(g.n, 10);
+			assert_true(d.hdr.now_ns == 123456789);
+			for (i = 0; i < 10; i++) {
+				struct age_record want = rec((uint64_t)i + 1);
+
+				assert_memory_equal(&g.r[i], &want,
+						    sizeof(want));
+			}
+		}
+	}
+}
+
+static void test_decode_errors(void **state)
+{
+	uint8_t buf[8192], bad[8192];
+	size_t len = encode(buf, 3, sizeof(struct age_record));
+	struct age_decoder d;
+	struct got g = { .n = 0 };
+	struct age_header h;
+
+	/* truncated anywhere: incomplete */
+	age_decoder_init(&d);
+	assert_int_equal(age_decode(&d, buf, len - 1, on_record, &g), 0);
+	assert_int_equal(age_decode_finish(&d), -EPROTO);
+	age_decoder_init(&d);
+	assert_int_equal(age_decode_finish(&d), -EPROTO);
+	/* bad magic, version, record size */
+	memcpy(&h, buf, sizeof(h));
+	h.magic ^= 1;
+	memcpy(bad, &h, sizeof(h));
+	age_decoder_init(&d);
+	assert_int_equal(age_decode(&d, bad, sizeof(h), on_record, &g), -EPROTO);
+	age_header_init(&h, 0);
+	h.version = 2;
+	memcpy(bad, &h, sizeof(h));
+	age_decoder_init(&d);
+	assert_int_equal(age_decode(&d, bad, sizeof(h), on_record, &g), -EPROTO);
+	age_header_init(&h, 0);
+	h.record_size = 40;
+	memcpy(bad, &h, sizeof(h));
+	age_decoder_init(&d);
+	assert_int_equal(age_decode(&d, bad, sizeof(h), on_record, &g), -EPROTO);
+	h.record_size = AGE_MAX_RECORD + 8;
+	memcpy(bad, &h, sizeof(h));
+	age_decoder_init(&d);
+	assert_int_equal(age_decode(&d, bad, sizeof(h), on_record, &g), -EPROTO);
+	/* bytes after the trailer */
+	memcpy(bad, buf, len);
+	memcpy(bad + len, buf + sizeof(h), sizeof(struct age_record));
+	age_decoder_init(&d);
+	assert_int_equal(age_decode(&d, bad,
+				    len + sizeof(struct age_record), on_record,
+				    &g),
+			 -EPROTO);
+	/* a trailer whose count disagrees */
+	memcpy(bad, buf, len);
+	bad[len - sizeof(struct age_record) + 8] = 7;	/* since_ns = count */
+	age_decoder_init(&d);
+	assert_int_equal(age_decode(&d, bad, len, on_record, &g), -EPROTO);
+	/* the callback stops it */
+	g.n = 0;
+	g.stop_at = 2;
+	age_decoder_init(&d);
+	assert_int_equal(age_decode(&d, buf, len, on_record, &g), -ECANCELED);
+	assert_int_equal(g.n, 2);
+}
+
+/* ---------------------------------------------------- server + client */
+
+static char tmpdir[64];
+
+static int setup_dir(void **state)
+{
+	strcpy(tmpdir, "/tmp/tcpfsm-agesrv-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+struct fill_ctx {
+	int n;
+	int put_err;
+};
+
+static int fill(void *ctx, struct agesrv_writer *w)
+{
+	struct fill_ctx *f = ctx;
+	int i, ret;
+
+	for (i = 0; i < f->n; i++) {
+		struct age_record r = rec((uint64_t)i + 1);
+
+		ret = agesrv_put(w, &r);
+		if (ret) {
+			f->put_err = ret;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+struct client {
+	const char *path;
+	struct got g;
+	int ret;
+	uint64_t now;
+};
+
+static void *client_thread(void *arg)
+{
+	struct client *c = arg;
+
+	c->ret = agesrv_query(c->path, on_record, &c->g, &c->now);
+	return NULL;
+}
+
+static void serve_until_answered(struct agesrv *srv, struct fill_ctx *f,
+				 int want)
+{
+	int served = 0, tries;
+
+	for (tries = 0; served < want && tries < 500; tries++) {
+		struct pollfd p = { .fd = agesrv_fd(srv), .events = POLLIN };
+		int ret;
+
+		poll(&p, 1, 10);
+		ret = agesrv_serve(srv, fill, f);
+		assert_true(ret >= 0);
+		served += ret;
+	}
+	assert_int_equal(served, want);
+}
+
+static void test_server_client(void **state)
+{
+	char path[128];
+	struct agesrv srv;
+	struct fill_ctx f = { .n = 20 };
+	struct client c = { .path = path };
+	struct stat st;
+	pthread_t t;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/sub/dir/age.sock", tmpdir);
+	assert_int_equal(agesrv_query(path, NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(agesrv_open(path, &srv), 0);	/* mkdir -p */
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	/* nobody waiting: nothing to do, no blocking */
+	assert_int_equal(agesrv_serve(&srv, fill, &f), 0);
+
+	for (i = 0; i < 2; i++) {
+		memset(&c.g, 0, sizeof(c.g));
+		assert_int_equal(pthread_create(&t, NULL, client_thread, &c), 0);
+		serve_until_answered(&srv, &f, 1);
+		pthread_join(t, NULL);
+		assert_int_equal(c.ret, 0);
+		assert_int_equal(c.g.n, 20);
+		assert_true(c.now > 0);
+		assert_true(c.g.r[19].cookie == 20);
+		assert_string_equal(c.g.r[19].comm, "proc20");
+	}
+	/* a second server on the same path is refused */
+	{
+		struct agesrv other;
+
+		assert_int_equal(agesrv_open(path, &other), -EADDRINUSE);
+	}
+	agesrv_close(&srv);
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(agesrv_query(path, NULL, NULL, NULL), -ENOENT);
+}
+
+static void test_stale_socket_and_not_a_socket(void **state)
+{
+	char path[128];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct agesrv srv;
+	int fd;
+
+	/* a socket file nobody listens on: stale */
+	snprintf(path, sizeof(path), "%s/stale.sock", tmpdir);
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	close(fd);
+	assert_int_equal(agesrv_query(path, NULL, NULL, NULL), -ECONNREFUSED);
+	assert_int_equal(agesrv_open(path, &srv), 0);
+	agesrv_close(&srv);
+
+	/* a regular file is never removed */
+	snprintf(path, sizeof(path), "%s/file", tmpdir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	assert_int_equal(agesrv_open(path, &srv), -EEXIST);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A client that connects and never reads cannot hold the server long. */
+static void test_slow_client_cut_off(void **state)
+{
+	char path[128];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct agesrv srv;
+	struct fill_ctx f = { .n = 1000000 };	/* 48 MB: more than buffers */
+	uint64_t t0;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/slow.sock", tmpdir);
+	assert_int_equal(agesrv_open(path, &srv), 0);
+	srv.send_timeout_ms = 200;
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	t0 = now_ms();
+	ret = agesrv_serve(&srv, fill, &f);
+	assert_int_equal(ret, 0);	/* not answered completely */
+	assert_int_equal(f.put_err, -ETIMEDOUT);
+	assert_true(now_ms() - t0 < 1500);
+	close(fd);
+	agesrv_close(&srv);
+}
+
+static void test_default_path(void **state)
+{
+	unsetenv(AGESRV_PATH_ENV);
+	assert_string_equal(agesrv_default_path(), AGESRV_DEFAULT_PATH);
+	setenv(AGESRV_PATH_ENV, "/tmp/x.sock", 1);
+	assert_string_equal(agesrv_default_path(), "/tmp/x.sock");
+	setenv(AGESRV_PATH_ENV, "", 1);
+	assert_string_equal(agesrv_default_path(), AGESRV_DEFAULT_PATH);
+	unsetenv(AGESRV_PATH_ENV);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decode_any_split),
+		cmocka_unit_test(test_decode_errors),
+		cmocka_unit_test(test_server_client),
+		cmocka_unit_test(test_stale_socket_and_not_a_socket),
+		cmocka_unit_test(test_slow_client_cut_off),
+		cmocka_unit_test(test_default_path),
+	};
+
+	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}

@@ -1,0 +1,1200 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The sock_diag parser on replies recorded on a real kernel
+ * (tests/data/diag/NAME.bin, with NAME.expect written from `ss -tanie` at
+ * the same moment; see tests/integration/test_snapshot.py to re-record),
+ * on hand-made malformed replies, and the bytecode compiler checked both
+ * op by op and by running its output through a model of the kernel's
+ * inet_diag_bc_audit()/inet_diag_bc_run().
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include "diag.h"
+#include "tcpstate.h"
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/data/diag"
+#endif
+
+/* ------------------------------------------------------------- helpers */
+
+static uint8_t *read_file(const char *name, size_t *len)
+{
+	char path[512];
+	uint8_t *buf;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, name);
+	f = fopen(path, "rb");
+	if (!f) {
+		/* run from build/tests or the source tree */
+		snprintf(path, sizeof(path), "../../%s/%s", TEST_DATA_DIR, name);
+		f = fopen(path, "rb");
+	}
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = 0;
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+struct collected {
+	struct diag_sock *v;
+	size_t n, cap;
+	size_t stop_after;	/* 0: never */
+};
+
+static int collect(void *ctx, const struct diag_sock *s)
+{
+	struct collected *c = ctx;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->v = realloc(c->v, c->cap * sizeof(*c->v));
+		assert_non_null(c->v);
+	}
+	c->v[c->n++] = *s;
+	if (c->stop_after && c->n == c->stop_after)
+		return -ECANCELED;
+	return 0;
+}
+
+/* Parse a whole recorded file: several dumps (IPv4, IPv6), each to DONE. */
+static int parse_all(const uint8_t *buf, size_t len, struct collected *c,
+		     int *ndumps)
+{
+	size_t off = 0;
+
+	*ndumps = 0;
+	while (off < len) {
+		struct diag_parse_state st = { 0 };
+		int ret = diag_parse(buf + off, len - off, collect, c, &st);
+
+		if (ret)
+			return ret;
+		if (!st.done)
+			return -ENODATA;
+		(*ndumps)++;
+		off += st.consumed;
+	}
+	return 0;
+}
+
+static bool addr_is_zero(const uint8_t *a)
+{
+	static const uint8_t z[16];
+
+	return !memcmp(a, z, 16);
+}
+
+/* The .expect line's address vs ours; "*", 0.0.0.0 and :: are one. */
+static bool same_addr(const char *want, const struct diag_sock *s,
+		      const uint8_t *addr)
+{
+	char buf[DIAG_ADDR_STRLEN];
+
+	if (!strcmp(want, "*") || !strcmp(want, "0.0.0.0") ||
+	    !strcmp(want, "::"))
+		return addr_is_zero(addr);
+	diag_format_addr(buf, s->family, addr);
+	return !strcmp(buf, want);
+}
+
+static void check_fixture(const char *name, size_t min_socks, int want_dumps,
+			  uint16_t want_type)
+{
+	char bin[64], exp[64], *line, *save = NULL;
+	struct collected c = { 0 };
+	size_t len, elen, nexpect = 0, i;
+	uint8_t *buf;
+	char *text;
+	int ndumps;
+
+	snprintf(bin, sizeof(bin), "%s.bin", name);
+	snprintf(exp, sizeof(exp), "%s.expect", name);
+	buf = read_file(bin, &len);
+	text = (char *)read_file(exp, &elen);
+	assert_int_equal(parse_all(buf, len, &c, &ndumps), 0);
+	assert_int_equal(ndumps, want_dumps);
+	assert_true(c.n >= min_socks);
+	{
+		struct nlmsghdr h;
+
+		memcpy(&h, buf, sizeof(h));
+		assert_int_equal(h.nlmsg_type, want_type);
+	}
+
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char state[32], local[64], remote[64];
+		unsigned int lport, rport, rq, wq, inode;
+		unsigned long long cookie;
+		const struct diag_sock *s = NULL;
+
+		if (line[0] == '#')
+			continue;
+		assert_int_equal(sscanf(line, "%31s %63s %u %63s %u %llx %u %u %u",
+					state, local, &lport, remote, &rport,
+					&cookie, &rq, &wq, &inode),
+				 9);
+		nexpect++;
+		for (i = 0; i < c.n; i++)
+			if (c.v[i].cookie == cookie)
+				s = &c.v[i];
+		if (!s)
+			fail_msg("cookie %llx (%s) not parsed", cookie, line);
+		assert_string_equal(tcp_state_name(s->state), state);
+		assert_int_equal(s->sport, lport);
+		assert_int_equal(s->dport, rport);
+		assert_int_equal(s->rqueue, rq);
+		assert_int_equal(s->wqueue, wq);
+		assert_int_equal(s->inode, inode);
+		if (!same_addr(local, s, s->saddr) ||
+		    !same_addr(remote, s, s->daddr))
+			fail_msg("addresses differ: %s", line);
+		if (s->state == TCPFSM_ST_TIME_WAIT) {
+			assert_int_equal(s->timer, DIAG_TIMER_TIMEWAIT);
+			assert_true(s->expires_ms <= 60000);
+		}
+	}
+	assert_int_equal(nexpect, c.n);
+	free(c.v);
+	free(text);
+	free(buf);
+}
+
+/* ------------------------------------------------------ recorded tests */
+
+/* one SOCK_DIAG_BY_FAMILY dump per family (snapshot -4, then -6) */
+static void test_fixture_small(void **state)
+{
+	check_fixture("small", 20, 2, SOCK_DIAG_BY_FAMILY);
+}
+
+static void test_fixture_tw1000(void **state)
+{
+	check_fixture("tw1000", 1000, 2, SOCK_DIAG_BY_FAMILY);
+}
+
+/* one TCPDIAG_GETSOCK dump of both families (the default) */
+static void test_fixture_small_both(void **state)
+{
+	check_fixture("small-both", 20, 1, TCPDIAG_GETSOCK);
+}
+
+static void test_fixture_tw1000_both(void **state)
+{
+	check_fixture("tw1000-both", 1000, 1, TCPDIAG_GETSOCK);
+}
+
+/* The small fixture's IPv4-mapped socket is shown as IPv4. */
+static void test_fixture_v4mapped(void **state)
+{
+	struct collected c = { 0 };
+	size_t len, i, mapped = 0;
+	uint8_t *buf = read_file("small.bin", &len);
+	int ndumps;
+
+	assert_int_equal(parse_all(buf, len, &c, &ndumps), 0);
+	for (i = 0; i < c.n; i++) {
+		if (!(c.v[i].flags & DIAG_SF_V4MAPPED))
+			continue;
+		mapped++;
+		assert_int_equal(c.v[i].family, AF_INET);
+		assert_memory_equal(c.v[i].saddr, "\x7f\0\0\x01", 4);
+		assert_true(addr_is_zero(c.v[i].saddr + 4) ||
+			    !memcmp(c.v[i].saddr + 4, "\0\0\0\0", 4));
+	}
+	assert_int_equal(mapped, 1);
+	free(c.v);
+	free(buf);
+}
+
+/* Fed in message-sized pieces (as separate recv()s would), state carried. */
+static void test_split_buffers(void **state)
+{
+	struct collected whole = { 0 }, parts = { 0 };
+	struct diag_parse_state st = { 0 };
+	size_t len, off = 0, piece = 0;
+	uint8_t *buf = read_file(*state ? *state : "tw1000.bin", &len);
+	int ndumps;
+
+	assert_int_equal(parse_all(buf, len, &whole, &ndumps), 0);
+	while (off < len) {
+		struct nlmsghdr h;
+		size_t end = off, k = 0;
+
+		/* 1, 2, 3 ... messages per piece */
+		piece = piece % 7 + 1;
+		while (end < len && k < piece) {
+			memcpy(&h, buf + end, sizeof(h));
+			end += NLMSG_ALIGN(h.nlmsg_len);
+			k++;
+		}
+		if (end > len)
+			end = len;
+		assert_int_equal(diag_parse(buf + off, end - off, collect,
+					    &parts, &st), 0);
+		if (st.done) {
+			assert_int_equal(st.consumed, end - off);
+			memset(&st, 0, sizeof(st));
+		}
+		off = end;
+	}
+	assert_int_equal(parts.n, whole.n);
+	assert_memory_equal(parts.v, whole.v, whole.n * sizeof(*whole.v));
+	free(whole.v);
+	free(parts.v);
+	free(buf);
+}
+
+/* Every prefix of a real reply: 0 or -EBADMSG, never a read past the end. */
+static void test_every_truncation(void **state)
+{
+	size_t len, cut;
+	uint8_t *buf = read_file(*state ? *state : "small.bin", &len);
+
+	for (cut = 0; cut <= len; cut++) {
+		uint8_t *copy = malloc(cut ? cut : 1);
+		struct diag_parse_state st = { 0 };
+		int ret;
+
+		memcpy(copy, buf, cut);
+		ret = diag_parse(copy, cut, NULL, NULL, &st);
+		assert_true(ret == 0 || ret == -EBADMSG);
+		free(copy);
+	}
+	free(buf);
+}
+
+static void test_callback_stops(void **state)
+{
+	struct collected c = { .stop_after = 3 };
+	struct diag_parse_state st = { 0 };
+	size_t len;
+	uint8_t *buf = read_file("small.bin", &len);
+
+	assert_int_equal(diag_parse(buf, len, collect, &c, &st), -ECANCELED);
+	assert_int_equal(c.n, 3);
+	assert_false(st.done);
+	free(c.v);
+	free(buf);
+}
+
+static void test_dump_intr_flagged(void **state)
+{
+	struct collected c = { 0 };
+	struct diag_parse_state st = { 0 };
+	struct nlmsghdr h;
+	size_t len;
+	uint8_t *buf = read_file("small.bin", &len);
+
+	/* the second message of the IPv4 dump says "interrupted" */
+	memcpy(&h, buf, sizeof(h));
+	memcpy(&h, buf + NLMSG_ALIGN(h.nlmsg_len), sizeof(h));
+	h.nlmsg_flags |= NLM_F_DUMP_INTR;
+	memcpy(buf + NLMSG_ALIGN(((struct nlmsghdr *)buf)->nlmsg_len), &h,
+	       sizeof(h));
+	assert_int_equal(diag_parse(buf, len, collect, &c, &st), 0);
+	assert_true(st.intr);
+	assert_true(st.done);
+	assert_true(c.n > 0);
+	free(c.v);
+	free(buf);
+}
+
+/* ----------------------------------------------------- hand-made bytes */
+
+struct msgbuf {
+	uint8_t b[4096];
+	size_t len;
+};
+
+static void put_nlmsg(struct msgbuf *m, uint16_t type, uint16_t flags,
+		      uint32_t seq, const void *payload, size_t plen)
+{
+	struct nlmsghdr h = {
+		.nlmsg_len = (uint32_t)(NLMSG_HDRLEN + plen),
+		.nlmsg_type = type,
+		.nlmsg_flags = flags,
+		.nlmsg_seq = seq,
+	};
+
+	memset(m->b + m->len, 0, NLMSG_ALIGN(h.nlmsg_len));
+	memcpy(m->b + m->len, &h, sizeof(h));
+	memcpy(m->b + m->len + NLMSG_HDRLEN, payload, plen);
+	m->len += NLMSG_ALIGN(h.nlmsg_len);
+}
+
+/* An inet_diag_msg plus attributes, as the payload of one message. */
+struct payload {
+	uint8_t b[1024];
+	size_t len;
+};
+
+static void make_sock(struct payload *p, uint8_t family, uint8_t state,
+		      uint16_t sport, uint16_t dport, uint64_t cookie)
+{
+	struct inet_diag_msg m = { 0 };
+
+	m.idiag_family = family;
+	m.idiag_state = state;
+	m.idiag_timer = DIAG_TIMER_TIMEWAIT;
+	m.idiag_retrans = 2;
+	m.idiag_expires = 12345;
+	m.idiag_rqueue = 7;
+	m.idiag_wqueue = 9;
+	m.idiag_uid = 1000;
+	m.idiag_inode = 4242;
+	m.id.idiag_sport = htons(sport);
+	m.id.idiag_dport = htons(dport);
+	m.id.idiag_if = 3;
+	m.id.idiag_cookie[0] = (uint32_t)cookie;
+	m.id.idiag_cookie[1] = (uint32_t)(cookie >> 32);
+	if (family == AF_INET) {
+		m.id.idiag_src[0] = htonl(0x0a000001);
+		m.id.idiag_dst[0] = htonl(0xc0a80102);
+	} else {
+		m.id.idiag_src[3] = htonl(1);
+		m.id.idiag_dst[0] = htonl(0x20010db8);
+		m.id.idiag_dst[3] = htonl(2);
+	}
+	memcpy(p->b, &m, sizeof(m));
+	p->len = NLMSG_ALIGN(sizeof(m));
+}
+
+static void add_attr(struct payload *p, uint16_t type, const void *data,
+		     size_t len, uint16_t len_override)
+{
+	struct nlattr a = {
+		.nla_len = len_override ? len_override :
+					  (uint16_t)(NLA_HDRLEN + len),
+		.nla_type = type,
+	};
+
+	memset(p->b + p->len, 0, NLA_ALIGN(NLA_HDRLEN + len));
+	memcpy(p->b + p->len, &a, sizeof(a));
+	memcpy(p->b + p->len + NLA_HDRLEN, data, len);
+	p->len += NLA_ALIGN(NLA_HDRLEN + len);
+}
+
+static void put_done(struct msgbuf *m, uint32_t seq, int err)
+{
+	put_nlmsg(m, NLMSG_DONE, NLM_F_MULTI, seq, &err, sizeof(err));
+}
+
+static int parse_one(const struct msgbuf *m, struct collected *c,
+		     struct diag_parse_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	return diag_parse(m->b, m->len, collect, c, st);
+}
+
+static void test_fields_and_attrs(void **state)
+{
+	struct msgbuf m = { .len = 0 };
+	struct payload p;
+	struct collected c = { 0 };
+	struct diag_parse_state st;
+	uint64_t cg = 0x1122334455667788ull;
+	uint8_t shut = 3, big[40] = { 0 };
+
+	make_sock(&p, AF_INET, TCPFSM_ST_TIME_WAIT, 80, 40000,
+		  0xabcdef0012345678ull);
+	add_attr(&p, INET_DIAG_SHUTDOWN, &shut, 1, 0);
+	add_attr(&p, 250, big, sizeof(big), 0);	/* unknown: skipped */
+	add_attr(&p, INET_DIAG_CGROUP_ID | NLA_F_NESTED, &cg, sizeof(cg), 0);
+	put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, NLM_F_MULTI, 0, p.b, p.len);
+	make_sock(&p, AF_INET6, TCPFSM_ST_ESTABLISHED, 443, 50000, 7);
+	put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, NLM_F_MULTI, 0, p.b, p.len);
+	put_nlmsg(&m, 77, 0, 0, "junk", 4);	/* unknown type: skipped */
+	put_done(&m, 0, 0);
+
+	assert_int_equal(parse_one(&m, &c, &st), 0);
+	assert_true(st.done);
+	assert_false(st.intr);
+	assert_int_equal(st.consumed, m.len);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.v[0].family, AF_INET);
+	assert_int_equal(c.v[0].state, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(c.v[0].sport, 80);
+	assert_int_equal(c.v[0].dport, 40000);
+	assert_true(c.v[0].cookie == 0xabcdef0012345678ull);
+	assert_true(c.v[0].cgroup_id == cg);
+	assert_int_equal(c.v[0].timer, DIAG_TIMER_TIMEWAIT);
+	assert_int_equal(c.v[0].retrans, 2);
+	assert_int_equal(c.v[0].expires_ms, 12345);
+	assert_int_equal(c.v[0].rqueue, 7);
+	assert_int_equal(c.v[0].wqueue, 9);
+	assert_int_equal(c.v[0].uid, 1000);
+	assert_int_equal(c.v[0].inode, 4242);
+	assert_int_equal(c.v[0].ifindex, 3);
+	assert_memory_equal(c.v[0].saddr, "\x0a\0\0\x01", 4);
+	assert_memory_equal(c.v[0].daddr, "\xc0\xa8\x01\x02", 4);
+	assert_int_equal(c.v[1].family, AF_INET6);
+	assert_int_equal(c.v[1].saddr[15], 1);
+	assert_int_equal(c.v[1].daddr[0], 0x20);
+	assert_int_equal(c.v[1].cgroup_id, 0);
+	free(c.v);
+}
+
+static void test_last_attr_unpadded(void **state)
+{
+	struct msgbuf m = { .len = 0 };
+	struct payload p;
+	struct collected c = { 0 };
+	struct diag_parse_state st;
+	uint8_t shut = 1;
+
+	make_sock(&p, AF_INET, 1, 1, 2, 3);
+	add_attr(&p, INET_DIAG_SHUTDOWN, &shut, 1, 0);
+	p.len -= 3;	/* the message ends right after the 5-byte attribute */
+	put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, 0, 0, p.b, p.len);
+	assert_int_equal(parse_one(&m, &c, &st), 0);
+	assert_int_equal(c.n, 1);
+	free(c.v);
+}
+
+static void test_truncated_attrs(void **state)
+{
+	struct collected c = { 0 };
+	struct diag_parse_state st;
+	uint8_t data[8] = { 0 };
+	struct {
+		uint16_t type;
+		size_t len;
+		uint16_t nla_len;
+	} cases[] = {
+		{ INET_DIAG_SHUTDOWN, 1, 200 },	/* runs past the message */
+		{ INET_DIAG_SHUTDOWN, 1, 2 },	/* shorter than its header */
+		{ INET_DIAG_CGROUP_ID, 4, 0 },	/* known, too short */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct msgbuf m = { .len = 0 };
+		struct payload p;
+
+		make_sock(&p, AF_INET, 1, 1, 2, 3);
+		add_attr(&p, cases[i].type, data, cases[i].len,
+			 cases[i].nla_len);
+		put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, 0, 0, p.b, p.len);
+		assert_int_equal(parse_one(&m, &c, &st), -EBADMSG);
+	}
+	/* three stray bytes after the last attribute */
+	{
+		struct msgbuf m = { .len = 0 };
+		struct payload p;
+
+		make_sock(&p, AF_INET, 1, 1, 2, 3);
+		p.len += 3;
+		put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, 0, 0, p.b, p.len);
+		assert_int_equal(parse_one(&m, &c, &st), -EBADMSG);
+	}
+	assert_int_equal(c.n, 0);
+	free(c.v);
+}
+
+static void test_truncated_headers(void **state)
+{
+	struct collected c = { 0 };
+	struct diag_parse_state st;
+	struct msgbuf m = { .len = 0 };
+	struct payload p;
+	struct nlmsghdr h;
+
+	/* fewer bytes than a header */
+	memset(&m, 0, sizeof(m));
+	m.len = 10;
+	assert_int_equal(parse_one(&m, &c, &st), -EBADMSG);
+	/* nlmsg_len smaller than the header */
+	h = (struct nlmsghdr){ .nlmsg_len = 8, .nlmsg_type = NLMSG_DONE };
+	memcpy(m.b, &h, sizeof(h));
+	m.len = 16;
+	assert_int_equal(parse_one(&m, &c, &st), -EBADMSG);
+	/* nlmsg_len beyond the buffer */
+	h.nlmsg_len = 400;
+	memcpy(m.b, &h, sizeof(h));
+	m.len = 20;
+	assert_int_equal(parse_one(&m, &c, &st), -EBADMSG);
+	/* a diag message shorter than inet_diag_msg */
+	m.len = 0;
+	make_sock(&p, AF_INET, 1, 1, 2, 3);
+	put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, 0, 0, p.b, 40);
+	assert_int_equal(parse_one(&m, &c, &st), -EBADMSG);
+	/* an NLMSG_ERROR without its error code */
+	m.len = 0;
+	put_nlmsg(&m, NLMSG_ERROR, 0, 0, "", 0);
+	assert_int_equal(parse_one(&m, &c, &st), -EBADMSG);
+	/* zero bytes: nothing, not done */
+	m.len = 0;
+	assert_int_equal(parse_one(&m, &c, &st), 0);
+	assert_false(st.done);
+	assert_int_equal(c.n, 0);
+	free(c.v);
+}
+
+static void test_nlmsg_error(void **state)
+{
+	struct collected c = { 0 };
+	struct diag_parse_state st;
+	struct msgbuf m = { .len = 0 };
+	struct nlmsgerr e = { .error = -EPERM };
+	struct nlmsgerr ack = { .error = 0 };
+	struct payload p;
+
+	put_nlmsg(&m, NLMSG_ERROR, 0, 0, &ack, sizeof(ack));	/* ACK: go on */
+	make_sock(&p, AF_INET, 1, 1, 2, 3);
+	put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, 0, 0, p.b, p.len);
+	put_nlmsg(&m, NLMSG_ERROR, 0, 0, &e, sizeof(e));
+	make_sock(&p, AF_INET, 1, 4, 5, 6);	/* never reached */
+	put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, 0, 0, p.b, p.len);
+	assert_int_equal(parse_one(&m, &c, &st), -EPERM);
+	assert_int_equal(st.error, -EPERM);
+	assert_true(st.done);
+	assert_int_equal(c.n, 1);
+
+	/* an error carried by NLMSG_DONE */
+	m.len = 0;
+	put_done(&m, 0, -ENOBUFS);
+	assert_int_equal(parse_one(&m, &c, &st), -ENOBUFS);
+	/* nonsense error codes are malformed, not errnos */
+	m.len = 0;
+	e.error = 5;
+	put_nlmsg(&m, NLMSG_ERROR, 0, 0, &e, sizeof(e));
+	assert_int_equal(parse_one(&m, &c, &st), -EBADMSG);
+	free(c.v);
+}
+
+static void test_seq_filter_and_noop(void **state)
+{
+	struct collected c = { 0 };
+	struct diag_parse_state st = { .seq = 5 };
+	struct msgbuf m = { .len = 0 };
+	struct payload p;
+
+	make_sock(&p, AF_INET, 1, 1, 2, 3);
+	put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, 0, 4, p.b, p.len);	/* stale */
+	put_nlmsg(&m, NLMSG_NOOP, 0, 5, "", 0);
+	put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP_INTR, 5, p.b, p.len);
+	put_done(&m, 4, 0);	/* someone else's DONE */
+	put_done(&m, 5, 0);
+	assert_int_equal(diag_parse(m.b, m.len, collect, &c, &st), 0);
+	assert_true(st.done);
+	assert_true(st.intr);
+	assert_int_equal(st.skipped, 2);
+	assert_int_equal(st.nsocks, 1);
+	assert_int_equal(c.n, 1);
+	free(c.v);
+}
+
+static void test_unknown_family_skipped(void **state)
+{
+	struct collected c = { 0 };
+	struct diag_parse_state st;
+	struct msgbuf m = { .len = 0 };
+	struct payload p;
+
+	make_sock(&p, AF_UNIX, 1, 1, 2, 3);
+	put_nlmsg(&m, SOCK_DIAG_BY_FAMILY, 0, 0, p.b, p.len);
+	assert_int_equal(parse_one(&m, &c, &st), 0);
+	assert_int_equal(c.n, 0);
+	assert_int_equal(st.skipped, 1);
+	free(c.v);
+}
+
+/* ------------------------------------------------------------ request */
+
+static void test_build_request(void **state)
+{
+	uint8_t buf[256], bc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	struct inet_diag_req_v2 req;
+	struct nlmsghdr h;
+	struct nlattr a;
+	int len;
+
+	len = diag_build_request(buf, sizeof(buf), AF_INET6, 0x1234, NULL, 0, 9);
+	assert_int_equal(len, NLMSG_SPACE(sizeof(req)));
+	memcpy(&h, buf, sizeof(h));
+	memcpy(&req, buf + NLMSG_HDRLEN, sizeof(req));
+	assert_int_equal(h.nlmsg_len, (uint32_t)len);
+	assert_int_equal(h.nlmsg_type, SOCK_DIAG_BY_FAMILY);
+	assert_int_equal(h.nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+	assert_int_equal(h.nlmsg_seq, 9);
+	assert_int_equal(req.sdiag_family, AF_INET6);
+	assert_int_equal(req.sdiag_protocol, IPPROTO_TCP);
+	assert_int_equal(req.idiag_ext, 0);
+	assert_int_equal(req.idiag_states, 0x1234);
+
+	len = diag_build_request(buf, sizeof(buf), AF_INET, DIAG_STATES_ALL, bc,
+				 sizeof(bc), 1);
+	assert_int_equal(len, NLMSG_SPACE(sizeof(req)) + NLA_HDRLEN + 8);
+	memcpy(&a, buf + NLMSG_SPACE(sizeof(req)), sizeof(a));
+	assert_int_equal(a.nla_type, INET_DIAG_REQ_BYTECODE);
+	assert_int_equal(a.nla_len, NLA_HDRLEN + 8);
+	assert_memory_equal(buf + NLMSG_SPACE(sizeof(req)) + NLA_HDRLEN, bc, 8);
+	memcpy(&req, buf + NLMSG_HDRLEN, sizeof(req));
+	assert_int_equal(req.idiag_states, 0x1fff);
+
+	/* both families: the legacy request */
+	{
+		struct inet_diag_req old;
+
+		len = diag_build_request(buf, sizeof(buf), AF_UNSPEC, 0x440, bc,
+					 sizeof(bc), 3);
+		assert_int_equal(len, NLMSG_SPACE(sizeof(old)) + NLA_HDRLEN + 8);
+		memcpy(&h, buf, sizeof(h));
+		memcpy(&old, buf + NLMSG_HDRLEN, sizeof(old));
+		assert_int_equal(h.nlmsg_type, TCPDIAG_GETSOCK);
+		assert_int_equal(h.nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+		assert_int_equal(old.idiag_states, 0x440);
+		assert_int_equal(old.idiag_ext, 0);
+		memcpy(&a, buf + NLMSG_SPACE(sizeof(old)), sizeof(a));
+		assert_int_equal(a.nla_type, INET_DIAG_REQ_BYTECODE);
+		assert_memory_equal(buf + NLMSG_SPACE(sizeof(old)) + NLA_HDRLEN,
+				    bc, 8);
+	}
+	assert_int_equal(diag_build_request(buf, 20, AF_INET, 1, NULL, 0, 1),
+			 -ENOSPC);
+	assert_int_equal(diag_build_request(buf, sizeof(buf), AF_UNIX, 1, NULL,
+					    0, 1),
+			 -EINVAL);
+}
+
+/* ----------------------------------------------------------- bytecode */
+
+/* A model of the kernel's inet_diag_bc_audit() (net/ipv4/inet_diag.c). */
+static bool model_valid_cc(const uint8_t *bc, int len, int cc)
+{
+	while (len >= 0) {
+		struct inet_diag_bc_op op;
+
+		if (cc > len)
+			return false;
+		if (cc == len)
+			return true;
+		memcpy(&op, bc, sizeof(op));
+		if (op.yes < 4 || op.yes & 3)
+			return false;
+		len -= op.yes;
+		bc += op.yes;
+	}
+	return false;
+}
+
+static int model_audit(const uint8_t *bytecode, int bytecode_len)
+{
+	const uint8_t *bc = bytecode;
+	int len = bytecode_len;
+
+	while (len > 0) {
+		int min_len = sizeof(struct inet_diag_bc_op);
+		struct inet_diag_bc_op op;
+
+		memcpy(&op, bc, sizeof(op));
+		switch (op.code) {
+		case INET_DIAG_BC_S_COND:
+		case INET_DIAG_BC_D_COND: {
+			struct inet_diag_hostcond hc;
+			int alen;
+
+			min_len += sizeof(hc);
+			if (len < min_len)
+				return -EINVAL;
+			memcpy(&hc, bc + 4, sizeof(hc));
+			alen = hc.family == AF_INET ? 4 :
+			       hc.family == AF_INET6 ? 16 :
+			       hc.family == AF_UNSPEC ? 0 : -1;
+			if (alen < 0)
+				return -EINVAL;
+			min_len += alen;
+			if (len < min_len || hc.prefix_len > 8 * alen)
+				return -EINVAL;
+			break;
+		}
+		case INET_DIAG_BC_S_EQ:
+		case INET_DIAG_BC_D_EQ:
+		case INET_DIAG_BC_S_GE:
+		case INET_DIAG_BC_S_LE:
+		case INET_DIAG_BC_D_GE:
+		case INET_DIAG_BC_D_LE:
+			min_len += sizeof(struct inet_diag_bc_op);
+			if (len < min_len)
+				return -EINVAL;
+			break;
+		case INET_DIAG_BC_JMP:
+		case INET_DIAG_BC_NOP:
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (op.code != INET_DIAG_BC_NOP) {
+			if (op.no < min_len || op.no > len + 4 || op.no & 3)
+				return -EINVAL;
+			if (op.no < len &&
+			    !model_valid_cc(bytecode, bytecode_len, len - op.no))
+				return -EINVAL;
+		}
+		if (op.yes < min_len || op.yes > len + 4 || op.yes & 3)
+			return -EINVAL;
+		bc += op.yes;
+		len -= op.yes;
+	}
+	return len == 0 ? 0 : -EINVAL;
+}
+
+static bool model_bits(const uint8_t *a, const uint8_t *b, int bits)
+{
+	int bytes = bits / 8, rem = bits % 8;
+
+	if (memcmp(a, b, (size_t)bytes))
+		return false;
+	return !rem || !((a[bytes] ^ b[bytes]) & (0xff << (8 - rem)));
+}
+
+/* A model of inet_diag_bc_run(). addr are 16 bytes, IPv4 in the first 4. */
+static bool model_run(const uint8_t *bc, int len, const struct diag_sock *s,
+		      uint8_t sock_family, const uint8_t *saddr,
+		      const uint8_t *daddr)
+{
+	while (len > 0) {
+		struct inet_diag_bc_op op, arg;
+		bool yes = true;
+
+		memcpy(&op, bc, sizeof(op));
+		memcpy(&arg, bc + 4, sizeof(arg));
+		switch (op.code) {
+		case INET_DIAG_BC_JMP:
+			yes = false;
+			break;
+		case INET_DIAG_BC_S_EQ:
+			yes = s->sport == arg.no;
+			break;
+		case INET_DIAG_BC_D_EQ:
+			yes = s->dport == arg.no;
+			break;
+		case INET_DIAG_BC_S_COND:
+		case INET_DIAG_BC_D_COND: {
+			struct inet_diag_hostcond hc;
+			const uint8_t *addr = op.code == INET_DIAG_BC_S_COND ?
+						      saddr : daddr;
+			const uint8_t *caddr = bc + 4 + sizeof(hc);
+
+			memcpy(&hc, bc + 4, sizeof(hc));
+			if (hc.port != -1) {
+				yes = false;
+				break;
+			}
+			if (hc.family != sock_family) {
+				static const uint8_t mapped[12] = {
+					[10] = 0xff, [11] = 0xff
+				};
+
+				yes = sock_family == AF_INET6 &&
+				      hc.family == AF_INET &&
+				      !memcmp(addr, mapped, 12) &&
+				      model_bits(addr + 12, caddr, hc.prefix_len);
+				break;
+			}
+			yes = model_bits(addr, caddr, hc.prefix_len);
+			break;
+		}
+		default:
+			fail_msg("unexpected op %u", op.code);
+		}
+		bc += yes ? op.yes : op.no;
+		len -= yes ? op.yes : op.no;
+	}
+	return len == 0;
+}
+
+static void test_bc_ports_ops(void **state)
+{
+	struct diag_filter f = { .lports = { 80, 443 }, .n_lports = 2,
+				 .rports = { 5000 }, .n_rports = 1 };
+	struct inet_diag_bc_op ops[8];
+	uint8_t bc[DIAG_BC_MAX];
+	int len = diag_bc_compile(&f, bc, sizeof(bc));
+	/*
+	 *  0: S_EQ 80    yes 8 no 12 (-> 12)
+	 *  8: JMP        yes 4 no 12 (-> 20, the rport group)
+	 * 12: S_EQ 443   yes 8 no 20 (-> 32 = end + 4: reject)
+	 * 20: D_EQ 5000  yes 8 no 12 (-> 32: reject)
+	 * 28: end (accept)
+	 */
+	static const struct inet_diag_bc_op want[] = {
+		{ INET_DIAG_BC_S_EQ, 8, 12 }, { 0, 0, 80 },
+		{ INET_DIAG_BC_JMP, 4, 12 },
+		{ INET_DIAG_BC_S_EQ, 8, 20 }, { 0, 0, 443 },
+		{ INET_DIAG_BC_D_EQ, 8, 12 }, { 0, 0, 5000 },
+	};
+
+	assert_int_equal(len, (int)sizeof(want));
+	memcpy(ops, bc, sizeof(want));
+	assert_memory_equal(ops, want, sizeof(want));
+	assert_int_equal(model_audit(bc, len), 0);
+}
+
+static void test_bc_cidr_ops(void **state)
+{
+	struct diag_filter f = { 0 };
+	struct inet_diag_hostcond hc;
+	struct inet_diag_bc_op op;
+	uint8_t bc[DIAG_BC_MAX];
+	int len;
+
+	assert_int_equal(diag_cidr_parse("10.0.0.0/8", &f.cidrs[0]), 0);
+	f.n_cidrs = 1;
+	len = diag_bc_compile(&f, bc, sizeof(bc));
+	/* S_COND (16) JMP (4) D_COND (16) */
+	assert_int_equal(len, 36);
+	memcpy(&op, bc, sizeof(op));
+	assert_int_equal(op.code, INET_DIAG_BC_S_COND);
+	assert_int_equal(op.yes, 16);
+	assert_int_equal(op.no, 20);
+	memcpy(&hc, bc + 4, sizeof(hc));
+	assert_int_equal(hc.family, AF_INET);
+	assert_int_equal(hc.prefix_len, 8);
+	assert_int_equal(hc.port, -1);
+	assert_memory_equal(bc + 12, "\x0a\0\0\0", 4);
+	memcpy(&op, bc + 16, sizeof(op));
+	assert_int_equal(op.code, INET_DIAG_BC_JMP);
+	assert_int_equal(op.no, 20);	/* -> 36: the end, accept */
+	memcpy(&op, bc + 20, sizeof(op));
+	assert_int_equal(op.code, INET_DIAG_BC_D_COND);
+	assert_int_equal(op.no, 20);	/* -> 40 = end + 4: reject */
+	assert_int_equal(model_audit(bc, len), 0);
+}
+
+static void test_bc_empty_and_limits(void **state)
+{
+	struct diag_filter f = { 0 };
+	uint8_t bc[DIAG_BC_MAX];
+	int i;
+
+	assert_int_equal(diag_bc_compile(NULL, bc, sizeof(bc)), 0);
+	assert_int_equal(diag_bc_compile(&f, bc, sizeof(bc)), 0);
+	/* the largest filter fits DIAG_BC_MAX and passes the audit */
+	for (i = 0; i < DIAG_MAX_PORTS; i++) {
+		f.lports[i] = (uint16_t)(i + 1);
+		f.rports[i] = (uint16_t)(i + 100);
+	}
+	for (i = 0; i < DIAG_MAX_CIDRS; i++) {
+		char s[64];
+
+		snprintf(s, sizeof(s), "2001:db8:%x::/48", i);
+		assert_int_equal(diag_cidr_parse(s, &f.cidrs[i]), 0);
+	}
+	f.n_lports = f.n_rports = DIAG_MAX_PORTS;
+	f.n_cidrs = DIAG_MAX_CIDRS;
+	i = diag_bc_compile(&f, bc, sizeof(bc));
+	assert_true(i > 0 && i <= DIAG_BC_MAX);
+	assert_int_equal(model_audit(bc, i), 0);
+	assert_int_equal(diag_bc_compile(&f, bc, 100), -ENOSPC);
+	f.n_lports = DIAG_MAX_PORTS + 1;
+	assert_int_equal(diag_bc_compile(&f, bc, sizeof(bc)), -EINVAL);
+}
+
+static uint32_t rng_state = 12345;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+/* The compiled program, run by the kernel model, equals the filter's meaning. */
+static void test_bc_semantics_random(void **state)
+{
+	static const char *const pool[] = {
+		"10.0.0.0/8", "10.1.2.3", "192.168.0.0/16", "0.0.0.0/0",
+		"::1", "2001:db8::/32", "fe80::/10", "127.0.0.0/8",
+	};
+	static const uint16_t ports[] = { 22, 80, 443, 5000, 8080 };
+	int iter;
+
+	for (iter = 0; iter < 2000; iter++) {
+		struct diag_filter f = { 0 };
+		uint8_t bc[DIAG_BC_MAX];
+		int i, len, k;
+
+		f.n_lports = (int)(rnd() % 3);
+		f.n_rports = (int)(rnd() % 3);
+		f.n_cidrs = (int)(rnd() % 3);
+		for (i = 0; i < f.n_lports; i++)
+			f.lports[i] = ports[rnd() % 5];
+		for (i = 0; i < f.n_rports; i++)
+			f.rports[i] = ports[rnd() % 5];
+		for (i = 0; i < f.n_cidrs; i++)
+			assert_int_equal(diag_cidr_parse(pool[rnd() % 8],
+							 &f.cidrs[i]),
+					 0);
+		len = diag_bc_compile(&f, bc, sizeof(bc));
+		assert_true(len >= 0);
+		if (len)
+			assert_int_equal(model_audit(bc, len), 0);
+
+		for (k = 0; k < 50; k++) {
+			struct diag_sock s = { 0 };
+			uint8_t fam = rnd() % 2 ? AF_INET : AF_INET6;
+			uint8_t sa[16] = { 0 }, da[16] = { 0 };
+			bool want = true, any;
+			int kind = (int)(rnd() % 3);
+
+			s.sport = ports[rnd() % 5];
+			s.dport = ports[rnd() % 5];
+			/* kernel view: sa/da; user view: s (mapped -> v4) */
+			if (fam == AF_INET || kind == 2) {
+				static const uint8_t v4s[][4] = {
+					{ 10, 1, 2, 3 }, { 192, 168, 9, 9 },
+					{ 127, 0, 0, 1 }, { 8, 8, 8, 8 } };
+				const uint8_t *a = v4s[rnd() % 4];
+				const uint8_t *b = v4s[rnd() % 4];
+
+				if (fam == AF_INET) {
+					memcpy(sa, a, 4);
+					memcpy(da, b, 4);
+				} else {	/* IPv4-mapped */
+					sa[10] = sa[11] = da[10] = da[11] = 0xff;
+					memcpy(sa + 12, a, 4);
+					memcpy(da + 12, b, 4);
+				}
+				s.family = AF_INET;
+				memcpy(s.saddr, a, 4);
+				memcpy(s.daddr, b, 4);
+			} else {
+				static const uint8_t v6s[][16] = {
+					{ [15] = 1 },
+					{ 0x20, 0x01, 0x0d, 0xb8, [15] = 5 },
+					{ 0xfe, 0x80, [15] = 9 },
+					{ 0x20, 0x01, 0x0d, 0xb9, [15] = 5 } };
+
+				memcpy(sa, v6s[rnd() % 4], 16);
+				memcpy(da, v6s[rnd() % 4], 16);
+				s.family = AF_INET6;
+				memcpy(s.saddr, sa, 16);
+				memcpy(s.daddr, da, 16);
+			}
+			for (any = !f.n_lports, i = 0; i < f.n_lports; i++)
+				any |= s.sport == f.lports[i];
+			want &= any;
+			for (any = !f.n_rports, i = 0; i < f.n_rports; i++)
+				any |= s.dport == f.rports[i];
+			want &= any;
+			for (any = !f.n_cidrs, i = 0; i < f.n_cidrs; i++)
+				any |= diag_cidr_match(&f.cidrs[i], fam, sa) ||
+				       diag_cidr_match(&f.cidrs[i], fam, da);
+			want &= any;
+			if (len == 0)
+				assert_true(want);
+			else if (model_run(bc, len, &s, fam, sa, da) != want)
+				fail_msg("iteration %d: bytecode disagrees", iter);
+		}
+	}
+}
+
+static void test_cidr_parse(void **state)
+{
+	struct diag_cidr c;
+
+	assert_int_equal(diag_cidr_parse("10.0.0.0/8", &c), 0);
+	assert_int_equal(c.family, AF_INET);
+	assert_int_equal(c.prefix_len, 8);
+	assert_int_equal(diag_cidr_parse("::1", &c), 0);
+	assert_int_equal(c.family, AF_INET6);
+	assert_int_equal(c.prefix_len, 128);
+	assert_int_equal(diag_cidr_parse("1.2.3.4", &c), 0);
+	assert_int_equal(c.prefix_len, 32);
+	assert_int_equal(diag_cidr_parse("1.2.3.4/0", &c), 0);
+	assert_int_equal(c.prefix_len, 0);
+	assert_int_equal(diag_cidr_parse("1.2.3.4/33", &c), -EINVAL);
+	assert_int_equal(diag_cidr_parse("::/129", &c), -EINVAL);
+	assert_int_equal(diag_cidr_parse("1.2.3.4/", &c), -EINVAL);
+	assert_int_equal(diag_cidr_parse("1.2.3.4/x", &c), -EINVAL);
+	assert_int_equal(diag_cidr_parse("/8", &c), -EINVAL);
+	assert_int_equal(diag_cidr_parse("host.example", &c), -EINVAL);
+	assert_int_equal(diag_cidr_parse("", &c), -EINVAL);
+	assert_int_equal(diag_cidr_parse("1.2.3.4/0008", &c), -EINVAL);
+}
+
+/* --------------------------------------------------------- formatting */
+
+static void test_format_addr_vs_inet_ntop(void **state)
+{
+	static const char *const fixed[] = {
+		"::", "::1", "1::", "1::1", "2001:db8::1", "fe80::1:0:0:1",
+		"1:0:0:1:0:0:0:1", "1:0:1:0:1:0:1:0", "::ffff:1.2.3.4",
+		"::1.2.3.4", "1:2:3:4:5:6:7:8", "0:1:0:0:1:0:0:0", "::2:3",
+	};
+	char want[INET6_ADDRSTRLEN], got[DIAG_ADDR_STRLEN];
+	uint8_t a[16];
+	size_t i;
+	int iter, j;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		assert_int_equal(inet_pton(AF_INET6, fixed[i], a), 1);
+		inet_ntop(AF_INET6, a, want, sizeof(want));
+		assert_int_equal(diag_format_addr(got, AF_INET6, a),
+				 (int)strlen(want));
+		assert_string_equal(got, want);
+	}
+	for (iter = 0; iter < 100000; iter++) {
+		uint8_t fam = iter % 4 ? AF_INET6 : AF_INET;
+
+		/* words of 0 and small values make runs of zeros likely */
+		for (j = 0; j < 16; j += 2) {
+			uint32_t r = rnd();
+
+			a[j] = r % 3 ? 0 : (uint8_t)(r >> 8);
+			a[j + 1] = r % 5 ? 0 : (uint8_t)(r >> 16);
+		}
+		inet_ntop(fam, a, want, sizeof(want));
+		assert_int_equal(diag_format_addr(got, fam, a),
+				 (int)strlen(want));
+		assert_string_equal(got, want);
+	}
+}
+
+/* ------------------------------------------------------------ summary */
+
+static struct diag_sock mk(uint8_t state, uint16_t sport, uint16_t dport,
+			   uint8_t last_octet)
+{
+	struct diag_sock s = { .family = AF_INET, .state = state,
+			       .sport = sport, .dport = dport };
+
+	s.daddr[0] = 10;
+	s.daddr[3] = last_octet;
+	return s;
+}
+
+static void test_tally(void **state)
+{
+	struct diag_tally t;
+	struct diag_tally_entry top[3];
+	struct diag_sock s;
+	int i, n;
+
+	diag_tally_init(&t, DIAG_BY_LPORT);
+	for (i = 0; i < 5000; i++) {
+		s = mk(TCPFSM_ST_TIME_WAIT, (uint16_t)(1000 + i % 10),
+		       (uint16_t)i, 1);
+		assert_int_equal(diag_tally_add(&t, &s, NULL), 0);
+	}
+	/* port 1003 gets 20 more, 1007 gets 10 more */
+	for (i = 0; i < 20; i++) {
+		s = mk(TCPFSM_ST_TIME_WAIT, 1003, 1, 1);
+		diag_tally_add(&t, &s, NULL);
+	}
+	for (i = 0; i < 10; i++) {
+		s = mk(TCPFSM_ST_TIME_WAIT, 1007, 1, 1);
+		diag_tally_add(&t, &s, NULL);
+	}
+	s = mk(TCPFSM_ST_LISTEN, 22, 0, 0);
+	diag_tally_add(&t, &s, NULL);
+	s = mk(99, 1, 1, 1);	/* out of range: counted apart */
+	diag_tally_add(&t, &s, NULL);
+
+	assert_int_equal(t.count[TCPFSM_ST_TIME_WAIT], 5030);
+	assert_int_equal(t.count[TCPFSM_ST_LISTEN], 1);
+	assert_int_equal(t.count[TCPFSM_ST_MAX], 1);
+	assert_int_equal(t.total, 5032);
+	n = diag_tally_top(&t, TCPFSM_ST_TIME_WAIT, top, 3);
+	assert_int_equal(n, 3);
+	assert_int_equal(top[0].port, 1003);
+	assert_int_equal(top[0].count, 520);
+	assert_int_equal(top[1].port, 1007);
+	assert_int_equal(top[1].count, 510);
+	assert_int_equal(top[2].port, 1000);	/* ties: smaller port first */
+	assert_int_equal(top[2].count, 500);
+	n = diag_tally_top(&t, TCPFSM_ST_LISTEN, top, 3);
+	assert_int_equal(n, 1);
+	assert_int_equal(top[0].port, 22);
+	assert_int_equal(diag_tally_top(&t, TCPFSM_ST_CLOSE_WAIT, top, 3), 0);
+	diag_tally_free(&t);
+
+	diag_tally_init(&t, DIAG_BY_RADDR);
+	for (i = 0; i < 30; i++) {
+		s = mk(TCPFSM_ST_ESTABLISHED, 1, 2, (uint8_t)(i % 3 ? 7 : 9));
+		diag_tally_add(&t, &s, NULL);
+	}
+	n = diag_tally_top(&t, TCPFSM_ST_ESTABLISHED, top, 3);
+	assert_int_equal(n, 2);
+	assert_int_equal(top[0].count, 20);
+	assert_int_equal(top[0].addr[3], 7);
+	assert_int_equal(top[0].family, AF_INET);
+	diag_tally_free(&t);
+
+	diag_tally_init(&t, DIAG_BY_COMM);
+	s = mk(TCPFSM_ST_ESTABLISHED, 1, 2, 3);
+	diag_tally_add(&t, &s, "nginx");
+	diag_tally_add(&t, &s, "nginx");
+	diag_tally_add(&t, &s, NULL);
+	diag_tally_add(&t, &s, "a-very-long-comm-name-here");
+	n = diag_tally_top(&t, TCPFSM_ST_ESTABLISHED, top, 3);
+	assert_int_equal(n, 3);
+	assert_string_equal(top[0].comm, "nginx");
+	assert_string_equal(top[1].comm, "-");
+	assert_string_equal(top[2].comm, "a-very-long-com");
+	diag_tally_free(&t);
+	assert_int_equal(diag_group_parse("lport"), DIAG_BY_LPORT);
+	assert_int_equal(diag_group_parse("comm"), DIAG_BY_COMM);
+	assert_int_equal(diag_group_parse("pid"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fixture_small),
+		cmocka_unit_test(test_fixture_tw1000),
+		cmocka_unit_test(test_fixture_small_both),
+		cmocka_unit_test(test_fixture_tw1000_both),
+		cmocka_unit_test(test_fixture_v4mapped),
+		cmocka_unit_test(test_split_buffers),
+		cmocka_unit_test_prestate(test_split_buffers, "tw1000-both.bin"),
+		cmocka_unit_test(test_every_truncation),
+		cmocka_unit_test_prestate(test_every_truncation, "small-both.bin"),
+		cmocka_unit_test(test_callback_stops),
+		cmocka_unit_test(test_dump_intr_flagged),
+		cmocka_unit_test(test_fields_and_attrs),
+		cmocka_unit_test(test_last_attr_unpadded),
+		cmocka_unit_test(test_truncated_attrs),
+		cmocka_unit_test(test_truncated_headers),
+		cmocka_unit_test(test_nlmsg_error),
+		cmocka_unit_test(test_seq_filter_and_noop),
+		cmocka_unit_test(test_unknown_family_skipped),
+		cmocka_unit_test(test_build_request),
+		cmocka_unit_test(test_bc_ports_ops),
+		cmocka_unit_test(test_bc_cidr_ops),
+		cmocka_unit_test(test_bc_empty_and_limits),
+		cmocka_unit_test(test_bc_semantics_random),
+		cmocka_unit_test(test_cidr_parse),
+		cmocka_unit_test(test_format_addr_vs_inet_ntop),
+		cmocka_unit_test(test_tally),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
