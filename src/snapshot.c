@@ -1,8 +1,1140 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpfsm snapshot: the TCP sockets of a network namespace, now, over
+ * sock_diag (no iproute2), with how long each has been in its state when
+ * a tracer publishes ages (agesrv.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include "agesrv.h"
 #include "cli.h"
 #include "commands.h"
+#include "diag.h"
+#include "json.h"
+#include "procmap.h"
+#include "tcpstate.h"
+
+#define CMD "snapshot"
+#define TW_LEN_MS 60000u	/* TCP_TIMEWAIT_LEN */
+#define DEFAULT_TOP 5
+#define MAX_TOP 1000
+
+struct opts {
+	uint8_t family;
+	uint32_t states;
+	struct diag_filter filter;
+	const char *netns;
+	const char *dump_raw;	/* hidden: record the raw replies */
+	const char *from_raw;	/* hidden: replay recorded replies */
+	bool processes;
+	bool summary;
+	bool json;
+	bool no_age;
+	enum diag_group by;
+	int top;
+	uint64_t watch_ns;
+};
+
+/* Ages from the tracer, by cookie (open addressing, cookie 0 = empty). */
+struct age_table {
+	struct age_record *slots;
+	size_t nslots, nused;
+};
+
+enum age_source { AGE_UNKNOWN, AGE_TRACER, AGE_TIMER };
+
+struct snap {
+	const struct opts *o;
+	FILE *out;
+	struct json j;
+	struct procmap pm;
+	bool have_pm;
+	struct age_table ages;
+	bool have_ages;
+	int age_err;		/* why there are no ages */
+	uint64_t now_ns;	/* CLOCK_MONOTONIC just before the dump */
+	struct diag_tally tally;
+	struct diag_sock *v;	/* table mode: the rows, for column widths */
+	size_t n, cap;
+	uint64_t rows;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: tcpfsm snapshot [OPTIONS]\n"
+"\n"
+"List the TCP sockets of a network namespace now, over sock_diag, with how\n"
+"long each has been in its current state (when 'tcpfsm trace' is running).\n"
+"\n"
+"Selection (done by the kernel):\n"
+"  -4, -6                 IPv4 or IPv6 sockets only\n"
+"  -s, --state LIST       states, e.g. ESTABLISHED,CLOSE_WAIT (kernel names;\n"
+"                         TIME-WAIT, SYN_RECV and NEW_SYN_RECV accepted)\n"
+"  -l, --lport PORTS      local port(s), comma-separated\n"
+"  -r, --rport PORTS      remote port(s), comma-separated\n"
+"  -a, --addr CIDR[,..]   either address in one of these prefixes\n"
+"                         (options combine with AND, list items with OR)\n"
+"  -N, --netns PATH|PID   read another network namespace (/run/netns/NAME,\n"
+"                         or the namespace of process PID)\n"
+"\n"
+"Output:\n"
+"  -p, --processes        owner pid/comm, from one scan of /proc\n"
+"  -S, --summary          counts per state\n"
+"  -b, --by KEY           with the summary: top endpoints per state, KEY is\n"
+"                         lport, rport, raddr or comm (implies --summary)\n"
+"  -t, --top N            how many per state with --by (default %d)\n"
+"  -j, --json             one JSON object per line\n"
+"  -w, --watch SECONDS    refresh every SECONDS (or 500ms, 2s, ...)\n"
+"  -v, --verbose          dump statistics on stderr\n"
+"  -h, --help             this text\n"
+"\n"
+"AGE is the time in the current state: from the tracer's records (socket\n"
+"$%s, default %s); '>=' when the\n"
+"tracer only knows a lower bound; '~' for TIME_WAIT derived from its timer\n"
+"(60s minus the time left) when no tracer knows it; '-' when unknown.\n",
+		DEFAULT_TOP, AGESRV_PATH_ENV, AGESRV_DEFAULT_PATH);
+}
+
+/* ------------------------------------------------------------ age table */
+
+static size_t age_slot(uint64_t cookie, size_t nslots)
+{
+	cookie ^= cookie >> 33;
+	cookie *= 0xff51afd7ed558ccdull;
+	cookie ^= cookie >> 33;
+	return (size_t)cookie & (nslots - 1);
+}
+
+static int age_table_grow(struct age_table *t)
+{
+	size_t n = t->nslots ? t->nslots * 2 : 1024, i;
+	struct age_record *slots = calloc(n, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < t->nslots; i++) {
+		size_t k;
+
+		if (!t->slots[i].cookie)
+			continue;
+		for (k = age_slot(t->slots[i].cookie, n); slots[k].cookie;)
+			k = (k + 1) & (n - 1);
+		slots[k] = t->slots[i];
+	}
+	free(t->slots);
+	t->slots = slots;
+	t->nslots = n;
+	return 0;
+}
+
+static int age_table_add(void *ctx, const struct age_record *r)
+{
+	struct age_table *t = ctx;
+	size_t k;
+
+	if (!r->cookie)
+		return 0;
+	if (2 * (t->nused + 1) > t->nslots && age_table_grow(t))
+		return -ENOMEM;
+	for (k = age_slot(r->cookie, t->nslots); t->slots[k].cookie;
+	     k = (k + 1) & (t->nslots - 1))
+		if (t->slots[k].cookie == r->cookie)
+			break;
+	if (!t->slots[k].cookie)
+		t->nused++;
+	t->slots[k] = *r;
+	return 0;
+}
+
+static const struct age_record *age_table_get(const struct age_table *t,
+					      uint64_t cookie)
+{
+	size_t k;
+
+	if (!t->nslots || !cookie)
+		return NULL;
+	for (k = age_slot(cookie, t->nslots); t->slots[k].cookie;
+	     k = (k + 1) & (t->nslots - 1))
+		if (t->slots[k].cookie == cookie)
+			return &t->slots[k];
+	return NULL;
+}
+
+static void age_table_clear(struct age_table *t)
+{
+	if (t->slots)
+		memset(t->slots, 0, t->nslots * sizeof(*t->slots));
+	t->nused = 0;
+}
+
+/* -------------------------------------------------- per-socket details */
+
+struct sock_view {
+	enum age_source age_src;
+	bool age_lower_bound;
+	uint64_t age_ns;
+	uint32_t pid;		/* 0: unknown */
+	const char *comm;	/* NULL: unknown */
+	size_t comm_len;
+};
+
+static bool same_state(unsigned int traced, unsigned int dumped)
+{
+	/* sock_diag reports request socks (NEW_SYN_RECV) as SYN_RECV */
+	if (traced == TCPFSM_ST_NEW_SYN_RECV)
+		traced = TCPFSM_ST_SYN_RECV;
+	return traced == dumped;
+}
+
+static void view_of(const struct snap *sn, const struct diag_sock *s,
+		    struct sock_view *v)
+{
+	const struct age_record *r = NULL;
+
+	memset(v, 0, sizeof(*v));
+	if (sn->have_ages)
+		r = age_table_get(&sn->ages, s->cookie);
+	if (r && same_state(r->state, s->state)) {
+		v->age_src = AGE_TRACER;
+		v->age_ns = sn->now_ns > r->since_ns ? sn->now_ns - r->since_ns : 0;
+		v->age_lower_bound = r->flags & AGE_F_LOWER_BOUND;
+	} else if (s->state == TCPFSM_ST_TIME_WAIT &&
+		   s->timer == DIAG_TIMER_TIMEWAIT && s->expires_ms <= TW_LEN_MS) {
+		v->age_src = AGE_TIMER;
+		v->age_ns = (uint64_t)(TW_LEN_MS - s->expires_ms) * 1000000ull;
+	}
+	if (sn->have_pm) {
+		const struct procmap_owner *o = procmap_lookup(&sn->pm, s->inode);
+
+		if (o) {
+			v->pid = o->pid;
+			v->comm = o->comm;
+			v->comm_len = strnlen(o->comm, sizeof(o->comm));
+			return;
+		}
+	}
+	if (r && r->pid) {
+		v->pid = r->pid;
+		v->comm = r->comm;
+		v->comm_len = strnlen(r->comm, sizeof(r->comm));
+	}
+}
+
+/* ------------------------------------------------------ fast formatting */
+
+static char *put_str(char *p, const char *s)
+{
+	while (*s)
+		*p++ = *s++;
+	return p;
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put_2d(char *p, unsigned int v)
+{
+	*p++ = (char)('0' + v / 10 % 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+static char *put_hex(char *p, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char tmp[16];
+	int n = 0;
+
+	do {
+		tmp[n++] = hex[v & 0xf];
+		v >>= 4;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static int hex_len(uint64_t v)
+{
+	int n = 1;
+
+	while (v >>= 4)
+		n++;
+	return n;
+}
+
+/* Like format_duration(), in integer arithmetic: "850us" "12.3ms" "59.8s" "3m05s" "3h12m" "2d04h". */
+static char *put_duration(char *p, uint64_t ns)
+{
+	uint64_t s = ns / 1000000000ull;
+
+	if (ns < 1000000ull) {
+		p = put_u64(p, ns / 1000);
+		return put_str(p, "us");
+	}
+	if (ns < 1000000000ull) {
+		uint64_t t = ns / 100000;	/* tenths of ms */
+
+		p = put_u64(p, t / 10);
+		*p++ = '.';
+		*p++ = (char)('0' + t % 10);
+		return put_str(p, "ms");
+	}
+	if (s < 60) {
+		uint64_t t = ns / 100000000ull;	/* tenths of s */
+
+		p = put_u64(p, t / 10);
+		*p++ = '.';
+		*p++ = (char)('0' + t % 10);
+		*p++ = 's';
+		return p;
+	}
+	if (s < 3600) {
+		p = put_u64(p, s / 60);
+		*p++ = 'm';
+		p = put_2d(p, (unsigned int)(s % 60));
+		*p++ = 's';
+		return p;
+	}
+	if (s < 86400) {
+		p = put_u64(p, s / 3600);
+		*p++ = 'h';
+		p = put_2d(p, (unsigned int)(s % 3600 / 60));
+		*p++ = 'm';
+		return p;
+	}
+	p = put_u64(p, s / 86400);
+	*p++ = 'd';
+	p = put_2d(p, (unsigned int)(s % 86400 / 3600));
+	*p++ = 'h';
+	return p;
+}
+
+/* "1.2.3.4:80", "[::1]:80"; a remote port 0 (listeners) is "*". */
+static char *put_endpoint(char *p, uint8_t family, const uint8_t *addr,
+			  uint16_t port, bool peer)
+{
+	if (family == AF_INET6)
+		*p++ = '[';
+	p += diag_format_addr(p, family, addr);
+	if (family == AF_INET6)
+		*p++ = ']';
+	*p++ = ':';
+	if (peer && port == 0)
+		*p++ = '*';
+	else
+		p = put_u64(p, port);
+	return p;
+}
+
+static int endpoint_len(uint8_t family, const uint8_t *addr, uint16_t port,
+			bool peer)
+{
+	char buf[64];
+
+	return (int)(put_endpoint(buf, family, addr, port, peer) - buf);
+}
+
+/* Pad the field that started at start to width, with at least one space. */
+static char *pad_to(char *p, const char *start, int width)
+{
+	do
+		*p++ = ' ';
+	while (p - start < width + 1);
+	return p;
+}
+
+static char *put_age(char *p, const struct sock_view *v)
+{
+	switch (v->age_src) {
+	case AGE_TRACER:
+		if (v->age_lower_bound)
+			p = put_str(p, ">=");
+		return put_duration(p, v->age_ns);
+	case AGE_TIMER:
+		*p++ = '~';
+		return put_duration(p, v->age_ns);
+	default:
+		*p++ = '-';
+		return p;
+	}
+}
+
+static char *put_timer(char *p, const struct diag_sock *s)
+{
+	if (s->timer == DIAG_TIMER_NONE) {
+		*p++ = '-';
+		return p;
+	}
+	p = put_str(p, diag_timer_name(s->timer));
+	*p++ = ',';
+	p = put_duration(p, (uint64_t)s->expires_ms * 1000000ull);
+	*p++ = ',';
+	return put_u64(p, s->retrans);
+}
+
+/* comm bytes are untrusted: show printable ASCII only */
+static char *put_comm(char *p, const char *comm, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)comm[i];
+
+		*p++ = c >= 0x20 && c < 0x7f && c != ' ' ? (char)c : '?';
+	}
+	return p;
+}
+
+/* ---------------------------------------------------------------- table */
+
+struct widths {
+	int local, peer, cookie;
+};
+
+#define W_STATE 12
+#define W_QUEUE 6
+#define W_AGE 9
+#define W_TIMER 20
+
+static void table_header(FILE *out, const struct widths *w)
+{
+	fprintf(out, "%-*s %-*s %-*s %-*s %-*s %-*s %-*s %-*s %s\n", W_STATE,
+		"State", W_QUEUE, "Recv-Q", W_QUEUE, "Send-Q", w->local,
+		"Local Address:Port", w->peer, "Peer Address:Port", w->cookie,
+		"Cookie", W_AGE, "Age", W_TIMER, "Timer", "Process");
+}
+
+static void table_row(struct snap *sn, const struct diag_sock *s,
+		      const struct widths *w)
+{
+	char line[512], *p = line, *f;
+	struct sock_view v;
+
+	view_of(sn, s, &v);
+	f = p;
+	p = put_str(p, tcp_state_name(s->state));
+	p = pad_to(p, f, W_STATE);
+	f = p;
+	p = put_u64(p, s->rqueue);
+	p = pad_to(p, f, W_QUEUE);
+	f = p;
+	p = put_u64(p, s->wqueue);
+	p = pad_to(p, f, W_QUEUE);
+	f = p;
+	p = put_endpoint(p, s->family, s->saddr, s->sport, false);
+	p = pad_to(p, f, w->local);
+	f = p;
+	p = put_endpoint(p, s->family, s->daddr, s->dport, true);
+	p = pad_to(p, f, w->peer);
+	f = p;
+	p = put_hex(p, s->cookie);
+	p = pad_to(p, f, w->cookie);
+	f = p;
+	p = put_age(p, &v);
+	p = pad_to(p, f, W_AGE);
+	f = p;
+	p = put_timer(p, s);
+	p = pad_to(p, f, W_TIMER);
+	if (v.comm) {
+		p = put_u64(p, v.pid);
+		*p++ = '/';
+		p = put_comm(p, v.comm, v.comm_len);
+	} else {
+		*p++ = '-';
+	}
+	*p++ = '\n';
+	fwrite_unlocked(line, 1, (size_t)(p - line), sn->out);
+}
+
+static int collect(void *ctx, const struct diag_sock *s)
+{
+	struct snap *sn = ctx;
+
+	if (!s) {		/* an interrupted dump is repeated */
+		sn->n = 0;
+		return 0;
+	}
+	if (sn->n == sn->cap) {
+		size_t cap = sn->cap ? sn->cap * 2 : 4096;
+		struct diag_sock *v = realloc(sn->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		sn->v = v;
+		sn->cap = cap;
+	}
+	sn->v[sn->n++] = *s;
+	return 0;
+}
+
+static int table_print(struct snap *sn)
+{
+	struct widths w = { .local = 18, .peer = 17, .cookie = 6 };
+	size_t i;
+
+	for (i = 0; i < sn->n; i++) {
+		const struct diag_sock *s = &sn->v[i];
+		int n;
+
+		n = endpoint_len(s->family, s->saddr, s->sport, false);
+		if (n > w.local)
+			w.local = n;
+		n = endpoint_len(s->family, s->daddr, s->dport, true);
+		if (n > w.peer)
+			w.peer = n;
+		n = hex_len(s->cookie);
+		if (n > w.cookie)
+			w.cookie = n;
+	}
+	table_header(sn->out, &w);
+	for (i = 0; i < sn->n; i++) {
+		table_row(sn, &sn->v[i], &w);
+		/* the reader went away (| head): stop early */
+		if ((i & 1023) == 1023 && ferror(sn->out))
+			return -EPIPE;
+	}
+	sn->rows += sn->n;
+	return 0;
+}
+
+/* ----------------------------------------------------------------- JSON */
+
+static void json_addr(struct json *j, const char *key, uint8_t family,
+		      const uint8_t *addr)
+{
+	char buf[DIAG_ADDR_STRLEN];
+
+	diag_format_addr(buf, family, addr);
+	json_str(j, key, buf);
+}
+
+static int json_row(void *ctx, const struct diag_sock *s)
+{
+	static const char *const srcs[] = {
+		[AGE_UNKNOWN] = "unknown",
+		[AGE_TRACER] = "tracer",
+		[AGE_TIMER] = "timer",
+	};
+	struct snap *sn = ctx;
+	struct json *j = &sn->j;
+	struct sock_view v;
+
+	if (!s)
+		return 1;	/* printed already: keep, and flag it */
+	view_of(sn, s, &v);
+	json_begin_object(j);
+	json_str(j, "state", tcp_state_name(s->state));
+	json_str(j, "family", s->family == AF_INET ? "inet" : "inet6");
+	json_addr(j, "local", s->family, s->saddr);
+	json_u64(j, "lport", s->sport);
+	json_addr(j, "remote", s->family, s->daddr);
+	json_u64(j, "rport", s->dport);
+	if (s->flags & DIAG_SF_V4MAPPED)
+		json_bool(j, "v4mapped", true);
+	json_u64(j, "cookie", s->cookie);
+	json_u64(j, "uid", s->uid);
+	json_u64(j, "inode", s->inode);
+	if (s->ifindex)
+		json_u64(j, "ifindex", s->ifindex);
+	json_u64(j, "rqueue", s->rqueue);
+	json_u64(j, "wqueue", s->wqueue);
+	json_str(j, "timer", diag_timer_name(s->timer));
+	json_u64(j, "expires_ms", s->expires_ms);
+	json_u64(j, "retrans", s->retrans);
+	if (s->cgroup_id)
+		json_u64(j, "cgroup_id", s->cgroup_id);
+	if (v.age_src == AGE_UNKNOWN)
+		json_null(j, "age_ns");
+	else
+		json_u64(j, "age_ns", v.age_ns);
+	json_str(j, "age_source", srcs[v.age_src]);
+	if (v.age_lower_bound)
+		json_bool(j, "age_lower_bound", true);
+	if (v.comm) {
+		json_u64(j, "pid", v.pid);
+		json_strn(j, "comm", v.comm, v.comm_len);
+	}
+	json_end_object(j);
+	json_end_line(j);
+	sn->rows++;
+	if ((sn->rows & 1023) == 0 && ferror(sn->out))
+		return -EPIPE;
+	return 0;
+}
+
+/* -------------------------------------------------------------- summary */
+
+static int tally_row(void *ctx, const struct diag_sock *s)
+{
+	struct snap *sn = ctx;
+	const char *comm = NULL;
+
+	if (!s) {		/* an interrupted dump is repeated */
+		diag_tally_free(&sn->tally);
+		diag_tally_init(&sn->tally, sn->o->by);
+		sn->rows = 0;
+		return 0;
+	}
+	if (sn->o->by == DIAG_BY_COMM) {
+		struct sock_view v;
+
+		view_of(sn, s, &v);
+		comm = v.comm;
+	}
+	sn->rows++;
+	return diag_tally_add(&sn->tally, s, comm);
+}
+
+static const char *const by_names[] = {
+	[DIAG_BY_NONE] = "", [DIAG_BY_LPORT] = "lport",
+	[DIAG_BY_RPORT] = "rport", [DIAG_BY_RADDR] = "raddr",
+	[DIAG_BY_COMM] = "comm",
+};
+
+static void key_text(const struct opts *o, const struct diag_tally_entry *e,
+		     char *buf)
+{
+	char *p = buf;
+
+	switch (o->by) {
+	case DIAG_BY_LPORT:
+	case DIAG_BY_RPORT:
+		p = put_u64(p, e->port);
+		break;
+	case DIAG_BY_RADDR:
+		p += diag_format_addr(p, e->family, e->addr);
+		break;
+	case DIAG_BY_COMM:
+		p = put_comm(p, e->comm, strnlen(e->comm, sizeof(e->comm)));
+		break;
+	default:
+		break;
+	}
+	*p = '\0';
+}
+
+static int summary_print(struct snap *sn)
+{
+	const struct opts *o = sn->o;
+	struct diag_tally_entry *top = NULL;
+	unsigned int st;
+
+	if (o->by) {
+		top = calloc((size_t)o->top, sizeof(*top));
+		if (!top)
+			return -ENOMEM;
+	}
+	if (!o->json)
+		fprintf(sn->out, "%-27s %10s\n", "State", "Count");
+	for (st = 0; st <= TCPFSM_ST_MAX; st++) {
+		uint64_t count = sn->tally.count[st];
+		int i, n = 0;
+
+		if (!count)
+			continue;
+		if (o->by)
+			n = diag_tally_top(&sn->tally, st, top, o->top);
+		if (o->json) {
+			json_begin_object(&sn->j);
+			json_str(&sn->j, "state", tcp_state_name(st));
+			json_u64(&sn->j, "count", count);
+			if (o->by) {
+				json_str(&sn->j, "by", by_names[o->by]);
+				json_begin_array(&sn->j, "top");
+			}
+		} else {
+			fprintf(sn->out, "%-27s %10llu\n", tcp_state_name(st),
+				(unsigned long long)count);
+		}
+		for (i = 0; i < n; i++) {
+			char key[64];
+
+			if (o->json) {
+				json_begin_object(&sn->j);
+				if (o->by == DIAG_BY_LPORT ||
+				    o->by == DIAG_BY_RPORT)
+					json_u64(&sn->j, by_names[o->by],
+						 top[i].port);
+				else if (o->by == DIAG_BY_RADDR)
+					json_addr(&sn->j, "raddr",
+						  top[i].family, top[i].addr);
+				else
+					json_strn(&sn->j, "comm", top[i].comm,
+						  strnlen(top[i].comm,
+							  sizeof(top[i].comm)));
+				json_u64(&sn->j, "count", top[i].count);
+				json_end_object(&sn->j);
+				continue;
+			}
+			key_text(o, &top[i], key);
+			fprintf(sn->out, "  %-5s %-20s %10llu\n", by_names[o->by],
+				key, (unsigned long long)top[i].count);
+		}
+		if (o->json) {
+			if (o->by)
+				json_end_array(&sn->j);
+			json_end_object(&sn->j);
+			json_end_line(&sn->j);
+		}
+	}
+	if (o->json) {
+		json_begin_object(&sn->j);
+		json_str(&sn->j, "state", "TOTAL");
+		json_u64(&sn->j, "count", sn->tally.total);
+		json_end_object(&sn->j);
+		json_end_line(&sn->j);
+	} else {
+		fprintf(sn->out, "%-27s %10llu\n", "TOTAL",
+			(unsigned long long)sn->tally.total);
+	}
+	free(top);
+	return 0;
+}
+
+/* ------------------------------------------------------------- the run */
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Replay a file of recorded replies (--from-raw): every dump in it. */
+static int replay_raw(const char *path, diag_sock_cb cb, void *ctx,
+		      struct diag_dump_info *info)
+{
+	struct diag_parse_state st;
+	size_t len = 0, cap = 1 << 20, off = 0;
+	char *buf = malloc(cap);
+	FILE *f = fopen(path, "rb");
+	int ret = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (!f || !buf) {
+		ret = f ? -ENOMEM : -errno;
+		goto out;
+	}
+	for (;;) {
+		size_t n = fread(buf + len, 1, cap - len, f);
+
+		len += n;
+		if (len < cap)
+			break;
+		cap *= 2;
+		if (!(buf = realloc(buf, cap))) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	info->reply_bytes = len;
+	while (off < len) {
+		memset(&st, 0, sizeof(st));
+		ret = diag_parse(buf + off, len - off, cb, ctx, &st);
+		info->nsocks += st.nsocks;
+		info->intr |= st.intr;
+		if (ret || !st.done)
+			break;
+		off += st.consumed;
+	}
+out:
+	if (f)
+		fclose(f);
+	free(buf);
+	return ret;
+}
+
+static void load_ages(struct snap *sn)
+{
+	age_table_clear(&sn->ages);
+	sn->have_ages = false;
+	sn->age_err = agesrv_query(NULL, age_table_add, &sn->ages, NULL);
+	/* a truncated answer still holds true ages */
+	sn->have_ages = sn->ages.nused > 0 || sn->age_err == 0;
+}
+
+static int one_snapshot(struct snap *sn, FILE *raw)
+{
+	const struct opts *o = sn->o;
+	struct diag_query q = {
+		.family = o->family,
+		.states = o->states,
+		.filter = &o->filter,
+		.raw = raw,
+		.restartable = true,
+	};
+	struct diag_dump_info info;
+	diag_sock_cb cb = o->summary ? tally_row : o->json ? json_row : collect;
+	uint64_t t0, t1, t2;
+	int ret;
+
+	t0 = mono_ns();
+	if (o->processes) {
+		ret = procmap_scan(&sn->pm, "/proc");
+		if (ret)
+			return ret;
+		sn->have_pm = true;
+	}
+	if (!o->no_age && !o->from_raw)
+		load_ages(sn);
+	sn->n = 0;
+	sn->rows = 0;
+	if (o->summary)
+		diag_tally_init(&sn->tally, o->by);
+	t1 = sn->now_ns = mono_ns();
+	if (o->from_raw)
+		ret = replay_raw(o->from_raw, cb, sn, &info);
+	else
+		ret = diag_dump(&q, cb, sn, &info);
+	t2 = mono_ns();
+	if (!ret && o->summary)
+		ret = summary_print(sn);
+	else if (!ret && !o->json)
+		ret = table_print(sn);
+	if (o->summary)
+		diag_tally_free(&sn->tally);
+	if (cli_verbose) {
+		fprintf(stderr,
+			"tcpfsm snapshot: %llu sockets, %u recvs, %llu bytes, "
+			"%u DUMP_INTR retries%s; /proc+ages %.1f ms, dump %.1f "
+			"ms, output %.1f ms\n",
+			(unsigned long long)info.nsocks, info.recvs,
+			(unsigned long long)info.reply_bytes,
+			info.intr_retries, info.intr ? " (still interrupted)" : "",
+			(t1 - t0) / 1e6, (t2 - t1) / 1e6, (mono_ns() - t2) / 1e6);
+		if (o->processes)
+			fprintf(stderr, "tcpfsm snapshot: /proc: %u processes, "
+				"%u denied, %zu sockets owned\n",
+				sn->pm.nprocs_scanned, sn->pm.nprocs_denied,
+				sn->pm.nused);
+		if (!o->no_age && !o->from_raw)
+			fprintf(stderr, "tcpfsm snapshot: ages: %zu from %s%s%s\n",
+				sn->ages.nused, agesrv_default_path(),
+				sn->age_err ? ": " : "",
+				sn->age_err ? strerror(-sn->age_err) : "");
+	}
+	if (!ret && info.intr)
+		fprintf(stderr, "tcpfsm snapshot: the kernel marked the dump "
+			"interrupted (NLM_F_DUMP_INTR) %u times; the listing may "
+			"miss or repeat sockets\n", info.intr_retries + 1);
+	return ret;
+}
+
+static int enter_netns(const char *spec)
+{
+	char path[64];
+	const char *p = spec;
+	int fd, ret = 0;
+
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (!*p && p != spec) {
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", spec);
+		spec = path;
+	}
+	fd = open(spec, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (setns(fd, CLONE_NEWNET))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* Sleep until deadline; false if interrupted by SIGINT/SIGTERM. */
+static bool sleep_until(uint64_t deadline_ns)
+{
+	while (!cli_stop) {
+		uint64_t now = mono_ns();
+		struct timespec ts;
+
+		if (now >= deadline_ns)
+			return true;
+		ts.tv_sec = (time_t)((deadline_ns - now) / 1000000000ull);
+		ts.tv_nsec = (long)((deadline_ns - now) % 1000000000ull);
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+static int add_cidrs(struct diag_filter *f, const char *list)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *p = list;
+
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 0 || n >= sizeof(buf) || f->n_cidrs >= DIAG_MAX_CIDRS)
+			return -EINVAL;
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		if (diag_cidr_parse(buf, &f->cidrs[f->n_cidrs]))
+			return -EINVAL;
+		f->n_cidrs++;
+		p += n;
+		if (*p == ',' && !*++p)
+			return -EINVAL;
+	}
+	return p == list ? -EINVAL : 0;
+}
+
+static int add_ports(uint16_t *ports, int *n, const char *list)
+{
+	int got = parse_port_list(list, ports + *n, DIAG_MAX_PORTS - *n);
+
+	if (got < 0)
+		return got;
+	*n += got;
+	return 0;
+}
+
+enum {
+	OPT_DUMP_RAW = 0x100,
+	OPT_FROM_RAW,
+	OPT_NO_AGE,
+};
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "state", required_argument, NULL, 's' },
+		{ "lport", required_argument, NULL, 'l' },
+		{ "rport", required_argument, NULL, 'r' },
+		{ "addr", required_argument, NULL, 'a' },
+		{ "netns", required_argument, NULL, 'N' },
+		{ "processes", no_argument, NULL, 'p' },
+		{ "summary", no_argument, NULL, 'S' },
+		{ "by", required_argument, NULL, 'b' },
+		{ "top", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "watch", required_argument, NULL, 'w' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "dump-raw", required_argument, NULL, OPT_DUMP_RAW },
+		{ "from-raw", required_argument, NULL, OPT_FROM_RAW },
+		{ "no-age", no_argument, NULL, OPT_NO_AGE },
+		{ 0 },
+	};
+	bool top_set = false;
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->top = DEFAULT_TOP;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":46hs:l:r:a:N:pSb:t:jw:v",
+				longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout);
+			return 1;
+		case '4':
+		case '6':
+			if (o->family)
+				return cli_usage_error(CMD, "-4 and -6 exclude "
+						       "each other");
+			o->family = c == '4' ? AF_INET : AF_INET6;
+			break;
+		case 's': {
+			const char *bad = NULL;
+			uint32_t mask;
+
+			if (tcp_state_mask_parse(optarg, &mask, &bad))
+				return cli_usage_error(CMD, "unknown state '%s'",
+						       bad ? bad : optarg);
+			/* request socks are NEW_SYN_RECV in the kernel's
+			 * tables and reported as SYN_RECV: ask for both */
+			if (mask & (1u << TCPFSM_ST_SYN_RECV |
+				    1u << TCPFSM_ST_NEW_SYN_RECV))
+				mask |= 1u << TCPFSM_ST_SYN_RECV |
+					1u << TCPFSM_ST_NEW_SYN_RECV;
+			o->states |= mask;
+			break;
+		}
+		case 'l':
+			if (add_ports(o->filter.lports, &o->filter.n_lports,
+				      optarg))
+				return cli_usage_error(CMD, "bad --lport '%s' "
+						       "(1..65535, up to %d)",
+						       optarg, DIAG_MAX_PORTS);
+			break;
+		case 'r':
+			if (add_ports(o->filter.rports, &o->filter.n_rports,
+				      optarg))
+				return cli_usage_error(CMD, "bad --rport '%s' "
+						       "(1..65535, up to %d)",
+						       optarg, DIAG_MAX_PORTS);
+			break;
+		case 'a':
+			if (add_cidrs(&o->filter, optarg))
+				return cli_usage_error(CMD, "bad --addr '%s' "
+						       "(ADDR[/LEN], up to %d)",
+						       optarg, DIAG_MAX_CIDRS);
+			break;
+		case 'N':
+			o->netns = optarg;
+			break;
+		case 'p':
+			o->processes = true;
+			break;
+		case 'S':
+			o->summary = true;
+			break;
+		case 'b': {
+			int by = diag_group_parse(optarg);
+
+			if (by < 0)
+				return cli_usage_error(CMD, "bad --by '%s' (lport, "
+						       "rport, raddr or comm)",
+						       optarg);
+			o->by = by;
+			o->summary = true;
+			break;
+		}
+		case 't':
+			if (parse_u64(optarg, 1, MAX_TOP, &v))
+				return cli_usage_error(CMD, "bad --top '%s' "
+						       "(1..%d)", optarg, MAX_TOP);
+			o->top = (int)v;
+			top_set = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'w':
+			if (parse_duration_ns(optarg, &v) || v < 100000000ull)
+				return cli_usage_error(CMD, "bad --watch '%s' "
+						       "(seconds, at least "
+						       "100ms)", optarg);
+			o->watch_ns = v;
+			break;
+		case 'v':
+			cli_verbose = true;
+			break;
+		case OPT_DUMP_RAW:
+			o->dump_raw = optarg;
+			break;
+		case OPT_FROM_RAW:
+			o->from_raw = optarg;
+			break;
+		case OPT_NO_AGE:
+			o->no_age = true;
+			break;
+		case ':':
+			return cli_usage_error(CMD, "option '%s' needs a value",
+					       argv[optind - 1]);
+		default:
+			if (optopt)
+				return cli_usage_error(CMD, "unknown option '-%c'",
+						       optopt);
+			return cli_usage_error(CMD, "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(CMD, "unexpected argument '%s'",
+				       argv[optind]);
+	if (top_set && !o->by)
+		return cli_usage_error(CMD, "--top needs --by");
+	if (o->by == DIAG_BY_COMM)
+		o->processes = true;
+	return 0;
+}
+
+static int run(struct snap *sn, const struct opts *o)
+{
+	FILE *raw = NULL;
+	bool tty = isatty(fileno(sn->out));
+	unsigned int round;
+	int ret = 0;
+
+	if (o->dump_raw) {
+		raw = fopen(o->dump_raw, "wb");
+		if (!raw)
+			return cli_error("snapshot: cannot write '%s': %s",
+					 o->dump_raw, strerror(errno));
+	}
+	for (round = 0; !cli_stop; round++) {
+		uint64_t start = mono_ns();
+
+		if (o->watch_ns && !o->json) {
+			if (tty)
+				fputs("\033[H\033[2J", sn->out);
+			else if (round)
+				fputc('\n', sn->out);
+		}
+		ret = one_snapshot(sn, raw);
+		if (!ret)
+			ret = cli_flush(sn->out);
+		if (ret || !o->watch_ns || !sleep_until(start + o->watch_ns))
+			break;
+	}
+	if (raw && fclose(raw) && !ret)
+		ret = -errno;
+	if (ret == -EPIPE)
+		return EXIT_OK;	/* the reader went away: quietly */
+	if (ret == -EPERM || ret == -EACCES)
+		return cli_error("snapshot: sock_diag: %s (run as root, or "
+				 "with CAP_NET_ADMIN)", strerror(-ret));
+	if (ret == -EPROTONOSUPPORT || ret == -ENOENT)
+		return cli_error("snapshot: sock_diag for TCP is not available "
+				 "(kernel without CONFIG_INET_DIAG?): %s",
+				 strerror(-ret));
+	if (ret)
+		return cli_error("snapshot: %s", strerror(-ret));
+	return EXIT_OK;
+}
 
 int cmd_snapshot(int argc, char **argv)
 {
-	return cli_error("snapshot: not implemented yet");
+	static char obuf[1 << 20];
+	struct snap sn = { 0 };
+	struct opts o;
+	int ret;
+
+	ret = parse_opts(argc, argv, &o);
+	if (ret)
+		return ret == 1 ? EXIT_OK : ret;
+	if (o.netns) {
+		ret = enter_netns(o.netns);
+		if (ret)
+			return cli_error("snapshot: cannot enter network "
+					 "namespace '%s': %s", o.netns,
+					 strerror(-ret));
+	}
+	cli_install_signals();
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	sn.o = &o;
+	sn.out = stdout;
+	json_init(&sn.j, stdout);
+	ret = run(&sn, &o);
+	free(sn.v);
+	free(sn.ages.slots);
+	procmap_free(&sn.pm);
+	return ret;
 }

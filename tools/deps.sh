@@ -7,6 +7,7 @@ pkgs=(
 	make gcc clang llvm pkg-config	# build
 	libbpf-dev bpftool libelf-dev zlib1g-dev	# BPF side and loader
 	libcmocka-dev			# unit tests
+	libclang-rt-14-dev		# make fuzz (libFuzzer)
 	iproute2 nftables		# integration tests: ss, netns/veth, drops
 	python3 python3-pytest python3-pytest-xdist	# integration tests
 	procps				# sysctl for the benchmark
