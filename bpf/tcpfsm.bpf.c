@@ -50,14 +50,10 @@ static __always_inline bool port_in(__u16 port, const volatile __u16 *set,
 	return false;
 }
 
-/* Common filter on a tuple; the local port 0 (not yet bound) passes. */
-static __always_inline bool tuple_wanted(__u8 family, __u16 sport, __u16 dport,
-					 __u32 netns)
+/* Port filters; a local port of 0 (not bound yet, or handed over to a
+ * timewait socket) passes: user space judges it on the connection. */
+static __always_inline bool ports_wanted(__u16 sport, __u16 dport)
 {
-	if (filt_family && family != filt_family)
-		return false;
-	if (filt_netns && netns != filt_netns)
-		return false;
 	if (n_lports && sport && !port_in(sport, lports, n_lports))
 		return false;
 	if (n_rports && !port_in(dport, rports, n_rports))
@@ -158,7 +154,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	/* the IPv4-mapped case is settled after the fill, below */
 	if (filt_family == AF_INET6 && family != AF_INET6)
 		return 0;
-	if (!tuple_wanted(0, sport, dport, 0))
+	if (!ports_wanted(sport, dport))
 		return 0;
 	if (filt_netns && skc->skc_net.net->ns.inum != filt_netns)
 		return 0;
@@ -249,7 +245,9 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	FILL_TUPLE(e, skc, BPF_CORE_READ);
-	if (!tuple_wanted(e->family, e->sport, e->dport, e->netns)) {
+	if ((filt_family && e->family != filt_family) ||
+	    (filt_netns && e->netns != filt_netns) ||
+	    !ports_wanted(e->sport, e->dport)) {
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
