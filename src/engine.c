@@ -6,7 +6,13 @@
 
 #define REQ_KEY_BIT (1ull << 63)	/* request socks: keyed by 4-tuple */
 #define TW_KEY_BIT (1ull << 62)		/* timewait socks with no cookie */
-#define RECENT_CONNECTS 64
+/*
+ * Active opens by 4-tuple, direct-mapped: a TIME_WAIT removed early was
+ * reused when a connect() took its tuple. Indexed by tuple rather than kept
+ * as the last N connects, so that other connects made meanwhile (thousands
+ * in the grace period, under load) do not push the one that reused it out.
+ */
+#define RECENT_SLOTS 4096
 
 struct engine {
 	struct engine_config cfg;
@@ -18,9 +24,9 @@ struct engine {
 	size_t nlisteners, cap_listeners;
 	struct {
 		uint64_t cookie;
+		uint64_t ts;	/* when its tuple became known */
 		struct tuple t;
-	} recent[RECENT_CONNECTS]; /* last connects: TIME_WAIT reuse */
-	unsigned int recent_next;
+	} recent[RECENT_SLOTS]; /* connects by tuple: TIME_WAIT reuse */
 	uint64_t now;
 	uint64_t last_scan;
 	uint32_t loss_epoch;
@@ -504,10 +510,19 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 	}
 	if (ev->newstate == TCPFSM_ST_LISTEN && c->open_kind != OPEN_LISTEN)
 		add_listener(e, c);
-	if (ev->newstate == TCPFSM_ST_SYN_SENT) {
-		e->recent[e->recent_next].cookie = c->cookie;
-		e->recent[e->recent_next].t = t;
-		e->recent_next = (e->recent_next + 1) % RECENT_CONNECTS;
+	/*
+	 * A connect()'s tuple: at SYN_SENT if it was bound, else at the
+	 * change after it (the port is picked, and a TIME_WAIT with that
+	 * tuple reused, inside connect(), after SYN_SENT is set).
+	 */
+	if (c->open_kind == OPEN_ACTIVE && t.sport &&
+	    (ev->newstate == TCPFSM_ST_SYN_SENT ||
+	     ev->oldstate == TCPFSM_ST_SYN_SENT)) {
+		size_t slot = tuple_hash(&t) & (RECENT_SLOTS - 1);
+
+		e->recent[slot].cookie = c->cookie;
+		e->recent[slot].ts = ev->ts_ns;
+		e->recent[slot].t = t;
 	}
 	/*
 	 * The local port arrives after connect(), and is already 0 again when
@@ -526,7 +541,7 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 #define TW_DEADLINE_SLACK_NS 10000000ull
 
 /* Does a timer removal carry the deadline the timer was last armed with? */
-static bool deadline_kept(const struct conn *c, const struct tcpfsm_event *ev,
+static bool deadline_kept(const struct tcpfsm_event *ev,
 			  uint64_t prev_deadline)
 {
 	uint64_t now_deadline = ev->ts_ns + ev->aux;
@@ -623,7 +638,7 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 		if (!c || !(c->flags & CONN_F_MINISOCK))
 			return;
 		if (sub == TCPFSM_ST_TIME_WAIT &&
-		    c->state == TCPFSM_ST_FIN_WAIT2 && deadline_kept(c, ev, prev_deadline)) {
+		    c->state == TCPFSM_ST_FIN_WAIT2 && deadline_kept(ev, prev_deadline)) {
 			/*
 			 * TIME_WAIT now, but the timer still has the deadline
 			 * FIN_WAIT2 armed: no silent re-arm happened, so the
@@ -720,15 +735,14 @@ void engine_event(struct engine *e, const struct tcpfsm_event *ev)
 static bool reused(struct engine *e, const struct conn *c)
 {
 	struct tuple rt = c->t;
+	size_t slot = tuple_hash(&rt) & (RECENT_SLOTS - 1);
 	struct conn *r;
-	int i;
 
-	for (i = 0; i < RECENT_CONNECTS; i++) {
-		struct conn *n = get(e, e->recent[i].cookie);
-
-		if (n && n != c && tuple_eq(&n->t, &c->t))
-			return true;
-	}
+	/* a connect() took the tuple while it was in TIME_WAIT */
+	if (e->recent[slot].cookie && e->recent[slot].cookie != c->cookie &&
+	    e->recent[slot].ts >= conn_since(c) &&
+	    tuple_eq(&e->recent[slot].t, &rt))
+		return true;
 	/* a SYN for the same tuple arrived at a listener */
 	r = get(e, tuple_hash(&rt) | REQ_KEY_BIT);
 	return r && tuple_eq(&r->t, &rt);

@@ -206,6 +206,73 @@ static void test_orphan_fin_wait2_silent_time_wait(void **state)
 	engine_free(eng);
 }
 
+/*
+ * The FIN reaches an orphaned FIN_WAIT2 minisocket 2.5 s in: its re-arm for
+ * TIME_WAIT leaves the timer-wheel bucket, so the timer is removed (still
+ * carrying the FIN_WAIT2 deadline) and started again. TIME_WAIT began then,
+ * not at that old deadline minus 60 s (which is when FIN_WAIT2 began).
+ * Measured on veth: a server holding CLOSE_WAIT 2.5 s showed the client's
+ * FIN_WAIT2 as 0.4 ms and its TIME_WAIT 2.5 s too long.
+ */
+static void test_orphan_fin_wait2_rearm_moves_bucket(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
+		st(CLI, 7, 12 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 12 * MS + 5000, 0, TCPFSM_ST_FIN_WAIT2),
+		st(CLI, 7, 12 * MS + 6000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2500 * MS, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 2500 * MS + 2000, 0, TCPFSM_ST_TIME_WAIT),
+		/* killed (netns gone) 0.5 s later */
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 3 * S, 0, TCPFSM_ST_TIME_WAIT),
+	};
+
+	evs[4].flags = evs[6].flags = evs[7].flags = evs[8].flags = TCPFSM_F_DEADLINE;
+	evs[4].aux = 60 * S;				      /* tcp_fin_timeout */
+	evs[6].aux = 12 * MS + 60 * S - evs[6].ts_ns + 3 * MS; /* same, read in jiffies */
+	evs[7].aux = 60 * S;
+	evs[8].aux = 2500 * MS + 60 * S - evs[8].ts_ns;
+	feed(eng, evs, 7);
+	engine_advance(eng, 2500 * MS + 1000);
+	assert_int_equal(s.ntr, 4); /* no TIME_WAIT yet: a start or nothing decides */
+	feed(eng, evs + 7, 2);
+	engine_advance(eng, 4 * S);
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[4].ts, 2500 * MS + 2000);
+	assert_int_equal(s.tr[4].prev, 2488 * MS + 2000);
+	assert_false(s.tr[4].inferred);
+	assert_int_equal(s.tr[5].end, END_KILLED);
+	assert_int_equal(s.tr[5].prev, 500 * MS - 2000);
+	assert_int_equal(s.nclosed, 1);
+	assert_false(s.closed[0].flags & CONN_F_INCOMPLETE);
+
+	/*
+	 * The other reading of an unmoved deadline: the FIN came 1 ms after
+	 * FIN_WAIT2 began and re-armed the timer silently, in its bucket; a
+	 * removal with no start after it (killed) keeps the inferred time.
+	 */
+	engine_free(eng);
+	eng = new_engine(&s, NULL);
+	evs[6].ts_ns = 1 * S;
+	evs[6].aux = 13 * MS + 60 * S - evs[6].ts_ns;
+	feed(eng, evs, 7);
+	engine_advance(eng, 2 * S);
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[4].ts, 13 * MS);
+	assert_true(s.tr[4].inferred);
+	assert_int_equal(s.tr[5].end, END_KILLED);
+	assert_int_equal(s.tr[5].ts, 1 * S);
+	assert_int_equal(s.tr[5].prev, 1 * S - 13 * MS);
+	engine_free(eng);
+}
+
 /* Server: SYN stamps SYN_RECV, child joins by tuple, owner is the listener's. */
 static void test_passive_open_and_close(void **state)
 {
@@ -303,6 +370,68 @@ static void test_time_wait_reused(void **state)
 	assert_int_equal(s.nclosed, 2);
 	assert_int_equal(s.closed[1].cookie, 7);
 	assert_int_equal(s.closed[1].end, END_REUSED);
+	engine_free(eng);
+}
+
+/*
+ * Reuse is found under load: many other connects (unbound, so port 0 at
+ * SYN_SENT) within the grace period must not hide the one that took the
+ * tuple. Measured: with a load generator running, a loopback TIME_WAIT
+ * reused by a bound connect() was reported "killed" (64 recent connects
+ * were remembered, and thousands came within the 20 ms grace).
+ */
+static void test_time_wait_reused_under_churn(void **state)
+{
+	struct seen s;
+	struct engine_config cfg;
+	/* thousands of transitions: only the ends are looked at */
+	struct engine_cb cb = { NULL, on_closed, NULL, &s };
+	struct engine *eng;
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
+		st(CLI, 7, 4 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 5 * MS, 0, TCPFSM_ST_TIME_WAIT),
+		st(CLI, 7, 5 * MS + 1, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		/* the same tuple, bound: SYN_SENT shows it; the TIME_WAIT goes */
+		st(CLI, 8, 2 * S, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2 * S + 10, 0, TCPFSM_ST_TIME_WAIT),
+		st(CLI, 8, 2 * S + 50, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+	};
+	int i;
+
+	engine_config_default(&cfg);
+	memset(&s, 0, sizeof(s));
+	eng = engine_new(&cfg, &cb);
+	feed(eng, evs, 9);
+	for (i = 0; i < 1000; i++) {
+		/* others' connects, port not yet picked at SYN_SENT */
+		struct tcpfsm_event o = st(CLI, 1000 + i, 2 * S + 100 + i * 10,
+					   TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 200, true);
+
+		o.sport = 0;
+		o.dport = 9000;
+		engine_event(eng, &o);
+		o = st(CLI, 1000 + i, 2 * S + 105 + i * 10, TCPFSM_ST_SYN_SENT,
+		       TCPFSM_ST_ESTABLISHED, 0, false);
+		o.sport = 30000 + i;
+		o.dport = 9000;
+		engine_event(eng, &o);
+	}
+	engine_advance(eng, 3 * S);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].cookie, 7);
+	assert_int_equal(s.closed[0].end, END_REUSED);
+	/* a removal with no connect on its tuple stays "killed" */
+	engine_free(eng);
+	memset(&s, 0, sizeof(s));
+	eng = engine_new(&cfg, &cb);
+	feed(eng, evs, 6);
+	feed(eng, evs + 7, 1);
+	engine_advance(eng, 3 * S);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].end, END_KILLED);
 	engine_free(eng);
 }
 
@@ -564,9 +693,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_active_close_time_wait_expiry),
 		cmocka_unit_test(test_orphan_fin_wait2_silent_time_wait),
+		cmocka_unit_test(test_orphan_fin_wait2_rearm_moves_bucket),
 		cmocka_unit_test(test_passive_open_and_close),
 		cmocka_unit_test(test_half_open_timeout),
 		cmocka_unit_test(test_time_wait_reused),
+		cmocka_unit_test(test_time_wait_reused_under_churn),
 		cmocka_unit_test(test_time_wait_killed),
 		cmocka_unit_test(test_simultaneous_close_and_reset),
 		cmocka_unit_test(test_duplicate_gap_reorder),
