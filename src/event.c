@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "event.h"
+#include "fmt.h"
 
 void tuple_from_event(struct tuple *t, const struct tcpfsm_event *e)
 {
@@ -38,6 +39,10 @@ uint64_t tuple_hash(const struct tuple *t)
 
 void format_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr)
 {
+	if (family == 2 && len >= 16) {
+		*fmt_ipv4(buf, addr) = '\0';
+		return;
+	}
 	if ((family != 2 && family != 10) ||
 	    !inet_ntop(family == 2 ? AF_INET : AF_INET6, addr, buf, len))
 		snprintf(buf, len, "?");

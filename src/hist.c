@@ -230,12 +230,7 @@ void hist_json(struct json *j, const char *key, const struct hist *h)
 	int used, i;
 	size_t k;
 
-	json_key(j, key);
-	/* json_begin_object would emit another separator after the key */
-	fputc('{', j->out);
-	if (j->depth < 15)
-		j->depth++;
-	j->first[j->depth] = true;
+	json_begin_object_key(j, key);
 
 	json_u64(j, "count", h->count);
 	if (h->count) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <string.h>
+#include "fmt.h"
 #include "json.h"
 
 void json_init(struct json *j, FILE *out)
@@ -12,7 +13,7 @@ void json_init(struct json *j, FILE *out)
 static void sep(struct json *j)
 {
 	if (!j->first[j->depth])
-		fputc(',', j->out);
+		putc_unlocked(',', j->out);
 	j->first[j->depth] = false;
 }
 
@@ -53,44 +54,56 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 void json_write_string(FILE *out, const char *str, size_t n)
 {
+	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
+	size_t i = 0, run = 0;
 
-	fputc('"', out);
+	putc_unlocked('"', out);
 	while (i < n) {
 		unsigned char c = s[i];
 		size_t len;
+		char esc[6];
 
-		if (c == '"' || c == '\\') {
-			fputc('\\', out);
-			fputc(c, out);
-			i++;
-		} else if (c < 0x20 || c == 0x7f) {
-			switch (c) {
-			case '\n': fputs("\\n", out); break;
-			case '\t': fputs("\\t", out); break;
-			case '\r': fputs("\\r", out); break;
-			default: fprintf(out, "\\u%04x", c); break;
-			}
-			i++;
-		} else if ((len = utf8_len(s + i, n - i)) == 0) {
-			/* not UTF-8: keep the byte's value visible, stay valid */
-			fprintf(out, "\\u%04x", c);
-			i++;
-		} else {
-			fwrite(s + i, 1, len, out);
-			i += len;
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			i++; /* plain ASCII: written with its run */
+			continue;
 		}
+		if (c >= 0x80 && (len = utf8_len(s + i, n - i)) != 0) {
+			i += len;
+			continue;
+		}
+		fwrite_unlocked(s + run, 1, i - run, out);
+		if (c == '"' || c == '\\') {
+			esc[0] = '\\';
+			esc[1] = c;
+			fwrite_unlocked(esc, 1, 2, out);
+		} else if (c == '\n') {
+			fwrite_unlocked("\\n", 1, 2, out);
+		} else if (c == '\t') {
+			fwrite_unlocked("\\t", 1, 2, out);
+		} else if (c == '\r') {
+			fwrite_unlocked("\\r", 1, 2, out);
+		} else {
+			/* control bytes, DEL, and bytes that are not UTF-8 */
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			fwrite_unlocked(esc, 1, 6, out);
+		}
+		run = ++i;
 	}
-	fputc('"', out);
+	fwrite_unlocked(s + run, 1, n - run, out);
+	putc_unlocked('"', out);
 }
 
 void json_key(struct json *j, const char *key)
 {
 	sep(j);
 	if (key) {
-		json_write_string(j->out, key, strlen(key));
-		fputc(':', j->out);
+		/* keys are ours: plain ASCII, no escaping needed */
+		putc_unlocked('"', j->out);
+		fputs_unlocked(key, j->out);
+		fwrite_unlocked("\":", 1, 2, j->out);
 	}
 }
 
@@ -98,7 +111,7 @@ void json_begin_object(struct json *j)
 {
 	if (j->depth > 0)
 		sep(j);
-	fputc('{', j->out);
+	putc_unlocked('{', j->out);
 	if (j->depth < 15)
 		j->depth++;
 	j->first[j->depth] = true;
@@ -107,7 +120,7 @@ void json_begin_object(struct json *j)
 void json_begin_object_key(struct json *j, const char *key)
 {
 	json_key(j, key);
-	fputc('{', j->out);
+	putc_unlocked('{', j->out);
 	if (j->depth < 15)
 		j->depth++;
 	j->first[j->depth] = true;
@@ -115,7 +128,7 @@ void json_begin_object_key(struct json *j, const char *key)
 
 void json_end_object(struct json *j)
 {
-	fputc('}', j->out);
+	putc_unlocked('}', j->out);
 	if (j->depth > 0)
 		j->depth--;
 }
@@ -123,7 +136,7 @@ void json_end_object(struct json *j)
 void json_begin_array(struct json *j, const char *key)
 {
 	json_key(j, key);
-	fputc('[', j->out);
+	putc_unlocked('[', j->out);
 	if (j->depth < 15)
 		j->depth++;
 	/* array elements: objects call sep() themselves */
@@ -132,7 +145,7 @@ void json_begin_array(struct json *j, const char *key)
 
 void json_end_array(struct json *j)
 {
-	fputc(']', j->out);
+	putc_unlocked(']', j->out);
 	if (j->depth > 0)
 		j->depth--;
 }
@@ -150,8 +163,10 @@ void json_strn(struct json *j, const char *key, const char *val, size_t n)
 
 void json_u64(struct json *j, const char *key, uint64_t val)
 {
+	char buf[24];
+
 	json_key(j, key);
-	fprintf(j->out, "%llu", (unsigned long long)val);
+	fwrite_unlocked(buf, 1, fmt_u64(buf, val) - buf, j->out);
 }
 
 void json_i64(struct json *j, const char *key, int64_t val)
@@ -180,7 +195,7 @@ void json_null(struct json *j, const char *key)
 
 void json_end_line(struct json *j)
 {
-	fputc('\n', j->out);
+	putc_unlocked('\n', j->out);
 	j->depth = 0;
 	j->first[0] = true;
 }

@@ -100,7 +100,7 @@ static void on_closed(void *ctx, const struct conn *c)
 		pipe_emitted(p);
 		return;
 	}
-	pipe_format_ts(p, ts, sizeof(ts), c->end_ns);
+	pipe_format_ts(p, ts, c->end_ns);
 	format_addr(saddr, sizeof(saddr), c->t.family, c->t.saddr);
 	format_addr(daddr, sizeof(daddr), c->t.family, c->t.daddr);
 	if (c->owner.pid) {

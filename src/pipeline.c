@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "diag.h"
 #include "loader.h"
+#include "fmt.h"
 #include "pipeline.h"
 #include "procmap.h"
 #include "record.h"
@@ -258,33 +259,49 @@ uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns)
 	}
 }
 
-void pipe_format_ts(const struct pipe *p, char *buf, size_t len, uint64_t mono_ns)
+size_t pipe_format_ts(struct pipe *p, char *buf, uint64_t mono_ns)
 {
 	uint64_t v = pipe_ts_value(p, mono_ns);
+	uint64_t sec = v / 1000000000ull;
+	char *e = buf;
 
 	if (p->o.ts_mode == TS_WALL) {
-		time_t secs = (time_t)(v / 1000000000ull);
-		struct tm tm;
-		char hms[16];
+		/* localtime_r costs more than the rest of a line: once a second */
+		if (sec != p->ts_sec || !p->ts_sec_len) {
+			time_t secs = (time_t)sec;
+			struct tm tm;
 
-		localtime_r(&secs, &tm);
-		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
-		snprintf(buf, len, "%s.%06llu", hms,
-			 (unsigned long long)(v % 1000000000ull / 1000));
+			localtime_r(&secs, &tm);
+			p->ts_sec_len = strftime(p->ts_sec_str, sizeof(p->ts_sec_str),
+						 "%H:%M:%S", &tm);
+			p->ts_sec = sec;
+		}
+		memcpy(e, p->ts_sec_str, p->ts_sec_len);
+		e += p->ts_sec_len;
 	} else {
-		snprintf(buf, len, "%llu.%06llu", (unsigned long long)(v / 1000000000ull),
-			 (unsigned long long)(v % 1000000000ull / 1000));
+		e = fmt_u64(e, sec);
 	}
+	*e++ = '.';
+	e = fmt_u64_fixed(e, v % 1000000000ull / 1000, 6);
+	*e = '\0';
+	return e - buf;
 }
 
 void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known)
 {
-	if (known == DUR_UNKNOWN)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%s%llu.%03llu", known == DUR_LOWER_BOUND ? ">" : "",
-			 (unsigned long long)(ns / 1000000),
-			 (unsigned long long)(ns % 1000000 / 1000));
+	char *e = buf;
+
+	(void)len; /* callers give at least 32 bytes */
+	if (known == DUR_UNKNOWN) {
+		*e++ = '-';
+	} else {
+		if (known == DUR_LOWER_BOUND)
+			*e++ = '>';
+		e = fmt_u64(e, ns / 1000000);
+		*e++ = '.';
+		e = fmt_u64_fixed(e, ns % 1000000 / 1000, 3);
+	}
+	*e = '\0';
 }
 
 void pipe_format_endpoint(char *buf, size_t len, uint8_t family,

@@ -57,6 +57,9 @@ struct pipe {
 	struct agesrv age;
 	bool age_open;
 	bool replaying;
+	uint64_t ts_sec;	/* the second ts_sec_str was made for */
+	size_t ts_sec_len;
+	char ts_sec_str[16];
 	uint32_t netns_self;
 	uint64_t start_mono;	/* when tracing (or the recording) began */
 	int64_t wall_offset;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
@@ -154,8 +157,9 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o,
 bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
 /* Count one emitted record; stops the run at --count. */
 void pipe_emitted(struct pipe *p);
-/* Timestamp text per --timestamp, and as ns for JSON. */
-void pipe_format_ts(const struct pipe *p, char *buf, size_t len, uint64_t mono_ns);
+/* Timestamp text per --timestamp (buf: 32 bytes); returns its length. */
+size_t pipe_format_ts(struct pipe *p, char *buf, uint64_t mono_ns);
+/* The same, as ns for JSON. */
 uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns);
 
 /* Shared JSON members: cookie, owner, tuple. */

@@ -190,7 +190,7 @@ static void print_all(struct pipe *p, uint64_t now)
 	size_t i;
 
 	if (!p->o.json) {
-		pipe_format_ts(p, ts, sizeof(ts), now);
+		pipe_format_ts(p, ts, now);
 		fprintf(p->out, "\n%s time in state%s%s\n", ts,
 			S.by ? ", by " : "", S.by ? by_names[S.by] : "");
 	}

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "cli.h"
 #include "commands.h"
+#include "fmt.h"
 #include "pipeline.h"
 #include "tcpstate.h"
 
@@ -62,7 +63,7 @@ static void on_transition(void *ctx, const struct transition *t)
 {
 	struct pipe *p = ctx;
 	const struct conn *c = t->conn;
-	char ts[32], saddr[64], daddr[64], ms[32], pid[16], comm[COMM_SAFE_LEN];
+	char ts[32], saddr[64], daddr[64], ms[32], comm[COMM_SAFE_LEN];
 
 	if (p->done || !pipe_wants_conn(p, c) ||
 	    !filter_states(&p->o.filter, t->oldstate, t->newstate))
@@ -70,23 +71,43 @@ static void on_transition(void *ctx, const struct transition *t)
 	if (p->o.json) {
 		json_transition(p, t);
 	} else {
-		pipe_format_ts(p, ts, sizeof(ts), t->ts_ns);
-		format_addr(saddr, sizeof(saddr), c->t.family, c->t.saddr);
-		format_addr(daddr, sizeof(daddr), c->t.family, c->t.daddr);
-		format_ms(ms, sizeof(ms), t->prev_ns, t->prev_known);
+		/* built by hand: printf would cost more than the whole pipeline */
+		char line[512], *e = line, num[24];
+		const char *name;
+		size_t n;
+
+		n = pipe_format_ts(p, ts, t->ts_ns);
+		e = fmt_col(e, ts, n, 15);
+		e = fmt_col(e, num, fmt_u64(num, c->cookie) - num, 8);
 		if (c->owner.pid) {
-			snprintf(pid, sizeof(pid), "%u", c->owner.pid);
+			e = fmt_col(e, num, fmt_u64(num, c->owner.pid) - num, 7);
 			comm_escape(comm, c->owner.comm);
+			e = fmt_col(e, comm, strlen(comm), 15);
 		} else {
-			strcpy(pid, "-");
-			strcpy(comm, "-");
+			e = fmt_col(e, "-", 1, 7);
+			e = fmt_col(e, "-", 1, 15);
 		}
-		fprintf(p->out,
-			"%-15s %-8llu %-7s %-15s %-15s %-5u %-15s %-5u %-11s -> %-11s %s%s%s%s\n",
-			ts, (unsigned long long)c->cookie, pid, comm, saddr,
-			c->t.sport, daddr, c->t.dport, tcp_state_name(t->oldstate),
-			tcp_state_name(t->newstate), ms, t->end ? " " : "",
-			conn_end_name(t->end), t->inferred ? " (time from timer deadline)" : "");
+		format_addr(saddr, sizeof(saddr), c->t.family, c->t.saddr);
+		e = fmt_col(e, saddr, strlen(saddr), 15);
+		e = fmt_col(e, num, fmt_u64(num, c->t.sport) - num, 5);
+		format_addr(daddr, sizeof(daddr), c->t.family, c->t.daddr);
+		e = fmt_col(e, daddr, strlen(daddr), 15);
+		e = fmt_col(e, num, fmt_u64(num, c->t.dport) - num, 5);
+		name = tcp_state_name(t->oldstate);
+		e = fmt_col(e, name, strlen(name), 11);
+		e = fmt_str(e, "-> ");
+		name = tcp_state_name(t->newstate);
+		e = fmt_col(e, name, strlen(name), 11);
+		format_ms(ms, sizeof(ms), t->prev_ns, t->prev_known);
+		e = fmt_str(e, ms);
+		if (t->end) {
+			*e++ = ' ';
+			e = fmt_str(e, conn_end_name(t->end));
+		}
+		if (t->inferred)
+			e = fmt_str(e, " (time from timer deadline)");
+		*e++ = '\n';
+		fwrite_unlocked(line, 1, e - line, p->out);
 	}
 	pipe_emitted(p);
 }
