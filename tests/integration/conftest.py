@@ -6,6 +6,7 @@ never a bare sleep standing in for synchronisation.
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -84,6 +85,10 @@ class Tracer:
         assert " 0 lost" in s, s
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes about a minute (TIME_WAIT expiry)")
+
+
 @pytest.fixture
 def tracer():
     started = []
@@ -98,6 +103,7 @@ def tracer():
         if t.proc.poll() is None:
             t.proc.kill()
             t.proc.wait()
+        shutil.rmtree(t.dir, ignore_errors=True)
 
 
 def listener(family=socket.AF_INET, addr="127.0.0.1"):
