@@ -428,28 +428,39 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 			return;
 		}
 		c->cookie = ev->cookie;
-		if (ev->oldstate == TCPFSM_ST_LISTEN &&
-		    ev->newstate == TCPFSM_ST_SYN_RECV) {
-			/* a child: join its request sock by 4-tuple */
+		bool birth = ev->oldstate == TCPFSM_ST_LISTEN &&
+			     ev->newstate == TCPFSM_ST_SYN_RECV;
+
+		if (birth || ev->oldstate == TCPFSM_ST_SYN_RECV) {
+			/*
+			 * A child: join its request sock by 4-tuple. Its own
+			 * LISTEN -> SYN_RECV may not be recorded at all when
+			 * the request was (see skip_child_birth in the BPF).
+			 */
 			uint64_t rkey = tuple_hash(&t) | REQ_KEY_BIT;
 
 			req = get(e, rkey);
 			if (req && !tuple_eq(&req->t, &t))
 				req = NULL;
+		}
+		if (req) {
+			/* LISTEN -> SYN_RECV was reported at the SYN */
 			c->flags |= CONN_F_BORN;
 			c->open_kind = OPEN_PASSIVE;
-			if (req) {
-				/* LISTEN -> SYN_RECV was reported at the SYN */
-				c->retrans = req->retrans;
-				c->loss_epoch = req->loss_epoch;
-				c->flags |= req->flags & CONN_F_INCOMPLETE;
-				path_push(c, TCPFSM_ST_SYN_RECV,
-					  conn_since(req));
-				inherit_listener(e, c, req->listener);
-				conn_remove(e, req);
-				learn_owner(c, ev);
+			c->retrans = req->retrans;
+			c->loss_epoch = req->loss_epoch;
+			c->flags |= req->flags & CONN_F_INCOMPLETE;
+			path_push(c, TCPFSM_ST_SYN_RECV, conn_since(req));
+			inherit_listener(e, c, req->listener);
+			conn_remove(e, req);
+			learn_owner(c, ev);
+			if (birth)
 				return;
-			}
+			/* and now the change it was first seen with */
+		} else if (birth) {
+			/* no request seen (a SYN cookie, or hooks off) */
+			c->flags |= CONN_F_BORN;
+			c->open_kind = OPEN_PASSIVE;
 			inherit_listener(e, c, 0);
 			c->state = TCPFSM_ST_LISTEN;
 		} else if (ev->oldstate == TCPFSM_ST_CLOSE) {

@@ -185,6 +185,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 	if (tw_fn && req_fn) {
 		t->skel->rodata->tw_timer_fn = tw_fn;
 		t->skel->rodata->req_timer_fn = req_fn;
+		t->skel->rodata->skip_child_birth = true;
 		t->minisocks = true;
 	} else {
 		bpf_program__set_autoload(t->skel->progs.handle_timer_start, false);

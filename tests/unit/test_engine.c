@@ -317,6 +317,35 @@ static void test_passive_open_and_close(void **state)
 	engine_free(eng);
 }
 
+/* The child's own LISTEN -> SYN_RECV is not recorded (skip_child_birth). */
+static void test_passive_child_without_birth_record(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		ev(SRV, TCPFSM_EV_REQ_START, 0, 10 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(SRV, TCPFSM_EV_REQ_CANCEL, 0, 12 * MS, 0, TCPFSM_ST_SYN_RECV),
+		st(SRV, 9, 12 * MS + 2, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 100, false),
+		st(SRV, 9, 20 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 100, false),
+	};
+
+	evs[1].aux = 5;
+	feed(eng, evs, 5);
+	engine_advance(eng, 1 * S);
+	assert_int_equal(s.ntr, 4); /* LISTEN, SYN_RECV at the SYN, EST, CLOSE */
+	assert_int_equal(s.tr[2].old, TCPFSM_ST_SYN_RECV);
+	assert_int_equal(s.tr[2].prev, 2 * MS + 2);
+	assert_int_equal(s.tr[2].known, DUR_EXACT);
+	assert_int_equal(s.tr[2].pid, 200);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_RESET);
+	assert_true(s.closed[0].flags & CONN_F_BORN);
+	assert_int_equal(engine_stats(eng)->conns, 1); /* the listener */
+	engine_free(eng);
+}
+
 /* A half-open request whose final ACK never comes: retransmits, dropped. */
 static void test_half_open_timeout(void **state)
 {
@@ -695,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_orphan_fin_wait2_silent_time_wait),
 		cmocka_unit_test(test_orphan_fin_wait2_rearm_moves_bucket),
 		cmocka_unit_test(test_passive_open_and_close),
+		cmocka_unit_test(test_passive_child_without_birth_record),
 		cmocka_unit_test(test_half_open_timeout),
 		cmocka_unit_test(test_time_wait_reused),
 		cmocka_unit_test(test_time_wait_reused_under_churn),
