@@ -32,74 +32,8 @@ const char *diag_timer_name(unsigned int timer)
 
 /* ---------------------------------------------------------------- CIDR */
 
-int diag_cidr_parse(const char *s, struct diag_cidr *c)
-{
-	char buf[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned int max;
-
-	if (n == 0 || n >= sizeof(buf))
-		return -EINVAL;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	memset(c, 0, sizeof(*c));
-	if (inet_pton(AF_INET, buf, c->addr) == 1) {
-		c->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, buf, c->addr) == 1) {
-		c->family = AF_INET6;
-		max = 128;
-	} else {
-		return -EINVAL;
-	}
-	c->prefix_len = max;
-	if (slash) {
-		const char *p = slash + 1;
-		unsigned int v = 0;
-
-		if (!*p || strlen(p) > 3)
-			return -EINVAL;
-		for (; *p; p++) {
-			if (*p < '0' || *p > '9')
-				return -EINVAL;
-			v = v * 10 + (unsigned int)(*p - '0');
-		}
-		if (v > max)
-			return -EINVAL;
-		c->prefix_len = v;
-	}
-	return 0;
-}
-
-static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned int bits)
-{
-	unsigned int bytes = bits / 8, rem = bits % 8;
-
-	if (memcmp(a, b, bytes))
-		return false;
-	if (rem) {
-		uint8_t mask = (uint8_t)(0xff << (8 - rem));
-
-		return (a[bytes] & mask) == (b[bytes] & mask);
-	}
-	return true;
-}
-
 static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
 					     0, 0, 0xff, 0xff };
-
-bool diag_cidr_match(const struct diag_cidr *c, uint8_t family,
-		     const uint8_t *addr)
-{
-	if (c->family == family)
-		return prefix_match(addr, c->addr, c->prefix_len);
-	/* as the kernel does: an IPv4 CIDR matches IPv4-mapped IPv6 */
-	if (c->family == AF_INET && family == AF_INET6 &&
-	    !memcmp(addr, v4mapped_prefix, 12))
-		return prefix_match(addr + 12, c->addr, c->prefix_len);
-	return false;
-}
 
 /* ------------------------------------------------------------ bytecode */
 
@@ -115,7 +49,7 @@ bool diag_cidr_match(const struct diag_cidr *c, uint8_t family,
 struct bc_test {
 	uint8_t code;		/* INET_DIAG_BC_S_EQ, _D_EQ, _S_COND, _D_COND */
 	uint16_t port;
-	const struct diag_cidr *cidr;
+	const struct cidr *cidr;
 };
 
 static size_t bc_test_len(const struct bc_test *t)
@@ -163,7 +97,7 @@ static size_t bc_emit_group(uint8_t *buf, size_t off, const struct bc_test *t,
 		} else {
 			struct inet_diag_hostcond hc = {
 				.family = t[i].cidr->family,
-				.prefix_len = t[i].cidr->prefix_len,
+				.prefix_len = t[i].cidr->prefix,
 				.port = -1,
 			};
 
@@ -199,10 +133,10 @@ int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
 	for (i = 0; i < f->n_rports; i++)
 		rp[i] = (struct bc_test){ INET_DIAG_BC_D_EQ, f->rports[i], NULL };
 	for (i = 0; i < f->n_cidrs; i++) {
-		const struct diag_cidr *c = &f->cidrs[i];
+		const struct cidr *c = &f->cidrs[i];
 
 		if ((c->family != AF_INET && c->family != AF_INET6) ||
-		    c->prefix_len > (c->family == AF_INET ? 32 : 128))
+		    c->prefix > (c->family == AF_INET ? 32 : 128))
 			return -EINVAL;
 		ad[na++] = (struct bc_test){ INET_DIAG_BC_S_COND, 0, c };
 		ad[na++] = (struct bc_test){ INET_DIAG_BC_D_COND, 0, c };

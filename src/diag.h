@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "filter.h"
 #include "tcpfsm.h"
 
 /* One socket as sock_diag reports it. */
@@ -77,12 +78,6 @@ typedef int (*diag_sock_cb)(void *ctx, const struct diag_sock *s);
 /* Enough for the largest filter diag_bc_compile() can produce. */
 #define DIAG_BC_MAX 2048
 
-struct diag_cidr {
-	uint8_t family;		/* AF_INET or AF_INET6 */
-	uint8_t prefix_len;
-	uint8_t addr[16];	/* network byte order; IPv4 in the first 4 */
-};
-
 /*
  * Sockets whose local port is one of lports (if any), AND whose remote port
  * is one of rports (if any), AND one of whose two addresses is in one of
@@ -91,18 +86,13 @@ struct diag_cidr {
 struct diag_filter {
 	uint16_t lports[DIAG_MAX_PORTS];
 	uint16_t rports[DIAG_MAX_PORTS];
-	struct diag_cidr cidrs[DIAG_MAX_CIDRS];
+	struct cidr cidrs[DIAG_MAX_CIDRS];
 	int n_lports;
 	int n_rports;
 	int n_cidrs;
 };
 
-/* "10.0.0.0/8", "::1", "fe80::/10" (host bits ignored); -EINVAL if not. */
-int diag_cidr_parse(const char *s, struct diag_cidr *c);
-
-/* True if the address (family, 4 or 16 bytes) lies in the CIDR. */
-bool diag_cidr_match(const struct diag_cidr *c, uint8_t family,
-		     const uint8_t *addr);
+/* Addresses are parsed and matched by filter.h: cidr_parse, cidr_match. */
 
 /*
  * Compile the filter to INET_DIAG_BC_* ops into buf. Returns the length in

@@ -28,25 +28,36 @@ int cidr_parse(const char *s, struct cidr *c)
 	}
 	c->prefix = max;
 	if (slash) {
-		char *end;
-		long p;
+		const char *p = slash + 1;
+		int v = 0;
 
-		if (!slash[1])
+		/* digits only, at most 3: no sign, space or "0008" */
+		if (!*p || strlen(p) > 3)
 			return -EINVAL;
-		errno = 0;
-		p = strtol(slash + 1, &end, 10);
-		if (errno || *end || p < 0 || p > max)
+		for (; *p; p++) {
+			if (*p < '0' || *p > '9')
+				return -EINVAL;
+			v = v * 10 + (*p - '0');
+		}
+		if (v > max)
 			return -EINVAL;
-		c->prefix = (uint8_t)p;
+		c->prefix = (uint8_t)v;
 	}
 	return 0;
 }
+
+static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+					     0, 0, 0xff, 0xff };
 
 bool cidr_match(const struct cidr *c, uint8_t family, const uint8_t *addr)
 {
 	int full = c->prefix / 8, rest = c->prefix % 8;
 
-	if (c->family != family)
+	/* as the kernel's inet_diag bytecode: IPv4 matches IPv4-mapped IPv6 */
+	if (c->family == AF_INET && family == AF_INET6 &&
+	    !memcmp(addr, v4mapped_prefix, 12))
+		addr += 12;
+	else if (c->family != family)
 		return false;
 	if (memcmp(c->addr, addr, full))
 		return false;

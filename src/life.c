@@ -131,12 +131,6 @@ static void on_closed(void *ctx, const struct conn *c)
 	pipe_emitted(p);
 }
 
-static void on_stuck(void *ctx, const struct conn *c, uint64_t now,
-		     uint64_t thr, bool at_exit)
-{
-	pipe_print_stuck(ctx, c, now, thr, at_exit);
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -169,7 +163,7 @@ int cmd_life(int argc, char **argv)
 	struct pipe p;
 	struct engine_cb cb = {
 		.closed = on_closed,
-		.stuck = on_stuck,
+		.stuck = pipe_stuck_cb,
 		.ctx = &p,
 	};
 	int ret;

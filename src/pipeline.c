@@ -710,9 +710,10 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	return ret;
 }
 
-void pipe_print_stuck(struct pipe *p, const struct conn *c, uint64_t now_ns,
-		      uint64_t threshold_ns, bool at_exit)
+void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
+		   uint64_t threshold_ns, bool at_exit)
 {
+	struct pipe *p = ctx;
 	uint64_t since = conn_since(c), dur = now_ns - since;
 	char saddr[64], daddr[64], d[32], thr[32], comm[COMM_SAFE_LEN];
 	bool lower = (c->flags & CONN_F_SEEDED) && c->npath <= 1;

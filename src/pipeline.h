@@ -172,7 +172,8 @@ void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known);
 
 
 
-/* The --stuck alert line (or JSON object), shared by every command. */
-void pipe_print_stuck(struct pipe *p, const struct conn *c, uint64_t now_ns,
-		      uint64_t threshold_ns, bool at_exit);
+/* The --stuck alert line (or JSON object), shared by every command:
+ * an engine_cb.stuck with the struct pipe as ctx. */
+void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
+		   uint64_t threshold_ns, bool at_exit);
 #endif

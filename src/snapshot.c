@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "diag.h"
+#include "fmt.h"
 #include "json.h"
 #include "procmap.h"
 #include "tcpstate.h"
@@ -239,20 +240,6 @@ static char *put_str(char *p, const char *s)
 	return p;
 }
 
-static char *put_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
 static char *put_2d(char *p, unsigned int v)
 {
 	*p++ = (char)('0' + v / 10 % 10);
@@ -290,13 +277,13 @@ static char *put_duration(char *p, uint64_t ns)
 	uint64_t s = ns / 1000000000ull;
 
 	if (ns < 1000000ull) {
-		p = put_u64(p, ns / 1000);
+		p = fmt_u64(p, ns / 1000);
 		return put_str(p, "us");
 	}
 	if (ns < 1000000000ull) {
 		uint64_t t = ns / 100000;	/* tenths of ms */
 
-		p = put_u64(p, t / 10);
+		p = fmt_u64(p, t / 10);
 		*p++ = '.';
 		*p++ = (char)('0' + t % 10);
 		return put_str(p, "ms");
@@ -304,27 +291,27 @@ static char *put_duration(char *p, uint64_t ns)
 	if (s < 60) {
 		uint64_t t = ns / 100000000ull;	/* tenths of s */
 
-		p = put_u64(p, t / 10);
+		p = fmt_u64(p, t / 10);
 		*p++ = '.';
 		*p++ = (char)('0' + t % 10);
 		*p++ = 's';
 		return p;
 	}
 	if (s < 3600) {
-		p = put_u64(p, s / 60);
+		p = fmt_u64(p, s / 60);
 		*p++ = 'm';
 		p = put_2d(p, (unsigned int)(s % 60));
 		*p++ = 's';
 		return p;
 	}
 	if (s < 86400) {
-		p = put_u64(p, s / 3600);
+		p = fmt_u64(p, s / 3600);
 		*p++ = 'h';
 		p = put_2d(p, (unsigned int)(s % 3600 / 60));
 		*p++ = 'm';
 		return p;
 	}
-	p = put_u64(p, s / 86400);
+	p = fmt_u64(p, s / 86400);
 	*p++ = 'd';
 	p = put_2d(p, (unsigned int)(s % 86400 / 3600));
 	*p++ = 'h';
@@ -344,7 +331,7 @@ static char *put_endpoint(char *p, uint8_t family, const uint8_t *addr,
 	if (peer && port == 0)
 		*p++ = '*';
 	else
-		p = put_u64(p, port);
+		p = fmt_u64(p, port);
 	return p;
 }
 
@@ -391,7 +378,7 @@ static char *put_timer(char *p, const struct diag_sock *s)
 	*p++ = ',';
 	p = put_duration(p, (uint64_t)s->expires_ms * 1000000ull);
 	*p++ = ',';
-	return put_u64(p, s->retrans);
+	return fmt_u64(p, s->retrans);
 }
 
 /* comm bytes are untrusted: show printable ASCII only */
@@ -437,10 +424,10 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 	p = put_str(p, tcp_state_name(s->state));
 	p = pad_to(p, f, W_STATE);
 	f = p;
-	p = put_u64(p, s->rqueue);
+	p = fmt_u64(p, s->rqueue);
 	p = pad_to(p, f, W_QUEUE);
 	f = p;
-	p = put_u64(p, s->wqueue);
+	p = fmt_u64(p, s->wqueue);
 	p = pad_to(p, f, W_QUEUE);
 	f = p;
 	p = put_endpoint(p, s->family, s->saddr, s->sport, false);
@@ -458,7 +445,7 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 	p = put_timer(p, s);
 	p = pad_to(p, f, W_TIMER);
 	if (v.comm) {
-		p = put_u64(p, v.pid);
+		p = fmt_u64(p, v.pid);
 		*p++ = '/';
 		p = put_comm(p, v.comm, v.comm_len);
 	} else {
@@ -621,7 +608,7 @@ static void key_text(const struct opts *o, const struct diag_tally_entry *e,
 	switch (o->by) {
 	case DIAG_BY_LPORT:
 	case DIAG_BY_RPORT:
-		p = put_u64(p, e->port);
+		p = fmt_u64(p, e->port);
 		break;
 	case DIAG_BY_RADDR:
 		p += diag_format_addr(p, e->family, e->addr);
@@ -892,7 +879,7 @@ static int add_cidrs(struct diag_filter *f, const char *list)
 			return -EINVAL;
 		memcpy(buf, p, n);
 		buf[n] = '\0';
-		if (diag_cidr_parse(buf, &f->cidrs[f->n_cidrs]))
+		if (cidr_parse(buf, &f->cidrs[f->n_cidrs]))
 			return -EINVAL;
 		f->n_cidrs++;
 		p += n;

@@ -244,12 +244,6 @@ static void tick(struct pipe *p, uint64_t now, bool final)
 		S.next_print_ns += S.interval_ns;
 }
 
-static void on_stuck(void *ctx, const struct conn *c, uint64_t now,
-		     uint64_t thr, bool at_exit)
-{
-	pipe_print_stuck(ctx, c, now, thr, at_exit);
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -302,7 +296,7 @@ int cmd_stats(int argc, char **argv)
 	struct pipe p;
 	struct engine_cb cb = {
 		.transition = on_transition,
-		.stuck = on_stuck,
+		.stuck = pipe_stuck_cb,
 		.ctx = &p,
 	};
 	int ret;

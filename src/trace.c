@@ -112,12 +112,6 @@ static void on_transition(void *ctx, const struct transition *t)
 	pipe_emitted(p);
 }
 
-static void on_stuck(void *ctx, const struct conn *c, uint64_t now,
-		     uint64_t thr, bool at_exit)
-{
-	pipe_print_stuck(ctx, c, now, thr, at_exit);
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -135,7 +129,7 @@ int cmd_trace(int argc, char **argv)
 	struct pipe p;
 	struct engine_cb cb = {
 		.transition = on_transition,
-		.stuck = on_stuck,
+		.stuck = pipe_stuck_cb,
 		.ctx = &p,
 	};
 	int ret;

@@ -864,7 +864,7 @@ static void test_bc_cidr_ops(void **state)
 	uint8_t bc[DIAG_BC_MAX];
 	int len;
 
-	assert_int_equal(diag_cidr_parse("10.0.0.0/8", &f.cidrs[0]), 0);
+	assert_int_equal(cidr_parse("10.0.0.0/8", &f.cidrs[0]), 0);
 	f.n_cidrs = 1;
 	len = diag_bc_compile(&f, bc, sizeof(bc));
 	/* S_COND (16) JMP (4) D_COND (16) */
@@ -904,7 +904,7 @@ static void test_bc_empty_and_limits(void **state)
 		char s[64];
 
 		snprintf(s, sizeof(s), "2001:db8:%x::/48", i);
-		assert_int_equal(diag_cidr_parse(s, &f.cidrs[i]), 0);
+		assert_int_equal(cidr_parse(s, &f.cidrs[i]), 0);
 	}
 	f.n_lports = f.n_rports = DIAG_MAX_PORTS;
 	f.n_cidrs = DIAG_MAX_CIDRS;
@@ -949,7 +949,7 @@ static void test_bc_semantics_random(void **state)
 		for (i = 0; i < f.n_rports; i++)
 			f.rports[i] = ports[rnd() % 5];
 		for (i = 0; i < f.n_cidrs; i++)
-			assert_int_equal(diag_cidr_parse(pool[rnd() % 8],
+			assert_int_equal(cidr_parse(pool[rnd() % 8],
 							 &f.cidrs[i]),
 					 0);
 		len = diag_bc_compile(&f, bc, sizeof(bc));
@@ -1005,8 +1005,8 @@ static void test_bc_semantics_random(void **state)
 				any |= s.dport == f.rports[i];
 			want &= any;
 			for (any = !f.n_cidrs, i = 0; i < f.n_cidrs; i++)
-				any |= diag_cidr_match(&f.cidrs[i], fam, sa) ||
-				       diag_cidr_match(&f.cidrs[i], fam, da);
+				any |= cidr_match(&f.cidrs[i], fam, sa) ||
+				       cidr_match(&f.cidrs[i], fam, da);
 			want &= any;
 			if (len == 0)
 				assert_true(want);
@@ -1018,26 +1018,26 @@ static void test_bc_semantics_random(void **state)
 
 static void test_cidr_parse(void **state)
 {
-	struct diag_cidr c;
+	struct cidr c;
 
-	assert_int_equal(diag_cidr_parse("10.0.0.0/8", &c), 0);
+	assert_int_equal(cidr_parse("10.0.0.0/8", &c), 0);
 	assert_int_equal(c.family, AF_INET);
-	assert_int_equal(c.prefix_len, 8);
-	assert_int_equal(diag_cidr_parse("::1", &c), 0);
+	assert_int_equal(c.prefix, 8);
+	assert_int_equal(cidr_parse("::1", &c), 0);
 	assert_int_equal(c.family, AF_INET6);
-	assert_int_equal(c.prefix_len, 128);
-	assert_int_equal(diag_cidr_parse("1.2.3.4", &c), 0);
-	assert_int_equal(c.prefix_len, 32);
-	assert_int_equal(diag_cidr_parse("1.2.3.4/0", &c), 0);
-	assert_int_equal(c.prefix_len, 0);
-	assert_int_equal(diag_cidr_parse("1.2.3.4/33", &c), -EINVAL);
-	assert_int_equal(diag_cidr_parse("::/129", &c), -EINVAL);
-	assert_int_equal(diag_cidr_parse("1.2.3.4/", &c), -EINVAL);
-	assert_int_equal(diag_cidr_parse("1.2.3.4/x", &c), -EINVAL);
-	assert_int_equal(diag_cidr_parse("/8", &c), -EINVAL);
-	assert_int_equal(diag_cidr_parse("host.example", &c), -EINVAL);
-	assert_int_equal(diag_cidr_parse("", &c), -EINVAL);
-	assert_int_equal(diag_cidr_parse("1.2.3.4/0008", &c), -EINVAL);
+	assert_int_equal(c.prefix, 128);
+	assert_int_equal(cidr_parse("1.2.3.4", &c), 0);
+	assert_int_equal(c.prefix, 32);
+	assert_int_equal(cidr_parse("1.2.3.4/0", &c), 0);
+	assert_int_equal(c.prefix, 0);
+	assert_int_equal(cidr_parse("1.2.3.4/33", &c), -EINVAL);
+	assert_int_equal(cidr_parse("::/129", &c), -EINVAL);
+	assert_int_equal(cidr_parse("1.2.3.4/", &c), -EINVAL);
+	assert_int_equal(cidr_parse("1.2.3.4/x", &c), -EINVAL);
+	assert_int_equal(cidr_parse("/8", &c), -EINVAL);
+	assert_int_equal(cidr_parse("host.example", &c), -EINVAL);
+	assert_int_equal(cidr_parse("", &c), -EINVAL);
+	assert_int_equal(cidr_parse("1.2.3.4/0008", &c), -EINVAL);
 }
 
 /* --------------------------------------------------------- formatting */
