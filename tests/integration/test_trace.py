@@ -239,10 +239,24 @@ def tcpfsm_prog_ids():
     return {p["id"] for p in json.loads(out) if p.get("name", "").startswith("handle_")}
 
 
+def prog_ids_of(pid):
+    """BPF program ids a process holds, from /proc/PID/fdinfo."""
+    ids = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except OSError:
+            pass
+    return ids
+
+
 def test_sigterm_detaches_and_reports(tracer):
-    before = tcpfsm_prog_ids()  # other tracers on this host are not ours
     t = tracer()
-    ours = tcpfsm_prog_ids() - before
+    # other tests' tracers run in parallel: only this process's programs
+    ours = prog_ids_of(t.proc.pid) & tcpfsm_prog_ids()
     assert len(ours) == 4, ours  # the state program and three timer programs
     t.stop(signal.SIGTERM)
     assert t.returncode == 0
