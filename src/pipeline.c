@@ -200,6 +200,10 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 			usage(stdout);
 			return EXIT_OK;
 		}
+		if (opt == 'V') {
+			printf("tcpfsm %s\n", TCPFSM_VERSION);
+			return EXIT_OK;
+		}
 		if (opt == '?' || opt == ':') {
 			const char *arg = argv[optind - 1];
 

@@ -81,11 +81,12 @@ enum {
 	OPT_RINGBUF, OPT_NO_SEED, OPT_CMD_BASE = 0x200,
 };
 
-#define PIPE_SHORT_OPTS "46hvT:d:c:"
+#define PIPE_SHORT_OPTS "46hvVT:d:c:"
 #define PIPE_LONG_OPTS                                                        \
 	{ "ipv4", no_argument, NULL, '4' },                                   \
 	{ "ipv6", no_argument, NULL, '6' },                                   \
 	{ "help", no_argument, NULL, 'h' },                                   \
+	{ "version", no_argument, NULL, 'V' },                                \
 	{ "verbose", no_argument, NULL, 'v' },                                \
 	{ "lport", required_argument, NULL, OPT_LPORT },                      \
 	{ "rport", required_argument, NULL, OPT_RPORT },                      \
@@ -131,6 +132,7 @@ enum {
 	"      --no-seed            do not read existing sockets at start\n"        \
 	"      --ringbuf-size MIB   ring buffer size in MiB, power of two (default 16)\n" \
 	"  -v, --verbose            show libbpf's messages\n"                       \
+	"  -V, --version            print the version\n"                           \
 	"  -h, --help               this help\n"
 
 void pipe_opts_init(struct pipe_opts *o, const char *cmd);

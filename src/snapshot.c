@@ -909,6 +909,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "state", required_argument, NULL, 's' },
 		{ "lport", required_argument, NULL, 'l' },
 		{ "rport", required_argument, NULL, 'r' },
@@ -934,11 +935,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->top = DEFAULT_TOP;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46hs:l:r:a:N:pSb:t:jw:v",
+	while ((c = getopt_long(argc, argv, ":46hVs:l:r:a:N:pSb:t:jw:v",
 				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(stdout);
+			return 1;
+		case 'V':
+			printf("tcpfsm %s\n", TCPFSM_VERSION);
 			return 1;
 		case '4':
 		case '6':
