@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include "agesrv.h"
+#include "clock.h"
 
 #define AGESRV_SEND_TIMEOUT_MS 500
 #define AGESRV_RECV_TIMEOUT_MS 2000
@@ -135,14 +136,6 @@ struct agesrv_writer {
 	uint8_t buf[AGESRV_WBUF];
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int set_unix_path(struct sockaddr_un *sun, const char *path)
 {
 	size_t n = strlen(path);
@@ -266,7 +259,7 @@ static int writer_flush(struct agesrv_writer *w)
 			break;
 		}
 		off += (size_t)n;
-		if (off < w->len && mono_ns() > w->deadline_ns)
+		if (off < w->len && clock_ns(CLOCK_MONOTONIC) > w->deadline_ns)
 			w->err = -ETIMEDOUT;
 	}
 	w->len = 0;
@@ -303,7 +296,7 @@ static int answer(struct agesrv *srv, struct agesrv_writer *w, int cfd,
 	int sndbuf = 1 << 20;
 	struct age_header h;
 	struct age_record end = { .flags = AGE_F_END };
-	uint64_t now = mono_ns();
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 	int ret;
 
 	setsockopt(cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));

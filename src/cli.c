@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "fmt.h"
 
 volatile sig_atomic_t cli_stop;
 bool cli_verbose;
@@ -149,21 +150,8 @@ int parse_port_list(const char *s, uint16_t *ports, int max)
 
 void format_duration(char *buf, size_t len, uint64_t ns)
 {
-	uint64_t s = ns / 1000000000ull;
+	char tmp[32];
 
-	if (ns < 1000000ull)
-		snprintf(buf, len, "%lluus", (unsigned long long)(ns / 1000));
-	else if (ns < 1000000000ull)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else if (s < 60)
-		snprintf(buf, len, "%.1fs", ns / 1e9);
-	else if (s < 3600)
-		snprintf(buf, len, "%llum%02llus", (unsigned long long)(s / 60),
-			 (unsigned long long)(s % 60));
-	else if (s < 86400)
-		snprintf(buf, len, "%lluh%02llum", (unsigned long long)(s / 3600),
-			 (unsigned long long)(s % 3600 / 60));
-	else
-		snprintf(buf, len, "%llud%02lluh", (unsigned long long)(s / 86400),
-			 (unsigned long long)(s % 86400 / 3600));
+	*fmt_duration(tmp, ns) = '\0';
+	snprintf(buf, len, "%s", tmp);
 }

@@ -191,15 +191,7 @@ int diag_dump(const struct diag_query *q, diag_sock_cb cb, void *ctx,
 
 /* ---- formatting helpers (pure, fast) ---- */
 
-/* Longest diag_format_addr() output, NUL included. */
-#define DIAG_ADDR_STRLEN 46
-
-/*
- * Numeric address text, NUL-terminated: dotted quad for AF_INET, RFC 5952
- * for AF_INET6. Returns the length (without NUL). buf must hold
- * DIAG_ADDR_STRLEN bytes.
- */
-int diag_format_addr(char *buf, uint8_t family, const uint8_t *addr);
+/* Addresses are formatted by event.h: format_addr(), ADDR_STRLEN. */
 
 /* ---- summary: counts per state and per (state, key) ---- */
 

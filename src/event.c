@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include "event.h"
@@ -37,15 +37,66 @@ uint64_t tuple_hash(const struct tuple *t)
 	return h ? h : 1;
 }
 
-void format_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr)
+/* RFC 5952 text without inet_ntop (it is on the per-line output path). */
+int format_addr(char *buf, uint8_t family, const uint8_t *a)
 {
-	if (family == 2 && len >= 16) {
-		*fmt_ipv4(buf, addr) = '\0';
-		return;
+	static const char hex[] = "0123456789abcdef";
+	int best = -1, best_len = 0, run = -1, i;
+	uint16_t w[8];
+	char *p = buf;
+
+	if (family != AF_INET && family != AF_INET6) {
+		*p++ = '?';
+		*p = '\0';
+		return 1;
 	}
-	if ((family != 2 && family != 10) ||
-	    !inet_ntop(family == 2 ? AF_INET : AF_INET6, addr, buf, len))
-		snprintf(buf, len, "?");
+	if (family == AF_INET) {
+		p = fmt_ipv4(p, a);
+		*p = '\0';
+		return (int)(p - buf);
+	}
+	for (i = 0; i < 8; i++)
+		w[i] = (uint16_t)(a[2 * i] << 8 | a[2 * i + 1]);
+	/* RFC 5952: the longest run of two or more zero words becomes "::" */
+	for (i = 0; i <= 8; i++) {
+		if (i < 8 && w[i] == 0) {
+			if (run < 0)
+				run = i;
+			continue;
+		}
+		if (run >= 0 && i - run > best_len && i - run >= 2) {
+			best = run;
+			best_len = i - run;
+		}
+		run = -1;
+	}
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			if (i == 0)
+				*p++ = ':';
+			i += best_len - 1;
+			continue;
+		}
+		if (i == 6 && best == 0 &&
+		    (best_len == 6 || (best_len == 5 && w[5] == 0xffff))) {
+			p = fmt_ipv4(p, a + 12);	/* ::a.b.c.d, ::ffff:a.b.c.d */
+			break;
+		}
+		{
+			unsigned int v = w[i];
+			int shift = 12;
+
+			while (shift > 0 && !(v >> shift))
+				shift -= 4;
+			for (; shift >= 0; shift -= 4)
+				*p++ = hex[(v >> shift) & 0xf];
+		}
+		if (i < 7)
+			*p++ = ':';
+	}
+	*p = '\0';
+	return (int)(p - buf);
 }
 
 void comm_escape(char *out, const char *comm)

@@ -23,8 +23,15 @@ bool tuple_eq(const struct tuple *a, const struct tuple *b);
 /* Never 0. */
 uint64_t tuple_hash(const struct tuple *t);
 
-/* Numeric address text, as inet_ntop; "?" for an unknown family. */
-void format_addr(char *buf, size_t len, uint8_t family, const uint8_t *addr);
+/* Longest format_addr() output, NUL included. */
+#define ADDR_STRLEN 46
+
+/*
+ * Numeric address text, as inet_ntop gives it (dotted quad; RFC 5952 for
+ * IPv6), "?" for an unknown family. buf holds ADDR_STRLEN bytes; returns
+ * the length without the NUL.
+ */
+int format_addr(char *buf, uint8_t family, const uint8_t *addr);
 
 /*
  * A process name is untrusted bytes: copy it for a table with every

@@ -54,6 +54,50 @@ static inline char *fmt_str(char *p, const char *s)
 	return p + n;
 }
 
+/*
+ * Human duration, in integer arithmetic: "850us" "12.3ms" "59.8s" "3m05s"
+ * "3h12m" "2d04h" (tenths truncated). At most 24 bytes.
+ */
+static inline char *fmt_duration(char *p, uint64_t ns)
+{
+	uint64_t s = ns / 1000000000ull;
+
+	if (ns < 1000000ull)
+		return fmt_str(fmt_u64(p, ns / 1000), "us");
+	if (ns < 1000000000ull) {
+		p = fmt_u64(p, ns / 1000000);
+		*p++ = '.';
+		*p++ = (char)('0' + ns / 100000 % 10);
+		return fmt_str(p, "ms");
+	}
+	if (s < 60) {
+		p = fmt_u64(p, s);
+		*p++ = '.';
+		*p++ = (char)('0' + ns / 100000000ull % 10);
+		*p++ = 's';
+		return p;
+	}
+	if (s < 3600) {
+		p = fmt_u64(p, s / 60);
+		*p++ = 'm';
+		p = fmt_u64_fixed(p, s % 60, 2);
+		*p++ = 's';
+		return p;
+	}
+	if (s < 86400) {
+		p = fmt_u64(p, s / 3600);
+		*p++ = 'h';
+		p = fmt_u64_fixed(p, s % 3600 / 60, 2);
+		*p++ = 'm';
+		return p;
+	}
+	p = fmt_u64(p, s / 86400);
+	*p++ = 'd';
+	p = fmt_u64_fixed(p, s % 86400 / 3600, 2);
+	*p++ = 'h';
+	return p;
+}
+
 /* Dotted quad; at most 15 bytes. */
 static inline char *fmt_ipv4(char *p, const uint8_t *a)
 {

@@ -101,8 +101,8 @@ static void on_closed(void *ctx, const struct conn *c)
 		return;
 	}
 	pipe_format_ts(p, ts, c->end_ns);
-	format_addr(saddr, sizeof(saddr), c->t.family, c->t.saddr);
-	format_addr(daddr, sizeof(daddr), c->t.family, c->t.daddr);
+	format_addr(saddr, c->t.family, c->t.saddr);
+	format_addr(daddr, c->t.family, c->t.daddr);
 	if (c->owner.pid) {
 		snprintf(pid, sizeof(pid), "%u", c->owner.pid);
 		comm_escape(comm, c->owner.comm);

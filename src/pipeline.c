@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include "agesrv.h"
 #include "cli.h"
+#include "clock.h"
 #include "diag.h"
 #include "loader.h"
 #include "fmt.h"
@@ -19,14 +20,6 @@
 /* How long a connect's record waits for its local port. */
 #define PORT_HOLD_NS 200000000ull	/* 200 ms */
 #define POLL_MS 100
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 void pipe_opts_init(struct pipe_opts *o, const char *cmd)
 {
@@ -308,12 +301,6 @@ void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known)
 	*e = '\0';
 }
 
-void pipe_format_endpoint(char *buf, size_t len, uint8_t family,
-			  const uint8_t *addr)
-{
-	format_addr(buf, len, family, addr);
-}
-
 void pipe_json_conn(struct pipe *p, const struct conn *c)
 {
 	struct json *j = &p->j;
@@ -331,10 +318,10 @@ void pipe_json_conn(struct pipe *p, const struct conn *c)
 	}
 	json_u64(j, "netns", c->t.netns);
 	json_str(j, "family", c->t.family == 10 ? "ipv6" : "ipv4");
-	format_addr(addr, sizeof(addr), c->t.family, c->t.saddr);
+	format_addr(addr, c->t.family, c->t.saddr);
 	json_str(j, "saddr", addr);
 	json_u64(j, "sport", c->t.sport);
-	format_addr(addr, sizeof(addr), c->t.family, c->t.daddr);
+	format_addr(addr, c->t.family, c->t.daddr);
 	json_str(j, "daddr", addr);
 	json_u64(j, "dport", c->t.dport);
 }
@@ -740,8 +727,8 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 		json_end_line(j);
 		return;
 	}
-	format_addr(saddr, sizeof(saddr), c->t.family, c->t.saddr);
-	format_addr(daddr, sizeof(daddr), c->t.family, c->t.daddr);
+	format_addr(saddr, c->t.family, c->t.saddr);
+	format_addr(daddr, c->t.family, c->t.daddr);
 	format_duration(d, sizeof(d), dur);
 	format_duration(thr, sizeof(thr), threshold_ns);
 	comm_escape(comm, c->owner.pid ? c->owner.comm : "-");

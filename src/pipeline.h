@@ -166,9 +166,6 @@ uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns);
 
 /* Shared JSON members: cookie, owner, tuple. */
 void pipe_json_conn(struct pipe *p, const struct conn *c);
-/* "ADDR" / "ADDR:PORT" pieces for tables. */
-void pipe_format_endpoint(char *buf, size_t len, uint8_t family,
-			  const uint8_t *addr);
 /* "1.234" ms with µs precision, "-" when unknown, ">" for a lower bound. */
 void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known);
 

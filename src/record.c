@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "record.h"
 
 #define IO_BUF_SIZE (64 * 1024)
@@ -256,14 +257,6 @@ int record_parse_header(const void *in, size_t len, struct record_header *hdr,
 	if (errlen)
 		err[0] = '\0';
 	return 0;
-}
-
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 void record_header_now(struct record_header *hdr, uint32_t flags)

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "agesrv.h"
+#include "clock.h"
 #include "cli.h"
 #include "commands.h"
 #include "diag.h"
@@ -240,13 +241,6 @@ static char *put_str(char *p, const char *s)
 	return p;
 }
 
-static char *put_2d(char *p, unsigned int v)
-{
-	*p++ = (char)('0' + v / 10 % 10);
-	*p++ = (char)('0' + v % 10);
-	return p;
-}
-
 static char *put_hex(char *p, uint64_t v)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -271,60 +265,13 @@ static int hex_len(uint64_t v)
 	return n;
 }
 
-/* Like format_duration(), in integer arithmetic: "850us" "12.3ms" "59.8s" "3m05s" "3h12m" "2d04h". */
-static char *put_duration(char *p, uint64_t ns)
-{
-	uint64_t s = ns / 1000000000ull;
-
-	if (ns < 1000000ull) {
-		p = fmt_u64(p, ns / 1000);
-		return put_str(p, "us");
-	}
-	if (ns < 1000000000ull) {
-		uint64_t t = ns / 100000;	/* tenths of ms */
-
-		p = fmt_u64(p, t / 10);
-		*p++ = '.';
-		*p++ = (char)('0' + t % 10);
-		return put_str(p, "ms");
-	}
-	if (s < 60) {
-		uint64_t t = ns / 100000000ull;	/* tenths of s */
-
-		p = fmt_u64(p, t / 10);
-		*p++ = '.';
-		*p++ = (char)('0' + t % 10);
-		*p++ = 's';
-		return p;
-	}
-	if (s < 3600) {
-		p = fmt_u64(p, s / 60);
-		*p++ = 'm';
-		p = put_2d(p, (unsigned int)(s % 60));
-		*p++ = 's';
-		return p;
-	}
-	if (s < 86400) {
-		p = fmt_u64(p, s / 3600);
-		*p++ = 'h';
-		p = put_2d(p, (unsigned int)(s % 3600 / 60));
-		*p++ = 'm';
-		return p;
-	}
-	p = fmt_u64(p, s / 86400);
-	*p++ = 'd';
-	p = put_2d(p, (unsigned int)(s % 86400 / 3600));
-	*p++ = 'h';
-	return p;
-}
-
 /* "1.2.3.4:80", "[::1]:80"; a remote port 0 (listeners) is "*". */
 static char *put_endpoint(char *p, uint8_t family, const uint8_t *addr,
 			  uint16_t port, bool peer)
 {
 	if (family == AF_INET6)
 		*p++ = '[';
-	p += diag_format_addr(p, family, addr);
+	p += format_addr(p, family, addr);
 	if (family == AF_INET6)
 		*p++ = ']';
 	*p++ = ':';
@@ -358,10 +305,10 @@ static char *put_age(char *p, const struct sock_view *v)
 	case AGE_TRACER:
 		if (v->age_lower_bound)
 			p = put_str(p, ">=");
-		return put_duration(p, v->age_ns);
+		return fmt_duration(p, v->age_ns);
 	case AGE_TIMER:
 		*p++ = '~';
-		return put_duration(p, v->age_ns);
+		return fmt_duration(p, v->age_ns);
 	default:
 		*p++ = '-';
 		return p;
@@ -376,7 +323,7 @@ static char *put_timer(char *p, const struct diag_sock *s)
 	}
 	p = put_str(p, diag_timer_name(s->timer));
 	*p++ = ',';
-	p = put_duration(p, (uint64_t)s->expires_ms * 1000000ull);
+	p = fmt_duration(p, (uint64_t)s->expires_ms * 1000000ull);
 	*p++ = ',';
 	return fmt_u64(p, s->retrans);
 }
@@ -511,9 +458,9 @@ static int table_print(struct snap *sn)
 static void json_addr(struct json *j, const char *key, uint8_t family,
 		      const uint8_t *addr)
 {
-	char buf[DIAG_ADDR_STRLEN];
+	char buf[ADDR_STRLEN];
 
-	diag_format_addr(buf, family, addr);
+	format_addr(buf, family, addr);
 	json_str(j, key, buf);
 }
 
@@ -611,7 +558,7 @@ static void key_text(const struct opts *o, const struct diag_tally_entry *e,
 		p = fmt_u64(p, e->port);
 		break;
 	case DIAG_BY_RADDR:
-		p += diag_format_addr(p, e->family, e->addr);
+		p += format_addr(p, e->family, e->addr);
 		break;
 	case DIAG_BY_COMM:
 		p = put_comm(p, e->comm, strnlen(e->comm, sizeof(e->comm)));
@@ -702,14 +649,6 @@ static int summary_print(struct snap *sn)
 
 /* ------------------------------------------------------------- the run */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Replay a file of recorded replies (--from-raw): every dump in it. */
 static int replay_raw(const char *path, diag_sock_cb cb, void *ctx,
 		      struct diag_dump_info *info)
@@ -778,7 +717,7 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 	uint64_t t0, t1, t2;
 	int ret;
 
-	t0 = mono_ns();
+	t0 = clock_ns(CLOCK_MONOTONIC);
 	if (o->processes) {
 		ret = procmap_scan(&sn->pm, "/proc");
 		if (ret)
@@ -791,12 +730,12 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 	sn->rows = 0;
 	if (o->summary)
 		diag_tally_init(&sn->tally, o->by);
-	t1 = sn->now_ns = mono_ns();
+	t1 = sn->now_ns = clock_ns(CLOCK_MONOTONIC);
 	if (o->from_raw)
 		ret = replay_raw(o->from_raw, cb, sn, &info);
 	else
 		ret = diag_dump(&q, cb, sn, &info);
-	t2 = mono_ns();
+	t2 = clock_ns(CLOCK_MONOTONIC);
 	if (!ret && o->summary)
 		ret = summary_print(sn);
 	else if (!ret && !o->json)
@@ -811,7 +750,7 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 			(unsigned long long)info.nsocks, info.recvs,
 			(unsigned long long)info.reply_bytes,
 			info.intr_retries, info.intr ? " (still interrupted)" : "",
-			(t1 - t0) / 1e6, (t2 - t1) / 1e6, (mono_ns() - t2) / 1e6);
+			(t1 - t0) / 1e6, (t2 - t1) / 1e6, (clock_ns(CLOCK_MONOTONIC) - t2) / 1e6);
 		if (o->processes)
 			fprintf(stderr, "tcpfsm snapshot: /proc: %u processes, "
 				"%u denied, %zu sockets owned\n",
@@ -855,7 +794,7 @@ static int enter_netns(const char *spec)
 static bool sleep_until(uint64_t deadline_ns)
 {
 	while (!cli_stop) {
-		uint64_t now = mono_ns();
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		struct timespec ts;
 
 		if (now >= deadline_ns)
@@ -1071,7 +1010,7 @@ static int run(struct snap *sn, const struct opts *o)
 					 o->dump_raw, strerror(errno));
 	}
 	for (round = 0; !cli_stop; round++) {
-		uint64_t start = mono_ns();
+		uint64_t start = clock_ns(CLOCK_MONOTONIC);
 
 		if (o->watch_ns && !o->json) {
 			if (tty)

@@ -51,7 +51,7 @@ static uint64_t group_key(const struct conn *c, char *label, size_t len)
 		snprintf(label, len, "%u", c->owner.pid);
 		return (uint64_t)c->owner.pid + 1;
 	case BY_RADDR:
-		format_addr(label, len, c->t.family, c->t.daddr);
+		format_addr(label, c->t.family, c->t.daddr);
 		for (i = 0; i < 16; i++)
 			h = (h ^ c->t.daddr[i]) * 0x100000001b3ull;
 		return (h ^ c->t.family) | 1;

@@ -87,10 +87,10 @@ static void on_transition(void *ctx, const struct transition *t)
 			e = fmt_col(e, "-", 1, 7);
 			e = fmt_col(e, "-", 1, 15);
 		}
-		format_addr(saddr, sizeof(saddr), c->t.family, c->t.saddr);
+		format_addr(saddr, c->t.family, c->t.saddr);
 		e = fmt_col(e, saddr, strlen(saddr), 15);
 		e = fmt_col(e, num, fmt_u64(num, c->t.sport) - num, 5);
-		format_addr(daddr, sizeof(daddr), c->t.family, c->t.daddr);
+		format_addr(daddr, c->t.family, c->t.daddr);
 		e = fmt_col(e, daddr, strlen(daddr), 15);
 		e = fmt_col(e, num, fmt_u64(num, c->t.dport) - num, 5);
 		name = tcp_state_name(t->oldstate);

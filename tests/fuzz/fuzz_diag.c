@@ -15,14 +15,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int touch(void *ctx, const struct diag_sock *s)
 {
-	char buf[DIAG_ADDR_STRLEN];
+	char buf[ADDR_STRLEN];
 	uint64_t *sum = ctx;
 
 	/* use every field, and format both addresses */
 	*sum += s->cookie + s->sport + s->dport + s->state + s->inode +
 		s->expires_ms + s->cgroup_id;
-	*sum += (uint64_t)diag_format_addr(buf, s->family, s->saddr);
-	*sum += (uint64_t)diag_format_addr(buf, s->family, s->daddr);
+	*sum += (uint64_t)format_addr(buf, s->family, s->saddr);
+	*sum += (uint64_t)format_addr(buf, s->family, s->daddr);
 	if (s->family != 2 && s->family != 10)
 		abort();
 	return 0;

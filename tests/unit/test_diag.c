@@ -111,12 +111,12 @@ static bool addr_is_zero(const uint8_t *a)
 static bool same_addr(const char *want, const struct diag_sock *s,
 		      const uint8_t *addr)
 {
-	char buf[DIAG_ADDR_STRLEN];
+	char buf[ADDR_STRLEN];
 
 	if (!strcmp(want, "*") || !strcmp(want, "0.0.0.0") ||
 	    !strcmp(want, "::"))
 		return addr_is_zero(addr);
-	diag_format_addr(buf, s->family, addr);
+	format_addr(buf, s->family, addr);
 	return !strcmp(buf, want);
 }
 
@@ -1049,7 +1049,7 @@ static void test_format_addr_vs_inet_ntop(void **state)
 		"1:0:0:1:0:0:0:1", "1:0:1:0:1:0:1:0", "::ffff:1.2.3.4",
 		"::1.2.3.4", "1:2:3:4:5:6:7:8", "0:1:0:0:1:0:0:0", "::2:3",
 	};
-	char want[INET6_ADDRSTRLEN], got[DIAG_ADDR_STRLEN];
+	char want[INET6_ADDRSTRLEN], got[ADDR_STRLEN];
 	uint8_t a[16];
 	size_t i;
 	int iter, j;
@@ -1057,7 +1057,7 @@ static void test_format_addr_vs_inet_ntop(void **state)
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		assert_int_equal(inet_pton(AF_INET6, fixed[i], a), 1);
 		inet_ntop(AF_INET6, a, want, sizeof(want));
-		assert_int_equal(diag_format_addr(got, AF_INET6, a),
+		assert_int_equal(format_addr(got, AF_INET6, a),
 				 (int)strlen(want));
 		assert_string_equal(got, want);
 	}
@@ -1072,7 +1072,7 @@ static void test_format_addr_vs_inet_ntop(void **state)
 			a[j + 1] = r % 5 ? 0 : (uint8_t)(r >> 16);
 		}
 		inet_ntop(fam, a, want, sizeof(want));
-		assert_int_equal(diag_format_addr(got, fam, a),
+		assert_int_equal(format_addr(got, fam, a),
 				 (int)strlen(want));
 		assert_string_equal(got, want);
 	}

@@ -102,12 +102,12 @@ static void test_addresses_and_ms(void **state)
 	char buf[64];
 
 	inet_pton(AF_INET6, "fd00::1", a);
-	format_addr(buf, sizeof(buf), 10, a);
+	format_addr(buf, 10, a);
 	assert_string_equal(buf, "fd00::1");
 	inet_pton(AF_INET, "10.2.3.4", a);
-	format_addr(buf, sizeof(buf), 2, a);
+	format_addr(buf, 2, a);
 	assert_string_equal(buf, "10.2.3.4");
-	format_addr(buf, sizeof(buf), 7, a);
+	format_addr(buf, 7, a);
 	assert_string_equal(buf, "?");
 	format_ms(buf, sizeof(buf), 61550123456ull, DUR_EXACT);
 	assert_string_equal(buf, "61550.123");
