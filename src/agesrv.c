@@ -173,27 +173,43 @@ static int mkdir_parents(const char *path)
 	return 0;
 }
 
-/* A socket file at path: is anyone listening there? */
-static int probe_existing(const char *path)
+/* A connected stream socket to path, or -errno. */
+static int unix_connect(const char *path)
 {
 	struct sockaddr_un sun;
-	struct stat stt;
 	int fd, ret;
 
-	if (lstat(path, &stt))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(stt.st_mode))
-		return -EEXIST;
 	ret = set_unix_path(&sun, path);
 	if (ret)
 		return ret;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-	close(fd);
-	if (ret == 0)
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* A socket file at path: is anyone listening there? */
+static int probe_existing(const char *path)
+{
+	struct stat stt;
+	int fd;
+
+	if (lstat(path, &stt))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(stt.st_mode))
+		return -EEXIST;
+	fd = unix_connect(path);
+	if (fd >= 0) {
+		close(fd);
 		return -EADDRINUSE;
+	}
+	if (fd == -ENAMETOOLONG)
+		return fd;
 	if (unlink(path) && errno != ENOENT)
 		return -errno;
 	return 0;
@@ -362,23 +378,15 @@ int agesrv_query(const char *path, age_cb cb, void *ctx,
 	struct timeval tv = { .tv_sec = AGESRV_RECV_TIMEOUT_MS / 1000,
 			      .tv_usec = AGESRV_RECV_TIMEOUT_MS % 1000 * 1000 };
 	struct age_decoder d;
-	struct sockaddr_un sun;
 	uint8_t *buf;
 	int fd, ret;
 
 	if (!path)
 		path = agesrv_default_path();
-	ret = set_unix_path(&sun, path);
-	if (ret)
-		return ret;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = unix_connect(path);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		ret = -errno;
-		goto out_close;
-	}
 	buf = malloc(AGESRV_WBUF);
 	if (!buf) {
 		ret = -ENOMEM;

@@ -162,12 +162,12 @@ int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
  * than once per family, and the walk, not the copying, is most of the
  * kernel's cost when most sockets are of one family.
  */
-static int build_compat(void *buf, size_t len, uint32_t states,
-			const void *bc, size_t bc_len, uint32_t seq)
+/* One dump request: header, the request struct, the bytecode attribute. */
+static int put_request(void *buf, size_t len, uint16_t type, const void *req,
+		       size_t req_len, const void *bc, size_t bc_len, uint32_t seq)
 {
 	struct nlmsghdr nlh = { 0 };
-	struct inet_diag_req req = { 0 };
-	size_t need = NLMSG_SPACE(sizeof(req));
+	size_t body = NLMSG_SPACE(req_len), need = body;
 
 	if (bc_len)
 		need += NLA_ALIGN(NLA_HDRLEN + bc_len);
@@ -175,64 +175,50 @@ static int build_compat(void *buf, size_t len, uint32_t states,
 		return -ENOSPC;
 	memset(buf, 0, need);
 	nlh.nlmsg_len = (uint32_t)need;
-	nlh.nlmsg_type = TCPDIAG_GETSOCK;
+	nlh.nlmsg_type = type;
 	nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	nlh.nlmsg_seq = seq;
-	req.idiag_family = AF_INET;	/* not used by dumps */
-	req.idiag_states = states;
-	req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
-	req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 	memcpy(buf, &nlh, sizeof(nlh));
-	memcpy((uint8_t *)buf + NLMSG_HDRLEN, &req, sizeof(req));
+	memcpy((uint8_t *)buf + NLMSG_HDRLEN, req, req_len);
+	if (bc_len) {
+		struct nlattr nla = {
+			.nla_len = (uint16_t)(NLA_HDRLEN + bc_len),
+			.nla_type = INET_DIAG_REQ_BYTECODE,
+		};
+		uint8_t *p = (uint8_t *)buf + body;
+
+		memcpy(p, &nla, sizeof(nla));
+		memcpy(p + NLA_HDRLEN, bc, bc_len);
+	}
 	return (int)need;
 }
 
 int diag_build_request(void *buf, size_t len, uint8_t family, uint32_t states,
 		       const void *bc, size_t bc_len, uint32_t seq)
 {
-	struct nlmsghdr nlh = { 0 };
-	struct inet_diag_req_v2 req = { 0 };
-	size_t need = NLMSG_SPACE(sizeof(req));
-	int hdr;
-
-	if (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC)
-		return -EINVAL;
 	if (family == AF_UNSPEC) {
-		hdr = build_compat(buf, len, states, bc, bc_len, seq);
-		need = NLMSG_SPACE(sizeof(struct inet_diag_req));
-	} else {
-		if (bc_len)
-			need += NLA_ALIGN(NLA_HDRLEN + bc_len);
-		if (need > len || NLA_HDRLEN + bc_len > UINT16_MAX)
-			return -ENOSPC;
-		memset(buf, 0, need);
-		nlh.nlmsg_len = (uint32_t)need;
-		nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-		nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-		nlh.nlmsg_seq = seq;
+		/* the legacy request: both families in one table walk */
+		struct inet_diag_req req = { 0 };
+
+		req.idiag_family = AF_INET;	/* not used by dumps */
+		req.idiag_states = states;
+		req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+		req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+		return put_request(buf, len, TCPDIAG_GETSOCK, &req, sizeof(req),
+				   bc, bc_len, seq);
+	}
+	if (family == AF_INET || family == AF_INET6) {
+		struct inet_diag_req_v2 req = { 0 };
+
 		req.sdiag_family = family;
 		req.sdiag_protocol = IPPROTO_TCP;
 		req.idiag_states = states;
 		req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 		req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-		memcpy(buf, &nlh, sizeof(nlh));
-		memcpy((uint8_t *)buf + NLMSG_HDRLEN, &req, sizeof(req));
-		hdr = (int)need;
-		need = NLMSG_SPACE(sizeof(req));
+		return put_request(buf, len, SOCK_DIAG_BY_FAMILY, &req, sizeof(req),
+				   bc, bc_len, seq);
 	}
-	if (hdr < 0)
-		return hdr;
-	if (bc_len) {
-		struct nlattr nla = {
-			.nla_len = (uint16_t)(NLA_HDRLEN + bc_len),
-			.nla_type = INET_DIAG_REQ_BYTECODE,
-		};
-		uint8_t *p = (uint8_t *)buf + need;
-
-		memcpy(p, &nla, sizeof(nla));
-		memcpy(p + NLA_HDRLEN, bc, bc_len);
-	}
-	return hdr;
+	return -EINVAL;
 }
 
 /* -------------------------------------------------------------- parser */
