@@ -222,7 +222,7 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 {
 	const struct sock_common *skc;
 	struct tcpfsm_event *e;
-	__u64 cookie = 0, aux2 = 0;
+	__u64 cookie = 0;
 	__u8 substate = 0, retrans = 0, flags = 0;
 
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
@@ -280,7 +280,6 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 	e->newstate = substate;
 	e->retrans = retrans;
 	e->aux = aux;
-	e->aux2 = aux2;
 	e->flags = flags;
 	fill_task(e, false);
 	submit(e);

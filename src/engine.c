@@ -88,13 +88,6 @@ const struct engine_stats *engine_stats(const struct engine *e)
 	return &e->st;
 }
 
-size_t engine_bytes_per_conn(void)
-{
-	/* the struct, malloc's header rounded to 16, two slots at load 1/2 */
-	return ((sizeof(struct conn) + 8 + 15) & ~(size_t)15) +
-	       2 * sizeof(struct u64map_slot);
-}
-
 void engine_foreach(struct engine *e,
 		    void (*fn)(void *ctx, const struct conn *c), void *ctx)
 {

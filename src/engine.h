@@ -181,8 +181,6 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 void engine_foreach(struct engine *e,
 		    void (*fn)(void *ctx, const struct conn *c), void *ctx);
 const struct engine_stats *engine_stats(const struct engine *e);
-/* Bytes held per tracked connection (struct, allocator, hash slot). */
-size_t engine_bytes_per_conn(void);
 
 /* Duration of path entry i (0 if unknown, *known says which). */
 uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known);

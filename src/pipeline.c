@@ -332,8 +332,6 @@ static void deliver(void *ctx, const struct tcpfsm_event *e)
 {
 	struct pipe *p = ctx;
 
-	if (!p->first_ts)
-		p->first_ts = e->ts_ns;
 	engine_event(p->eng, e);
 }
 
@@ -383,7 +381,6 @@ static void step(struct pipe *p, uint64_t watermark)
 
 static void check_lost(struct pipe *p, uint64_t lost)
 {
-	static uint64_t last_warn_ns;
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
 	if (lost <= p->lost_seen)
@@ -395,12 +392,12 @@ static void check_lost(struct pipe *p, uint64_t lost)
 		e.ts_ns = now;
 		p->rec_err = record_write(p->rec, &e, 1);
 	}
-	if (now - last_warn_ns >= 1000000000ull) {
+	if (now - p->lost_warned_ns >= 1000000000ull) {
 		fprintf(stderr,
 			"tcpfsm: warning: %llu records lost so far (ring buffer full); "
 			"connections alive then are marked incomplete\n",
 			(unsigned long long)lost);
-		last_warn_ns = now;
+		p->lost_warned_ns = now;
 	}
 	p->lost_seen = lost;
 }

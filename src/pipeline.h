@@ -63,10 +63,10 @@ struct pipe {
 	uint32_t netns_self;
 	uint64_t start_mono;	/* when tracing (or the recording) began */
 	int64_t wall_offset;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
-	uint64_t first_ts;
 	uint64_t emitted;	/* what counts for --count */
 	uint64_t raw_events;
 	uint64_t lost_seen;
+	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;
 	bool done;		/* --count reached, or the reader went away */
 	bool epipe;

@@ -102,10 +102,8 @@ static size_t release(struct reorder *r, uint64_t watermark, bool all,
 	 * or when they outnumber what can still be waiting for them.
 	 */
 	if (r->ports.count &&
-	    (r->head == r->tail || r->ports.count > 4096 + (r->tail - r->head))) {
-		u64map_free(&r->ports);
-		u64map_init(&r->ports, 64, SIZE_MAX / 4);
-	}
+	    (r->head == r->tail || r->ports.count > 4096 + (r->tail - r->head)))
+		u64map_clear(&r->ports);
 	return n;
 }
 

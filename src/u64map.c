@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "u64map.h"
 
 static inline size_t hash(uint64_t key, size_t mask)
@@ -38,9 +39,10 @@ size_t u64map_home(const struct u64map *m, uint64_t key)
 	return hash(key, m->mask);
 }
 
-size_t u64map_bytes(const struct u64map *m)
+void u64map_clear(struct u64map *m)
 {
-	return (m->mask + 1) * sizeof(*m->slots);
+	memset(m->slots, 0, (m->mask + 1) * sizeof(*m->slots));
+	m->count = 0;
 }
 
 uint64_t *u64map_get(const struct u64map *m, uint64_t key)

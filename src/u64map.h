@@ -33,7 +33,7 @@ int u64map_put(struct u64map *m, uint64_t key, uint64_t val);
 bool u64map_del(struct u64map *m, uint64_t key);
 /* Slot index of a key's home position: for sampling neighbours. */
 size_t u64map_home(const struct u64map *m, uint64_t key);
-/* Bytes of memory held. */
-size_t u64map_bytes(const struct u64map *m);
+/* Remove every entry, keeping the table. */
+void u64map_clear(struct u64map *m);
 
 #endif
