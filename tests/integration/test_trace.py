@@ -2,9 +2,11 @@
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -156,7 +158,8 @@ def test_hostile_comm_is_escaped(tracer):
     """Process names are untrusted: the JSON stays valid whatever they hold."""
     lis = listener()
     port = lis.getsockname()[1]
-    t = tracer("--rport", str(port))
+    rec = os.path.join(tempfile.mkdtemp(prefix="tcpfsm-rec-"), "comm.bin")
+    t = tracer("--rport", str(port), "--record", rec)
     name = b'a"b\\c\n\x01\xff\xfe}'
     child = os.fork()
     if child == 0:
@@ -177,9 +180,13 @@ def test_hostile_comm_is_escaped(tracer):
     assert syn["pid"] == child
     expected = name.decode("latin-1")[:15]
     assert syn["comm"] == expected
-    # and the table form writes every such byte as \xNN
-    out = subprocess.run([BIN, "trace", "--help"], capture_output=True)
+    # and the table form writes every such byte as \xNN (same stream, replayed)
+    out = subprocess.run([BIN, "trace", "--replay", rec, "--rport", str(port)],
+                         capture_output=True)
     assert out.returncode == 0
+    line = [l for l in out.stdout.decode("ascii").splitlines() if "SYN_SENT" in l][0]
+    assert 'a"b\\x5cc\\x0a\\x01\\xff\\xfe}' in line, line
+    shutil.rmtree(os.path.dirname(rec))
 
 
 @pytest.mark.parametrize("argv,needle", [
@@ -275,7 +282,10 @@ def test_duration_and_count(tracer):
     port = lis.getsockname()[1]
     proc = subprocess.Popen([BIN, "trace", "--json", "--count", "2", "--rport", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wait_for(lambda: proc.poll() is not None or True, what="start")
+    for line in proc.stderr:  # the attach line, or EOF if it died
+        if b"Ctrl-C" in line:
+            break
+    assert proc.poll() is None, "the tracer exited before attaching"
     deadline = time.monotonic() + 20
     while proc.poll() is None and time.monotonic() < deadline:
         c = socket.create_connection(("127.0.0.1", port))
