@@ -6,8 +6,6 @@
 #include "pipeline.h"
 #include "tcpstate.h"
 
-static bool all_states;
-
 static void print_header(struct pipe *p)
 {
 	fprintf(p->out, "%-15s %-8s %-7s %-15s %-15s %-5s %-15s %-5s %-7s %-12s %12s %s\n",
@@ -79,12 +77,13 @@ static void json_life(struct pipe *p, const struct conn *c)
 static void on_closed(void *ctx, const struct conn *c)
 {
 	struct pipe *p = ctx;
+	const bool *listeners = p->o.priv;
 	char ts[32], saddr[64], daddr[64], ms[32], pid[16], comm[COMM_SAFE_LEN];
 	uint8_t known;
 	uint64_t ns;
 	int i;
 
-	if (p->done || (c->open_kind == OPEN_LISTEN && !all_states) ||
+	if (p->done || (c->open_kind == OPEN_LISTEN && !*listeners) ||
 	    !pipe_wants_conn(p, c))
 		return;
 	if (p->o.filter.state_mask) {
@@ -148,7 +147,7 @@ static int life_opt(struct pipe_opts *o, int opt, const char *arg)
 {
 	if (opt != OPT_LISTENERS)
 		return 1;
-	all_states = true;
+	*(bool *)o->priv = true;
 	return 0;
 }
 
@@ -161,6 +160,7 @@ int cmd_life(int argc, char **argv)
 	};
 	struct pipe_opts o;
 	struct pipe p;
+	bool listeners = false;
 	struct engine_cb cb = {
 		.closed = on_closed,
 		.stuck = pipe_stuck_cb,
@@ -169,6 +169,7 @@ int cmd_life(int argc, char **argv)
 	int ret;
 
 	pipe_opts_init(&o, "life");
+	o.priv = &listeners;
 	ret = pipe_parse_args(&o, argc, argv, longopts, life_opt, usage);
 	if (ret >= 0)
 		return ret;

@@ -43,6 +43,8 @@ struct pipe_opts {
 	void (*tick)(struct pipe *p, uint64_t now_ns, bool final);
 	/* a command's own short options, appended to the common ones */
 	const char *extra_short;
+	/* a command's own state, for its option parser and callbacks */
+	void *priv;
 };
 
 struct pipe {

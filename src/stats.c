@@ -33,14 +33,14 @@ struct stats {
 	bool other_used;
 };
 
-static struct stats S;
 
-static uint64_t group_key(const struct conn *c, char *label, size_t len)
+static uint64_t group_key(struct stats *S, const struct conn *c, char *label,
+			  size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	size_t i;
 
-	switch (S.by) {
+	switch (S->by) {
 	case BY_LPORT:
 		snprintf(label, len, "%u", c->t.sport);
 		return c->t.sport + 1;
@@ -70,35 +70,35 @@ static uint64_t group_key(const struct conn *c, char *label, size_t len)
 	}
 }
 
-static struct group *find_group(const struct conn *c)
+static struct group *find_group(struct stats *S, const struct conn *c)
 {
 	char label[80];
-	uint64_t key = group_key(c, label, sizeof(label)), *idx;
+	uint64_t key = group_key(S, c, label, sizeof(label)), *idx;
 	struct group *g;
 
-	idx = u64map_get(&S.index, key);
+	idx = u64map_get(&S->index, key);
 	if (idx)
-		return &S.groups[*idx - 1];
-	if (S.ngroups >= MAX_GROUPS) {
+		return &S->groups[*idx - 1];
+	if (S->ngroups >= MAX_GROUPS) {
 		/* keep memory bounded: the rest share one group */
 		key = UINT64_MAX;
-		idx = u64map_get(&S.index, key);
+		idx = u64map_get(&S->index, key);
 		if (idx)
-			return &S.groups[*idx - 1];
+			return &S->groups[*idx - 1];
 		strcpy(label, "(other)");
 	}
-	if (S.ngroups == S.cap) {
-		size_t cap = S.cap ? S.cap * 2 : 16;
-		struct group *n = realloc(S.groups, cap * sizeof(*n));
+	if (S->ngroups == S->cap) {
+		size_t cap = S->cap ? S->cap * 2 : 16;
+		struct group *n = realloc(S->groups, cap * sizeof(*n));
 
 		if (!n)
 			return NULL;
-		S.groups = n;
-		S.cap = cap;
+		S->groups = n;
+		S->cap = cap;
 	}
-	if (u64map_put(&S.index, key, S.ngroups + 1))
+	if (u64map_put(&S->index, key, S->ngroups + 1))
 		return NULL;
-	g = &S.groups[S.ngroups++];
+	g = &S->groups[S->ngroups++];
 	memset(g, 0, sizeof(*g));
 	snprintf(g->label, sizeof(g->label), "%s", label);
 	return g;
@@ -107,6 +107,7 @@ static struct group *find_group(const struct conn *c)
 static void on_transition(void *ctx, const struct transition *t)
 {
 	struct pipe *p = ctx;
+	struct stats *S = p->o.priv;
 	struct group *g;
 	uint8_t st = t->oldstate;
 
@@ -114,7 +115,7 @@ static void on_transition(void *ctx, const struct transition *t)
 	    st == TCPFSM_ST_CLOSE || !pipe_wants_conn(p, t->conn) ||
 	    !filter_states(&p->o.filter, st, st))
 		return;
-	g = find_group(t->conn);
+	g = find_group(S, t->conn);
 	if (!g)
 		return;
 	if (t->prev_known == DUR_LOWER_BOUND) {
@@ -162,6 +163,7 @@ static void print_table(struct pipe *p, const struct group *g)
 
 static void print_json(struct pipe *p, const struct group *g, uint64_t now)
 {
+	struct stats *S = p->o.priv;
 	struct json *j = &p->j;
 	int st;
 
@@ -171,9 +173,9 @@ static void print_json(struct pipe *p, const struct group *g, uint64_t now)
 		json_begin_object(j);
 		json_str(j, "type", "stats");
 		json_u64(j, "ts", pipe_ts_value(p, now));
-		json_u64(j, "period_ns", now - S.period_start_ns);
-		if (S.by) {
-			json_str(j, "by", by_names[S.by]);
+		json_u64(j, "period_ns", now - S->period_start_ns);
+		if (S->by) {
+			json_str(j, "by", by_names[S->by]);
 			json_str(j, "key", g->label);
 		}
 		json_str(j, "state", tcp_state_name(st));
@@ -186,62 +188,64 @@ static void print_json(struct pipe *p, const struct group *g, uint64_t now)
 
 static void print_all(struct pipe *p, uint64_t now)
 {
+	struct stats *S = p->o.priv;
 	char ts[32];
 	size_t i;
 
 	if (!p->o.json) {
 		pipe_format_ts(p, ts, now);
 		fprintf(p->out, "\n%s time in state%s%s\n", ts,
-			S.by ? ", by " : "", S.by ? by_names[S.by] : "");
+			S->by ? ", by " : "", S->by ? by_names[S->by] : "");
 	}
-	for (i = 0; i < S.ngroups; i++) {
+	for (i = 0; i < S->ngroups; i++) {
 		if (p->o.json) {
-			print_json(p, &S.groups[i], now);
+			print_json(p, &S->groups[i], now);
 			continue;
 		}
-		if (S.by)
-			fprintf(p->out, "\n%s %s:\n", by_names[S.by], S.groups[i].label);
-		print_table(p, &S.groups[i]);
+		if (S->by)
+			fprintf(p->out, "\n%s %s:\n", by_names[S->by], S->groups[i].label);
+		print_table(p, &S->groups[i]);
 	}
-	if (!S.ngroups && !p->o.json)
+	if (!S->ngroups && !p->o.json)
 		fprintf(p->out, "(no completed states yet)\n");
 	pipe_emitted(p);
 }
 
-static void reset(void)
+static void reset(struct stats *S)
 {
 	size_t i;
 	int st;
 
-	for (i = 0; i < S.ngroups; i++)
+	for (i = 0; i < S->ngroups; i++)
 		for (st = 0; st < TCPFSM_ST_MAX; st++)
-			free(S.groups[i].h[st]);
-	free(S.groups);
-	u64map_free(&S.index);
-	S.groups = NULL;
-	S.ngroups = S.cap = 0;
-	u64map_init(&S.index, 64, MAX_GROUPS + 1);
+			free(S->groups[i].h[st]);
+	free(S->groups);
+	u64map_free(&S->index);
+	S->groups = NULL;
+	S->ngroups = S->cap = 0;
+	u64map_init(&S->index, 64, MAX_GROUPS + 1);
 }
 
 static void tick(struct pipe *p, uint64_t now, bool final)
 {
-	if (!S.period_start_ns)
-		S.period_start_ns = p->start_mono;
+	struct stats *S = p->o.priv;
+	if (!S->period_start_ns)
+		S->period_start_ns = p->start_mono;
 	if (final) {
 		print_all(p, now);
 		return;
 	}
-	if (!S.interval_ns)
+	if (!S->interval_ns)
 		return;
-	if (!S.next_print_ns)
-		S.next_print_ns = p->start_mono + S.interval_ns;
-	if (now < S.next_print_ns)
+	if (!S->next_print_ns)
+		S->next_print_ns = p->start_mono + S->interval_ns;
+	if (now < S->next_print_ns)
 		return;
 	print_all(p, now);
-	reset();
-	S.period_start_ns = now;
-	while (S.next_print_ns <= now)
-		S.next_print_ns += S.interval_ns;
+	reset(S);
+	S->period_start_ns = now;
+	while (S->next_print_ns <= now)
+		S->next_print_ns += S->interval_ns;
 }
 
 static void usage(FILE *out)
@@ -262,21 +266,22 @@ static void usage(FILE *out)
 
 static int stats_opt(struct pipe_opts *o, int opt, const char *arg)
 {
+	struct stats *S = o->priv;
 	size_t i;
 
 	switch (opt) {
 	case OPT_BY:
 		for (i = 1; i < sizeof(by_names) / sizeof(by_names[0]); i++)
 			if (!strcmp(arg, by_names[i])) {
-				S.by = (enum group_by)i;
+				S->by = (enum group_by)i;
 				return 0;
 			}
 		return cli_usage_error(o->cmd,
 			"--by: '%s' is not lport, rport, raddr, comm or pid", arg);
 	case 'i':
 	case OPT_INTERVAL:
-		if (parse_duration_ns(arg, &S.interval_ns) ||
-		    S.interval_ns < 100000000ull)
+		if (parse_duration_ns(arg, &S->interval_ns) ||
+		    S->interval_ns < 100000000ull)
 			return cli_usage_error(o->cmd,
 				"--interval: bad interval '%s' (at least 0.1 s)", arg);
 		return 0;
@@ -299,12 +304,13 @@ int cmd_stats(int argc, char **argv)
 		.stuck = pipe_stuck_cb,
 		.ctx = &p,
 	};
+	struct stats st = { 0 }, *S = &st;
 	int ret;
 
-	memset(&S, 0, sizeof(S));
-	if (u64map_init(&S.index, 64, MAX_GROUPS + 1))
+	if (u64map_init(&S->index, 64, MAX_GROUPS + 1))
 		return cli_error("out of memory");
 	pipe_opts_init(&o, "stats");
+	o.priv = S;
 	o.extra_short = "i:";
 	ret = pipe_parse_args(&o, argc, argv, longopts, stats_opt, usage);
 	if (ret >= 0)
@@ -312,7 +318,7 @@ int cmd_stats(int argc, char **argv)
 	o.tick = tick;
 	ret = pipe_run(&p, &o, &cb);
 out:
-	reset();
-	u64map_free(&S.index);
+	reset(S);
+	u64map_free(&S->index);
 	return ret;
 }
