@@ -582,7 +582,7 @@ static int run_replay(struct pipe *p)
 	struct record_header hdr;
 	struct record_reader *r = NULL;
 	struct tcpfsm_event e;
-	uint64_t last_ts = 0, n = 0;
+	uint64_t last_ts = 0, stepped = 0, n = 0;
 	int ret;
 
 	ret = record_open_read(p->o.replay_path, &r, &hdr);
@@ -603,9 +603,16 @@ static int run_replay(struct pipe *p)
 		on_raw(p, &e);
 		if (e.ts_ns > last_ts)
 			last_ts = e.ts_ns;
-		/* the file is in arrival order: release as the kernel's would */
-		if (++n % 1024 == 0 && last_ts > REORDER_SLACK_NS)
+		/*
+		 * The file is in arrival order: release and settle as a live
+		 * run would, by event time (every slack's worth of it, so
+		 * --interval and --stuck see time pass), at least every 1024.
+		 */
+		if ((++n % 1024 == 0 || last_ts >= stepped + REORDER_SLACK_NS) &&
+		    last_ts > REORDER_SLACK_NS) {
 			step(p, last_ts - REORDER_SLACK_NS);
+			stepped = last_ts;
+		}
 		if (p->o.duration_ns && last_ts >= p->start_mono + p->o.duration_ns)
 			break;
 	}
