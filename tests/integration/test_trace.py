@@ -219,19 +219,25 @@ def test_not_root_says_what_is_missing():
     assert "CAP_BPF" in p.stderr
 
 
+def connect_until_exit(proc, lis, timeout=20):
+    """Short connections to lis, paced, until proc has exited."""
+    port = lis.getsockname()[1]
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        c = socket.create_connection(("127.0.0.1", port))
+        s, _ = lis.accept()
+        c.close()
+        s.close()
+        time.sleep(0.05)  # pacing the traffic, not waiting for it
+
+
 def test_closed_pipe_exits_quietly():
     lis = listener()
     port = lis.getsockname()[1]
     p = subprocess.Popen(f"{BIN} trace --rport {port} | head -1", shell=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # header line, then traffic until head has taken its line and the tracer went
-    deadline = time.monotonic() + 20
-    while p.poll() is None and time.monotonic() < deadline:
-        c = socket.create_connection(("127.0.0.1", port))
-        s, _ = lis.accept()
-        c.close()
-        s.close()
-        time.sleep(0.05)
+    connect_until_exit(p, lis)
     out, err = p.communicate(timeout=10)
     lis.close()
     assert p.returncode == 0
@@ -286,13 +292,7 @@ def test_duration_and_count(tracer):
         if b"Ctrl-C" in line:
             break
     assert proc.poll() is None, "the tracer exited before attaching"
-    deadline = time.monotonic() + 20
-    while proc.poll() is None and time.monotonic() < deadline:
-        c = socket.create_connection(("127.0.0.1", port))
-        s, _ = lis.accept()
-        c.close()
-        s.close()
-        time.sleep(0.05)
+    connect_until_exit(proc, lis)
     out, _ = proc.communicate(timeout=10)
     lis.close()
     lines = out.decode().splitlines()
