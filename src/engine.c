@@ -206,6 +206,18 @@ uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
 	return to - from;
 }
 
+bool conn_path_orphan(const struct conn *c, int i, uint64_t *ns)
+{
+	uint64_t to = i + 1 < c->npath ? c->path_since[i + 1] : c->end_ns;
+
+	*ns = 0;
+	if (c->path_state[i] != TCPFSM_ST_FIN_WAIT2 || !c->orphan_ns)
+		return false;
+	if (to >= c->orphan_ns)
+		*ns = to - c->orphan_ns;
+	return true;
+}
+
 static void emit_full(struct engine *e, const struct conn *c,
 		      const struct tcpfsm_event *ev, uint64_t ts,
 		      uint8_t oldstate, uint8_t newstate, uint64_t since,
@@ -222,6 +234,11 @@ static void emit_full(struct engine *e, const struct conn *c,
 		.inferred = inferred,
 	};
 
+	if (oldstate == TCPFSM_ST_FIN_WAIT2 && c->orphan_ns) {
+		t.orphan = 1;
+		if (ts >= c->orphan_ns)
+			t.orphan_ns = ts - c->orphan_ns;
+	}
 	if (since && ts >= since) {
 		t.prev_ns = ts - since;
 		t.prev_known = DUR_EXACT;
@@ -479,7 +496,13 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		return;
 	} else if ((c->flags & CONN_F_MINISOCK) &&
 		   ev->newstate == TCPFSM_ST_CLOSE) {
-		/* the full socket hands over to its timewait minisocket */
+		/*
+		 * The full socket hands over to its timewait minisocket. In
+		 * FIN_WAIT2 that makes an orphan: the application's socket is
+		 * gone, the kernel alone waits for the peer's FIN.
+		 */
+		if (c->state == TCPFSM_ST_FIN_WAIT2 && !c->orphan_ns)
+			c->orphan_ns = ev->ts_ns;
 		if (ev->flags & TCPFSM_F_BYTES) {
 			c->bytes_acked = ev->aux;
 			c->bytes_received = ev->aux2;
@@ -622,6 +645,8 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 			c->state = TCPFSM_ST_UNKNOWN;
 			c->flags |= CONN_F_MINISOCK;
 			c->tw_substate = sub;
+			if (sub == TCPFSM_ST_FIN_WAIT2)
+				c->orphan_ns = ev->ts_ns;
 			move(e, c, ev, ev->ts_ns, sub);
 			return;
 		}

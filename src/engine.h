@@ -89,6 +89,7 @@ struct conn {
 	uint64_t end_ns;	/* set when the connection ends */
 	uint64_t stuck_at_ns;	/* threshold already reported (stuck) */
 	uint64_t tw_deadline_ns; /* when the timewait timer will fire */
+	uint64_t orphan_ns;	/* FIN_WAIT2 left to a minisocket at; 0: not */
 	struct tuple t;
 	struct owner owner;
 	uint32_t loss_epoch;
@@ -123,6 +124,8 @@ struct transition {
 	uint8_t end;		/* enum conn_end, for "-> CLOSE" from a minisocket */
 	uint8_t synth;		/* derived from a minisocket timer */
 	uint8_t inferred;	/* time inferred from the timer's deadline */
+	uint8_t orphan;		/* oldstate FIN_WAIT2 ended as an orphan */
+	uint64_t orphan_ns;	/* of prev_ns, the time as an orphan */
 };
 
 struct engine_cb {
@@ -185,6 +188,12 @@ const struct engine_stats *engine_stats(const struct engine *e);
 /* Duration of path entry i (0 if unknown, *known says which). */
 uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known);
 uint64_t conn_since(const struct conn *c);
+/*
+ * Of path state i, the time it spent as an orphan: a FIN_WAIT2 whose
+ * application socket was released, held by a timewait minisocket. false when
+ * it was none (or its end is not known yet).
+ */
+bool conn_path_orphan(const struct conn *c, int i, uint64_t *ns);
 const char *conn_open_name(unsigned int open);
 const char *conn_close_name(unsigned int close);
 const char *conn_end_name(unsigned int end);

@@ -50,6 +50,8 @@ static void json_life(struct pipe *p, const struct conn *c)
 			json_u64(j, "ns", ns);
 		if (known == DUR_LOWER_BOUND)
 			json_bool(j, "lower_bound", true);
+		if (conn_path_orphan(c, i, &ns))
+			json_u64(j, "orphan_ns", ns);
 		json_end_object(j);
 	}
 	json_end_array(j);
@@ -120,6 +122,10 @@ static void on_closed(void *ctx, const struct conn *c)
 		format_ms(ms, sizeof(ms), ns, known);
 		fprintf(p->out, "%s%s %s", i ? " > " : "",
 			tcp_state_name(c->path_state[i]), ms);
+		if (conn_path_orphan(c, i, &ns)) {
+			format_ms(ms, sizeof(ms), ns, DUR_EXACT);
+			fprintf(p->out, " (orphan %s)", ms);
+		}
 	}
 	if (c->end)
 		fprintf(p->out, " (%s)", conn_end_name(c->end));

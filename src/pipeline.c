@@ -712,6 +712,7 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	uint64_t since = conn_since(c), dur = now_ns - since;
 	char saddr[64], daddr[64], d[32], thr[32], comm[COMM_SAFE_LEN];
 	bool lower = (c->flags & CONN_F_SEEDED) && c->npath <= 1;
+	bool orphan = c->state == TCPFSM_ST_FIN_WAIT2 && c->orphan_ns;
 
 	if (!pipe_wants_conn(p, c))
 		return;
@@ -723,6 +724,7 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 		json_u64(j, "ts", pipe_ts_value(p, now_ns));
 		pipe_json_conn(p, c);
 		json_str(j, "state", tcp_state_name(c->state));
+		json_bool(j, "orphan", orphan);
 		json_u64(j, "in_state_ns", dur);
 		json_bool(j, "lower_bound", lower);
 		json_u64(j, "threshold_ns", threshold_ns);
@@ -737,8 +739,9 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	format_duration(thr, sizeof(thr), threshold_ns);
 	comm_escape(comm, c->owner.pid ? c->owner.comm : "-");
 	fprintf(p->out,
-		"STUCK%s %s for %s%s (> %s): pid %s%u%s comm %s %s:%u -> %s:%u cookie %llu\n",
+		"STUCK%s %s%s for %s%s (> %s): pid %s%u%s comm %s %s:%u -> %s:%u cookie %llu\n",
 		at_exit ? " (at exit)" : "", tcp_state_name(c->state),
+		orphan ? " (orphan)" : "",
 		lower ? ">" : "", d, thr, c->owner.pid ? "" : "?",
 		c->owner.pid, "", comm, saddr, c->t.sport, daddr, c->t.dport,
 		(unsigned long long)c->cookie);

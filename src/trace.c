@@ -43,6 +43,10 @@ static void json_transition(struct pipe *p, const struct transition *t)
 	json_str(j, "source", source_name(t));
 	if (t->inferred)
 		json_bool(j, "inferred", true);
+	if (t->orphan) {
+		json_bool(j, "orphan", true);
+		json_u64(j, "orphan_ns", t->orphan_ns);
+	}
 	if (c->flags & CONN_F_REQ)
 		json_u64(j, "retrans", c->retrans);
 	if (t->ev && t->ev->kind == TCPFSM_EV_STATE) {
@@ -104,6 +108,8 @@ static void on_transition(void *ctx, const struct transition *t)
 			*e++ = ' ';
 			e = fmt_str(e, conn_end_name(t->end));
 		}
+		if (t->orphan)
+			e = fmt_str(e, " orphan");
 		if (t->inferred)
 			e = fmt_str(e, " (time from timer deadline)");
 		*e++ = '\n';

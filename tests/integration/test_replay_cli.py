@@ -94,3 +94,21 @@ def test_replay_damage_is_one_line_with_offset():
     p = run("stats", "--replay", "/nonexistent/x.bin")
     assert p.returncode == 1
     assert p.stderr.strip() == "tcpfsm: --replay: /nonexistent/x.bin: No such file or directory"
+
+
+def test_orphan_fin_wait2_in_tables():
+    """The client closed in FIN_WAIT1: its FIN_WAIT2 was an orphan's, and
+    both tables say so (JSON carries orphan/orphan_ns, checked live in
+    test_scenarios)."""
+    trace = run("trace", "--replay", FIXTURE).stdout.splitlines()
+    fw2 = [l for l in trace if "FIN_WAIT2   -> TIME_WAIT" in l]
+    # the IPv4 client closed; the IPv6 one was still open at the server's FIN
+    assert [" orphan" in l for l in fw2] == [" 45476 " in l for l in fw2] == [False, True], fw2
+    assert not [l for l in trace if "orphan" in l and "FIN_WAIT2   ->" not in l]
+    life = run("life", "--replay", FIXTURE).stdout.splitlines()
+    client = [l for l in life if "FIN_WAIT2" in l and "TIME_WAIT" in l]
+    assert len(client) == 1 and "FIN_WAIT2 157.299 (orphan 157.293)" in client[0], client
+    j = [o for o in lines(run("life", "--replay", FIXTURE, "--json"))
+         if any(p["state"] == "FIN_WAIT2" for p in o["path"])]
+    orphans = [p["orphan_ns"] for o in j for p in o["path"] if "orphan_ns" in p]
+    assert orphans == [157293458], orphans

@@ -236,6 +236,11 @@ def test_client_first_close(tracer, veth, peers, family, hold):
     # the full socket's FIN_WAIT2 -> CLOSE (hand-over) is not a transition;
     # FIN_WAIT2 -> TIME_WAIT comes from the minisocket
     assert cside[4]["source"] == "timewait"
+    # close() released the socket in FIN_WAIT1: all of FIN_WAIT2 was an
+    # orphan's, held by the minisocket
+    assert cside[3].get("orphan") is None, cside[3]
+    assert cside[4]["orphan"] is True, cside[4]
+    assert 0 < cside[4]["orphan_ns"] <= cside[4]["prev_ns"], cside[4]
     if hold > 2.1:
         # re-armed into another bucket: seen when it happened, not inferred
         assert "inferred" not in cside[4], cside[4]
@@ -245,6 +250,8 @@ def test_client_first_close(tracer, veth, peers, family, hold):
     assert states(clife) == ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"]
     assert (clife["pid"], clife["comm"]) == (cli.pid, cli.comm)
     assert_complete(clife)
+    fw2 = clife["path"][3]
+    assert fw2["state"] == "FIN_WAIT2" and 0 < fw2["orphan_ns"] <= fw2["ns"], fw2
     # FIN_WAIT1 + FIN_WAIT2: from the client's FIN to the server's, i.e. the
     # hold (FIN_WAIT1 ends at the server's delayed ACK of the FIN)
     fw = (dur(clife, "FIN_WAIT1") + dur(clife, "FIN_WAIT2")) / S
@@ -336,12 +343,15 @@ def test_shutdown_then_close(tracer, veth, peers):
     assert pairs(cside) == CLIENT_ACTIVE
     assert cside[2]["task"]["pid"] == cli.pid and cside[2]["task"]["in_task"]
     assert cside[4]["source"] == "timewait" and "inferred" not in cside[4]
+    # the socket was still open when FIN_WAIT2 ended: no orphan
+    assert "orphan" not in cside[4], cside[4]
     assert cside[-1]["end"] == "killed"
     assert_owner(cside, cli)
     clife = sc.life(cport, sport)
     assert (clife["open"], clife["close"], clife["end"]) == ("active", "active", "killed")
     assert states(clife) == ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"]
     assert_complete(clife)
+    assert "orphan_ns" not in clife["path"][3], clife["path"]
     fw = (dur(clife, "FIN_WAIT1") + dur(clife, "FIN_WAIT2")) / S
     assert held * 0.95 <= fw <= held * 1.05, clife["path"]
     check_server_passive(sc, srv, sport, cport, held)

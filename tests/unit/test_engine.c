@@ -19,7 +19,8 @@ enum { CLI = 1, SRV = 2 }; /* which end of the test connection */
 struct seen {
 	struct {
 		uint64_t cookie, ts, prev;
-		uint8_t old, new, known, end, inferred;
+		uint64_t orphan_ns;
+		uint8_t old, new, known, end, inferred, orphan;
 		uint32_t pid;
 	} tr[64];
 	int ntr;
@@ -45,6 +46,8 @@ static void on_tr(void *ctx, const struct transition *t)
 	s->tr[s->ntr].known = t->prev_known;
 	s->tr[s->ntr].end = t->end;
 	s->tr[s->ntr].inferred = t->inferred;
+	s->tr[s->ntr].orphan = t->orphan;
+	s->tr[s->ntr].orphan_ns = t->orphan_ns;
 	s->tr[s->ntr].pid = t->conn->owner.pid;
 	s->ntr++;
 }
@@ -146,6 +149,7 @@ static void test_active_close_time_wait_expiry(void **state)
 	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
 	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
 	assert_int_equal(s.tr[4].prev, 7 * MS);
+	assert_false(s.tr[4].orphan); /* straight to TIME_WAIT: never an orphan */
 	assert_int_equal(s.tr[5].old, TCPFSM_ST_TIME_WAIT);
 	assert_int_equal(s.tr[5].new, TCPFSM_ST_CLOSE);
 	assert_int_equal(s.tr[5].prev, 61 * S); /* ends at the timer's removal */
@@ -201,6 +205,10 @@ static void test_orphan_fin_wait2_silent_time_wait(void **state)
 	assert_int_equal(s.tr[4].ts, 50 * MS);
 	assert_int_equal(s.tr[4].prev, 38 * MS);
 	assert_true(s.tr[4].inferred);
+	/* an orphan from the hand-over of the full socket to the FIN */
+	assert_false(s.tr[3].orphan);
+	assert_true(s.tr[4].orphan);
+	assert_int_equal(s.tr[4].orphan_ns, 50 * MS - (13 * MS + 1));
 	assert_int_equal(s.tr[5].prev, 60 * S + 50 * MS); /* 60.05 s TIME_WAIT */
 	assert_int_equal(s.tr[5].end, END_EXPIRED);
 	engine_free(eng);
@@ -247,7 +255,10 @@ static void test_orphan_fin_wait2_rearm_moves_bucket(void **state)
 	assert_int_equal(s.tr[4].ts, 2500 * MS + 2000);
 	assert_int_equal(s.tr[4].prev, 2488 * MS + 2000);
 	assert_false(s.tr[4].inferred);
+	assert_true(s.tr[4].orphan);
+	assert_int_equal(s.tr[4].orphan_ns, 2500 * MS + 2000 - (12 * MS + 6000));
 	assert_int_equal(s.tr[5].end, END_KILLED);
+	assert_false(s.tr[5].orphan);
 	assert_int_equal(s.tr[5].prev, 500 * MS - 2000);
 	assert_int_equal(s.nclosed, 1);
 	assert_false(s.closed[0].flags & CONN_F_INCOMPLETE);
@@ -270,6 +281,47 @@ static void test_orphan_fin_wait2_rearm_moves_bucket(void **state)
 	assert_int_equal(s.tr[5].end, END_KILLED);
 	assert_int_equal(s.tr[5].ts, 1 * S);
 	assert_int_equal(s.tr[5].prev, 1 * S - 13 * MS);
+	engine_free(eng);
+}
+
+/*
+ * shutdown() leaves FIN_WAIT2 with the socket still open; close() 500 ms later
+ * orphans it; the peer never sends its FIN, so the minisocket expires after
+ * tcp_fin_timeout. Only the last 60 s of FIN_WAIT2 were an orphan's.
+ */
+static void test_orphan_fin_wait2_expires(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
+		st(CLI, 7, 4 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 500 * MS, 0, TCPFSM_ST_FIN_WAIT2),
+		st(CLI, 7, 500 * MS + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 100, true),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 60500 * MS, 0, TCPFSM_ST_FIN_WAIT2),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 60500 * MS + 10, 0, TCPFSM_ST_FIN_WAIT2),
+	};
+	uint64_t ns;
+
+	evs[4].flags = evs[6].flags = TCPFSM_F_DEADLINE;
+	evs[4].aux = 60 * S;
+	evs[6].aux = 0;
+	feed(eng, evs, 8);
+	assert_int_equal(s.ntr, 5); /* the hand-over itself is no transition */
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[4].end, END_EXPIRED);
+	assert_int_equal(s.tr[4].prev, 60500 * MS - 4 * MS);
+	assert_true(s.tr[4].orphan);
+	assert_int_equal(s.tr[4].orphan_ns, 60 * S - 1000);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_ACTIVE);
+	assert_int_equal(s.closed[0].path_state[3], TCPFSM_ST_FIN_WAIT2);
+	assert_true(conn_path_orphan(&s.closed[0], 3, &ns));
+	assert_int_equal(ns, 60 * S - 1000);
+	assert_false(conn_path_orphan(&s.closed[0], 2, &ns));
 	engine_free(eng);
 }
 
@@ -723,6 +775,7 @@ int main(void)
 		cmocka_unit_test(test_active_close_time_wait_expiry),
 		cmocka_unit_test(test_orphan_fin_wait2_silent_time_wait),
 		cmocka_unit_test(test_orphan_fin_wait2_rearm_moves_bucket),
+		cmocka_unit_test(test_orphan_fin_wait2_expires),
 		cmocka_unit_test(test_passive_open_and_close),
 		cmocka_unit_test(test_passive_child_without_birth_record),
 		cmocka_unit_test(test_half_open_timeout),
