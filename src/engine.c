@@ -28,6 +28,7 @@ struct engine {
 		struct tuple t;
 	} recent[RECENT_SLOTS]; /* connects by tuple: TIME_WAIT reuse */
 	uint64_t now;
+	uint64_t seed_end;	/* the seeding dump ended */
 	uint64_t last_scan;
 	uint32_t loss_epoch;
 	bool any_stuck;
@@ -418,10 +419,24 @@ static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 	e->pending[e->npending++] = c->key;
 }
 
+/*
+ * A seeded socket's record from while the dump ran, leading neither into nor
+ * out of its seeded state: the change happened before the dump read the
+ * socket (a connection that moved on during the dump), not a missed record.
+ */
+static bool read_later(const struct engine *e, const struct conn *c,
+		       const struct tcpfsm_event *ev)
+{
+	return (c->flags & CONN_F_SEEDED) && c->npath == 1 &&
+	       ev->ts_ns >= c->path_since[0] && ev->ts_ns <= e->seed_end &&
+	       ev->oldstate != c->state && ev->newstate != c->state;
+}
+
 static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 {
 	struct tuple t;
 	struct conn *c;
+	bool fresh = false;
 
 	tuple_from_event(&t, ev);
 	if (!ev->cookie) {
@@ -429,15 +444,23 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		return;
 	}
 	c = get(e, ev->cookie);
-	if (!c) {
+	if (c && read_later(e, c, ev)) {
+		/* follow the records from here, keeping the dump's owner */
+		c->npath = 0;
+		c->flags &= ~CONN_F_SEEDED;
+		fresh = true;
+	}
+	if (!c || fresh) {
 		struct conn *req = NULL;
 
-		c = conn_new(e, ev->cookie, &t);
 		if (!c) {
-			e->st.untracked++;
-			return;
+			c = conn_new(e, ev->cookie, &t);
+			if (!c) {
+				e->st.untracked++;
+				return;
+			}
+			c->cookie = ev->cookie;
 		}
-		c->cookie = ev->cookie;
 		bool birth = ev->oldstate == TCPFSM_ST_LISTEN &&
 			     ev->newstate == TCPFSM_ST_SYN_RECV;
 
@@ -909,6 +932,11 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		add_listener(e, c);
 	path_push(c, state, now_ns);
 	return 0;
+}
+
+void engine_seed_done(struct engine *e, uint64_t end_ns)
+{
+	e->seed_end = end_ns;
 }
 
 const char *conn_open_name(unsigned int open)

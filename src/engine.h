@@ -177,9 +177,15 @@ void engine_finish(struct engine *e, uint64_t now_ns);
 /* The kernel lost records: every live connection becomes incomplete. */
 void engine_note_lost(struct engine *e);
 
-/* A socket that existed before tracing began (from a sock_diag dump). */
+/*
+ * A socket that existed before tracing began, from a sock_diag dump that
+ * began at now_ns. engine_seed_done(): the dump ended at end_ns. A dump reads
+ * each socket at some moment in between, so a seeded socket's records from
+ * that window may precede its seeded state: they are followed instead.
+ */
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		const struct tuple *t, const struct owner *o, uint64_t now_ns);
+void engine_seed_done(struct engine *e, uint64_t end_ns);
 
 void engine_foreach(struct engine *e,
 		    void (*fn)(void *ctx, const struct conn *c), void *ctx);

@@ -682,6 +682,51 @@ static void test_seed_lower_bound(void **state)
 	engine_free(eng);
 }
 
+/*
+ * The dump ran from 100 ms to 200 ms and read the client in FIN_WAIT1; the
+ * connection was opened and closed while it ran. Its records from before the
+ * read are its history, not gaps; one after the dump that does not fit is.
+ */
+static void test_seed_read_during_dump(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 120 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 150 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 0, false),
+		st(CLI, 7, 250 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		st(CLI, 7, 260 * MS, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+	};
+	struct owner o = { .pid = 300 };
+	struct tuple t;
+
+	tuple_from_event(&t, &evs[0]);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS), 0);
+	engine_seed_done(eng, 200 * MS);
+	feed(eng, evs, 4);
+	assert_int_equal(engine_stats(eng)->gaps, 0);
+	assert_int_equal(s.ntr, 4);
+	assert_int_equal(s.tr[0].known, DUR_UNKNOWN); /* SYN_SENT began unseen */
+	assert_int_equal(s.tr[1].prev, 30 * MS);      /* ESTABLISHED: exact */
+	assert_int_equal(s.tr[1].known, DUR_EXACT);
+	assert_int_equal(s.tr[2].prev, 100 * MS);     /* FIN_WAIT1: exact */
+	assert_int_equal(s.tr[2].known, DUR_EXACT);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(s.tr[i].pid, 300); /* the dump's owner */
+	assert_int_equal(s.nclosed, 1);
+	assert_false(s.closed[0].flags & (CONN_F_INCOMPLETE | CONN_F_SEEDED));
+	engine_free(eng);
+
+	/* the same record after the dump ended: a missed change after all */
+	eng = new_engine(&s, NULL);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS), 0);
+	engine_seed_done(eng, 110 * MS);
+	feed(eng, evs, 4);
+	assert_int_equal(engine_stats(eng)->gaps, 1);
+	assert_true(s.closed[0].flags & CONN_F_INCOMPLETE);
+	engine_free(eng);
+}
+
 /* --stuck: once at the threshold, again at each doubling, and at exit. */
 static void test_stuck(void **state)
 {
@@ -787,6 +832,7 @@ int main(void)
 		cmocka_unit_test(test_lost_marks_incomplete),
 		cmocka_unit_test(test_bounded_memory),
 		cmocka_unit_test(test_seed_lower_bound),
+		cmocka_unit_test(test_seed_read_during_dump),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_every_legal_transition),
 	};
