@@ -6,11 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "clock.h"
 #include "loader.h"
 #include "tcpfsm.skel.h"
 
@@ -228,15 +230,24 @@ fail:
 	return ret;
 }
 
-int tracer_poll(struct tracer *t, int timeout_ms)
+int tracer_poll(struct tracer *t, int timeout_ms, uint64_t *read_at)
 {
-	int n = ring_buffer__poll(t->rb, timeout_ms), m;
+	struct epoll_event ev;
+	int n;
 
-	if (n < 0)
-		return n;
 	/* records are mostly submitted without a wakeup: read them anyway */
-	m = ring_buffer__consume(t->rb);
-	return m < 0 ? m : n + m;
+	n = epoll_wait(ring_buffer__epoll_fd(t->rb), &ev, 1, timeout_ms);
+	if (n < 0)
+		return -errno;
+	/*
+	 * Read the clock before the records: every record stamped earlier
+	 * than this (less the submit slack) is in what follows. Read after,
+	 * a preemption between the two would let the caller's watermark
+	 * pass records still in the buffer.
+	 */
+	if (read_at)
+		*read_at = clock_ns(CLOCK_MONOTONIC);
+	return ring_buffer__consume(t->rb);
 }
 
 uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS])

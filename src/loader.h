@@ -32,9 +32,12 @@ struct tracer_opts {
  */
 int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 		size_t errlen, char *warn, size_t warnlen);
-/* Wait up to timeout_ms for records, then read all there are. Returns the
- * number of records read or -errno (-EINTR when a signal arrived). */
-int tracer_poll(struct tracer *t, int timeout_ms);
+/*
+ * Wait up to timeout_ms for records, then read all there are; *read_at (if
+ * not NULL) gets the CLOCK_MONOTONIC time taken just before reading. Returns
+ * the number of records read or -errno (-EINTR when a signal arrived).
+ */
+int tracer_poll(struct tracer *t, int timeout_ms, uint64_t *read_at);
 /* Records the kernel could not hand over, in total and by kind. */
 uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS]);
 /* Records that arrived malformed (wrong size): also never silent. */

@@ -328,6 +328,8 @@ void pipe_json_conn(struct pipe *p, const struct conn *c)
 
 /* ---- the loop ---- */
 
+#define OUT_BUF_BYTES (1u << 20)
+
 static void deliver(void *ctx, const struct tcpfsm_event *e)
 {
 	struct pipe *p = ctx;
@@ -451,6 +453,7 @@ static void seed(struct pipe *p)
 		memset(&sc.pm, 0, sizeof(sc.pm));
 	sc.now = clock_ns(CLOCK_MONOTONIC);
 	err = diag_dump(&q, seed_one, &sc, NULL);
+	engine_seed_done(p->eng, clock_ns(CLOCK_MONOTONIC));
 	if (err)
 		fprintf(stderr, "tcpfsm: warning: cannot read existing sockets (%s): "
 			"connections older than this run have no owner\n", strerror(-err));
@@ -550,13 +553,14 @@ static int run_live(struct pipe *p)
 			if (deadline - now < POLL_MS * 1000000ull)
 				timeout = (int)((deadline - now) / 1000000) + 1;
 		}
-		ret = tracer_poll(p->tr, timeout);
-		if (ret < 0 && ret != -EINTR) {
+		ret = tracer_poll(p->tr, timeout, &now);
+		if (ret < 0) {
+			if (ret == -EINTR)
+				continue;
 			cli_error("reading the ring buffer: %s", strerror(-ret));
 			break;
 		}
 		check_lost(p, tracer_lost(p->tr, NULL));
-		now = clock_ns(CLOCK_MONOTONIC);
 		step(p, now - REORDER_SLACK_NS);
 		if (p->age_open)
 			agesrv_serve(&p->age, age_fill, p);
@@ -565,7 +569,7 @@ static int run_live(struct pipe *p)
 		agesrv_close(&p->age);
 	/* detach first, then read what is left: nothing in flight is dropped */
 	tracer_detach(p->tr);
-	tracer_poll(p->tr, 0);
+	tracer_poll(p->tr, 0, NULL);
 	check_lost(p, tracer_lost(p->tr, NULL));
 	now = clock_ns(CLOCK_MONOTONIC);
 	if (!p->epipe) {
@@ -673,6 +677,13 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	memset(p, 0, sizeof(*p));
 	p->o = *o;
 	p->out = stdout;
+	/*
+	 * Output is flushed at every step (each poll) anyway; in between, a
+	 * large buffer turns a busy host's tens of MB/s into few big writes
+	 * (a 4 KiB stdio buffer made writing cost as much as all the rest).
+	 */
+	if (!isatty(fileno(stdout)))
+		setvbuf(stdout, NULL, _IOFBF, OUT_BUF_BYTES);
 	json_init(&p->j, p->out);
 	engine_config_default(&cfg);
 	cfg.max_conns = o->max_conns;
