@@ -118,3 +118,25 @@ void comm_escape(char *out, const char *comm)
 	}
 	*out = '\0';
 }
+
+void fput_escaped(FILE *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (!s) {
+		fputc('-', out);
+		return;
+	}
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c < 0x20 || c >= 0x7f || c == '\\') {
+			fputc('\\', out);
+			fputc('x', out);
+			fputc(hex[c >> 4], out);
+			fputc(hex[c & 15], out);
+		} else {
+			fputc(c, out);
+		}
+	}
+}

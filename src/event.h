@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "tcpfsm.h"
 
 struct tuple {
@@ -40,5 +41,7 @@ int format_addr(char *buf, uint8_t family, const uint8_t *addr);
  */
 #define COMM_SAFE_LEN (4 * TCPFSM_COMM_LEN + 1)
 void comm_escape(char *out, const char *comm);
+/* Write s escaped as comm_escape does (any length); "-" for NULL. */
+void fput_escaped(FILE *out, const char *s);
 
 #endif

@@ -301,9 +301,17 @@ void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known)
 	*e = '\0';
 }
 
+const char *pipe_cgroup_path(struct pipe *p, uint64_t cgroup_id)
+{
+	if (!p->have_cg)
+		return NULL;
+	return cgpath_lookup(&p->cg, cgroup_id, p->now_ns);
+}
+
 void pipe_json_conn(struct pipe *p, const struct conn *c)
 {
 	struct json *j = &p->j;
+	const char *cgroup = NULL;
 	char addr[64];
 
 	json_u64(j, "cookie", c->cookie);
@@ -311,11 +319,16 @@ void pipe_json_conn(struct pipe *p, const struct conn *c)
 		json_u64(j, "pid", c->owner.pid);
 		json_strn(j, "comm", c->owner.comm, TCPFSM_COMM_LEN);
 		json_u64(j, "cgroup_id", c->owner.cgroup_id);
+		cgroup = pipe_cgroup_path(p, c->owner.cgroup_id);
 	} else {
 		json_null(j, "pid");
 		json_null(j, "comm");
 		json_null(j, "cgroup_id");
 	}
+	if (cgroup)
+		json_str(j, "cgroup", cgroup);
+	else
+		json_null(j, "cgroup");
 	json_u64(j, "netns", c->t.netns);
 	json_str(j, "family", c->t.family == 10 ? "ipv6" : "ipv4");
 	format_addr(addr, c->t.family, c->t.saddr);
@@ -367,6 +380,7 @@ static void step(struct pipe *p, uint64_t watermark)
 {
 	int err;
 
+	p->now_ns = clock_ns(CLOCK_MONOTONIC);
 	reorder_release(&p->ro, watermark, deliver, p);
 	engine_advance(p->eng, watermark);
 	if (p->o.tick && !p->done)
@@ -516,6 +530,8 @@ static int run_live(struct pipe *p)
 
 	p->start_mono = clock_ns(CLOCK_MONOTONIC);
 	p->wall_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - p->start_mono);
+	/* no cgroup2 mount (a cgroup v1 only host): ids without paths */
+	p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
 	ret = tracer_open(&p->tr, &to, err, sizeof(err), warn, sizeof(warn));
 	if (ret)
 		return cli_error("%s", err);
@@ -599,6 +615,12 @@ static int run_replay(struct pipe *p)
 		return EXIT_FAIL;
 	}
 	p->replaying = true;
+	/*
+	 * cgroup ids are only unique within a boot: resolve them here only
+	 * for a recording of this boot, when they still name the same cgroups.
+	 */
+	if (record_same_boot(&hdr))
+		p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
 	p->start_mono = hdr.start_mono_ns;
 	p->wall_offset = (int64_t)(hdr.start_real_ns - hdr.start_mono_ns);
 	if (p->o.header)
@@ -677,6 +699,7 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	memset(p, 0, sizeof(*p));
 	p->o = *o;
 	p->out = stdout;
+	p->now_ns = clock_ns(CLOCK_MONOTONIC);
 	/*
 	 * Output is flushed at every step (each poll) anyway; in between, a
 	 * large buffer turns a busy host's tens of MB/s into few big writes
@@ -711,6 +734,8 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	}
 	reorder_free(&p->ro);
 	engine_free(p->eng);
+	if (p->have_cg)
+		cgpath_free(&p->cg);
 	if (p->out_err && ret == EXIT_OK)
 		ret = cli_error("writing output: %s", strerror(-p->out_err));
 	return ret;
@@ -750,10 +775,13 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	format_duration(thr, sizeof(thr), threshold_ns);
 	comm_escape(comm, c->owner.pid ? c->owner.comm : "-");
 	fprintf(p->out,
-		"STUCK%s %s%s for %s%s (> %s): pid %s%u%s comm %s %s:%u -> %s:%u cookie %llu\n",
+		"STUCK%s %s%s for %s%s (> %s): pid %s%u%s comm %s %s:%u -> %s:%u cookie %llu cgroup ",
 		at_exit ? " (at exit)" : "", tcp_state_name(c->state),
 		orphan ? " (orphan)" : "",
 		lower ? ">" : "", d, thr, c->owner.pid ? "" : "?",
 		c->owner.pid, "", comm, saddr, c->t.sport, daddr, c->t.dport,
 		(unsigned long long)c->cookie);
+	fput_escaped(p->out, c->owner.pid ?
+		     pipe_cgroup_path(p, c->owner.cgroup_id) : NULL);
+	fputc('\n', p->out);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "cgpath.h"
 #include "engine.h"
 #include "filter.h"
 #include "json.h"
@@ -70,6 +71,9 @@ struct pipe {
 	uint64_t lost_seen;
 	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;
+	struct cgpath cg;	/* cgroup id -> path */
+	bool have_cg;		/* live, or a replay of this boot's recording */
+	uint64_t now_ns;	/* CLOCK_MONOTONIC at the last step: cgpath's rate limit */
 	bool done;		/* --count reached, or the reader went away */
 	bool epipe;
 	int out_err;
@@ -166,8 +170,10 @@ size_t pipe_format_ts(struct pipe *p, char *buf, uint64_t mono_ns);
 /* The same, as ns for JSON. */
 uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns);
 
-/* Shared JSON members: cookie, owner, tuple. */
+/* Shared JSON members: cookie, owner (with its cgroup's path), tuple. */
 void pipe_json_conn(struct pipe *p, const struct conn *c);
+/* The path of cgroup id, or NULL (unknown, or not resolvable here). */
+const char *pipe_cgroup_path(struct pipe *p, uint64_t cgroup_id);
 /* "1.234" ms with µs precision, "-" when unknown, ">" for a lower bound. */
 void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known);
 

@@ -192,10 +192,10 @@ void record_encode_header(void *out, const struct record_header *hdr)
 {
 	unsigned char *p = out;
 
-	memset(p, 0, RECORD_HDR_SIZE_V1);
+	memset(p, 0, RECORD_HDR_SIZE);
 	memcpy(p, RECORD_MAGIC, RECORD_MAGIC_LEN);
 	put16(p + 8, RECORD_VERSION);
-	put16(p + 10, RECORD_HDR_SIZE_V1);
+	put16(p + 10, RECORD_HDR_SIZE);
 	put32(p + 12, RECORD_SIZE);
 	put64(p + 16, hdr->start_mono_ns);
 	put64(p + 24, hdr->start_real_ns);
@@ -203,6 +203,7 @@ void record_encode_header(void *out, const struct record_header *hdr)
 	put32(p + 36, 0);
 	put_str(p + 40, hdr->hostname);
 	put_str(p + 104, hdr->release);
+	memcpy(p + 168, hdr->boot_id, RECORD_BOOT_ID_LEN);
 }
 
 int record_parse_header(const void *in, size_t len, struct record_header *hdr,
@@ -254,6 +255,15 @@ int record_parse_header(const void *in, size_t len, struct record_header *hdr,
 	hdr->reserved = get32(p + 36);
 	get_str(hdr->hostname, p + 40);
 	get_str(hdr->release, p + 104);
+	memset(hdr->boot_id, 0, RECORD_BOOT_ID_LEN);
+	if (hdr->header_size >= RECORD_HDR_SIZE) {
+		if (len < RECORD_HDR_SIZE) {
+			snprintf(err, errlen, "truncated header (need %u bytes, have %zu)",
+				 RECORD_HDR_SIZE, len);
+			return -EAGAIN;
+		}
+		memcpy(hdr->boot_id, p + 168, RECORD_BOOT_ID_LEN);
+	}
 	if (errlen)
 		err[0] = '\0';
 	return 0;
@@ -265,7 +275,7 @@ void record_header_now(struct record_header *hdr, uint32_t flags)
 
 	memset(hdr, 0, sizeof(*hdr));
 	hdr->version = RECORD_VERSION;
-	hdr->header_size = RECORD_HDR_SIZE_V1;
+	hdr->header_size = RECORD_HDR_SIZE;
 	hdr->record_size = RECORD_SIZE;
 	hdr->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
 	hdr->start_real_ns = clock_ns(CLOCK_REALTIME);
@@ -275,6 +285,64 @@ void record_header_now(struct record_header *hdr, uint32_t flags)
 	hdr->hostname[RECORD_STR_LEN] = '\0';
 	if (!uname(&u))
 		snprintf(hdr->release, sizeof(hdr->release), "%s", u.release);
+	record_boot_id(hdr->boot_id);
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int record_boot_id(uint8_t id[RECORD_BOOT_ID_LEN])
+{
+	char text[64];
+	ssize_t n;
+	int fd, i = 0, hi, lo;
+	const char *p = text;
+
+	memset(id, 0, RECORD_BOOT_ID_LEN);
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	text[n] = '\0';
+	/* "2e651b27-72de-4fda-94f5-1f1c0ac3b64a\n" */
+	while (i < RECORD_BOOT_ID_LEN && *p) {
+		if (*p == '-') {
+			p++;
+			continue;
+		}
+		hi = hex_digit(p[0]);
+		lo = hi < 0 ? -1 : hex_digit(p[1]);
+		if (lo < 0)
+			break;
+		id[i++] = (uint8_t)(hi << 4 | lo);
+		p += 2;
+	}
+	if (i < RECORD_BOOT_ID_LEN) {
+		memset(id, 0, RECORD_BOOT_ID_LEN);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+bool record_same_boot(const struct record_header *hdr)
+{
+	static const uint8_t zero[RECORD_BOOT_ID_LEN];
+	uint8_t now[RECORD_BOOT_ID_LEN];
+
+	if (!memcmp(hdr->boot_id, zero, sizeof(zero)) || record_boot_id(now))
+		return false;
+	return !memcmp(hdr->boot_id, now, sizeof(now));
 }
 
 /* ---- writer ---- */
@@ -332,7 +400,7 @@ int record_open_write_hdr(const char *path, const struct record_header *hdr,
 		w->own_fd = true;
 	}
 	record_encode_header(w->buf, hdr);
-	w->used = RECORD_HDR_SIZE_V1;
+	w->used = RECORD_HDR_SIZE;
 	*wp = w;
 	return 0;
 }
@@ -431,7 +499,7 @@ static void consume(struct record_reader *r, size_t n)
 static int read_header(struct record_reader *r, struct record_header *hdr)
 {
 	ssize_t have;
-	size_t skip;
+	size_t skip, known;
 	int ret;
 
 	have = fill(r, RECORD_HDR_SIZE_V1);
@@ -441,13 +509,22 @@ static int read_header(struct record_reader *r, struct record_header *hdr)
 		return fail(r, -EBADMSG, "empty file: no header");
 	ret = record_parse_header(r->buf + r->pos, have, hdr, r->msg,
 				  sizeof(r->msg));
+	if (ret == -EAGAIN && have >= RECORD_HDR_SIZE_V1) {
+		/* the header says it holds the boot id: read that far */
+		have = fill(r, RECORD_HDR_SIZE);
+		if (have < 0)
+			return fail(r, have, "reading the header: %s", strerror(-have));
+		ret = record_parse_header(r->buf + r->pos, have, hdr, r->msg,
+					  sizeof(r->msg));
+	}
 	if (ret == -EAGAIN)	/* consistent so far, but the file ended */
 		return -EBADMSG;
 	if (ret)
 		return ret;
-	consume(r, RECORD_HDR_SIZE_V1);
+	known = hdr->header_size < RECORD_HDR_SIZE ? RECORD_HDR_SIZE_V1 : RECORD_HDR_SIZE;
+	consume(r, known);
 	/* header fields from a later minor revision: skip them */
-	for (skip = hdr->header_size - RECORD_HDR_SIZE_V1; skip;) {
+	for (skip = hdr->header_size - known; skip;) {
 		size_t chunk = skip < sizeof(r->buf) ? skip : sizeof(r->buf);
 
 		have = fill(r, chunk);

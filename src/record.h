@@ -4,7 +4,7 @@
  *
  * FILE FORMAT, version 1. Every integer is little-endian, whatever the host.
  *
- * Header, at offset 0 (RECORD_HDR_SIZE_V1 = 168 bytes in version 1):
+ * Header, at offset 0 (at least RECORD_HDR_SIZE_V1 = 168 bytes in version 1):
  *
  *	off size field
  *	  0    8 magic		"TCPFSM\0R" (54 43 50 46 53 4d 00 52)
@@ -23,6 +23,13 @@
  *	 36    4 reserved	0
  *	 40   64 hostname	NUL-padded, may be empty
  *	104   64 release	kernel release (uname -r), NUL-padded, may be empty
+ *
+ * Appended since (present when header_size >= 184; this build writes 184):
+ *
+ *	168   16 boot_id	/proc/sys/kernel/random/boot_id of the recording
+ *				boot, as 16 bytes; all zero when unknown. Ids
+ *				that only mean something within one boot (cgroup
+ *				ids) are interpreted only when it matches.
  *
  * Then records, back to back, each record_size bytes, until end of file.
  * A record is struct tcpfsm_event (include/tcpfsm.h) with its fields in
@@ -43,6 +50,7 @@
 #ifndef TCPFSM_RECORD_H
 #define TCPFSM_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "tcpfsm.h"
@@ -51,6 +59,8 @@
 #define RECORD_MAGIC_LEN 8
 #define RECORD_VERSION 1
 #define RECORD_HDR_SIZE_V1 168
+#define RECORD_HDR_SIZE 184	/* what this build writes: with boot_id */
+#define RECORD_BOOT_ID_LEN 16
 #define RECORD_SIZE 112
 #define RECORD_STR_LEN 64
 
@@ -72,6 +82,7 @@ struct record_header {
 	uint32_t reserved;
 	char hostname[RECORD_STR_LEN + 1];	/* always NUL-terminated */
 	char release[RECORD_STR_LEN + 1];
+	uint8_t boot_id[RECORD_BOOT_ID_LEN];	/* all zero: unknown */
 };
 
 struct record_writer;
@@ -91,20 +102,29 @@ int record_check_msg(const struct tcpfsm_event *ev, char *buf, size_t len);
 void record_encode(void *buf, const struct tcpfsm_event *ev);
 void record_decode(struct tcpfsm_event *ev, const void *buf);
 
-/* Header <-> RECORD_HDR_SIZE_V1 bytes; encode takes hdr->flags, clocks and
- * strings, and always writes version 1, sizes 168 and 112. */
+/* Header <-> RECORD_HDR_SIZE bytes; encode takes hdr->flags, clocks,
+ * strings and boot id, and always writes version 1, sizes 184 and 112. */
 void record_encode_header(void *buf, const struct record_header *hdr);
 /*
  * Decode and validate len bytes from the start of a file. Returns 0,
  * -EBADMSG with a reason in err (bad magic, unsupported version, record
  * size mismatch, truncated header), or -EAGAIN if len is too short to
- * know yet (the reason in err says how many bytes are needed).
+ * know yet (the reason in err says how many bytes are needed). A header
+ * of 168 bytes (written before boot_id existed) leaves boot_id zero.
  */
 int record_parse_header(const void *buf, size_t len, struct record_header *hdr,
 			char *err, size_t errlen);
 
-/* Fill a header for a recording starting now: both clocks, hostname, uname -r. */
+/* Fill a header for a recording starting now: both clocks, hostname,
+ * uname -r, boot id. */
 void record_header_now(struct record_header *hdr, uint32_t flags);
+/*
+ * This boot's id (/proc/sys/kernel/random/boot_id) as 16 bytes. Returns 0,
+ * or -errno / -EINVAL with id zeroed.
+ */
+int record_boot_id(uint8_t id[RECORD_BOOT_ID_LEN]);
+/* Was the recording made in this very boot? False when either is unknown. */
+bool record_same_boot(const struct record_header *hdr);
 
 /* ---- writer ---- */
 

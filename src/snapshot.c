@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "agesrv.h"
+#include "cgpath.h"
 #include "clock.h"
 #include "cli.h"
 #include "commands.h"
@@ -62,6 +63,8 @@ struct snap {
 	bool have_pm;
 	struct age_table ages;
 	bool have_ages;
+	struct cgpath cg;	/* cgroup id -> path, for JSON */
+	bool have_cg;
 	int age_err;		/* why there are no ages */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC just before the dump */
 	struct diag_tally tally;
@@ -497,8 +500,16 @@ static int json_row(void *ctx, const struct diag_sock *s)
 	json_str(j, "timer", diag_timer_name(s->timer));
 	json_u64(j, "expires_ms", s->expires_ms);
 	json_u64(j, "retrans", s->retrans);
-	if (s->cgroup_id)
+	if (s->cgroup_id) {
+		const char *path = sn->have_cg ?
+			cgpath_lookup(&sn->cg, s->cgroup_id, sn->now_ns) : NULL;
+
 		json_u64(j, "cgroup_id", s->cgroup_id);
+		if (path)
+			json_str(j, "cgroup", path);
+		else
+			json_null(j, "cgroup");
+	}
 	if (v.age_src == AGE_UNKNOWN)
 		json_null(j, "age_ns");
 	else
@@ -1062,7 +1073,12 @@ int cmd_snapshot(int argc, char **argv)
 	sn.o = &o;
 	sn.out = stdout;
 	json_init(&sn.j, stdout);
+	/* a recorded dump's ids may be another boot's: no paths for them */
+	if (o.json && !o.summary && !o.from_raw)
+		sn.have_cg = !cgpath_init_mounted(&sn.cg, "/proc/self/mountinfo");
 	ret = run(&sn, &o);
+	if (sn.have_cg)
+		cgpath_free(&sn.cg);
 	free(sn.v);
 	free(sn.ages.slots);
 	procmap_free(&sn.pm);

@@ -10,14 +10,16 @@
 #include "tcpstate.h"
 #include "u64map.h"
 
-enum group_by { BY_NONE = 0, BY_LPORT, BY_RPORT, BY_RADDR, BY_COMM, BY_PID };
+enum group_by { BY_NONE = 0, BY_LPORT, BY_RPORT, BY_RADDR, BY_COMM, BY_PID, BY_CGROUP };
 
-static const char *const by_names[] = { "", "lport", "rport", "raddr", "comm", "pid" };
+static const char *const by_names[] = { "", "lport", "rport", "raddr", "comm", "pid",
+					"cgroup" };
 
 #define MAX_GROUPS 4096	/* beyond this, one "other" group */
 
 struct group {
-	char label[80];
+	char label[80];		/* --by cgroup: "" while the path is to be looked up */
+	uint64_t cgroup_id;	/* --by cgroup: 0 when the owner is unknown */
 	struct hist *h[TCPFSM_ST_MAX];	/* allocated on first use */
 	uint64_t lower_bound[TCPFSM_ST_MAX]; /* durations that were only bounds */
 };
@@ -50,6 +52,14 @@ static uint64_t group_key(struct stats *S, const struct conn *c, char *label,
 	case BY_PID:
 		snprintf(label, len, "%u", c->owner.pid);
 		return (uint64_t)c->owner.pid + 1;
+	case BY_CGROUP:
+		/* the path is looked up when printed: it may be found by then */
+		if (!c->owner.pid || !c->owner.cgroup_id) {
+			snprintf(label, len, "-");
+			return 1;
+		}
+		label[0] = '\0';
+		return c->owner.cgroup_id + 1;
 	case BY_RADDR:
 		format_addr(label, c->t.family, c->t.daddr);
 		for (i = 0; i < 16; i++)
@@ -101,6 +111,8 @@ static struct group *find_group(struct stats *S, const struct conn *c)
 	g = &S->groups[S->ngroups++];
 	memset(g, 0, sizeof(*g));
 	snprintf(g->label, sizeof(g->label), "%s", label);
+	if (S->by == BY_CGROUP && !label[0])
+		g->cgroup_id = c->owner.cgroup_id;
 	return g;
 }
 
@@ -174,7 +186,21 @@ static void print_json(struct pipe *p, const struct group *g, uint64_t now)
 		json_str(j, "type", "stats");
 		json_u64(j, "ts", pipe_ts_value(p, now));
 		json_u64(j, "period_ns", now - S->period_start_ns);
-		if (S->by) {
+		if (S->by == BY_CGROUP) {
+			/* the path; the label for "-" and "(other)"; null: no path */
+			const char *path = g->cgroup_id ?
+				pipe_cgroup_path(p, g->cgroup_id) : g->label;
+
+			json_str(j, "by", by_names[S->by]);
+			if (path)
+				json_str(j, "key", path);
+			else
+				json_null(j, "key");
+			if (g->cgroup_id)
+				json_u64(j, "cgroup_id", g->cgroup_id);
+			else
+				json_null(j, "cgroup_id");
+		} else if (S->by) {
 			json_str(j, "by", by_names[S->by]);
 			json_str(j, "key", g->label);
 		}
@@ -184,6 +210,25 @@ static void print_json(struct pipe *p, const struct group *g, uint64_t now)
 		json_end_object(j);
 		json_end_line(j);
 	}
+}
+
+/* "cgroup /system.slice/ssh.service:", its id when there is no path. */
+static void print_cgroup_label(struct pipe *p, const struct group *g)
+{
+	const char *path;
+
+	if (!g->cgroup_id) {	/* "-" (owner unknown) or "(other)" */
+		fprintf(p->out, "\ncgroup %s:\n", g->label);
+		return;
+	}
+	path = pipe_cgroup_path(p, g->cgroup_id);
+	if (!path) {
+		fprintf(p->out, "\ncgroup id %llu:\n", (unsigned long long)g->cgroup_id);
+		return;
+	}
+	fputs("\ncgroup ", p->out);
+	fput_escaped(p->out, path);
+	fputs(":\n", p->out);
 }
 
 static void print_all(struct pipe *p, uint64_t now)
@@ -202,7 +247,9 @@ static void print_all(struct pipe *p, uint64_t now)
 			print_json(p, &S->groups[i], now);
 			continue;
 		}
-		if (S->by)
+		if (S->by == BY_CGROUP)
+			print_cgroup_label(p, &S->groups[i]);
+		else if (S->by)
 			fprintf(p->out, "\n%s %s:\n", by_names[S->by], S->groups[i].label);
 		print_table(p, &S->groups[i]);
 	}
@@ -256,7 +303,7 @@ static void usage(FILE *out)
 		"log2 histogram per state, at exit (or every --interval).\n"
 		"Only exact durations count: a state entered before tracing began\n"
 		"is counted apart as lower_bound_only.\n\n"
-		"      --by KEY             group by lport, rport, raddr, comm or pid\n"
+		"      --by KEY             group by lport, rport, raddr, comm, pid or cgroup\n"
 		"  -i, --interval SECONDS   print and reset every SECONDS\n%s",
 		PIPE_OPTS_HELP);
 }
@@ -277,7 +324,7 @@ static int stats_opt(struct pipe_opts *o, int opt, const char *arg)
 				return 0;
 			}
 		return cli_usage_error(o->cmd,
-			"--by: '%s' is not lport, rport, raddr, comm or pid", arg);
+			"--by: '%s' is not lport, rport, raddr, comm, pid or cgroup", arg);
 	case 'i':
 	case OPT_INTERVAL:
 		if (parse_duration_ns(arg, &S->interval_ns) ||

@@ -71,6 +71,18 @@ def test_life_listeners_option():
     assert len(more) == len(plain) + 2
 
 
+def test_replay_without_boot_id_has_no_cgroup_paths():
+    """The fixture predates the header's boot id: its cgroup ids may name
+    other cgroups here, so none is turned into a path."""
+    recs = lines(run("life", "--replay", FIXTURE, "--json"))
+    owned = [o for o in recs if o["pid"] is not None]
+    assert owned and all(o["cgroup_id"] is not None for o in owned)
+    assert all("cgroup" in o and o["cgroup"] is None for o in recs)
+    p = run("stats", "--replay", FIXTURE, "--json", "--by", "cgroup")
+    assert p.returncode == 0, p.stderr
+    assert {(o["key"], o["cgroup_id"] is None) for o in lines(p)} == {(None, False)}
+
+
 def test_replay_damage_is_one_line_with_offset():
     data = open(FIXTURE, "rb").read()
     with tempfile.TemporaryDirectory() as d:

@@ -96,6 +96,20 @@ static void test_table_escape(void **state)
 	assert_int_equal(strlen(out), 4 * TCPFSM_COMM_LEN);
 }
 
+static void write_path(FILE *f, const void *arg)
+{
+	fput_escaped(f, arg);
+	fputc(' ', f);
+	fput_escaped(f, NULL);
+}
+
+/* A cgroup path, any length, escaped as a process name is; NULL is "-". */
+static void test_table_escape_path(void **state)
+{
+	assert_string_equal(capture(write_path, "/a b/new\nline\\\xc3\xa9"),
+			    "/a b/new\\x0aline\\x5c\\xc3\\xa9 -");
+}
+
 static void test_addresses_and_ms(void **state)
 {
 	uint8_t a[16] = { 0 };
@@ -126,6 +140,7 @@ int main(void)
 		cmocka_unit_test(test_json_truncated_utf8_and_overlong),
 		cmocka_unit_test(test_json_structure),
 		cmocka_unit_test(test_table_escape),
+		cmocka_unit_test(test_table_escape_path),
 		cmocka_unit_test(test_addresses_and_ms),
 	};
 

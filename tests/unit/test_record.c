@@ -67,9 +67,9 @@ static size_t build_file(unsigned char *buf, unsigned int n)
 	record_encode_header(buf, &hdr);
 	for (i = 0; i < n; i++) {
 		make_event(&e, i);
-		record_encode(buf + RECORD_HDR_SIZE_V1 + i * RECORD_SIZE, &e);
+		record_encode(buf + RECORD_HDR_SIZE + i * RECORD_SIZE, &e);
 	}
-	return RECORD_HDR_SIZE_V1 + n * RECORD_SIZE;
+	return RECORD_HDR_SIZE + n * RECORD_SIZE;
 }
 
 static int open_err(const char *path, const char *want_substr)
@@ -107,7 +107,7 @@ static void test_round_trip(void **state)
 
 	assert_int_equal(record_open_read(tmp_path("rt"), &r, &got), 0);
 	assert_int_equal(got.version, 1);
-	assert_int_equal(got.header_size, RECORD_HDR_SIZE_V1);
+	assert_int_equal(got.header_size, RECORD_HDR_SIZE);
 	assert_int_equal(got.record_size, sizeof(struct tcpfsm_event));
 	assert_true(got.start_mono_ns == hdr.start_mono_ns);
 	assert_true(got.start_real_ns == hdr.start_real_ns);
@@ -121,7 +121,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(record_next(r, &out), 0);
 	assert_int_equal(record_next(r, &out), 0);
 	assert_string_equal(record_error(r), "");
-	assert_true(record_offset(r) == RECORD_HDR_SIZE_V1 + N * RECORD_SIZE);
+	assert_true(record_offset(r) == RECORD_HDR_SIZE + N * RECORD_SIZE);
 	record_close_read(r);
 }
 
@@ -151,9 +151,49 @@ static void test_empty_file(void **state)
 	assert_int_equal(open_err(tmp_path("empty"), "empty file"), -EBADMSG);
 }
 
+/* The boot id round-trips; a header from before it existed has none. */
+static void test_boot_id(void **state)
+{
+	static const uint8_t zero[RECORD_BOOT_ID_LEN];
+	unsigned char buf[RECORD_HDR_SIZE + RECORD_SIZE];
+	struct record_reader *r;
+	struct record_header hdr, got;
+	struct tcpfsm_event e, want;
+	uint8_t now[RECORD_BOOT_ID_LEN];
+
+	if (record_boot_id(now))
+		skip();	/* no /proc/sys/kernel/random/boot_id */
+	assert_memory_not_equal(now, zero, sizeof(zero));
+	record_header_now(&hdr, 0);
+	assert_memory_equal(hdr.boot_id, now, sizeof(now));
+	assert_true(record_same_boot(&hdr));
+	record_encode_header(buf, &hdr);
+	assert_int_equal(record_parse_header(buf, sizeof(buf), &got, NULL, 0), 0);
+	assert_memory_equal(got.boot_id, now, sizeof(now));
+	/* another boot, or none recorded: not the same boot */
+	got.boot_id[5] ^= 1;
+	assert_false(record_same_boot(&got));
+	memset(got.boot_id, 0, sizeof(got.boot_id));
+	assert_false(record_same_boot(&got));
+
+	/* version 1 as first written: 168 bytes, records right after */
+	buf[10] = RECORD_HDR_SIZE_V1;
+	make_event(&want, 3);
+	record_encode(buf + RECORD_HDR_SIZE_V1, &want);
+	write_bytes(tmp_path("oldhdr"), buf, RECORD_HDR_SIZE_V1 + RECORD_SIZE);
+	assert_int_equal(record_open_read(tmp_path("oldhdr"), &r, &got), 0);
+	assert_int_equal(got.header_size, RECORD_HDR_SIZE_V1);
+	assert_memory_equal(got.boot_id, zero, sizeof(zero));
+	assert_false(record_same_boot(&got));
+	assert_int_equal(record_next(r, &e), 1);
+	assert_memory_equal(&e, &want, sizeof(e));
+	assert_int_equal(record_next(r, &e), 0);
+	record_close_read(r);
+}
+
 static void test_header_only(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1];
+	unsigned char buf[RECORD_HDR_SIZE];
 	struct record_reader *r;
 	struct record_header hdr;
 	struct tcpfsm_event e;
@@ -166,15 +206,18 @@ static void test_header_only(void **state)
 
 static void test_truncated_header(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1];
-	size_t cut[] = { 1, 8, 12, 16, 100, RECORD_HDR_SIZE_V1 - 1 };
+	unsigned char buf[RECORD_HDR_SIZE];
+	size_t cut[] = { 1, 8, 12, 16, 100, RECORD_HDR_SIZE_V1 - 1,
+			 RECORD_HDR_SIZE_V1, RECORD_HDR_SIZE - 1 };
 	char want[64];
 	size_t i;
 
 	build_file(buf, 0);
 	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
 		write_bytes(tmp_path("trunchdr"), buf, cut[i]);
-		snprintf(want, sizeof(want), "truncated header (need 168 bytes, have %zu)",
+		/* the version-1 minimum first, then the boot id it announces */
+		snprintf(want, sizeof(want), "truncated header (need %u bytes, have %zu)",
+			 cut[i] < RECORD_HDR_SIZE_V1 ? RECORD_HDR_SIZE_V1 : RECORD_HDR_SIZE,
 			 cut[i]);
 		assert_int_equal(open_err(tmp_path("trunchdr"), want), -EBADMSG);
 	}
@@ -182,7 +225,7 @@ static void test_truncated_header(void **state)
 
 static void test_truncated_record(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1 + 3 * RECORD_SIZE];
+	unsigned char buf[RECORD_HDR_SIZE + 3 * RECORD_SIZE];
 	struct record_reader *r;
 	struct record_header hdr;
 	struct tcpfsm_event e;
@@ -194,7 +237,7 @@ static void test_truncated_record(void **state)
 	assert_int_equal(record_next(r, &e), 1);
 	assert_int_equal(record_next(r, &e), -EBADMSG);
 	assert_string_equal(record_error(r),
-			    "truncated record at offset 392 (need 112 bytes, have 40)");
+			    "truncated record at offset 408 (need 112 bytes, have 40)");
 	/* sticky, and never a crash */
 	assert_int_equal(record_next(r, &e), -EBADMSG);
 	record_close_read(r);
@@ -202,7 +245,7 @@ static void test_truncated_record(void **state)
 
 static void test_bad_magic(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1 + RECORD_SIZE];
+	unsigned char buf[RECORD_HDR_SIZE + RECORD_SIZE];
 	size_t n = build_file(buf, 1);
 
 	buf[0] = 'X';
@@ -218,7 +261,7 @@ static void test_bad_magic(void **state)
 
 static void test_bad_version(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1 + RECORD_SIZE];
+	unsigned char buf[RECORD_HDR_SIZE + RECORD_SIZE];
 	size_t n = build_file(buf, 1);
 
 	buf[8] = 3;
@@ -233,7 +276,7 @@ static void test_bad_version(void **state)
 
 static void test_bad_record_size(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1 + RECORD_SIZE];
+	unsigned char buf[RECORD_HDR_SIZE + RECORD_SIZE];
 	size_t n = build_file(buf, 1);
 
 	buf[12] = 96;
@@ -245,7 +288,7 @@ static void test_bad_record_size(void **state)
 
 static void test_bad_header_size(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1 + RECORD_SIZE];
+	unsigned char buf[RECORD_HDR_SIZE + RECORD_SIZE];
 	size_t n = build_file(buf, 1);
 
 	buf[10] = 100;
@@ -258,45 +301,45 @@ static void test_bad_header_size(void **state)
 /* A longer header (a later revision's extra fields) is skipped. */
 static void test_longer_header(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1 + 16 + RECORD_SIZE];
+	unsigned char buf[RECORD_HDR_SIZE + 16 + RECORD_SIZE];
 	struct tcpfsm_event e, want;
 	struct record_reader *r;
 	struct record_header hdr;
 
 	build_file(buf, 0);
-	buf[10] = RECORD_HDR_SIZE_V1 + 16;
-	memset(buf + RECORD_HDR_SIZE_V1, 0xee, 16);
+	buf[10] = RECORD_HDR_SIZE + 16;
+	memset(buf + RECORD_HDR_SIZE, 0xee, 16);
 	make_event(&want, 5);
-	record_encode(buf + RECORD_HDR_SIZE_V1 + 16, &want);
+	record_encode(buf + RECORD_HDR_SIZE + 16, &want);
 	write_bytes(tmp_path("longhdr"), buf, sizeof(buf));
 	assert_int_equal(record_open_read(tmp_path("longhdr"), &r, &hdr), 0);
-	assert_int_equal(hdr.header_size, RECORD_HDR_SIZE_V1 + 16);
+	assert_int_equal(hdr.header_size, RECORD_HDR_SIZE + 16);
 	assert_int_equal(record_next(r, &e), 1);
 	assert_memory_equal(&e, &want, sizeof(e));
 	assert_int_equal(record_next(r, &e), 0);
 	record_close_read(r);
 
 	/* ... but a header promising more than the file holds is truncated */
-	write_bytes(tmp_path("longhdr"), buf, RECORD_HDR_SIZE_V1 + 8);
+	write_bytes(tmp_path("longhdr"), buf, RECORD_HDR_SIZE + 8);
 	assert_int_equal(open_err(tmp_path("longhdr"), "truncated header"),
 			 -EBADMSG);
 }
 
 static void test_bad_kind(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1 + 3 * RECORD_SIZE];
+	unsigned char buf[RECORD_HDR_SIZE + 3 * RECORD_SIZE];
 	size_t n = build_file(buf, 3);
 	struct record_reader *r;
 	struct record_header hdr;
 	struct tcpfsm_event e;
 
-	buf[RECORD_HDR_SIZE_V1 + RECORD_SIZE + 56] = 9;	/* second record */
+	buf[RECORD_HDR_SIZE + RECORD_SIZE + 56] = 9;	/* second record */
 	write_bytes(tmp_path("kind"), buf, n);
 	assert_int_equal(record_open_read(tmp_path("kind"), &r, &hdr), 0);
 	assert_int_equal(record_next(r, &e), 1);
 	assert_int_equal(record_next(r, &e), -EBADMSG);
 	assert_string_equal(record_error(r),
-			    "record at offset 280: kind 9 out of range");
+			    "record at offset 296: kind 9 out of range");
 	/* the bad record was consumed: the reader may skip it */
 	assert_int_equal(record_next(r, &e), 1);
 	assert_int_equal(e.sport, 40002);
@@ -372,7 +415,7 @@ static void test_write_error(void **state)
 /* Every prefix of a valid file and random corruption: no crash, sane codes. */
 static void test_every_prefix_and_noise(void **state)
 {
-	unsigned char buf[RECORD_HDR_SIZE_V1 + 4 * RECORD_SIZE];
+	unsigned char buf[RECORD_HDR_SIZE + 4 * RECORD_SIZE];
 	size_t n = build_file(buf, 4), cut;
 	struct record_reader *r;
 	struct record_header hdr;
@@ -382,15 +425,15 @@ static void test_every_prefix_and_noise(void **state)
 	for (cut = 0; cut <= n; cut += 7) {
 		write_bytes(tmp_path("prefix"), buf, cut);
 		ret = record_open_read(tmp_path("prefix"), &r, &hdr);
-		assert_int_equal(ret, cut < RECORD_HDR_SIZE_V1 ? -EBADMSG : 0);
+		assert_int_equal(ret, cut < RECORD_HDR_SIZE ? -EBADMSG : 0);
 		for (i = 0; !ret && i < 10; i++) {
 			ret = record_next(r, &e);
 			if (ret <= 0)
 				break;
 			ret = 0;
 		}
-		if (cut >= RECORD_HDR_SIZE_V1)
-			assert_int_equal(ret, (cut - RECORD_HDR_SIZE_V1) %
+		if (cut >= RECORD_HDR_SIZE)
+			assert_int_equal(ret, (cut - RECORD_HDR_SIZE) %
 						      RECORD_SIZE ? -EBADMSG : 0);
 		record_close_read(r);
 	}
@@ -427,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_boot_id),
 		cmocka_unit_test(test_header_only),
 		cmocka_unit_test(test_truncated_header),
 		cmocka_unit_test(test_truncated_record),
