@@ -705,8 +705,12 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	 * large buffer turns a busy host's tens of MB/s into few big writes
 	 * (a 4 KiB stdio buffer made writing cost as much as all the rest).
 	 */
-	if (!isatty(fileno(stdout)))
-		setvbuf(stdout, NULL, _IOFBF, OUT_BUF_BYTES);
+	if (!isatty(fileno(stdout))) {
+		/* glibc ignores the size unless it is given the buffer */
+		static char obuf[OUT_BUF_BYTES];
+
+		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	}
 	json_init(&p->j, p->out);
 	engine_config_default(&cfg);
 	cfg.max_conns = o->max_conns;
