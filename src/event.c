@@ -25,15 +25,20 @@ bool tuple_eq(const struct tuple *a, const struct tuple *b)
 
 uint64_t tuple_hash(const struct tuple *t)
 {
-	/* FNV-1a over the fields that matter */
+	/* a word at a time (padding is zeroed), then mixed */
 	const uint8_t *p = (const uint8_t *)t;
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = 0x9e3779b97f4a7c15ull, w;
 	size_t i;
 
-	for (i = 0; i < sizeof(*t); i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
+	for (i = 0; i < sizeof(*t); i += 8) {
+		w = 0;
+		memcpy(&w, p + i, sizeof(*t) - i < 8 ? sizeof(*t) - i : 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 32;
 	return h ? h : 1;
 }
 
@@ -99,9 +104,10 @@ int format_addr(char *buf, uint8_t family, const uint8_t *a)
 	return (int)(p - buf);
 }
 
-void comm_escape(char *out, const char *comm)
+size_t comm_escape(char *out, const char *comm)
 {
 	static const char hex[] = "0123456789abcdef";
+	char *start = out;
 	size_t i;
 
 	for (i = 0; i < TCPFSM_COMM_LEN && comm[i]; i++) {
@@ -117,6 +123,7 @@ void comm_escape(char *out, const char *comm)
 		}
 	}
 	*out = '\0';
+	return (size_t)(out - start);
 }
 
 void fput_escaped(FILE *out, const char *s)

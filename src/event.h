@@ -40,7 +40,7 @@ int format_addr(char *buf, uint8_t family, const uint8_t *addr);
  * out must hold 4 * TCPFSM_COMM_LEN + 1 bytes.
  */
 #define COMM_SAFE_LEN (4 * TCPFSM_COMM_LEN + 1)
-void comm_escape(char *out, const char *comm);
+size_t comm_escape(char *out, const char *comm);
 /* Write s escaped as comm_escape does (any length); "-" for NULL. */
 void fput_escaped(FILE *out, const char *s);
 

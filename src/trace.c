@@ -85,17 +85,17 @@ static void on_transition(void *ctx, const struct transition *t)
 		e = fmt_col(e, num, fmt_u64(num, c->cookie) - num, 8);
 		if (c->owner.pid) {
 			e = fmt_col(e, num, fmt_u64(num, c->owner.pid) - num, 7);
-			comm_escape(comm, c->owner.comm);
-			e = fmt_col(e, comm, strlen(comm), 15);
+			n = comm_escape(comm, c->owner.comm);
+			e = fmt_col(e, comm, n, 15);
 		} else {
 			e = fmt_col(e, "-", 1, 7);
 			e = fmt_col(e, "-", 1, 15);
 		}
-		format_addr(saddr, c->t.family, c->t.saddr);
-		e = fmt_col(e, saddr, strlen(saddr), 15);
+		n = format_addr(saddr, c->t.family, c->t.saddr);
+		e = fmt_col(e, saddr, n, 15);
 		e = fmt_col(e, num, fmt_u64(num, c->t.sport) - num, 5);
-		format_addr(daddr, c->t.family, c->t.daddr);
-		e = fmt_col(e, daddr, strlen(daddr), 15);
+		n = format_addr(daddr, c->t.family, c->t.daddr);
+		e = fmt_col(e, daddr, n, 15);
 		e = fmt_col(e, num, fmt_u64(num, c->t.dport) - num, 5);
 		name = tcp_state_name(t->oldstate);
 		e = fmt_col(e, name, strlen(name), 11);
