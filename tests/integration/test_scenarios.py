@@ -637,7 +637,7 @@ def test_connection_opened_before_tracing(tracer):
     first = [r for r in trs if r["sport"] == sport and r["dport"] == cport][0]
     assert (first["oldstate"], first["newstate"]) == ("ESTABLISHED", "CLOSE_WAIT")
     assert first["prev_lower_bound"] is True and first["prev_ns"] is not None
-    cfirst = [r for r in trs if r["sport"] == cport][0]
+    cfirst = [r for r in trs if r["sport"] == cport and r["dport"] == sport][0]
     assert (cfirst["oldstate"], cfirst["newstate"]) == ("ESTABLISHED", "FIN_WAIT1")
     assert cfirst["prev_lower_bound"] is True
 
