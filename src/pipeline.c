@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include "agesrv.h"
 #include "cli.h"
@@ -10,6 +13,7 @@
 #include "diag.h"
 #include "loader.h"
 #include "fmt.h"
+#include "netns.h"
 #include "pipeline.h"
 #include "procmap.h"
 #include "record.h"
@@ -422,8 +426,15 @@ static void check_lost(struct pipe *p, uint64_t lost)
 
 struct seed_ctx {
 	struct pipe *p;
-	struct procmap pm;
+	struct procmap pm;	/* socket inodes are global: one scan for all */
 	uint64_t now;
+	uint32_t netns;		/* the namespace being read */
+	int home_fd;		/* ours, to return to */
+	int stranded;		/* -errno: could not return to ours */
+	unsigned int nns;	/* namespaces read */
+	unsigned int failed;	/* namespaces not read */
+	uint32_t fail_ns;	/* the first of them */
+	int fail_err;		/* and why */
 };
 
 static int seed_one(void *ctx, const struct diag_sock *s)
@@ -438,7 +449,7 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	t.dport = s->dport;
 	memcpy(t.saddr, s->saddr, 16);
 	memcpy(t.daddr, s->daddr, 16);
-	t.netns = sc->p->netns_self;
+	t.netns = sc->netns;
 	if (po) {
 		o.pid = po->pid;
 		memcpy(o.comm, po->comm, TCPFSM_COMM_LEN);
@@ -449,29 +460,123 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	return 0;
 }
 
-/*
- * Read the sockets of this network namespace (what ss shows) so that their
- * later transitions have an owner and their ages a lower bound. Done after
- * attaching, so nothing falls between the dump and the first record.
- */
-static void seed(struct pipe *p)
+static void seed_failed(struct seed_ctx *sc, unsigned int n, uint32_t ns, int err)
 {
-	struct diag_query q = { 0 };
-	struct seed_ctx sc = { .p = p };
-	struct stat st;
+	if (!sc->failed) {
+		sc->fail_ns = ns;
+		sc->fail_err = err;
+	}
+	sc->failed += n;
+}
+
+/* The sockets of the namespace this thread is in, as sc->netns. */
+static void seed_here(struct seed_ctx *sc)
+{
+	struct diag_query q = { 0 };	/* both families, every state */
+	int err = diag_dump(&q, seed_one, sc, NULL);
+
+	if (err)
+		seed_failed(sc, 1, sc->netns, err);
+	else
+		sc->nns++;
+}
+
+/*
+ * One other namespace: enter it (this thread only), dump there (the
+ * netlink socket belongs to the namespace it is made in), come back.
+ */
+static int seed_netns(void *ctx, uint32_t inode, int fd)
+{
+	struct seed_ctx *sc = ctx;
+
+	if (setns(fd, CLONE_NEWNET))
+		return -errno;	/* counted by the walk */
+	sc->netns = inode;
+	/* a dump walks the host's whole table: not for an empty namespace */
+	if (netns_tcp_in_use_here())
+		seed_here(sc);
+	else
+		sc->nns++;
+	if (setns(sc->home_fd, CLONE_NEWNET)) {
+		sc->stranded = -errno;
+		return NETNS_WALK_STOP;
+	}
+	/*
+	 * Many namespaces take a while: keep the ring buffer from filling.
+	 * Records wait in the reorder buffer; the engine gets them after
+	 * every seed, as it would have.
+	 */
+	tracer_poll(sc->p->tr, 0, NULL);
+	return cli_stop ? NETNS_WALK_STOP : 0;
+}
+
+/*
+ * Every namespace but ours (or the --netns one alone, only), each once.
+ * Returns 0, or -errno if they could not be listed.
+ */
+static int seed_others(struct seed_ctx *sc, uint32_t only)
+{
+	struct netns_walk_stats ws;
 	int err;
 
-	if (!stat("/proc/self/ns/net", &st))
+	sc->home_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (sc->home_fd < 0)
+		return -errno;
+	err = netns_walk("/proc", "/run/netns", "/proc/thread-self/ns/net", only,
+			 seed_netns, sc, &ws);
+	close(sc->home_fd);
+	if (ws.failed)
+		seed_failed(sc, ws.failed, ws.first_failed, ws.first_err);
+	if (only && !err && !ws.visited && !ws.failed)
+		fprintf(stderr, "tcpfsm: warning: --netns %u: no process or "
+			"/run/netns entry is in that namespace: its existing "
+			"sockets are not read\n", only);
+	return err < 0 ? err : 0;
+}
+
+/*
+ * Read the sockets of every network namespace (what ss shows in each) so
+ * that their later transitions have an owner and their ages a lower bound:
+ * ours in place, then each other one a process or /run/netns leads to
+ * (only the --netns one, if given). Done after attaching, so nothing falls
+ * between the dump and the first record. Failures make one warning line;
+ * only failing to come back to our own namespace is an error.
+ */
+static int seed(struct pipe *p)
+{
+	const struct filter *f = &p->o.filter;
+	struct seed_ctx sc = { .p = p, .home_fd = -1 };
+	struct stat st;
+	int list_err = 0;
+
+	/* the thread's own: setns() moves only the calling thread */
+	if (!stat("/proc/thread-self/ns/net", &st))
 		p->netns_self = (uint32_t)st.st_ino;
 	if (procmap_scan(&sc.pm, "/proc"))
 		memset(&sc.pm, 0, sizeof(sc.pm));
 	sc.now = clock_ns(CLOCK_MONOTONIC);
-	err = diag_dump(&q, seed_one, &sc, NULL);
+	if (!f->has_netns || f->netns == p->netns_self) {
+		sc.netns = p->netns_self;
+		seed_here(&sc);
+	}
+	if (!f->has_netns || f->netns != p->netns_self)
+		list_err = seed_others(&sc, f->has_netns ? f->netns : 0);
 	engine_seed_done(p->eng, clock_ns(CLOCK_MONOTONIC));
-	if (err)
-		fprintf(stderr, "tcpfsm: warning: cannot read existing sockets (%s): "
-			"connections older than this run have no owner\n", strerror(-err));
 	procmap_free(&sc.pm);
+	if (sc.stranded)
+		return cli_error("cannot return to our own network namespace after "
+				 "reading another's sockets: %s", strerror(-sc.stranded));
+	if (list_err)
+		fprintf(stderr, "tcpfsm: warning: cannot list network namespaces (%s): "
+			"existing sockets read in %u, %u failed; connections older "
+			"than this run elsewhere have no owner\n",
+			strerror(-list_err), sc.nns, sc.failed);
+	else if (sc.failed)
+		fprintf(stderr, "tcpfsm: warning: cannot read existing sockets in %u "
+			"of %u network namespaces (netns %u: %s): connections older "
+			"than this run there have no owner\n", sc.failed,
+			sc.failed + sc.nns, sc.fail_ns, strerror(-sc.fail_err));
+	return 0;
 }
 
 /* ---- ages for `tcpfsm snapshot` ---- */
@@ -539,9 +644,7 @@ static int run_live(struct pipe *p)
 		fprintf(stderr, "tcpfsm: warning: %s\n", warn);
 	if (p->o.duration_ns)
 		deadline = p->start_mono + p->o.duration_ns;
-	if (!p->o.no_seed)
-		seed(p);
-	open_agesrv(p);
+	/* before seeding, which may read records already (see seed_netns) */
 	if (p->o.record_path) {
 		struct record_header hdr;
 
@@ -553,6 +656,12 @@ static int run_live(struct pipe *p)
 		if (ret)
 			return cli_error("--record %s: %s", p->o.record_path, strerror(-ret));
 	}
+	if (!p->o.no_seed) {
+		ret = seed(p);
+		if (ret)
+			return ret;
+	}
+	open_agesrv(p);
 	/* announced once seeded: everything from here on is traced */
 	fprintf(stderr, "tcpfsm: %s: tracing TCP state transitions%s. Ctrl-C to stop.\n",
 		p->o.cmd, tracer_has_minisocks(p->tr) ? " (with TIME_WAIT and SYN_RECV minisockets)" : "");

@@ -15,6 +15,7 @@ fault. See test_netns_filter_keeps_state_changes.)
 """
 import itertools
 import os
+import re
 import socket
 
 import pytest
@@ -618,8 +619,8 @@ def test_close_wait_held_duration(tracer, veth, peers):
 
 def test_connection_opened_before_tracing(tracer):
     """Opened before tcpfsm started: seeded from sock_diag; its first state's
-    time is a lower bound. On the host's loopback: sock_diag sees only the
-    namespace it is asked in, the tracer's own.
+    time is a lower bound. On the host's loopback, the tracer's own
+    namespace (read in place; other namespaces: the test below).
     """
     lis = socket.socket()
     lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -647,9 +648,104 @@ def test_connection_opened_before_tracing(tracer):
     first = [r for r in trs if r["sport"] == sport and r["dport"] == cport][0]
     assert (first["oldstate"], first["newstate"]) == ("ESTABLISHED", "CLOSE_WAIT")
     assert first["prev_lower_bound"] is True and first["prev_ns"] is not None
-    cfirst = [r for r in trs if r["sport"] == cport][0]
+    cfirst = [r for r in trs if r["sport"] == cport and r["dport"] == sport][0]
     assert (cfirst["oldstate"], cfirst["newstate"]) == ("ESTABLISHED", "FIN_WAIT1")
     assert cfirst["prev_lower_bound"] is True
+
+
+def seeded_count(tracer_):
+    m = re.search(r", (\d+) seeded at start", tracer_.summary())
+    return int(m.group(1)) if m else 0
+
+
+def test_connection_in_other_netns_opened_before_tracing(tracer, veth, peers):
+    """Opened in two other namespaces before tcpfsm started: each
+    namespace's sockets are seeded from a sock_diag dump made inside it.
+    The server's first transition runs in softirq, so only the seed can
+    name its owner; every record carries its own namespace, and the time in
+    ESTABLISHED is a lower bound. With --netns, that namespace alone is
+    read: its two sockets, the listener and the connection.
+    """
+    sport, cport = two_ports()
+    srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
+    srv.do(f"listen L {veth.addr4[1]} {sport}")
+    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
+    srv.do("accept L S")
+    t = tracer("--lport", f"{sport},{cport}")
+    lf = tracer("--netns", str(veth.b.inode), cmd="life")
+    server_end = (veth.addr4[1], sport, veth.addr4[0], cport)
+    client_end = (veth.addr4[0], cport, veth.addr4[1], sport)
+
+    def side(recs, end):
+        return [r for r in recs if r.get("type") == "transition"
+                and (r["saddr"], r["sport"], r["daddr"], r["dport"]) == end]
+
+    cli.do("close C")
+    srv.do("eof S")
+    srv.do("close S")
+    # the client's FIN_WAIT2 -> TIME_WAIT may be known only when TIME_WAIT
+    # ends (see test_client_first_close): not needed here
+    t.wait(lambda rs: ("LAST_ACK", "CLOSE") in pairs(side(rs, server_end))
+           and ("FIN_WAIT1", "FIN_WAIT2") in pairs(side(rs, client_end)),
+           what="both ends closing")
+    lf.wait(lambda rs: any(r.get("type") == "life" and r["sport"] == sport
+                           and r["dport"] == cport for r in rs),
+            what="the server's lifecycle")
+    recs, lives = t.stop(), lf.stop()
+    t.assert_nothing_lost()
+    lf.assert_nothing_lost()
+    assert t.returncode == 0 and lf.returncode == 0
+
+    strs, ctrs = side(recs, server_end), side(recs, client_end)
+    assert pairs(strs) == [("ESTABLISHED", "CLOSE_WAIT"), ("CLOSE_WAIT", "LAST_ACK"),
+                           ("LAST_ACK", "CLOSE")], strs
+    assert pairs(ctrs)[:2] == [("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2")], ctrs
+    for trs, ns, peer in ((strs, veth.b, srv), (ctrs, veth.a, cli)):
+        assert_owner(trs, peer)
+        assert all(r["netns"] == ns.inode for r in trs), trs
+        # ESTABLISHED: from the seed on, a lower bound
+        assert trs[0]["prev_lower_bound"] is True and trs[0]["prev_ns"] > 0, trs[0]
+        assert all(r["prev_lower_bound"] is False for r in trs[1:]), trs
+    assert seeded_count(t) >= 3     # the listener and both ends, at least
+
+    slife = [l for l in lives if l.get("type") == "life" and l["sport"] == sport
+             and l["dport"] == cport]
+    assert len(slife) == 1, lives
+    slife = slife[0]
+    assert (slife["pid"], slife["comm"], slife["netns"]) == (srv.pid, srv.comm, veth.b.inode)
+    assert slife["seeded"] is True
+    assert states(slife) == ["ESTABLISHED", "CLOSE_WAIT", "LAST_ACK"]
+    assert slife["path"][0].get("lower_bound") is True
+    assert seeded_count(lf) == 2, lf.summary()
+
+
+def test_time_wait_alone_in_other_netns_is_seeded(tracer, veth, peers):
+    """A namespace whose only TCP socket is a TIME_WAIT minisocket is read
+    too (sockstat counts it apart from the sockets in use): killed later,
+    its TIME_WAIT shows a lower bound, in its own namespace.
+    """
+    sport, cport = two_ports()
+    srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
+    srv.do(f"listen L {veth.addr4[1]} {sport}")
+    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
+    srv.do("accept L S")
+    cli.do("close C")
+    srv.do("eof S")
+    srv.do("close S")
+    srv.do("close L")
+    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "time-wait"),
+             what="the client's TIME_WAIT")
+    t = tracer("--netns", str(veth.a.inode))
+    kill_time_wait(veth.a, cport)
+    recs = t.wait(lambda rs: [r for r in rs if r.get("type") == "transition"
+                              and r["sport"] == cport and r["newstate"] == "CLOSE"],
+                  what="the TIME_WAIT's end")
+    t.stop()
+    assert seeded_count(t) == 1, t.summary()
+    assert len(recs) == 1, recs
+    r = recs[0]
+    assert (r["oldstate"], r["end"], r["netns"]) == ("TIME_WAIT", "killed", veth.a.inode), r
+    assert r["prev_lower_bound"] is True and r["prev_ns"] > 0, r
 
 
 def test_netns_filter_keeps_state_changes(tracer, veth, peers):

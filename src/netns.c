@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The host's network namespaces, each visited once. See netns.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "netns.h"
+
+/* Namespaces on a host: a few, or thousands of containers; grows past it. */
+#define NETNS_SET_INITIAL 64
+
+int netns_set_init(struct netns_set *s, uint64_t dev, uint32_t self,
+		   uint32_t only)
+{
+	memset(s, 0, sizeof(*s));
+	s->dev = dev;
+	s->self = self;
+	s->only = only;
+	return u64map_init(&s->seen, NETNS_SET_INITIAL, SIZE_MAX);
+}
+
+void netns_set_free(struct netns_set *s)
+{
+	u64map_free(&s->seen);
+}
+
+enum netns_verdict netns_set_judge(const struct netns_set *s, uint64_t dev,
+				   uint64_t ino)
+{
+	/* nsfs inodes are 32-bit (ns_common.inum), as the records carry them */
+	if (dev != s->dev || !ino || ino > UINT32_MAX)
+		return NETNS_NOT_NS;
+	if (ino == s->self)
+		return NETNS_SELF;
+	if (s->only && ino != s->only)
+		return NETNS_FILTERED;
+	if (u64map_get(&s->seen, ino))
+		return NETNS_SEEN;
+	return NETNS_VISIT;
+}
+
+int netns_set_mark(struct netns_set *s, uint32_t ino)
+{
+	return u64map_put(&s->seen, ino, 1);
+}
+
+bool netns_set_complete(const struct netns_set *s)
+{
+	return s->only && u64map_get(&s->seen, s->only);
+}
+
+static void note_failure(struct netns_walk_stats *st, uint32_t ino, int err)
+{
+	if (!st->failed++) {
+		st->first_failed = ino;
+		st->first_err = err;
+	}
+}
+
+/*
+ * One candidate file: dirfd/name. Returns 0 (visited, skipped or failed:
+ * see st), NETNS_WALK_STOP, or -ENOMEM.
+ */
+static int visit(struct netns_set *s, int dirfd, const char *name,
+		 netns_visit_cb cb, void *ctx, struct netns_walk_stats *st)
+{
+	struct stat before, now;
+	uint32_t ino;
+	int fd, ret;
+
+	/* stat first: the common case, a namespace seen already, opens nothing */
+	if (fstatat(dirfd, name, &before, 0))
+		return 0;	/* gone, a zombie, or not ours to look at */
+	if (netns_set_judge(s, before.st_dev, before.st_ino) != NETNS_VISIT)
+		return 0;
+	ino = (uint32_t)before.st_ino;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno;
+		if (ret == -ENOENT || ret == -ESRCH)
+			return 0;	/* exited since: another may lead there */
+		note_failure(st, ino, ret);
+		return netns_set_mark(s, ino);
+	}
+	/* the pid may have been reused in between: trust what is open */
+	if (fstat(fd, &now) || now.st_dev != before.st_dev ||
+	    now.st_ino != before.st_ino) {
+		close(fd);
+		return 0;
+	}
+	ret = netns_set_mark(s, ino);
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	ret = cb(ctx, ino, fd);
+	close(fd);
+	if (ret == NETNS_WALK_STOP)
+		return ret;
+	if (ret)
+		note_failure(st, ino, ret);
+	else
+		st->visited++;
+	return 0;
+}
+
+static int walk_proc(struct netns_set *s, const char *proc_root,
+		     netns_visit_cb cb, void *ctx, struct netns_walk_stats *st)
+{
+	struct dirent *de;
+	int rootfd, ret = 0;
+	DIR *d;
+
+	rootfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	d = fdopendir(rootfd);
+	if (!d) {
+		ret = -errno;
+		close(rootfd);
+		return ret;
+	}
+	while (!ret && !netns_set_complete(s) && (de = readdir(d))) {
+		char name[sizeof(de->d_name) + sizeof("/ns/net")];
+		const char *c = de->d_name;
+
+		while (*c >= '0' && *c <= '9')
+			c++;
+		if (*c || c == de->d_name)
+			continue;	/* not a pid */
+		snprintf(name, sizeof(name), "%s/ns/net", de->d_name);
+		ret = visit(s, rootfd, name, cb, ctx, st);
+	}
+	closedir(d);
+	return ret;
+}
+
+static int walk_dir(struct netns_set *s, const char *dir, netns_visit_cb cb,
+		    void *ctx, struct netns_walk_stats *st)
+{
+	struct dirent *de;
+	int dirfd, ret = 0;
+	DIR *d;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return 0;	/* no `ip netns` namespaces: not an error */
+	d = fdopendir(dirfd);
+	if (!d) {
+		close(dirfd);
+		return 0;
+	}
+	while (!ret && !netns_set_complete(s) && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		ret = visit(s, dirfd, de->d_name, cb, ctx, st);
+	}
+	closedir(d);
+	return ret;
+}
+
+int netns_walk(const char *proc_root, const char *netns_dir,
+	       const char *self_path, uint32_t only, netns_visit_cb cb,
+	       void *ctx, struct netns_walk_stats *st)
+{
+	struct netns_set s;
+	struct stat self;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	if (stat(self_path, &self))
+		return -errno;
+	ret = netns_set_init(&s, self.st_dev, (uint32_t)self.st_ino, only);
+	if (ret)
+		return ret;
+	if (only == (uint32_t)self.st_ino)
+		goto out;	/* the caller reads its own */
+	ret = walk_proc(&s, proc_root, cb, ctx, st);
+	if (!ret && netns_dir)
+		ret = walk_dir(&s, netns_dir, cb, ctx, st);
+out:
+	netns_set_free(&s);
+	return ret;
+}
+
+/* The unsigned value after " key " in the line starting with prefix. */
+static bool stat_field(const char *text, const char *prefix, const char *key,
+		       unsigned long long *v)
+{
+	size_t plen = strlen(prefix), klen = strlen(key);
+	const char *line = text, *p;
+	char *end;
+
+	while (line && strncmp(line, prefix, plen)) {
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	if (!line)
+		return false;
+	for (p = line + plen; *p && *p != '\n'; p++) {
+		if (p[-1] != ' ' || strncmp(p, key, klen) || p[klen] != ' ')
+			continue;
+		if (p[klen + 1] < '0' || p[klen + 1] > '9')
+			return false;
+		errno = 0;
+		*v = strtoull(p + klen + 1, &end, 10);
+		return !errno && (*end == ' ' || *end == '\n' || !*end);
+	}
+	return false;
+}
+
+int netns_tcp_in_use(const char *sockstat, const char *sockstat6)
+{
+	unsigned long long inuse, tw, inuse6 = 0;
+
+	if (!stat_field(sockstat, "TCP: ", "inuse", &inuse) ||
+	    !stat_field(sockstat, "TCP: ", "tw", &tw))
+		return -1;
+	if (sockstat6 && !stat_field(sockstat6, "TCP6: ", "inuse", &inuse6))
+		return -1;
+	return inuse || tw || inuse6;
+}
+
+/* Read a small /proc file whole; false if it cannot be read. */
+static bool read_text(const char *path, char *buf, size_t len, bool *missing)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	ssize_t n;
+
+	*missing = fd < 0 && errno == ENOENT;
+	if (fd < 0)
+		return false;
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	close(fd);
+	buf[got] = '\0';
+	return got > 0;
+}
+
+int netns_tcp_in_use_here(void)
+{
+	char v4[1024], v6[512];
+	bool missing, have6;
+
+	/* thread-self: the calling thread's namespace, not the process's */
+	if (!read_text("/proc/thread-self/net/sockstat", v4, sizeof(v4), &missing))
+		return -1;
+	have6 = read_text("/proc/thread-self/net/sockstat6", v6, sizeof(v6), &missing);
+	if (!have6 && !missing)
+		return -1;
+	return netns_tcp_in_use(v4, have6 ? v6 : NULL);
+}

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Which network namespaces seeding visits: the pure choice, then the walk
+ * over a fake /proc and /run/netns (files stand in for nsfs inodes: all on
+ * one device, like nsfs), and once over the real /proc; and the sockstat
+ * check that spares an empty namespace its dump.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include "netns.h"
+
+static char root[64];
+/* the fake namespaces' inodes */
+static uint32_t ino_self, ino_a, ino_b, ino_c;
+
+static void path_of(char *buf, size_t len, const char *rel)
+{
+	snprintf(buf, len, "%s/%s", root, rel);
+}
+
+static uint32_t mkfile(const char *rel)
+{
+	char path[256];
+	struct stat st;
+	FILE *f;
+
+	path_of(path, sizeof(path), rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(stat(path, &st), 0);
+	return (uint32_t)st.st_ino;
+}
+
+static void mkdirs(const char *rel)
+{
+	char path[256];
+
+	path_of(path, sizeof(path), rel);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+/* rel -> the file target (an absolute symlink, as /proc's magic links) */
+static void mklink(const char *target, const char *rel)
+{
+	char path[256], to[256];
+
+	path_of(path, sizeof(path), rel);
+	if (target[0] == '/')
+		snprintf(to, sizeof(to), "%s", target);
+	else
+		path_of(to, sizeof(to), target);
+	assert_int_equal(symlink(to, path), 0);
+}
+
+static void mkproc(const char *pid, const char *target)
+{
+	char rel[64];
+
+	snprintf(rel, sizeof(rel), "proc/%s", pid);
+	mkdirs(rel);
+	snprintf(rel, sizeof(rel), "proc/%s/ns", pid);
+	mkdirs(rel);
+	if (!target)
+		return;		/* a process whose ns/net cannot be read */
+	snprintf(rel, sizeof(rel), "proc/%s/ns/net", pid);
+	mklink(target, rel);
+}
+
+static int setup(void **state)
+{
+	strcpy(root, "/tmp/tcpfsm-netns-XXXXXX");
+	if (!mkdtemp(root))
+		return -1;
+	ino_self = mkfile("self-net");
+	ino_a = mkfile("ns-a");
+	ino_b = mkfile("ns-b");
+	ino_c = mkfile("ns-c");
+	mkdirs("proc");
+	mkproc("1", "self-net");	/* our own: read in place, not visited */
+	mkproc("100", "ns-a");
+	mkproc("101", "ns-a");		/* a second process in a */
+	mkproc("102", "ns-b");
+	mkproc("103", NULL);		/* a zombie: no ns/net */
+	mkproc("104", "ns-gone");	/* dangling: exited */
+	mkproc("self", "ns-c");		/* not a pid */
+	mkproc("12ab", "ns-c");		/* not a pid */
+	mkdirs("run");
+	mklink("ns-c", "run/c");	/* a namespace with no process */
+	mklink("ns-b", "run/b");	/* also reachable through pid 102 */
+	mklink("self-net", "run/self");
+	mklink("/dev/null", "run/stale"); /* another device: not a namespace */
+	mklink("ns-a", "run/.hidden");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_judge(void **state)
+{
+	struct netns_set s;
+	uint32_t i;
+
+	assert_int_equal(netns_set_init(&s, 5, 100, 0), 0);
+	assert_int_equal(netns_set_judge(&s, 5, 100), NETNS_SELF);
+	assert_int_equal(netns_set_judge(&s, 6, 200), NETNS_NOT_NS);
+	assert_int_equal(netns_set_judge(&s, 6, 100), NETNS_NOT_NS);
+	assert_int_equal(netns_set_judge(&s, 5, 0), NETNS_NOT_NS);
+	assert_int_equal(netns_set_judge(&s, 5, 1ull << 32), NETNS_NOT_NS);
+	assert_int_equal(netns_set_judge(&s, 5, 200), NETNS_VISIT);
+	assert_int_equal(netns_set_mark(&s, 200), 0);
+	assert_int_equal(netns_set_judge(&s, 5, 200), NETNS_SEEN);
+	assert_int_equal(netns_set_judge(&s, 5, 201), NETNS_VISIT);
+	assert_false(netns_set_complete(&s));	/* no --netns: never done early */
+	for (i = 1000; i < 6000; i++)		/* past the initial table */
+		assert_int_equal(netns_set_mark(&s, i), 0);
+	for (i = 1000; i < 6000; i++)
+		assert_int_equal(netns_set_judge(&s, 5, i), NETNS_SEEN);
+	assert_int_equal(netns_set_judge(&s, 5, 6000), NETNS_VISIT);
+	netns_set_free(&s);
+
+	/* --netns 300: that one alone, then done */
+	assert_int_equal(netns_set_init(&s, 5, 100, 300), 0);
+	assert_int_equal(netns_set_judge(&s, 5, 200), NETNS_FILTERED);
+	assert_int_equal(netns_set_judge(&s, 5, 100), NETNS_SELF);
+	assert_int_equal(netns_set_judge(&s, 5, 300), NETNS_VISIT);
+	assert_false(netns_set_complete(&s));
+	assert_int_equal(netns_set_mark(&s, 300), 0);
+	assert_true(netns_set_complete(&s));
+	assert_int_equal(netns_set_judge(&s, 5, 300), NETNS_SEEN);
+	netns_set_free(&s);
+
+	/* --netns of our own: nothing to visit */
+	assert_int_equal(netns_set_init(&s, 5, 100, 100), 0);
+	assert_int_equal(netns_set_judge(&s, 5, 100), NETNS_SELF);
+	assert_int_equal(netns_set_judge(&s, 5, 200), NETNS_FILTERED);
+	netns_set_free(&s);
+}
+
+struct visits {
+	uint32_t ino[16];
+	int n;
+	uint32_t fail_ino;	/* the callback fails for this one */
+	int fail_err;
+	int stop_after;		/* NETNS_WALK_STOP after this many (0: never) */
+};
+
+static int record_visit(void *ctx, uint32_t inode, int fd)
+{
+	struct visits *v = ctx;
+	struct stat st;
+
+	/* the descriptor is the namespace named */
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal((uint32_t)st.st_ino, inode);
+	assert_true(v->n < 16);
+	v->ino[v->n++] = inode;
+	if (v->stop_after && v->n >= v->stop_after)
+		return NETNS_WALK_STOP;
+	return inode == v->fail_ino ? v->fail_err : 0;
+}
+
+static int count_of(const struct visits *v, uint32_t ino)
+{
+	int i, n = 0;
+
+	for (i = 0; i < v->n; i++)
+		n += v->ino[i] == ino;
+	return n;
+}
+
+static int walk(uint32_t only, struct visits *v, struct netns_walk_stats *st)
+{
+	char proc[128], run[128], self[128];
+
+	path_of(proc, sizeof(proc), "proc");
+	path_of(run, sizeof(run), "run");
+	path_of(self, sizeof(self), "self-net");
+	return netns_walk(proc, run, self, only, record_visit, v, st);
+}
+
+static void test_walk_each_once(void **state)
+{
+	struct netns_walk_stats st;
+	struct visits v = { 0 };
+
+	assert_int_equal(walk(0, &v, &st), 0);
+	assert_int_equal(v.n, 3);
+	assert_int_equal(count_of(&v, ino_a), 1);
+	assert_int_equal(count_of(&v, ino_b), 1);
+	assert_int_equal(count_of(&v, ino_c), 1);	/* from /run/netns alone */
+	assert_int_equal(count_of(&v, ino_self), 0);
+	assert_int_equal(st.visited, 3);
+	assert_int_equal(st.failed, 0);
+}
+
+static void test_walk_only(void **state)
+{
+	struct netns_walk_stats st;
+	struct visits v = { 0 };
+
+	assert_int_equal(walk(ino_b, &v, &st), 0);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(v.ino[0], ino_b);
+	assert_int_equal(st.visited, 1);
+
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(walk(ino_c, &v, &st), 0);	/* only in /run/netns */
+	assert_int_equal(v.n, 1);
+	assert_int_equal(v.ino[0], ino_c);
+
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(walk(ino_self, &v, &st), 0);	/* the caller's own */
+	assert_int_equal(v.n, 0);
+
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(walk(4026999999u, &v, &st), 0); /* nowhere */
+	assert_int_equal(v.n, 0);
+	assert_int_equal(st.visited + st.failed, 0);
+}
+
+static void test_walk_failures_go_on(void **state)
+{
+	struct netns_walk_stats st;
+	struct visits v = { .fail_ino = ino_a, .fail_err = -EPERM };
+
+	assert_int_equal(walk(0, &v, &st), 0);
+	assert_int_equal(v.n, 3);
+	assert_int_equal(count_of(&v, ino_a), 1);	/* failed once, not per process */
+	assert_int_equal(st.visited, 2);
+	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.first_failed, ino_a);
+	assert_int_equal(st.first_err, -EPERM);
+
+	memset(&v, 0, sizeof(v));
+	v.stop_after = 1;
+	assert_int_equal(walk(0, &v, &st), NETNS_WALK_STOP);
+	assert_int_equal(v.n, 1);
+}
+
+static void test_walk_errors(void **state)
+{
+	char proc[128], self[128];
+	struct netns_walk_stats st;
+	struct visits v = { 0 };
+
+	path_of(proc, sizeof(proc), "proc");
+	path_of(self, sizeof(self), "self-net");
+	assert_int_equal(netns_walk(proc, NULL, "/nonexistent/net", 0,
+				    record_visit, &v, &st), -ENOENT);
+	assert_int_equal(netns_walk("/nonexistent/proc", NULL, self, 0,
+				    record_visit, &v, &st), -ENOENT);
+	/* no /run/netns is the usual case, not an error */
+	assert_int_equal(netns_walk(proc, "/nonexistent/run", self, 0,
+				    record_visit, &v, &st), 0);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.n, (int)st.visited);
+}
+
+static int never_self(void *ctx, uint32_t inode, int fd)
+{
+	struct stat st;
+
+	assert_int_equal(stat("/proc/self/ns/net", &st), 0);
+	assert_int_not_equal(inode, (uint32_t)st.st_ino);
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_walk_real_proc(void **state)
+{
+	struct netns_walk_stats st;
+	int n = 0;
+
+	/* whatever the host has: our own never comes up, nothing breaks */
+	assert_int_equal(netns_walk("/proc", "/run/netns", "/proc/self/ns/net",
+				    0, never_self, &n, &st), 0);
+	assert_int_equal((unsigned int)n, st.visited);
+}
+
+static void test_tcp_in_use(void **state)
+{
+	static const char empty[] =
+		"sockets: used 0\n"
+		"TCP: inuse 0 orphan 3 tw 0 alloc 2 mem 254\n"
+		"UDP: inuse 0 mem 0\n";
+	static const char tw_only[] =
+		"sockets: used 0\nTCP: inuse 0 orphan 0 tw 1 alloc 2 mem 254\n";
+	static const char listener[] =
+		"sockets: used 1\nTCP: inuse 12 orphan 0 tw 0 alloc 2 mem 254\n";
+	static const char v6_empty[] = "TCP6: inuse 0\nUDP6: inuse 0\n";
+	static const char v6_one[] = "TCP6: inuse 1\nUDP6: inuse 0\n";
+
+	assert_int_equal(netns_tcp_in_use(empty, NULL), 0);
+	assert_int_equal(netns_tcp_in_use(empty, v6_empty), 0);
+	assert_int_equal(netns_tcp_in_use(empty, v6_one), 1);	/* IPv6 alone */
+	assert_int_equal(netns_tcp_in_use(tw_only, v6_empty), 1);
+	assert_int_equal(netns_tcp_in_use(listener, NULL), 1);
+	/* whatever does not say for sure: dump */
+	assert_int_equal(netns_tcp_in_use("", NULL), -1);
+	assert_int_equal(netns_tcp_in_use("TCP: inuse 0 orphan 0\n", NULL), -1);
+	assert_int_equal(netns_tcp_in_use("TCP: inuse x tw 0\n", NULL), -1);
+	assert_int_equal(netns_tcp_in_use("TCP: inuse 0 tw 0x1\n", NULL), -1);
+	assert_int_equal(netns_tcp_in_use("TCP6: inuse 0\n", NULL), -1);
+	assert_int_equal(netns_tcp_in_use("UDP: inuse 0\nTCP: tw 0 inuse 0", NULL), 0);
+	assert_int_equal(netns_tcp_in_use(empty, "UDP6: inuse 0\n"), -1);
+	assert_int_equal(netns_tcp_in_use("TCP: inuse 99999999999999999999999 tw 0\n",
+					  NULL), -1);
+	/* the line is "TCP: ", not "TCP6: " */
+	assert_int_equal(netns_tcp_in_use("TCP6: inuse 0 tw 0\n", NULL), -1);
+}
+
+static void test_tcp_in_use_here(void **state)
+{
+	/* our own namespace: readable, and one listener makes it 1 */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(netns_tcp_in_use_here(), 1);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_walk_each_once),
+		cmocka_unit_test(test_walk_only),
+		cmocka_unit_test(test_walk_failures_go_on),
+		cmocka_unit_test(test_walk_errors),
+		cmocka_unit_test(test_walk_real_proc),
+		cmocka_unit_test(test_tcp_in_use),
+		cmocka_unit_test(test_tcp_in_use_here),
+	};
+
+	return cmocka_run_group_tests_name("netns", tests, setup, teardown);
+}
