@@ -115,15 +115,10 @@ static int walk_proc(struct netns_set *s, const char *proc_root,
 	int rootfd, ret = 0;
 	DIR *d;
 
-	rootfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
+	d = opendir(proc_root); /* O_CLOEXEC, as glibc opens it */
+	if (!d)
 		return -errno;
-	d = fdopendir(rootfd);
-	if (!d) {
-		ret = -errno;
-		close(rootfd);
-		return ret;
-	}
+	rootfd = dirfd(d);
 	while (!ret && !netns_set_complete(s) && (de = readdir(d))) {
 		char name[sizeof(de->d_name) + sizeof("/ns/net")];
 		const char *c = de->d_name;

@@ -190,15 +190,10 @@ int procmap_scan(struct procmap *pm, const char *proc_root)
 	pm->nused = 0;
 	pm->nprocs_scanned = pm->nprocs_denied = 0;
 
-	rootfd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
+	d = opendir(proc_root); /* O_CLOEXEC, as glibc opens it */
+	if (!d)
 		return -errno;
-	d = fdopendir(rootfd);
-	if (!d) {
-		ret = -errno;
-		close(rootfd);
-		return ret;
-	}
+	rootfd = dirfd(d);
 	while ((de = readdir(d))) {
 		uint32_t pid;
 
