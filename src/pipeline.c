@@ -552,8 +552,8 @@ static int seed(struct pipe *p)
 	/* the thread's own: setns() moves only the calling thread */
 	if (!stat("/proc/thread-self/ns/net", &st))
 		p->netns_self = (uint32_t)st.st_ino;
-	if (procmap_scan(&sc.pm, "/proc"))
-		memset(&sc.pm, 0, sizeof(sc.pm));
+	/* on failure what was found is kept: owners are a best effort */
+	(void)procmap_scan(&sc.pm, "/proc");
 	sc.now = clock_ns(CLOCK_MONOTONIC);
 	if (!f->has_netns || f->netns == p->netns_self) {
 		sc.netns = p->netns_self;

@@ -9,51 +9,15 @@
 #include <unistd.h>
 #include "procmap.h"
 
-static size_t slot_of(uint32_t inode, size_t nslots)
-{
-	return (size_t)((inode * 2654435761u) & (nslots - 1));
-}
-
-static int grow(struct procmap *pm)
-{
-	size_t n = pm->nslots ? pm->nslots * 2 : 1024, i;
-	struct procmap_owner *slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < pm->nslots; i++) {
-		const struct procmap_owner *o = &pm->slots[i];
-		size_t j;
-
-		if (!o->inode)
-			continue;
-		for (j = slot_of(o->inode, n); slots[j].inode;)
-			j = (j + 1) & (n - 1);
-		slots[j] = *o;
-	}
-	free(pm->slots);
-	pm->slots = slots;
-	pm->nslots = n;
-	return 0;
-}
-
 static int add(struct procmap *pm, uint32_t inode, uint32_t pid,
 	       const char *comm)
 {
+	uint64_t *idx = u64map_get(&pm->index, inode);
 	struct procmap_owner *o;
-	size_t i;
+	int ret;
 
-	if (2 * (pm->nused + 1) > pm->nslots) {
-		int ret = grow(pm);
-
-		if (ret)
-			return ret;
-	}
-	for (i = slot_of(inode, pm->nslots); pm->slots[i].inode;
-	     i = (i + 1) & (pm->nslots - 1)) {
-		o = &pm->slots[i];
-		if (o->inode != inode)
-			continue;
+	if (idx) {
+		o = &pm->owners[*idx];
 		/* the same socket in several fds of one process counts once */
 		if (o->pid != pid) {
 			o->nprocs++;
@@ -64,12 +28,23 @@ static int add(struct procmap *pm, uint32_t inode, uint32_t pid,
 		}
 		return 0;
 	}
-	o = &pm->slots[i];
+	if (pm->nused == pm->cap) {
+		size_t cap = pm->cap ? pm->cap * 2 : 1024;
+		struct procmap_owner *n = realloc(pm->owners, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		pm->owners = n;
+		pm->cap = cap;
+	}
+	ret = u64map_put(&pm->index, inode, pm->nused);
+	if (ret)
+		return ret;
+	o = &pm->owners[pm->nused++];
 	o->inode = inode;
 	o->pid = pid;
 	o->nprocs = 1;
 	memcpy(o->comm, comm, sizeof(o->comm));
-	pm->nused++;
 	return 0;
 }
 
@@ -183,10 +158,13 @@ int procmap_scan(struct procmap *pm, const char *proc_root)
 	int rootfd, ret = 0;
 	DIR *d;
 
-	if (pm->slots)
-		memset(pm->slots, 0, pm->nslots * sizeof(*pm->slots));
-	else
+	if (pm->index.slots) {
+		u64map_clear(&pm->index);
+	} else {
 		memset(pm, 0, sizeof(*pm));
+		if (u64map_init(&pm->index, 1024, SIZE_MAX))
+			return -ENOMEM;
+	}
 	pm->nused = 0;
 	pm->nprocs_scanned = pm->nprocs_denied = 0;
 
@@ -210,19 +188,17 @@ int procmap_scan(struct procmap *pm, const char *proc_root)
 const struct procmap_owner *procmap_lookup(const struct procmap *pm,
 					   uint32_t inode)
 {
-	size_t i;
+	const uint64_t *idx;
 
-	if (!inode || !pm->nslots)
+	if (!pm->nused)
 		return NULL;
-	for (i = slot_of(inode, pm->nslots); pm->slots[i].inode;
-	     i = (i + 1) & (pm->nslots - 1))
-		if (pm->slots[i].inode == inode)
-			return &pm->slots[i];
-	return NULL;
+	idx = u64map_get(&pm->index, inode);
+	return idx ? &pm->owners[*idx] : NULL;
 }
 
 void procmap_free(struct procmap *pm)
 {
-	free(pm->slots);
+	free(pm->owners);
+	u64map_free(&pm->index);
 	memset(pm, 0, sizeof(*pm));
 }

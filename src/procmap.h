@@ -12,18 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "tcpfsm.h"
+#include "u64map.h"
 
 struct procmap_owner {
-	uint32_t inode;		/* key; 0 marks an empty slot */
+	uint32_t inode;
 	uint32_t pid;		/* lowest pid holding the socket */
 	uint32_t nprocs;	/* processes holding it (after fork, ...) */
 	char comm[TCPFSM_COMM_LEN]; /* NUL-terminated; untrusted bytes */
 };
 
 struct procmap {
-	struct procmap_owner *slots;	/* open addressing */
-	size_t nslots;			/* power of two, or 0 */
-	size_t nused;
+	struct procmap_owner *owners;	/* nused of cap, in scan order */
+	size_t nused, cap;
+	struct u64map index;		/* inode -> index in owners */
 	uint32_t nprocs_scanned;
 	uint32_t nprocs_denied;		/* fd directories we could not read */
 };

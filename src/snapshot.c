@@ -24,6 +24,7 @@
 #include "fmt.h"
 #include "json.h"
 #include "procmap.h"
+#include "u64map.h"
 #include "tcpstate.h"
 
 #define CMD "snapshot"
@@ -47,10 +48,11 @@ struct opts {
 	uint64_t watch_ns;
 };
 
-/* Ages from the tracer, by cookie (open addressing, cookie 0 = empty). */
+/* Ages from the tracer, by cookie. */
 struct age_table {
-	struct age_record *slots;
-	size_t nslots, nused;
+	struct age_record *recs;
+	size_t n, cap;
+	struct u64map index;	/* cookie -> index in recs */
 };
 
 enum age_source { AGE_UNKNOWN, AGE_TRACER, AGE_TIMER };
@@ -112,74 +114,57 @@ static void usage(FILE *out)
 
 /* ------------------------------------------------------------ age table */
 
-static size_t age_slot(uint64_t cookie, size_t nslots)
-{
-	cookie ^= cookie >> 33;
-	cookie *= 0xff51afd7ed558ccdull;
-	cookie ^= cookie >> 33;
-	return (size_t)cookie & (nslots - 1);
-}
-
-static int age_table_grow(struct age_table *t)
-{
-	size_t n = t->nslots ? t->nslots * 2 : 1024, i;
-	struct age_record *slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < t->nslots; i++) {
-		size_t k;
-
-		if (!t->slots[i].cookie)
-			continue;
-		for (k = age_slot(t->slots[i].cookie, n); slots[k].cookie;)
-			k = (k + 1) & (n - 1);
-		slots[k] = t->slots[i];
-	}
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = n;
-	return 0;
-}
-
 static int age_table_add(void *ctx, const struct age_record *r)
 {
 	struct age_table *t = ctx;
-	size_t k;
+	uint64_t *idx;
 
 	if (!r->cookie)
 		return 0;
-	if (2 * (t->nused + 1) > t->nslots && age_table_grow(t))
+	if (!t->index.slots && u64map_init(&t->index, 1024, SIZE_MAX))
 		return -ENOMEM;
-	for (k = age_slot(r->cookie, t->nslots); t->slots[k].cookie;
-	     k = (k + 1) & (t->nslots - 1))
-		if (t->slots[k].cookie == r->cookie)
-			break;
-	if (!t->slots[k].cookie)
-		t->nused++;
-	t->slots[k] = *r;
+	idx = u64map_get(&t->index, r->cookie);
+	if (idx) {
+		t->recs[*idx] = *r;
+		return 0;
+	}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 1024;
+		struct age_record *n = realloc(t->recs, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		t->recs = n;
+		t->cap = cap;
+	}
+	if (u64map_put(&t->index, r->cookie, t->n))
+		return -ENOMEM;
+	t->recs[t->n++] = *r;
 	return 0;
 }
 
 static const struct age_record *age_table_get(const struct age_table *t,
 					      uint64_t cookie)
 {
-	size_t k;
+	const uint64_t *idx;
 
-	if (!t->nslots || !cookie)
+	if (!t->n)
 		return NULL;
-	for (k = age_slot(cookie, t->nslots); t->slots[k].cookie;
-	     k = (k + 1) & (t->nslots - 1))
-		if (t->slots[k].cookie == cookie)
-			return &t->slots[k];
-	return NULL;
+	idx = u64map_get(&t->index, cookie);
+	return idx ? &t->recs[*idx] : NULL;
 }
 
 static void age_table_clear(struct age_table *t)
 {
-	if (t->slots)
-		memset(t->slots, 0, t->nslots * sizeof(*t->slots));
-	t->nused = 0;
+	if (t->index.slots)
+		u64map_clear(&t->index);
+	t->n = 0;
+}
+
+static void age_table_free(struct age_table *t)
+{
+	free(t->recs);
+	u64map_free(&t->index);
 }
 
 /* -------------------------------------------------- per-socket details */
@@ -710,7 +695,7 @@ static void load_ages(struct snap *sn)
 	sn->have_ages = false;
 	sn->age_err = agesrv_query(NULL, age_table_add, &sn->ages, NULL);
 	/* a truncated answer still holds true ages */
-	sn->have_ages = sn->ages.nused > 0 || sn->age_err == 0;
+	sn->have_ages = sn->ages.n > 0 || sn->age_err == 0;
 }
 
 static int one_snapshot(struct snap *sn, FILE *raw)
@@ -769,7 +754,7 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 				sn->pm.nused);
 		if (!o->no_age && !o->from_raw)
 			fprintf(stderr, "tcpfsm snapshot: ages: %zu from %s%s%s\n",
-				sn->ages.nused, agesrv_default_path(),
+				sn->ages.n, agesrv_default_path(),
 				sn->age_err ? ": " : "",
 				sn->age_err ? strerror(-sn->age_err) : "");
 	}
@@ -1080,7 +1065,7 @@ int cmd_snapshot(int argc, char **argv)
 	if (sn.have_cg)
 		cgpath_free(&sn.cg);
 	free(sn.v);
-	free(sn.ages.slots);
+	age_table_free(&sn.ages);
 	procmap_free(&sn.pm);
 	return ret;
 }
