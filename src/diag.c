@@ -13,6 +13,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include "diag.h"
+#include "u64map.h"
 
 _Static_assert(sizeof(struct diag_sock) == 88, "struct diag_sock layout");
 
@@ -638,13 +639,7 @@ static void tally_key(const struct diag_tally *t, const struct diag_sock *s,
 
 static uint64_t tally_hash(const struct diag_tally_entry *k)
 {
-	const uint8_t *p = (const uint8_t *)k + TALLY_KEY_OFF;
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < TALLY_KEY_LEN; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h ^ (h >> 29);
+	return hash_bytes((const uint8_t *)k + TALLY_KEY_OFF, TALLY_KEY_LEN);
 }
 
 static bool tally_key_eq(const struct diag_tally_entry *a,

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "event.h"
 #include "fmt.h"
+#include "u64map.h"
 
 void tuple_from_event(struct tuple *t, const struct tcpfsm_event *e)
 {
@@ -25,20 +26,8 @@ bool tuple_eq(const struct tuple *a, const struct tuple *b)
 
 uint64_t tuple_hash(const struct tuple *t)
 {
-	/* a word at a time (padding is zeroed), then mixed */
-	const uint8_t *p = (const uint8_t *)t;
-	uint64_t h = 0x9e3779b97f4a7c15ull, w;
-	size_t i;
+	uint64_t h = hash_bytes(t, sizeof(*t)); /* padding is zeroed */
 
-	for (i = 0; i < sizeof(*t); i += 8) {
-		w = 0;
-		memcpy(&w, p + i, sizeof(*t) - i < 8 ? sizeof(*t) - i : 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	h ^= h >> 29;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 32;
 	return h ? h : 1;
 }
 

@@ -12,6 +12,24 @@ static inline size_t hash(uint64_t key, size_t mask)
 	return (size_t)key & mask;
 }
 
+uint64_t hash_bytes(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0x9e3779b97f4a7c15ull, w;
+	size_t i;
+
+	for (i = 0; i < n; i += 8) {
+		w = 0;
+		memcpy(&w, b + i, n - i < 8 ? n - i : 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 32;
+	return h;
+}
+
 int u64map_init(struct u64map *m, size_t initial, size_t max_count)
 {
 	size_t cap = 16;

@@ -23,6 +23,12 @@ struct u64map {
 	size_t max_count; /* growth stops here: inserts then fail */
 };
 
+/*
+ * A 64-bit hash of n bytes, a word at a time: for keys made of several
+ * fields (zero their padding), to key a u64map or an open-addressing table.
+ */
+uint64_t hash_bytes(const void *p, size_t n);
+
 int u64map_init(struct u64map *m, size_t initial, size_t max_count);
 void u64map_free(struct u64map *m);
 /* Pointer to the value, or NULL. */
