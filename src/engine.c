@@ -419,6 +419,16 @@ static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 	e->pending[e->npending++] = c->key;
 }
 
+/* The byte counts a full socket's last record carries, if it does. */
+static void take_bytes(struct conn *c, const struct tcpfsm_event *ev)
+{
+	if (ev->flags & TCPFSM_F_BYTES) {
+		c->bytes_acked = ev->aux;
+		c->bytes_received = ev->aux2;
+		c->flags |= CONN_F_BYTES;
+	}
+}
+
 /*
  * A seeded socket's record from while the dump ran, leading neither into nor
  * out of its seeded state: the change happened before the dump read the
@@ -526,11 +536,7 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		 */
 		if (c->state == TCPFSM_ST_FIN_WAIT2 && !c->orphan_ns)
 			c->orphan_ns = ev->ts_ns;
-		if (ev->flags & TCPFSM_F_BYTES) {
-			c->bytes_acked = ev->aux;
-			c->bytes_received = ev->aux2;
-			c->flags |= CONN_F_BYTES;
-		}
+		take_bytes(c, ev);
 		return;
 	} else if (ev->oldstate != c->state) {
 		if (ev->newstate == c->state && ev->ts_ns == conn_since(c)) {
@@ -550,11 +556,7 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 	if (ev->newstate == TCPFSM_ST_SYN_SENT)
 		c->open_kind = OPEN_ACTIVE;
 	if (ev->newstate == TCPFSM_ST_CLOSE) {
-		if (ev->flags & TCPFSM_F_BYTES) {
-			c->bytes_acked = ev->aux;
-			c->bytes_received = ev->aux2;
-			c->flags |= CONN_F_BYTES;
-		}
+		take_bytes(c, ev);
 		finish_conn(e, c, ev, ev->ts_ns, END_NONE);
 		return;
 	}

@@ -169,8 +169,6 @@ int cmd_life(int argc, char **argv)
 	bool listeners = false;
 	struct engine_cb cb = {
 		.closed = on_closed,
-		.stuck = pipe_stuck_cb,
-		.ctx = &p,
 	};
 	int ret;
 
@@ -179,7 +177,6 @@ int cmd_life(int argc, char **argv)
 	ret = pipe_parse_args(&o, argc, argv, longopts, life_opt, usage);
 	if (ret >= 0)
 		return ret;
-	if (!o.json)
-		o.header = print_header;
+	o.header = print_header;
 	return pipe_run(&p, &o, &cb);
 }

@@ -802,6 +802,7 @@ static void summary(struct pipe *p)
 
 int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *cb)
 {
+	struct engine_cb c = *cb;
 	struct engine_config cfg;
 	int ret, i;
 
@@ -821,11 +822,17 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	}
 	json_init(&p->j, p->out);
+	if (o->json)
+		p->o.header = NULL;	/* headers are for tables */
+	/* the callbacks get the pipe; every command reports --stuck alike */
+	c.ctx = p;
+	if (!c.stuck)
+		c.stuck = pipe_stuck_cb;
 	engine_config_default(&cfg);
 	cfg.max_conns = o->max_conns;
 	for (i = 0; i < TCPFSM_ST_MAX; i++)
 		cfg.stuck_ns[i] = o->stuck_ns[i];
-	p->eng = engine_new(&cfg, cb);
+	p->eng = engine_new(&cfg, &c);
 	if (!p->eng || reorder_init(&p->ro, PORT_HOLD_NS)) {
 		engine_free(p->eng);
 		return cli_error("out of memory");

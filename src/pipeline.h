@@ -157,7 +157,11 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 		    int (*cmd_opt)(struct pipe_opts *o, int opt, const char *arg),
 		    void (*usage)(FILE *out));
 
-/* Run the pipeline to its end; returns the exit status. */
+/*
+ * Run the pipeline to its end; returns the exit status. The callbacks get
+ * p as their ctx; cb->stuck defaults to pipe_stuck_cb; o->header is used
+ * only for tables.
+ */
 int pipe_run(struct pipe *p, const struct pipe_opts *o,
 	     const struct engine_cb *cb);
 
@@ -176,8 +180,6 @@ void pipe_json_conn(struct pipe *p, const struct conn *c);
 const char *pipe_cgroup_path(struct pipe *p, uint64_t cgroup_id);
 /* "1.234" ms with µs precision, "-" when unknown, ">" for a lower bound. */
 void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known);
-
-
 
 /* The --stuck alert line (or JSON object), shared by every command:
  * an engine_cb.stuck with the struct pipe as ctx. */

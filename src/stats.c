@@ -348,8 +348,6 @@ int cmd_stats(int argc, char **argv)
 	struct pipe p;
 	struct engine_cb cb = {
 		.transition = on_transition,
-		.stuck = pipe_stuck_cb,
-		.ctx = &p,
 	};
 	struct stats st = { 0 }, *S = &st;
 	int ret;

@@ -135,8 +135,6 @@ int cmd_trace(int argc, char **argv)
 	struct pipe p;
 	struct engine_cb cb = {
 		.transition = on_transition,
-		.stuck = pipe_stuck_cb,
-		.ctx = &p,
 	};
 	int ret;
 
@@ -144,7 +142,6 @@ int cmd_trace(int argc, char **argv)
 	ret = pipe_parse_args(&o, argc, argv, longopts, NULL, usage);
 	if (ret >= 0)
 		return ret;
-	if (!o.json)
-		o.header = print_header;
+	o.header = print_header;
 	return pipe_run(&p, &o, &cb);
 }
