@@ -111,31 +111,7 @@ uint64_t conn_since(const struct conn *c)
 	return c->npath ? c->path_since[c->npath - 1] : 0;
 }
 
-/* Make room by dropping the least recently changed of a few neighbours. */
-static void evict_one(struct engine *e, uint64_t key)
-{
-	size_t i = u64map_home(&e->map, key), n, best = SIZE_MAX;
-	uint64_t best_since = UINT64_MAX;
-	struct conn *c;
-
-	for (n = 0; n < 64; n++, i = (i + 1) & e->map.mask) {
-		if (!e->map.slots[i].key)
-			continue;
-		c = (struct conn *)(uintptr_t)e->map.slots[i].val;
-		if (conn_since(c) < best_since) {
-			best_since = conn_since(c);
-			best = i;
-		}
-	}
-	if (best == SIZE_MAX) /* sparse neighbourhood: take any */
-		for (best = 0; !e->map.slots[best].key; best++)
-			;
-	c = (struct conn *)(uintptr_t)e->map.slots[best].val;
-	u64map_del(&e->map, c->key);
-	free(c);
-	e->st.evicted++;
-	e->st.conns--;
-}
+static void evict_one(struct engine *e, uint64_t key);
 
 static struct conn *conn_new(struct engine *e, uint64_t key,
 			     const struct tuple *t)
@@ -175,6 +151,32 @@ static void conn_remove(struct engine *e, struct conn *c)
 	u64map_del(&e->map, c->key);
 	free(c);
 	e->st.conns--;
+}
+
+/*
+ * Make room by dropping the least recently changed of a few neighbours.
+ * Never a listener: it is the oldest socket of all, and every connection it
+ * will accept takes its owner from it.
+ */
+static void evict_one(struct engine *e, uint64_t key)
+{
+	size_t i = u64map_home(&e->map, key), n, best = SIZE_MAX;
+	uint64_t best_since = UINT64_MAX;
+	struct conn *c;
+
+	for (n = 0; n < 64 || best == SIZE_MAX; n++, i = (i + 1) & e->map.mask) {
+		if (n > e->map.mask)
+			return; /* nothing but listeners: the insert fails */
+		if (!e->map.slots[i].key)
+			continue;
+		c = (struct conn *)(uintptr_t)e->map.slots[i].val;
+		if (c->open_kind != OPEN_LISTEN && conn_since(c) < best_since) {
+			best_since = conn_since(c);
+			best = i;
+		}
+	}
+	conn_remove(e, (struct conn *)(uintptr_t)e->map.slots[best].val);
+	e->st.evicted++;
 }
 
 static void path_push(struct conn *c, uint8_t state, uint64_t since)

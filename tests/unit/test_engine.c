@@ -641,6 +641,35 @@ static void test_bounded_memory(void **state)
 	}
 	assert_true(engine_stats(eng)->conns <= 64);
 	assert_int_equal(engine_stats(eng)->evicted, 1000 - engine_stats(eng)->conns);
+	engine_free(eng);
+
+	/* a listener, the oldest of all, is never the one evicted */
+	eng = new_engine(&s, &cfg);
+	{
+		struct tcpfsm_event l = st(SRV, 5000, 1, TCPFSM_ST_CLOSE,
+					   TCPFSM_ST_LISTEN, 50, true);
+
+		l.dport = 0;
+		memset(l.daddr, 0, sizeof(l.daddr));
+		engine_event(eng, &l);
+	}
+	for (i = 1; i <= 1000; i++) {
+		struct tcpfsm_event e = st(CLI, i, 10 + i, TCPFSM_ST_CLOSE,
+					   TCPFSM_ST_SYN_SENT, 100, true);
+
+		e.sport = (uint16_t)(10000 + i);
+		engine_event(eng, &e);
+		s.ntr = 0;
+	}
+	{
+		/* a child born after all that still gets the listener's owner */
+		struct tcpfsm_event c = st(SRV, 6000, 2000, TCPFSM_ST_LISTEN,
+					   TCPFSM_ST_SYN_RECV, 0, false);
+
+		engine_event(eng, &c);
+	}
+	assert_int_equal(s.ntr, 1);
+	assert_int_equal(s.tr[0].pid, 50);
 	/* churn: open and close; nothing is left behind */
 	engine_free(eng);
 	eng = new_engine(&s, NULL);
