@@ -61,9 +61,21 @@ int reorder_push(struct reorder *r, const struct tcpfsm_event *e)
 	}
 	r->ev[i] = *e;
 	r->tail++;
-	if (e->kind == TCPFSM_EV_STATE && e->oldstate == TCPFSM_ST_SYN_SENT &&
-	    e->sport && e->cookie)
-		u64map_put(&r->ports, e->cookie, e->sport);
+	/*
+	 * An unbound connect waits for its port (0 until known); the record
+	 * leaving SYN_SENT brings it. The ring holds one socket's records in
+	 * the order they happened, so the connect is always pushed first.
+	 */
+	if (is_unbound_connect(e)) {
+		if (u64map_put(&r->ports, e->cookie, 0))
+			r->unpatched++; /* no room to wait: released as it is */
+	} else if (e->kind == TCPFSM_EV_STATE &&
+		   e->oldstate == TCPFSM_ST_SYN_SENT && e->sport && e->cookie) {
+		uint64_t *port = u64map_get(&r->ports, e->cookie);
+
+		if (port && !*port)
+			*port = e->sport;
+	}
 	return 0;
 }
 
@@ -80,15 +92,16 @@ static size_t release(struct reorder *r, uint64_t watermark, bool all,
 		if (is_unbound_connect(e)) {
 			uint64_t *port = u64map_get(&r->ports, e->cookie);
 
-			if (port) {
+			if (port && *port) {
 				e->sport = (uint16_t)*port;
-				u64map_del(&r->ports, e->cookie);
 				r->patched++;
-			} else if (!all && watermark < e->ts_ns + r->hold_ns) {
+			} else if (port && !all && watermark < e->ts_ns + r->hold_ns) {
 				break; /* wait for the port, keep order */
-			} else {
+			} else if (port) {
 				r->unpatched++;
 			}
+			if (port)
+				u64map_del(&r->ports, e->cookie);
 		}
 		fn(ctx, e);
 		r->head++;
@@ -96,14 +109,6 @@ static size_t release(struct reorder *r, uint64_t watermark, bool all,
 	}
 	if (r->head == r->tail)
 		r->head = r->tail = 0;
-	/*
-	 * Ports learned for connects that were released unpatched (held too
-	 * long, or never seen) would linger: drop them when the buffer drains
-	 * or when they outnumber what can still be waiting for them.
-	 */
-	if (r->ports.count &&
-	    (r->head == r->tail || r->ports.count > 4096 + (r->tail - r->head)))
-		u64map_clear(&r->ports);
 	return n;
 }
 

@@ -18,6 +18,12 @@ static void collect(void *ctx, const struct tcpfsm_event *e)
 	out[nout++] = *e;
 }
 
+static void count_only(void *ctx, const struct tcpfsm_event *e)
+{
+	(void)e;
+	(*(size_t *)ctx)++;
+}
+
 static struct tcpfsm_event ev(uint64_t ts, uint64_t cookie, uint8_t old,
 			      uint8_t new, uint16_t sport)
 {
@@ -120,6 +126,41 @@ static void test_grows(void **state)
 	reorder_free(&r);
 }
 
+/*
+ * Connects bound before connect() (their port known all along) must leave
+ * nothing behind that could crowd out the port an unbound one waits for.
+ */
+static void test_bound_connects_do_not_crowd_out_a_port(void **state)
+{
+	struct reorder r;
+	size_t n = 0;
+	struct tcpfsm_event syn = ev(10000, 7, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0);
+	struct tcpfsm_event est = ev(10001, 7, TCPFSM_ST_SYN_SENT,
+				     TCPFSM_ST_ESTABLISHED, 4242);
+	uint64_t i;
+
+	assert_int_equal(reorder_init(&r, 1000), 0);
+	reorder_push(&r, &syn);
+	for (i = 1; i <= 4500; i++) {
+		struct tcpfsm_event b = ev(i, 100 + i, TCPFSM_ST_SYN_SENT,
+					   TCPFSM_ST_ESTABLISHED, 20000);
+
+		reorder_push(&r, &b);
+	}
+	reorder_push(&r, &est);
+	/* the 4500 others sort before the connect and go */
+	assert_int_equal(reorder_release(&r, 9000, count_only, &n), 4500);
+	assert_int_equal(n, 4500);
+	assert_int_equal(r.ports.count, 1); /* only the connect waits */
+	nout = 0;
+	assert_int_equal(reorder_release(&r, 10000 + 1000 + 1, collect, NULL), 2);
+	assert_int_equal(out[0].cookie, 7);
+	assert_int_equal(out[0].sport, 4242);
+	assert_int_equal(r.patched, 1);
+	assert_int_equal(r.ports.count, 0); /* and nothing lingers */
+	reorder_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +168,7 @@ int main(void)
 		cmocka_unit_test(test_connect_port_is_patched),
 		cmocka_unit_test(test_connect_without_port_released_after_hold),
 		cmocka_unit_test(test_grows),
+		cmocka_unit_test(test_bound_connects_do_not_crowd_out_a_port),
 	};
 
 	return cmocka_run_group_tests_name("reorder", tests, NULL, NULL);
