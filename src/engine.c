@@ -408,16 +408,19 @@ static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 	c->pending_ns = ts;
 	if (c->flags & CONN_F_PENDING)
 		return;
-	c->flags |= CONN_F_PENDING;
 	if (e->npending == e->cap_pending) {
 		size_t cap = e->cap_pending ? e->cap_pending * 2 : 64;
 		uint64_t *n = realloc(e->pending, cap * sizeof(*n));
 
-		if (!n)
-			return; /* settled at finish instead */
+		if (!n) {
+			/* out of memory: its end cannot be settled, say so */
+			c->flags |= CONN_F_INCOMPLETE;
+			return;
+		}
 		e->pending = n;
 		e->cap_pending = cap;
 	}
+	c->flags |= CONN_F_PENDING;
 	e->pending[e->npending++] = c->key;
 }
 

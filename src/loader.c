@@ -162,8 +162,10 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 	if (ret)
 		return ret;
 	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	t->on_event = o->on_event;
 	t->ctx = o->ctx;
 

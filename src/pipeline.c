@@ -151,6 +151,9 @@ int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 			return cli_usage_error(o->cmd, "--count: bad count '%s'", arg);
 		return 0;
 	case OPT_RECORD:
+		if (!strcmp(arg, "-"))
+			return cli_usage_error(o->cmd,
+				"--record: '-' would mix the recording into the text on stdout; give a file");
 		o->record_path = arg;
 		return 0;
 	case OPT_REPLAY:
@@ -373,8 +376,8 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 			p->done = true;
 	}
 	if (reorder_push(&p->ro, e)) {
-		/* out of memory: do not pretend, count it as lost */
-		p->lost_seen++;
+		/* out of memory: do not pretend, count it apart */
+		p->dropped++;
 		engine_note_lost(p->eng);
 	}
 }
@@ -754,7 +757,6 @@ static int run_replay(struct pipe *p)
 	if (!p->epipe) {
 		reorder_flush(&p->ro, deliver, p);
 		engine_finish(p->eng, last_ts);
-		step(p, last_ts);
 		if (p->o.tick)
 			p->o.tick(p, last_ts, true);
 	}
@@ -777,11 +779,11 @@ static void summary(struct pipe *p)
 	uint64_t bad = p->tr ? tracer_bad(p->tr) : 0;
 
 	/* a reader that went away wants silence, unless something was lost */
-	if (p->epipe && !lost && !bad)
+	if (p->epipe && !lost && !bad && !p->dropped)
 		return;
 	fprintf(stderr, "tcpfsm: %llu events, %llu lost",
 		(unsigned long long)p->raw_events, (unsigned long long)lost);
-	if (lost)
+	if (lost && p->tr)
 		fprintf(stderr, " (state %llu, timewait %llu, request %llu)",
 			(unsigned long long)by_kind[TCPFSM_EV_STATE],
 			(unsigned long long)(by_kind[TCPFSM_EV_TW_START] +
@@ -792,6 +794,9 @@ static void summary(struct pipe *p)
 					     by_kind[TCPFSM_EV_REQ_EXPIRE]));
 	if (bad)
 		fprintf(stderr, ", %llu malformed", (unsigned long long)bad);
+	if (p->dropped)
+		fprintf(stderr, ", %llu dropped by tcpfsm (out of memory)",
+			(unsigned long long)p->dropped);
 	fprintf(stderr, "; %llu connections ended, %llu incomplete, %llu evicted",
 		(unsigned long long)st->closed, (unsigned long long)st->incomplete,
 		(unsigned long long)st->evicted);

@@ -68,7 +68,8 @@ struct pipe {
 	int64_t wall_offset;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t emitted;	/* what counts for --count */
 	uint64_t raw_events;
-	uint64_t lost_seen;
+	uint64_t lost_seen;	/* the kernel's lost count, last seen */
+	uint64_t dropped;	/* records tcpfsm itself had no memory for */
 	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;
 	struct cgpath cg;	/* cgroup id -> path */
