@@ -36,59 +36,73 @@ struct stats {
 };
 
 
-static uint64_t group_key(struct stats *S, const struct conn *c, char *label,
-			  size_t len)
+/* The group of a connection, as a u64map key (never 0). */
+static uint64_t group_key(const struct stats *S, const struct conn *c)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t i;
+	switch (S->by) {
+	case BY_LPORT:
+		return c->t.sport + 1;
+	case BY_RPORT:
+		return c->t.dport + 1;
+	case BY_PID:
+		return (uint64_t)c->owner.pid + 1;
+	case BY_CGROUP:
+		return c->owner.pid && c->owner.cgroup_id ? c->owner.cgroup_id + 1 : 1;
+	case BY_RADDR:
+		return (hash_bytes(c->t.daddr, 16) ^ c->t.family) | 1;
+	case BY_COMM:
+		if (!c->owner.pid)
+			return 1;
+		return hash_bytes(c->owner.comm, strnlen(c->owner.comm,
+							 TCPFSM_COMM_LEN)) | 2;
+	default:
+		return 1;
+	}
+}
+
+/* Its printed name, made once, when the group is created. */
+static void group_label(const struct stats *S, const struct conn *c,
+			char *label, size_t len)
+{
+	char safe[COMM_SAFE_LEN];
 
 	switch (S->by) {
 	case BY_LPORT:
 		snprintf(label, len, "%u", c->t.sport);
-		return c->t.sport + 1;
+		break;
 	case BY_RPORT:
 		snprintf(label, len, "%u", c->t.dport);
-		return c->t.dport + 1;
+		break;
 	case BY_PID:
 		snprintf(label, len, "%u", c->owner.pid);
-		return (uint64_t)c->owner.pid + 1;
+		break;
 	case BY_CGROUP:
 		/* the path is looked up when printed: it may be found by then */
-		if (!c->owner.pid || !c->owner.cgroup_id) {
-			snprintf(label, len, "-");
-			return 1;
-		}
-		label[0] = '\0';
-		return c->owner.cgroup_id + 1;
+		snprintf(label, len, "%s",
+			 c->owner.pid && c->owner.cgroup_id ? "" : "-");
+		break;
 	case BY_RADDR:
 		format_addr(label, c->t.family, c->t.daddr);
-		for (i = 0; i < 16; i++)
-			h = (h ^ c->t.daddr[i]) * 0x100000001b3ull;
-		return (h ^ c->t.family) | 1;
-	case BY_COMM: {
-		char safe[COMM_SAFE_LEN];
-
+		break;
+	case BY_COMM:
 		comm_escape(safe, c->owner.pid ? c->owner.comm : "-");
 		snprintf(label, len, "%s", safe);
-		for (i = 0; safe[i]; i++)
-			h = (h ^ (unsigned char)safe[i]) * 0x100000001b3ull;
-		return h | 1;
-	}
+		break;
 	default:
 		label[0] = '\0';
-		return 1;
 	}
 }
 
 static struct group *find_group(struct stats *S, const struct conn *c)
 {
 	char label[80];
-	uint64_t key = group_key(S, c, label, sizeof(label)), *idx;
+	uint64_t key = group_key(S, c), *idx;
 	struct group *g;
 
 	idx = u64map_get(&S->index, key);
 	if (idx)
 		return &S->groups[*idx - 1];
+	group_label(S, c, label, sizeof(label));
 	if (S->ngroups >= MAX_GROUPS) {
 		/* keep memory bounded: the rest share one group */
 		key = UINT64_MAX;
@@ -266,11 +280,8 @@ static void reset(struct stats *S)
 	for (i = 0; i < S->ngroups; i++)
 		for (st = 0; st < TCPFSM_ST_MAX; st++)
 			free(S->groups[i].h[st]);
-	free(S->groups);
-	u64map_free(&S->index);
-	S->groups = NULL;
-	S->ngroups = S->cap = 0;
-	u64map_init(&S->index, 64, MAX_GROUPS + 1);
+	S->ngroups = 0;		/* the table and the array stay for the next */
+	u64map_clear(&S->index);
 }
 
 static void tick(struct pipe *p, uint64_t now, bool final)
@@ -364,6 +375,7 @@ int cmd_stats(int argc, char **argv)
 	ret = pipe_run(&p, &o, &cb);
 out:
 	reset(S);
+	free(S->groups);
 	u64map_free(&S->index);
 	return ret;
 }
