@@ -142,10 +142,9 @@ static __always_inline void submit(struct tcpfsm_event *e)
  * whoever was on the CPU. (Per-CPU preempt_count is not reachable here:
  * this kernel's kallsyms has no per-CPU data symbols.)
  */
-static __always_inline void fill_task(struct tcpfsm_event *e, bool in_task)
+static __always_inline void fill_task(struct tcpfsm_event *e, __u64 id,
+				      bool in_task)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
 	e->flags |= TCPFSM_F_CTX_KNOWN;
@@ -163,6 +162,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	struct tcpfsm_event *e;
 	__u16 family, sport, dport;
 	bool owned;
+	__u64 id;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
@@ -184,7 +184,8 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	 * Only changes made by a task using the socket say who "current" is;
 	 * the rest (softirq) pass and are judged by owner in user space.
 	 */
-	if (filt_pid && owned && (bpf_get_current_pid_tgid() >> 32) != filt_pid)
+	id = bpf_get_current_pid_tgid();
+	if (filt_pid && owned && (id >> 32) != filt_pid)
 		return 0;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -203,7 +204,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
-	fill_task(e, owned);
+	fill_task(e, id, owned);
 	if (newstate == TCPFSM_ST_CLOSE) {
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
 
@@ -217,12 +218,12 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	return 0;
 }
 
-static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
-					  __u64 aux)
+static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 {
 	const struct sock_common *skc;
 	struct tcpfsm_event *e;
-	__u64 cookie = 0;
+	__u64 cookie = 0, aux = 0;
+	__u16 family;
 	__u8 substate = 0, retrans = 0, flags = 0;
 
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
@@ -261,6 +262,16 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 		substate = TCPFSM_ST_SYN_RECV;
 	}
 
+	/* filters first: a record reserved to be discarded costs as much */
+	family = RD_UNTRUSTED(skc, skc_family);
+	if (filt_family == AF_INET6 && family != AF_INET6)
+		return 0;
+	if (!ports_wanted(RD_UNTRUSTED(skc, skc_num),
+			  bpf_ntohs(RD_UNTRUSTED(skc, skc_dport))))
+		return 0;
+	if (filt_netns && RD_UNTRUSTED(skc, skc_net.net, ns.inum) != filt_netns)
+		return 0;
+
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&lost[kind & (TCPFSM_LOST_SLOTS - 1)], 1);
@@ -268,9 +279,8 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	FILL_TUPLE(e, skc, RD_UNTRUSTED);
-	if ((filt_family && e->family != filt_family) ||
-	    (filt_netns && e->netns != filt_netns) ||
-	    !ports_wanted(e->sport, e->dport)) {
+	/* an IPv4-mapped pair is IPv4 only once both addresses are read */
+	if (filt_family && e->family != filt_family) {
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
 	}
@@ -280,8 +290,7 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 	e->newstate = substate;
 	e->retrans = retrans;
 	e->aux = aux;
-	e->flags = flags;
-	fill_task(e, false);
+	e->flags = flags; /* no task: timers run in softirq, for no one */
 	submit(e);
 	return 0;
 }
@@ -296,9 +305,9 @@ int BPF_PROG(handle_timer_start, struct timer_list *timer, unsigned long expires
 	__u64 fn = (__u64)timer->function;
 
 	if (fn == tw_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_TW_START, 0);
+		return minisock_event(timer, TCPFSM_EV_TW_START);
 	if (fn == req_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_REQ_START, 0);
+		return minisock_event(timer, TCPFSM_EV_REQ_START);
 	return 0;
 }
 
@@ -308,9 +317,9 @@ int BPF_PROG(handle_timer_cancel, struct timer_list *timer)
 	__u64 fn = (__u64)timer->function;
 
 	if (fn == tw_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_TW_CANCEL, 0);
+		return minisock_event(timer, TCPFSM_EV_TW_CANCEL);
 	if (fn == req_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_REQ_CANCEL, 0);
+		return minisock_event(timer, TCPFSM_EV_REQ_CANCEL);
 	return 0;
 }
 
@@ -320,9 +329,9 @@ int BPF_PROG(handle_timer_expire, struct timer_list *timer, unsigned long now)
 	__u64 fn = (__u64)timer->function;
 
 	if (fn == tw_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_TW_EXPIRE, 0);
+		return minisock_event(timer, TCPFSM_EV_TW_EXPIRE);
 	if (fn == req_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_REQ_EXPIRE, 0);
+		return minisock_event(timer, TCPFSM_EV_REQ_EXPIRE);
 	return 0;
 }
 
