@@ -63,21 +63,24 @@ void u64map_clear(struct u64map *m)
 	m->count = 0;
 }
 
-uint64_t *u64map_get(const struct u64map *m, uint64_t key)
+/* The slot holding key, or the empty slot where it would go. */
+static size_t probe(const struct u64map *m, uint64_t key)
 {
 	size_t i = hash(key, m->mask);
 
+	while (m->slots[i].key && m->slots[i].key != key)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+uint64_t *u64map_get(const struct u64map *m, uint64_t key)
+{
+	size_t i;
+
 	if (!key)
 		return NULL;
-	for (;;) {
-		struct u64map_slot *s = &m->slots[i];
-
-		if (s->key == key)
-			return &s->val;
-		if (!s->key)
-			return NULL;
-		i = (i + 1) & m->mask;
-	}
+	i = probe(m, key);
+	return m->slots[i].key ? &m->slots[i].val : NULL;
 }
 
 static void insert_slot(struct u64map_slot *slots, size_t mask, uint64_t key,
@@ -109,14 +112,14 @@ static int grow(struct u64map *m)
 
 int u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 {
-	uint64_t *v;
+	size_t i;
 	int err;
 
 	if (!key)
 		return -EINVAL;
-	v = u64map_get(m, key);
-	if (v) {
-		*v = val;
+	i = probe(m, key);
+	if (m->slots[i].key) {
+		m->slots[i].val = val;
 		return 0;
 	}
 	if (m->count >= m->max_count)
@@ -126,8 +129,10 @@ int u64map_put(struct u64map *m, uint64_t key, uint64_t val)
 		err = grow(m);
 		if (err)
 			return err;
+		i = probe(m, key);
 	}
-	insert_slot(m->slots, m->mask, key, val);
+	m->slots[i].key = key;
+	m->slots[i].val = val;
 	m->count++;
 	return 0;
 }
