@@ -152,7 +152,8 @@ void json_end_array(struct json *j)
 
 void json_str(struct json *j, const char *key, const char *val)
 {
-	json_strn(j, key, val, strlen(val));
+	json_key(j, key);
+	json_write_string(j->out, val, strlen(val));
 }
 
 void json_strn(struct json *j, const char *key, const char *val, size_t n)
@@ -175,22 +176,16 @@ void json_i64(struct json *j, const char *key, int64_t val)
 	fprintf(j->out, "%lld", (long long)val);
 }
 
-void json_double(struct json *j, const char *key, double val)
-{
-	json_key(j, key);
-	fprintf(j->out, "%.6f", val);
-}
-
 void json_bool(struct json *j, const char *key, bool val)
 {
 	json_key(j, key);
-	fputs(val ? "true" : "false", j->out);
+	fputs_unlocked(val ? "true" : "false", j->out);
 }
 
 void json_null(struct json *j, const char *key)
 {
 	json_key(j, key);
-	fputs("null", j->out);
+	fputs_unlocked("null", j->out);
 }
 
 void json_end_line(struct json *j)

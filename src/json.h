@@ -30,7 +30,6 @@ void json_str(struct json *j, const char *key, const char *val);
 void json_strn(struct json *j, const char *key, const char *val, size_t n);
 void json_u64(struct json *j, const char *key, uint64_t val);
 void json_i64(struct json *j, const char *key, int64_t val);
-void json_double(struct json *j, const char *key, double val);
 void json_bool(struct json *j, const char *key, bool val);
 void json_null(struct json *j, const char *key);
 /* End of a top-level object: newline. */
