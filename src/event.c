@@ -93,46 +93,41 @@ int format_addr(char *buf, uint8_t family, const uint8_t *a)
 	return (int)(p - buf);
 }
 
-size_t comm_escape(char *out, const char *comm)
+char *put_escaped_byte(char *out, unsigned char c, bool space)
 {
 	static const char hex[] = "0123456789abcdef";
-	char *start = out;
+
+	if (c < 0x20 || c >= 0x7f || c == '\\' || (space && c == ' ')) {
+		*out++ = '\\';
+		*out++ = 'x';
+		*out++ = hex[c >> 4];
+		*out++ = hex[c & 15];
+	} else {
+		*out++ = (char)c;
+	}
+	return out;
+}
+
+size_t comm_escape(char *out, const char *comm)
+{
+	char *p = out;
 	size_t i;
 
-	for (i = 0; i < TCPFSM_COMM_LEN && comm[i]; i++) {
-		unsigned char c = comm[i];
-
-		if (c < 0x20 || c >= 0x7f || c == '\\') {
-			*out++ = '\\';
-			*out++ = 'x';
-			*out++ = hex[c >> 4];
-			*out++ = hex[c & 15];
-		} else {
-			*out++ = c;
-		}
-	}
-	*out = '\0';
-	return (size_t)(out - start);
+	for (i = 0; i < TCPFSM_COMM_LEN && comm[i]; i++)
+		p = put_escaped_byte(p, (unsigned char)comm[i], false);
+	*p = '\0';
+	return (size_t)(p - out);
 }
 
 void fput_escaped(FILE *out, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
+	char buf[4];
 
 	if (!s) {
 		fputc('-', out);
 		return;
 	}
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c < 0x20 || c >= 0x7f || c == '\\') {
-			fputc('\\', out);
-			fputc('x', out);
-			fputc(hex[c >> 4], out);
-			fputc(hex[c & 15], out);
-		} else {
-			fputc(c, out);
-		}
-	}
+	for (; *s; s++)
+		fwrite(buf, 1, put_escaped_byte(buf, (unsigned char)*s, false) - buf,
+		       out);
 }

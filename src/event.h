@@ -41,6 +41,12 @@ int format_addr(char *buf, uint8_t family, const uint8_t *addr);
  */
 #define COMM_SAFE_LEN (4 * TCPFSM_COMM_LEN + 1)
 size_t comm_escape(char *out, const char *comm);
+/*
+ * One byte of untrusted text, as comm_escape writes it: \xNN for control
+ * bytes, bytes past ASCII and the backslash (and the space, if space: for
+ * whitespace-separated columns); returns the end (at most 4 bytes on).
+ */
+char *put_escaped_byte(char *out, unsigned char c, bool space);
 /* Write s escaped as comm_escape does (any length); "-" for NULL. */
 void fput_escaped(FILE *out, const char *s);
 

@@ -317,15 +317,13 @@ static char *put_timer(char *p, const struct diag_sock *s)
 }
 
 /* comm bytes are untrusted: show printable ASCII only */
+/* A process name in a whitespace-separated column: escaped as everywhere. */
 static char *put_comm(char *p, const char *comm, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)comm[i];
-
-		*p++ = c >= 0x20 && c < 0x7f && c != ' ' ? (char)c : '?';
-	}
+	for (i = 0; i < n; i++)
+		p = put_escaped_byte(p, (unsigned char)comm[i], true);
 	return p;
 }
 
