@@ -77,6 +77,25 @@ static __always_inline bool v4_mapped(const __u8 *a)
 	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
 }
 
+static __always_inline bool v6_zero(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return !(w[0] | w[1] | w[2] | w[3]);
+}
+
+/*
+ * An IPv6 socket that speaks IPv4: one end mapped, the other mapped or not
+ * yet set (a listener's remote end). The same rule as sock_diag parsing in
+ * user space (diag.c unmap_v4), so a socket has one family in both.
+ */
+static __always_inline bool v4_pair(const __u8 *s, const __u8 *d)
+{
+	bool sm = v4_mapped(s), dm = v4_mapped(d);
+
+	return (sm || dm) && (sm || v6_zero(s)) && (dm || v6_zero(d));
+}
+
 /*
  * Fill family, ports, addresses and netns of a sock_common. RD reads one
  * field: a direct BTF load for the full socket (trusted pointer), a CO-RE
@@ -96,7 +115,7 @@ static __always_inline bool v4_mapped(const __u8 *a)
 			struct in6_addr d6 = RD(skc, skc_v6_daddr);           \
 			__builtin_memcpy((e)->saddr, &s6, 16);                \
 			__builtin_memcpy((e)->daddr, &d6, 16);                \
-			if (v4_mapped((e)->saddr) && v4_mapped((e)->daddr)) { \
+			if (v4_pair((e)->saddr, (e)->daddr)) {               \
 				(e)->family = AF_INET;                        \
 				__builtin_memcpy((e)->saddr, &s6.in6_u.u6_addr32[3], 4); \
 				__builtin_memcpy((e)->daddr, &d6.in6_u.u6_addr32[3], 4); \

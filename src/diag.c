@@ -13,6 +13,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include "diag.h"
+#include "event.h"
 #include "u64map.h"
 
 _Static_assert(sizeof(struct diag_sock) == 88, "struct diag_sock layout");
@@ -30,11 +31,6 @@ const char *diag_timer_name(unsigned int timer)
 	return timer < sizeof(names) / sizeof(names[0]) ? names[timer] :
 							  "unknown";
 }
-
-/* ---------------------------------------------------------------- CIDR */
-
-static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-					     0, 0, 0xff, 0xff };
 
 /* ------------------------------------------------------------ bytecode */
 
@@ -230,11 +226,6 @@ static bool is_zero(const uint8_t *a, size_t n)
 		if (*a++)
 			return false;
 	return true;
-}
-
-static bool is_v4mapped(const uint8_t *a)
-{
-	return !memcmp(a, v4mapped_prefix, 12);
 }
 
 /* An AF_INET6 socket whose addresses are IPv4-mapped (or unspecified). */
@@ -574,8 +565,6 @@ out_free:
 	free(d.buf);
 	return ret;
 }
-
-/* ---------------------------------------------------------- formatting */
 
 /* ------------------------------------------------------------- summary */
 

@@ -189,10 +189,6 @@ struct diag_dump_info {
 int diag_dump(const struct diag_query *q, diag_sock_cb cb, void *ctx,
 	      struct diag_dump_info *info);
 
-/* ---- formatting helpers (pure, fast) ---- */
-
-/* Addresses are formatted by event.h: format_addr(), ADDR_STRLEN. */
-
 /* ---- summary: counts per state and per (state, key) ---- */
 
 enum diag_group {

@@ -93,6 +93,13 @@ int format_addr(char *buf, uint8_t family, const uint8_t *a)
 	return (int)(p - buf);
 }
 
+bool is_v4mapped(const uint8_t *a)
+{
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(a, prefix, sizeof(prefix));
+}
+
 char *put_escaped_byte(char *out, unsigned char c, bool space)
 {
 	static const char hex[] = "0123456789abcdef";

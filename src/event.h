@@ -41,6 +41,8 @@ int format_addr(char *buf, uint8_t family, const uint8_t *addr);
  */
 #define COMM_SAFE_LEN (4 * TCPFSM_COMM_LEN + 1)
 size_t comm_escape(char *out, const char *comm);
+/* An IPv6 address of the ::ffff:a.b.c.d form. */
+bool is_v4mapped(const uint8_t *a);
 /*
  * One byte of untrusted text, as comm_escape writes it: \xNN for control
  * bytes, bytes past ASCII and the backslash (and the space, if space: for

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "filter.h"
+#include "event.h"
 
 int cidr_parse(const char *s, struct cidr *c)
 {
@@ -46,16 +47,13 @@ int cidr_parse(const char *s, struct cidr *c)
 	return 0;
 }
 
-static const uint8_t v4mapped_prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
-					     0, 0, 0xff, 0xff };
-
 bool cidr_match(const struct cidr *c, uint8_t family, const uint8_t *addr)
 {
 	int full = c->prefix / 8, rest = c->prefix % 8;
 
 	/* as the kernel's inet_diag bytecode: IPv4 matches IPv4-mapped IPv6 */
 	if (c->family == AF_INET && family == AF_INET6 &&
-	    !memcmp(addr, v4mapped_prefix, 12))
+	    is_v4mapped(addr))
 		addr += 12;
 	else if (c->family != family)
 		return false;

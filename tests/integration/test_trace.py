@@ -299,3 +299,24 @@ def test_duration_and_count(tracer):
     assert len(lines) == 2
     for l in lines:
         json.loads(l)
+
+
+def test_v4_mapped_listener_is_ipv4_in_trace_and_snapshot(tracer):
+    """An IPv6 socket bound to ::ffff:127.0.0.1 has a mapped local address
+    and an unset remote one: one rule (BPF and sock_diag alike) makes it
+    IPv4 in both, so a seeded socket keeps its family in its records."""
+    t = tracer()
+    lis = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    lis.bind(("::ffff:127.0.0.1", 0))
+    lis.listen()
+    port = lis.getsockname()[1]
+    snap = subprocess.run([BIN, "snapshot", "--json", "--lport", str(port)],
+                          capture_output=True, text=True, timeout=30)
+    lis.close()
+    t.wait(lambda r: any(x["sport"] == port and x["newstate"] == "CLOSE" for x in r),
+           what="listener close")
+    recs = [r for r in t.stop() if r["sport"] == port]
+    assert [(r["oldstate"], r["newstate"]) for r in recs] == LISTENER, recs
+    assert {(r["family"], r["saddr"]) for r in recs} == {("ipv4", "127.0.0.1")}, recs
+    listed = [json.loads(l) for l in snap.stdout.splitlines()]
+    assert len(listed) == 1 and listed[0]["family"] == "inet", listed  # ss naming
