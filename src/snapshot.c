@@ -222,13 +222,6 @@ static void view_of(const struct snap *sn, const struct diag_sock *s,
 
 /* ------------------------------------------------------ fast formatting */
 
-static char *put_str(char *p, const char *s)
-{
-	while (*s)
-		*p++ = *s++;
-	return p;
-}
-
 static char *put_hex(char *p, uint64_t v)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -292,7 +285,7 @@ static char *put_age(char *p, const struct sock_view *v)
 	switch (v->age_src) {
 	case AGE_TRACER:
 		if (v->age_lower_bound)
-			p = put_str(p, ">=");
+			p = fmt_str(p, ">=");
 		return fmt_duration(p, v->age_ns);
 	case AGE_TIMER:
 		*p++ = '~';
@@ -309,7 +302,7 @@ static char *put_timer(char *p, const struct diag_sock *s)
 		*p++ = '-';
 		return p;
 	}
-	p = put_str(p, diag_timer_name(s->timer));
+	p = fmt_str(p, diag_timer_name(s->timer));
 	*p++ = ',';
 	p = fmt_duration(p, (uint64_t)s->expires_ms * 1000000ull);
 	*p++ = ',';
@@ -354,7 +347,7 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 
 	view_of(sn, s, &v);
 	f = p;
-	p = put_str(p, tcp_state_name(s->state));
+	p = fmt_str(p, tcp_state_name(s->state));
 	p = pad_to(p, f, W_STATE);
 	f = p;
 	p = fmt_u64(p, s->rqueue);
@@ -664,11 +657,14 @@ static int replay_raw(const char *path, diag_sock_cb cb, void *ctx,
 		len += n;
 		if (len < cap)
 			break;
-		cap *= 2;
-		if (!(buf = realloc(buf, cap))) {
+		char *grown = realloc(buf, cap * 2);
+
+		if (!grown) {
 			ret = -ENOMEM;
 			goto out;
 		}
+		buf = grown;
+		cap *= 2;
 	}
 	info->reply_bytes = len;
 	while (off < len) {
@@ -718,7 +714,8 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 			return ret;
 		sn->have_pm = true;
 	}
-	if (!o->no_age && !o->from_raw)
+	/* a summary has no AGE column: ages only name owners for --by comm */
+	if (!o->no_age && !o->from_raw && (!o->summary || o->by == DIAG_BY_COMM))
 		load_ages(sn);
 	sn->n = 0;
 	sn->rows = 0;
