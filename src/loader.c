@@ -36,21 +36,31 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, ap);
 }
 
-uint64_t kallsyms_lookup(const char *path, const char *name)
+int kallsyms_lookup(const char *path, const char *const *names,
+		    uint64_t *addrs, int n)
 {
-	char line[512], sym[256], type;
-	unsigned long long addr;
-	uint64_t found = 0;
+	char line[512];
+	int found = 0, i;
 	FILE *f = fopen(path, "r");
 
+	for (i = 0; i < n; i++)
+		addrs[i] = 0;
 	if (!f)
 		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, sym) != 3)
+	/* "ffffffff81234567 t name [module]": one pass for every name */
+	while (found < n && fgets(line, sizeof(line), f)) {
+		char *sym = strchr(line, ' '), *end;
+
+		if (!sym || !sym[1] || sym[2] != ' ')
 			continue;
-		if (!strcmp(sym, name)) {
-			found = addr;
-			break;
+		sym += 3;
+		end = sym + strcspn(sym, " \t\n");
+		for (i = 0; i < n; i++) {
+			if (addrs[i] || strncmp(sym, names[i], end - sym) ||
+			    names[i][end - sym])
+				continue;
+			addrs[i] = strtoull(line, NULL, 16);
+			found++;
 		}
 	}
 	fclose(f);
@@ -178,8 +188,13 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 	}
 	set_filters(t->skel, o->filter);
 	if (!o->no_minisocks) {
-		tw_fn = kallsyms_lookup("/proc/kallsyms", "tw_timer_handler");
-		req_fn = kallsyms_lookup("/proc/kallsyms", "reqsk_timer_handler");
+		static const char *const names[] = { "tw_timer_handler",
+						     "reqsk_timer_handler" };
+		uint64_t addr[2];
+
+		kallsyms_lookup("/proc/kallsyms", names, addr, 2);
+		tw_fn = addr[0];
+		req_fn = addr[1];
 		if (!tw_fn || !req_fn)
 			snprintf(warn, warnlen,
 				 "tw_timer_handler/reqsk_timer_handler not in "
