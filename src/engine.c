@@ -106,6 +106,12 @@ static struct conn *get(const struct engine *e, uint64_t key)
 	return v ? (struct conn *)(uintptr_t)*v : NULL;
 }
 
+bool conn_incomplete(const struct conn *c)
+{
+	return (c->flags & CONN_F_INCOMPLETE) ||
+	       !(c->flags & (CONN_F_BORN | CONN_F_SEEDED));
+}
+
 uint64_t conn_since(const struct conn *c)
 {
 	return c->npath ? c->path_since[c->npath - 1] : 0;
@@ -196,10 +202,15 @@ static void path_push(struct conn *c, uint8_t state, uint64_t since)
 	c->stuck_at_ns = 0;
 }
 
+/* When path entry i ended (the next began, or the connection did). */
+static uint64_t path_end(const struct conn *c, int i)
+{
+	return i + 1 < c->npath ? c->path_since[i + 1] : c->end_ns;
+}
+
 uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
 {
-	uint64_t from = c->path_since[i];
-	uint64_t to = i + 1 < c->npath ? c->path_since[i + 1] : c->end_ns;
+	uint64_t from = c->path_since[i], to = path_end(c, i);
 
 	*known = DUR_UNKNOWN;
 	if (!from || !to || to < from)
@@ -209,16 +220,21 @@ uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
 	return to - from;
 }
 
-bool conn_path_orphan(const struct conn *c, int i, uint64_t *ns)
+/* Of a FIN_WAIT2 that ended at `to`, the time it was an orphan. */
+static bool orphan_until(const struct conn *c, uint8_t state, uint64_t to,
+			 uint64_t *ns)
 {
-	uint64_t to = i + 1 < c->npath ? c->path_since[i + 1] : c->end_ns;
-
 	*ns = 0;
-	if (c->path_state[i] != TCPFSM_ST_FIN_WAIT2 || !c->orphan_ns)
+	if (state != TCPFSM_ST_FIN_WAIT2 || !c->orphan_ns)
 		return false;
 	if (to >= c->orphan_ns)
 		*ns = to - c->orphan_ns;
 	return true;
+}
+
+bool conn_path_orphan(const struct conn *c, int i, uint64_t *ns)
+{
+	return orphan_until(c, c->path_state[i], path_end(c, i), ns);
 }
 
 static void emit_full(struct engine *e, const struct conn *c,
@@ -237,11 +253,7 @@ static void emit_full(struct engine *e, const struct conn *c,
 		.inferred = inferred,
 	};
 
-	if (oldstate == TCPFSM_ST_FIN_WAIT2 && c->orphan_ns) {
-		t.orphan = 1;
-		if (ts >= c->orphan_ns)
-			t.orphan_ns = ts - c->orphan_ns;
-	}
+	t.orphan = orphan_until(c, oldstate, ts, &t.orphan_ns);
 	if (since && ts >= since) {
 		t.prev_ns = ts - since;
 		t.prev_known = DUR_EXACT;

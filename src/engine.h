@@ -194,6 +194,8 @@ const struct engine_stats *engine_stats(const struct engine *e);
 /* Duration of path entry i (0 if unknown, *known says which). */
 uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known);
 uint64_t conn_since(const struct conn *c);
+/* Events were missed, or its start was never seen: durations not exact. */
+bool conn_incomplete(const struct conn *c);
 /*
  * Of path state i, the time it spent as an orphan: a FIN_WAIT2 whose
  * application socket was released, held by a timewait minisocket. false when

@@ -70,8 +70,7 @@ static void json_life(struct pipe *p, const struct conn *c)
 	if (c->open_kind == OPEN_PASSIVE)
 		json_u64(j, "synack_retrans", c->retrans);
 	json_bool(j, "seeded", c->flags & CONN_F_SEEDED);
-	json_bool(j, "incomplete", (c->flags & CONN_F_INCOMPLETE) ||
-				   !(c->flags & (CONN_F_BORN | CONN_F_SEEDED)));
+	json_bool(j, "incomplete", conn_incomplete(c));
 	json_end_object(j);
 	json_end_line(j);
 }
@@ -129,8 +128,7 @@ static void on_closed(void *ctx, const struct conn *c)
 	}
 	if (c->end)
 		fprintf(p->out, " (%s)", conn_end_name(c->end));
-	if ((c->flags & CONN_F_INCOMPLETE) ||
-	    !(c->flags & (CONN_F_BORN | CONN_F_SEEDED)))
+	if (conn_incomplete(c))
 		fputs(" [incomplete]", p->out);
 	fputc('\n', p->out);
 	pipe_emitted(p);
