@@ -3,6 +3,7 @@
 #include <string.h>
 #include "cli.h"
 #include "commands.h"
+#include "fmt.h"
 #include "pipeline.h"
 #include "tcpstate.h"
 
@@ -79,9 +80,12 @@ static void on_closed(void *ctx, const struct conn *c)
 {
 	struct pipe *p = ctx;
 	const bool *listeners = p->o.priv;
-	char ts[32], saddr[64], daddr[64], ms[32], pid[16], comm[COMM_SAFE_LEN];
+	/* columns (220) + open/close/lifetime (45) + a full path (8 * 60) */
+	char line[1024], ms[32], *e;
+	const char *name;
 	uint8_t known;
 	uint64_t ns;
+	size_t n;
 	int i;
 
 	if (p->done || (c->open_kind == OPEN_LISTEN && !*listeners) ||
@@ -100,37 +104,40 @@ static void on_closed(void *ctx, const struct conn *c)
 		pipe_emitted(p);
 		return;
 	}
-	pipe_format_ts(p, ts, c->end_ns);
-	format_addr(saddr, c->t.family, c->t.saddr);
-	format_addr(daddr, c->t.family, c->t.daddr);
-	if (c->owner.pid) {
-		snprintf(pid, sizeof(pid), "%u", c->owner.pid);
-		comm_escape(comm, c->owner.comm);
-	} else {
-		strcpy(pid, "-");
-		strcpy(comm, "-");
-	}
+	/* a line per connection, built by hand as trace's lines are */
+	e = pipe_fmt_conn_cols(p, line, c->end_ns, c);
+	name = conn_open_name(c->open_kind);
+	e = fmt_col(e, name, strlen(name), 7);
+	name = conn_close_name(c->close_kind);
+	e = fmt_col(e, name, strlen(name), 12);
 	ns = lifetime(c, &known);
-	format_ms(ms, sizeof(ms), ns, known);
-	fprintf(p->out, "%-15s %-8llu %-7s %-15s %-15s %-5u %-15s %-5u %-7s %-12s %12s ",
-		ts, (unsigned long long)c->cookie, pid, comm, saddr, c->t.sport,
-		daddr, c->t.dport, conn_open_name(c->open_kind),
-		conn_close_name(c->close_kind), ms);
+	n = (size_t)(pipe_fmt_ms(ms, ns, known) - ms);
+	for (; n < 12; n++)
+		*e++ = ' '; /* right-aligned */
+	e = pipe_fmt_ms(e, ns, known);
+	*e++ = ' ';
 	for (i = 0; i < c->npath; i++) {
+		if (i)
+			e = fmt_str(e, " > ");
+		e = fmt_str(e, tcp_state_name(c->path_state[i]));
+		*e++ = ' ';
 		ns = conn_path_ns(c, i, &known);
-		format_ms(ms, sizeof(ms), ns, known);
-		fprintf(p->out, "%s%s %s", i ? " > " : "",
-			tcp_state_name(c->path_state[i]), ms);
+		e = pipe_fmt_ms(e, ns, known);
 		if (conn_path_orphan(c, i, &ns)) {
-			format_ms(ms, sizeof(ms), ns, DUR_EXACT);
-			fprintf(p->out, " (orphan %s)", ms);
+			e = fmt_str(e, " (orphan ");
+			e = pipe_fmt_ms(e, ns, DUR_EXACT);
+			*e++ = ')';
 		}
 	}
-	if (c->end)
-		fprintf(p->out, " (%s)", conn_end_name(c->end));
+	if (c->end) {
+		e = fmt_str(e, " (");
+		e = fmt_str(e, conn_end_name(c->end));
+		*e++ = ')';
+	}
 	if (conn_incomplete(c))
-		fputs(" [incomplete]", p->out);
-	fputc('\n', p->out);
+		e = fmt_str(e, " [incomplete]");
+	*e++ = '\n';
+	fwrite_unlocked(line, 1, (size_t)(e - line), p->out);
 	pipe_emitted(p);
 }
 

@@ -291,21 +291,50 @@ size_t pipe_format_ts(struct pipe *p, char *buf, uint64_t mono_ns)
 	return e - buf;
 }
 
-void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known)
+char *pipe_fmt_ms(char *e, uint64_t ns, uint8_t known)
 {
-	char *e = buf;
-
-	(void)len; /* callers give at least 32 bytes */
 	if (known == DUR_UNKNOWN) {
 		*e++ = '-';
-	} else {
-		if (known == DUR_LOWER_BOUND)
-			*e++ = '>';
-		e = fmt_u64(e, ns / 1000000);
-		*e++ = '.';
-		e = fmt_u64_fixed(e, ns % 1000000 / 1000, 3);
+		return e;
 	}
-	*e = '\0';
+	if (known == DUR_LOWER_BOUND)
+		*e++ = '>';
+	e = fmt_u64(e, ns / 1000000);
+	*e++ = '.';
+	return fmt_u64_fixed(e, ns % 1000000 / 1000, 3);
+}
+
+void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known)
+{
+	(void)len; /* callers give at least 32 bytes */
+	*pipe_fmt_ms(buf, ns, known) = '\0';
+}
+
+char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
+			 const struct conn *c)
+{
+	char buf[64], num[24];
+	size_t n;
+
+	n = pipe_format_ts(p, buf, ts_ns);
+	e = fmt_col(e, buf, n, 15);
+	e = fmt_col(e, num, fmt_u64(num, c->cookie) - num, 8);
+	if (c->owner.pid) {
+		char comm[COMM_SAFE_LEN];
+
+		e = fmt_col(e, num, fmt_u64(num, c->owner.pid) - num, 7);
+		n = comm_escape(comm, c->owner.comm);
+		e = fmt_col(e, comm, n, 15);
+	} else {
+		e = fmt_col(e, "-", 1, 7);
+		e = fmt_col(e, "-", 1, 15);
+	}
+	n = format_addr(buf, c->t.family, c->t.saddr);
+	e = fmt_col(e, buf, n, 15);
+	e = fmt_col(e, num, fmt_u64(num, c->t.sport) - num, 5);
+	n = format_addr(buf, c->t.family, c->t.daddr);
+	e = fmt_col(e, buf, n, 15);
+	return fmt_col(e, num, fmt_u64(num, c->t.dport) - num, 5);
 }
 
 const char *pipe_cgroup_path(struct pipe *p, uint64_t cgroup_id)

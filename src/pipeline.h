@@ -181,6 +181,15 @@ void pipe_json_conn(struct pipe *p, const struct conn *c);
 const char *pipe_cgroup_path(struct pipe *p, uint64_t cgroup_id);
 /* "1.234" ms with µs precision, "-" when unknown, ">" for a lower bound. */
 void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known);
+/* The same at p, unterminated; returns the end. */
+char *pipe_fmt_ms(char *p, uint64_t ns, uint8_t known);
+/*
+ * The columns every per-connection table line starts with: TIME COOKIE PID
+ * COMM LADDR LPORT RADDR RPORT, each followed by a space; returns the end
+ * (at most 220 bytes on).
+ */
+char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
+			 const struct conn *c);
 
 /* The --stuck alert line (or JSON object), shared by every command:
  * an engine_cb.stuck with the struct pipe as ctx. */

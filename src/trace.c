@@ -67,7 +67,6 @@ static void on_transition(void *ctx, const struct transition *t)
 {
 	struct pipe *p = ctx;
 	const struct conn *c = t->conn;
-	char ts[32], saddr[64], daddr[64], ms[32], comm[COMM_SAFE_LEN];
 
 	if (p->done || !pipe_wants_conn(p, c) ||
 	    !filter_states(&p->o.filter, t->oldstate, t->newstate))
@@ -76,34 +75,16 @@ static void on_transition(void *ctx, const struct transition *t)
 		json_transition(p, t);
 	} else {
 		/* built by hand: printf would cost more than the whole pipeline */
-		char line[512], *e = line, num[24];
+		char line[512], *e;
 		const char *name;
-		size_t n;
 
-		n = pipe_format_ts(p, ts, t->ts_ns);
-		e = fmt_col(e, ts, n, 15);
-		e = fmt_col(e, num, fmt_u64(num, c->cookie) - num, 8);
-		if (c->owner.pid) {
-			e = fmt_col(e, num, fmt_u64(num, c->owner.pid) - num, 7);
-			n = comm_escape(comm, c->owner.comm);
-			e = fmt_col(e, comm, n, 15);
-		} else {
-			e = fmt_col(e, "-", 1, 7);
-			e = fmt_col(e, "-", 1, 15);
-		}
-		n = format_addr(saddr, c->t.family, c->t.saddr);
-		e = fmt_col(e, saddr, n, 15);
-		e = fmt_col(e, num, fmt_u64(num, c->t.sport) - num, 5);
-		n = format_addr(daddr, c->t.family, c->t.daddr);
-		e = fmt_col(e, daddr, n, 15);
-		e = fmt_col(e, num, fmt_u64(num, c->t.dport) - num, 5);
+		e = pipe_fmt_conn_cols(p, line, t->ts_ns, c);
 		name = tcp_state_name(t->oldstate);
 		e = fmt_col(e, name, strlen(name), 11);
 		e = fmt_str(e, "-> ");
 		name = tcp_state_name(t->newstate);
 		e = fmt_col(e, name, strlen(name), 11);
-		format_ms(ms, sizeof(ms), t->prev_ns, t->prev_known);
-		e = fmt_str(e, ms);
+		e = pipe_fmt_ms(e, t->prev_ns, t->prev_known);
 		if (t->end) {
 			*e++ = ' ';
 			e = fmt_str(e, conn_end_name(t->end));
