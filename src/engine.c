@@ -436,6 +436,25 @@ static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 	e->pending[e->npending++] = c->key;
 }
 
+/*
+ * A request sock's entry, moved to its child's cookie: the half-open part
+ * of the path, listener, owner and retransmissions come along, with no new
+ * allocation. NULL (and the request gone) if the map refused the new key.
+ */
+static struct conn *rekey(struct engine *e, struct conn *req, uint64_t cookie)
+{
+	u64map_del(&e->map, req->key);
+	/* a pending removal (the handshake's timer cancel) ends here */
+	req->flags &= ~(CONN_F_REQ | CONN_F_PENDING);
+	req->key = req->cookie = cookie;
+	if (u64map_put(&e->map, cookie, (uintptr_t)req)) {
+		free(req);
+		e->st.conns--;
+		return NULL;
+	}
+	return req;
+}
+
 /* The byte counts a full socket's last record carries, if it does. */
 static void take_bytes(struct conn *c, const struct tcpfsm_event *ev)
 {
@@ -478,18 +497,9 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		fresh = true;
 	}
 	if (!c || fresh) {
-		struct conn *req = NULL;
-
-		if (!c) {
-			c = conn_new(e, ev->cookie, &t);
-			if (!c) {
-				e->st.untracked++;
-				return;
-			}
-			c->cookie = ev->cookie;
-		}
 		bool birth = ev->oldstate == TCPFSM_ST_LISTEN &&
 			     ev->newstate == TCPFSM_ST_SYN_RECV;
+		struct conn *req = NULL;
 
 		if (birth || ev->oldstate == TCPFSM_ST_SYN_RECV) {
 			/*
@@ -497,38 +507,53 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 			 * LISTEN -> SYN_RECV may not be recorded at all when
 			 * the request was (see skip_child_birth in the BPF).
 			 */
-			uint64_t rkey = tuple_hash(&t) | REQ_KEY_BIT;
-
-			req = get(e, rkey);
+			req = get(e, tuple_hash(&t) | REQ_KEY_BIT);
 			if (req && !tuple_eq(&req->t, &t))
 				req = NULL;
 		}
 		if (req) {
-			/* LISTEN -> SYN_RECV was reported at the SYN */
-			c->flags |= CONN_F_BORN;
-			c->open_kind = OPEN_PASSIVE;
-			c->retrans = req->retrans;
-			c->loss_epoch = req->loss_epoch;
-			c->flags |= req->flags & CONN_F_INCOMPLETE;
-			path_push(c, TCPFSM_ST_SYN_RECV, conn_since(req));
-			inherit_listener(e, c, req->listener);
-			conn_remove(e, req);
+			/*
+			 * The request becomes the connection: LISTEN ->
+			 * SYN_RECV was reported at the SYN, its owner is the
+			 * listener's (or the dump's, if this one was seeded).
+			 */
+			struct owner seeded = c ? c->owner : (struct owner){ 0 };
+
+			if (c)
+				conn_remove(e, c);
+			c = rekey(e, req, ev->cookie);
+			if (!c) {
+				e->st.untracked++;
+				return;
+			}
+			if (seeded.pid)
+				c->owner = seeded;
 			learn_owner(c, ev);
 			if (birth)
 				return;
 			/* and now the change it was first seen with */
-		} else if (birth) {
-			/* no request seen (a SYN cookie, or hooks off) */
-			c->flags |= CONN_F_BORN;
-			c->open_kind = OPEN_PASSIVE;
-			inherit_listener(e, c, 0);
-			c->state = TCPFSM_ST_LISTEN;
-		} else if (ev->oldstate == TCPFSM_ST_CLOSE) {
-			c->flags |= CONN_F_BORN;
-			c->state = TCPFSM_ST_CLOSE;
 		} else {
-			/* first seen mid-life: the time so far is unknown */
-			path_push(c, ev->oldstate, 0);
+			if (!c) {
+				c = conn_new(e, ev->cookie, &t);
+				if (!c) {
+					e->st.untracked++;
+					return;
+				}
+				c->cookie = ev->cookie;
+			}
+			if (birth) {
+				/* no request seen (a SYN cookie, or hooks off) */
+				c->flags |= CONN_F_BORN;
+				c->open_kind = OPEN_PASSIVE;
+				inherit_listener(e, c, 0);
+				c->state = TCPFSM_ST_LISTEN;
+			} else if (ev->oldstate == TCPFSM_ST_CLOSE) {
+				c->flags |= CONN_F_BORN;
+				c->state = TCPFSM_ST_CLOSE;
+			} else {
+				/* first seen mid-life: the time so far is unknown */
+				path_push(c, ev->oldstate, 0);
+			}
 		}
 	} else if ((c->flags & CONN_F_SEEDED) && c->npath == 1 &&
 		   ev->newstate == c->state && ev->oldstate != c->state) {
