@@ -611,7 +611,7 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 	 */
 	if (c->open_kind == OPEN_ACTIVE && t.sport &&
 	    (ev->newstate == TCPFSM_ST_SYN_SENT ||
-	     ev->oldstate == TCPFSM_ST_SYN_SENT)) {
+	     (ev->oldstate == TCPFSM_ST_SYN_SENT && c->t.sport != t.sport))) {
 		size_t slot = tuple_hash(&t) & (RECENT_SLOTS - 1);
 
 		e->recent[slot].cookie = c->cookie;
@@ -830,18 +830,18 @@ void engine_event(struct engine *e, const struct tcpfsm_event *ev)
 /* A timewait minisock removed early: was a new connection taking its tuple? */
 static bool reused(struct engine *e, const struct conn *c)
 {
-	struct tuple rt = c->t;
-	size_t slot = tuple_hash(&rt) & (RECENT_SLOTS - 1);
+	uint64_t h = tuple_hash(&c->t);
+	size_t slot = h & (RECENT_SLOTS - 1);
 	struct conn *r;
 
 	/* a connect() took the tuple while it was in TIME_WAIT */
 	if (e->recent[slot].cookie && e->recent[slot].cookie != c->cookie &&
 	    e->recent[slot].ts >= conn_since(c) &&
-	    tuple_eq(&e->recent[slot].t, &rt))
+	    tuple_eq(&e->recent[slot].t, &c->t))
 		return true;
 	/* a SYN for the same tuple arrived at a listener */
-	r = get(e, tuple_hash(&rt) | REQ_KEY_BIT);
-	return r && tuple_eq(&r->t, &rt);
+	r = get(e, h | REQ_KEY_BIT);
+	return r && tuple_eq(&r->t, &c->t);
 }
 
 static void settle(struct engine *e, struct conn *c)
