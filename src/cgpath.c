@@ -253,6 +253,7 @@ int cgpath_scan(struct cgpath *cg)
 		struct frame *top = &stack[depth - 1];
 		struct dirent *de;
 		size_t nlen;
+		uint64_t ino;
 
 		errno = 0;
 		de = readdir(top->d);
@@ -289,16 +290,21 @@ int cgpath_scan(struct cgpath *cg)
 				ret = -errno;
 			continue;
 		}
-		if (fstat(fd, &st)) {
-			if (!ret)
-				ret = -errno;
-			close(fd);
-			continue;
+		/* readdir already has the inode (the cgroup id); fstat if not */
+		ino = de->d_ino;
+		if (!ino) {
+			if (fstat(fd, &st)) {
+				if (!ret)
+					ret = -errno;
+				close(fd);
+				continue;
+			}
+			ino = st.st_ino;
 		}
 		path[top->len] = '/';
 		memcpy(path + top->len + 1, de->d_name, nlen + 1);
 		cg->st.dirs++;
-		err = remember(cg, st.st_ino, path);
+		err = remember(cg, ino, path);
 		if (err) {
 			ret = err;	/* out of memory, or the cache is full */
 			close(fd);

@@ -89,7 +89,8 @@ int cgpath_init_mounted(struct cgpath *cg, const char *mountinfo);
 /*
  * The path of cgroup id, or NULL when it cannot be resolved (now: a later
  * call may succeed once the rate limit allows a rescan). now_ns is any
- * monotonic clock. The string lives until cgpath_free. Id 0 is NULL.
+ * monotonic clock. The string lives until the next cgpath_lookup (a
+ * rescan may free it). Id 0 is NULL.
  */
 const char *cgpath_lookup(struct cgpath *cg, uint64_t id, uint64_t now_ns);
 
