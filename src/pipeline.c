@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include "agesrv.h"
 #include "cli.h"
@@ -71,26 +72,27 @@ int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 	switch (opt) {
 	case '4':
 	case '6':
-		if (f->family && f->family != (opt == '4' ? 2 : 10))
+		if (f->family && f->family != (opt == '4' ? AF_INET : AF_INET6))
 			return cli_usage_error(o->cmd, "-4 and -6 exclude each other");
-		f->family = opt == '4' ? 2 : 10;
+		f->family = opt == '4' ? AF_INET : AF_INET6;
 		return 0;
 	case 'v':
 		cli_verbose = true;
 		return 0;
 	case OPT_LPORT:
-	case OPT_RPORT:
-		n = parse_port_list(arg, opt == OPT_LPORT ? f->lports : f->rports,
-				    TCPFSM_MAX_PORTS);
+	case OPT_RPORT: {
+		/* repeated, they add up (as in snapshot, and as --addr does) */
+		uint16_t *ports = opt == OPT_LPORT ? f->lports : f->rports;
+		int *have = opt == OPT_LPORT ? &f->n_lports : &f->n_rports;
+
+		n = parse_port_list(arg, ports + *have, TCPFSM_MAX_PORTS - *have);
 		if (n < 0)
 			return cli_usage_error(o->cmd,
-				"--%s: bad port list '%s' (1-65535, up to %d, comma-separated)",
+				"--%s: bad port list '%s' (1-65535, up to %d in all, comma-separated)",
 				opt == OPT_LPORT ? "lport" : "rport", arg, TCPFSM_MAX_PORTS);
-		if (opt == OPT_LPORT)
-			f->n_lports = n;
-		else
-			f->n_rports = n;
+		*have += n;
 		return 0;
+	}
 	case OPT_ADDR:
 		if (f->n_addrs == FILTER_MAX_ADDRS)
 			return cli_usage_error(o->cmd, "--addr: at most %d", FILTER_MAX_ADDRS);
@@ -366,7 +368,7 @@ void pipe_json_conn(struct pipe *p, const struct conn *c)
 	else
 		json_null(j, "cgroup");
 	json_u64(j, "netns", c->t.netns);
-	json_str(j, "family", c->t.family == 10 ? "ipv6" : "ipv4");
+	json_str(j, "family", c->t.family == AF_INET6 ? "ipv6" : "ipv4");
 	format_addr(addr, c->t.family, c->t.saddr);
 	json_str(j, "saddr", addr);
 	json_u64(j, "sport", c->t.sport);

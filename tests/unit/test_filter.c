@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include "cli.h"
 #include "filter.h"
+#include "pipeline.h"
 #include "tcpstate.h"
 
 static struct tuple tup(const char *s, uint16_t sp, const char *d, uint16_t dp)
@@ -161,6 +162,23 @@ static void test_ports_and_numbers(void **state)
 	assert_int_equal(parse_u64("99999999999999999999999", 0, UINT64_MAX, &v), -EINVAL);
 }
 
+/* --lport/--rport given twice add up, as --addr does and snapshot's do. */
+static void test_repeated_port_options_add_up(void **state)
+{
+	struct pipe_opts o;
+
+	(void)state;
+	pipe_opts_init(&o, "trace");
+	assert_int_equal(pipe_parse_opt(&o, OPT_LPORT, "80"), 0);
+	assert_int_equal(pipe_parse_opt(&o, OPT_LPORT, "443,8080"), 0);
+	assert_int_equal(o.filter.n_lports, 3);
+	assert_int_equal(o.filter.lports[0], 80);
+	assert_int_equal(o.filter.lports[2], 8080);
+	/* the bound is on all of them */
+	assert_int_equal(pipe_parse_opt(&o, OPT_LPORT, "1,2,3,4,5,6"), 2);
+	assert_int_equal(o.filter.n_lports, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_ports_and_numbers),
+		cmocka_unit_test(test_repeated_port_options_add_up),
 	};
 
 	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
