@@ -12,6 +12,8 @@ same sockets, same states, same cookies (ss's `sk:` field).
 
 Run: TCPFSM_BIN=/work/main/build/tcpfsm /usr/bin/python3 -m pytest -q \
         tests/integration/test_snapshot.py
+(from tests/integration, or with it on sys.path: conftest and netns are
+imported from there).
 
 Recording the parser's unit-test fixtures (tests/data/diag/*.bin and their
 *.expect written from ss at the same moment):
@@ -27,13 +29,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TCPFSM = os.environ.get("TCPFSM_BIN",
-                        os.path.join(HERE, "..", "..", "build", "tcpfsm"))
+from conftest import BIN, run
+from netns import Netns, run as cmd
 
 SS_STATES = {
     "ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
@@ -107,18 +107,10 @@ while unsettled() and time.monotonic() < deadline:
 print(json.dumps({
     "pid": os.getpid(), "l4": port(l4), "l6": port(l6), "ld": port(ld),
     "lq": port(lq), "cw_server": port(l4), "cw_client": port(cw_client),
-    "cw_cookie_hint": cw_server.fileno(), "t_close_wait": t_close_wait,
-    "tw": n_tw,
+    "t_close_wait": t_close_wait, "tw": n_tw,
 }), flush=True)
 sys.stdin.read()
 '''
-
-
-def run(cmd, check=True, env=None, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({p.returncode}): {p.stderr}")
-    return p
 
 
 def no_tracer_env(tmp_path):
@@ -178,7 +170,7 @@ def key(s):
 
 
 def snapshot_json(*args, env=None):
-    p = run([TCPFSM, "snapshot", "--json", *args], env=env)
+    p = run("snapshot", "--json", *args, env=env, check=True)
     return [json.loads(line) for line in p.stdout.splitlines()]
 
 
@@ -189,37 +181,28 @@ def norm_json(objs):
     return objs
 
 
-def ss(netns=None, args=("-tanie",)):
-    cmd = ["ss", *args]
-    if netns:
-        cmd = ["ip", "netns", "exec", netns] + cmd
-    return run(cmd).stdout
-
-
-def wait_for(cond, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 class Scenario:
-    def __init__(self, n_tw=4, netns=None):
-        cmd = [sys.executable, "-c", SCENARIO, str(n_tw)]
-        if netns:
-            cmd = ["ip", "netns", "exec", netns] + cmd
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+    """The SCENARIO helper, in namespace ns (a netns.Netns) or the host's."""
+
+    def __init__(self, n_tw=4, ns=None):
+        argv = [sys.executable, "-c", SCENARIO, str(n_tw)]
+        if ns:
+            argv = ["ip", "netns", "exec", ns.name] + argv
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line:
             self.close()
-            raise AssertionError("scenario helper failed")
+            raise AssertionError("scenario helper failed (exit "
+                                 f"{self.proc.returncode}; see its stderr)")
         self.info = json.loads(line)
-        self.netns = netns
+        self.ns = ns
+        self.netns = ns.name if ns else None
         self.ports = {self.info[k] for k in ("l4", "l6", "ld", "lq")}
+
+    def ss(self):
+        """`ss -tanie` where the helper's sockets live."""
+        return self.ns.ss("-tanie") if self.ns else cmd("ss", "-tanie")
 
     def ours(self, socks):
         return [s for s in socks
@@ -241,22 +224,15 @@ def need_root():
 
 
 @pytest.fixture
-def netns():
+def ns_scenario():
     need_root()
-    name = f"tcpfsm-snap-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    run(["ip", "netns", "add", name])
+    ns = Netns("snap")
     try:
-        run(["ip", "-n", name, "link", "set", "lo", "up"])
-        yield name
+        sc = Scenario(n_tw=6, ns=ns)
+        yield sc
+        sc.close()
     finally:
-        run(["ip", "netns", "del", name], check=False)
-
-
-@pytest.fixture
-def ns_scenario(netns):
-    sc = Scenario(n_tw=6, netns=netns)
-    yield sc
-    sc.close()
+        ns.delete()
 
 
 @pytest.fixture
@@ -270,9 +246,9 @@ def host_scenario():
 def test_netns_listing_matches_ss(ns_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
     ns = ns_scenario.netns
-    before = parse_ss(ss(ns))
+    before = parse_ss(ns_scenario.ss())
     mine = norm_json(snapshot_json("--netns", f"/run/netns/{ns}", env=env))
-    after = parse_ss(ss(ns))
+    after = parse_ss(ns_scenario.ss())
     assert sorted(map(key, before)) == sorted(map(key, after)), \
         "the namespace was not quiet"
     assert sorted(map(key, mine)) == sorted(map(key, before))
@@ -306,9 +282,9 @@ def test_netns_by_pid_and_not_on_host(ns_scenario, tmp_path):
 
 def test_host_listing_matches_ss(host_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
-    ref = host_scenario.ours(parse_ss(ss()))
+    ref = host_scenario.ours(parse_ss(host_scenario.ss()))
     mine = host_scenario.ours(norm_json(snapshot_json(env=env)))
-    ref2 = host_scenario.ours(parse_ss(ss()))
+    ref2 = host_scenario.ours(parse_ss(host_scenario.ss()))
     assert sorted(map(key, ref)) == sorted(map(key, ref2))
     assert sorted(map(key, mine)) == sorted(map(key, ref))
     # 4 listeners, 3 established pairs, the queued pair, the CLOSE_WAIT
@@ -321,7 +297,7 @@ def test_summary_counts_match_ss(ns_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
     ns = ns_scenario.netns
     counts = {}
-    for s in parse_ss(ss(ns)):
+    for s in parse_ss(ns_scenario.ss()):
         counts[s["state"]] = counts.get(s["state"], 0) + 1
     out = snapshot_json("--netns", f"/run/netns/{ns}", "--summary", env=env)
     mine = {o["state"]: o["count"] for o in out if o["state"] != "TOTAL"}
@@ -329,8 +305,8 @@ def test_summary_counts_match_ss(ns_scenario, tmp_path):
     assert mine == counts
     assert total == [sum(counts.values())]
     # and the text form
-    p = run([TCPFSM, "snapshot", "--netns", f"/run/netns/{ns}", "-S"],
-            env=env)
+    p = run("snapshot", "--netns", f"/run/netns/{ns}", "-S", env=env,
+            check=True)
     rows = dict(line.split() for line in p.stdout.splitlines()[1:])
     assert {k: int(v) for k, v in rows.items() if k != "TOTAL"} == counts
 
@@ -339,7 +315,7 @@ def test_summary_by_lport_top(ns_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
     ns = ns_scenario.netns
     ref = {}
-    for s in parse_ss(ss(ns)):
+    for s in parse_ss(ns_scenario.ss()):
         ref.setdefault(s["state"], {}).setdefault(s["lport"], 0)
         ref[s["state"]][s["lport"]] += 1
     out = snapshot_json("--netns", f"/run/netns/{ns}", "--by", "lport",
@@ -397,8 +373,8 @@ def test_time_wait_age_derived_others_unknown(ns_scenario, tmp_path):
     for s in out:
         if s["state"] != "TIME_WAIT":
             assert s["age_ns"] is None and s["age_source"] == "unknown"
-    p = run([TCPFSM, "snapshot", "--netns",
-             f"/run/netns/{ns_scenario.netns}"], env=env)
+    p = run("snapshot", "--netns", f"/run/netns/{ns_scenario.netns}",
+            env=env, check=True)
     lines = p.stdout.splitlines()
     assert lines[0].split()[:3] == ["State", "Recv-Q", "Send-Q"]
     assert any(line.startswith("TIME_WAIT") and " ~" in line
@@ -438,19 +414,19 @@ def test_bad_flags_exit_2():
     for args in (["--bogus"], ["--state", "NOPE"], ["--lport", "0"],
                  ["--addr", "300.1.1.1"], ["--by", "pid"], ["--top", "3"],
                  ["-4", "-6"], ["--watch", "x"], ["extra"], ["--state"]):
-        p = run([TCPFSM, "snapshot", *args], check=False)
+        p = run("snapshot", *args)
         assert p.returncode == 2, (args, p.stderr)
         err = p.stderr.splitlines()
         assert len(err) == 2 and err[1].startswith("Try 'tcpfsm snapshot"), \
             (args, err)
         assert p.stdout == ""
-    p = run([TCPFSM, "snapshot", "--help"])
+    p = run("snapshot", "--help", check=True)
     assert "--summary" in p.stdout
 
 
 def test_head_exits_quietly():
     need_root()
-    p = subprocess.run(f"{TCPFSM} snapshot | head -1; "
+    p = subprocess.run(f"{BIN} snapshot | head -1; "
                        "echo \"rc=${PIPESTATUS[0]}\"",
                        shell=True, executable="/bin/bash",
                        capture_output=True, text=True)
@@ -460,7 +436,7 @@ def test_head_exits_quietly():
 
 def test_watch_refreshes(ns_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
-    p = subprocess.Popen([TCPFSM, "snapshot", "--netns",
+    p = subprocess.Popen([BIN, "snapshot", "--netns",
                           f"/run/netns/{ns_scenario.netns}", "--summary",
                           "--json", "--watch", "200ms"],
                          stdout=subprocess.PIPE, text=True, env=env)
@@ -494,7 +470,7 @@ def test_close_wait_age_from_tracer(tmp_path):
     need_root()
     sock = str(tmp_path / "age.sock")
     env = dict(os.environ, TCPFSM_AGE_SOCK=sock)
-    tracer = subprocess.Popen([TCPFSM, "trace", "--json"], env=env,
+    tracer = subprocess.Popen([BIN, "trace", "--json"], env=env,
                               stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     sc = None
@@ -534,8 +510,8 @@ def test_close_wait_age_from_tracer(tmp_path):
 
 def snapshot_raw(ns, env, *args):
     with tempfile.NamedTemporaryFile() as t:
-        run([TCPFSM, "snapshot", "--netns", f"/run/netns/{ns}",
-             "--dump-raw", t.name, *args], env=env)
+        run("snapshot", "--netns", f"/run/netns/{ns}", "--dump-raw", t.name,
+            *args, env=env, check=True)
         return open(t.name, "rb").read()
 
 
@@ -550,13 +526,12 @@ def record(outdir, extra=()):
     suffix = "" if extra else "-both"
     for base, n_tw in (("small", 6), ("tw1000", 1000)):
         name = base + suffix
-        ns = f"tcpfsm-rec-{os.getpid()}"
-        run(["ip", "netns", "add", ns])
+        netns = Netns("rec")
+        ns = netns.name
         try:
-            run(["ip", "-n", ns, "link", "set", "lo", "up"])
-            sc = Scenario(n_tw=n_tw, netns=ns)
+            sc = Scenario(n_tw=n_tw, ns=netns)
             try:
-                before = ss(ns)
+                before = sc.ss()
                 raw = os.path.join(outdir, f"{name}.bin")
                 env = dict(os.environ, TCPFSM_AGE_SOCK="/nonexistent")
                 if extra:
@@ -566,7 +541,7 @@ def record(outdir, extra=()):
                 else:
                     with open(raw, "wb") as f:
                         f.write(snapshot_raw(ns, env))
-                after = ss(ns)
+                after = sc.ss()
                 a, b = parse_ss(before), parse_ss(after)
                 assert sorted(map(key, a)) == sorted(map(key, b))
                 with open(os.path.join(outdir, f"{name}.expect"), "w") as f:
@@ -581,7 +556,7 @@ def record(outdir, extra=()):
             finally:
                 sc.close()
         finally:
-            run(["ip", "netns", "del", ns], check=False)
+            netns.delete()
 
 
 if __name__ == "__main__":
