@@ -53,6 +53,7 @@ class Tracer:
         full_env.setdefault("TCPFSM_AGE_SOCK", os.path.join(self.dir, "age.sock"))
         if env:
             full_env.update(env)
+        self.age_sock = full_env["TCPFSM_AGE_SOCK"]  # where it publishes ages
         self.argv = [BIN, cmd, "--json", "-T", "mono", *args]
         self.proc = subprocess.Popen(self.argv, stdout=self.out, stderr=self.err, env=full_env)
         self.returncode = None

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -455,8 +456,7 @@ def test_watch_refreshes(ns_scenario, tmp_path):
 # ---- ages from a running tracer ----
 
 def tracer_serves_ages(sock):
-    import socket as s
-    c = s.socket(s.AF_UNIX, s.SOCK_STREAM)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         c.connect(sock)
         return True
@@ -466,23 +466,16 @@ def tracer_serves_ages(sock):
         c.close()
 
 
-def test_close_wait_age_from_tracer(tmp_path):
+def test_close_wait_age_from_tracer(tracer):
     need_root()
-    sock = str(tmp_path / "age.sock")
-    env = dict(os.environ, TCPFSM_AGE_SOCK=sock)
-    tracer = subprocess.Popen([BIN, "trace", "--json"], env=env,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    sc = None
+    # attached (and its age socket open) once it says "Ctrl-C to stop";
+    # the socket is the tracer's private one, not another test's
+    t = tracer()
+    env = dict(os.environ, TCPFSM_AGE_SOCK=t.age_sock)
+    assert "not publishing state ages" not in t.stderr(), t.stderr()
+    assert tracer_serves_ages(t.age_sock), f"no answer at {t.age_sock}"
+    sc = Scenario(n_tw=0)
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and tracer.poll() is None \
-                and not os.path.exists(sock):
-            time.sleep(0.05)
-        if not os.path.exists(sock) or not tracer_serves_ages(sock):
-            pytest.xfail("tcpfsm trace does not publish ages yet "
-                         f"(no answer at {sock})")
-        sc = Scenario(n_tw=0)
         held_s = 3.0
         time.sleep(held_s)   # the known time the CLOSE_WAIT is held
         now = time.monotonic_ns()
@@ -496,14 +489,9 @@ def test_close_wait_age_from_tracer(tmp_path):
         assert not cw[0].get("age_lower_bound")
         assert cw[0].get("pid") == sc.info["pid"]
     finally:
-        if sc:
-            sc.close()
-        tracer.send_signal(signal.SIGINT)
-        try:
-            tracer.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            tracer.kill()
-            tracer.wait()
+        sc.close()
+    t.stop()
+    assert t.returncode == 0, t.stderr()
 
 
 # ---- fixture recording (not a test) ----
