@@ -91,19 +91,28 @@ for i in range(n_tw):                   # client closes first: TIME_WAIT
     a.recv(1)                           # the FIN has arrived
     a.close()
 
+# Every socket made here has one of the listeners' ports at one end; other
+# tests' sockets (in the host namespace) are none of this helper's business.
+ours = {port(l4), port(l6), port(ld), port(lq)}
+
 def unsettled():
-    n = 0
+    n = []
     for f in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(f) as fh:
             next(fh)
             for line in fh:
-                st = line.split()[3]
+                tok = line.split()
+                lport = int(tok[1].rsplit(":", 1)[1], 16)
+                rport = int(tok[2].rsplit(":", 1)[1], 16)
                 # FIN_WAIT1, LAST_ACK, CLOSING: still moving
-                n += st in ("04", "09", "0B")
+                if tok[3] in ("04", "09", "0B") and (lport in ours or rport in ours):
+                    n.append((tok[3], lport, rport))
     return n
 
 deadline = time.monotonic() + 10
-while unsettled() and time.monotonic() < deadline:
+while unsettled():
+    if time.monotonic() > deadline:
+        sys.exit(f"scenario: sockets not settled after 10 s: {unsettled()}")
     time.sleep(0.01)
 print(json.dumps({
     "pid": os.getpid(), "l4": port(l4), "l6": port(l6), "ld": port(ld),
