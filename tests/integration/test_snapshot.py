@@ -24,6 +24,7 @@ import ipaddress
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -285,6 +286,9 @@ def test_netns_by_pid_and_not_on_host(ns_scenario, tmp_path):
                             env=env)
     by_pid = snapshot_json("--netns", str(ns_scenario.info["pid"]), env=env)
     cookies = {s["cookie"] for s in by_path}
+    # the helper's sockets: 4 listeners, 3 pairs, the queued pair, the
+    # CLOSE_WAIT pair and 6 TIME_WAIT (not an empty set compared to another)
+    assert len(cookies) == 20, by_path
     assert cookies == {s["cookie"] for s in by_pid}
     host = {s["cookie"] for s in snapshot_json(env=env)}
     assert not cookies & host
@@ -330,11 +334,14 @@ def test_summary_by_lport_top(ns_scenario, tmp_path):
         ref[s["state"]][s["lport"]] += 1
     out = snapshot_json("--netns", f"/run/netns/{ns}", "--by", "lport",
                         "--top", "2", env=env)
+    # one entry per state present, so the loop below checks every state
+    assert {o["state"] for o in out if o["state"] != "TOTAL"} == set(ref), out
     for o in out:
         if o["state"] == "TOTAL":
             continue
         want = sorted(ref[o["state"]].items(), key=lambda kv: (-kv[1], kv[0]))
         assert [(t["lport"], t["count"]) for t in o["top"]] == want[:2]
+        assert o["count"] == sum(ref[o["state"]].values()), o
 
 
 def test_kernel_filters(ns_scenario, tmp_path):
@@ -451,19 +458,40 @@ def test_head_exits_quietly(tmp_path):
     assert p.stderr == ""
 
 
+def lines_until(f, done, timeout):
+    """Lines from pipe f (read with os.read, never through f's buffer) until
+    done(lines) or EOF; fails after timeout seconds instead of blocking on a
+    writer that went silent."""
+    deadline = time.monotonic() + timeout
+    buf, lines = b"", []
+    while not done(lines):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([f], [], [], left)[0]:
+            raise AssertionError(f"timed out after {timeout}s: {lines}")
+        chunk = os.read(f.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf and not done(lines):
+            line, buf = buf.split(b"\n", 1)
+            lines.append(line.decode())
+    return lines
+
+
 def test_watch_refreshes(ns_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
     p = subprocess.Popen([BIN, "snapshot", "--netns",
                           f"/run/netns/{ns_scenario.netns}", "--summary",
                           "--json", "--watch", "200ms"],
-                         stdout=subprocess.PIPE, text=True, env=env)
+                         stdout=subprocess.PIPE, env=env)
     try:
-        totals = 0
-        for line in p.stdout:
-            totals += json.loads(line)["state"] == "TOTAL"
-            if totals == 3:
-                break
-        assert totals == 3
+        def three_totals(lines):
+            return sum(json.loads(l)["state"] == "TOTAL" for l in lines) >= 3
+
+        # three refreshes 200 ms apart: 10 s is plenty, and no hang
+        lines = lines_until(p.stdout, three_totals, timeout=10)
+        totals = sum(json.loads(l)["state"] == "TOTAL" for l in lines)
+        assert totals == 3, lines
     finally:
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=5) == 0
