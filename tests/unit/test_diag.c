@@ -1029,30 +1029,6 @@ static void test_bc_semantics_random(void **state)
 	}
 }
 
-static void test_cidr_parse(void **state)
-{
-	struct cidr c;
-
-	assert_int_equal(cidr_parse("10.0.0.0/8", &c), 0);
-	assert_int_equal(c.family, AF_INET);
-	assert_int_equal(c.prefix, 8);
-	assert_int_equal(cidr_parse("::1", &c), 0);
-	assert_int_equal(c.family, AF_INET6);
-	assert_int_equal(c.prefix, 128);
-	assert_int_equal(cidr_parse("1.2.3.4", &c), 0);
-	assert_int_equal(c.prefix, 32);
-	assert_int_equal(cidr_parse("1.2.3.4/0", &c), 0);
-	assert_int_equal(c.prefix, 0);
-	assert_int_equal(cidr_parse("1.2.3.4/33", &c), -EINVAL);
-	assert_int_equal(cidr_parse("::/129", &c), -EINVAL);
-	assert_int_equal(cidr_parse("1.2.3.4/", &c), -EINVAL);
-	assert_int_equal(cidr_parse("1.2.3.4/x", &c), -EINVAL);
-	assert_int_equal(cidr_parse("/8", &c), -EINVAL);
-	assert_int_equal(cidr_parse("host.example", &c), -EINVAL);
-	assert_int_equal(cidr_parse("", &c), -EINVAL);
-	assert_int_equal(cidr_parse("1.2.3.4/0008", &c), -EINVAL);
-}
-
 /* --------------------------------------------------------- formatting */
 
 static void test_format_addr_vs_inet_ntop(void **state)
@@ -1204,7 +1180,6 @@ int main(void)
 		cmocka_unit_test(test_bc_cidr_ops),
 		cmocka_unit_test(test_bc_empty_and_limits),
 		cmocka_unit_test(test_bc_semantics_random),
-		cmocka_unit_test(test_cidr_parse),
 		cmocka_unit_test(test_format_addr_vs_inet_ntop),
 		cmocka_unit_test(test_tally),
 	};
