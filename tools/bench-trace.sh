@@ -17,6 +17,7 @@ set -euo pipefail
 PROGS="handle_set_state handle_timer_start handle_timer_cancel handle_timer_expire"
 ATTACH_TIMEOUT_S=30	# the tracer must say it is attached within this
 STOP_TIMEOUT_S=30	# and exit within this after SIGINT
+FREE_TIMEOUT_S=10	# and the kernel free its programs within this after it exited
 
 usage() {
 	cat <<EOF
@@ -87,6 +88,8 @@ tmp=$(mktemp -d /tmp/bench-trace.XXXXXX)
 stats_file=/proc/sys/kernel/bpf_stats_enabled
 old_stats=""
 tracer_pid=""
+stopped_ids=""	# BPF program ids of the tracer stopped last, until freed
+our_ids=""	# of every tracer started here: never another tracer's
 : >"$tmp/foreign"
 
 cleanup() {
@@ -110,10 +113,41 @@ if [ "$untraced_only" = 0 ]; then
 fi
 [ -n "$keep" ] && mkdir -p "$keep"
 
-# Before an untraced run: any program named like tcpfsm's belongs to
-# someone else (noted in $tmp/foreign).
+# Ids (of $*) that bpftool still lists.
+loaded_ids() {
+	local id left=""
+	for id in "$@"; do
+		bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"
+	done
+	echo "${left# }"
+}
+
+# The kernel frees an exited tracer's programs asynchronously (right after
+# stop_tracer they are often still listed): wait, at most FREE_TIMEOUT_S,
+# until those of the tracer stopped last are gone, so that the untraced run
+# really is untraced. Ours are never counted as another tracer's; any still
+# loaded after the wait are reported.
+wait_stopped_freed() {
+	local left waited=0
+	[ -n "$stopped_ids" ] || return 0
+	# shellcheck disable=SC2086
+	while left=$(loaded_ids $stopped_ids); [ -n "$left" ]; do
+		if [ "$waited" -ge $((FREE_TIMEOUT_S * 20)) ]; then
+			echo "bench-trace: note: the stopped tracer's programs" \
+				"(ids $left) still loaded ${FREE_TIMEOUT_S}s after it exited" >&2
+			break
+		fi
+		sleep 0.05
+		waited=$((waited + 1))
+	done
+	stopped_ids=""
+}
+
+# Before an untraced run: any program named like tcpfsm's and not one of
+# our tracers' belongs to someone else (noted in $tmp/foreign).
 check_untraced() {
 	if command -v bpftool >/dev/null && [ -x /usr/bin/python3 ]; then
+		wait_stopped_freed
 		prog_stats 0 >/dev/null 2>&1 || true
 	fi
 }
@@ -141,21 +175,24 @@ prog_ids() {
 }
 
 # "PROG RUN_TIME_NS RUN_CNT" per tcpfsm program of process $1; programs of
-# the same names owned by others go to $tmp/foreign.
+# the same names owned by others (not by any tracer started here, $our_ids)
+# go to $tmp/foreign.
 prog_stats() {
 	bpftool prog show --json | /usr/bin/python3 -c '
 import json, sys
 ids = {int(i) for i in sys.argv[1].split()}
+ours = {int(i) for i in sys.argv[4].split()}
 names = sys.argv[2].split()
 with open(sys.argv[3], "a") as foreign:
     for p in json.load(sys.stdin):
         if p.get("name") not in names:
             continue
         if p["id"] not in ids:
-            print(p["id"], p["name"], file=foreign)
+            if p["id"] not in ours:
+                print(p["id"], p["name"], file=foreign)
             continue
         print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))
-' "$(prog_ids "$1")" "$PROGS" "$tmp/foreign"
+' "$(prog_ids "$1")" "$PROGS" "$tmp/foreign" "$our_ids"
 }
 
 # Starts the tracer, waits until it says it is attached.
@@ -230,6 +267,8 @@ run_traced() {
 	traced_errors=$lg_errors
 	# before SIGINT: the programs (and their stats) go with the tracer
 	prog_stats "$tracer_pid" >"$tmp/progs.$r"
+	stopped_ids=$(prog_ids "$tracer_pid")
+	our_ids="$our_ids $stopped_ids"
 	stop_tracer "$r"
 	echo "$old_stats" >"$stats_file"
 }

@@ -16,13 +16,17 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #define BASE_PORT 20000
+/* main gives up when the servers have closed nothing for this long */
+#define STALL_TIMEOUT_S 30
 
 static long count = 120000;
 static int nsrc = 16, nports = 4, nthreads = 4;
@@ -32,6 +36,7 @@ static atomic_long next_conn, closed_by_server, failures;
 static void *acceptor(void *arg)
 {
 	int lfd = *(int *)arg;
+	useconds_t backoff = 0;
 	char buf[16];
 
 	for (;;) {
@@ -40,8 +45,23 @@ static void *acceptor(void *arg)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			break;
+			/*
+			 * Out of descriptors (the client threads hold many) or
+			 * buffers: the connection stays queued; wait for some
+			 * to be closed, 1 ms doubling to 100 ms, and go on.
+			 */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				backoff = backoff ? backoff * 2 : 1000;
+				if (backoff > 100000)
+					backoff = 100000;
+				usleep(backoff);
+				continue;
+			}
+			perror("twgen: accept");
+			break;	/* main sees no progress and says so */
 		}
+		backoff = 0;
 		while (recv(fd, buf, sizeof(buf), 0) > 0)
 			;
 		close(fd);
@@ -81,6 +101,32 @@ static void *client(void *arg)
 		close(fd);
 	}
 	return NULL;
+}
+
+/*
+ * Until the servers have closed every connection. An acceptor that stopped
+ * would leave this waiting forever: false, said why, once nothing has been
+ * closed for STALL_TIMEOUT_S.
+ */
+static bool wait_server_closes(void)
+{
+	long last = -1, closed;
+	struct timespec now, since = { 0 };
+
+	while ((closed = atomic_load(&closed_by_server)) < count) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (closed != last) {
+			last = closed;
+			since = now;
+		} else if (now.tv_sec - since.tv_sec >= STALL_TIMEOUT_S) {
+			fprintf(stderr, "twgen: only %ld of %ld connections closed "
+				"by the server, none in the last %d s (an acceptor "
+				"thread stopped?)\n", closed, count, STALL_TIMEOUT_S);
+			return false;
+		}
+		usleep(1000);
+	}
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -128,8 +174,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[nports + i], NULL);
 	/* every connection closed by the server too: TIME_WAIT reached */
-	while (atomic_load(&closed_by_server) < count)
-		usleep(1000);
+	if (!wait_server_closes())
+		return 1;
 	fprintf(stderr, "twgen: %ld connections, %ld failed\n", count,
 		atomic_load(&failures));
 	return atomic_load(&failures) ? 1 : 0;

@@ -18,6 +18,16 @@ import pytest
 BIN = os.environ.get("TCPFSM_BIN", os.path.join(os.path.dirname(__file__), "../../build/tcpfsm"))
 
 
+def run(*args, check=False, env=None, timeout=30):
+    """`tcpfsm ARGS...` to completion, output captured as text; with
+    check=True a non-zero exit fails the test (with the tool's stderr)."""
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=env,
+                       timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"tcpfsm {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+    return p
+
+
 def wait_for(cond, timeout=10.0, interval=0.01, what="condition"):
     """Poll cond() until it returns a truthy value; fail after timeout."""
     deadline = time.monotonic() + timeout
@@ -43,6 +53,7 @@ class Tracer:
         full_env.setdefault("TCPFSM_AGE_SOCK", os.path.join(self.dir, "age.sock"))
         if env:
             full_env.update(env)
+        self.age_sock = full_env["TCPFSM_AGE_SOCK"]  # where it publishes ages
         self.argv = [BIN, cmd, "--json", "-T", "mono", *args]
         self.proc = subprocess.Popen(self.argv, stdout=self.out, stderr=self.err, env=full_env)
         self.returncode = None

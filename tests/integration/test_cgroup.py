@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import BIN, listener, wait_for
+from conftest import BIN, listener, run, wait_for
 
 Cgroup = collections.namedtuple("Cgroup", "dir path id")
 
@@ -102,10 +102,6 @@ def release(c):
     c.stdin.write(b"\n")
     c.stdin.close()
     assert c.wait(timeout=10) == 0
-
-
-def run(*args):
-    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30)
 
 
 def test_trace_life_json_and_replay_name_the_cgroup(tracer, make_cgroup, tmp_path):

@@ -3,16 +3,11 @@ fixture tests/data/replay/loopback.bin (see record.py beside it). No root
 needed: --replay reads the file instead of the kernel."""
 import json
 import os
-import subprocess
 import tempfile
 
-from conftest import BIN
+from conftest import run
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "../data/replay/loopback.bin")
-
-
-def run(*args):
-    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=30)
 
 
 def lines(p):

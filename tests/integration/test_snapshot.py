@@ -12,6 +12,8 @@ same sockets, same states, same cookies (ss's `sk:` field).
 
 Run: TCPFSM_BIN=/work/main/build/tcpfsm /usr/bin/python3 -m pytest -q \
         tests/integration/test_snapshot.py
+(from tests/integration, or with it on sys.path: conftest and netns are
+imported from there).
 
 Recording the parser's unit-test fixtures (tests/data/diag/*.bin and their
 *.expect written from ss at the same moment):
@@ -22,18 +24,18 @@ import ipaddress
 import json
 import os
 import re
+import select
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TCPFSM = os.environ.get("TCPFSM_BIN",
-                        os.path.join(HERE, "..", "..", "build", "tcpfsm"))
+from conftest import BIN, run
+from netns import Netns, run as cmd
 
 SS_STATES = {
     "ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
@@ -90,35 +92,36 @@ for i in range(n_tw):                   # client closes first: TIME_WAIT
     a.recv(1)                           # the FIN has arrived
     a.close()
 
+# Every socket made here has one of the listeners' ports at one end; other
+# tests' sockets (in the host namespace) are none of this helper's business.
+ours = {port(l4), port(l6), port(ld), port(lq)}
+
 def unsettled():
-    n = 0
+    n = []
     for f in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(f) as fh:
             next(fh)
             for line in fh:
-                st = line.split()[3]
+                tok = line.split()
+                lport = int(tok[1].rsplit(":", 1)[1], 16)
+                rport = int(tok[2].rsplit(":", 1)[1], 16)
                 # FIN_WAIT1, LAST_ACK, CLOSING: still moving
-                n += st in ("04", "09", "0B")
+                if tok[3] in ("04", "09", "0B") and (lport in ours or rport in ours):
+                    n.append((tok[3], lport, rport))
     return n
 
 deadline = time.monotonic() + 10
-while unsettled() and time.monotonic() < deadline:
+while unsettled():
+    if time.monotonic() > deadline:
+        sys.exit(f"scenario: sockets not settled after 10 s: {unsettled()}")
     time.sleep(0.01)
 print(json.dumps({
     "pid": os.getpid(), "l4": port(l4), "l6": port(l6), "ld": port(ld),
     "lq": port(lq), "cw_server": port(l4), "cw_client": port(cw_client),
-    "cw_cookie_hint": cw_server.fileno(), "t_close_wait": t_close_wait,
-    "tw": n_tw,
+    "t_close_wait": t_close_wait, "tw": n_tw,
 }), flush=True)
 sys.stdin.read()
 '''
-
-
-def run(cmd, check=True, env=None, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, **kw)
-    if check and p.returncode != 0:
-        raise AssertionError(f"{cmd} failed ({p.returncode}): {p.stderr}")
-    return p
 
 
 def no_tracer_env(tmp_path):
@@ -178,7 +181,7 @@ def key(s):
 
 
 def snapshot_json(*args, env=None):
-    p = run([TCPFSM, "snapshot", "--json", *args], env=env)
+    p = run("snapshot", "--json", *args, env=env, check=True)
     return [json.loads(line) for line in p.stdout.splitlines()]
 
 
@@ -189,37 +192,28 @@ def norm_json(objs):
     return objs
 
 
-def ss(netns=None, args=("-tanie",)):
-    cmd = ["ss", *args]
-    if netns:
-        cmd = ["ip", "netns", "exec", netns] + cmd
-    return run(cmd).stdout
-
-
-def wait_for(cond, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 class Scenario:
-    def __init__(self, n_tw=4, netns=None):
-        cmd = [sys.executable, "-c", SCENARIO, str(n_tw)]
-        if netns:
-            cmd = ["ip", "netns", "exec", netns] + cmd
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+    """The SCENARIO helper, in namespace ns (a netns.Netns) or the host's."""
+
+    def __init__(self, n_tw=4, ns=None):
+        argv = [sys.executable, "-c", SCENARIO, str(n_tw)]
+        if ns:
+            argv = ["ip", "netns", "exec", ns.name] + argv
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         if not line:
             self.close()
-            raise AssertionError("scenario helper failed")
+            raise AssertionError("scenario helper failed (exit "
+                                 f"{self.proc.returncode}; see its stderr)")
         self.info = json.loads(line)
-        self.netns = netns
+        self.ns = ns
+        self.netns = ns.name if ns else None
         self.ports = {self.info[k] for k in ("l4", "l6", "ld", "lq")}
+
+    def ss(self):
+        """`ss -tanie` where the helper's sockets live."""
+        return self.ns.ss("-tanie") if self.ns else cmd("ss", "-tanie")
 
     def ours(self, socks):
         return [s for s in socks
@@ -241,22 +235,15 @@ def need_root():
 
 
 @pytest.fixture
-def netns():
+def ns_scenario():
     need_root()
-    name = f"tcpfsm-snap-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    run(["ip", "netns", "add", name])
+    ns = Netns("snap")
     try:
-        run(["ip", "-n", name, "link", "set", "lo", "up"])
-        yield name
+        sc = Scenario(n_tw=6, ns=ns)
+        yield sc
+        sc.close()
     finally:
-        run(["ip", "netns", "del", name], check=False)
-
-
-@pytest.fixture
-def ns_scenario(netns):
-    sc = Scenario(n_tw=6, netns=netns)
-    yield sc
-    sc.close()
+        ns.delete()
 
 
 @pytest.fixture
@@ -270,9 +257,9 @@ def host_scenario():
 def test_netns_listing_matches_ss(ns_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
     ns = ns_scenario.netns
-    before = parse_ss(ss(ns))
+    before = parse_ss(ns_scenario.ss())
     mine = norm_json(snapshot_json("--netns", f"/run/netns/{ns}", env=env))
-    after = parse_ss(ss(ns))
+    after = parse_ss(ns_scenario.ss())
     assert sorted(map(key, before)) == sorted(map(key, after)), \
         "the namespace was not quiet"
     assert sorted(map(key, mine)) == sorted(map(key, before))
@@ -299,6 +286,9 @@ def test_netns_by_pid_and_not_on_host(ns_scenario, tmp_path):
                             env=env)
     by_pid = snapshot_json("--netns", str(ns_scenario.info["pid"]), env=env)
     cookies = {s["cookie"] for s in by_path}
+    # the helper's sockets: 4 listeners, 3 pairs, the queued pair, the
+    # CLOSE_WAIT pair and 6 TIME_WAIT (not an empty set compared to another)
+    assert len(cookies) == 20, by_path
     assert cookies == {s["cookie"] for s in by_pid}
     host = {s["cookie"] for s in snapshot_json(env=env)}
     assert not cookies & host
@@ -306,9 +296,9 @@ def test_netns_by_pid_and_not_on_host(ns_scenario, tmp_path):
 
 def test_host_listing_matches_ss(host_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
-    ref = host_scenario.ours(parse_ss(ss()))
+    ref = host_scenario.ours(parse_ss(host_scenario.ss()))
     mine = host_scenario.ours(norm_json(snapshot_json(env=env)))
-    ref2 = host_scenario.ours(parse_ss(ss()))
+    ref2 = host_scenario.ours(parse_ss(host_scenario.ss()))
     assert sorted(map(key, ref)) == sorted(map(key, ref2))
     assert sorted(map(key, mine)) == sorted(map(key, ref))
     # 4 listeners, 3 established pairs, the queued pair, the CLOSE_WAIT
@@ -321,7 +311,7 @@ def test_summary_counts_match_ss(ns_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
     ns = ns_scenario.netns
     counts = {}
-    for s in parse_ss(ss(ns)):
+    for s in parse_ss(ns_scenario.ss()):
         counts[s["state"]] = counts.get(s["state"], 0) + 1
     out = snapshot_json("--netns", f"/run/netns/{ns}", "--summary", env=env)
     mine = {o["state"]: o["count"] for o in out if o["state"] != "TOTAL"}
@@ -329,8 +319,8 @@ def test_summary_counts_match_ss(ns_scenario, tmp_path):
     assert mine == counts
     assert total == [sum(counts.values())]
     # and the text form
-    p = run([TCPFSM, "snapshot", "--netns", f"/run/netns/{ns}", "-S"],
-            env=env)
+    p = run("snapshot", "--netns", f"/run/netns/{ns}", "-S", env=env,
+            check=True)
     rows = dict(line.split() for line in p.stdout.splitlines()[1:])
     assert {k: int(v) for k, v in rows.items() if k != "TOTAL"} == counts
 
@@ -339,16 +329,19 @@ def test_summary_by_lport_top(ns_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
     ns = ns_scenario.netns
     ref = {}
-    for s in parse_ss(ss(ns)):
+    for s in parse_ss(ns_scenario.ss()):
         ref.setdefault(s["state"], {}).setdefault(s["lport"], 0)
         ref[s["state"]][s["lport"]] += 1
     out = snapshot_json("--netns", f"/run/netns/{ns}", "--by", "lport",
                         "--top", "2", env=env)
+    # one entry per state present, so the loop below checks every state
+    assert {o["state"] for o in out if o["state"] != "TOTAL"} == set(ref), out
     for o in out:
         if o["state"] == "TOTAL":
             continue
         want = sorted(ref[o["state"]].items(), key=lambda kv: (-kv[1], kv[0]))
         assert [(t["lport"], t["count"]) for t in o["top"]] == want[:2]
+        assert o["count"] == sum(ref[o["state"]].values()), o
 
 
 def test_kernel_filters(ns_scenario, tmp_path):
@@ -397,8 +390,8 @@ def test_time_wait_age_derived_others_unknown(ns_scenario, tmp_path):
     for s in out:
         if s["state"] != "TIME_WAIT":
             assert s["age_ns"] is None and s["age_source"] == "unknown"
-    p = run([TCPFSM, "snapshot", "--netns",
-             f"/run/netns/{ns_scenario.netns}"], env=env)
+    p = run("snapshot", "--netns", f"/run/netns/{ns_scenario.netns}",
+            env=env, check=True)
     lines = p.stdout.splitlines()
     assert lines[0].split()[:3] == ["State", "Recv-Q", "Send-Q"]
     assert any(line.startswith("TIME_WAIT") and " ~" in line
@@ -438,39 +431,67 @@ def test_bad_flags_exit_2():
     for args in (["--bogus"], ["--state", "NOPE"], ["--lport", "0"],
                  ["--addr", "300.1.1.1"], ["--by", "pid"], ["--top", "3"],
                  ["-4", "-6"], ["--watch", "x"], ["extra"], ["--state"]):
-        p = run([TCPFSM, "snapshot", *args], check=False)
+        p = run("snapshot", *args)
         assert p.returncode == 2, (args, p.stderr)
         err = p.stderr.splitlines()
         assert len(err) == 2 and err[1].startswith("Try 'tcpfsm snapshot"), \
             (args, err)
         assert p.stdout == ""
-    p = run([TCPFSM, "snapshot", "--help"])
+    p = run("snapshot", "--help", check=True)
     assert "--summary" in p.stdout
 
 
-def test_head_exits_quietly():
+def test_head_exits_quietly(tmp_path):
+    """head takes the first refresh's first line and exits; the second
+    refresh, 100 ms later, writes into the closed pipe (EPIPE), whatever the
+    size of the first one or of the output buffer."""
     need_root()
-    p = subprocess.run(f"{TCPFSM} snapshot | head -1; "
-                       "echo \"rc=${PIPESTATUS[0]}\"",
-                       shell=True, executable="/bin/bash",
-                       capture_output=True, text=True)
-    assert p.stdout.splitlines()[-1] == "rc=0", p
+    env = no_tracer_env(tmp_path)
+    # one that never notices the closed pipe is killed: rc=124, not a hang
+    p = subprocess.run(["/bin/bash", "-c",
+                        f"timeout 20 {BIN} snapshot --watch 100ms | head -1; "
+                        "echo \"rc=${PIPESTATUS[0]}\""],
+                       capture_output=True, text=True, env=env, timeout=30)
+    out = p.stdout.splitlines()
+    assert len(out) == 2 and out[0].split()[:3] == ["State", "Recv-Q", "Send-Q"], p
+    assert out[-1] == "rc=0", p   # the snapshot's status, not head's
     assert p.stderr == ""
+
+
+def lines_until(f, done, timeout):
+    """Lines from pipe f (read with os.read, never through f's buffer) until
+    done(lines) or EOF; fails after timeout seconds instead of blocking on a
+    writer that went silent."""
+    deadline = time.monotonic() + timeout
+    buf, lines = b"", []
+    while not done(lines):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([f], [], [], left)[0]:
+            raise AssertionError(f"timed out after {timeout}s: {lines}")
+        chunk = os.read(f.fileno(), 65536)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf and not done(lines):
+            line, buf = buf.split(b"\n", 1)
+            lines.append(line.decode())
+    return lines
 
 
 def test_watch_refreshes(ns_scenario, tmp_path):
     env = no_tracer_env(tmp_path)
-    p = subprocess.Popen([TCPFSM, "snapshot", "--netns",
+    p = subprocess.Popen([BIN, "snapshot", "--netns",
                           f"/run/netns/{ns_scenario.netns}", "--summary",
                           "--json", "--watch", "200ms"],
-                         stdout=subprocess.PIPE, text=True, env=env)
+                         stdout=subprocess.PIPE, env=env)
     try:
-        totals = 0
-        for line in p.stdout:
-            totals += json.loads(line)["state"] == "TOTAL"
-            if totals == 3:
-                break
-        assert totals == 3
+        def three_totals(lines):
+            return sum(json.loads(l)["state"] == "TOTAL" for l in lines) >= 3
+
+        # three refreshes 200 ms apart: 10 s is plenty, and no hang
+        lines = lines_until(p.stdout, three_totals, timeout=10)
+        totals = sum(json.loads(l)["state"] == "TOTAL" for l in lines)
+        assert totals == 3, lines
     finally:
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=5) == 0
@@ -479,8 +500,7 @@ def test_watch_refreshes(ns_scenario, tmp_path):
 # ---- ages from a running tracer ----
 
 def tracer_serves_ages(sock):
-    import socket as s
-    c = s.socket(s.AF_UNIX, s.SOCK_STREAM)
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         c.connect(sock)
         return True
@@ -490,23 +510,16 @@ def tracer_serves_ages(sock):
         c.close()
 
 
-def test_close_wait_age_from_tracer(tmp_path):
+def test_close_wait_age_from_tracer(tracer):
     need_root()
-    sock = str(tmp_path / "age.sock")
-    env = dict(os.environ, TCPFSM_AGE_SOCK=sock)
-    tracer = subprocess.Popen([TCPFSM, "trace", "--json"], env=env,
-                              stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    sc = None
+    # attached (and its age socket open) once it says "Ctrl-C to stop";
+    # the socket is the tracer's private one, not another test's
+    t = tracer()
+    env = dict(os.environ, TCPFSM_AGE_SOCK=t.age_sock)
+    assert "not publishing state ages" not in t.stderr(), t.stderr()
+    assert tracer_serves_ages(t.age_sock), f"no answer at {t.age_sock}"
+    sc = Scenario(n_tw=0)
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and tracer.poll() is None \
-                and not os.path.exists(sock):
-            time.sleep(0.05)
-        if not os.path.exists(sock) or not tracer_serves_ages(sock):
-            pytest.xfail("tcpfsm trace does not publish ages yet "
-                         f"(no answer at {sock})")
-        sc = Scenario(n_tw=0)
         held_s = 3.0
         time.sleep(held_s)   # the known time the CLOSE_WAIT is held
         now = time.monotonic_ns()
@@ -520,22 +533,17 @@ def test_close_wait_age_from_tracer(tmp_path):
         assert not cw[0].get("age_lower_bound")
         assert cw[0].get("pid") == sc.info["pid"]
     finally:
-        if sc:
-            sc.close()
-        tracer.send_signal(signal.SIGINT)
-        try:
-            tracer.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            tracer.kill()
-            tracer.wait()
+        sc.close()
+    t.stop()
+    assert t.returncode == 0, t.stderr()
 
 
 # ---- fixture recording (not a test) ----
 
 def snapshot_raw(ns, env, *args):
     with tempfile.NamedTemporaryFile() as t:
-        run([TCPFSM, "snapshot", "--netns", f"/run/netns/{ns}",
-             "--dump-raw", t.name, *args], env=env)
+        run("snapshot", "--netns", f"/run/netns/{ns}", "--dump-raw", t.name,
+            *args, env=env, check=True)
         return open(t.name, "rb").read()
 
 
@@ -550,13 +558,12 @@ def record(outdir, extra=()):
     suffix = "" if extra else "-both"
     for base, n_tw in (("small", 6), ("tw1000", 1000)):
         name = base + suffix
-        ns = f"tcpfsm-rec-{os.getpid()}"
-        run(["ip", "netns", "add", ns])
+        netns = Netns("rec")
+        ns = netns.name
         try:
-            run(["ip", "-n", ns, "link", "set", "lo", "up"])
-            sc = Scenario(n_tw=n_tw, netns=ns)
+            sc = Scenario(n_tw=n_tw, ns=netns)
             try:
-                before = ss(ns)
+                before = sc.ss()
                 raw = os.path.join(outdir, f"{name}.bin")
                 env = dict(os.environ, TCPFSM_AGE_SOCK="/nonexistent")
                 if extra:
@@ -566,7 +573,7 @@ def record(outdir, extra=()):
                 else:
                     with open(raw, "wb") as f:
                         f.write(snapshot_raw(ns, env))
-                after = ss(ns)
+                after = sc.ss()
                 a, b = parse_ss(before), parse_ss(after)
                 assert sorted(map(key, a)) == sorted(map(key, b))
                 with open(os.path.join(outdir, f"{name}.expect"), "w") as f:
@@ -581,7 +588,7 @@ def record(outdir, extra=()):
             finally:
                 sc.close()
         finally:
-            run(["ip", "netns", "del", ns], check=False)
+            netns.delete()
 
 
 if __name__ == "__main__":

@@ -234,13 +234,15 @@ def connect_until_exit(proc, lis, timeout=20):
 def test_closed_pipe_exits_quietly():
     lis = listener()
     port = lis.getsockname()[1]
-    p = subprocess.Popen(f"{BIN} trace --rport {port} | head -1", shell=True,
+    # the shell exits with the tracer's status, not head's
+    p = subprocess.Popen(["/bin/bash", "-c", f"{BIN} trace --rport {port} | head -1; "
+                          'exit "${PIPESTATUS[0]}"'],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # header line, then traffic until head has taken its line and the tracer went
     connect_until_exit(p, lis)
     out, err = p.communicate(timeout=10)
     lis.close()
-    assert p.returncode == 0
+    assert p.returncode == 0, err
     assert out.decode().startswith("TIME")
     assert b"tracing" in err  # only the start line; no error, no traceback
     assert b"rror" not in err

@@ -14,25 +14,9 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "cgpath.h"
+#include "fsfixture.h"
 
 #define SEC 1000000000ull
-
-static char root[64];
-
-static char *at(const char *rel)
-{
-	static char path[4][512];
-	static int n;
-	char *p = path[n++ % 4];
-
-	snprintf(p, sizeof(path[0]), "%s%s", root, rel);
-	return p;
-}
-
-static void mkdirs(const char *rel)
-{
-	assert_int_equal(mkdir(at(rel), 0755), 0);
-}
 
 static uint64_t id_of(const char *rel)
 {
@@ -60,8 +44,7 @@ static void rm_rf(const char *rel)
 
 static int setup(void **state)
 {
-	strcpy(root, "/tmp/tcpfsm-cgpath-XXXXXX");
-	if (!mkdtemp(root))
+	if (fs_make_root("cgpath"))
 		return -1;
 	mkdirs("/system.slice");
 	mkdirs("/system.slice/ssh.service");
@@ -69,16 +52,13 @@ static int setup(void **state)
 	mkdirs("/user.slice");
 	touch("/cgroup.procs");
 	/* files and links are not cgroups */
-	assert_int_equal(symlink("system.slice", at("/link")), 0);
+	mklink("system.slice", "/link");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	return system(cmd) ? -1 : 0;
+	return fs_remove_root();
 }
 
 static void test_resolves(void **state)

@@ -32,6 +32,8 @@ static void test_cidr(void **state)
 	struct tuple t = tup("10.1.2.3", 1, "192.168.7.9", 2);
 
 	assert_int_equal(cidr_parse("10.0.0.0/8", &c), 0);
+	assert_int_equal(c.family, AF_INET);
+	assert_int_equal(c.prefix, 8);
 	assert_true(cidr_match(&c, AF_INET, t.saddr));
 	assert_false(cidr_match(&c, AF_INET, t.daddr));
 	assert_int_equal(cidr_parse("192.168.7.8/31", &c), 0);
@@ -39,12 +41,22 @@ static void test_cidr(void **state)
 	assert_int_equal(cidr_parse("192.168.7.8/32", &c), 0);
 	assert_false(cidr_match(&c, AF_INET, t.daddr));
 	assert_int_equal(cidr_parse("::1", &c), 0);
+	assert_int_equal(c.family, AF_INET6);
 	assert_int_equal(c.prefix, 128);
 	assert_int_equal(cidr_parse("fd00::/7", &c), 0);
+	/* no prefix: the whole address; /0: everything */
+	assert_int_equal(cidr_parse("1.2.3.4", &c), 0);
+	assert_int_equal(c.prefix, 32);
+	assert_int_equal(cidr_parse("1.2.3.4/0", &c), 0);
+	assert_int_equal(c.prefix, 0);
 	assert_int_equal(cidr_parse("10.0.0.0/33", &c), -EINVAL);
+	assert_int_equal(cidr_parse("::/129", &c), -EINVAL);
 	assert_int_equal(cidr_parse("10.0.0.0/", &c), -EINVAL);
+	assert_int_equal(cidr_parse("1.2.3.4/x", &c), -EINVAL);
+	assert_int_equal(cidr_parse("1.2.3.4/0008", &c), -EINVAL);
 	assert_int_equal(cidr_parse("nonsense", &c), -EINVAL);
 	assert_int_equal(cidr_parse("/8", &c), -EINVAL);
+	assert_int_equal(cidr_parse("", &c), -EINVAL);
 }
 
 static void test_filter_tuple(void **state)

@@ -19,23 +19,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "netns.h"
+#include "fsfixture.h"
 
-static char root[64];
 /* the fake namespaces' inodes */
 static uint32_t ino_self, ino_a, ino_b, ino_c;
 
-static void path_of(char *buf, size_t len, const char *rel)
-{
-	snprintf(buf, len, "%s/%s", root, rel);
-}
-
 static uint32_t mkfile(const char *rel)
 {
-	char path[256];
+	const char *path = at(rel);
 	struct stat st;
 	FILE *f;
 
-	path_of(path, sizeof(path), rel);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fclose(f);
@@ -43,25 +37,11 @@ static uint32_t mkfile(const char *rel)
 	return (uint32_t)st.st_ino;
 }
 
-static void mkdirs(const char *rel)
+/* rel -> root/target, an absolute link as /proc's magic links (a target
+ * starting with / is taken as it is) */
+static void mknslink(const char *target, const char *rel)
 {
-	char path[256];
-
-	path_of(path, sizeof(path), rel);
-	assert_int_equal(mkdir(path, 0755), 0);
-}
-
-/* rel -> the file target (an absolute symlink, as /proc's magic links) */
-static void mklink(const char *target, const char *rel)
-{
-	char path[256], to[256];
-
-	path_of(path, sizeof(path), rel);
-	if (target[0] == '/')
-		snprintf(to, sizeof(to), "%s", target);
-	else
-		path_of(to, sizeof(to), target);
-	assert_int_equal(symlink(to, path), 0);
+	mklink(target[0] == '/' ? target : at(target), rel);
 }
 
 static void mkproc(const char *pid, const char *target)
@@ -75,13 +55,12 @@ static void mkproc(const char *pid, const char *target)
 	if (!target)
 		return;		/* a process whose ns/net cannot be read */
 	snprintf(rel, sizeof(rel), "proc/%s/ns/net", pid);
-	mklink(target, rel);
+	mknslink(target, rel);
 }
 
 static int setup(void **state)
 {
-	strcpy(root, "/tmp/tcpfsm-netns-XXXXXX");
-	if (!mkdtemp(root))
+	if (fs_make_root("netns"))
 		return -1;
 	ino_self = mkfile("self-net");
 	ino_a = mkfile("ns-a");
@@ -97,20 +76,17 @@ static int setup(void **state)
 	mkproc("self", "ns-c");		/* not a pid */
 	mkproc("12ab", "ns-c");		/* not a pid */
 	mkdirs("run");
-	mklink("ns-c", "run/c");	/* a namespace with no process */
-	mklink("ns-b", "run/b");	/* also reachable through pid 102 */
-	mklink("self-net", "run/self");
-	mklink("/dev/null", "run/stale"); /* another device: not a namespace */
-	mklink("ns-a", "run/.hidden");
+	mknslink("ns-c", "run/c");	/* a namespace with no process */
+	mknslink("ns-b", "run/b");	/* also reachable through pid 102 */
+	mknslink("self-net", "run/self");
+	mknslink("/dev/null", "run/stale"); /* another device: not a namespace */
+	mknslink("ns-a", "run/.hidden");
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	return system(cmd) == 0 ? 0 : -1;
+	return fs_remove_root();
 }
 
 static void test_judge(void **state)
@@ -188,12 +164,8 @@ static int count_of(const struct visits *v, uint32_t ino)
 
 static int walk(uint32_t only, struct visits *v, struct netns_walk_stats *st)
 {
-	char proc[128], run[128], self[128];
-
-	path_of(proc, sizeof(proc), "proc");
-	path_of(run, sizeof(run), "run");
-	path_of(self, sizeof(self), "self-net");
-	return netns_walk(proc, run, self, only, record_visit, v, st);
+	return netns_walk(at("proc"), at("run"), at("self-net"), only,
+			  record_visit, v, st);
 }
 
 static void test_walk_each_once(void **state)
@@ -257,12 +229,10 @@ static void test_walk_failures_go_on(void **state)
 
 static void test_walk_errors(void **state)
 {
-	char proc[128], self[128];
+	const char *proc = at("proc"), *self = at("self-net");
 	struct netns_walk_stats st;
 	struct visits v = { 0 };
 
-	path_of(proc, sizeof(proc), "proc");
-	path_of(self, sizeof(self), "self-net");
 	assert_int_equal(netns_walk(proc, NULL, "/nonexistent/net", 0,
 				    record_visit, &v, &st), -ENOENT);
 	assert_int_equal(netns_walk("/nonexistent/proc", NULL, self, 0,

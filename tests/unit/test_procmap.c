@@ -15,41 +15,21 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include "procmap.h"
-
-static char root[64];
+#include "fsfixture.h"
 
 static void mkfile(const char *rel, const char *text)
 {
-	char path[256];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "w");
+	f = fopen(at(rel), "w");
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
 }
 
-static void mkdirs(const char *rel)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	assert_int_equal(mkdir(path, 0755), 0);
-}
-
-static void mklink(const char *target, const char *rel)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	assert_int_equal(symlink(target, path), 0);
-}
-
 static int setup(void **state)
 {
-	strcpy(root, "/tmp/tcpfsm-procmap-XXXXXX");
-	if (!mkdtemp(root))
+	if (fs_make_root("procmap"))
 		return -1;
 	mkdirs("300");
 	mkfile("300/comm", "nginx\n");
@@ -76,10 +56,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	return system(cmd) == 0 ? 0 : -1;
+	return fs_remove_root();
 }
 
 static void test_fake_proc(void **state)
