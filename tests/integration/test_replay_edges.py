@@ -3,9 +3,8 @@ src/record.h for the layout): edges the real-traffic fixture does not have.
 No root needed."""
 import socket
 import struct
-import subprocess
 
-from conftest import BIN
+from conftest import run
 
 REC = struct.Struct("<QQQQQIIIHHBBBBBB2x16s16s16s")
 HDR_SIZE = 168
@@ -36,8 +35,7 @@ def test_stuck_at_end_of_replay_is_reported_once(tmp_path):
                      # later traffic moves the replay's clock past 1.5 s
                      + state(2 * S + 5_000_000, 2, CLOSE, SYN_SENT, 5001)
                      + state(3 * S, 3, CLOSE, SYN_SENT, 5002))
-    p = subprocess.run([BIN, "trace", "--replay", str(path), "--stuck", "ESTABLISHED=1500ms"],
-                       capture_output=True, text=True, timeout=30)
+    p = run("trace", "--replay", str(path), "--stuck", "ESTABLISHED=1500ms")
     assert p.returncode == 0, p.stderr
     stuck = [l for l in p.stdout.splitlines() if l.startswith("STUCK")]
     assert stuck and all("cookie 1 " in l for l in stuck), stuck
@@ -47,7 +45,6 @@ def test_stuck_at_end_of_replay_is_reported_once(tmp_path):
 
 def test_record_to_stdout_is_refused():
     """The recording would interleave with the text lines on stdout."""
-    p = subprocess.run([BIN, "trace", "--record", "-"], capture_output=True, text=True,
-                       timeout=30)
+    p = run("trace", "--record", "-")
     assert p.returncode == 2 and p.stdout == ""
     assert "--record" in p.stderr.splitlines()[0]

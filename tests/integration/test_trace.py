@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import BIN, by_cookie, listener, path, ss_cookies, wait_for
+from conftest import BIN, run, by_cookie, listener, path, ss_cookies, wait_for
 
 CLIENT_FULL = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
                ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
@@ -312,8 +312,7 @@ def test_v4_mapped_listener_is_ipv4_in_trace_and_snapshot(tracer):
     lis.bind(("::ffff:127.0.0.1", 0))
     lis.listen()
     port = lis.getsockname()[1]
-    snap = subprocess.run([BIN, "snapshot", "--json", "--lport", str(port)],
-                          capture_output=True, text=True, timeout=30)
+    snap = run("snapshot", "--json", "--lport", str(port))
     lis.close()
     t.wait(lambda r: any(x["sport"] == port and x["newstate"] == "CLOSE" for x in r),
            what="listener close")
