@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "array.h"
 #include "cgpath.h"
 
 /* The value of an id known to be unresolvable. */
@@ -174,16 +175,9 @@ static int remember(struct cgpath *cg, uint64_t id, const char *path)
 		cg->paths[*v - 1] = copy;
 		return 0;
 	}
-	if (cg->npaths == cg->cap) {
-		size_t cap = cg->cap ? cg->cap * 2 : 64;
-		char **n = realloc(cg->paths, cap * sizeof(*n));
-
-		if (!n) {
-			free(copy);
-			return -ENOMEM;
-		}
-		cg->paths = n;
-		cg->cap = cap;
+	if (ARRAY_GROW(cg->paths, cg->npaths, cg->cap, 64)) {
+		free(copy);
+		return -ENOMEM;
 	}
 	ret = u64map_put(&cg->ids, id, cg->npaths + 1);
 	if (ret) {

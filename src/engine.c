@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "engine.h"
 
 #define REQ_KEY_BIT (1ull << 63)	/* request socks: keyed by 4-tuple */
@@ -371,15 +372,8 @@ static void learn_owner(struct conn *c, const struct tcpfsm_event *ev)
 static void add_listener(struct engine *e, struct conn *c)
 {
 	c->open_kind = OPEN_LISTEN;
-	if (e->nlisteners == e->cap_listeners) {
-		size_t cap = e->cap_listeners ? e->cap_listeners * 2 : 16;
-		uint64_t *n = realloc(e->listeners, cap * sizeof(*n));
-
-		if (!n)
-			return; /* its children fall back to no owner */
-		e->listeners = n;
-		e->cap_listeners = cap;
-	}
+	if (ARRAY_GROW(e->listeners, e->nlisteners, e->cap_listeners, 16))
+		return; /* its children fall back to no owner */
 	e->listeners[e->nlisteners++] = c->key;
 }
 
@@ -420,17 +414,10 @@ static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 	c->pending_ns = ts;
 	if (c->flags & CONN_F_PENDING)
 		return;
-	if (e->npending == e->cap_pending) {
-		size_t cap = e->cap_pending ? e->cap_pending * 2 : 64;
-		uint64_t *n = realloc(e->pending, cap * sizeof(*n));
-
-		if (!n) {
-			/* out of memory: its end cannot be settled, say so */
-			c->flags |= CONN_F_INCOMPLETE;
-			return;
-		}
-		e->pending = n;
-		e->cap_pending = cap;
+	if (ARRAY_GROW(e->pending, e->npending, e->cap_pending, 64)) {
+		/* out of memory: its end cannot be settled, say so */
+		c->flags |= CONN_F_INCOMPLETE;
+		return;
 	}
 	c->flags |= CONN_F_PENDING;
 	e->pending[e->npending++] = c->key;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "array.h"
 #include "procmap.h"
 
 static int add(struct procmap *pm, uint32_t inode, uint32_t pid,
@@ -28,15 +29,8 @@ static int add(struct procmap *pm, uint32_t inode, uint32_t pid,
 		}
 		return 0;
 	}
-	if (pm->nused == pm->cap) {
-		size_t cap = pm->cap ? pm->cap * 2 : 1024;
-		struct procmap_owner *n = realloc(pm->owners, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		pm->owners = n;
-		pm->cap = cap;
-	}
+	if (ARRAY_GROW(pm->owners, pm->nused, pm->cap, 1024))
+		return -ENOMEM;
 	ret = u64map_put(&pm->index, inode, pm->nused);
 	if (ret)
 		return ret;

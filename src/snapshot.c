@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include "array.h"
 #include "agesrv.h"
 #include "cgpath.h"
 #include "clock.h"
@@ -128,15 +129,8 @@ static int age_table_add(void *ctx, const struct age_record *r)
 		t->recs[*idx] = *r;
 		return 0;
 	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct age_record *n = realloc(t->recs, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		t->recs = n;
-		t->cap = cap;
-	}
+	if (ARRAY_GROW(t->recs, t->n, t->cap, 1024))
+		return -ENOMEM;
 	if (u64map_put(&t->index, r->cookie, t->n))
 		return -ENOMEM;
 	t->recs[t->n++] = *r;
@@ -389,15 +383,8 @@ static int collect(void *ctx, const struct diag_sock *s)
 		sn->n = 0;
 		return 0;
 	}
-	if (sn->n == sn->cap) {
-		size_t cap = sn->cap ? sn->cap * 2 : 4096;
-		struct diag_sock *v = realloc(sn->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		sn->v = v;
-		sn->cap = cap;
-	}
+	if (ARRAY_GROW(sn->v, sn->n, sn->cap, 4096))
+		return -ENOMEM;
 	sn->v[sn->n++] = *s;
 	return 0;
 }

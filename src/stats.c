@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "cli.h"
 #include "commands.h"
 #include "hist.h"
@@ -111,15 +112,8 @@ static struct group *find_group(struct stats *S, const struct conn *c)
 			return &S->groups[*idx - 1];
 		strcpy(label, "(other)");
 	}
-	if (S->ngroups == S->cap) {
-		size_t cap = S->cap ? S->cap * 2 : 16;
-		struct group *n = realloc(S->groups, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		S->groups = n;
-		S->cap = cap;
-	}
+	if (ARRAY_GROW(S->groups, S->ngroups, S->cap, 16))
+		return NULL;
 	if (u64map_put(&S->index, key, S->ngroups + 1))
 		return NULL;
 	g = &S->groups[S->ngroups++];
