@@ -167,7 +167,8 @@ static void conn_remove(struct engine *e, struct conn *c)
  */
 static void evict_one(struct engine *e, uint64_t key)
 {
-	size_t i = u64map_home(&e->map, key), n, best = SIZE_MAX;
+	/* a scattered start: neighbours by hash slot are neighbours by cookie */
+	size_t i = hash_bytes(&key, sizeof(key)) & e->map.mask, n, best = SIZE_MAX;
 	uint64_t best_since = UINT64_MAX;
 	struct conn *c;
 

@@ -2,7 +2,8 @@
 /*
  * Open-addressing hash map from a non-zero u64 key to a u64 value: linear
  * probing, backward-shift deletion (no tombstones, so a long run with churn
- * does not degrade), grows by doubling up to a bound.
+ * does not degrade), grows by doubling up to a bound. Keys that count up
+ * (cookies) stay neighbours in the table: see hash() in u64map.c.
  */
 #ifndef TCPFSM_U64MAP_H
 #define TCPFSM_U64MAP_H
@@ -37,8 +38,6 @@ uint64_t *u64map_get(const struct u64map *m, uint64_t key);
 int u64map_put(struct u64map *m, uint64_t key, uint64_t val);
 /* Returns true if the key was present. */
 bool u64map_del(struct u64map *m, uint64_t key);
-/* Slot index of a key's home position: for sampling neighbours. */
-size_t u64map_home(const struct u64map *m, uint64_t key);
 /* Remove every entry, keeping the table. */
 void u64map_clear(struct u64map *m);
 
