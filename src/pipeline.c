@@ -312,14 +312,12 @@ void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known)
 	*pipe_fmt_ms(buf, ns, known) = '\0';
 }
 
-char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
-			 const struct conn *c)
+/* The columns after the time, from what identifies a connection. */
+static char *fmt_conn_id_cols(char *e, const struct conn *c)
 {
 	char buf[64], num[24];
 	size_t n;
 
-	n = pipe_format_ts(p, buf, ts_ns);
-	e = fmt_col(e, buf, n, 15);
 	e = fmt_col(e, num, fmt_u64(num, c->cookie) - num, 8);
 	if (c->owner.pid) {
 		char comm[COMM_SAFE_LEN];
@@ -337,6 +335,60 @@ char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
 	n = format_addr(buf, c->t.family, c->t.daddr);
 	e = fmt_col(e, buf, n, 15);
 	return fmt_col(e, num, fmt_u64(num, c->t.dport) - num, 5);
+}
+
+/*
+ * A connection prints about ten lines within microseconds, all with the same
+ * columns: the last text made for each of a few cookies is kept, keyed by
+ * everything it was made from, so a changed owner or port makes it anew.
+ */
+#define COLS_CACHE 64	/* a power of two */
+#define COLS_TEXT_MAX 208	/* 21 + 11 + 65 + 46 + 6 + 46 + 6 bytes at most */
+
+struct cols_entry {
+	uint64_t cookie;
+	uint32_t pid;
+	uint32_t len;
+	char comm[TCPFSM_COMM_LEN];
+	struct tuple t;
+	char text[COLS_TEXT_MAX];
+};
+
+static bool cols_match(const struct cols_entry *ce, const struct conn *c)
+{
+	return ce->len && ce->cookie == c->cookie && ce->pid == c->owner.pid &&
+	       !memcmp(ce->comm, c->owner.comm, sizeof(ce->comm)) &&
+	       !memcmp(&ce->t, &c->t, sizeof(ce->t));
+}
+
+char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
+			 const struct conn *c)
+{
+	struct cols_entry *ce;
+	char buf[64];
+	char *start;
+
+	e = fmt_col(e, buf, pipe_format_ts(p, buf, ts_ns), 15);
+	if (!p->cols)
+		p->cols = calloc(COLS_CACHE, sizeof(*p->cols));
+	if (!p->cols)
+		return fmt_conn_id_cols(e, c);
+	ce = &p->cols[(c->cookie ^ c->t.sport) & (COLS_CACHE - 1)];
+	if (cols_match(ce, c)) {
+		memcpy(e, ce->text, ce->len);
+		return e + ce->len;
+	}
+	start = e;
+	e = fmt_conn_id_cols(e, c);
+	if (e - start > COLS_TEXT_MAX)
+		return e;
+	ce->cookie = c->cookie;
+	ce->pid = c->owner.pid;
+	memcpy(ce->comm, c->owner.comm, sizeof(ce->comm));
+	ce->t = c->t;
+	ce->len = (uint32_t)(e - start);
+	memcpy(ce->text, start, ce->len);
+	return e;
 }
 
 const char *pipe_cgroup_path(struct pipe *p, uint64_t cgroup_id)
@@ -890,6 +942,7 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	}
 	reorder_free(&p->ro);
 	engine_free(p->eng);
+	free(p->cols);
 	if (p->have_cg)
 		cgpath_free(&p->cg);
 	if (p->out_err && ret == EXIT_OK)

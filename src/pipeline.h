@@ -75,6 +75,7 @@ struct pipe {
 	struct cgpath cg;	/* cgroup id -> path */
 	bool have_cg;		/* live, or a replay of this boot's recording */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC at the last step: cgpath's rate limit */
+	struct cols_entry *cols; /* pipe_fmt_conn_cols' recent texts */
 	bool done;		/* --count reached, or the reader went away */
 	bool epipe;
 	int out_err;

@@ -133,6 +133,55 @@ static void test_addresses_and_ms(void **state)
 	assert_string_equal(buf, ">2.000");
 }
 
+static const char *conn_cols(struct pipe *p, const struct conn *c)
+{
+	static char line[512];
+	char *e = pipe_fmt_conn_cols(p, line, 1500000000ull, c);
+
+	*e = '\0';
+	return line;
+}
+
+/*
+ * Line columns are remembered per cookie: whatever they were made from
+ * changing (owner found, port known, same cookie on another tuple) must
+ * show, and two cookies sharing a cache slot must not mix.
+ */
+static void test_conn_cols_follow_changes(void **state)
+{
+	struct pipe p;
+	struct conn c;
+
+	memset(&p, 0, sizeof(p));
+	p.o.ts_mode = TS_MONO;
+	memset(&c, 0, sizeof(c));
+	c.cookie = 4097;
+	c.t.family = 2;
+	inet_pton(AF_INET, "10.0.0.1", c.t.saddr);
+	inet_pton(AF_INET, "10.0.0.2", c.t.daddr);
+	c.t.dport = 80;
+	assert_string_equal(conn_cols(&p, &c),
+		"1.500000        4097     -       -               10.0.0.1        0     10.0.0.2        80    ");
+	c.t.sport = 40000;
+	c.owner.pid = 77;
+	memcpy(c.owner.comm, "curl", 5);
+	assert_string_equal(conn_cols(&p, &c),
+		"1.500000        4097     77      curl            10.0.0.1        40000 10.0.0.2        80    ");
+	memcpy(c.owner.comm, "wget", 5);
+	assert_non_null(strstr(conn_cols(&p, &c), " wget "));
+	c.owner.pid = 78;
+	assert_non_null(strstr(conn_cols(&p, &c), " 78 "));
+	inet_pton(AF_INET, "10.0.0.9", c.t.daddr);
+	assert_non_null(strstr(conn_cols(&p, &c), " 10.0.0.9 "));
+	/* a cookie that lands in the same slot (64 apart) */
+	c.cookie = 4097 + 64;
+	assert_non_null(strstr(conn_cols(&p, &c), " 4161 "));
+	c.cookie = 4097;
+	assert_non_null(strstr(conn_cols(&p, &c), " 4097 "));
+	free(p.cols);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -142,6 +191,7 @@ int main(void)
 		cmocka_unit_test(test_table_escape),
 		cmocka_unit_test(test_table_escape_path),
 		cmocka_unit_test(test_addresses_and_ms),
+		cmocka_unit_test(test_conn_cols_follow_changes),
 	};
 
 	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
