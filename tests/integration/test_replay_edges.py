@@ -1,6 +1,7 @@
 """Replays of small recordings written here, record by record (see
 src/record.h for the layout): edges the real-traffic fixture does not have.
 No root needed."""
+import json
 import socket
 import struct
 
@@ -9,7 +10,8 @@ from conftest import run
 REC = struct.Struct("<QQQQQIIIHHBBBBBB2x16s16s16s")
 HDR_SIZE = 168
 S = 1_000_000_000
-ESTABLISHED, SYN_SENT, CLOSE = 1, 2, 7
+ESTABLISHED, SYN_SENT, FIN_WAIT1, FIN_WAIT2, CLOSE = 1, 2, 4, 5, 7
+CLOSE_WAIT, LAST_ACK, CLOSING = 8, 9, 11
 LO = socket.inet_aton("127.0.0.1") + bytes(12)
 
 
@@ -48,3 +50,42 @@ def test_record_to_stdout_is_refused():
     p = run("trace", "--record", "-")
     assert p.returncode == 2 and p.stdout == ""
     assert "--record" in p.stderr.splitlines()[0]
+
+
+def test_life_long_path_folds_with_exact_times(tmp_path):
+    """A path longer than the 8 entries a connection keeps: the middle is
+    one '...' entry with its own time and how many states it held, so the
+    first state keeps its real duration (it used to absorb the middle's)."""
+    states = [SYN_SENT, ESTABLISHED, CLOSING, ESTABLISHED, FIN_WAIT2, ESTABLISHED,
+              FIN_WAIT1, ESTABLISHED, CLOSE_WAIT, ESTABLISHED, LAST_ACK]
+    ms = 1_000_000
+    at, recs, prev = 1 * S, b"", CLOSE
+    for i, s in enumerate(states + [CLOSE]):
+        recs += state(at, 1, prev, s, 5000)
+        prev, at = s, at + (i + 1) * ms  # state i lasts i + 1 ms
+    path = tmp_path / "long.bin"
+    path.write_bytes(header() + recs)
+
+    p = run("life", "--replay", str(path))
+    assert p.returncode == 0, p.stderr
+    line = p.stdout.splitlines()[1]
+    assert line.endswith("SYN_SENT 1.000 > ... 14.000 (4 states) > ESTABLISHED 6.000"
+                         " > FIN_WAIT1 7.000 > ESTABLISHED 8.000 > CLOSE_WAIT 9.000"
+                         " > ESTABLISHED 10.000 > LAST_ACK 11.000"), line
+    assert " simultaneous " in line  # CLOSING was folded, not forgotten
+
+    [o] = [json.loads(l) for l in run("life", "--replay", str(path), "--json").stdout.splitlines()]
+    assert o["folded"] == 4
+    assert o["path"][0] == {"state": "SYN_SENT", "ns": 1 * ms}
+    assert o["path"][1] == {"state": "...", "ns": 14 * ms, "folded": 4}
+    assert [e["ns"] for e in o["path"][2:]] == [n * ms for n in range(6, 12)]
+    assert sum(e["ns"] for e in o["path"]) == o["lifetime_ns"]
+
+    # --state finds a state that only the folded middle went through
+    p = run("life", "--replay", str(path), "--state", "FIN_WAIT2", "--json")
+    assert len(p.stdout.splitlines()) == 1, p.stdout
+    # a path that fits has nothing folded
+    path.write_bytes(header() + state(1 * S, 2, CLOSE, SYN_SENT, 5001)
+                     + state(1 * S + ms, 2, SYN_SENT, CLOSE, 5001))
+    [o] = [json.loads(l) for l in run("life", "--replay", str(path), "--json").stdout.splitlines()]
+    assert o["folded"] == 0 and o["path"] == [{"state": "SYN_SENT", "ns": ms}], o
