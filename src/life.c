@@ -95,11 +95,7 @@ static void on_closed(void *ctx, const struct conn *c)
 	int i;
 
 	if (p->done || (c->open_kind == OPEN_LISTEN && !*listeners) ||
-	    !pipe_wants_conn(p, c))
-		return;
-	/* --state: connections that went through one of these */
-	if (p->o.filter.state_mask &&
-	    !(p->o.filter.state_mask & conn_path_states(c)))
+	    !pipe_wants_closed(p, c))
 		return;
 	if (p->o.json) {
 		json_life(p, c);
