@@ -187,21 +187,53 @@ static void evict_one(struct engine *e, uint64_t key)
 	e->st.evicted++;
 }
 
+/* The path entry that stands for the folded middle of a long path. */
+#define PATH_FOLD 1
+_Static_assert(TCPFSM_ST_MAX <= 16, "folded_states holds 16 states");
+
 static void path_push(struct conn *c, uint8_t state, uint64_t since)
 {
 	if (c->npath == CONN_MAX_PATH) {
-		/* keep the first and the latest states; fold the middle */
-		memmove(&c->path_state[1], &c->path_state[2], CONN_MAX_PATH - 2);
-		memmove(&c->path_since[1], &c->path_since[2],
-			(CONN_MAX_PATH - 2) * sizeof(c->path_since[0]));
+		/*
+		 * Keep the first and the latest states; fold the middle into
+		 * one entry that keeps its own start, so that no entry's time
+		 * runs on over the folded states (the first's would).
+		 */
+		if (!c->nfolded) {
+			c->folded_states = 1u << c->path_state[PATH_FOLD];
+			c->path_state[PATH_FOLD] = TCPFSM_ST_UNKNOWN;
+			c->nfolded = 1;
+		}
+		c->folded_states |= 1u << c->path_state[PATH_FOLD + 1];
+		if (c->nfolded < UINT8_MAX)
+			c->nfolded++;
+		memmove(&c->path_state[PATH_FOLD + 1], &c->path_state[PATH_FOLD + 2],
+			CONN_MAX_PATH - PATH_FOLD - 2);
+		memmove(&c->path_since[PATH_FOLD + 1], &c->path_since[PATH_FOLD + 2],
+			(CONN_MAX_PATH - PATH_FOLD - 2) * sizeof(c->path_since[0]));
 		c->npath--;
-		c->flags |= CONN_F_TRUNCATED;
 	}
 	c->path_state[c->npath] = state;
 	c->path_since[c->npath] = since;
 	c->npath++;
 	c->state = state;
 	c->stuck_at_ns = 0;
+}
+
+unsigned int conn_path_folded(const struct conn *c, int i)
+{
+	return i == PATH_FOLD ? c->nfolded : 0;
+}
+
+uint32_t conn_path_states(const struct conn *c)
+{
+	uint32_t mask = c->folded_states;
+	int i;
+
+	for (i = 0; i < c->npath; i++)
+		if (!conn_path_folded(c, i))
+			mask |= 1u << c->path_state[i];
+	return mask;
 }
 
 /* When path entry i ended (the next began, or the connection did). */
@@ -285,22 +317,17 @@ static void move(struct engine *e, struct conn *c, const struct tcpfsm_event *ev
 
 static uint8_t classify_close(const struct conn *c)
 {
-	bool fw1 = false, cw = false, closing = false, tw = false;
 	uint8_t last = c->npath ? c->path_state[c->npath - 1] : 0;
-	int i;
+	uint32_t seen = conn_path_states(c);
+	bool fw1 = seen & (1u << TCPFSM_ST_FIN_WAIT1);
+	bool cw = seen & (1u << TCPFSM_ST_CLOSE_WAIT);
+	bool closing = seen & (1u << TCPFSM_ST_CLOSING);
+	bool tw = seen & (1u << TCPFSM_ST_TIME_WAIT);
 
 	if (c->flags & CONN_F_REQ)
 		return CLOSE_HALF_OPEN;
 	if (c->open_kind == OPEN_LISTEN || last == TCPFSM_ST_LISTEN)
 		return CLOSE_LISTENER;
-	for (i = 0; i < c->npath; i++) {
-		switch (c->path_state[i]) {
-		case TCPFSM_ST_FIN_WAIT1: fw1 = true; break;
-		case TCPFSM_ST_CLOSE_WAIT: cw = true; break;
-		case TCPFSM_ST_CLOSING: closing = true; break;
-		case TCPFSM_ST_TIME_WAIT: tw = true; break;
-		}
-	}
 	if (last == TCPFSM_ST_SYN_SENT)
 		return CLOSE_FAILED;
 	if (closing)

@@ -70,7 +70,6 @@ enum conn_end {
 #define CONN_F_REQ 0x10		/* a request sock (half-open), no cookie yet */
 #define CONN_F_PENDING 0x20	/* a timer was removed: end to be confirmed */
 #define CONN_F_BYTES 0x40	/* bytes_acked/bytes_received are known */
-#define CONN_F_TRUNCATED 0x80	/* path longer than CONN_MAX_PATH: middle kept short */
 
 struct owner {
 	uint32_t pid;	/* 0: unknown */
@@ -103,6 +102,14 @@ struct conn {
 	uint8_t pending_kind;	/* TCPFSM_EV_* that made it pending */
 	uint8_t tw_substate;
 	uint8_t path_state[CONN_MAX_PATH];
+	/*
+	 * A path longer than CONN_MAX_PATH keeps its first state and its
+	 * latest; entry 1 then stands for the states folded out between
+	 * them (how many, saturating, and which), with their time together.
+	 * Both fit in what was padding.
+	 */
+	uint8_t nfolded;
+	uint16_t folded_states;	/* 1 << state, of each folded state */
 	uint64_t path_since[CONN_MAX_PATH]; /* entry time; 0: unknown */
 };
 
@@ -191,8 +198,15 @@ void engine_foreach(struct engine *e,
 		    void (*fn)(void *ctx, const struct conn *c), void *ctx);
 const struct engine_stats *engine_stats(const struct engine *e);
 
-/* Duration of path entry i (0 if unknown, *known says which). */
+/*
+ * Duration of path entry i (0 if unknown, *known says which). For the
+ * folded entry, the time of all the states it stands for.
+ */
 uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known);
+/* How many states path entry i stands for when folded; 0: one state, its own. */
+unsigned int conn_path_folded(const struct conn *c, int i);
+/* Every state the path went through, folded ones included: 1 << state. */
+uint32_t conn_path_states(const struct conn *c);
 uint64_t conn_since(const struct conn *c);
 /* Events were missed, or its start was never seen: durations not exact. */
 bool conn_incomplete(const struct conn *c);

@@ -28,6 +28,7 @@ static uint64_t lifetime(const struct conn *c, uint8_t *known)
 static void json_life(struct pipe *p, const struct conn *c)
 {
 	struct json *j = &p->j;
+	unsigned int folded;
 	uint8_t known;
 	uint64_t ns;
 	int i;
@@ -43,12 +44,15 @@ static void json_life(struct pipe *p, const struct conn *c)
 	json_begin_array(j, "path");
 	for (i = 0; i < c->npath; i++) {
 		ns = conn_path_ns(c, i, &known);
+		folded = conn_path_folded(c, i);
 		json_begin_object(j);
-		json_str(j, "state", tcp_state_name(c->path_state[i]));
+		json_str(j, "state", folded ? "..." : tcp_state_name(c->path_state[i]));
 		if (known == DUR_UNKNOWN)
 			json_null(j, "ns");
 		else
 			json_u64(j, "ns", ns);
+		if (folded)
+			json_u64(j, "folded", folded);
 		if (known == DUR_LOWER_BOUND)
 			json_bool(j, "lower_bound", true);
 		if (conn_path_orphan(c, i, &ns))
@@ -56,6 +60,7 @@ static void json_life(struct pipe *p, const struct conn *c)
 		json_end_object(j);
 	}
 	json_end_array(j);
+	json_u64(j, "folded", c->nfolded);
 	ns = lifetime(c, &known);
 	if (known == DUR_UNKNOWN)
 		json_null(j, "lifetime_ns");
@@ -83,22 +88,15 @@ static void on_closed(void *ctx, const struct conn *c)
 	/* columns (220) + open/close/lifetime (45) + a full path (8 * 60) */
 	char line[1024], ms[32], *e;
 	const char *name;
+	unsigned int folded;
 	uint8_t known;
 	uint64_t ns;
 	size_t n;
 	int i;
 
 	if (p->done || (c->open_kind == OPEN_LISTEN && !*listeners) ||
-	    !pipe_wants_conn(p, c))
+	    !pipe_wants_closed(p, c))
 		return;
-	if (p->o.filter.state_mask) {
-		/* --state: connections that went through one of these */
-		for (i = 0; i < c->npath; i++)
-			if (p->o.filter.state_mask & (1u << c->path_state[i]))
-				break;
-		if (i == c->npath)
-			return;
-	}
 	if (p->o.json) {
 		json_life(p, c);
 		pipe_emitted(p);
@@ -119,10 +117,17 @@ static void on_closed(void *ctx, const struct conn *c)
 	for (i = 0; i < c->npath; i++) {
 		if (i)
 			e = fmt_str(e, " > ");
-		e = fmt_str(e, tcp_state_name(c->path_state[i]));
+		folded = conn_path_folded(c, i);
+		e = fmt_str(e, folded ? "..." : tcp_state_name(c->path_state[i]));
 		*e++ = ' ';
 		ns = conn_path_ns(c, i, &known);
 		e = pipe_fmt_ms(e, ns, known);
+		if (folded) {
+			/* the states folded out of a long path, their time together */
+			e = fmt_str(e, " (");
+			e = fmt_u64(e, folded);
+			e = fmt_str(e, " states)");
+		}
 		if (conn_path_orphan(c, i, &ns)) {
 			e = fmt_str(e, " (orphan ");
 			e = pipe_fmt_ms(e, ns, DUR_EXACT);

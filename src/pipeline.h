@@ -72,6 +72,10 @@ struct pipe {
 	uint64_t dropped;	/* records tcpfsm itself had no memory for */
 	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;
+	/* the summary's: connections the filters select that ended, and of them incomplete */
+	uint64_t closed, incomplete;
+	/* the command's engine_cb.closed, called after counting */
+	void (*closed_cb)(void *ctx, const struct conn *c);
 	struct cgpath cg;	/* cgroup id -> path */
 	bool have_cg;		/* live, or a replay of this boot's recording */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC at the last step: cgpath's rate limit */
@@ -169,6 +173,12 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o,
 
 /* For callbacks: is this connection/transition wanted by the filters? */
 bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
+/*
+ * A finished connection the filters select: pipe_wants_conn(), and with
+ * --state, one that went through one of those states. What life reports
+ * and the closing summary counts.
+ */
+bool pipe_wants_closed(const struct pipe *p, const struct conn *c);
 /* Count one emitted record; stops the run at --count. */
 void pipe_emitted(struct pipe *p);
 /* Timestamp text per --timestamp (buf: 32 bytes); returns its length. */

@@ -1,6 +1,7 @@
 """Replays of small recordings written here, record by record (see
 src/record.h for the layout): edges the real-traffic fixture does not have.
 No root needed."""
+import json
 import socket
 import struct
 
@@ -9,7 +10,8 @@ from conftest import run
 REC = struct.Struct("<QQQQQIIIHHBBBBBB2x16s16s16s")
 HDR_SIZE = 168
 S = 1_000_000_000
-ESTABLISHED, SYN_SENT, CLOSE = 1, 2, 7
+ESTABLISHED, SYN_SENT, FIN_WAIT1, FIN_WAIT2, CLOSE = 1, 2, 4, 5, 7
+CLOSE_WAIT, LAST_ACK, CLOSING = 8, 9, 11
 LO = socket.inet_aton("127.0.0.1") + bytes(12)
 
 
@@ -48,3 +50,97 @@ def test_record_to_stdout_is_refused():
     p = run("trace", "--record", "-")
     assert p.returncode == 2 and p.stdout == ""
     assert "--record" in p.stderr.splitlines()[0]
+
+
+def test_life_long_path_folds_with_exact_times(tmp_path):
+    """A path longer than the 8 entries a connection keeps: the middle is
+    one '...' entry with its own time and how many states it held, so the
+    first state keeps its real duration (it used to absorb the middle's)."""
+    states = [SYN_SENT, ESTABLISHED, CLOSING, ESTABLISHED, FIN_WAIT2, ESTABLISHED,
+              FIN_WAIT1, ESTABLISHED, CLOSE_WAIT, ESTABLISHED, LAST_ACK]
+    ms = 1_000_000
+    at, recs, prev = 1 * S, b"", CLOSE
+    for i, s in enumerate(states + [CLOSE]):
+        recs += state(at, 1, prev, s, 5000)
+        prev, at = s, at + (i + 1) * ms  # state i lasts i + 1 ms
+    path = tmp_path / "long.bin"
+    path.write_bytes(header() + recs)
+
+    p = run("life", "--replay", str(path))
+    assert p.returncode == 0, p.stderr
+    line = p.stdout.splitlines()[1]
+    assert line.endswith("SYN_SENT 1.000 > ... 14.000 (4 states) > ESTABLISHED 6.000"
+                         " > FIN_WAIT1 7.000 > ESTABLISHED 8.000 > CLOSE_WAIT 9.000"
+                         " > ESTABLISHED 10.000 > LAST_ACK 11.000"), line
+    assert " simultaneous " in line  # CLOSING was folded, not forgotten
+
+    [o] = [json.loads(l) for l in run("life", "--replay", str(path), "--json").stdout.splitlines()]
+    assert o["folded"] == 4
+    assert o["path"][0] == {"state": "SYN_SENT", "ns": 1 * ms}
+    assert o["path"][1] == {"state": "...", "ns": 14 * ms, "folded": 4}
+    assert [e["ns"] for e in o["path"][2:]] == [n * ms for n in range(6, 12)]
+    assert sum(e["ns"] for e in o["path"]) == o["lifetime_ns"]
+
+    # --state finds a state that only the folded middle went through
+    p = run("life", "--replay", str(path), "--state", "FIN_WAIT2", "--json")
+    assert len(p.stdout.splitlines()) == 1, p.stdout
+    # a path that fits has nothing folded
+    path.write_bytes(header() + state(1 * S, 2, CLOSE, SYN_SENT, 5001)
+                     + state(1 * S + ms, 2, SYN_SENT, CLOSE, 5001))
+    [o] = [json.loads(l) for l in run("life", "--replay", str(path), "--json").stdout.splitlines()]
+    assert o["folded"] == 0 and o["path"] == [{"state": "SYN_SENT", "ns": ms}], o
+
+
+def lost(ts, count):
+    """A kind-8 record: the live run's ring buffer lost `count` so far
+    (aux). Its family is set: the reader checks every record's."""
+    return REC.pack(ts, 0, 0, count, 0, 0, 0, 0, 0, 0, 8, 0, 0, 2, 0, 0,
+                    bytes(16), bytes(16), bytes(16))
+
+
+def summary(p):
+    [line] = [l for l in p.stderr.splitlines() if "connections ended" in l]
+    return line.split("; ")[1]
+
+
+def test_summary_counts_only_what_the_filters_select(tmp_path):
+    """As a live `--lport 8080` run records it: another port's connection
+    sends only the records whose local port is 0 then (its connect(), its
+    hand-over to a timewait socket), which look like a connection with a
+    gap. Filtered out, it is neither shown nor counted, as ended or as
+    incomplete; the selected ones are, incomplete when they are."""
+    ms = 1_000_000
+    path = tmp_path / "lport.bin"
+    path.write_bytes(header()
+                     # another port's connection, as the kernel filter lets it by
+                     + state(1 * S, 1, CLOSE, SYN_SENT, 0)
+                     + state(1 * S + 5 * ms, 1, FIN_WAIT2, CLOSE, 0)
+                     # port 8080: one whole connection...
+                     + state(1 * S, 2, CLOSE, SYN_SENT, 8080)
+                     + state(1 * S + 1 * ms, 2, SYN_SENT, CLOSE, 8080)
+                     # ...one first seen mid-life...
+                     + state(1 * S + 2 * ms, 3, ESTABLISHED, CLOSE, 8080)
+                     # ...and one alive when records were lost (loss is
+                     # noted as it arrives, records once the reorder
+                     # buffer lets them go: 200 ms behind a port-less
+                     # connect such as cookie 1's)
+                     + state(1 * S + 3 * ms, 4, CLOSE, SYN_SENT, 8080)
+                     + state(1 * S + 300 * ms, 4, SYN_SENT, ESTABLISHED, 8080)
+                     + lost(1 * S + 350 * ms, 7)
+                     + state(1 * S + 400 * ms, 4, ESTABLISHED, CLOSE, 8080))
+    p = run("life", "--replay", str(path), "--lport", "8080")
+    assert p.returncode == 0, p.stderr
+    shown = p.stdout.splitlines()[1:]
+    assert [l.split()[1] for l in shown] == ["2", "3", "4"], shown
+    assert ["[incomplete]" in l for l in shown] == [False, True, True], shown
+    assert summary(p) == "3 connections ended, 2 incomplete, 0 evicted", p.stderr
+    # every command's summary says the same
+    for cmd in ("trace", "stats"):
+        p = run(cmd, "--replay", str(path), "--lport", "8080")
+        assert summary(p) == "3 connections ended, 2 incomplete, 0 evicted", p.stderr
+    # unfiltered, the other port's connection counts, incomplete as it looks
+    p = run("life", "--replay", str(path))
+    assert summary(p) == "4 connections ended, 3 incomplete, 0 evicted", p.stderr
+    # --state selects connections (life) as it selects their transitions
+    p = run("trace", "--replay", str(path), "--lport", "8080", "--state", "SYN_SENT")
+    assert summary(p) == "2 connections ended, 1 incomplete, 0 evicted", p.stderr

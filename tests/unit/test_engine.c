@@ -618,6 +618,136 @@ static void test_lost_marks_incomplete(void **state)
 	engine_free(eng);
 }
 
+/*
+ * A path longer than CONN_MAX_PATH (the engine follows whatever the kernel
+ * reports; these states need not be a legal sequence). Entering state i at
+ * long_path_at(i), each state lasts (i + 1) ms: every duration differs.
+ */
+static const uint8_t long_path[] = {
+	TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSING,
+	TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_ESTABLISHED,
+	TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT,
+	TCPFSM_ST_ESTABLISHED, TCPFSM_ST_LAST_ACK,
+};
+#define LONG_PATH_N ((int)sizeof(long_path))
+
+static uint64_t long_path_at(int i)
+{
+	return 1 * MS + (uint64_t)i * (i + 1) / 2 * MS;
+}
+
+static void feed_long_path(struct engine *eng)
+{
+	struct tcpfsm_event e;
+	int i;
+
+	for (i = 0; i <= LONG_PATH_N; i++) {
+		e = st(CLI, 7, long_path_at(i),
+		       i ? long_path[i - 1] : TCPFSM_ST_CLOSE,
+		       i < LONG_PATH_N ? long_path[i] : TCPFSM_ST_CLOSE, 100, true);
+		engine_event(eng, &e);
+	}
+}
+
+/*
+ * Folding a long path never moves one state's time into another: the
+ * first state keeps its own duration, the kept states theirs, and the
+ * durations still add up to the lifetime.
+ */
+static void test_long_path_durations(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	const struct conn *c;
+	uint64_t ns, sum = 0;
+	uint8_t known;
+	int i, kept;
+
+	feed_long_path(eng);
+	assert_int_equal(s.nclosed, 1);
+	c = &s.closed[0];
+	assert_int_equal(c->npath, CONN_MAX_PATH);
+	/* the first state, as long as it really lasted */
+	assert_int_equal(c->path_state[0], TCPFSM_ST_SYN_SENT);
+	assert_int_equal(conn_path_ns(c, 0, &known), 1 * MS);
+	assert_int_equal(known, DUR_EXACT);
+	/* the latest states, each with its own time */
+	kept = CONN_MAX_PATH - 2;
+	for (i = 0; i < kept; i++) {
+		int j = LONG_PATH_N - kept + i;
+
+		assert_int_equal(c->path_state[2 + i], long_path[j]);
+		assert_int_equal(conn_path_ns(c, 2 + i, &known), (uint64_t)(j + 1) * MS);
+		assert_int_equal(known, DUR_EXACT);
+	}
+	/* entry 1 stands for the folded middle: its time is the middle's */
+	ns = 0;
+	for (i = 1; i < LONG_PATH_N - kept; i++)
+		ns += (uint64_t)(i + 1) * MS;
+	assert_int_equal(conn_path_ns(c, 1, &known), ns);
+	for (i = 0; i < c->npath; i++)
+		sum += conn_path_ns(c, i, &known);
+	assert_int_equal(sum, long_path_at(LONG_PATH_N) - long_path_at(0));
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	engine_free(eng);
+}
+
+/*
+ * The folded entry says what it is: how many states, which ones (CLOSING
+ * was only in the middle, and still makes the close simultaneous).
+ */
+static void test_long_path_fold_is_marked(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	const struct conn *c;
+	int i;
+
+	feed_long_path(eng);
+	assert_int_equal(s.nclosed, 1);
+	c = &s.closed[0];
+	assert_int_equal(c->nfolded, LONG_PATH_N - (CONN_MAX_PATH - 1));
+	for (i = 0; i < c->npath; i++)
+		assert_int_equal(conn_path_folded(c, i), i == 1 ? c->nfolded : 0);
+	assert_int_equal(conn_path_states(c),
+			 (1u << TCPFSM_ST_SYN_SENT) | (1u << TCPFSM_ST_ESTABLISHED) |
+			 (1u << TCPFSM_ST_CLOSING) | (1u << TCPFSM_ST_FIN_WAIT2) |
+			 (1u << TCPFSM_ST_FIN_WAIT1) | (1u << TCPFSM_ST_CLOSE_WAIT) |
+			 (1u << TCPFSM_ST_LAST_ACK));
+	assert_int_equal(c->close_kind, CLOSE_SIMULTANEOUS);
+	/* the transitions' own times never depended on the path */
+	assert_int_equal(s.ntr, LONG_PATH_N + 1);
+	for (i = 1; i <= LONG_PATH_N; i++) {
+		assert_int_equal(s.tr[i].known, DUR_EXACT);
+		assert_int_equal(s.tr[i].prev, (uint64_t)i * MS);
+	}
+	engine_free(eng);
+}
+
+/* A path that fits is never marked folded. */
+static void test_full_path_not_folded(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event e;
+	uint8_t prev = TCPFSM_ST_CLOSE;
+	int i;
+
+	for (i = 0; i < CONN_MAX_PATH; i++) {
+		e = st(CLI, 7, (uint64_t)(i + 1) * MS, prev, long_path[i], 100, true);
+		engine_event(eng, &e);
+		prev = long_path[i];
+	}
+	e = st(CLI, 7, 20 * MS, prev, TCPFSM_ST_CLOSE, 100, true);
+	engine_event(eng, &e);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].npath, CONN_MAX_PATH);
+	assert_int_equal(s.closed[0].nfolded, 0);
+	for (i = 0; i < CONN_MAX_PATH; i++)
+		assert_int_equal(conn_path_folded(&s.closed[0], i), 0);
+	engine_free(eng);
+}
+
 /* A long run with churn stays within the bound; the excess is counted. */
 static void test_bounded_memory(void **state)
 {
@@ -859,6 +989,9 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_close_and_reset),
 		cmocka_unit_test(test_duplicate_gap_reorder),
 		cmocka_unit_test(test_lost_marks_incomplete),
+		cmocka_unit_test(test_long_path_durations),
+		cmocka_unit_test(test_long_path_fold_is_marked),
+		cmocka_unit_test(test_full_path_not_folded),
 		cmocka_unit_test(test_bounded_memory),
 		cmocka_unit_test(test_seed_lower_bound),
 		cmocka_unit_test(test_seed_read_during_dump),
