@@ -32,6 +32,8 @@ struct engine {
 	uint64_t seed_end;	/* the seeding dump ended */
 	uint64_t last_scan;
 	uint32_t loss_epoch;
+	uint64_t loss_ts;	/* records from before this may be missing */
+	uint64_t ev_ts;		/* the record being handled */
 	bool any_stuck;
 	struct engine_stats st;
 };
@@ -131,6 +133,13 @@ static struct conn *conn_new(struct engine *e, uint64_t key,
 	c->key = key;
 	c->t = *t;
 	c->loss_epoch = e->loss_epoch;
+	/*
+	 * First seen after a loss was noticed, from a record older than the
+	 * notice (records wait in the reorder buffer; the notice does not):
+	 * its earlier records may be among those lost.
+	 */
+	if (e->ev_ts < e->loss_ts)
+		c->loss_epoch--;
 	err = u64map_put(&e->map, key, (uintptr_t)c);
 	if (err == -ENOSPC) {
 		evict_one(e, key);
@@ -823,6 +832,7 @@ static void handle_req(struct engine *e, const struct tcpfsm_event *ev)
 void engine_event(struct engine *e, const struct tcpfsm_event *ev)
 {
 	e->st.events++;
+	e->ev_ts = ev->ts_ns;
 	if (ev->ts_ns > e->now)
 		e->now = ev->ts_ns;
 	switch (ev->kind) {
@@ -954,8 +964,10 @@ void engine_finish(struct engine *e, uint64_t now)
 		scan_stuck(e, now, true);
 }
 
-void engine_note_lost(struct engine *e)
+void engine_note_lost(struct engine *e, uint64_t at_ns)
 {
+	if (at_ns > e->loss_ts)
+		e->loss_ts = at_ns;
 	e->loss_epoch++;
 	e->st.lost_epochs++;
 }
@@ -966,6 +978,7 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 	struct conn *c;
 	uint64_t key = cookie;
 
+	e->ev_ts = now_ns;
 	if (state == TCPFSM_ST_NEW_SYN_RECV) {
 		key = tuple_hash(t) | REQ_KEY_BIT;
 		state = TCPFSM_ST_SYN_RECV;

@@ -181,8 +181,12 @@ void engine_event(struct engine *e, const struct tcpfsm_event *ev);
 void engine_advance(struct engine *e, uint64_t now_ns);
 /* End of the stream: settle everything, report what is still stuck. */
 void engine_finish(struct engine *e, uint64_t now_ns);
-/* The kernel lost records: every live connection becomes incomplete. */
-void engine_note_lost(struct engine *e);
+/*
+ * Records from before at_ns were lost (the kernel's ring buffer was full,
+ * or tcpfsm had no memory): every live connection becomes incomplete, and
+ * so does one first seen later from a record older than at_ns.
+ */
+void engine_note_lost(struct engine *e, uint64_t at_ns);
 
 /*
  * A socket that existed before tracing began, from a sock_diag dump that

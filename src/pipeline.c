@@ -476,7 +476,7 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 		/* from a recording: the live run's loss, at this point */
 		if (e->aux > p->lost_seen) {
 			p->lost_seen = e->aux;
-			engine_note_lost(p->eng);
+			engine_note_lost(p->eng, e->ts_ns);
 		}
 		return;
 	}
@@ -489,7 +489,7 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 	if (reorder_push(&p->ro, e)) {
 		/* out of memory: do not pretend, count it apart */
 		p->dropped++;
-		engine_note_lost(p->eng);
+		engine_note_lost(p->eng, e->ts_ns + 1);
 	}
 }
 
@@ -519,7 +519,7 @@ static void check_lost(struct pipe *p, uint64_t lost)
 
 	if (lost <= p->lost_seen)
 		return;
-	engine_note_lost(p->eng);
+	engine_note_lost(p->eng, now);
 	if (p->rec && !p->rec_err) {
 		struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .aux = lost };
 

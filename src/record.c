@@ -102,7 +102,8 @@ int record_check_msg(const struct tcpfsm_event *ev, char *buf, size_t len)
 		snprintf(buf, len, "newstate %u out of range", ev->newstate);
 		return -EINVAL;
 	}
-	if (ev->family != 2 && ev->family != 10) {
+	/* a loss marker (written by tcpfsm) has no socket */
+	if (ev->kind != TCPFSM_EV_LOST && ev->family != 2 && ev->family != 10) {
 		snprintf(buf, len, "family %u is neither AF_INET nor AF_INET6",
 			 ev->family);
 		return -EINVAL;

@@ -92,9 +92,9 @@ def test_life_long_path_folds_with_exact_times(tmp_path):
 
 
 def lost(ts, count):
-    """A kind-8 record: the live run's ring buffer lost `count` so far
-    (aux). Its family is set: the reader checks every record's."""
-    return REC.pack(ts, 0, 0, count, 0, 0, 0, 0, 0, 0, 8, 0, 0, 2, 0, 0,
+    """A kind-8 record, as tcpfsm writes it: the live run's ring buffer
+    lost `count` so far (aux); no socket, so family 0."""
+    return REC.pack(ts, 0, 0, count, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0,
                     bytes(16), bytes(16), bytes(16))
 
 
@@ -143,4 +143,27 @@ def test_summary_counts_only_what_the_filters_select(tmp_path):
     assert summary(p) == "4 connections ended, 3 incomplete, 0 evicted", p.stderr
     # --state selects connections (life) as it selects their transitions
     p = run("trace", "--replay", str(path), "--lport", "8080", "--state", "SYN_SENT")
+    assert summary(p) == "2 connections ended, 1 incomplete, 0 evicted", p.stderr
+
+
+def test_loss_marker_replays_and_marks_records_it_overtook(tmp_path):
+    """A recording of a run that lost records replays (the marker has no
+    socket: family 0) and reports the loss. A connection whose first record
+    came before the marker, still held in the reorder buffer when the
+    marker was read, may have lost records too: incomplete. One that began
+    after the marker is complete."""
+    ms = 1_000_000
+    path = tmp_path / "lost.bin"
+    path.write_bytes(header()
+                     + state(1 * S, 5, CLOSE, SYN_SENT, 8080)
+                     + lost(1 * S + 1 * ms, 3)
+                     + state(1 * S + 2 * ms, 5, SYN_SENT, CLOSE, 8080)
+                     + state(1 * S + 50 * ms, 6, CLOSE, SYN_SENT, 8081)
+                     + state(1 * S + 51 * ms, 6, SYN_SENT, CLOSE, 8081))
+    p = run("life", "--replay", str(path))
+    assert p.returncode == 0, p.stderr
+    shown = p.stdout.splitlines()[1:]
+    assert [l.split()[1] for l in shown] == ["5", "6"], shown
+    assert ["[incomplete]" in l for l in shown] == [True, False], shown
+    assert "4 events, 3 lost" in p.stderr, p.stderr
     assert summary(p) == "2 connections ended, 1 incomplete, 0 evicted", p.stderr
