@@ -446,7 +446,7 @@ static int json_row(void *ctx, const struct diag_sock *s)
 	view_of(sn, s, &v);
 	json_begin_object(j);
 	json_str(j, "state", tcp_state_name(s->state));
-	json_str(j, "family", s->family == AF_INET ? "inet" : "inet6");
+	json_str(j, "family", s->family == AF_INET6 ? "ipv6" : "ipv4");
 	json_addr(j, "local", s->family, s->saddr);
 	json_u64(j, "lport", s->sport);
 	json_addr(j, "remote", s->family, s->daddr);

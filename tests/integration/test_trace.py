@@ -320,4 +320,4 @@ def test_v4_mapped_listener_is_ipv4_in_trace_and_snapshot(tracer):
     assert [(r["oldstate"], r["newstate"]) for r in recs] == LISTENER, recs
     assert {(r["family"], r["saddr"]) for r in recs} == {("ipv4", "127.0.0.1")}, recs
     listed = [json.loads(l) for l in snap.stdout.splitlines()]
-    assert len(listed) == 1 and listed[0]["family"] == "inet", listed  # ss naming
+    assert len(listed) == 1 and listed[0]["family"] == "ipv4", listed  # as trace names it
