@@ -869,12 +869,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->family = c == '4' ? AF_INET : AF_INET6;
 			break;
 		case 's': {
-			const char *bad = NULL;
+			const char *bad = optarg;
+			char msg[96];
 			uint32_t mask;
+			int err = tcp_state_mask_parse(optarg, &mask, &bad);
 
-			if (tcp_state_mask_parse(optarg, &mask, &bad))
-				return cli_usage_error(CMD, "unknown state '%s'",
-						       bad ? bad : optarg);
+			if (err) {
+				tcp_state_mask_error(msg, sizeof(msg), err, bad);
+				return cli_usage_error(CMD, "%s", msg);
+			}
 			/* request socks are NEW_SYN_RECV in the kernel's
 			 * tables and reported as SYN_RECV: ask for both */
 			if (mask & (1u << TCPFSM_ST_SYN_RECV |
