@@ -59,8 +59,8 @@ static __always_inline bool port_in(__u16 port, const volatile __u16 *set,
 	return false;
 }
 
-/* Port filters; a local port of 0 (not bound yet, or handed over to a
- * timewait socket) passes: user space judges it on the connection. */
+/* Port filters; a local port of 0 (connect() or listen() has not picked
+ * it yet) passes: user space judges it on the connection. */
 static __always_inline bool ports_wanted(__u16 sport, __u16 dport)
 {
 	if (n_lports && sport && !port_in(sport, lports, n_lports))
@@ -191,6 +191,18 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	family = skc->skc_family;
 	sport = skc->skc_num;
 	dport = bpf_ntohs(skc->skc_dport);
+	/*
+	 * Into CLOSE, tcp_set_state() has already released an automatically
+	 * picked port (inet_put_port() zeroes skc_num) when the tracepoint
+	 * fires: a refused connect() would never show its port. inet_sport
+	 * keeps it. Only into CLOSE: at CLOSE -> SYN_SENT of a socket
+	 * connected before, inet_sport still holds the old connection's port.
+	 * One more load, once per socket whose picked port was released (its
+	 * last change); never on the other changes, whose skc_num is set.
+	 */
+	if (!sport && newstate == TCPFSM_ST_CLOSE)
+		sport = bpf_ntohs(((struct inet_sock *)bpf_rdonly_cast(
+			sk, bpf_core_type_id_kernel(struct inet_sock)))->inet_sport);
 	/* the IPv4-mapped case is settled after the fill, below */
 	if (filt_family == AF_INET6 && family != AF_INET6)
 		return 0;
@@ -219,6 +231,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	e->oldstate = oldstate;
 	e->newstate = newstate;
 	FILL_TUPLE(e, skc, RD_DIRECT);
+	e->sport = sport; /* skc_num, or inet_sport from above */
 	if (filt_family && e->family != filt_family) {
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;

@@ -643,9 +643,9 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		e->recent[slot].t = t;
 	}
 	/*
-	 * The local port arrives after connect(), and is already 0 again when
-	 * a socket hands over to its timewait minisocket: keep the last tuple
-	 * that had one.
+	 * The local port arrives after connect() (and recordings made before
+	 * the kernel side read inet_sport have it 0 again into CLOSE): keep
+	 * the last tuple that had one.
 	 */
 	if (t.sport)
 		c->t = t;

@@ -116,11 +116,14 @@ int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 		strncpy(f->comm, arg, TCPFSM_COMM_LEN - 1);
 		return 0;
 	case OPT_STATE: {
-		const char *bad = NULL;
+		const char *bad = arg;
+		char msg[96];
+		int err = tcp_state_mask_parse(arg, &f->state_mask, &bad);
 
-		if (tcp_state_mask_parse(arg, &f->state_mask, &bad))
-			return cli_usage_error(o->cmd, "--state: unknown state '%s'",
-					       bad ? bad : arg);
+		if (err) {
+			tcp_state_mask_error(msg, sizeof(msg), err, bad);
+			return cli_usage_error(o->cmd, "--state: %s", msg);
+		}
 		return 0;
 	}
 	case OPT_NETNS:

@@ -27,10 +27,65 @@ size_t reorder_pending(const struct reorder *r)
 	return r->tail - r->head;
 }
 
+static bool is_connect(const struct tcpfsm_event *e)
+{
+	return e->kind == TCPFSM_EV_STATE && e->newstate == TCPFSM_ST_SYN_SENT;
+}
+
 static bool is_unbound_connect(const struct tcpfsm_event *e)
 {
-	return e->kind == TCPFSM_EV_STATE && e->newstate == TCPFSM_ST_SYN_SENT &&
-	       e->sport == 0 && e->cookie;
+	return is_connect(e) && e->sport == 0 && e->cookie;
+}
+
+/*
+ * A waiting connect's entry, cookie -> which connect (the low 48 bits of its
+ * timestamp: two connects of one socket waiting at once are never 2^48 ns,
+ * 3 days, apart) and the port learned for it (0 until known).
+ */
+#define WAIT_TS_MASK ((1ull << 48) - 1)
+
+static uint64_t wait_val(const struct tcpfsm_event *e, uint16_t port)
+{
+	return (e->ts_ns & WAIT_TS_MASK) << 16 | port;
+}
+
+static uint16_t wait_port(uint64_t w)
+{
+	return (uint16_t)w;
+}
+
+static uint64_t wait_val_port(uint64_t w, uint16_t port)
+{
+	return (w & ~0xffffull) | port;
+}
+
+static bool wait_is(uint64_t w, const struct tcpfsm_event *e)
+{
+	return w >> 16 == (e->ts_ns & WAIT_TS_MASK);
+}
+
+/*
+ * The socket connects again while its previous unbound connect still
+ * waits in the buffer (connect() again after a refused one): that connect
+ * takes what was learned for it now, so the entry can follow the new one.
+ * Rare, so a scan from the back is fine.
+ */
+static void settle_earlier(struct reorder *r, uint64_t cookie, uint64_t w)
+{
+	size_t i = r->tail;
+
+	while (i > r->head) {
+		struct tcpfsm_event *p = &r->ev[--i];
+
+		if (p->cookie != cookie || !is_unbound_connect(p) || !wait_is(w, p))
+			continue;
+		p->sport = wait_port(w);
+		if (p->sport)
+			r->patched++;
+		else
+			r->unpatched++;
+		return;
+	}
 }
 
 int reorder_push(struct reorder *r, const struct tcpfsm_event *e)
@@ -62,19 +117,31 @@ int reorder_push(struct reorder *r, const struct tcpfsm_event *e)
 	r->ev[i] = *e;
 	r->tail++;
 	/*
-	 * An unbound connect waits for its port (0 until known); the record
-	 * leaving SYN_SENT brings it. The ring holds one socket's records in
-	 * the order they happened, so the connect is always pushed first.
+	 * An unbound connect waits for its port; the record leaving SYN_SENT
+	 * brings it. The ring holds one socket's records in the order they
+	 * happened, so the connect is always pushed first, and the entry is
+	 * the socket's latest connect.
 	 */
-	if (is_unbound_connect(e)) {
-		if (u64map_put(&r->ports, e->cookie, 0))
+	if (is_connect(e) && e->cookie) {
+		uint64_t *w = u64map_get(&r->ports, e->cookie);
+
+		/* the socket connects again before its last connect left */
+		if (w)
+			settle_earlier(r, e->cookie, *w);
+		if (e->sport) {
+			if (w)
+				u64map_del(&r->ports, e->cookie);
+		} else if (w) {
+			*w = wait_val(e, 0);
+		} else if (u64map_put(&r->ports, e->cookie, wait_val(e, 0))) {
 			r->unpatched++; /* no room to wait: released as it is */
+		}
 	} else if (e->kind == TCPFSM_EV_STATE &&
 		   e->oldstate == TCPFSM_ST_SYN_SENT && e->sport && e->cookie) {
-		uint64_t *port = u64map_get(&r->ports, e->cookie);
+		uint64_t *w = u64map_get(&r->ports, e->cookie);
 
-		if (port && !*port)
-			*port = e->sport;
+		if (w && !wait_port(*w))
+			*w = wait_val_port(*w, e->sport);
 	}
 	return 0;
 }
@@ -90,17 +157,20 @@ static size_t release(struct reorder *r, uint64_t watermark, bool all,
 		if (!all && e->ts_ns > watermark)
 			break;
 		if (is_unbound_connect(e)) {
-			uint64_t *port = u64map_get(&r->ports, e->cookie);
+			uint64_t *w = u64map_get(&r->ports, e->cookie);
 
-			if (port && *port) {
-				e->sport = (uint16_t)*port;
+			/* no entry, or a later connect's: settled already */
+			if (w && !wait_is(*w, e))
+				w = NULL;
+			if (w && wait_port(*w)) {
+				e->sport = wait_port(*w);
 				r->patched++;
-			} else if (port && !all && watermark < e->ts_ns + r->hold_ns) {
+			} else if (w && !all && watermark < e->ts_ns + r->hold_ns) {
 				break; /* wait for the port, keep order */
-			} else if (port) {
+			} else if (w) {
 				r->unpatched++;
 			}
-			if (port)
+			if (w)
 				u64map_del(&r->ports, e->cookie);
 		}
 		fn(ctx, e);

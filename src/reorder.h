@@ -10,7 +10,9 @@
  *
  * At CLOSE -> SYN_SENT the local port is still 0: connect() picks it just
  * after. The connection's next event carries it, so a SYN_SENT record is
- * held (at most hold_ns) until that event is pushed, and patched.
+ * held (at most hold_ns) until that event is pushed, and patched. A socket
+ * that connects again (after a refused connect) while its previous connect
+ * is still held gets each connect its own port.
  */
 #ifndef TCPFSM_REORDER_H
 #define TCPFSM_REORDER_H
@@ -26,7 +28,7 @@ struct reorder {
 	struct tcpfsm_event *ev;
 	size_t head, tail, cap; /* pending: ev[head..tail), sorted by ts */
 	uint64_t hold_ns;
-	struct u64map ports;	/* cookie -> local port learned later */
+	struct u64map ports;	/* cookie -> waiting connect, its port */
 	uint64_t patched, unpatched;
 };
 

@@ -446,7 +446,7 @@ static int json_row(void *ctx, const struct diag_sock *s)
 	view_of(sn, s, &v);
 	json_begin_object(j);
 	json_str(j, "state", tcp_state_name(s->state));
-	json_str(j, "family", s->family == AF_INET ? "inet" : "inet6");
+	json_str(j, "family", s->family == AF_INET6 ? "ipv6" : "ipv4");
 	json_addr(j, "local", s->family, s->saddr);
 	json_u64(j, "lport", s->sport);
 	json_addr(j, "remote", s->family, s->daddr);
@@ -869,12 +869,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->family = c == '4' ? AF_INET : AF_INET6;
 			break;
 		case 's': {
-			const char *bad = NULL;
+			const char *bad = optarg;
+			char msg[96];
 			uint32_t mask;
+			int err = tcp_state_mask_parse(optarg, &mask, &bad);
 
-			if (tcp_state_mask_parse(optarg, &mask, &bad))
-				return cli_usage_error(CMD, "unknown state '%s'",
-						       bad ? bad : optarg);
+			if (err) {
+				tcp_state_mask_error(msg, sizeof(msg), err, bad);
+				return cli_usage_error(CMD, "%s", msg);
+			}
 			/* request socks are NEW_SYN_RECV in the kernel's
 			 * tables and reported as SYN_RECV: ask for both */
 			if (mask & (1u << TCPFSM_ST_SYN_RECV |

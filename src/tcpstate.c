@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include "tcpstate.h"
@@ -43,42 +44,46 @@ int tcp_state_parse(const char *name)
 
 int tcp_state_mask_parse(const char *list, uint32_t *mask, const char **bad)
 {
-	static char tok[64];
 	const char *p = list;
+	int err = -EINVAL;
 
 	*mask = 0;
-	if (!*p)
-		goto fail;
-	while (*p) {
+	do {
+		char tok[TCP_STATE_NAME_MAX + 1];
 		size_t n = strcspn(p, ",");
 		int st;
 
-		if (n == 0 || n >= sizeof(tok))
-			goto fail_tok;
+		if (n == 0)
+			goto fail; /* "", ",X", "X,,Y", "X," */
+		if (n > TCP_STATE_NAME_MAX) {
+			err = -ENAMETOOLONG;
+			goto fail;
+		}
 		memcpy(tok, p, n);
 		tok[n] = '\0';
 		st = tcp_state_parse(tok);
 		if (st < 0)
-			goto fail_tok;
+			goto fail;
 		*mask |= 1u << st;
 		p += n;
-		if (*p == ',' && !*++p)
-			goto fail;
-	}
+	} while (*p++ == ',');
 	return 0;
-fail_tok:
-	if (bad) {
-		size_t n = strcspn(p, ",");
-
-		if (n >= sizeof(tok))
-			n = sizeof(tok) - 1;
-		memcpy(tok, p, n);
-		tok[n] = '\0';
-		*bad = tok;
-	}
-	return -EINVAL;
 fail:
 	if (bad)
-		*bad = list;
-	return -EINVAL;
+		*bad = p;
+	return err;
+}
+
+void tcp_state_mask_error(char *buf, size_t len, int err, const char *bad)
+{
+	size_t n = strcspn(bad, ",");
+
+	if (err == -ENAMETOOLONG)
+		snprintf(buf, len, "'%.*s%s' (%zu bytes) is too long for a "
+			 "state name", (int)(n > 16 ? 16 : n), bad,
+			 n > 16 ? "..." : "", n);
+	else if (n == 0)
+		snprintf(buf, len, "empty state name (a stray ',')");
+	else
+		snprintf(buf, len, "unknown state '%.*s'", (int)n, bad);
 }

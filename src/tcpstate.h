@@ -2,6 +2,7 @@
 #ifndef TCPFSM_TCPSTATE_H
 #define TCPFSM_TCPSTATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "tcpfsm.h"
 
@@ -11,10 +12,18 @@ const char *tcp_state_name(unsigned int state);
 /* Case-insensitive name (also "TIME-WAIT", "SYN-RECV") to state; -1 if unknown. */
 int tcp_state_parse(const char *name);
 
+/* The longest state name: "NEW_SYN_RECV". */
+#define TCP_STATE_NAME_MAX 12
+
 /*
- * Parse "STATE[,STATE...]" into a bit mask (bit n = state n).
- * Returns 0, or -EINVAL with *bad pointing at the offending name.
+ * Parse "STATE[,STATE...]" into a bit mask (bit n = state n). Returns 0,
+ * -EINVAL for an unknown name, or -ENAMETOOLONG for a name longer than
+ * TCP_STATE_NAME_MAX. On error *bad points into list at the offending name,
+ * which ends at the next ',' or the end (empty for an empty list or a
+ * stray comma). Reentrant: nothing is copied out.
  */
 int tcp_state_mask_parse(const char *list, uint32_t *mask, const char **bad);
+/* The message for tcp_state_mask_parse's error err and its *bad, in buf. */
+void tcp_state_mask_error(char *buf, size_t len, int err, const char *bad);
 
 #endif

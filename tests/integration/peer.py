@@ -11,6 +11,8 @@ Commands (NAME is a socket name chosen by the test):
   listen NAME ADDR PORT           bind (SO_REUSEADDR) and listen
   accept LNAME NAME               accept one connection -> OK RADDR RPORT
   connect NAME ADDR PORT [LPORT]  connect (bound to LPORT if given) -> OK LPORT
+  reconnect NAME ADDR PORT        connect NAME's socket again (after a failed
+                                  connect) -> OK LPORT
   send NAME TEXT                  send TEXT
   recv NAME N                     read up to N bytes -> OK TEXT
   eof NAME                        read until the peer's FIN
@@ -92,6 +94,10 @@ def run(cmd, a, socks):
         if len(a) > 3:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("::" if s.family == socket.AF_INET6 else "0.0.0.0", int(a[3])))
+        s.connect((a[1], int(a[2])))
+        return str(s.getsockname()[1])
+    if cmd == "reconnect":
+        s = socks[a[0]]
         s.connect((a[1], int(a[2])))
         return str(s.getsockname()[1])
     if cmd == "send":

@@ -14,6 +14,7 @@ compares that 0 family and 0 netns with the filter; -4/-6 have the same
 fault. See test_netns_filter_keeps_state_changes.)
 """
 import itertools
+import json
 import os
 import re
 import socket
@@ -411,6 +412,69 @@ def test_connect_to_closed_port(tracer, veth, peers):
     assert states(clife) == ["SYN_SENT"]
     assert_complete(clife)
     assert clife["lifetime_ns"] < 200 * MS  # one round trip on veth
+
+
+def syn_ports(ns):
+    """Source ports of the SYNs sent in ns so far (see record_syn_ports)."""
+    out = ns.exec("nft", "-j", "list", "set", "inet", "synports", "ports")
+    for obj in json.loads(out)["nftables"]:
+        if "set" in obj:
+            return set(obj["set"].get("elem", []))
+    raise AssertionError(out)
+
+
+def record_syn_ports(ns):
+    """Collect, in the kernel, the source port of every SYN leaving ns: what
+    a connect() really used, whatever its socket says afterwards."""
+    ns.nft("table inet synports {\n"
+           "  set ports { type inet_service; flags dynamic; }\n"
+           "  chain c {\n"
+           "    type filter hook output priority 0; policy accept;\n"
+           "    tcp flags & (syn|ack) == syn add @ports { tcp sport }\n"
+           "  }\n}\n")
+
+
+@pytest.mark.parametrize("addr", ["127.0.0.1", "::1"])
+def test_refused_connect_shows_its_port(tracer, netns, peers, addr):
+    """A loopback connect() to a closed port, refused: every line names the
+    local port the SYN left from. Into CLOSE the kernel has already released
+    a port connect() picked (skc_num is 0 at the tracepoint): the record must
+    still carry it. Three attempts: bound to a known port, unbound, and the
+    same unbound socket connecting again (its earlier port must not leak into
+    the new attempt, nor the new one into the earlier)."""
+    ns = netns()
+    record_syn_ports(ns)
+    sport, cport = two_ports()
+    tr = tracer("--rport", str(sport))
+    lf = tracer("--rport", str(sport), cmd="life")
+    cli = peers(ns, "cli")
+    ports = []
+    for cmd in (f"connect B {addr} {sport} {cport}", f"connect U {addr} {sport}",
+                f"reconnect U {addr} {sport}"):
+        assert cli.do(cmd, ok=False).startswith("ERR ECONNREFUSED"), cmd
+        new = syn_ports(ns) - set(ports)
+        assert len(new) == 1, (cmd, new, ports)
+        ports += new
+    assert ports[0] == cport and 0 not in ports and len(set(ports)) == 3, ports
+
+    def mine(recs, type_):
+        return [r for r in recs if r.get("type") == type_ and r.get("netns") == ns.inode]
+
+    lf.wait(lambda rs: len(mine(rs, "life")) >= 3, what="3 life records")
+    trans, lives = mine(tr.stop(), "transition"), mine(lf.stop(), "life")
+    tr.assert_nothing_lost()
+    lf.assert_nothing_lost()
+    trans.sort(key=lambda t: t["mono_ns"])
+    assert pairs(trans) == [("CLOSE", "SYN_SENT"), ("SYN_SENT", "CLOSE")] * 3, trans
+    assert [t["sport"] for t in trans] == [p for p in ports for _ in (0, 1)], trans
+    assert trans[2]["cookie"] == trans[4]["cookie"] != trans[0]["cookie"]
+    assert_owner(trans, cli)
+    lives.sort(key=lambda l: l["ts"])
+    assert [l["sport"] for l in lives] == ports, lives
+    for l in lives:
+        assert (l["open"], l["close"]) == ("active", "failed")
+        assert states(l) == ["SYN_SENT"]
+        assert_complete(l)
 
 
 def test_synack_dropped(tracer, veth, peers):

@@ -365,10 +365,10 @@ def test_kernel_filters(ns_scenario, tmp_path):
         want(lambda s: s["state"] in ("TIME_WAIT", "CLOSE_WAIT"))
     assert sel("--addr", "::1/128") == \
         want(lambda s: "::1" in (s["local"], s["remote"]))
-    assert sel("-6") == want(lambda s: s["family"] == "inet6" or
+    assert sel("-6") == want(lambda s: s["family"] == "ipv6" or
                              s.get("v4mapped"))
     assert sel("-4", "--lport", str(info["l4"]), "--state", "ESTABLISHED") \
-        == want(lambda s: s["family"] == "inet" and
+        == want(lambda s: s["family"] == "ipv4" and
                 s["lport"] == info["l4"] and s["state"] == "ESTABLISHED")
     # an IPv4 prefix also finds the IPv4-mapped sockets
     assert sel("--addr", "127.0.0.0/8", "--lport", str(info["ld"])) == \
@@ -536,6 +536,47 @@ def test_close_wait_age_from_tracer(tracer):
         sc.close()
     t.stop()
     assert t.returncode == 0, t.stderr()
+
+
+def test_family_names_as_in_trace(tracer):
+    """snapshot and trace/life JSON name a socket's family the same way
+    ("ipv4"/"ipv6"; an IPv4-mapped socket is "ipv4" in both), so their
+    records join by cookie without translating."""
+    need_root()
+    lis = []
+    for fam, addr, v6only in ((socket.AF_INET, "127.0.0.1", None),
+                              (socket.AF_INET6, "::1", 1),
+                              (socket.AF_INET6, "::", 0)):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        if v6only is not None:
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+        s.bind((addr, 0))
+        s.listen(4)
+        lis.append(s)
+    ports = [s.getsockname()[1] for s in lis]
+    t = tracer("--lport", ",".join(map(str, ports)))
+    keep = []
+    try:
+        for (fam, addr), p in zip(((socket.AF_INET, "127.0.0.1"),
+                                   (socket.AF_INET6, "::1"),
+                                   (socket.AF_INET, "127.0.0.1")), ports):
+            c = socket.create_connection((addr, p))
+            keep += [c, lis[ports.index(p)].accept()[0]]
+        recs = t.wait(lambda rs: len([r for r in rs
+                                      if r.get("newstate") == "ESTABLISHED"]) >= 3 and rs,
+                      what="3 server children")
+        traced = {r["cookie"]: r["family"] for r in recs
+                  if r.get("newstate") == "ESTABLISHED"}
+        snap = snapshot_json("--state", "ESTABLISHED",
+                             "--lport", ",".join(map(str, ports)))
+    finally:
+        for s in keep + lis:
+            s.close()
+    t.stop()
+    assert len(snap) == 3, snap
+    assert {s["cookie"]: s["family"] for s in snap} == traced
+    assert sorted(s["family"] for s in snap) == ["ipv4", "ipv4", "ipv6"]
+    assert [s.get("v4mapped") for s in snap if s["lport"] == ports[2]] == [True]
 
 
 # ---- fixture recording (not a test) ----

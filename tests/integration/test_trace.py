@@ -193,6 +193,9 @@ def test_hostile_comm_is_escaped(tracer):
     (["trace", "--bogus"], "unknown option '--bogus'"),
     (["trace", "--lport", "99999"], "--lport"),
     (["trace", "--state", "NOPE"], "unknown state 'NOPE'"),
+    (["trace", "--state", "LISTEN,NOPE,CLOSE"], "unknown state 'NOPE'"),
+    (["trace", "--state", "A" * 100], "'AAAAAAAAAAAAAAAA...' (100 bytes) is too long"),
+    (["life", "--state", "LISTEN,"], "empty state name"),
     (["trace", "--addr", "10.0.0.0/33"], "--addr"),
     (["trace", "-4", "-6"], "exclude"),
     (["trace", "--timestamp", "utc"], "--timestamp"),
@@ -320,4 +323,4 @@ def test_v4_mapped_listener_is_ipv4_in_trace_and_snapshot(tracer):
     assert [(r["oldstate"], r["newstate"]) for r in recs] == LISTENER, recs
     assert {(r["family"], r["saddr"]) for r in recs} == {("ipv4", "127.0.0.1")}, recs
     listed = [json.loads(l) for l in snap.stdout.splitlines()]
-    assert len(listed) == 1 and listed[0]["family"] == "inet", listed  # ss naming
+    assert len(listed) == 1 and listed[0]["family"] == "ipv4", listed  # as trace names it

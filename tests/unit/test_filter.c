@@ -118,6 +118,59 @@ static void test_filter_states_and_owner(void **state)
 	assert_true(filter_owner(&f, 42, "nginx"));
 }
 
+/*
+ * The offending name is reported where it is, in the caller's string: two
+ * parses (two threads, or --state for two commands) cannot overwrite each
+ * other's answer, and nothing is cut short.
+ */
+static void test_state_mask_bad_name_is_reentrant(void **state)
+{
+	const char *one = "ESTABLISHED,BOGUS1,LISTEN", *two = "NOPE2";
+	const char *bad1 = NULL, *bad2 = NULL;
+	uint32_t mask;
+
+	assert_int_equal(tcp_state_mask_parse(one, &mask, &bad1), -EINVAL);
+	assert_int_equal(tcp_state_mask_parse(two, &mask, &bad2), -EINVAL);
+	assert_ptr_equal(bad1, one + strlen("ESTABLISHED,"));
+	assert_int_equal(strcspn(bad1, ","), strlen("BOGUS1"));
+	assert_memory_equal(bad1, "BOGUS1", 6);
+	assert_ptr_equal(bad2, two);
+	assert_string_equal(bad2, "NOPE2");
+}
+
+/* A name longer than any state says so, whole, instead of being cut to fit. */
+static void test_state_mask_overlong_name(void **state)
+{
+	char list[300], msg[96];
+	const char *bad = NULL;
+	uint32_t mask;
+
+	strcpy(list, "LISTEN,");
+	memset(list + 7, 'A', 200);
+	strcpy(list + 207, ",CLOSE_WAIT");
+	assert_int_equal(tcp_state_mask_parse(list, &mask, &bad), -ENAMETOOLONG);
+	assert_ptr_equal(bad, list + 7);
+	assert_int_equal(strcspn(bad, ","), 200);
+	tcp_state_mask_error(msg, sizeof(msg), -ENAMETOOLONG, bad);
+	assert_string_equal(msg, "'AAAAAAAAAAAAAAAA...' (200 bytes) is too long "
+			    "for a state name");
+	/* the longest real name still parses; one byte more is too long */
+	assert_int_equal(tcp_state_mask_parse("new-syn-recv", &mask, &bad), 0);
+	assert_int_equal(mask, 1u << TCPFSM_ST_NEW_SYN_RECV);
+	assert_int_equal(tcp_state_mask_parse("NEW_SYN_RECVX", &mask, &bad),
+			 -ENAMETOOLONG);
+	assert_int_equal(tcp_state_mask_parse("NEW_SYN_RECX", &mask, &bad), -EINVAL);
+	tcp_state_mask_error(msg, sizeof(msg), -EINVAL, bad);
+	assert_string_equal(msg, "unknown state 'NEW_SYN_RECX'");
+	assert_int_equal(tcp_state_mask_parse("LISTEN,CLOSE_WAIT_XYZ,CLOSE", &mask, &bad),
+			 -ENAMETOOLONG);
+	tcp_state_mask_error(msg, sizeof(msg), -ENAMETOOLONG, bad);
+	assert_string_equal(msg, "'CLOSE_WAIT_XYZ' (14 bytes) is too long for a state name");
+	assert_int_equal(tcp_state_mask_parse("LISTEN,,CLOSE", &mask, &bad), -EINVAL);
+	tcp_state_mask_error(msg, sizeof(msg), -EINVAL, bad);
+	assert_string_equal(msg, "empty state name (a stray ',')");
+}
+
 static void test_state_names(void **state)
 {
 	assert_string_equal(tcp_state_name(TCPFSM_ST_TIME_WAIT), "TIME_WAIT");
@@ -127,6 +180,16 @@ static void test_state_names(void **state)
 	assert_int_equal(tcp_state_parse("FIN_WAIT1"), TCPFSM_ST_FIN_WAIT1);
 	assert_int_equal(tcp_state_parse("FIN_WAIT"), -1);
 	assert_int_equal(tcp_state_parse(""), -1);
+	/* TCP_STATE_NAME_MAX is the longest name */
+	{
+		size_t longest = 0;
+		unsigned int i;
+
+		for (i = 0; i < TCPFSM_ST_MAX; i++)
+			if (strlen(tcp_state_name(i)) > longest)
+				longest = strlen(tcp_state_name(i));
+		assert_int_equal(longest, TCP_STATE_NAME_MAX);
+	}
 }
 
 static void test_durations(void **state)
@@ -197,6 +260,8 @@ int main(void)
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_filter_tuple),
 		cmocka_unit_test(test_filter_states_and_owner),
+		cmocka_unit_test(test_state_mask_bad_name_is_reentrant),
+		cmocka_unit_test(test_state_mask_overlong_name),
 		cmocka_unit_test(test_state_names),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_ports_and_numbers),

@@ -161,6 +161,43 @@ static void test_bound_connects_do_not_crowd_out_a_port(void **state)
 	reorder_free(&r);
 }
 
+/*
+ * One socket connecting again (connect() after a refused one) before its
+ * first connect is released: each connect gets the port its own attempt
+ * picked, not the next attempt's, nor 0.
+ */
+static void test_reconnect_of_one_socket_keeps_each_port(void **state)
+{
+	struct reorder r;
+	struct tcpfsm_event evs[] = {
+		ev(10, 7, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0),
+		ev(20, 7, TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE, 40000),
+		ev(30, 7, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0),
+		ev(40, 7, TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE, 40001),
+		/* a third attempt that never learns its port */
+		ev(50, 7, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0),
+		ev(60, 7, TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE, 0),
+		ev(70, 7, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0),
+		ev(80, 7, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 40003),
+	};
+	size_t i;
+
+	assert_int_equal(reorder_init(&r, 1000), 0);
+	nout = 0;
+	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+		assert_int_equal(reorder_push(&r, &evs[i]), 0);
+	/* nothing waits in vain: all is known before the hold runs out */
+	assert_int_equal(reorder_release(&r, 100, collect, NULL), 8);
+	assert_int_equal(out[0].sport, 40000);
+	assert_int_equal(out[2].sport, 40001);
+	assert_int_equal(out[4].sport, 0);
+	assert_int_equal(out[6].sport, 40003);
+	assert_int_equal(r.patched, 3);
+	assert_int_equal(r.unpatched, 1);
+	assert_int_equal(r.ports.count, 0);
+	reorder_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_connect_without_port_released_after_hold),
 		cmocka_unit_test(test_grows),
 		cmocka_unit_test(test_bound_connects_do_not_crowd_out_a_port),
+		cmocka_unit_test(test_reconnect_of_one_socket_keeps_each_port),
 	};
 
 	return cmocka_run_group_tests_name("reorder", tests, NULL, NULL);
