@@ -30,6 +30,8 @@ Tracing overhead benchmark (root). BUILD_DIR defaults to build.
   -j, --json            trace with --json instead of the table
   -L, --loadgen ARGS    extra loadgen arguments (one word list)
   -T, --trace ARGS      extra 'tcpfsm trace' arguments
+  -C, --command CMD     run 'tcpfsm CMD' instead of trace (stats: records
+                        and lifecycle engine, no per-transition output)
   -k, --keep DIR        keep the tracer's output and stderr files in DIR
   -n, --untraced-only   skip traced runs (tests the loadgen path only)
   -h, --help
@@ -47,6 +49,7 @@ duration=5
 json=0
 loadgen_extra=""
 trace_extra=""
+command=trace
 keep=""
 untraced_only=0
 cmdline="$0 $*"
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
 	-j|--json) json=1; shift ;;
 	-L|--loadgen) loadgen_extra=${2?}; shift 2 ;;
 	-T|--trace) trace_extra=${2?}; shift 2 ;;
+	-C|--command) command=${2:?}; shift 2 ;;
 	-k|--keep) keep=${2:?}; shift 2 ;;
 	-n|--untraced-only) untraced_only=1; shift ;;
 	-h|--help) usage; exit 0 ;;
@@ -81,7 +85,8 @@ fi
 # shellcheck disable=SC2206
 loadgen_cmd=("$loadgen" --duration "$duration" $loadgen_extra)
 # shellcheck disable=SC2206
-trace_cmd=("$tcpfsm" trace $trace_extra)
+case "$command" in trace|life|stats) ;; *) die "--command: trace, life or stats" ;; esac
+trace_cmd=("$tcpfsm" "$command" $trace_extra)
 [ "$json" = 1 ] && trace_cmd+=(--json)
 
 tmp=$(mktemp -d /tmp/bench-trace.XXXXXX)
