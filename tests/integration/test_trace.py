@@ -84,9 +84,17 @@ def test_exact_transitions_without_minisockets(tracer, family, addr):
             assert r["comm"] is not None
 
 
+def host_tw_overflows():
+    """TCPTimeWaitOverflow here: timewait socks the kernel did not make."""
+    with open("/proc/net/netstat") as f:
+        names, values = [l.split() for l in f if l.startswith("TcpExt:")]
+    return int(values[names.index("TCPTimeWaitOverflow")])
+
+
 def test_true_path_with_time_wait_start(tracer):
     """With the minisocket hooks: FIN_WAIT2 -> TIME_WAIT instead of CLOSE."""
     t = tracer()
+    overflows = host_tw_overflows()
     port, _ = one_connection(socket.AF_INET, "127.0.0.1")
     t.wait(lambda r: any(x["oldstate"] == "LISTEN" and x["newstate"] == "CLOSE"
                                 and x["sport"] == port for x in r), what="listener close")
@@ -95,8 +103,12 @@ def test_true_path_with_time_wait_start(tracer):
     conns = by_cookie(recs, port)
     client = [tr for tr in conns.values() if path(tr)[0] == ("CLOSE", "SYN_SENT")][0]
     # the full socket's FIN_WAIT2 -> CLOSE is its hand-over to the minisocket:
-    # not reported; the connection is in FIN_WAIT2 (orphan) or TIME_WAIT now
-    assert ("FIN_WAIT2", "CLOSE") not in path(client), path(client)
+    # not reported; the connection is in FIN_WAIT2 (orphan) or TIME_WAIT now.
+    # Unless the host's TIME_WAIT table is full (a benchmark just ran): then
+    # there is no minisocket, and the output must say so (see
+    # test_no_time_wait_when_the_table_is_full)
+    if ("FIN_WAIT2", "CLOSE") in path(client):
+        assert host_tw_overflows() > overflows, path(client)
     assert path(client)[:4] == CLIENT_FULL[:4]
     # the half-open time: LISTEN -> SYN_RECV stamped at the SYN (request sock)
     req = [r for r in recs if r.get("source") == "request" and r["sport"] == port]
