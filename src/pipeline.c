@@ -496,16 +496,22 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 	}
 }
 
-/* Release what the watermark allows, settle the engine, flush output. */
-static void step(struct pipe *p, uint64_t watermark)
+/*
+ * Release what the watermark allows, settle the engine, flush output. The
+ * engine and the tick see time only as far as the released stream is
+ * complete: a connect held for its port holds back the records behind it,
+ * and a timer removal must not be settled without them.
+ */
+void pipe_step(struct pipe *p, uint64_t watermark)
 {
+	uint64_t upto;
 	int err;
 
 	p->now_ns = clock_ns(CLOCK_MONOTONIC);
-	reorder_release(&p->ro, watermark, deliver, p);
-	engine_advance(p->eng, watermark);
+	reorder_release(&p->ro, watermark, deliver, p, &upto);
+	engine_advance(p->eng, upto);
 	if (p->o.tick && !p->done)
-		p->o.tick(p, watermark, false);
+		p->o.tick(p, upto, false);
 	err = cli_flush(p->out);
 	if (err == -EPIPE) {
 		p->epipe = true;
@@ -803,7 +809,7 @@ static int run_live(struct pipe *p)
 			break;
 		}
 		check_lost(p, tracer_lost(p->tr, NULL));
-		step(p, now - REORDER_SLACK_NS);
+		pipe_step(p, now - REORDER_SLACK_NS);
 		if (p->age_open)
 			agesrv_serve(&p->age, age_fill, p);
 	}
@@ -862,7 +868,7 @@ static int run_replay(struct pipe *p)
 		 */
 		if ((++n % 1024 == 0 || last_ts >= stepped + REORDER_SLACK_NS) &&
 		    last_ts > REORDER_SLACK_NS) {
-			step(p, last_ts - REORDER_SLACK_NS);
+			pipe_step(p, last_ts - REORDER_SLACK_NS);
 			stepped = last_ts;
 		}
 		if (p->o.duration_ns && last_ts >= p->start_mono + p->o.duration_ns)

@@ -171,6 +171,13 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 int pipe_run(struct pipe *p, const struct pipe_opts *o,
 	     const struct engine_cb *cb);
 
+/*
+ * One turn of the loop: release the records up to watermark (every one
+ * stamped before it has been read), let the engine and o->tick see time
+ * pass as far as what was released is complete, flush the output.
+ */
+void pipe_step(struct pipe *p, uint64_t watermark);
+
 /* For callbacks: is this connection/transition wanted by the filters? */
 bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
 /*

@@ -147,9 +147,12 @@ int reorder_push(struct reorder *r, const struct tcpfsm_event *e)
 }
 
 static size_t release(struct reorder *r, uint64_t watermark, bool all,
-		      reorder_fn fn, void *ctx)
+		      reorder_fn fn, void *ctx, uint64_t *upto)
 {
 	size_t n = 0;
+
+	if (upto)
+		*upto = watermark;
 
 	while (r->head < r->tail) {
 		struct tcpfsm_event *e = &r->ev[r->head];
@@ -166,7 +169,10 @@ static size_t release(struct reorder *r, uint64_t watermark, bool all,
 				e->sport = wait_port(*w);
 				r->patched++;
 			} else if (w && !all && watermark < e->ts_ns + r->hold_ns) {
-				break; /* wait for the port, keep order */
+				/* wait for the port, keep order */
+				if (upto)
+					*upto = e->ts_ns ? e->ts_ns - 1 : 0;
+				break;
 			} else if (w) {
 				r->unpatched++;
 			}
@@ -183,12 +189,12 @@ static size_t release(struct reorder *r, uint64_t watermark, bool all,
 }
 
 size_t reorder_release(struct reorder *r, uint64_t watermark, reorder_fn fn,
-		       void *ctx)
+		       void *ctx, uint64_t *upto)
 {
-	return release(r, watermark, false, fn, ctx);
+	return release(r, watermark, false, fn, ctx, upto);
 }
 
 size_t reorder_flush(struct reorder *r, reorder_fn fn, void *ctx)
 {
-	return release(r, 0, true, fn, ctx);
+	return release(r, 0, true, fn, ctx, NULL);
 }

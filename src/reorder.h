@@ -35,9 +35,16 @@ struct reorder {
 int reorder_init(struct reorder *r, uint64_t hold_ns);
 void reorder_free(struct reorder *r);
 int reorder_push(struct reorder *r, const struct tcpfsm_event *e);
-/* Release, in order, every event with ts <= watermark; returns the count. */
+/*
+ * Release, in order, every event with ts <= watermark; returns the count.
+ * It stops early at a connect that still waits for its port, keeping
+ * order: *upto (if not NULL) gets how far the stream is complete, watermark
+ * or just before that connect. Whatever settles on the absence of records
+ * (engine_advance) must not go further: the records held behind the
+ * connect may be the ones it waits for.
+ */
 size_t reorder_release(struct reorder *r, uint64_t watermark, reorder_fn fn,
-		       void *ctx);
+		       void *ctx, uint64_t *upto);
 /* Release everything (end of stream). */
 size_t reorder_flush(struct reorder *r, reorder_fn fn, void *ctx);
 size_t reorder_pending(const struct reorder *r);

@@ -167,3 +167,41 @@ def test_loss_marker_replays_and_marks_records_it_overtook(tmp_path):
     assert ["[incomplete]" in l for l in shown] == [True, False], shown
     assert "4 events, 3 lost" in p.stderr, p.stderr
     assert summary(p) == "2 connections ended, 1 incomplete, 0 evicted", p.stderr
+
+
+LISTEN, SYN_RECV = 10, 3
+REQ_START, REQ_CANCEL = 5, 6
+
+
+def record(ts, cookie, kind, old, new, sport, dport, aux=0):
+    return REC.pack(ts, cookie, 1, aux, 0, 100, 100, 4026531840, sport, dport,
+                    kind, old, new, 2, 2, 0, LO, LO, b"test" + bytes(12))
+
+
+def test_held_connect_does_not_settle_a_request_early(tmp_path):
+    """A request's timer is removed as its child is made; another socket's
+    connect() (no local port yet) waits in the reorder buffer and holds the
+    child's record back behind it. The replay's clock passing the removal's
+    20 ms grace must not settle the request as dropped while that record
+    is held: the child is the request's, passive and whole."""
+    ms = 1_000_000
+    b = 1 * S
+    path = tmp_path / "held.bin"
+    path.write_bytes(header()
+                     + record(b + 1 * ms, 5, 1, CLOSE, LISTEN, 8080, 0)
+                     + record(b + 10 * ms, 0, REQ_START, 0, SYN_RECV, 8080, 40000, aux=5)
+                     + record(b + 12 * ms, 0, REQ_CANCEL, 0, SYN_RECV, 8080, 40000)
+                     + record(b + 12 * ms + ms // 2, 7, 1, CLOSE, SYN_SENT, 0, 9999)
+                     + record(b + 13 * ms, 9, 1, SYN_RECV, ESTABLISHED, 8080, 40000)
+                     # other traffic moves the clock 40 ms on...
+                     + record(b + 50 * ms, 20, 1, CLOSE, SYN_SENT, 5000, 9998)
+                     # ...before the connect's port arrives (a far peer)
+                     + record(b + 100 * ms, 7, 1, SYN_SENT, ESTABLISHED, 41000, 9999)
+                     + record(b + 150 * ms, 9, 1, ESTABLISHED, CLOSE, 8080, 40000))
+    p = run("life", "--replay", str(path), "--json")
+    assert p.returncode == 0, p.stderr
+    lives = [json.loads(l) for l in p.stdout.splitlines()]
+    assert [o["cookie"] for o in lives] == [9], lives
+    [child] = lives
+    assert child["open"] == "passive" and not child["incomplete"], child
+    assert child["path"][0]["state"] == "SYN_RECV", child

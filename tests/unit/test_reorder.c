@@ -52,7 +52,7 @@ static void test_sorts_and_holds_until_watermark(void **state)
 
 		reorder_push(&r, &e);
 	}
-	assert_int_equal(reorder_release(&r, 35, collect, NULL), 3);
+	assert_int_equal(reorder_release(&r, 35, collect, NULL, NULL), 3);
 	assert_int_equal(out[0].ts_ns, 10);
 	assert_int_equal(out[1].ts_ns, 20);
 	assert_int_equal(out[2].ts_ns, 30);
@@ -82,9 +82,9 @@ static void test_connect_port_is_patched(void **state)
 	reorder_push(&r, &syn);
 	reorder_push(&r, &other);
 	/* the connect waits for its port, and holds back what follows it */
-	assert_int_equal(reorder_release(&r, 16, collect, NULL), 0);
+	assert_int_equal(reorder_release(&r, 16, collect, NULL, NULL), 0);
 	reorder_push(&r, &est);
-	assert_int_equal(reorder_release(&r, 16, collect, NULL), 2);
+	assert_int_equal(reorder_release(&r, 16, collect, NULL, NULL), 2);
 	assert_int_equal(out[0].sport, 40000);
 	assert_int_equal(out[0].newstate, TCPFSM_ST_SYN_SENT);
 	assert_int_equal(out[1].cookie, 8);
@@ -100,8 +100,8 @@ static void test_connect_without_port_released_after_hold(void **state)
 	assert_int_equal(reorder_init(&r, 1000), 0);
 	nout = 0;
 	reorder_push(&r, &syn);
-	assert_int_equal(reorder_release(&r, 500, collect, NULL), 0);
-	assert_int_equal(reorder_release(&r, 1010, collect, NULL), 1);
+	assert_int_equal(reorder_release(&r, 500, collect, NULL, NULL), 0);
+	assert_int_equal(reorder_release(&r, 1010, collect, NULL, NULL), 1);
 	assert_int_equal(out[0].sport, 0);
 	assert_int_equal(r.unpatched, 1);
 	reorder_free(&r);
@@ -149,11 +149,11 @@ static void test_bound_connects_do_not_crowd_out_a_port(void **state)
 	}
 	reorder_push(&r, &est);
 	/* the 4500 others sort before the connect and go */
-	assert_int_equal(reorder_release(&r, 9000, count_only, &n), 4500);
+	assert_int_equal(reorder_release(&r, 9000, count_only, &n, NULL), 4500);
 	assert_int_equal(n, 4500);
 	assert_int_equal(r.ports.count, 1); /* only the connect waits */
 	nout = 0;
-	assert_int_equal(reorder_release(&r, 10000 + 1000 + 1, collect, NULL), 2);
+	assert_int_equal(reorder_release(&r, 10000 + 1000 + 1, collect, NULL, NULL), 2);
 	assert_int_equal(out[0].cookie, 7);
 	assert_int_equal(out[0].sport, 4242);
 	assert_int_equal(r.patched, 1);
@@ -187,7 +187,7 @@ static void test_reconnect_of_one_socket_keeps_each_port(void **state)
 	for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
 		assert_int_equal(reorder_push(&r, &evs[i]), 0);
 	/* nothing waits in vain: all is known before the hold runs out */
-	assert_int_equal(reorder_release(&r, 100, collect, NULL), 8);
+	assert_int_equal(reorder_release(&r, 100, collect, NULL, NULL), 8);
 	assert_int_equal(out[0].sport, 40000);
 	assert_int_equal(out[2].sport, 40001);
 	assert_int_equal(out[4].sport, 0);
@@ -196,6 +196,44 @@ static void test_reconnect_of_one_socket_keeps_each_port(void **state)
 	assert_int_equal(r.unpatched, 1);
 	assert_int_equal(r.ports.count, 0);
 	reorder_free(&r);
+}
+
+/*
+ * How far the released stream is complete: the watermark, or just before
+ * a connect held for its port (what follows it is held too).
+ */
+static void test_release_says_how_far_the_stream_is_complete(void **state)
+{
+	struct reorder r;
+	struct tcpfsm_event a = ev(10, 8, 1, 4, 99);
+	struct tcpfsm_event syn = ev(20, 7, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0);
+	struct tcpfsm_event b = ev(30, 9, 1, 4, 98);
+	struct tcpfsm_event est = ev(60, 7, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 40000);
+	uint64_t upto = 0;
+
+	assert_int_equal(reorder_init(&r, 1000), 0);
+	nout = 0;
+	assert_int_equal(reorder_release(&r, 5, collect, NULL, &upto), 0);
+	assert_int_equal(upto, 5);	/* nothing pending: all up to the watermark */
+	reorder_push(&r, &a);
+	reorder_push(&r, &syn);
+	reorder_push(&r, &b);
+	assert_int_equal(reorder_release(&r, 50, collect, NULL, &upto), 1);
+	assert_int_equal(upto, 19);	/* held at the connect */
+	reorder_push(&r, &est);
+	assert_int_equal(reorder_release(&r, 50, collect, NULL, &upto), 2);
+	assert_int_equal(upto, 50);
+	assert_int_equal(out[1].sport, 40000);
+	/* a connect whose port never comes: held until its hold runs out */
+	syn.ts_ns = 100;
+	syn.cookie = 11;
+	reorder_push(&r, &syn);
+	assert_int_equal(reorder_release(&r, 1099, collect, NULL, &upto), 1); /* est */
+	assert_int_equal(upto, 99);
+	assert_int_equal(reorder_release(&r, 1100, collect, NULL, &upto), 1);
+	assert_int_equal(upto, 1100);
+	reorder_free(&r);
+	(void)state;
 }
 
 int main(void)
@@ -207,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_grows),
 		cmocka_unit_test(test_bound_connects_do_not_crowd_out_a_port),
 		cmocka_unit_test(test_reconnect_of_one_socket_keeps_each_port),
+		cmocka_unit_test(test_release_says_how_far_the_stream_is_complete),
 	};
 
 	return cmocka_run_group_tests_name("reorder", tests, NULL, NULL);

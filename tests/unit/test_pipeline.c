@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The pipeline's loop step: the reorder buffer and the engine together. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "engine.h"
+#include "pipeline.h"
+#include "tcpstate.h"
+
+#define MS 1000000ull
+
+static struct conn closed[8];
+static int nclosed;
+
+static void on_closed(void *ctx, const struct conn *c)
+{
+	(void)ctx;
+	assert_true(nclosed < 8);
+	closed[nclosed++] = *c;
+}
+
+/* 127.0.0.1:sport -> 127.0.0.1:dport */
+static struct tcpfsm_event ev(uint8_t kind, uint64_t cookie, uint64_t ts,
+			      uint8_t old, uint8_t new, uint16_t sport,
+			      uint16_t dport)
+{
+	struct tcpfsm_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.cookie = cookie;
+	e.ts_ns = ts;
+	e.oldstate = old;
+	e.newstate = new;
+	e.family = 2;
+	e.netns = 4026531840u;
+	e.saddr[0] = e.daddr[0] = 127;
+	e.saddr[3] = e.daddr[3] = 1;
+	e.sport = sport;
+	e.dport = dport;
+	return e;
+}
+
+static void push(struct pipe *p, struct tcpfsm_event e)
+{
+	assert_int_equal(reorder_push(&p->ro, &e), 0);
+}
+
+static void deliver(void *ctx, const struct tcpfsm_event *e)
+{
+	engine_event(ctx, e);
+}
+
+/*
+ * A request's timer is removed (its child is being made), then another
+ * socket's connect waits in the reorder buffer for its port, holding back
+ * the child's record behind it. A step past the removal's grace must not
+ * settle the request as dropped while the record that joins it is held:
+ * the child is the request's, passive and whole.
+ */
+static void test_step_does_not_settle_past_a_held_connect(void **state)
+{
+	struct engine_config cfg;
+	struct engine_cb cb = { .closed = on_closed };
+	struct tcpfsm_event req;
+	struct pipe p;
+
+	memset(&p, 0, sizeof(p));
+	p.out = stdout;
+	nclosed = 0;
+	engine_config_default(&cfg);
+	p.eng = engine_new(&cfg, &cb);
+	assert_non_null(p.eng);
+	assert_int_equal(reorder_init(&p.ro, 200 * MS), 0);
+
+	push(&p, ev(TCPFSM_EV_STATE, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 8080, 0));
+	req = ev(TCPFSM_EV_REQ_START, 0, 10 * MS, 0, TCPFSM_ST_SYN_RECV, 8080, 40000);
+	req.aux = 5;	/* the listener's cookie */
+	push(&p, req);
+	push(&p, ev(TCPFSM_EV_REQ_CANCEL, 0, 12 * MS, 0, TCPFSM_ST_SYN_RECV, 8080, 40000));
+	/* another socket's connect(), its port not known yet */
+	push(&p, ev(TCPFSM_EV_STATE, 7, 12 * MS + 500000, TCPFSM_ST_CLOSE,
+		    TCPFSM_ST_SYN_SENT, 0, 9999));
+	push(&p, ev(TCPFSM_EV_STATE, 9, 13 * MS, TCPFSM_ST_SYN_RECV,
+		    TCPFSM_ST_ESTABLISHED, 8080, 40000));
+	/* 28 ms after the removal: past its 20 ms grace */
+	pipe_step(&p, 40 * MS);
+	assert_int_equal(reorder_pending(&p.ro), 2);
+	assert_int_equal(nclosed, 0);
+	/* the connect's next record brings its port (a far peer: 100 ms) */
+	push(&p, ev(TCPFSM_EV_STATE, 7, 100 * MS, TCPFSM_ST_SYN_SENT,
+		    TCPFSM_ST_ESTABLISHED, 41000, 9999));
+	pipe_step(&p, 120 * MS);
+	assert_int_equal(reorder_pending(&p.ro), 0);
+	push(&p, ev(TCPFSM_EV_STATE, 9, 150 * MS, TCPFSM_ST_ESTABLISHED,
+		    TCPFSM_ST_CLOSE, 8080, 40000));
+	pipe_step(&p, 300 * MS);
+	reorder_flush(&p.ro, deliver, p.eng);
+
+	assert_int_equal(nclosed, 1);
+	assert_int_equal(closed[0].cookie, 9);
+	assert_int_equal(closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(closed[0].path_state[0], TCPFSM_ST_SYN_RECV);
+	assert_int_equal(closed[0].path_since[0], 10 * MS);	/* the SYN */
+	assert_false(conn_incomplete(&closed[0]));
+	reorder_free(&p.ro);
+	engine_free(p.eng);
+	(void)state;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_step_does_not_settle_past_a_held_connect),
+	};
+
+	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
+}
