@@ -94,7 +94,7 @@ static void on_closed(void *ctx, const struct conn *c)
 	size_t n;
 	int i;
 
-	if (p->done || (c->open_kind == OPEN_LISTEN && !*listeners) ||
+	if ((c->open_kind == OPEN_LISTEN && !*listeners) ||
 	    !pipe_wants_closed(p, c))
 		return;
 	if (p->o.json) {

@@ -458,8 +458,37 @@ static void on_closed(void *ctx, const struct conn *c)
 		if (conn_incomplete(c))
 			p->incomplete++;
 	}
-	if (p->closed_cb)
-		p->closed_cb(ctx, c);
+	if (p->cb.closed && !p->done)
+		p->cb.closed(ctx, c);
+}
+
+/*
+ * The command's callbacks are called through these, and nothing is
+ * printed once p->done is set (--count reached, the reader gone, output or
+ * recording failed): not a transition, a lifecycle, a --stuck alert (the
+ * at-exit ones included) nor a final stats print.
+ */
+static void on_transition(void *ctx, const struct transition *t)
+{
+	struct pipe *p = ctx;
+
+	if (!p->done)
+		p->cb.transition(ctx, t);
+}
+
+static void on_stuck(void *ctx, const struct conn *c, uint64_t now_ns,
+		     uint64_t threshold_ns, bool at_exit)
+{
+	struct pipe *p = ctx;
+
+	if (!p->done)
+		p->cb.stuck(ctx, c, now_ns, threshold_ns, at_exit);
+}
+
+static void tick(struct pipe *p, uint64_t now_ns, bool final)
+{
+	if (p->o.tick && !p->done)
+		p->o.tick(p, now_ns, final);
 }
 
 #define OUT_BUF_BYTES (1u << 20)
@@ -510,8 +539,7 @@ void pipe_step(struct pipe *p, uint64_t watermark)
 	p->now_ns = clock_ns(CLOCK_MONOTONIC);
 	reorder_release(&p->ro, watermark, deliver, p, &upto);
 	engine_advance(p->eng, upto);
-	if (p->o.tick && !p->done)
-		p->o.tick(p, upto, false);
+	tick(p, upto, false);
 	err = cli_flush(p->out);
 	if (err == -EPIPE) {
 		p->epipe = true;
@@ -823,8 +851,7 @@ static int run_live(struct pipe *p)
 	if (!p->epipe) {
 		reorder_flush(&p->ro, deliver, p);
 		engine_finish(p->eng, now);
-		if (p->o.tick)
-			p->o.tick(p, now, true);
+		tick(p, now, true);
 	}
 	return ret < 0 && ret != -EINTR ? EXIT_FAIL : EXIT_OK;
 }
@@ -877,8 +904,7 @@ static int run_replay(struct pipe *p)
 	if (!p->epipe) {
 		reorder_flush(&p->ro, deliver, p);
 		engine_finish(p->eng, last_ts);
-		if (p->o.tick)
-			p->o.tick(p, last_ts, true);
+		tick(p, last_ts, true);
 	}
 	if (ret < 0) {
 		/* what came before the damage has been reported; now the damage */
@@ -950,11 +976,13 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	if (o->json)
 		p->o.header = NULL;	/* headers are for tables */
 	/* the callbacks get the pipe; every command reports --stuck alike */
+	p->cb = *cb;
+	if (!p->cb.stuck)
+		p->cb.stuck = pipe_stuck_cb;
 	c.ctx = p;
-	if (!c.stuck)
-		c.stuck = pipe_stuck_cb;
-	p->closed_cb = cb->closed;
+	c.transition = cb->transition ? on_transition : NULL;
 	c.closed = on_closed;
+	c.stuck = on_stuck;
 	engine_config_default(&cfg);
 	cfg.max_conns = o->max_conns;
 	for (i = 0; i < TCPFSM_ST_MAX; i++)
@@ -1015,6 +1043,7 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 		json_bool(j, "at_exit", at_exit);
 		json_end_object(j);
 		json_end_line(j);
+		pipe_emitted(p);
 		return;
 	}
 	format_addr(saddr, c->t.family, c->t.saddr);
@@ -1032,4 +1061,5 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	fput_escaped(p->out, c->owner.pid ?
 		     pipe_cgroup_path(p, c->owner.cgroup_id) : NULL);
 	fputc('\n', p->out);
+	pipe_emitted(p);
 }

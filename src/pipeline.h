@@ -40,7 +40,8 @@ struct pipe_opts {
 	bool has_stuck;
 	/* printed once tracing has started (table headers) */
 	void (*header)(struct pipe *p);
-	/* called after each batch, and once more (final) at the end */
+	/* called after each batch, and once more (final) at the end, until
+	 * --count is reached */
 	void (*tick)(struct pipe *p, uint64_t now_ns, bool final);
 	/* a command's own short options, appended to the common ones */
 	const char *extra_short;
@@ -74,8 +75,8 @@ struct pipe {
 	uint64_t seeded;
 	/* the summary's: connections the filters select that ended, and of them incomplete */
 	uint64_t closed, incomplete;
-	/* the command's engine_cb.closed, called after counting */
-	void (*closed_cb)(void *ctx, const struct conn *c);
+	/* the command's callbacks (stuck: pipe_stuck_cb by default) */
+	struct engine_cb cb;
 	struct cgpath cg;	/* cgroup id -> path */
 	bool have_cg;		/* live, or a replay of this boot's recording */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC at the last step: cgpath's rate limit */
@@ -134,7 +135,7 @@ enum {
 	"      --json               one JSON object per line\n"                     \
 	"  -T, --timestamp MODE     wall (default), mono, or rel\n"                 \
 	"  -d, --duration SECONDS   stop after this long (e.g. 30, 5m)\n"           \
-	"  -c, --count N            stop after N records\n"                         \
+	"  -c, --count N            stop after N records (--stuck alerts included)\n" \
 	"      --stuck STATE=DUR[,...]  alert when a connection stays in STATE\n"  \
 	"                           longer than DUR (e.g. CLOSE_WAIT=30s)\n"        \
 	"      --record FILE        also write the raw event stream to FILE\n"      \
@@ -186,7 +187,10 @@ bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
  * and the closing summary counts.
  */
 bool pipe_wants_closed(const struct pipe *p, const struct conn *c);
-/* Count one emitted record; stops the run at --count. */
+/*
+ * Count one record printed (a transition, a lifecycle, a stats print, a
+ * --stuck alert); at --count the run stops and prints nothing more.
+ */
 void pipe_emitted(struct pipe *p);
 /* Timestamp text per --timestamp (buf: 32 bytes); returns its length. */
 size_t pipe_format_ts(struct pipe *p, char *buf, uint64_t mono_ns);

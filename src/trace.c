@@ -68,7 +68,7 @@ static void on_transition(void *ctx, const struct transition *t)
 	struct pipe *p = ctx;
 	const struct conn *c = t->conn;
 
-	if (p->done || !pipe_wants_conn(p, c) ||
+	if (!pipe_wants_conn(p, c) ||
 	    !filter_states(&p->o.filter, t->oldstate, t->newstate))
 		return;
 	if (p->o.json) {

@@ -205,3 +205,34 @@ def test_held_connect_does_not_settle_a_request_early(tmp_path):
     [child] = lives
     assert child["open"] == "passive" and not child["incomplete"], child
     assert child["path"][0]["state"] == "SYN_RECV", child
+
+
+def test_count_stops_every_kind_of_record(tmp_path):
+    """--count N prints N records and nothing after: a --stuck alert counts
+    as one (an at-exit alert after the N-th is not printed), and stats
+    with --interval makes N prints, not one more at exit."""
+    ms = 1_000_000
+    path = tmp_path / "count.bin"
+    path.write_bytes(header()
+                     + state(1 * S, 1, CLOSE, SYN_SENT, 5000)
+                     + state(1 * S + 1 * ms, 1, SYN_SENT, ESTABLISHED, 5000)
+                     # later traffic moves the replay's clock on
+                     + state(1 * S + 300 * ms, 2, CLOSE, SYN_SENT, 5001)
+                     + state(2 * S, 3, CLOSE, SYN_SENT, 5002)
+                     + state(2 * S + 1 * ms, 3, SYN_SENT, ESTABLISHED, 5002))
+    p = run("trace", "--replay", str(path), "--stuck", "ESTABLISHED=100ms", "-c", "3")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()[1:]
+    assert len(lines) == 3 and lines[2].startswith("STUCK ESTABLISHED"), lines
+    p = run("trace", "--replay", str(path), "--stuck", "ESTABLISHED=100ms", "-c", "1",
+            "--json", "--state", "CLOSE_WAIT")
+    [o] = [json.loads(l) for l in p.stdout.splitlines()]
+    assert o["type"] == "stuck" and not o["at_exit"], o
+
+    for n in (1, 2):
+        p = run("stats", "--replay", str(path), "-i", "200ms", "-c", str(n))
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.count("time in state") == n, p.stdout
+    # no --interval: the one print at the end
+    p = run("stats", "--replay", str(path), "-c", "1")
+    assert p.stdout.count("time in state") == 1, p.stdout
