@@ -94,8 +94,7 @@ static void on_closed(void *ctx, const struct conn *c)
 	size_t n;
 	int i;
 
-	if ((c->open_kind == OPEN_LISTEN && !*listeners) ||
-	    !pipe_wants_closed(p, c))
+	if (c->open_kind == OPEN_LISTEN && !*listeners)
 		return;
 	if (p->o.json) {
 		json_life(p, c);

@@ -249,7 +249,11 @@ bool pipe_wants_conn(const struct pipe *p, const struct conn *c)
 	return true;
 }
 
-bool pipe_wants_closed(const struct pipe *p, const struct conn *c)
+/*
+ * A finished connection the filters select: pipe_wants_conn(), and with
+ * --state, one that went through one of those states.
+ */
+static bool wants_closed(const struct pipe *p, const struct conn *c)
 {
 	uint32_t states = p->o.filter.state_mask;
 
@@ -442,18 +446,21 @@ void pipe_json_conn(struct pipe *p, const struct conn *c)
 /* ---- the loop ---- */
 
 /*
- * Every finished connection, for the summary. The engine counts them all,
- * filtered out or not; with kernel-side filters a filtered-out connection
- * shows only its records that had no local port yet, which look like a
- * connection with gaps. So the summary counts here, what the filters
- * select, and as incomplete what life marks so (including a start not
- * seen).
+ * Every finished connection: the filters select here, once, what the
+ * command's closed callback gets and the summary counts. The engine sees
+ * them all, filtered out or not; with kernel-side filters a filtered-out
+ * connection shows only its records that had no local port yet, which look
+ * like a connection with gaps. The summary counts as incomplete what life
+ * marks so (including a start not seen), and no listener: it is no
+ * connection (life shows one only with --listeners).
  */
 static void on_closed(void *ctx, const struct conn *c)
 {
 	struct pipe *p = ctx;
 
-	if (pipe_wants_closed(p, c)) {
+	if (!wants_closed(p, c))
+		return;
+	if (c->open_kind != OPEN_LISTEN) {
 		p->closed++;
 		if (conn_incomplete(c))
 			p->incomplete++;

@@ -166,8 +166,9 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 
 /*
  * Run the pipeline to its end; returns the exit status. The callbacks get
- * p as their ctx; cb->stuck defaults to pipe_stuck_cb; o->header is used
- * only for tables.
+ * p as their ctx; cb->closed gets only the connections the filters select
+ * (with --state, those that went through one of its states); cb->stuck
+ * defaults to pipe_stuck_cb; o->header is used only for tables.
  */
 int pipe_run(struct pipe *p, const struct pipe_opts *o,
 	     const struct engine_cb *cb);
@@ -181,12 +182,6 @@ void pipe_step(struct pipe *p, uint64_t watermark);
 
 /* For callbacks: is this connection/transition wanted by the filters? */
 bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
-/*
- * A finished connection the filters select: pipe_wants_conn(), and with
- * --state, one that went through one of those states. What life reports
- * and the closing summary counts.
- */
-bool pipe_wants_closed(const struct pipe *p, const struct conn *c);
 /*
  * Count one record printed (a transition, a lifecycle, a stats print, a
  * --stuck alert); at --count the run stops and prints nothing more.

@@ -236,3 +236,24 @@ def test_count_stops_every_kind_of_record(tmp_path):
     # no --interval: the one print at the end
     p = run("stats", "--replay", str(path), "-c", "1")
     assert p.stdout.count("time in state") == 1, p.stdout
+
+
+def test_summary_counts_no_listener(tmp_path):
+    """A listener that closes is no connection: not among the summary's
+    connections ended, in any command, whether life shows it (with
+    --listeners) or not."""
+    ms = 1_000_000
+    path = tmp_path / "listener.bin"
+    path.write_bytes(header()
+                     + record(1 * S, 5, 1, CLOSE, LISTEN, 8080, 0)
+                     + state(1 * S + 1 * ms, 1, CLOSE, SYN_SENT, 5000)
+                     + state(1 * S + 2 * ms, 1, SYN_SENT, CLOSE, 5000)
+                     + record(1 * S + 3 * ms, 5, 1, LISTEN, CLOSE, 8080, 0))
+    for args in (["life"], ["life", "--listeners"], ["trace"], ["stats"]):
+        p = run(*args, "--replay", str(path))
+        assert p.returncode == 0, p.stderr
+        assert summary(p) == "1 connections ended, 0 incomplete, 0 evicted", (args, p.stderr)
+    p = run("life", "--replay", str(path), "--listeners", "--json")
+    assert [json.loads(l)["open"] for l in p.stdout.splitlines()] == ["active", "listen"], p.stdout
+    p = run("life", "--replay", str(path), "--json")
+    assert [json.loads(l)["open"] for l in p.stdout.splitlines()] == ["active"], p.stdout
