@@ -58,7 +58,7 @@ static void json_transition(struct pipe *p, const struct transition *t)
 		json_bool(j, "in_task", t->ev->flags & TCPFSM_F_IN_TASK);
 		json_end_object(j);
 	}
-	json_bool(j, "incomplete", c->flags & CONN_F_INCOMPLETE);
+	json_bool(j, "incomplete", conn_incomplete(c));
 	json_end_object(j);
 	json_end_line(j);
 }

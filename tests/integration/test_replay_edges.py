@@ -257,3 +257,22 @@ def test_summary_counts_no_listener(tmp_path):
     assert [json.loads(l)["open"] for l in p.stdout.splitlines()] == ["active", "listen"], p.stdout
     p = run("life", "--replay", str(path), "--json")
     assert [json.loads(l)["open"] for l in p.stdout.splitlines()] == ["active"], p.stdout
+
+
+def test_trace_incomplete_as_life_says(tmp_path):
+    """trace's "incomplete" is life's: a connection whose start was not
+    seen is incomplete on every line, one seen whole is not."""
+    ms = 1_000_000
+    path = tmp_path / "incomplete.bin"
+    path.write_bytes(header()
+                     + state(1 * S, 1, CLOSE, SYN_SENT, 5000)
+                     + state(1 * S + 1 * ms, 1, SYN_SENT, CLOSE, 5000)
+                     + state(1 * S + 2 * ms, 2, ESTABLISHED, FIN_WAIT1, 5001)
+                     + state(1 * S + 3 * ms, 2, FIN_WAIT1, CLOSE, 5001))
+    p = run("trace", "--replay", str(path), "--json")
+    assert p.returncode == 0, p.stderr
+    got = [(o["cookie"], o["incomplete"]) for o in map(json.loads, p.stdout.splitlines())]
+    assert got == [(1, False), (1, False), (2, True), (2, True)], got
+    p = run("life", "--replay", str(path), "--json")
+    got = [(o["cookie"], o["incomplete"]) for o in map(json.loads, p.stdout.splitlines())]
+    assert got == [(1, False), (2, True)], got
