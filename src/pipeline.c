@@ -33,33 +33,47 @@ void pipe_opts_init(struct pipe_opts *o, const char *cmd)
 	o->max_conns = ENGINE_DEFAULT_MAX_CONNS;
 }
 
+/*
+ * STATE=DURATION[,...], split as the other lists are: an empty item (a
+ * stray ',') is an error, not skipped.
+ */
 static int parse_stuck(struct pipe_opts *o, const char *arg)
 {
-	char buf[256], *save = NULL, *tok;
+	const char *p = arg;
 
-	if (strlen(arg) >= sizeof(buf))
-		return cli_usage_error(o->cmd, "--stuck: too long");
-	strcpy(buf, arg);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
+	if (!*arg)
+		return cli_usage_error(o->cmd,
+			"--stuck: nothing given (STATE=DURATION, e.g. CLOSE_WAIT=30s)");
+	do {
+		char item[64], *eq;
+		size_t n = strcspn(p, ",");
 		uint64_t ns;
 		int st;
 
+		if (n == 0)
+			return cli_usage_error(o->cmd,
+				"--stuck: empty item in '%s' (a stray ',')", arg);
+		if (n >= sizeof(item))
+			return cli_usage_error(o->cmd,
+				"--stuck: '%.16s...' (%zu bytes) is too long for STATE=DURATION",
+				p, n);
+		memcpy(item, p, n);
+		item[n] = '\0';
+		eq = strchr(item, '=');
 		if (!eq)
 			return cli_usage_error(o->cmd,
-				"--stuck: '%s' is not STATE=DURATION (e.g. CLOSE_WAIT=30s)", tok);
+				"--stuck: '%s' is not STATE=DURATION (e.g. CLOSE_WAIT=30s)", item);
 		*eq = '\0';
-		st = tcp_state_parse(tok);
+		st = tcp_state_parse(item);
 		if (st < 0 || st == TCPFSM_ST_CLOSE || st == TCPFSM_ST_NEW_SYN_RECV)
-			return cli_usage_error(o->cmd, "--stuck: unknown state '%s'", tok);
+			return cli_usage_error(o->cmd, "--stuck: unknown state '%s'", item);
 		if (parse_duration_ns(eq + 1, &ns) || ns == 0)
 			return cli_usage_error(o->cmd,
 				"--stuck: bad duration '%s' (e.g. 30s, 500ms, 2m)", eq + 1);
 		o->stuck_ns[st] = ns;
 		o->has_stuck = true;
-	}
-	if (!o->has_stuck)
-		return cli_usage_error(o->cmd, "--stuck: nothing given");
+		p += n;
+	} while (*p++ == ',');
 	return 0;
 }
 

@@ -254,6 +254,37 @@ static void test_repeated_port_options_add_up(void **state)
 	assert_int_equal(o.filter.n_lports, 3);
 }
 
+/* --stuck STATE=DURATION[,...]: an empty item is an error, as in the other lists. */
+static void test_stuck_option(void **state)
+{
+	static const char *const bad[] = {
+		"", ",", "CLOSE_WAIT=30s,", ",CLOSE_WAIT=30s", "CLOSE_WAIT=30s,,LAST_ACK=1s",
+		"CLOSE_WAIT", "CLOSE_WAIT=", "CLOSE=1s", "NOPE=1s", "CLOSE_WAIT=0",
+		"CLOSE_WAIT=30000000000000000000000000000000000000000000000000000s",
+	};
+	struct pipe_opts o;
+	char many[400] = "";
+	size_t i;
+
+	(void)state;
+	pipe_opts_init(&o, "trace");
+	assert_int_equal(pipe_parse_opt(&o, OPT_STUCK, "CLOSE_WAIT=30s,FIN_WAIT2=1m"), 0);
+	assert_true(o.has_stuck);
+	assert_int_equal(o.stuck_ns[TCPFSM_ST_CLOSE_WAIT], 30000000000ull);
+	assert_int_equal(o.stuck_ns[TCPFSM_ST_FIN_WAIT2], 60000000000ull);
+	/* no bound on the whole list, only on each item */
+	for (i = 0; i < 20; i++)
+		strcat(many, i ? ",LAST_ACK=1500ms" : "LAST_ACK=1500ms");
+	assert_true(strlen(many) > 256);
+	assert_int_equal(pipe_parse_opt(&o, OPT_STUCK, many), 0);
+	assert_int_equal(o.stuck_ns[TCPFSM_ST_LAST_ACK], 1500000000ull);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pipe_opts_init(&o, "trace");
+		if (pipe_parse_opt(&o, OPT_STUCK, bad[i]) != 2)
+			fail_msg("--stuck '%s' accepted", bad[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_ports_and_numbers),
 		cmocka_unit_test(test_repeated_port_options_add_up),
+		cmocka_unit_test(test_stuck_option),
 	};
 
 	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
