@@ -150,8 +150,8 @@ int parse_port_list(const char *s, uint16_t *ports, int max)
 
 void format_duration(char *buf, size_t len, uint64_t ns)
 {
-	char tmp[32];
-
-	*fmt_duration(tmp, ns) = '\0';
-	snprintf(buf, len, "%s", tmp);
+	if (len > FMT_DURATION_MAX)
+		*fmt_duration(buf, ns) = '\0';
+	else if (len)
+		*buf = '\0';
 }

@@ -41,7 +41,10 @@ int parse_duration_ns(const char *s, uint64_t *ns);
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* "80,443,8080": up to max ports, each 1..65535. Returns count or -EINVAL. */
 int parse_port_list(const char *s, uint16_t *ports, int max);
-/* Human duration: "850us", "12.3ms", "61.5s", "3h12m", "2d4h". */
+/*
+ * Human duration, fmt_duration's text: "850us", "12.3ms", "59.8s", "3m05s",
+ * "3h12m", "2d04h". len must exceed FMT_DURATION_MAX (else buf gets "").
+ */
 void format_duration(char *buf, size_t len, uint64_t ns);
 
 #endif

@@ -56,8 +56,9 @@ static inline char *fmt_str(char *p, const char *s)
 
 /*
  * Human duration, in integer arithmetic: "850us" "12.3ms" "59.8s" "3m05s"
- * "3h12m" "2d04h" (tenths truncated). At most 24 bytes.
+ * "3h12m" "2d04h" (tenths truncated). At most FMT_DURATION_MAX bytes.
  */
+#define FMT_DURATION_MAX 24
 static inline char *fmt_duration(char *p, uint64_t ns)
 {
 	uint64_t s = ns / 1000000000ull;

@@ -334,12 +334,6 @@ char *pipe_fmt_ms(char *e, uint64_t ns, uint8_t known)
 	return fmt_u64_fixed(e, ns % 1000000 / 1000, 3);
 }
 
-void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known)
-{
-	(void)len; /* callers give at least 32 bytes */
-	*pipe_fmt_ms(buf, ns, known) = '\0';
-}
-
 /* The columns after the time, from what identifies a connection. */
 static char *fmt_conn_id_cols(char *e, const struct conn *c)
 {

@@ -196,9 +196,10 @@ uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns);
 void pipe_json_conn(struct pipe *p, const struct conn *c);
 /* The path of cgroup id, or NULL (unknown, or not resolvable here). */
 const char *pipe_cgroup_path(struct pipe *p, uint64_t cgroup_id);
-/* "1.234" ms with µs precision, "-" when unknown, ">" for a lower bound. */
-void format_ms(char *buf, size_t len, uint64_t ns, uint8_t known);
-/* The same at p, unterminated; returns the end. */
+/*
+ * "1.234" ms with µs precision, "-" when unknown, ">" for a lower bound;
+ * written at p, unterminated; returns the end.
+ */
 char *pipe_fmt_ms(char *p, uint64_t ns, uint8_t known);
 /*
  * The columns every per-connection table line starts with: TIME COOKIE PID

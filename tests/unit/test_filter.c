@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include "cli.h"
 #include "filter.h"
+#include "fmt.h"
 #include "pipeline.h"
 #include "tcpstate.h"
 
@@ -216,6 +217,17 @@ static void test_durations(void **state)
 	assert_string_equal(buf, "1m01s");
 	format_duration(buf, sizeof(buf), 11520000000000ull);
 	assert_string_equal(buf, "3h12m");
+	/* the other examples cli.h gives */
+	format_duration(buf, sizeof(buf), 12345678);
+	assert_string_equal(buf, "12.3ms");
+	format_duration(buf, sizeof(buf), 59850000000ull);
+	assert_string_equal(buf, "59.8s");
+	format_duration(buf, sizeof(buf), 185000000000ull);
+	assert_string_equal(buf, "3m05s");
+	format_duration(buf, sizeof(buf), 187200000000000ull);
+	assert_string_equal(buf, "2d04h");
+	format_duration(buf, sizeof(buf), UINT64_MAX);
+	assert_true(strlen(buf) <= FMT_DURATION_MAX);
 }
 
 static void test_ports_and_numbers(void **state)

@@ -123,13 +123,13 @@ static void test_addresses_and_ms(void **state)
 	assert_string_equal(buf, "10.2.3.4");
 	format_addr(buf, 7, a);
 	assert_string_equal(buf, "?");
-	format_ms(buf, sizeof(buf), 61550123456ull, DUR_EXACT);
+	*pipe_fmt_ms(buf, 61550123456ull, DUR_EXACT) = '\0';
 	assert_string_equal(buf, "61550.123");
-	format_ms(buf, sizeof(buf), 1500, DUR_EXACT);
+	*pipe_fmt_ms(buf, 1500, DUR_EXACT) = '\0';
 	assert_string_equal(buf, "0.001");
-	format_ms(buf, sizeof(buf), 0, DUR_UNKNOWN);
+	*pipe_fmt_ms(buf, 0, DUR_UNKNOWN) = '\0';
 	assert_string_equal(buf, "-");
-	format_ms(buf, sizeof(buf), 2000000, DUR_LOWER_BOUND);
+	*pipe_fmt_ms(buf, 2000000, DUR_LOWER_BOUND) = '\0';
 	assert_string_equal(buf, ">2.000");
 }
 
