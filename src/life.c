@@ -9,8 +9,7 @@
 
 static void print_header(struct pipe *p)
 {
-	fprintf(p->out, "%-15s %-8s %-7s %-15s %-15s %-5s %-15s %-5s %-7s %-12s %12s %s\n",
-		"TIME", "COOKIE", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT",
+	fprintf(p->out, PIPE_CONN_COLS_HEADER "%-7s %-12s %12s %s\n",
 		"OPEN", "CLOSE", "LIFETIME_MS", "PATH (ms in each state)");
 }
 
@@ -85,7 +84,10 @@ static void on_closed(void *ctx, const struct conn *c)
 {
 	struct pipe *p = ctx;
 	const bool *listeners = p->o.priv;
-	/* columns (220) + open/close/lifetime (45) + a full path (8 * 60) */
+	/*
+	 * the columns (PIPE_CONN_COLS_MAX) + open/close/lifetime (45) + a full
+	 * path (8 * 62) + its end and " [incomplete]" (31)
+	 */
 	char line[1024], ms[32], *e;
 	const char *name;
 	unsigned int folded;

@@ -334,29 +334,46 @@ char *pipe_fmt_ms(char *e, uint64_t ns, uint8_t known)
 	return fmt_u64_fixed(e, ns % 1000000 / 1000, 3);
 }
 
+/* The widths of pipe_fmt_conn_cols' columns, as PIPE_CONN_COLS_HEADER spells them. */
+enum { W_TIME = 15, W_COOKIE = 8, W_PID = 7, W_COMM = 15, W_ADDR = 15, W_PORT = 5 };
+_Static_assert(sizeof(PIPE_CONN_COLS_HEADER) - 1 ==
+	       W_TIME + W_COOKIE + W_PID + W_COMM + 2 * (W_ADDR + W_PORT) + 8,
+	       "PIPE_CONN_COLS_HEADER and the column widths disagree");
+
+/* A column's bytes at most: its longest text, padded to its width, a space. */
+#define COL_MAX(len, width) (((len) > (width) ? (len) : (width)) + 1)
+/* after the time: a u64 cookie, a u32 pid, an escaped comm, addresses, ports */
+#define COLS_TEXT_MAX                                                          \
+	(COL_MAX(20, W_COOKIE) + COL_MAX(10, W_PID) +                          \
+	 COL_MAX(COMM_SAFE_LEN - 1, W_COMM) + 2 * COL_MAX(ADDR_STRLEN - 1, W_ADDR) + \
+	 2 * COL_MAX(5, W_PORT))
+/* the time: "HH:MM:SS.uuuuuu", or up to 11 digits of seconds and 7 more */
+_Static_assert(COL_MAX(18, W_TIME) + COLS_TEXT_MAX <= PIPE_CONN_COLS_MAX,
+	       "PIPE_CONN_COLS_MAX is too small");
+
 /* The columns after the time, from what identifies a connection. */
 static char *fmt_conn_id_cols(char *e, const struct conn *c)
 {
-	char buf[64], num[24];
+	char buf[ADDR_STRLEN], num[24];
 	size_t n;
 
-	e = fmt_col(e, num, fmt_u64(num, c->cookie) - num, 8);
+	e = fmt_col(e, num, fmt_u64(num, c->cookie) - num, W_COOKIE);
 	if (c->owner.pid) {
 		char comm[COMM_SAFE_LEN];
 
-		e = fmt_col(e, num, fmt_u64(num, c->owner.pid) - num, 7);
+		e = fmt_col(e, num, fmt_u64(num, c->owner.pid) - num, W_PID);
 		n = comm_escape(comm, c->owner.comm);
-		e = fmt_col(e, comm, n, 15);
+		e = fmt_col(e, comm, n, W_COMM);
 	} else {
-		e = fmt_col(e, "-", 1, 7);
-		e = fmt_col(e, "-", 1, 15);
+		e = fmt_col(e, "-", 1, W_PID);
+		e = fmt_col(e, "-", 1, W_COMM);
 	}
 	n = format_addr(buf, c->t.family, c->t.saddr);
-	e = fmt_col(e, buf, n, 15);
-	e = fmt_col(e, num, fmt_u64(num, c->t.sport) - num, 5);
+	e = fmt_col(e, buf, n, W_ADDR);
+	e = fmt_col(e, num, fmt_u64(num, c->t.sport) - num, W_PORT);
 	n = format_addr(buf, c->t.family, c->t.daddr);
-	e = fmt_col(e, buf, n, 15);
-	return fmt_col(e, num, fmt_u64(num, c->t.dport) - num, 5);
+	e = fmt_col(e, buf, n, W_ADDR);
+	return fmt_col(e, num, fmt_u64(num, c->t.dport) - num, W_PORT);
 }
 
 /*
@@ -365,7 +382,6 @@ static char *fmt_conn_id_cols(char *e, const struct conn *c)
  * everything it was made from, so a changed owner or port makes it anew.
  */
 #define COLS_CACHE 64	/* a power of two */
-#define COLS_TEXT_MAX 208	/* 21 + 11 + 65 + 46 + 6 + 46 + 6 bytes at most */
 
 struct cols_entry {
 	uint64_t cookie;
@@ -386,24 +402,17 @@ static bool cols_match(const struct cols_entry *ce, const struct conn *c)
 char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
 			 const struct conn *c)
 {
-	struct cols_entry *ce;
-	char buf[64];
+	struct cols_entry *ce = &p->cols[(c->cookie ^ c->t.sport) & (COLS_CACHE - 1)];
+	char buf[32];
 	char *start;
 
-	e = fmt_col(e, buf, pipe_format_ts(p, buf, ts_ns), 15);
-	if (!p->cols)
-		p->cols = calloc(COLS_CACHE, sizeof(*p->cols));
-	if (!p->cols)
-		return fmt_conn_id_cols(e, c);
-	ce = &p->cols[(c->cookie ^ c->t.sport) & (COLS_CACHE - 1)];
+	e = fmt_col(e, buf, pipe_format_ts(p, buf, ts_ns), W_TIME);
 	if (cols_match(ce, c)) {
 		memcpy(e, ce->text, ce->len);
 		return e + ce->len;
 	}
 	start = e;
-	e = fmt_conn_id_cols(e, c);
-	if (e - start > COLS_TEXT_MAX)
-		return e;
+	e = fmt_conn_id_cols(e, c);	/* at most COLS_TEXT_MAX bytes */
 	ce->cookie = c->cookie;
 	ce->pid = c->owner.pid;
 	memcpy(ce->comm, c->owner.comm, sizeof(ce->comm));
@@ -411,6 +420,12 @@ char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
 	ce->len = (uint32_t)(e - start);
 	memcpy(ce->text, start, ce->len);
 	return e;
+}
+
+int pipe_cols_init(struct pipe *p)
+{
+	p->cols = calloc(COLS_CACHE, sizeof(*p->cols));
+	return p->cols ? 0 : -ENOMEM;
 }
 
 const char *pipe_cgroup_path(struct pipe *p, uint64_t cgroup_id)
@@ -1003,8 +1018,9 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	for (i = 0; i < TCPFSM_ST_MAX; i++)
 		cfg.stuck_ns[i] = o->stuck_ns[i];
 	p->eng = engine_new(&cfg, &c);
-	if (!p->eng || reorder_init(&p->ro, PORT_HOLD_NS)) {
+	if (!p->eng || pipe_cols_init(p) || reorder_init(&p->ro, PORT_HOLD_NS)) {
 		engine_free(p->eng);
+		free(p->cols);
 		return cli_error("out of memory");
 	}
 	cli_install_signals();

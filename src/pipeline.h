@@ -204,10 +204,17 @@ char *pipe_fmt_ms(char *p, uint64_t ns, uint8_t known);
 /*
  * The columns every per-connection table line starts with: TIME COOKIE PID
  * COMM LADDR LPORT RADDR RPORT, each followed by a space; returns the end
- * (at most 220 bytes on).
+ * (at most PIPE_CONN_COLS_MAX bytes on). PIPE_CONN_COLS_HEADER is their
+ * header, which a command's own columns follow. The text of the last few
+ * connections is kept in p->cols: see pipe_cols_init().
  */
+#define PIPE_CONN_COLS_HEADER \
+	"TIME            COOKIE   PID     COMM            LADDR           LPORT RADDR           RPORT "
+#define PIPE_CONN_COLS_MAX 220
 char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
 			 const struct conn *c);
+/* Allocate p->cols (pipe_run does); returns 0 or -ENOMEM. */
+int pipe_cols_init(struct pipe *p);
 
 /* The --stuck alert line (or JSON object), shared by every command:
  * an engine_cb.stuck with the struct pipe as ctx. */

@@ -16,9 +16,8 @@ static const char *source_name(const struct transition *t)
 
 static void print_header(struct pipe *p)
 {
-	fprintf(p->out, "%-15s %-8s %-7s %-15s %-15s %-5s %-15s %-5s %-11s    %-11s %s\n",
-		"TIME", "COOKIE", "PID", "COMM", "LADDR", "LPORT", "RADDR",
-		"RPORT", "OLDSTATE", "NEWSTATE", "MS");
+	fprintf(p->out, PIPE_CONN_COLS_HEADER "%-11s    %-11s %s\n",
+		"OLDSTATE", "NEWSTATE", "MS");
 }
 
 static void json_transition(struct pipe *p, const struct transition *t)

@@ -153,6 +153,7 @@ static void test_conn_cols_follow_changes(void **state)
 	struct conn c;
 
 	memset(&p, 0, sizeof(p));
+	assert_int_equal(pipe_cols_init(&p), 0);
 	p.o.ts_mode = TS_MONO;
 	memset(&c, 0, sizeof(c));
 	c.cookie = 4097;
@@ -182,6 +183,57 @@ static void test_conn_cols_follow_changes(void **state)
 	(void)state;
 }
 
+/* Where each of the text's words starts, up to 16 of them; returns how many. */
+static int word_starts(const char *s, size_t *at)
+{
+	int n = 0;
+
+	for (size_t i = 0; s[i] && n < 16; i++)
+		if (s[i] != ' ' && (i == 0 || s[i - 1] == ' '))
+			at[n++] = i;
+	return n;
+}
+
+/* The one header of the shared columns heads them: same starts, same length. */
+static void test_conn_cols_header_fits(void **state)
+{
+	size_t h[16], l[16];
+	const char *line;
+	struct pipe p;
+	struct conn c;
+	int n;
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(pipe_cols_init(&p), 0);
+	p.o.ts_mode = TS_MONO;
+	memset(&c, 0, sizeof(c));
+	c.cookie = 12345678;
+	c.owner.pid = 1234567;
+	memcpy(c.owner.comm, "fifteen-bytes-x", 15);
+	c.t.family = 2;
+	inet_pton(AF_INET, "100.100.100.100", c.t.saddr);
+	inet_pton(AF_INET, "200.200.200.200", c.t.daddr);
+	c.t.sport = 40000;
+	c.t.dport = 65535;
+	line = conn_cols(&p, &c);
+	n = word_starts(PIPE_CONN_COLS_HEADER, h);
+	assert_int_equal(n, 8);
+	assert_int_equal(word_starts(line, l), 8);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(h[i], l[i]);
+	assert_int_equal(strlen(line), strlen(PIPE_CONN_COLS_HEADER));
+	/* long texts (escaped comm, full IPv6 addresses) stay in the bound */
+	c.cookie = UINT64_MAX;
+	c.owner.pid = UINT32_MAX;
+	memset(c.owner.comm, 0xff, sizeof(c.owner.comm));
+	c.t.family = 10;
+	memset(c.t.saddr, 0xff, 16);
+	memset(c.t.daddr, 0xff, 16);
+	assert_true(strlen(conn_cols(&p, &c)) <= PIPE_CONN_COLS_MAX);
+	free(p.cols);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_table_escape_path),
 		cmocka_unit_test(test_addresses_and_ms),
 		cmocka_unit_test(test_conn_cols_follow_changes),
+		cmocka_unit_test(test_conn_cols_header_fits),
 	};
 
 	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
