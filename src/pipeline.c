@@ -1048,10 +1048,26 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	return ret;
 }
 
+/* "addr:port", "[addr]:port" for IPv6; buf: ADDR_STRLEN + 8 bytes */
+static void format_endpoint(char *buf, uint8_t family, const uint8_t *addr,
+			    uint16_t port)
+{
+	char *e = buf;
+
+	if (family == AF_INET6)
+		*e++ = '[';
+	e += format_addr(e, family, addr);
+	if (family == AF_INET6)
+		*e++ = ']';
+	*e++ = ':';
+	*fmt_u64(e, port) = '\0';
+}
+
 void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 		   uint64_t threshold_ns, bool at_exit)
 {
 	struct pipe *p = ctx;
+	char pid[16];
 	uint64_t since = conn_since(c), dur = now_ns - since;
 	char saddr[64], daddr[64], d[32], thr[32], comm[COMM_SAFE_LEN];
 	bool lower = (c->flags & CONN_F_SEEDED) && c->npath <= 1;
@@ -1077,18 +1093,21 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 		pipe_emitted(p);
 		return;
 	}
-	format_addr(saddr, c->t.family, c->t.saddr);
-	format_addr(daddr, c->t.family, c->t.daddr);
+	format_endpoint(saddr, c->t.family, c->t.saddr, c->t.sport);
+	format_endpoint(daddr, c->t.family, c->t.daddr, c->t.dport);
 	format_duration(d, sizeof(d), dur);
 	format_duration(thr, sizeof(thr), threshold_ns);
+	/* an unknown owner is "-", as in the tables */
+	if (c->owner.pid)
+		*fmt_u64(pid, c->owner.pid) = '\0';
+	else
+		strcpy(pid, "-");
 	comm_escape(comm, c->owner.pid ? c->owner.comm : "-");
 	fprintf(p->out,
-		"STUCK%s %s%s for %s%s (> %s): pid %s%u%s comm %s %s:%u -> %s:%u cookie %llu cgroup ",
+		"STUCK%s %s%s for %s%s (> %s): pid %s comm %s %s -> %s cookie %llu cgroup ",
 		at_exit ? " (at exit)" : "", tcp_state_name(c->state),
-		orphan ? " (orphan)" : "",
-		lower ? ">" : "", d, thr, c->owner.pid ? "" : "?",
-		c->owner.pid, "", comm, saddr, c->t.sport, daddr, c->t.dport,
-		(unsigned long long)c->cookie);
+		orphan ? " (orphan)" : "", lower ? ">" : "", d, thr, pid, comm,
+		saddr, daddr, (unsigned long long)c->cookie);
 	fput_escaped(p->out, c->owner.pid ?
 		     pipe_cgroup_path(p, c->owner.cgroup_id) : NULL);
 	fputc('\n', p->out);

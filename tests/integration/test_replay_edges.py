@@ -276,3 +276,24 @@ def test_trace_incomplete_as_life_says(tmp_path):
     p = run("life", "--replay", str(path), "--json")
     got = [(o["cookie"], o["incomplete"]) for o in map(json.loads, p.stdout.splitlines())]
     assert got == [(1, False), (2, True)], got
+
+
+LO6 = socket.inet_pton(socket.AF_INET6, "::1")
+
+
+def test_stuck_line_unknown_owner_and_ipv6(tmp_path):
+    """A STUCK line names an unknown owner '-', as the tables do (not
+    'pid ?0'), and writes IPv6 ends as [addr]:port."""
+    ms = 1_000_000
+    v6 = REC.pack(1 * S, 1, 1, 0, 0, 100, 100, 4026531840, 5000, 80,
+                  1, ESTABLISHED, CLOSE_WAIT, 10, 2, 0, LO6, LO6, b"test" + bytes(12))
+    path = tmp_path / "stuck6.bin"
+    path.write_bytes(header() + v6
+                     + state(1 * S + 1 * ms, 2, ESTABLISHED, CLOSE_WAIT, 5001)
+                     + state(2 * S, 3, CLOSE, SYN_SENT, 5002))
+    p = run("trace", "--replay", str(path), "--stuck", "CLOSE_WAIT=100ms")
+    assert p.returncode == 0, p.stderr
+    stuck = [l for l in p.stdout.splitlines() if l.startswith("STUCK CLOSE_WAIT")]
+    assert len(stuck) == 2, p.stdout
+    assert ": pid - comm - [::1]:5000 -> [::1]:80 cookie 1 cgroup -" in stuck[0], stuck
+    assert ": pid - comm - 127.0.0.1:5001 -> 127.0.0.1:80 cookie 2 cgroup -" in stuck[1], stuck
