@@ -254,11 +254,6 @@ fail:
 	return ret;
 }
 
-int agesrv_fd(const struct agesrv *srv)
-{
-	return srv->fd;
-}
-
 static int writer_flush(struct agesrv_writer *w)
 {
 	size_t off = 0;

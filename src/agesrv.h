@@ -114,14 +114,12 @@ typedef int (*agesrv_fill_fn)(void *ctx, struct agesrv_writer *w);
  */
 int agesrv_open(const char *path, struct agesrv *srv);
 
-/* The descriptor to poll for POLLIN (a client is waiting). */
-int agesrv_fd(const struct agesrv *srv);
-
 /*
  * Answer every pending client (without blocking for new ones): header,
  * fill()'s records, trailer, close. A client that does not read gets cut
  * off after send_timeout_ms. Returns the number of clients answered
- * completely, or -errno if accept() failed.
+ * completely, or -errno if accept() failed. A client waits until the next
+ * call: srv->fd polls readable (POLLIN) while one does.
  */
 int agesrv_serve(struct agesrv *srv, agesrv_fill_fn fill, void *ctx);
 

@@ -811,7 +811,7 @@ static int run_live(struct pipe *p)
 		.ctx = p,
 	};
 	char err[256], warn[256];
-	uint64_t deadline = 0, now;
+	uint64_t deadline = 0, next_serve = 0, now;
 	int ret;
 
 	p->start_mono = clock_ns(CLOCK_MONOTONIC);
@@ -868,8 +868,15 @@ static int run_live(struct pipe *p)
 		}
 		check_lost(p, tracer_lost(p->tr, NULL));
 		pipe_step(p, now - REORDER_SLACK_NS);
-		if (p->age_open)
+		/*
+		 * A busy host turns this loop thousands of times a second:
+		 * look for snapshot's clients (an accept() each time) only
+		 * once a poll interval, as an idle one does.
+		 */
+		if (p->age_open && now >= next_serve) {
 			agesrv_serve(&p->age, age_fill, p);
+			next_serve = now + POLL_MS * 1000000ull;
+		}
 	}
 	if (p->age_open)
 		agesrv_close(&p->age);

@@ -230,7 +230,7 @@ static void serve_until_answered(struct agesrv *srv, struct fill_ctx *f,
 	int served = 0, tries;
 
 	for (tries = 0; served < want && tries < 500; tries++) {
-		struct pollfd p = { .fd = agesrv_fd(srv), .events = POLLIN };
+		struct pollfd p = { .fd = srv->fd, .events = POLLIN };
 		int ret;
 
 		poll(&p, 1, 10);
