@@ -67,6 +67,20 @@ static int decode_record(struct age_decoder *d, const uint8_t *p, age_cb cb,
 	return cb ? cb(ctx, &r) : 0;
 }
 
+/* A whole header, or a whole record once the header is known, at p. */
+static int consume(struct age_decoder *d, const uint8_t *p, age_cb cb, void *ctx)
+{
+	int ret;
+
+	if (d->have_hdr)
+		return decode_record(d, p, cb, ctx);
+	memcpy(&d->hdr, p, sizeof(d->hdr));
+	ret = check_header(&d->hdr);
+	if (!ret)
+		d->have_hdr = true;
+	return ret;
+}
+
 int age_decode(struct age_decoder *d, const void *buf, size_t len, age_cb cb,
 	       void *ctx)
 {
@@ -76,46 +90,31 @@ int age_decode(struct age_decoder *d, const void *buf, size_t len, age_cb cb,
 	while (len > 0) {
 		size_t want = d->have_hdr ? d->hdr.record_size :
 					    sizeof(struct age_header);
+		const uint8_t *whole = NULL;
 		size_t n;
 
 		if (d->part_len == 0 && len >= want) {
-			n = want;	/* whole: no copy */
-			if (!d->have_hdr) {
-				memcpy(&d->hdr, p, sizeof(d->hdr));
-				ret = check_header(&d->hdr);
-				if (ret)
-					return ret;
-				d->have_hdr = true;
-			} else {
-				ret = decode_record(d, p, cb, ctx);
-				if (ret)
-					return ret;
+			whole = p;	/* whole in buf: no copy */
+			n = want;
+		} else {
+			/* split by reads: gathered in part */
+			n = want - d->part_len;
+			if (n > len)
+				n = len;
+			memcpy(d->part + d->part_len, p, n);
+			d->part_len += n;
+			if (d->part_len == want) {
+				whole = d->part;
+				d->part_len = 0;
 			}
-			p += n;
-			len -= n;
-			continue;
 		}
-		n = want - d->part_len;
-		if (n > len)
-			n = len;
-		memcpy(d->part + d->part_len, p, n);
-		d->part_len += n;
 		p += n;
 		len -= n;
-		if (d->part_len < want)
+		if (!whole)
 			break;
-		d->part_len = 0;
-		if (!d->have_hdr) {
-			memcpy(&d->hdr, d->part, sizeof(d->hdr));
-			ret = check_header(&d->hdr);
-			if (ret)
-				return ret;
-			d->have_hdr = true;
-		} else {
-			ret = decode_record(d, d->part, cb, ctx);
-			if (ret)
-				return ret;
-		}
+		ret = consume(d, whole, cb, ctx);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
