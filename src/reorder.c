@@ -2,16 +2,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "reorder.h"
+
+#define FIRST_CAP 4096	/* events; the buffer is made on the first push */
 
 int reorder_init(struct reorder *r, uint64_t hold_ns)
 {
 	memset(r, 0, sizeof(*r));
 	r->hold_ns = hold_ns;
-	r->cap = 4096;
-	r->ev = malloc(r->cap * sizeof(*r->ev));
-	if (!r->ev)
-		return -ENOMEM;
 	return u64map_init(&r->ports, 64, SIZE_MAX / 4);
 }
 
@@ -92,22 +91,14 @@ int reorder_push(struct reorder *r, const struct tcpfsm_event *e)
 {
 	size_t i;
 
-	if (r->tail == r->cap) {
-		if (r->head > r->cap / 2) {
-			memmove(r->ev, r->ev + r->head,
-				(r->tail - r->head) * sizeof(*r->ev));
-			r->tail -= r->head;
-			r->head = 0;
-		} else {
-			struct tcpfsm_event *n;
-
-			n = realloc(r->ev, r->cap * 2 * sizeof(*r->ev));
-			if (!n)
-				return -ENOMEM;
-			r->ev = n;
-			r->cap *= 2;
-		}
+	/* full: move the pending back to the start if that frees half, else grow */
+	if (r->tail == r->cap && r->head > r->cap / 2) {
+		memmove(r->ev, r->ev + r->head, (r->tail - r->head) * sizeof(*r->ev));
+		r->tail -= r->head;
+		r->head = 0;
 	}
+	if (ARRAY_GROW(r->ev, r->tail, r->cap, FIRST_CAP))
+		return -ENOMEM;
 	/* insertion from the back: records arrive almost sorted */
 	i = r->tail;
 	while (i > r->head && r->ev[i - 1].ts_ns > e->ts_ns) {
