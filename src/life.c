@@ -153,7 +153,8 @@ static void usage(FILE *out)
 		"Usage: tcpfsm life [OPTIONS]\n\n"
 		"Print one record per finished connection: owner, 4-tuple, how it\n"
 		"opened and closed, every state it went through with the time spent\n"
-		"there (TIME_WAIT included), lifetime and bytes.\n\n"
+		"there (TIME_WAIT included) and its lifetime; --json adds the bytes\n"
+		"acknowledged and received.\n\n"
 		"      --listeners          also report listening sockets that close\n%s",
 		PIPE_OPTS_HELP);
 }

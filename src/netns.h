@@ -38,7 +38,11 @@ enum netns_verdict {
 	NETNS_NOT_NS,		/* not on nsfs (a stale /run/netns file) */
 };
 
-/* dev and self: of our own namespace's file (stat of /proc/self/ns/net). */
+/*
+ * dev and self: of our own namespace's file, stat of /proc/thread-self/ns/net
+ * (the calling thread's: setns() moves only it, so /proc/self, the thread
+ * group leader's, may name another).
+ */
 int netns_set_init(struct netns_set *s, uint64_t dev, uint32_t self,
 		   uint32_t only);
 void netns_set_free(struct netns_set *s);
@@ -70,7 +74,7 @@ typedef int (*netns_visit_cb)(void *ctx, uint32_t inode, int fd);
 /*
  * Visit every network namespace reachable as proc_root/<pid>/ns/net or
  * netns_dir/<name> (NULL: none), each once, except our own (self_path,
- * e.g. "/proc/self/ns/net") and, if only is non-zero, every namespace
+ * e.g. "/proc/thread-self/ns/net") and, if only is non-zero, every namespace
  * but that one. A process or a mount that vanishes between the look and
  * the open is skipped; another may still lead to its namespace.
  *

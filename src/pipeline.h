@@ -151,13 +151,15 @@ enum {
 void pipe_opts_init(struct pipe_opts *o, const char *cmd);
 /*
  * Handle one common option. Returns 0 if handled, 1 if not a common
- * option, or EXIT_USAGE after printing the one-line error.
+ * option, or EXIT_USAGE after printing the error (its line and the Try
+ * line, as cli_usage_error does).
  */
 int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg);
 /*
  * Parse argv with getopt_long: common options here, the rest through
  * cmd_opt (returns 0, EXIT_USAGE after printing, or 1 if unknown). Returns
- * -1 to go on, or an exit status (--help: 0; errors: 2, one line printed).
+ * -1 to go on, or an exit status (--help: 0; errors: 2, the error and the
+ * Try line printed).
  */
 int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 		    const struct option *longopts,
@@ -180,7 +182,11 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o,
  */
 void pipe_step(struct pipe *p, uint64_t watermark);
 
-/* For callbacks: is this connection/transition wanted by the filters? */
+/*
+ * For callbacks: is this connection wanted by the filters on its tuple and
+ * owner? --state is not judged here: it selects transitions (trace, stats)
+ * or paths (life), which the caller judges.
+ */
 bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
 /*
  * Count one record printed (a transition, a lifecycle, a stats print, a
