@@ -609,10 +609,14 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 			e->st.duplicates++;
 			return;
 		}
-		/* a missed transition: say so, follow the kernel */
+		/*
+		 * A missed transition: say so, follow the kernel. When the
+		 * missed state began is unknown, and so is when the last known
+		 * one ended: as for a connection first seen mid-life.
+		 */
 		e->st.gaps++;
 		c->flags |= CONN_F_INCOMPLETE;
-		c->state = ev->oldstate;
+		path_push(c, ev->oldstate, 0);
 	}
 	if (ev->ts_ns < conn_since(c)) {
 		e->st.out_of_order++;

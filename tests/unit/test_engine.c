@@ -999,6 +999,44 @@ static void test_every_legal_transition(void **state)
 	}
 }
 
+/*
+ * A missed transition: ESTABLISHED -> FIN_WAIT1 was never recorded. The time
+ * FIN_WAIT1 began is unknown, so neither its time nor ESTABLISHED's is known;
+ * FIN_WAIT1 still shows in the path.
+ */
+static void test_gap_times_unknown(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 9 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		st(CLI, 7, 12 * MS, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+	};
+	uint8_t known;
+
+	feed(eng, evs, 4);
+	assert_int_equal(engine_stats(eng)->gaps, 1);
+	assert_int_equal(s.ntr, 4);
+	assert_int_equal(s.tr[2].old, TCPFSM_ST_FIN_WAIT1);
+	assert_int_equal(s.tr[2].known, DUR_UNKNOWN); /* not 7 ms "exact" */
+	assert_int_equal(s.tr[3].prev, 3 * MS);	      /* FIN_WAIT2: exact */
+	assert_int_equal(s.tr[3].known, DUR_EXACT);
+	assert_int_equal(s.nclosed, 1);
+	assert_true(s.closed[0].flags & CONN_F_INCOMPLETE);
+	assert_int_equal(s.closed[0].npath, 4);
+	assert_int_equal(s.closed[0].path_state[1], TCPFSM_ST_ESTABLISHED);
+	assert_int_equal(s.closed[0].path_state[2], TCPFSM_ST_FIN_WAIT1);
+	conn_path_ns(&s.closed[0], 1, &known);
+	assert_int_equal(known, DUR_UNKNOWN); /* ESTABLISHED's end was missed */
+	conn_path_ns(&s.closed[0], 2, &known);
+	assert_int_equal(known, DUR_UNKNOWN);
+	assert_int_equal(conn_path_ns(&s.closed[0], 3, &known), 3 * MS);
+	assert_int_equal(known, DUR_EXACT);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1024,6 +1062,7 @@ int main(void)
 		cmocka_unit_test(test_seed_read_during_dump),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_every_legal_transition),
+		cmocka_unit_test(test_gap_times_unknown),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
