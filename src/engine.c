@@ -778,14 +778,17 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 		}
 		add_pending(e, c, ev->kind, ev->ts_ns);
 		return;
-	case TCPFSM_EV_TW_EXPIRE:
+	case TCPFSM_EV_TW_EXPIRE: {
+		uint64_t end;
+
 		if (!c || !(c->flags & CONN_F_MINISOCK))
 			return;
-		silent_time_wait(e, c, ev, ev->ts_ns, sub);
-		finish_conn(e, c, ev,
-			    (c->flags & CONN_F_PENDING) ? c->pending_ns : ev->ts_ns,
-			    END_EXPIRED);
+		/* it ended at the removal before the expiry, if there was one */
+		end = (c->flags & CONN_F_PENDING) ? c->pending_ns : ev->ts_ns;
+		silent_time_wait(e, c, ev, end, sub);
+		finish_conn(e, c, ev, end, END_EXPIRED);
 		return;
+	}
 	}
 }
 

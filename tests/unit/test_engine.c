@@ -1037,6 +1037,43 @@ static void test_gap_times_unknown(void **state)
 	engine_free(eng);
 }
 
+/*
+ * An orphaned FIN_WAIT2 minisocket's timer removed (the FIN's re-arm, deadline
+ * kept) and then fired: the connection ended at the removal, and the TIME_WAIT
+ * that the re-armed deadline places must be placed by that same end, not by
+ * the later expiry record (after its end).
+ */
+static void test_expiry_after_removal_one_end(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 500 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 1 * S, 0, TCPFSM_ST_FIN_WAIT2),
+		st(CLI, 7, 1 * S + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 2 * S + 4 * MS, 0, TCPFSM_ST_TIME_WAIT),
+	};
+
+	/* the deadline (kept by the removal) says TIME_WAIT began 2 ms after it */
+	evs[1].flags = evs[3].flags = TCPFSM_F_DEADLINE;
+	evs[1].aux = 61 * S + 2 * MS;
+	evs[3].aux = 60 * S + 2 * MS;
+	feed(eng, evs, 5);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].end_ns, 2 * S);
+	assert_int_equal(s.ntr, 3);
+	assert_int_equal(s.tr[1].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[1].new, TCPFSM_ST_TIME_WAIT);
+	assert_true(s.tr[1].ts <= 2 * S); /* not after the end */
+	assert_int_equal(s.tr[2].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[2].ts, 2 * S);
+	assert_int_equal(s.tr[2].end, END_EXPIRED);
+	assert_int_equal(s.tr[2].known, DUR_EXACT);
+	assert_int_equal(s.tr[2].prev, 2 * S - s.tr[1].ts);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1063,6 +1100,7 @@ int main(void)
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_every_legal_transition),
 		cmocka_unit_test(test_gap_times_unknown),
+		cmocka_unit_test(test_expiry_after_removal_one_end),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
