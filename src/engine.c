@@ -432,6 +432,10 @@ static struct conn *find_listener(struct engine *e, const struct tuple *t)
 	return any;
 }
 
+/*
+ * A passive connection's listener, and its owner unless one is known already
+ * (a seeded child's, from the process holding it).
+ */
 static void inherit_listener(struct engine *e, struct conn *c, uint64_t lcookie)
 {
 	struct conn *l = lcookie ? get(e, lcookie) : NULL;
@@ -440,7 +444,8 @@ static void inherit_listener(struct engine *e, struct conn *c, uint64_t lcookie)
 		l = find_listener(e, &c->t);
 	if (l) {
 		c->listener = l->cookie;
-		c->owner = l->owner;
+		if (!c->owner.pid)
+			c->owner = l->owner;
 	}
 }
 

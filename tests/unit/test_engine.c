@@ -1074,6 +1074,40 @@ static void test_expiry_after_removal_one_end(void **state)
 	engine_free(eng);
 }
 
+/*
+ * A child seeded in ESTABLISHED (its owner from the dump, pid 300: the process
+ * holding the accepted socket) whose birth came while the dump ran, with no
+ * request seen: following its records must keep that owner, not take the
+ * listener's (pid 200).
+ */
+static void test_seeded_child_birth_keeps_owner(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event lis = st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE,
+				     TCPFSM_ST_LISTEN, 200, true);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 9, 120 * MS, TCPFSM_ST_LISTEN, TCPFSM_ST_SYN_RECV, 0, false),
+		st(SRV, 9, 130 * MS, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(SRV, 9, 1 * S, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 0, false),
+	};
+	struct owner o = { .pid = 300 };
+	struct tuple t;
+
+	engine_event(eng, &lis);
+	tuple_from_event(&t, &evs[0]);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_ESTABLISHED, &t, &o, 100 * MS), 0);
+	engine_seed_done(eng, 200 * MS);
+	feed(eng, evs, 3);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].listener, 5);
+	assert_int_equal(s.closed[0].owner.pid, 300);
+	for (int i = 1; i < s.ntr; i++)
+		assert_int_equal(s.tr[i].pid, 300);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1101,6 +1135,7 @@ int main(void)
 		cmocka_unit_test(test_every_legal_transition),
 		cmocka_unit_test(test_gap_times_unknown),
 		cmocka_unit_test(test_expiry_after_removal_one_end),
+		cmocka_unit_test(test_seeded_child_birth_keeps_owner),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
