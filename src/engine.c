@@ -449,6 +449,20 @@ static void inherit_listener(struct engine *e, struct conn *c, uint64_t lcookie)
 	}
 }
 
+/*
+ * A request sock: half-open, passive, from its listener (lcookie, or found by
+ * tuple when 0), whose owner it takes. Whether its SYN was seen or the dump
+ * read it.
+ */
+static void set_request(struct engine *e, struct conn *c, uint64_t lcookie)
+{
+	c->flags |= CONN_F_REQ;
+	c->open_kind = OPEN_PASSIVE;
+	inherit_listener(e, c, lcookie);
+	if (lcookie)
+		c->listener = lcookie;
+}
+
 static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 			uint64_t ts)
 {
@@ -822,12 +836,10 @@ static void handle_req(struct engine *e, const struct tcpfsm_event *ev)
 			e->st.untracked++;
 			return;
 		}
-		c->flags |= CONN_F_REQ | CONN_F_BORN;
-		c->open_kind = OPEN_PASSIVE;
+		c->flags |= CONN_F_BORN;
 		c->state = TCPFSM_ST_LISTEN;
 		c->retrans = ev->retrans;
-		inherit_listener(e, c, ev->aux);
-		c->listener = ev->aux ? ev->aux : c->listener;
+		set_request(e, c, ev->aux);
 		move(e, c, ev, ev->ts_ns, TCPFSM_ST_SYN_RECV);
 		return;
 	case TCPFSM_EV_REQ_CANCEL:
@@ -1004,14 +1016,14 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		return -ENOMEM;
 	c->cookie = key == cookie ? cookie : 0;
 	c->flags |= CONN_F_SEEDED;
+	if (o)
+		c->owner = *o;
 	if (key != cookie)
-		c->flags |= CONN_F_REQ;
+		set_request(e, c, 0);
 	if (state == TCPFSM_ST_TIME_WAIT) {
 		c->flags |= CONN_F_MINISOCK;
 		c->tw_substate = state;
 	}
-	if (o)
-		c->owner = *o;
 	if (state == TCPFSM_ST_LISTEN)
 		add_listener(e, c);
 	path_push(c, state, now_ns);

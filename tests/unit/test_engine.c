@@ -1108,6 +1108,38 @@ static void test_seeded_child_birth_keeps_owner(void **state)
 	engine_free(eng);
 }
 
+/*
+ * A half-open request read by the dump: when its child joins, it is a passive
+ * open from its listener, with the listener's owner, as for a request whose
+ * SYN was seen.
+ */
+static void test_seeded_request_is_passive(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 9, 1 * S, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(SRV, 9, 2 * S, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 0, false),
+	};
+	struct owner lo = { .pid = 200 }, none = { 0 };
+	struct tuple t;
+
+	tuple_from_event(&t, &evs[0]);
+	assert_int_equal(engine_seed(eng, 5, TCPFSM_ST_LISTEN, &t, &lo, 100 * MS), 0);
+	assert_int_equal(engine_seed(eng, 0, TCPFSM_ST_NEW_SYN_RECV, &t, &none, 100 * MS), 0);
+	engine_seed_done(eng, 200 * MS);
+	feed(eng, evs, 2);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].cookie, 9);
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].listener, 5);
+	assert_int_equal(s.closed[0].owner.pid, 200);
+	assert_int_equal(s.tr[0].old, TCPFSM_ST_SYN_RECV);
+	assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+	assert_int_equal(s.tr[0].pid, 200);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1136,6 +1168,7 @@ int main(void)
 		cmocka_unit_test(test_gap_times_unknown),
 		cmocka_unit_test(test_expiry_after_removal_one_end),
 		cmocka_unit_test(test_seeded_child_birth_keeps_owner),
+		cmocka_unit_test(test_seeded_request_is_passive),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
