@@ -449,6 +449,14 @@ static void inherit_listener(struct engine *e, struct conn *c, uint64_t lcookie)
 	}
 }
 
+/* A server's child, first seen from its birth. */
+static void passive_birth(struct engine *e, struct conn *c)
+{
+	c->flags |= CONN_F_BORN;
+	c->open_kind = OPEN_PASSIVE;
+	inherit_listener(e, c, 0);
+}
+
 /*
  * A request sock: half-open, passive, from its listener (lcookie, or found by
  * tuple when 0), whose owner it takes. Whether its SYN was seen or the dump
@@ -585,11 +593,23 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 				c->cookie = ev->cookie;
 			}
 			if (birth) {
-				/* no request seen (a SYN cookie, or hooks off) */
-				c->flags |= CONN_F_BORN;
-				c->open_kind = OPEN_PASSIVE;
-				inherit_listener(e, c, 0);
+				/*
+				 * No request seen: the minisocket hooks are
+				 * off, or the request's records were lost.
+				 */
+				passive_birth(e, c);
 				c->state = TCPFSM_ST_LISTEN;
+			} else if (ev->oldstate == TCPFSM_ST_SYN_RECV) {
+				/*
+				 * A child that never had a request timer: a
+				 * SYN cookie's (no request sock is kept) or a
+				 * TCP Fast Open one's (made at the SYN). With
+				 * the hooks on its LISTEN -> SYN_RECV is not
+				 * recorded (skip_child_birth): it is born
+				 * here, from a SYN_RECV whose start is unknown.
+				 */
+				passive_birth(e, c);
+				path_push(c, TCPFSM_ST_SYN_RECV, 0);
 			} else if (ev->oldstate == TCPFSM_ST_CLOSE) {
 				c->flags |= CONN_F_BORN;
 				c->state = TCPFSM_ST_CLOSE;

@@ -18,7 +18,9 @@
  *   connection with the same 4-tuple is being made, otherwise killed (RST,
  *   purge or netns exit, which the kernel does not let us tell apart).
  * - LISTEN -> SYN_RECV is stamped when the request sock's timer first
- *   starts (the SYN's arrival); the child joins it by 4-tuple.
+ *   starts (the SYN's arrival); the child joins it by 4-tuple. A child with
+ *   no request (SYN cookie, Fast Open) is born leaving SYN_RECV, its time
+ *   there unknown.
  * - The owner is learned only from process-context transitions, or for a
  *   passive child from its listener; softirq's "current" is never taken.
  */

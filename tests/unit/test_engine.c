@@ -1140,6 +1140,44 @@ static void test_seeded_request_is_passive(void **state)
 	engine_free(eng);
 }
 
+/*
+ * A SYN cookie (or TCP Fast Open) child: no request timer ever ran, and with
+ * the minisocket hooks on its LISTEN -> SYN_RECV is not recorded either. Its
+ * first record leaves SYN_RECV: a passive birth from its listener, with its
+ * SYN_RECV time unknown, not an incomplete connection.
+ */
+static void test_syncookie_child_is_passive_birth(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		st(SRV, 9, 10 * MS, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 100, false),
+		st(SRV, 9, 30 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 100, false),
+	};
+	uint8_t known;
+
+	feed(eng, evs, 3);
+	assert_int_equal(s.ntr, 3);
+	assert_int_equal(s.tr[1].old, TCPFSM_ST_SYN_RECV);
+	assert_int_equal(s.tr[1].known, DUR_UNKNOWN);
+	assert_int_equal(s.tr[1].pid, 200); /* the listener's, not softirq's */
+	assert_int_equal(s.tr[2].prev, 20 * MS);
+	assert_int_equal(s.tr[2].known, DUR_EXACT);
+	assert_int_equal(s.nclosed, 1);
+	assert_true(s.closed[0].flags & CONN_F_BORN);
+	assert_false(conn_incomplete(&s.closed[0]));
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].listener, 5);
+	assert_int_equal(s.closed[0].owner.pid, 200);
+	assert_int_equal(s.closed[0].npath, 2);
+	assert_int_equal(s.closed[0].path_state[0], TCPFSM_ST_SYN_RECV);
+	conn_path_ns(&s.closed[0], 0, &known);
+	assert_int_equal(known, DUR_UNKNOWN);
+	assert_int_equal(engine_stats(eng)->incomplete, 0);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1169,6 +1207,7 @@ int main(void)
 		cmocka_unit_test(test_expiry_after_removal_one_end),
 		cmocka_unit_test(test_seeded_child_birth_keeps_owner),
 		cmocka_unit_test(test_seeded_request_is_passive),
+		cmocka_unit_test(test_syncookie_child_is_passive_birth),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
