@@ -517,6 +517,18 @@ static void take_bytes(struct conn *c, const struct tcpfsm_event *ev)
 }
 
 /*
+ * c lives on in a timewait minisocket, in substate sub: TIME_WAIT, or FIN_WAIT2
+ * as an orphan (since orphan_at, if not known already; 0: not yet known).
+ */
+static void set_minisock(struct conn *c, uint8_t sub, uint64_t orphan_at)
+{
+	c->flags |= CONN_F_MINISOCK;
+	c->tw_substate = sub;
+	if (sub == TCPFSM_ST_FIN_WAIT2 && !c->orphan_ns)
+		c->orphan_ns = orphan_at;
+}
+
+/*
  * A seeded socket's record from while the dump ran, leading neither into nor
  * out of its seeded state: the change happened before the dump read the
  * socket (a connection that moved on during the dump), not a missed record.
@@ -777,10 +789,7 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 			}
 			c->cookie = ev->cookie;
 			c->state = TCPFSM_ST_UNKNOWN;
-			c->flags |= CONN_F_MINISOCK;
-			c->tw_substate = sub;
-			if (sub == TCPFSM_ST_FIN_WAIT2)
-				c->orphan_ns = ev->ts_ns;
+			set_minisock(c, sub, ev->ts_ns);
 			move(e, c, ev, ev->ts_ns, sub);
 			return;
 		}
@@ -792,8 +801,8 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 			c->tw_substate = sub;
 			return;
 		}
-		c->flags |= CONN_F_MINISOCK;
-		c->tw_substate = sub;
+		/* an orphan from the full socket's hand-over record, next */
+		set_minisock(c, sub, 0);
 		if (c->state != sub)
 			move(e, c, ev, ev->ts_ns, sub);
 		return;
@@ -1017,7 +1026,8 @@ void engine_note_lost(struct engine *e, uint64_t at_ns)
 }
 
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
-		const struct tuple *t, const struct owner *o, uint64_t now_ns)
+		const struct tuple *t, const struct owner *o, uint64_t now_ns,
+		bool minisock, uint64_t tw_deadline_ns)
 {
 	struct conn *c;
 	uint64_t key = cookie;
@@ -1040,9 +1050,12 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		c->owner = *o;
 	if (key != cookie)
 		set_request(e, c, 0);
-	if (state == TCPFSM_ST_TIME_WAIT) {
-		c->flags |= CONN_F_MINISOCK;
-		c->tw_substate = state;
+	if (minisock || state == TCPFSM_ST_TIME_WAIT) {
+		/* its substate: TIME_WAIT, or FIN_WAIT2 as an orphan */
+		if (state != TCPFSM_ST_FIN_WAIT2)
+			state = TCPFSM_ST_TIME_WAIT;
+		set_minisock(c, state, now_ns);
+		c->tw_deadline_ns = tw_deadline_ns;
 	}
 	if (state == TCPFSM_ST_LISTEN)
 		add_listener(e, c);

@@ -195,9 +195,13 @@ void engine_note_lost(struct engine *e, uint64_t at_ns);
  * began at now_ns. engine_seed_done(): the dump ended at end_ns. A dump reads
  * each socket at some moment in between, so a seeded socket's records from
  * that window may precede its seeded state: they are followed instead.
+ * minisock: a timewait minisocket (sock_diag's timer 3), whose state is its
+ * substate, TIME_WAIT or an orphaned FIN_WAIT2; tw_deadline_ns: when its
+ * timer fires, 0 if not known.
  */
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
-		const struct tuple *t, const struct owner *o, uint64_t now_ns);
+		const struct tuple *t, const struct owner *o, uint64_t now_ns,
+		bool minisock, uint64_t tw_deadline_ns);
 void engine_seed_done(struct engine *e, uint64_t end_ns);
 
 void engine_foreach(struct engine *e,

@@ -560,6 +560,8 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	const struct procmap_owner *po = procmap_lookup(&sc->pm, s->inode);
 	struct owner o = { 0 };
 	struct tuple t = { 0 };
+	uint64_t deadline = 0;
+	bool minisock;
 
 	t.family = s->family;
 	t.sport = s->sport;
@@ -572,7 +574,17 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 		memcpy(o.comm, po->comm, TCPFSM_COMM_LEN);
 	}
 	o.cgroup_id = s->cgroup_id;
-	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now))
+	/*
+	 * A timewait minisocket comes with its substate (an orphaned FIN_WAIT2
+	 * too). Its deadline, for an orphan to place the FIN's re-arm: read
+	 * the clock now, just after the kernel read the timer (sc->now is when
+	 * seeding began).
+	 */
+	minisock = s->timer == DIAG_TIMER_TIMEWAIT;
+	if (minisock && s->state == TCPFSM_ST_FIN_WAIT2)
+		deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)s->expires_ms * 1000000;
+	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now,
+			 minisock, deadline))
 		sc->p->seeded++;
 	return 0;
 }

@@ -857,8 +857,8 @@ static void test_seed_lower_bound(void **state)
 	struct tuple t;
 
 	tuple_from_event(&t, &e);
-	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S), 0);
-	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S), -EEXIST);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S, false, 0), 0);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S, false, 0), -EEXIST);
 	engine_event(eng, &e);
 	assert_int_equal(s.ntr, 1);
 	assert_int_equal(s.tr[0].prev, 6 * S);
@@ -886,7 +886,7 @@ static void test_seed_read_during_dump(void **state)
 	struct tuple t;
 
 	tuple_from_event(&t, &evs[0]);
-	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS), 0);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS, false, 0), 0);
 	engine_seed_done(eng, 200 * MS);
 	feed(eng, evs, 4);
 	assert_int_equal(engine_stats(eng)->gaps, 0);
@@ -904,7 +904,7 @@ static void test_seed_read_during_dump(void **state)
 
 	/* the same record after the dump ended: a missed change after all */
 	eng = new_engine(&s, NULL);
-	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS), 0);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS, false, 0), 0);
 	engine_seed_done(eng, 110 * MS);
 	feed(eng, evs, 4);
 	assert_int_equal(engine_stats(eng)->gaps, 1);
@@ -1096,7 +1096,7 @@ static void test_seeded_child_birth_keeps_owner(void **state)
 
 	engine_event(eng, &lis);
 	tuple_from_event(&t, &evs[0]);
-	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_ESTABLISHED, &t, &o, 100 * MS), 0);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_ESTABLISHED, &t, &o, 100 * MS, false, 0), 0);
 	engine_seed_done(eng, 200 * MS);
 	feed(eng, evs, 3);
 	assert_int_equal(s.nclosed, 1);
@@ -1125,8 +1125,8 @@ static void test_seeded_request_is_passive(void **state)
 	struct tuple t;
 
 	tuple_from_event(&t, &evs[0]);
-	assert_int_equal(engine_seed(eng, 5, TCPFSM_ST_LISTEN, &t, &lo, 100 * MS), 0);
-	assert_int_equal(engine_seed(eng, 0, TCPFSM_ST_NEW_SYN_RECV, &t, &none, 100 * MS), 0);
+	assert_int_equal(engine_seed(eng, 5, TCPFSM_ST_LISTEN, &t, &lo, 100 * MS, false, 0), 0);
+	assert_int_equal(engine_seed(eng, 0, TCPFSM_ST_NEW_SYN_RECV, &t, &none, 100 * MS, false, 0), 0);
 	engine_seed_done(eng, 200 * MS);
 	feed(eng, evs, 2);
 	assert_int_equal(s.nclosed, 1);
@@ -1178,6 +1178,77 @@ static void test_syncookie_child_is_passive_birth(void **state)
 	engine_free(eng);
 }
 
+/*
+ * An orphaned FIN_WAIT2 minisocket read by the dump (sock_diag reports a
+ * timewait socket with its substate and timer 3): its timer's removal and
+ * expiry end it, as for one whose start was seen.
+ */
+static void test_seeded_orphan_minisock_expires(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 30 * S, 0, TCPFSM_ST_FIN_WAIT2),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 30 * S + 10, 0, TCPFSM_ST_FIN_WAIT2),
+	};
+	struct owner none = { 0 };
+	struct tuple t;
+	uint64_t ns;
+
+	tuple_from_event(&t, &evs[0]);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none, 100 * MS, true, 100 * MS + 50 * S), 0);
+	engine_seed_done(eng, 200 * MS);
+	feed(eng, evs, 2);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].end, END_EXPIRED);
+	assert_int_equal(s.closed[0].end_ns, 30 * S);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_ACTIVE);
+	assert_int_equal(s.tr[0].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+	assert_int_equal(s.tr[0].prev, 30 * S - 100 * MS);
+	assert_true(s.tr[0].orphan);
+	assert_true(conn_path_orphan(&s.closed[0], 0, &ns));
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	engine_free(eng);
+
+	/*
+	 * The peer's FIN 10 s in: the re-arm moves the timer to another bucket
+	 * (a removal with the deadline the dump read, then a start). With that
+	 * deadline known, TIME_WAIT begins at the start, as for one seen whole.
+	 */
+	{
+		struct tcpfsm_event fin[] = {
+			ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 10 * S, 0, TCPFSM_ST_TIME_WAIT),
+			ev(CLI, TCPFSM_EV_TW_START, 7, 10 * S + 2000, 0, TCPFSM_ST_TIME_WAIT),
+			ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 20 * S, 0, TCPFSM_ST_TIME_WAIT),
+		};
+
+		fin[0].flags = fin[1].flags = TCPFSM_F_DEADLINE;
+		fin[0].aux = 100 * MS + 50 * S - fin[0].ts_ns + 3 * MS;
+		fin[1].aux = 60 * S;
+		eng = new_engine(&s, NULL);
+		assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none,
+					     100 * MS, true, 100 * MS + 50 * S), 0);
+		engine_seed_done(eng, 200 * MS);
+		feed(eng, fin, 1);
+		engine_advance(eng, 10 * S + 1000);
+		assert_int_equal(s.ntr, 0); /* a start or nothing decides */
+		feed(eng, fin + 1, 2);
+		engine_advance(eng, 21 * S);
+		assert_int_equal(s.ntr, 2);
+		assert_int_equal(s.tr[0].new, TCPFSM_ST_TIME_WAIT);
+		assert_int_equal(s.tr[0].ts, 10 * S + 2000);
+		assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+		assert_true(s.tr[0].orphan);
+		assert_int_equal(s.tr[1].end, END_KILLED);
+		assert_int_equal(s.tr[1].prev, 10 * S - 2000);
+		assert_int_equal(s.tr[1].known, DUR_EXACT);
+		assert_int_equal(s.nclosed, 1);
+		assert_false(conn_incomplete(&s.closed[0]));
+		engine_free(eng);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1208,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(test_seeded_child_birth_keeps_owner),
 		cmocka_unit_test(test_seeded_request_is_passive),
 		cmocka_unit_test(test_syncookie_child_is_passive_birth),
+		cmocka_unit_test(test_seeded_orphan_minisock_expires),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
