@@ -529,15 +529,16 @@ static void set_minisock(struct conn *c, uint8_t sub, uint64_t orphan_at)
 }
 
 /*
- * A seeded socket's record from while the dump ran, leading neither into nor
- * out of its seeded state: the change happened before the dump read the
- * socket (a connection that moved on during the dump), not a missed record.
+ * A seeded socket's record from before the dump ended (tracing was attached
+ * before the /proc scan and the dump), leading neither into nor out of its
+ * seeded state: the change happened before the dump read the socket (a
+ * connection that moved on meanwhile), not a missed record.
  */
 static bool read_later(const struct engine *e, const struct conn *c,
 		       const struct tcpfsm_event *ev)
 {
 	return (c->flags & CONN_F_SEEDED) && c->npath == 1 &&
-	       ev->ts_ns >= c->path_since[0] && ev->ts_ns <= e->seed_end &&
+	       ev->ts_ns <= e->seed_end &&
 	       ev->oldstate != c->state && ev->newstate != c->state;
 }
 
@@ -639,10 +640,6 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		c->path_since[0] = ev->ts_ns;
 		c->flags &= ~CONN_F_SEEDED;
 		learn_owner(c, ev);
-		return;
-	} else if ((c->flags & CONN_F_SEEDED) && c->npath == 1 &&
-		   ev->ts_ns < c->path_since[0]) {
-		/* older than the dump that seeded it: already in its state */
 		return;
 	} else if ((c->flags & CONN_F_MINISOCK) &&
 		   ev->newstate == TCPFSM_ST_CLOSE) {

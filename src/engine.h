@@ -193,8 +193,9 @@ void engine_note_lost(struct engine *e, uint64_t at_ns);
 /*
  * A socket that existed before tracing began, from a sock_diag dump that
  * began at now_ns. engine_seed_done(): the dump ended at end_ns. A dump reads
- * each socket at some moment in between, so a seeded socket's records from
- * that window may precede its seeded state: they are followed instead.
+ * each socket at some moment in between, and tracing began before the dump
+ * did, so a seeded socket's records from up to end_ns may precede its seeded
+ * state: they are followed instead.
  * minisock: a timewait minisocket (sock_diag's timer 3), whose state is its
  * substate, TIME_WAIT or an orphaned FIN_WAIT2; tw_deadline_ns: when its
  * timer fires, 0 if not known.

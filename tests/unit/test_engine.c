@@ -1249,6 +1249,45 @@ static void test_seeded_orphan_minisock_expires(void **state)
 	}
 }
 
+/*
+ * Seeding reads /proc and then dumps, after attaching: a record from between
+ * the attach and the dump's start (50 ms; the dump began at 100 ms) is as
+ * much the seeded connection's history as one from while the dump ran.
+ */
+static void test_seed_record_before_dump(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 50 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 80 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 0, false),
+		st(CLI, 7, 250 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		st(CLI, 7, 260 * MS, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+	};
+	struct owner o = { .pid = 300 };
+	struct tuple t;
+
+	tuple_from_event(&t, &evs[0]);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS,
+				     false, 0), 0);
+	engine_seed_done(eng, 200 * MS);
+	feed(eng, evs, 4);
+	assert_int_equal(engine_stats(eng)->gaps, 0);
+	assert_int_equal(engine_stats(eng)->out_of_order, 0);
+	assert_int_equal(s.ntr, 4);
+	assert_int_equal(s.tr[0].new, TCPFSM_ST_ESTABLISHED);
+	assert_int_equal(s.tr[0].ts, 50 * MS);
+	assert_int_equal(s.tr[1].prev, 30 * MS); /* ESTABLISHED: exact */
+	assert_int_equal(s.tr[1].known, DUR_EXACT);
+	assert_int_equal(s.tr[2].prev, 170 * MS); /* FIN_WAIT1: exact */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(s.tr[i].pid, 300); /* the dump's owner */
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].npath, 4);
+	assert_int_equal(s.closed[0].path_state[1], TCPFSM_ST_ESTABLISHED);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1280,6 +1319,7 @@ int main(void)
 		cmocka_unit_test(test_seeded_request_is_passive),
 		cmocka_unit_test(test_syncookie_child_is_passive_birth),
 		cmocka_unit_test(test_seeded_orphan_minisock_expires),
+		cmocka_unit_test(test_seed_record_before_dump),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
