@@ -103,7 +103,6 @@ static struct group *find_group(struct stats *S, const struct conn *c)
 	idx = u64map_get(&S->index, key);
 	if (idx)
 		return &S->groups[*idx - 1];
-	group_label(S, c, label, sizeof(label));
 	if (S->ngroups >= MAX_GROUPS) {
 		/* keep memory bounded: the rest share one group */
 		key = UINT64_MAX;
@@ -111,6 +110,8 @@ static struct group *find_group(struct stats *S, const struct conn *c)
 		if (idx)
 			return &S->groups[*idx - 1];
 		strcpy(label, "(other)");
+	} else {
+		group_label(S, c, label, sizeof(label));
 	}
 	if (ARRAY_GROW(S->groups, S->ngroups, S->cap, 16))
 		return NULL;
