@@ -258,8 +258,7 @@ uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
 	*known = DUR_UNKNOWN;
 	if (!from || !to || to < from)
 		return 0;
-	*known = (i == 0 && (c->flags & CONN_F_SEEDED)) ? DUR_LOWER_BOUND :
-							   DUR_EXACT;
+	*known = conn_since_known(c, i);
 	return to - from;
 }
 
@@ -299,9 +298,7 @@ static void emit_full(struct engine *e, const struct conn *c,
 	t.orphan = orphan_until(c, oldstate, ts, &t.orphan_ns);
 	if (since && ts >= since) {
 		t.prev_ns = ts - since;
-		t.prev_known = DUR_EXACT;
-		if ((c->flags & CONN_F_SEEDED) && c->npath <= 1)
-			t.prev_known = DUR_LOWER_BOUND;
+		t.prev_known = conn_since_known(c, c->npath - 1);
 	}
 	if (e->cb.transition)
 		e->cb.transition(e->cb.ctx, &t);

@@ -122,6 +122,17 @@ enum dur_known {
 	DUR_LOWER_BOUND, /* state began before tracing started */
 };
 
+/*
+ * How much is known of a time measured from when path entry i began (its
+ * current state: i = npath - 1): a seeded connection's first state began
+ * before tracing did, so from its seeded start only a lower bound. The one
+ * place that rule is written.
+ */
+static inline uint8_t conn_since_known(const struct conn *c, int i)
+{
+	return i <= 0 && (c->flags & CONN_F_SEEDED) ? DUR_LOWER_BOUND : DUR_EXACT;
+}
+
 struct transition {
 	uint64_t ts_ns;
 	uint64_t prev_ns;	/* time spent in oldstate */

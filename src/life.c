@@ -21,7 +21,7 @@ static uint64_t lifetime(const struct conn *c, uint8_t *known)
 	*known = DUR_UNKNOWN;
 	if (!first || c->end_ns < first)
 		return 0;
-	*known = (c->flags & CONN_F_SEEDED) ? DUR_LOWER_BOUND : DUR_EXACT;
+	*known = conn_since_known(c, 0);
 	return c->end_ns - first;
 }
 

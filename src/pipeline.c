@@ -720,7 +720,7 @@ static void age_one(void *ctx, const struct conn *c)
 	r.cookie = c->cookie;
 	r.since_ns = conn_since(c);
 	r.state = c->state;
-	if ((c->flags & CONN_F_SEEDED) && c->npath <= 1)
+	if (conn_since_known(c, c->npath - 1) == DUR_LOWER_BOUND)
 		r.flags |= AGE_F_LOWER_BOUND;
 	r.pid = c->owner.pid;
 	r.cgroup_id = c->owner.cgroup_id;
@@ -1001,7 +1001,7 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	struct pipe *p = ctx;
 	uint64_t since = conn_since(c), dur = now_ns - since;
 	char saddr[64], daddr[64], d[32], thr[32], comm[COMM_SAFE_LEN];
-	bool lower = (c->flags & CONN_F_SEEDED) && c->npath <= 1;
+	bool lower = conn_since_known(c, c->npath - 1) == DUR_LOWER_BOUND;
 	bool orphan = c->state == TCPFSM_ST_FIN_WAIT2 && c->orphan_ns;
 
 	if (!pipe_wants_conn(p, c))
