@@ -129,8 +129,9 @@ static void on_closed(void *ctx, const struct conn *c)
 			e = fmt_str(e, " states)");
 		}
 		if (conn_path_orphan(c, i, &ns)) {
+			/* a seeded orphan's time counts from the dump, as its state's */
 			e = fmt_str(e, " (orphan ");
-			e = pipe_fmt_ms(e, ns, DUR_EXACT);
+			e = pipe_fmt_ms(e, ns, conn_since_known(c, i));
 			*e++ = ')';
 		}
 	}
