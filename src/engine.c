@@ -19,8 +19,16 @@ struct engine {
 	struct engine_config cfg;
 	struct engine_cb cb;
 	struct u64map map;	/* key -> struct conn * */
-	uint64_t *pending;	/* keys with CONN_F_PENDING set */
-	size_t npending, cap_pending;
+	/*
+	 * Connections with CONN_F_PENDING set, in the order their removals
+	 * came (so by due time): entries [phead, npending) are live. An entry
+	 * whose connection moved its pending time on is queued again.
+	 */
+	struct pending {
+		uint64_t key;
+		uint64_t due;	/* pending_ns + grace, when queued */
+	} *pending;
+	size_t phead, npending, cap_pending;
 	uint64_t *listeners;	/* cookies of conns in LISTEN */
 	size_t nlisteners, cap_listeners;
 	struct {
@@ -468,6 +476,24 @@ static void set_request(struct engine *e, struct conn *c, uint64_t lcookie)
 		c->listener = lcookie;
 }
 
+/* Queue c to be settled at its pending time plus the grace. */
+static int queue_pending(struct engine *e, const struct conn *c)
+{
+	if (e->npending == e->cap_pending && e->phead) {
+		/* reuse the room of the entries already taken off the front */
+		memmove(e->pending, e->pending + e->phead,
+			(e->npending - e->phead) * sizeof(*e->pending));
+		e->npending -= e->phead;
+		e->phead = 0;
+	}
+	if (ARRAY_GROW(e->pending, e->npending, e->cap_pending, 64))
+		return -ENOMEM;
+	e->pending[e->npending].key = c->key;
+	e->pending[e->npending].due = c->pending_ns + e->cfg.pending_ns;
+	e->npending++;
+	return 0;
+}
+
 static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 			uint64_t ts)
 {
@@ -475,13 +501,12 @@ static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 	c->pending_ns = ts;
 	if (c->flags & CONN_F_PENDING)
 		return;
-	if (ARRAY_GROW(e->pending, e->npending, e->cap_pending, 64)) {
+	if (queue_pending(e, c)) {
 		/* out of memory: its end cannot be settled, say so */
 		c->flags |= CONN_F_INCOMPLETE;
 		return;
 	}
 	c->flags |= CONN_F_PENDING;
-	e->pending[e->npending++] = c->key;
 }
 
 /*
@@ -937,21 +962,32 @@ static void settle(struct engine *e, struct conn *c)
 	}
 }
 
+/* Settle what is due at now (all: everything), oldest first. */
 static void settle_pending(struct engine *e, uint64_t now, bool all)
 {
-	size_t i, j = 0;
+	while (e->phead < e->npending) {
+		struct pending q = e->pending[e->phead];
+		struct conn *c;
 
-	for (i = 0; i < e->npending; i++) {
-		struct conn *c = get(e, e->pending[i]);
-
+		if (!all && now < q.due)
+			break; /* the rest came later */
+		e->phead++;
+		c = get(e, q.key);
 		if (!c || !(c->flags & CONN_F_PENDING))
 			continue; /* joined, re-armed or ended meanwhile */
-		if (all || now >= c->pending_ns + e->cfg.pending_ns)
-			settle(e, c);
-		else
-			e->pending[j++] = e->pending[i];
+		if (!all && now < c->pending_ns + e->cfg.pending_ns) {
+			/*
+			 * Removed again since it was queued: wait from then.
+			 * Never fails: the entry just taken off left room.
+			 */
+			if (queue_pending(e, c))
+				settle(e, c);
+			continue;
+		}
+		settle(e, c);
 	}
-	e->npending = j;
+	if (e->phead == e->npending)
+		e->phead = e->npending = 0;
 }
 
 static void scan_stuck(struct engine *e, uint64_t now, bool at_exit)
@@ -993,7 +1029,7 @@ void engine_advance(struct engine *e, uint64_t now)
 {
 	if (now > e->now)
 		e->now = now;
-	if (e->npending)
+	if (e->phead < e->npending)
 		settle_pending(e, now, false);
 	if (e->any_stuck && e->cb.stuck &&
 	    now >= e->last_scan + e->cfg.stuck_scan_ns) {

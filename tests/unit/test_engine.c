@@ -1288,6 +1288,40 @@ static void test_seed_record_before_dump(void **state)
 	engine_free(eng);
 }
 
+/*
+ * A pending removal whose time moves on (removed again before it was settled)
+ * waits the grace from its latest removal; others behind it in the queue are
+ * settled when due, whatever it does.
+ */
+static void test_pending_moved_waits_again(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		ev(SRV, TCPFSM_EV_REQ_START, 0, 10 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(SRV, TCPFSM_EV_REQ_CANCEL, 0, 100 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(CLI, TCPFSM_EV_REQ_START, 0, 101 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(CLI, TCPFSM_EV_REQ_CANCEL, 0, 105 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(SRV, TCPFSM_EV_REQ_EXPIRE, 0, 110 * MS, 0, TCPFSM_ST_SYN_RECV),
+	};
+
+	feed(eng, evs, 5);
+	engine_advance(eng, 121 * MS);
+	assert_int_equal(s.nclosed, 0);
+	engine_advance(eng, 125 * MS);
+	assert_int_equal(s.nclosed, 1); /* the second request, behind the first */
+	assert_int_equal(s.closed[0].t.sport, 40000);
+	assert_int_equal(s.closed[0].end, END_REQ_DROPPED);
+	engine_advance(eng, 129 * MS);
+	assert_int_equal(s.nclosed, 1);
+	engine_advance(eng, 130 * MS);
+	assert_int_equal(s.nclosed, 2);
+	assert_int_equal(s.closed[1].end, END_SYNACK_TIMEOUT);
+	assert_int_equal(s.closed[1].end_ns, 110 * MS);
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1320,6 +1354,7 @@ int main(void)
 		cmocka_unit_test(test_syncookie_child_is_passive_birth),
 		cmocka_unit_test(test_seeded_orphan_minisock_expires),
 		cmocka_unit_test(test_seed_record_before_dump),
+		cmocka_unit_test(test_pending_moved_waits_again),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
