@@ -29,7 +29,7 @@ struct engine {
 		uint64_t due;	/* pending_ns + grace, when queued */
 	} *pending;
 	size_t phead, npending, cap_pending;
-	uint64_t *listeners;	/* cookies of conns in LISTEN */
+	struct conn **listeners; /* conns in LISTEN (CONN_F_LISTED) */
 	size_t nlisteners, cap_listeners;
 	struct {
 		uint64_t cookie;
@@ -166,9 +166,9 @@ static void conn_remove(struct engine *e, struct conn *c)
 {
 	size_t i;
 
-	if (c->open_kind == OPEN_LISTEN)
+	if (c->flags & CONN_F_LISTED)
 		for (i = 0; i < e->nlisteners; i++)
-			if (e->listeners[i] == c->key) {
+			if (e->listeners[i] == c) {
 				e->listeners[i] = e->listeners[--e->nlisteners];
 				break;
 			}
@@ -414,9 +414,12 @@ static void learn_owner(struct conn *c, const struct tcpfsm_event *ev)
 static void add_listener(struct engine *e, struct conn *c)
 {
 	c->open_kind = OPEN_LISTEN;
+	if (c->flags & CONN_F_LISTED)
+		return;
 	if (ARRAY_GROW(e->listeners, e->nlisteners, e->cap_listeners, 16))
 		return; /* its children fall back to no owner */
-	e->listeners[e->nlisteners++] = c->key;
+	e->listeners[e->nlisteners++] = c;
+	c->flags |= CONN_F_LISTED;
 }
 
 static struct conn *find_listener(struct engine *e, const struct tuple *t)
@@ -425,9 +428,9 @@ static struct conn *find_listener(struct engine *e, const struct tuple *t)
 	size_t i;
 
 	for (i = 0; i < e->nlisteners; i++) {
-		struct conn *l = get(e, e->listeners[i]);
+		struct conn *l = e->listeners[i];
 
-		if (!l || l->t.sport != t->sport || l->t.netns != t->netns)
+		if (l->t.sport != t->sport || l->t.netns != t->netns)
 			continue;
 		if (l->t.family == t->family &&
 		    !memcmp(l->t.saddr, t->saddr, 16))

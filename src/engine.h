@@ -72,6 +72,7 @@ enum conn_end {
 #define CONN_F_REQ 0x10		/* a request sock (half-open), no cookie yet */
 #define CONN_F_PENDING 0x20	/* a timer was removed: end to be confirmed */
 #define CONN_F_BYTES 0x40	/* bytes_acked/bytes_received are known */
+#define CONN_F_LISTED 0x80	/* in the engine's listener list */
 
 struct owner {
 	uint32_t pid;	/* 0: unknown */

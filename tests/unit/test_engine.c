@@ -1322,6 +1322,34 @@ static void test_pending_moved_waits_again(void **state)
 	engine_free(eng);
 }
 
+/*
+ * A listener whose LISTEN -> CLOSE was missed connects again (it is an active
+ * open now) and closes: it leaves the listener list with it, so a child that
+ * comes later neither finds it nor touches freed memory.
+ */
+static void test_listener_gone_after_gap(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		st(SRV, 5, 2 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 200, true),
+		st(SRV, 5, 3 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE, 0, false),
+		st(SRV, 9, 4 * MS, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(SRV, 9, 5 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 0, false),
+	};
+
+	feed(eng, evs, 5);
+	assert_int_equal(engine_stats(eng)->gaps, 1);
+	assert_int_equal(s.nclosed, 2);
+	assert_int_equal(s.closed[0].cookie, 5);
+	assert_int_equal(s.closed[1].cookie, 9);
+	assert_int_equal(s.closed[1].listener, 0);
+	assert_int_equal(s.closed[1].owner.pid, 0);
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1355,6 +1383,7 @@ int main(void)
 		cmocka_unit_test(test_seeded_orphan_minisock_expires),
 		cmocka_unit_test(test_seed_record_before_dump),
 		cmocka_unit_test(test_pending_moved_waits_again),
+		cmocka_unit_test(test_listener_gone_after_gap),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
