@@ -513,9 +513,11 @@ static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 }
 
 /*
- * A request sock's entry, moved to its child's cookie: the half-open part
- * of the path, listener, owner and retransmissions come along, with no new
- * allocation. NULL (and the request gone) if the map refused the new key.
+ * A request sock's entry, moved to its child's cookie (not in the map): the
+ * half-open part of the path, listener, owner and retransmissions come along,
+ * with no new allocation. The put cannot fail: the delete just made room for
+ * one key (the table needs neither to grow nor to pass its bound), and the
+ * cookie is not 0.
  */
 static struct conn *rekey(struct engine *e, struct conn *req, uint64_t cookie)
 {
@@ -523,11 +525,7 @@ static struct conn *rekey(struct engine *e, struct conn *req, uint64_t cookie)
 	/* a pending removal (the handshake's timer cancel) ends here */
 	req->flags &= ~(CONN_F_REQ | CONN_F_PENDING);
 	req->key = req->cookie = cookie;
-	if (u64map_put(&e->map, cookie, (uintptr_t)req)) {
-		free(req);
-		e->st.conns--;
-		return NULL;
-	}
+	(void)u64map_put(&e->map, cookie, (uintptr_t)req);
 	return req;
 }
 
@@ -611,10 +609,6 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 			if (c)
 				conn_remove(e, c);
 			c = rekey(e, req, ev->cookie);
-			if (!c) {
-				e->st.untracked++;
-				return;
-			}
 			if (seeded.pid)
 				c->owner = seeded;
 			learn_owner(c, ev);
