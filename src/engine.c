@@ -100,14 +100,16 @@ const struct engine_stats *engine_stats(const struct engine *e)
 	return &e->st;
 }
 
+static struct conn *slot_conn(const struct u64map_slot *s)
+{
+	return (struct conn *)(uintptr_t)s->val;
+}
+
 void engine_foreach(struct engine *e,
 		    void (*fn)(void *ctx, const struct conn *c), void *ctx)
 {
-	size_t i;
-
-	for (i = 0; i <= e->map.mask; i++)
-		if (e->map.slots[i].key)
-			fn(ctx, (const struct conn *)(uintptr_t)e->map.slots[i].val);
+	u64map_foreach(&e->map, s)
+		fn(ctx, slot_conn(s));
 }
 
 static struct conn *get(const struct engine *e, uint64_t key)
@@ -194,13 +196,13 @@ static void evict_one(struct engine *e, uint64_t key)
 			return; /* nothing but listeners: the insert fails */
 		if (!e->map.slots[i].key)
 			continue;
-		c = (struct conn *)(uintptr_t)e->map.slots[i].val;
+		c = slot_conn(&e->map.slots[i]);
 		if (c->open_kind != OPEN_LISTEN && conn_since(c) < best_since) {
 			best_since = conn_since(c);
 			best = i;
 		}
 	}
-	conn_remove(e, (struct conn *)(uintptr_t)e->map.slots[best].val);
+	conn_remove(e, slot_conn(&e->map.slots[best]));
 	e->st.evicted++;
 }
 
@@ -989,15 +991,10 @@ static void settle_pending(struct engine *e, uint64_t now, bool all)
 
 static void scan_stuck(struct engine *e, uint64_t now, bool at_exit)
 {
-	size_t i;
-
-	for (i = 0; i <= e->map.mask; i++) {
-		struct conn *c;
+	u64map_foreach(&e->map, s) {
+		struct conn *c = slot_conn(s);
 		uint64_t thr, since, dur;
 
-		if (!e->map.slots[i].key)
-			continue;
-		c = (struct conn *)(uintptr_t)e->map.slots[i].val;
 		thr = c->state < TCPFSM_ST_MAX ? e->cfg.stuck_ns[c->state] : 0;
 		since = conn_since(c);
 		if (!thr || !since || now < since)
