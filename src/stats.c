@@ -33,7 +33,6 @@ struct stats {
 	struct u64map index;	/* group key -> index + 1 */
 	struct group *groups;
 	size_t ngroups, cap;
-	bool other_used;
 };
 
 
@@ -155,7 +154,7 @@ static void on_transition(void *ctx, const struct transition *t)
 
 static void print_table(struct pipe *p, const struct group *g)
 {
-	char v[6][32];
+	char v[5][32];	/* min, p50, p90, p99, max */
 	int st;
 
 	fprintf(p->out, "%-12s %10s %10s %10s %10s %10s %10s\n", "STATE", "COUNT",
