@@ -19,9 +19,17 @@ struct engine {
 	struct engine_config cfg;
 	struct engine_cb cb;
 	struct u64map map;	/* key -> struct conn * */
-	uint64_t *pending;	/* keys with CONN_F_PENDING set */
-	size_t npending, cap_pending;
-	uint64_t *listeners;	/* cookies of conns in LISTEN */
+	/*
+	 * Connections with CONN_F_PENDING set, in the order their removals
+	 * came (so by due time): entries [phead, npending) are live. An entry
+	 * whose connection moved its pending time on is queued again.
+	 */
+	struct pending {
+		uint64_t key;
+		uint64_t due;	/* pending_ns + grace, when queued */
+	} *pending;
+	size_t phead, npending, cap_pending;
+	struct conn **listeners; /* conns in LISTEN (CONN_F_LISTED) */
 	size_t nlisteners, cap_listeners;
 	struct {
 		uint64_t cookie;
@@ -92,14 +100,16 @@ const struct engine_stats *engine_stats(const struct engine *e)
 	return &e->st;
 }
 
+static struct conn *slot_conn(const struct u64map_slot *s)
+{
+	return (struct conn *)(uintptr_t)s->val;
+}
+
 void engine_foreach(struct engine *e,
 		    void (*fn)(void *ctx, const struct conn *c), void *ctx)
 {
-	size_t i;
-
-	for (i = 0; i <= e->map.mask; i++)
-		if (e->map.slots[i].key)
-			fn(ctx, (const struct conn *)(uintptr_t)e->map.slots[i].val);
+	u64map_foreach(&e->map, s)
+		fn(ctx, slot_conn(s));
 }
 
 static struct conn *get(const struct engine *e, uint64_t key)
@@ -158,9 +168,9 @@ static void conn_remove(struct engine *e, struct conn *c)
 {
 	size_t i;
 
-	if (c->open_kind == OPEN_LISTEN)
+	if (c->flags & CONN_F_LISTED)
 		for (i = 0; i < e->nlisteners; i++)
-			if (e->listeners[i] == c->key) {
+			if (e->listeners[i] == c) {
 				e->listeners[i] = e->listeners[--e->nlisteners];
 				break;
 			}
@@ -186,13 +196,13 @@ static void evict_one(struct engine *e, uint64_t key)
 			return; /* nothing but listeners: the insert fails */
 		if (!e->map.slots[i].key)
 			continue;
-		c = (struct conn *)(uintptr_t)e->map.slots[i].val;
+		c = slot_conn(&e->map.slots[i]);
 		if (c->open_kind != OPEN_LISTEN && conn_since(c) < best_since) {
 			best_since = conn_since(c);
 			best = i;
 		}
 	}
-	conn_remove(e, (struct conn *)(uintptr_t)e->map.slots[best].val);
+	conn_remove(e, slot_conn(&e->map.slots[best]));
 	e->st.evicted++;
 }
 
@@ -258,8 +268,7 @@ uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
 	*known = DUR_UNKNOWN;
 	if (!from || !to || to < from)
 		return 0;
-	*known = (i == 0 && (c->flags & CONN_F_SEEDED)) ? DUR_LOWER_BOUND :
-							   DUR_EXACT;
+	*known = conn_since_known(c, i);
 	return to - from;
 }
 
@@ -299,9 +308,7 @@ static void emit_full(struct engine *e, const struct conn *c,
 	t.orphan = orphan_until(c, oldstate, ts, &t.orphan_ns);
 	if (since && ts >= since) {
 		t.prev_ns = ts - since;
-		t.prev_known = DUR_EXACT;
-		if ((c->flags & CONN_F_SEEDED) && c->npath <= 1)
-			t.prev_known = DUR_LOWER_BOUND;
+		t.prev_known = conn_since_known(c, c->npath - 1);
 	}
 	if (e->cb.transition)
 		e->cb.transition(e->cb.ctx, &t);
@@ -409,9 +416,12 @@ static void learn_owner(struct conn *c, const struct tcpfsm_event *ev)
 static void add_listener(struct engine *e, struct conn *c)
 {
 	c->open_kind = OPEN_LISTEN;
+	if (c->flags & CONN_F_LISTED)
+		return;
 	if (ARRAY_GROW(e->listeners, e->nlisteners, e->cap_listeners, 16))
 		return; /* its children fall back to no owner */
-	e->listeners[e->nlisteners++] = c->key;
+	e->listeners[e->nlisteners++] = c;
+	c->flags |= CONN_F_LISTED;
 }
 
 static struct conn *find_listener(struct engine *e, const struct tuple *t)
@@ -420,9 +430,9 @@ static struct conn *find_listener(struct engine *e, const struct tuple *t)
 	size_t i;
 
 	for (i = 0; i < e->nlisteners; i++) {
-		struct conn *l = get(e, e->listeners[i]);
+		struct conn *l = e->listeners[i];
 
-		if (!l || l->t.sport != t->sport || l->t.netns != t->netns)
+		if (l->t.sport != t->sport || l->t.netns != t->netns)
 			continue;
 		if (l->t.family == t->family &&
 		    !memcmp(l->t.saddr, t->saddr, 16))
@@ -432,6 +442,10 @@ static struct conn *find_listener(struct engine *e, const struct tuple *t)
 	return any;
 }
 
+/*
+ * A passive connection's listener, and its owner unless one is known already
+ * (a seeded child's, from the process holding it).
+ */
 static void inherit_listener(struct engine *e, struct conn *c, uint64_t lcookie)
 {
 	struct conn *l = lcookie ? get(e, lcookie) : NULL;
@@ -440,8 +454,49 @@ static void inherit_listener(struct engine *e, struct conn *c, uint64_t lcookie)
 		l = find_listener(e, &c->t);
 	if (l) {
 		c->listener = l->cookie;
-		c->owner = l->owner;
+		if (!c->owner.pid)
+			c->owner = l->owner;
 	}
+}
+
+/* A server's child, first seen from its birth. */
+static void passive_birth(struct engine *e, struct conn *c)
+{
+	c->flags |= CONN_F_BORN;
+	c->open_kind = OPEN_PASSIVE;
+	inherit_listener(e, c, 0);
+}
+
+/*
+ * A request sock: half-open, passive, from its listener (lcookie, or found by
+ * tuple when 0), whose owner it takes. Whether its SYN was seen or the dump
+ * read it.
+ */
+static void set_request(struct engine *e, struct conn *c, uint64_t lcookie)
+{
+	c->flags |= CONN_F_REQ;
+	c->open_kind = OPEN_PASSIVE;
+	inherit_listener(e, c, lcookie);
+	if (lcookie)
+		c->listener = lcookie;
+}
+
+/* Queue c to be settled at its pending time plus the grace. */
+static int queue_pending(struct engine *e, const struct conn *c)
+{
+	if (e->npending == e->cap_pending && e->phead) {
+		/* reuse the room of the entries already taken off the front */
+		memmove(e->pending, e->pending + e->phead,
+			(e->npending - e->phead) * sizeof(*e->pending));
+		e->npending -= e->phead;
+		e->phead = 0;
+	}
+	if (ARRAY_GROW(e->pending, e->npending, e->cap_pending, 64))
+		return -ENOMEM;
+	e->pending[e->npending].key = c->key;
+	e->pending[e->npending].due = c->pending_ns + e->cfg.pending_ns;
+	e->npending++;
+	return 0;
 }
 
 static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
@@ -451,19 +506,20 @@ static void add_pending(struct engine *e, struct conn *c, uint8_t kind,
 	c->pending_ns = ts;
 	if (c->flags & CONN_F_PENDING)
 		return;
-	if (ARRAY_GROW(e->pending, e->npending, e->cap_pending, 64)) {
+	if (queue_pending(e, c)) {
 		/* out of memory: its end cannot be settled, say so */
 		c->flags |= CONN_F_INCOMPLETE;
 		return;
 	}
 	c->flags |= CONN_F_PENDING;
-	e->pending[e->npending++] = c->key;
 }
 
 /*
- * A request sock's entry, moved to its child's cookie: the half-open part
- * of the path, listener, owner and retransmissions come along, with no new
- * allocation. NULL (and the request gone) if the map refused the new key.
+ * A request sock's entry, moved to its child's cookie (not in the map): the
+ * half-open part of the path, listener, owner and retransmissions come along,
+ * with no new allocation. The put cannot fail: the delete just made room for
+ * one key (the table needs neither to grow nor to pass its bound), and the
+ * cookie is not 0.
  */
 static struct conn *rekey(struct engine *e, struct conn *req, uint64_t cookie)
 {
@@ -471,11 +527,7 @@ static struct conn *rekey(struct engine *e, struct conn *req, uint64_t cookie)
 	/* a pending removal (the handshake's timer cancel) ends here */
 	req->flags &= ~(CONN_F_REQ | CONN_F_PENDING);
 	req->key = req->cookie = cookie;
-	if (u64map_put(&e->map, cookie, (uintptr_t)req)) {
-		free(req);
-		e->st.conns--;
-		return NULL;
-	}
+	(void)u64map_put(&e->map, cookie, (uintptr_t)req);
 	return req;
 }
 
@@ -490,15 +542,28 @@ static void take_bytes(struct conn *c, const struct tcpfsm_event *ev)
 }
 
 /*
- * A seeded socket's record from while the dump ran, leading neither into nor
- * out of its seeded state: the change happened before the dump read the
- * socket (a connection that moved on during the dump), not a missed record.
+ * c lives on in a timewait minisocket, in substate sub: TIME_WAIT, or FIN_WAIT2
+ * as an orphan (since orphan_at, if not known already; 0: not yet known).
+ */
+static void set_minisock(struct conn *c, uint8_t sub, uint64_t orphan_at)
+{
+	c->flags |= CONN_F_MINISOCK;
+	c->tw_substate = sub;
+	if (sub == TCPFSM_ST_FIN_WAIT2 && !c->orphan_ns)
+		c->orphan_ns = orphan_at;
+}
+
+/*
+ * A seeded socket's record from before the dump ended (tracing was attached
+ * before the /proc scan and the dump), leading neither into nor out of its
+ * seeded state: the change happened before the dump read the socket (a
+ * connection that moved on meanwhile), not a missed record.
  */
 static bool read_later(const struct engine *e, const struct conn *c,
 		       const struct tcpfsm_event *ev)
 {
 	return (c->flags & CONN_F_SEEDED) && c->npath == 1 &&
-	       ev->ts_ns >= c->path_since[0] && ev->ts_ns <= e->seed_end &&
+	       ev->ts_ns <= e->seed_end &&
 	       ev->oldstate != c->state && ev->newstate != c->state;
 }
 
@@ -546,10 +611,6 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 			if (c)
 				conn_remove(e, c);
 			c = rekey(e, req, ev->cookie);
-			if (!c) {
-				e->st.untracked++;
-				return;
-			}
 			if (seeded.pid)
 				c->owner = seeded;
 			learn_owner(c, ev);
@@ -566,11 +627,23 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 				c->cookie = ev->cookie;
 			}
 			if (birth) {
-				/* no request seen (a SYN cookie, or hooks off) */
-				c->flags |= CONN_F_BORN;
-				c->open_kind = OPEN_PASSIVE;
-				inherit_listener(e, c, 0);
+				/*
+				 * No request seen: the minisocket hooks are
+				 * off, or the request's records were lost.
+				 */
+				passive_birth(e, c);
 				c->state = TCPFSM_ST_LISTEN;
+			} else if (ev->oldstate == TCPFSM_ST_SYN_RECV) {
+				/*
+				 * A child that never had a request timer: a
+				 * SYN cookie's (no request sock is kept) or a
+				 * TCP Fast Open one's (made at the SYN). With
+				 * the hooks on its LISTEN -> SYN_RECV is not
+				 * recorded (skip_child_birth): it is born
+				 * here, from a SYN_RECV whose start is unknown.
+				 */
+				passive_birth(e, c);
+				path_push(c, TCPFSM_ST_SYN_RECV, 0);
 			} else if (ev->oldstate == TCPFSM_ST_CLOSE) {
 				c->flags |= CONN_F_BORN;
 				c->state = TCPFSM_ST_CLOSE;
@@ -589,10 +662,6 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		c->flags &= ~CONN_F_SEEDED;
 		learn_owner(c, ev);
 		return;
-	} else if ((c->flags & CONN_F_SEEDED) && c->npath == 1 &&
-		   ev->ts_ns < c->path_since[0]) {
-		/* older than the dump that seeded it: already in its state */
-		return;
 	} else if ((c->flags & CONN_F_MINISOCK) &&
 		   ev->newstate == TCPFSM_ST_CLOSE) {
 		/*
@@ -609,10 +678,14 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 			e->st.duplicates++;
 			return;
 		}
-		/* a missed transition: say so, follow the kernel */
+		/*
+		 * A missed transition: say so, follow the kernel. When the
+		 * missed state began is unknown, and so is when the last known
+		 * one ended: as for a connection first seen mid-life.
+		 */
 		e->st.gaps++;
 		c->flags |= CONN_F_INCOMPLETE;
-		c->state = ev->oldstate;
+		path_push(c, ev->oldstate, 0);
 	}
 	if (ev->ts_ns < conn_since(c)) {
 		e->st.out_of_order++;
@@ -734,10 +807,7 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 			}
 			c->cookie = ev->cookie;
 			c->state = TCPFSM_ST_UNKNOWN;
-			c->flags |= CONN_F_MINISOCK;
-			c->tw_substate = sub;
-			if (sub == TCPFSM_ST_FIN_WAIT2)
-				c->orphan_ns = ev->ts_ns;
+			set_minisock(c, sub, ev->ts_ns);
 			move(e, c, ev, ev->ts_ns, sub);
 			return;
 		}
@@ -749,8 +819,8 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 			c->tw_substate = sub;
 			return;
 		}
-		c->flags |= CONN_F_MINISOCK;
-		c->tw_substate = sub;
+		/* an orphan from the full socket's hand-over record, next */
+		set_minisock(c, sub, 0);
 		if (c->state != sub)
 			move(e, c, ev, ev->ts_ns, sub);
 		return;
@@ -774,14 +844,17 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 		}
 		add_pending(e, c, ev->kind, ev->ts_ns);
 		return;
-	case TCPFSM_EV_TW_EXPIRE:
+	case TCPFSM_EV_TW_EXPIRE: {
+		uint64_t end;
+
 		if (!c || !(c->flags & CONN_F_MINISOCK))
 			return;
-		silent_time_wait(e, c, ev, ev->ts_ns, sub);
-		finish_conn(e, c, ev,
-			    (c->flags & CONN_F_PENDING) ? c->pending_ns : ev->ts_ns,
-			    END_EXPIRED);
+		/* it ended at the removal before the expiry, if there was one */
+		end = (c->flags & CONN_F_PENDING) ? c->pending_ns : ev->ts_ns;
+		silent_time_wait(e, c, ev, end, sub);
+		finish_conn(e, c, ev, end, END_EXPIRED);
 		return;
+	}
 	}
 }
 
@@ -810,12 +883,10 @@ static void handle_req(struct engine *e, const struct tcpfsm_event *ev)
 			e->st.untracked++;
 			return;
 		}
-		c->flags |= CONN_F_REQ | CONN_F_BORN;
-		c->open_kind = OPEN_PASSIVE;
+		c->flags |= CONN_F_BORN;
 		c->state = TCPFSM_ST_LISTEN;
 		c->retrans = ev->retrans;
-		inherit_listener(e, c, ev->aux);
-		c->listener = ev->aux ? ev->aux : c->listener;
+		set_request(e, c, ev->aux);
 		move(e, c, ev, ev->ts_ns, TCPFSM_ST_SYN_RECV);
 		return;
 	case TCPFSM_EV_REQ_CANCEL:
@@ -890,34 +961,40 @@ static void settle(struct engine *e, struct conn *c)
 	}
 }
 
+/* Settle what is due at now (all: everything), oldest first. */
 static void settle_pending(struct engine *e, uint64_t now, bool all)
 {
-	size_t i, j = 0;
+	while (e->phead < e->npending) {
+		struct pending q = e->pending[e->phead];
+		struct conn *c;
 
-	for (i = 0; i < e->npending; i++) {
-		struct conn *c = get(e, e->pending[i]);
-
+		if (!all && now < q.due)
+			break; /* the rest came later */
+		e->phead++;
+		c = get(e, q.key);
 		if (!c || !(c->flags & CONN_F_PENDING))
 			continue; /* joined, re-armed or ended meanwhile */
-		if (all || now >= c->pending_ns + e->cfg.pending_ns)
-			settle(e, c);
-		else
-			e->pending[j++] = e->pending[i];
+		if (!all && now < c->pending_ns + e->cfg.pending_ns) {
+			/*
+			 * Removed again since it was queued: wait from then.
+			 * Never fails: the entry just taken off left room.
+			 */
+			if (queue_pending(e, c))
+				settle(e, c);
+			continue;
+		}
+		settle(e, c);
 	}
-	e->npending = j;
+	if (e->phead == e->npending)
+		e->phead = e->npending = 0;
 }
 
 static void scan_stuck(struct engine *e, uint64_t now, bool at_exit)
 {
-	size_t i;
-
-	for (i = 0; i <= e->map.mask; i++) {
-		struct conn *c;
+	u64map_foreach(&e->map, s) {
+		struct conn *c = slot_conn(s);
 		uint64_t thr, since, dur;
 
-		if (!e->map.slots[i].key)
-			continue;
-		c = (struct conn *)(uintptr_t)e->map.slots[i].val;
 		thr = c->state < TCPFSM_ST_MAX ? e->cfg.stuck_ns[c->state] : 0;
 		since = conn_since(c);
 		if (!thr || !since || now < since)
@@ -946,7 +1023,7 @@ void engine_advance(struct engine *e, uint64_t now)
 {
 	if (now > e->now)
 		e->now = now;
-	if (e->npending)
+	if (e->phead < e->npending)
 		settle_pending(e, now, false);
 	if (e->any_stuck && e->cb.stuck &&
 	    now >= e->last_scan + e->cfg.stuck_scan_ns) {
@@ -973,7 +1050,8 @@ void engine_note_lost(struct engine *e, uint64_t at_ns)
 }
 
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
-		const struct tuple *t, const struct owner *o, uint64_t now_ns)
+		const struct tuple *t, const struct owner *o, uint64_t now_ns,
+		bool minisock, uint64_t tw_deadline_ns)
 {
 	struct conn *c;
 	uint64_t key = cookie;
@@ -992,14 +1070,17 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		return -ENOMEM;
 	c->cookie = key == cookie ? cookie : 0;
 	c->flags |= CONN_F_SEEDED;
-	if (key != cookie)
-		c->flags |= CONN_F_REQ;
-	if (state == TCPFSM_ST_TIME_WAIT) {
-		c->flags |= CONN_F_MINISOCK;
-		c->tw_substate = state;
-	}
 	if (o)
 		c->owner = *o;
+	if (key != cookie)
+		set_request(e, c, 0);
+	if (minisock || state == TCPFSM_ST_TIME_WAIT) {
+		/* its substate: TIME_WAIT, or FIN_WAIT2 as an orphan */
+		if (state != TCPFSM_ST_FIN_WAIT2)
+			state = TCPFSM_ST_TIME_WAIT;
+		set_minisock(c, state, now_ns);
+		c->tw_deadline_ns = tw_deadline_ns;
+	}
 	if (state == TCPFSM_ST_LISTEN)
 		add_listener(e, c);
 	path_push(c, state, now_ns);

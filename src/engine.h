@@ -18,7 +18,9 @@
  *   connection with the same 4-tuple is being made, otherwise killed (RST,
  *   purge or netns exit, which the kernel does not let us tell apart).
  * - LISTEN -> SYN_RECV is stamped when the request sock's timer first
- *   starts (the SYN's arrival); the child joins it by 4-tuple.
+ *   starts (the SYN's arrival); the child joins it by 4-tuple. A child with
+ *   no request (SYN cookie, Fast Open) is born leaving SYN_RECV, its time
+ *   there unknown.
  * - The owner is learned only from process-context transitions, or for a
  *   passive child from its listener; softirq's "current" is never taken.
  */
@@ -70,6 +72,7 @@ enum conn_end {
 #define CONN_F_REQ 0x10		/* a request sock (half-open), no cookie yet */
 #define CONN_F_PENDING 0x20	/* a timer was removed: end to be confirmed */
 #define CONN_F_BYTES 0x40	/* bytes_acked/bytes_received are known */
+#define CONN_F_LISTED 0x80	/* in the engine's listener list */
 
 struct owner {
 	uint32_t pid;	/* 0: unknown */
@@ -119,6 +122,17 @@ enum dur_known {
 	DUR_EXACT,
 	DUR_LOWER_BOUND, /* state began before tracing started */
 };
+
+/*
+ * How much is known of a time measured from when path entry i began (its
+ * current state: i = npath - 1): a seeded connection's first state began
+ * before tracing did, so from its seeded start only a lower bound. The one
+ * place that rule is written.
+ */
+static inline uint8_t conn_since_known(const struct conn *c, int i)
+{
+	return i <= 0 && (c->flags & CONN_F_SEEDED) ? DUR_LOWER_BOUND : DUR_EXACT;
+}
 
 struct transition {
 	uint64_t ts_ns;
@@ -191,11 +205,16 @@ void engine_note_lost(struct engine *e, uint64_t at_ns);
 /*
  * A socket that existed before tracing began, from a sock_diag dump that
  * began at now_ns. engine_seed_done(): the dump ended at end_ns. A dump reads
- * each socket at some moment in between, so a seeded socket's records from
- * that window may precede its seeded state: they are followed instead.
+ * each socket at some moment in between, and tracing began before the dump
+ * did, so a seeded socket's records from up to end_ns may precede its seeded
+ * state: they are followed instead.
+ * minisock: a timewait minisocket (sock_diag's timer 3), whose state is its
+ * substate, TIME_WAIT or an orphaned FIN_WAIT2; tw_deadline_ns: when its
+ * timer fires, 0 if not known.
  */
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
-		const struct tuple *t, const struct owner *o, uint64_t now_ns);
+		const struct tuple *t, const struct owner *o, uint64_t now_ns,
+		bool minisock, uint64_t tw_deadline_ns);
 void engine_seed_done(struct engine *e, uint64_t end_ns);
 
 void engine_foreach(struct engine *e,

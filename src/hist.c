@@ -40,15 +40,10 @@ static uint64_t bucket_hi(unsigned int idx)
 	return next > UINT64_MAX ? UINT64_MAX : (uint64_t)(next - 1);
 }
 
-void hist_reset(struct hist *h)
+void hist_init(struct hist *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->min_ns = UINT64_MAX;
-}
-
-void hist_init(struct hist *h)
-{
-	hist_reset(h);
 }
 
 void hist_add(struct hist *h, uint64_t ns)

@@ -42,8 +42,8 @@ struct hist {
 
 struct json;
 
+/* Empty (also to reuse one). */
 void hist_init(struct hist *h);
-void hist_reset(struct hist *h);
 void hist_add(struct hist *h, uint64_t ns);
 /* dst += src */
 void hist_merge(struct hist *dst, const struct hist *src);

@@ -20,7 +20,7 @@ static uint64_t lifetime(const struct conn *c, uint8_t *known)
 	*known = DUR_UNKNOWN;
 	if (!first || c->end_ns < first)
 		return 0;
-	*known = (c->flags & CONN_F_SEEDED) ? DUR_LOWER_BOUND : DUR_EXACT;
+	*known = conn_since_known(c, 0);
 	return c->end_ns - first;
 }
 
@@ -130,8 +130,9 @@ static void on_closed(void *ctx, const struct conn *c)
 			e = fmt_str(e, " states)");
 		}
 		if (conn_path_orphan(c, i, &ns)) {
+			/* a seeded orphan's time counts from the dump, as its state's */
 			e = fmt_str(e, " (orphan ");
-			e = pipe_fmt_ms(e, ns, DUR_EXACT);
+			e = pipe_fmt_ms(e, ns, conn_since_known(c, i));
 			*e++ = ')';
 		}
 	}

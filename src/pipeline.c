@@ -624,6 +624,8 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	const struct procmap_owner *po = procmap_lookup(&sc->pm, s->inode);
 	struct owner o = { 0 };
 	struct tuple t = { 0 };
+	uint64_t deadline = 0;
+	bool minisock;
 
 	t.family = s->family;
 	t.sport = s->sport;
@@ -636,7 +638,17 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 		memcpy(o.comm, po->comm, TCPFSM_COMM_LEN);
 	}
 	o.cgroup_id = s->cgroup_id;
-	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now))
+	/*
+	 * A timewait minisocket comes with its substate (an orphaned FIN_WAIT2
+	 * too). Its deadline, for an orphan to place the FIN's re-arm: read
+	 * the clock now, just after the kernel read the timer (sc->now is when
+	 * seeding began).
+	 */
+	minisock = s->timer == DIAG_TIMER_TIMEWAIT;
+	if (minisock && s->state == TCPFSM_ST_FIN_WAIT2)
+		deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)s->expires_ms * 1000000;
+	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now,
+			 minisock, deadline))
 		sc->p->seeded++;
 	return 0;
 }
@@ -772,7 +784,7 @@ static void age_one(void *ctx, const struct conn *c)
 	r.cookie = c->cookie;
 	r.since_ns = conn_since(c);
 	r.state = c->state;
-	if ((c->flags & CONN_F_SEEDED) && c->npath <= 1)
+	if (conn_since_known(c, c->npath - 1) == DUR_LOWER_BOUND)
 		r.flags |= AGE_F_LOWER_BOUND;
 	r.pid = c->owner.pid;
 	r.cgroup_id = c->owner.cgroup_id;
@@ -1077,7 +1089,7 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	char pid[16];
 	uint64_t since = conn_since(c), dur = now_ns - since;
 	char saddr[64], daddr[64], d[32], thr[32], comm[COMM_SAFE_LEN];
-	bool lower = (c->flags & CONN_F_SEEDED) && c->npath <= 1;
+	bool lower = conn_since_known(c, c->npath - 1) == DUR_LOWER_BOUND;
 	bool orphan = c->state == TCPFSM_ST_FIN_WAIT2 && c->orphan_ns;
 
 	if (!pipe_wants_conn(p, c))

@@ -33,7 +33,6 @@ struct stats {
 	struct u64map index;	/* group key -> index + 1 */
 	struct group *groups;
 	size_t ngroups, cap;
-	bool other_used;
 };
 
 
@@ -103,7 +102,6 @@ static struct group *find_group(struct stats *S, const struct conn *c)
 	idx = u64map_get(&S->index, key);
 	if (idx)
 		return &S->groups[*idx - 1];
-	group_label(S, c, label, sizeof(label));
 	if (S->ngroups >= MAX_GROUPS) {
 		/* keep memory bounded: the rest share one group */
 		key = UINT64_MAX;
@@ -111,6 +109,8 @@ static struct group *find_group(struct stats *S, const struct conn *c)
 		if (idx)
 			return &S->groups[*idx - 1];
 		strcpy(label, "(other)");
+	} else {
+		group_label(S, c, label, sizeof(label));
 	}
 	if (ARRAY_GROW(S->groups, S->ngroups, S->cap, 16))
 		return NULL;
@@ -154,7 +154,7 @@ static void on_transition(void *ctx, const struct transition *t)
 
 static void print_table(struct pipe *p, const struct group *g)
 {
-	char v[6][32];
+	char v[5][32];	/* min, p50, p90, p99, max */
 	int st;
 
 	fprintf(p->out, "%-12s %10s %10s %10s %10s %10s %10s\n", "STATE", "COUNT",
@@ -181,14 +181,29 @@ static void print_table(struct pipe *p, const struct group *g)
 	}
 }
 
+/* Has the group an exact sample, something for a table? */
+static bool has_samples(const struct group *g)
+{
+	int st;
+
+	for (st = 1; st < TCPFSM_ST_MAX; st++)
+		if (g->h[st] && g->h[st]->count)
+			return true;
+	return false;
+}
+
 static void print_json(struct pipe *p, const struct group *g, uint64_t now)
 {
+	static const struct hist empty = { .min_ns = UINT64_MAX };
 	struct stats *S = p->o.priv;
 	struct json *j = &p->j;
 	int st;
 
 	for (st = 1; st < TCPFSM_ST_MAX; st++) {
-		if (!g->h[st] || !g->h[st]->count)
+		const struct hist *h = g->h[st] ? g->h[st] : &empty;
+
+		/* a state seen only as lower bounds: its count, an empty hist */
+		if (!h->count && !g->lower_bound[st])
 			continue;
 		json_begin_object(j);
 		json_str(j, "type", "stats");
@@ -214,7 +229,7 @@ static void print_json(struct pipe *p, const struct group *g, uint64_t now)
 		}
 		json_str(j, "state", tcp_state_name(st));
 		json_u64(j, "lower_bound_only", g->lower_bound[st]);
-		hist_json(j, "hist", g->h[st]);
+		hist_json(j, "hist", h);
 		json_end_object(j);
 		json_end_line(j);
 	}
@@ -242,8 +257,8 @@ static void print_cgroup_label(struct pipe *p, const struct group *g)
 static void print_all(struct pipe *p, uint64_t now)
 {
 	struct stats *S = p->o.priv;
+	size_t i, tables = 0;
 	char ts[32];
-	size_t i;
 
 	if (!p->o.json) {
 		pipe_format_ts(p, ts, now);
@@ -255,13 +270,17 @@ static void print_all(struct pipe *p, uint64_t now)
 			print_json(p, &S->groups[i], now);
 			continue;
 		}
+		/* lower bounds alone are no table (they are counted in JSON) */
+		if (!has_samples(&S->groups[i]))
+			continue;
 		if (S->by == BY_CGROUP)
 			print_cgroup_label(p, &S->groups[i]);
 		else if (S->by)
 			fprintf(p->out, "\n%s %s:\n", by_names[S->by], S->groups[i].label);
 		print_table(p, &S->groups[i]);
+		tables++;
 	}
-	if (!S->ngroups && !p->o.json)
+	if (!tables && !p->o.json)
 		fprintf(p->out, "(no completed states yet)\n");
 	pipe_emitted(p);
 }

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include "tcpstate.h"
 
 static const char *const names[TCPFSM_ST_MAX] = {
@@ -26,20 +25,33 @@ const char *tcp_state_name(unsigned int state)
 	return state < TCPFSM_ST_MAX ? names[state] : "UNKNOWN";
 }
 
+static char fold(char c)
+{
+	if (c == '-')
+		return '_';
+	return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+}
+
+/* The n bytes at name as a state name; -1 if none. Nothing is copied. */
+static int parse_n(const char *name, size_t n)
+{
+	size_t k;
+	int i;
+
+	for (i = 1; i < TCPFSM_ST_MAX; i++) {
+		if (strlen(names[i]) != n)
+			continue;
+		for (k = 0; k < n && fold(name[k]) == names[i][k]; k++)
+			;
+		if (k == n)
+			return i;
+	}
+	return -1;
+}
+
 int tcp_state_parse(const char *name)
 {
-	char buf[32];
-	size_t i, n = strlen(name);
-
-	if (n == 0 || n >= sizeof(buf))
-		return -1;
-	for (i = 0; i < n; i++)
-		buf[i] = name[i] == '-' ? '_' : name[i];
-	buf[n] = '\0';
-	for (i = 1; i < TCPFSM_ST_MAX; i++)
-		if (!strcasecmp(buf, names[i]))
-			return (int)i;
-	return -1;
+	return parse_n(name, strlen(name));
 }
 
 int tcp_state_mask_parse(const char *list, uint32_t *mask, const char **bad)
@@ -49,7 +61,6 @@ int tcp_state_mask_parse(const char *list, uint32_t *mask, const char **bad)
 
 	*mask = 0;
 	do {
-		char tok[TCP_STATE_NAME_MAX + 1];
 		size_t n = strcspn(p, ",");
 		int st;
 
@@ -59,9 +70,7 @@ int tcp_state_mask_parse(const char *list, uint32_t *mask, const char **bad)
 			err = -ENAMETOOLONG;
 			goto fail;
 		}
-		memcpy(tok, p, n);
-		tok[n] = '\0';
-		st = tcp_state_parse(tok);
+		st = parse_n(p, n);
 		if (st < 0)
 			goto fail;
 		*mask |= 1u << st;

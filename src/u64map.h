@@ -41,4 +41,21 @@ bool u64map_del(struct u64map *m, uint64_t key);
 /* Remove every entry, keeping the table. */
 void u64map_clear(struct u64map *m);
 
+/* The first entry at or after slot i, or NULL. */
+static inline struct u64map_slot *u64map_from(const struct u64map *m, size_t i)
+{
+	for (; i <= m->mask; i++)
+		if (m->slots[i].key)
+			return &m->slots[i];
+	return NULL;
+}
+
+/*
+ * Every entry, in slot order, as struct u64map_slot *s. The map must not
+ * change during the walk (a delete shifts entries back).
+ */
+#define u64map_foreach(m, s)                                                  \
+	for (struct u64map_slot *s = u64map_from((m), 0); s;                  \
+	     s = u64map_from((m), (size_t)(s - (m)->slots) + 1))
+
 #endif

@@ -857,8 +857,8 @@ static void test_seed_lower_bound(void **state)
 	struct tuple t;
 
 	tuple_from_event(&t, &e);
-	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S), 0);
-	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S), -EEXIST);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S, false, 0), 0);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S, false, 0), -EEXIST);
 	engine_event(eng, &e);
 	assert_int_equal(s.ntr, 1);
 	assert_int_equal(s.tr[0].prev, 6 * S);
@@ -886,7 +886,7 @@ static void test_seed_read_during_dump(void **state)
 	struct tuple t;
 
 	tuple_from_event(&t, &evs[0]);
-	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS), 0);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS, false, 0), 0);
 	engine_seed_done(eng, 200 * MS);
 	feed(eng, evs, 4);
 	assert_int_equal(engine_stats(eng)->gaps, 0);
@@ -904,7 +904,7 @@ static void test_seed_read_during_dump(void **state)
 
 	/* the same record after the dump ended: a missed change after all */
 	eng = new_engine(&s, NULL);
-	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS), 0);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS, false, 0), 0);
 	engine_seed_done(eng, 110 * MS);
 	feed(eng, evs, 4);
 	assert_int_equal(engine_stats(eng)->gaps, 1);
@@ -999,6 +999,357 @@ static void test_every_legal_transition(void **state)
 	}
 }
 
+/*
+ * A missed transition: ESTABLISHED -> FIN_WAIT1 was never recorded. The time
+ * FIN_WAIT1 began is unknown, so neither its time nor ESTABLISHED's is known;
+ * FIN_WAIT1 still shows in the path.
+ */
+static void test_gap_times_unknown(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 9 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		st(CLI, 7, 12 * MS, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+	};
+	uint8_t known;
+
+	feed(eng, evs, 4);
+	assert_int_equal(engine_stats(eng)->gaps, 1);
+	assert_int_equal(s.ntr, 4);
+	assert_int_equal(s.tr[2].old, TCPFSM_ST_FIN_WAIT1);
+	assert_int_equal(s.tr[2].known, DUR_UNKNOWN); /* not 7 ms "exact" */
+	assert_int_equal(s.tr[3].prev, 3 * MS);	      /* FIN_WAIT2: exact */
+	assert_int_equal(s.tr[3].known, DUR_EXACT);
+	assert_int_equal(s.nclosed, 1);
+	assert_true(s.closed[0].flags & CONN_F_INCOMPLETE);
+	assert_int_equal(s.closed[0].npath, 4);
+	assert_int_equal(s.closed[0].path_state[1], TCPFSM_ST_ESTABLISHED);
+	assert_int_equal(s.closed[0].path_state[2], TCPFSM_ST_FIN_WAIT1);
+	conn_path_ns(&s.closed[0], 1, &known);
+	assert_int_equal(known, DUR_UNKNOWN); /* ESTABLISHED's end was missed */
+	conn_path_ns(&s.closed[0], 2, &known);
+	assert_int_equal(known, DUR_UNKNOWN);
+	assert_int_equal(conn_path_ns(&s.closed[0], 3, &known), 3 * MS);
+	assert_int_equal(known, DUR_EXACT);
+	engine_free(eng);
+}
+
+/*
+ * An orphaned FIN_WAIT2 minisocket's timer removed (the FIN's re-arm, deadline
+ * kept) and then fired: the connection ended at the removal, and the TIME_WAIT
+ * that the re-armed deadline places must be placed by that same end, not by
+ * the later expiry record (after its end).
+ */
+static void test_expiry_after_removal_one_end(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 500 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 1 * S, 0, TCPFSM_ST_FIN_WAIT2),
+		st(CLI, 7, 1 * S + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 2 * S + 4 * MS, 0, TCPFSM_ST_TIME_WAIT),
+	};
+
+	/* the deadline (kept by the removal) says TIME_WAIT began 2 ms after it */
+	evs[1].flags = evs[3].flags = TCPFSM_F_DEADLINE;
+	evs[1].aux = 61 * S + 2 * MS;
+	evs[3].aux = 60 * S + 2 * MS;
+	feed(eng, evs, 5);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].end_ns, 2 * S);
+	assert_int_equal(s.ntr, 3);
+	assert_int_equal(s.tr[1].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[1].new, TCPFSM_ST_TIME_WAIT);
+	assert_true(s.tr[1].ts <= 2 * S); /* not after the end */
+	assert_int_equal(s.tr[2].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[2].ts, 2 * S);
+	assert_int_equal(s.tr[2].end, END_EXPIRED);
+	assert_int_equal(s.tr[2].known, DUR_EXACT);
+	assert_int_equal(s.tr[2].prev, 2 * S - s.tr[1].ts);
+	engine_free(eng);
+}
+
+/*
+ * A child seeded in ESTABLISHED (its owner from the dump, pid 300: the process
+ * holding the accepted socket) whose birth came while the dump ran, with no
+ * request seen: following its records must keep that owner, not take the
+ * listener's (pid 200).
+ */
+static void test_seeded_child_birth_keeps_owner(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event lis = st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE,
+				     TCPFSM_ST_LISTEN, 200, true);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 9, 120 * MS, TCPFSM_ST_LISTEN, TCPFSM_ST_SYN_RECV, 0, false),
+		st(SRV, 9, 130 * MS, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(SRV, 9, 1 * S, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 0, false),
+	};
+	struct owner o = { .pid = 300 };
+	struct tuple t;
+
+	engine_event(eng, &lis);
+	tuple_from_event(&t, &evs[0]);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_ESTABLISHED, &t, &o, 100 * MS, false, 0), 0);
+	engine_seed_done(eng, 200 * MS);
+	feed(eng, evs, 3);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].listener, 5);
+	assert_int_equal(s.closed[0].owner.pid, 300);
+	for (int i = 1; i < s.ntr; i++)
+		assert_int_equal(s.tr[i].pid, 300);
+	engine_free(eng);
+}
+
+/*
+ * A half-open request read by the dump: when its child joins, it is a passive
+ * open from its listener, with the listener's owner, as for a request whose
+ * SYN was seen.
+ */
+static void test_seeded_request_is_passive(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 9, 1 * S, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(SRV, 9, 2 * S, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 0, false),
+	};
+	struct owner lo = { .pid = 200 }, none = { 0 };
+	struct tuple t;
+
+	tuple_from_event(&t, &evs[0]);
+	assert_int_equal(engine_seed(eng, 5, TCPFSM_ST_LISTEN, &t, &lo, 100 * MS, false, 0), 0);
+	assert_int_equal(engine_seed(eng, 0, TCPFSM_ST_NEW_SYN_RECV, &t, &none, 100 * MS, false, 0), 0);
+	engine_seed_done(eng, 200 * MS);
+	feed(eng, evs, 2);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].cookie, 9);
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].listener, 5);
+	assert_int_equal(s.closed[0].owner.pid, 200);
+	assert_int_equal(s.tr[0].old, TCPFSM_ST_SYN_RECV);
+	assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+	assert_int_equal(s.tr[0].pid, 200);
+	engine_free(eng);
+}
+
+/*
+ * A SYN cookie (or TCP Fast Open) child: no request timer ever ran, and with
+ * the minisocket hooks on its LISTEN -> SYN_RECV is not recorded either. Its
+ * first record leaves SYN_RECV: a passive birth from its listener, with its
+ * SYN_RECV time unknown, not an incomplete connection.
+ */
+static void test_syncookie_child_is_passive_birth(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		st(SRV, 9, 10 * MS, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 100, false),
+		st(SRV, 9, 30 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 100, false),
+	};
+	uint8_t known;
+
+	feed(eng, evs, 3);
+	assert_int_equal(s.ntr, 3);
+	assert_int_equal(s.tr[1].old, TCPFSM_ST_SYN_RECV);
+	assert_int_equal(s.tr[1].known, DUR_UNKNOWN);
+	assert_int_equal(s.tr[1].pid, 200); /* the listener's, not softirq's */
+	assert_int_equal(s.tr[2].prev, 20 * MS);
+	assert_int_equal(s.tr[2].known, DUR_EXACT);
+	assert_int_equal(s.nclosed, 1);
+	assert_true(s.closed[0].flags & CONN_F_BORN);
+	assert_false(conn_incomplete(&s.closed[0]));
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].listener, 5);
+	assert_int_equal(s.closed[0].owner.pid, 200);
+	assert_int_equal(s.closed[0].npath, 2);
+	assert_int_equal(s.closed[0].path_state[0], TCPFSM_ST_SYN_RECV);
+	conn_path_ns(&s.closed[0], 0, &known);
+	assert_int_equal(known, DUR_UNKNOWN);
+	assert_int_equal(engine_stats(eng)->incomplete, 0);
+	engine_free(eng);
+}
+
+/*
+ * An orphaned FIN_WAIT2 minisocket read by the dump (sock_diag reports a
+ * timewait socket with its substate and timer 3): its timer's removal and
+ * expiry end it, as for one whose start was seen.
+ */
+static void test_seeded_orphan_minisock_expires(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 30 * S, 0, TCPFSM_ST_FIN_WAIT2),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 30 * S + 10, 0, TCPFSM_ST_FIN_WAIT2),
+	};
+	struct owner none = { 0 };
+	struct tuple t;
+	uint64_t ns;
+
+	tuple_from_event(&t, &evs[0]);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none, 100 * MS, true, 100 * MS + 50 * S), 0);
+	engine_seed_done(eng, 200 * MS);
+	feed(eng, evs, 2);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].end, END_EXPIRED);
+	assert_int_equal(s.closed[0].end_ns, 30 * S);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_ACTIVE);
+	assert_int_equal(s.tr[0].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+	assert_int_equal(s.tr[0].prev, 30 * S - 100 * MS);
+	assert_true(s.tr[0].orphan);
+	assert_true(conn_path_orphan(&s.closed[0], 0, &ns));
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	engine_free(eng);
+
+	/*
+	 * The peer's FIN 10 s in: the re-arm moves the timer to another bucket
+	 * (a removal with the deadline the dump read, then a start). With that
+	 * deadline known, TIME_WAIT begins at the start, as for one seen whole.
+	 */
+	{
+		struct tcpfsm_event fin[] = {
+			ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 10 * S, 0, TCPFSM_ST_TIME_WAIT),
+			ev(CLI, TCPFSM_EV_TW_START, 7, 10 * S + 2000, 0, TCPFSM_ST_TIME_WAIT),
+			ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 20 * S, 0, TCPFSM_ST_TIME_WAIT),
+		};
+
+		fin[0].flags = fin[1].flags = TCPFSM_F_DEADLINE;
+		fin[0].aux = 100 * MS + 50 * S - fin[0].ts_ns + 3 * MS;
+		fin[1].aux = 60 * S;
+		eng = new_engine(&s, NULL);
+		assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none,
+					     100 * MS, true, 100 * MS + 50 * S), 0);
+		engine_seed_done(eng, 200 * MS);
+		feed(eng, fin, 1);
+		engine_advance(eng, 10 * S + 1000);
+		assert_int_equal(s.ntr, 0); /* a start or nothing decides */
+		feed(eng, fin + 1, 2);
+		engine_advance(eng, 21 * S);
+		assert_int_equal(s.ntr, 2);
+		assert_int_equal(s.tr[0].new, TCPFSM_ST_TIME_WAIT);
+		assert_int_equal(s.tr[0].ts, 10 * S + 2000);
+		assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+		assert_true(s.tr[0].orphan);
+		assert_int_equal(s.tr[1].end, END_KILLED);
+		assert_int_equal(s.tr[1].prev, 10 * S - 2000);
+		assert_int_equal(s.tr[1].known, DUR_EXACT);
+		assert_int_equal(s.nclosed, 1);
+		assert_false(conn_incomplete(&s.closed[0]));
+		engine_free(eng);
+	}
+}
+
+/*
+ * Seeding reads /proc and then dumps, after attaching: a record from between
+ * the attach and the dump's start (50 ms; the dump began at 100 ms) is as
+ * much the seeded connection's history as one from while the dump ran.
+ */
+static void test_seed_record_before_dump(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 50 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 80 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 0, false),
+		st(CLI, 7, 250 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		st(CLI, 7, 260 * MS, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+	};
+	struct owner o = { .pid = 300 };
+	struct tuple t;
+
+	tuple_from_event(&t, &evs[0]);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS,
+				     false, 0), 0);
+	engine_seed_done(eng, 200 * MS);
+	feed(eng, evs, 4);
+	assert_int_equal(engine_stats(eng)->gaps, 0);
+	assert_int_equal(engine_stats(eng)->out_of_order, 0);
+	assert_int_equal(s.ntr, 4);
+	assert_int_equal(s.tr[0].new, TCPFSM_ST_ESTABLISHED);
+	assert_int_equal(s.tr[0].ts, 50 * MS);
+	assert_int_equal(s.tr[1].prev, 30 * MS); /* ESTABLISHED: exact */
+	assert_int_equal(s.tr[1].known, DUR_EXACT);
+	assert_int_equal(s.tr[2].prev, 170 * MS); /* FIN_WAIT1: exact */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(s.tr[i].pid, 300); /* the dump's owner */
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].npath, 4);
+	assert_int_equal(s.closed[0].path_state[1], TCPFSM_ST_ESTABLISHED);
+	engine_free(eng);
+}
+
+/*
+ * A pending removal whose time moves on (removed again before it was settled)
+ * waits the grace from its latest removal; others behind it in the queue are
+ * settled when due, whatever it does.
+ */
+static void test_pending_moved_waits_again(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		ev(SRV, TCPFSM_EV_REQ_START, 0, 10 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(SRV, TCPFSM_EV_REQ_CANCEL, 0, 100 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(CLI, TCPFSM_EV_REQ_START, 0, 101 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(CLI, TCPFSM_EV_REQ_CANCEL, 0, 105 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(SRV, TCPFSM_EV_REQ_EXPIRE, 0, 110 * MS, 0, TCPFSM_ST_SYN_RECV),
+	};
+
+	feed(eng, evs, 5);
+	engine_advance(eng, 121 * MS);
+	assert_int_equal(s.nclosed, 0);
+	engine_advance(eng, 125 * MS);
+	assert_int_equal(s.nclosed, 1); /* the second request, behind the first */
+	assert_int_equal(s.closed[0].t.sport, 40000);
+	assert_int_equal(s.closed[0].end, END_REQ_DROPPED);
+	engine_advance(eng, 129 * MS);
+	assert_int_equal(s.nclosed, 1);
+	engine_advance(eng, 130 * MS);
+	assert_int_equal(s.nclosed, 2);
+	assert_int_equal(s.closed[1].end, END_SYNACK_TIMEOUT);
+	assert_int_equal(s.closed[1].end_ns, 110 * MS);
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	engine_free(eng);
+}
+
+/*
+ * A listener whose LISTEN -> CLOSE was missed connects again (it is an active
+ * open now) and closes: it leaves the listener list with it, so a child that
+ * comes later neither finds it nor touches freed memory.
+ */
+static void test_listener_gone_after_gap(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		st(SRV, 5, 2 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 200, true),
+		st(SRV, 5, 3 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE, 0, false),
+		st(SRV, 9, 4 * MS, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(SRV, 9, 5 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 0, false),
+	};
+
+	feed(eng, evs, 5);
+	assert_int_equal(engine_stats(eng)->gaps, 1);
+	assert_int_equal(s.nclosed, 2);
+	assert_int_equal(s.closed[0].cookie, 5);
+	assert_int_equal(s.closed[1].cookie, 9);
+	assert_int_equal(s.closed[1].listener, 0);
+	assert_int_equal(s.closed[1].owner.pid, 0);
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1024,6 +1375,15 @@ int main(void)
 		cmocka_unit_test(test_seed_read_during_dump),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_every_legal_transition),
+		cmocka_unit_test(test_gap_times_unknown),
+		cmocka_unit_test(test_expiry_after_removal_one_end),
+		cmocka_unit_test(test_seeded_child_birth_keeps_owner),
+		cmocka_unit_test(test_seeded_request_is_passive),
+		cmocka_unit_test(test_syncookie_child_is_passive_birth),
+		cmocka_unit_test(test_seeded_orphan_minisock_expires),
+		cmocka_unit_test(test_seed_record_before_dump),
+		cmocka_unit_test(test_pending_moved_waits_again),
+		cmocka_unit_test(test_listener_gone_after_gap),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);

@@ -60,7 +60,7 @@ static void check_pcts(uint64_t *v, size_t n, double max_rel)
 	uint64_t want, got;
 	size_t i;
 
-	hist_reset(&h);
+	hist_init(&h);
 	for (i = 0; i < n; i++)
 		hist_add(&h, v[i]);
 	qsort(v, n, sizeof(v[0]), cmp_u64);
@@ -191,7 +191,7 @@ static void test_error_bound(void **state)
 
 	for (e = 0; e < 50; e++) {
 		lo = 1000ull << e;
-		hist_reset(&h);
+		hist_init(&h);
 		/* many values at a bucket's bottom, one far above: p50 is lo */
 		hist_add(&h, lo);
 		hist_add(&h, lo);
@@ -205,7 +205,7 @@ static void test_error_bound(void **state)
 
 static void test_percentile_edges(void **state)
 {
-	hist_reset(&h);
+	hist_init(&h);
 	hist_add(&h, 5000);
 	hist_add(&h, 7000000);
 	assert_true(hist_percentile(&h, -1) == 5000);
@@ -236,11 +236,11 @@ static void test_merge(void **state)
 	hist_merge(&h, &h2);
 	assert_memory_equal(&h, &all, sizeof(h));
 	/* merging an empty one changes nothing (min stays) */
-	hist_reset(&h2);
+	hist_init(&h2);
 	hist_merge(&h, &h2);
 	assert_memory_equal(&h, &all, sizeof(h));
 	/* into an empty one: a copy */
-	hist_reset(&h2);
+	hist_init(&h2);
 	hist_merge(&h2, &all);
 	assert_memory_equal(&h2, &all, sizeof(h2));
 	(void)v;
@@ -286,7 +286,7 @@ static void test_log2_edges(void **state)
 
 	for (k = 1; k < 54; k++) {
 		us = 1ull << k;
-		hist_reset(&h);
+		hist_init(&h);
 		hist_add(&h, us * 1000 - 1);	/* last ns of slot k-1 */
 		hist_add(&h, us * 1000);	/* first ns of slot k */
 		hist_add(&h, (2 * us) * 1000 - 1);	/* last ns of slot k */
@@ -295,7 +295,7 @@ static void test_log2_edges(void **state)
 		assert_true(slots[k] == 2);
 	}
 	/* slot 0 is 0..1 us: 0 ns to 1999 ns */
-	hist_reset(&h);
+	hist_init(&h);
 	hist_add(&h, 0);
 	hist_add(&h, 999);
 	hist_add(&h, 1999);

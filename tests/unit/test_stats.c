@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpfsm stats' accounting and printing, fed synthetic transitions. stats.c
+ * is compiled in here (its functions are static); its command entry point is
+ * renamed so that it does not clash with the library's.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define cmd_stats stats_cmd_under_test
+#include "stats.c"
+
+#define MS 1000000ull
+
+struct fixture {
+	struct stats S;
+	struct pipe p;
+	struct conn c;
+	char *buf;
+	size_t len;
+};
+
+static void setup(struct fixture *f, enum group_by by, bool json)
+{
+	memset(f, 0, sizeof(*f));
+	assert_int_equal(u64map_init(&f->S.index, 64, MAX_GROUPS + 1), 0);
+	f->S.by = by;
+	f->p.o.priv = &f->S;
+	f->p.o.json = json;
+	f->p.o.ts_mode = TS_MONO;
+	f->p.out = open_memstream(&f->buf, &f->len);
+	assert_non_null(f->p.out);
+	json_init(&f->p.j, f->p.out);
+	f->c.cookie = 9;
+	f->c.t.family = 2;
+	f->c.t.sport = 8080;
+	f->c.t.dport = 40000;
+}
+
+static void teardown(struct fixture *f)
+{
+	reset(&f->S);
+	free(f->S.groups);
+	u64map_free(&f->S.index);
+	fclose(f->p.out);
+	free(f->buf);
+}
+
+static void add(struct fixture *f, uint8_t old, uint64_t ns, uint8_t known)
+{
+	struct transition t = {
+		.ts_ns = 10 * MS,
+		.prev_ns = ns,
+		.conn = &f->c,
+		.oldstate = old,
+		.newstate = TCPFSM_ST_CLOSE,
+		.prev_known = known,
+	};
+
+	on_transition(&f->p, &t);
+}
+
+static const char *print(struct fixture *f)
+{
+	print_all(&f->p, 20 * MS);
+	fflush(f->p.out);
+	return f->buf;
+}
+
+/* A state seen only as lower bounds still shows its lower_bound_only count. */
+static void test_json_lower_bound_only_state(void **state)
+{
+	struct fixture f;
+	const char *out;
+
+	setup(&f, BY_NONE, true);
+	add(&f, TCPFSM_ST_CLOSE_WAIT, 5 * MS, DUR_LOWER_BOUND);
+	add(&f, TCPFSM_ST_CLOSE_WAIT, 6 * MS, DUR_LOWER_BOUND);
+	add(&f, TCPFSM_ST_ESTABLISHED, 7 * MS, DUR_EXACT);
+	out = print(&f);
+	assert_non_null(strstr(out, "\"state\":\"ESTABLISHED\",\"lower_bound_only\":0,"
+				    "\"hist\":{\"count\":1,"));
+	assert_non_null(strstr(out, "\"state\":\"CLOSE_WAIT\",\"lower_bound_only\":2,"
+				    "\"hist\":{\"count\":0,\"min_ns\":null"));
+	teardown(&f);
+}
+
+/* In a table, lower bounds alone make no (empty) table under a header. */
+static void test_text_lower_bound_only_group(void **state)
+{
+	struct fixture f;
+	const char *out;
+
+	setup(&f, BY_LPORT, false);
+	add(&f, TCPFSM_ST_CLOSE_WAIT, 5 * MS, DUR_LOWER_BOUND);
+	out = print(&f);
+	assert_null(strstr(out, "lport 8080:"));
+	assert_null(strstr(out, "STATE"));
+	assert_non_null(strstr(out, "(no completed states yet)"));
+	teardown(&f);
+
+	/* a group with a sample beside one with lower bounds only */
+	setup(&f, BY_LPORT, false);
+	add(&f, TCPFSM_ST_CLOSE_WAIT, 5 * MS, DUR_LOWER_BOUND);
+	f.c.t.sport = 8081;
+	add(&f, TCPFSM_ST_ESTABLISHED, 7 * MS, DUR_EXACT);
+	out = print(&f);
+	assert_null(strstr(out, "lport 8080:"));
+	assert_non_null(strstr(out, "lport 8081:"));
+	assert_non_null(strstr(out, "ESTABLISHED"));
+	assert_null(strstr(out, "(no completed states yet)"));
+	teardown(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json_lower_bound_only_state),
+		cmocka_unit_test(test_text_lower_bound_only_group),
+	};
+
+	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
+}
