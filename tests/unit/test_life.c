@@ -41,6 +41,7 @@ static char *line_of(bool json)
 	p.o.priv = &listeners;
 	p.o.json = json;
 	p.o.ts_mode = TS_MONO;
+	assert_int_equal(pipe_cols_init(&p), 0);
 	p.out = open_memstream(&buf, &len);
 	assert_non_null(p.out);
 	json_init(&p.j, p.out);
