@@ -120,8 +120,9 @@ size_t comm_escape(char *out, const char *comm)
 	char *p = out;
 	size_t i;
 
+	/* a space would split the name over two whitespace-separated columns */
 	for (i = 0; i < TCPFSM_COMM_LEN && comm[i]; i++)
-		p = put_escaped_byte(p, (unsigned char)comm[i], false);
+		p = put_escaped_byte(p, (unsigned char)comm[i], true);
 	*p = '\0';
 	return (size_t)(p - out);
 }

@@ -303,17 +303,6 @@ static char *put_timer(char *p, const struct diag_sock *s)
 	return fmt_u64(p, s->retrans);
 }
 
-/* comm bytes are untrusted: show printable ASCII only */
-/* A process name in a whitespace-separated column: escaped as everywhere. */
-static char *put_comm(char *p, const char *comm, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p = put_escaped_byte(p, (unsigned char)comm[i], true);
-	return p;
-}
-
 /* ---------------------------------------------------------------- table */
 
 struct widths {
@@ -367,7 +356,7 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 	if (v.comm) {
 		p = fmt_u64(p, v.pid);
 		*p++ = '/';
-		p = put_comm(p, v.comm, v.comm_len);
+		p += comm_escape(p, v.comm);
 	} else {
 		*p++ = '-';
 	}
@@ -535,7 +524,7 @@ static void key_text(const struct opts *o, const struct diag_tally_entry *e,
 		p += format_addr(p, e->family, e->addr);
 		break;
 	case DIAG_BY_COMM:
-		p = put_comm(p, e->comm, strnlen(e->comm, sizeof(e->comm)));
+		p += comm_escape(p, e->comm);
 		break;
 	default:
 		break;
@@ -577,7 +566,8 @@ static int summary_print(struct snap *sn)
 				(unsigned long long)count);
 		}
 		for (i = 0; i < n; i++) {
-			char key[64];
+			char key[COMM_SAFE_LEN > ADDR_STRLEN ? COMM_SAFE_LEN :
+				 ADDR_STRLEN];
 
 			if (o->json) {
 				json_begin_object(&sn->j);

@@ -182,6 +182,40 @@ static void test_conn_cols_follow_changes(void **state)
 	(void)state;
 }
 
+/*
+ * A process name with a space ("Web Content" is a real one) must not add a
+ * column: the table is whitespace-separated, so the space is \x20 there, in
+ * every command's table (trace/life/stats and snapshot alike).
+ */
+static void test_comm_space_keeps_columns(void **state)
+{
+	char out[COMM_SAFE_LEN];
+	struct pipe p;
+	struct conn c;
+	const char *line, *q;
+	int fields = 0;
+
+	comm_escape(out, "Web Content");
+	assert_string_equal(out, "Web\\x20Content");
+
+	memset(&p, 0, sizeof(p));
+	p.o.ts_mode = TS_MONO;
+	memset(&c, 0, sizeof(c));
+	c.cookie = 5;
+	c.t.family = 2;
+	c.owner.pid = 77;
+	memcpy(c.owner.comm, "Web Content", 12);
+	line = conn_cols(&p, &c);
+	for (q = line; *q; q++)
+		if (*q != ' ' && (q == line || q[-1] == ' '))
+			fields++;
+	/* TIME COOKIE PID COMM LADDR LPORT RADDR RPORT */
+	assert_int_equal(fields, 8);
+	assert_non_null(strstr(line, " Web\\x20Content "));
+	free(p.cols);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_table_escape_path),
 		cmocka_unit_test(test_addresses_and_ms),
 		cmocka_unit_test(test_conn_cols_follow_changes),
+		cmocka_unit_test(test_comm_space_keeps_columns),
 	};
 
 	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
