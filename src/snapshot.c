@@ -216,21 +216,6 @@ static void view_of(const struct snap *sn, const struct diag_sock *s,
 
 /* ------------------------------------------------------ fast formatting */
 
-static char *put_hex(char *p, uint64_t v)
-{
-	static const char hex[] = "0123456789abcdef";
-	char tmp[16];
-	int n = 0;
-
-	do {
-		tmp[n++] = hex[v & 0xf];
-		v >>= 4;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
 static int hex_len(uint64_t v)
 {
 	int n = 1;
@@ -345,7 +330,7 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 	p = put_endpoint(p, s->family, s->daddr, s->dport, true);
 	p = pad_to(p, f, w->peer);
 	f = p;
-	p = put_hex(p, s->cookie);
+	p = fmt_hex(p, s->cookie);
 	p = pad_to(p, f, w->cookie);
 	f = p;
 	p = put_age(p, &v);

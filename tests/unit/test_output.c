@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "event.h"
+#include "fmt.h"
 #include "json.h"
 #include "pipeline.h"
 
@@ -216,6 +217,22 @@ static void test_comm_space_keeps_columns(void **state)
 	(void)state;
 }
 
+/* fmt_hex is printf's %llx: lowercase, no leading zeros, 0 is "0". */
+static void test_fmt_hex(void **state)
+{
+	static const uint64_t v[] = { 0, 1, 0xf, 0x10, 0xabc, 0x33fe92,
+				      0x8000000000000000ull, UINT64_MAX };
+	char got[24], want[24];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		*fmt_hex(got, v[i]) = '\0';
+		snprintf(want, sizeof(want), "%llx", (unsigned long long)v[i]);
+		assert_string_equal(got, want);
+	}
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_addresses_and_ms),
 		cmocka_unit_test(test_conn_cols_follow_changes),
 		cmocka_unit_test(test_comm_space_keeps_columns),
+		cmocka_unit_test(test_fmt_hex),
 	};
 
 	return cmocka_run_group_tests_name("output", tests, NULL, NULL);
