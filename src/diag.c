@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * sock_diag client: request and bytecode builders, the reply parser, the
- * dump loop, address formatting and the summary tally. See diag.h.
+ * dump loop and the summary tally. See diag.h. (Addresses are formatted
+ * by event.c's format_addr.)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -152,13 +153,6 @@ int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
 
 /* ------------------------------------------------------------- request */
 
-/*
- * Both families in one request: the original TCPDIAG_GETSOCK message with
- * struct inet_diag_req, which the kernel still serves (ss uses it too). It
- * dumps with family AF_UNSPEC, so the socket tables are walked once rather
- * than once per family, and the walk, not the copying, is most of the
- * kernel's cost when most sockets are of one family.
- */
 /* One dump request: header, the request struct, the bytecode attribute. */
 static int put_request(void *buf, size_t len, uint16_t type, const void *req,
 		       size_t req_len, const void *bc, size_t bc_len, uint32_t seq)
@@ -193,8 +187,14 @@ static int put_request(void *buf, size_t len, uint16_t type, const void *req,
 int diag_build_request(void *buf, size_t len, uint8_t family, uint32_t states,
 		       const void *bc, size_t bc_len, uint32_t seq)
 {
+	/*
+	 * Both families in one request: the original TCPDIAG_GETSOCK message
+	 * with struct inet_diag_req, which the kernel still serves (ss uses it
+	 * too). It dumps with family AF_UNSPEC, so the socket tables are walked
+	 * once rather than once per family, and the walk, not the copying, is
+	 * most of the kernel's cost when most sockets are of one family.
+	 */
 	if (family == AF_UNSPEC) {
-		/* the legacy request: both families in one table walk */
 		struct inet_diag_req req = { 0 };
 
 		req.idiag_family = AF_INET;	/* not used by dumps */
