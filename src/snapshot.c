@@ -651,6 +651,17 @@ static void load_ages(struct snap *sn)
 	sn->have_ages = sn->ages.n > 0 || sn->age_err == 0;
 }
 
+/*
+ * Are the tracer's ages queried? Not for a recorded dump (another moment),
+ * and not for a summary, which has no AGE column: there ages only name
+ * owners, for --by comm.
+ */
+static bool wants_ages(const struct opts *o)
+{
+	return !o->no_age && !o->from_raw &&
+	       (!o->summary || o->by == DIAG_BY_COMM);
+}
+
 static int one_snapshot(struct snap *sn, FILE *raw)
 {
 	const struct opts *o = sn->o;
@@ -673,8 +684,7 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 			return ret;
 		sn->have_pm = true;
 	}
-	/* a summary has no AGE column: ages only name owners for --by comm */
-	if (!o->no_age && !o->from_raw && (!o->summary || o->by == DIAG_BY_COMM))
+	if (wants_ages(o))
 		load_ages(sn);
 	sn->n = 0;
 	sn->rows = 0;
@@ -706,7 +716,7 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 				"%u denied, %zu sockets owned\n",
 				sn->pm.nprocs_scanned, sn->pm.nprocs_denied,
 				sn->pm.nused);
-		if (!o->no_age && !o->from_raw)
+		if (wants_ages(o))
 			fprintf(stderr, "tcpfsm snapshot: ages: %zu from %s%s%s\n",
 				sn->ages.n, agesrv_default_path(),
 				sn->age_err ? ": " : "",

@@ -427,6 +427,24 @@ def test_raw_capture_replays_identically(ns_scenario, tmp_path):
     assert all(s["cgroup"] is None for s in replay if "cgroup_id" in s)
 
 
+def test_verbose_reports_ages_only_when_queried(tmp_path):
+    """-v reports the tracer's ages only when they were asked for: not for
+    a plain summary (no AGE column, nothing queried), yes for the table and
+    for --by comm (ages name owners there)."""
+    need_root()
+    env = no_tracer_env(tmp_path)
+
+    def ages_lines(*args):
+        p = run("snapshot", "-v", "--lport", "1", *args, env=env, check=True)
+        return [l for l in p.stderr.splitlines() if " ages: " in l]
+
+    assert ages_lines("-S") == []
+    assert ages_lines("-S", "--json") == []
+    assert len(ages_lines()) == 1
+    assert len(ages_lines("--by", "comm")) == 1
+    assert ages_lines("--no-age") == []
+
+
 def test_bad_flags_exit_2():
     for args in (["--bogus"], ["--state", "NOPE"], ["--lport", "0"],
                  ["--addr", "300.1.1.1"], ["--by", "pid"], ["--top", "3"],
