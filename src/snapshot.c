@@ -88,9 +88,10 @@ static void usage(FILE *out)
 "  -4, -6                 IPv4 or IPv6 sockets only\n"
 "  -s, --state LIST       states, e.g. ESTABLISHED,CLOSE_WAIT (kernel names;\n"
 "                         TIME-WAIT, SYN_RECV and NEW_SYN_RECV accepted)\n"
-"  -l, --lport PORTS      local port(s), comma-separated\n"
-"  -r, --rport PORTS      remote port(s), comma-separated\n"
-"  -a, --addr CIDR[,..]   either address in one of these prefixes\n"
+"  -l, --lport PORTS      local port(s), comma-separated, up to %d in all\n"
+"  -r, --rport PORTS      remote port(s), the same\n"
+"  -a, --addr CIDR[,..]   either address in one of these prefixes (up to\n"
+"                         %d in all); repeated flags and list items add up\n"
 "                         (options combine with AND, list items with OR)\n"
 "  -N, --netns PATH|PID   read another network namespace (/run/netns/NAME,\n"
 "                         or the namespace of process PID)\n"
@@ -110,7 +111,8 @@ static void usage(FILE *out)
 "$%s, default %s); '>=' when the\n"
 "tracer only knows a lower bound; '~' for TIME_WAIT derived from its timer\n"
 "(60s minus the time left) when no tracer knows it; '-' when unknown.\n",
-		DEFAULT_TOP, AGESRV_PATH_ENV, AGESRV_DEFAULT_PATH);
+		CLI_MAX_PORTS, CLI_MAX_ADDRS, DEFAULT_TOP, AGESRV_PATH_ENV,
+		AGESRV_DEFAULT_PATH);
 }
 
 /* ------------------------------------------------------------ age table */
@@ -766,37 +768,9 @@ static bool sleep_until(uint64_t deadline_ns)
 	return false;
 }
 
-static int add_cidrs(struct diag_filter *f, const char *list)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *p = list;
-
-	while (*p) {
-		size_t n = strcspn(p, ",");
-
-		if (n == 0 || n >= sizeof(buf) || f->n_cidrs >= DIAG_MAX_CIDRS)
-			return -EINVAL;
-		memcpy(buf, p, n);
-		buf[n] = '\0';
-		if (cidr_parse(buf, &f->cidrs[f->n_cidrs]))
-			return -EINVAL;
-		f->n_cidrs++;
-		p += n;
-		if (*p == ',' && !*++p)
-			return -EINVAL;
-	}
-	return p == list ? -EINVAL : 0;
-}
-
-static int add_ports(uint16_t *ports, int *n, const char *list)
-{
-	int got = parse_port_list(list, ports + *n, DIAG_MAX_PORTS - *n);
-
-	if (got < 0)
-		return got;
-	*n += got;
-	return 0;
-}
+/* The shared option helpers fill struct diag_filter up to their limits. */
+_Static_assert(DIAG_MAX_PORTS >= CLI_MAX_PORTS, "diag_filter ports");
+_Static_assert(DIAG_MAX_CIDRS >= CLI_MAX_ADDRS, "diag_filter cidrs");
 
 enum {
 	OPT_DUMP_RAW = 0x100,
@@ -833,10 +807,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->top = DEFAULT_TOP;
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46hVs:l:r:a:N:pSb:t:jw:v",
-				longopts, NULL)) != -1) {
+	while ((c = cli_getopt(CMD, argc, argv, ":46hVs:l:r:a:N:pSb:t:jw:v",
+			       longopts)) != -1) {
 		switch (c) {
+		case CLI_GETOPT_ERROR:
+			return EXIT_USAGE;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -845,49 +820,26 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return 1;
 		case '4':
 		case '6':
-			if (o->family)
-				return cli_usage_error(CMD, "-4 and -6 exclude "
-						       "each other");
-			o->family = c == '4' ? AF_INET : AF_INET6;
+			if (cli_opt_family(CMD, c, &o->family))
+				return EXIT_USAGE;
 			break;
-		case 's': {
-			const char *bad = optarg;
-			char msg[96];
-			uint32_t mask;
-			int err = tcp_state_mask_parse(optarg, &mask, &bad);
-
-			if (err) {
-				tcp_state_mask_error(msg, sizeof(msg), err, bad);
-				return cli_usage_error(CMD, "%s", msg);
-			}
-			/* request socks are NEW_SYN_RECV in the kernel's
-			 * tables and reported as SYN_RECV: ask for both */
-			if (mask & (1u << TCPFSM_ST_SYN_RECV |
-				    1u << TCPFSM_ST_NEW_SYN_RECV))
-				mask |= 1u << TCPFSM_ST_SYN_RECV |
-					1u << TCPFSM_ST_NEW_SYN_RECV;
-			o->states |= mask;
+		case 's':
+			if (cli_opt_states(CMD, optarg, &o->states))
+				return EXIT_USAGE;
 			break;
-		}
 		case 'l':
-			if (add_ports(o->filter.lports, &o->filter.n_lports,
-				      optarg))
-				return cli_usage_error(CMD, "bad --lport '%s' "
-						       "(1..65535, up to %d)",
-						       optarg, DIAG_MAX_PORTS);
-			break;
 		case 'r':
-			if (add_ports(o->filter.rports, &o->filter.n_rports,
-				      optarg))
-				return cli_usage_error(CMD, "bad --rport '%s' "
-						       "(1..65535, up to %d)",
-						       optarg, DIAG_MAX_PORTS);
+			if (cli_opt_ports(CMD, c == 'l' ? "lport" : "rport", optarg,
+					  c == 'l' ? o->filter.lports :
+						     o->filter.rports,
+					  c == 'l' ? &o->filter.n_lports :
+						     &o->filter.n_rports))
+				return EXIT_USAGE;
 			break;
 		case 'a':
-			if (add_cidrs(&o->filter, optarg))
-				return cli_usage_error(CMD, "bad --addr '%s' "
-						       "(ADDR[/LEN], up to %d)",
-						       optarg, DIAG_MAX_CIDRS);
+			if (cli_opt_addrs(CMD, optarg, o->filter.cidrs,
+					  &o->filter.n_cidrs))
+				return EXIT_USAGE;
 			break;
 		case 'N':
 			o->netns = optarg;
@@ -938,13 +890,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_NO_AGE:
 			o->no_age = true;
 			break;
-		case ':':
-			return cli_usage_error(CMD, "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			if (optopt)
-				return cli_usage_error(CMD, "unknown option '-%c'",
-						       optopt);
 			return cli_usage_error(CMD, "unknown option '%s'",
 					       argv[optind - 1]);
 		}
@@ -954,6 +900,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				       argv[optind]);
 	if (top_set && !o->by)
 		return cli_usage_error(CMD, "--top needs --by");
+	/* request socks are NEW_SYN_RECV in the kernel's tables and reported
+	 * as SYN_RECV: ask for both */
+	if (o->states & (1u << TCPFSM_ST_SYN_RECV | 1u << TCPFSM_ST_NEW_SYN_RECV))
+		o->states |= 1u << TCPFSM_ST_SYN_RECV |
+			     1u << TCPFSM_ST_NEW_SYN_RECV;
 	if (o->by == DIAG_BY_COMM)
 		o->processes = true;
 	return 0;
