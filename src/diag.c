@@ -704,29 +704,32 @@ static bool tally_before(const struct diag_tally_entry *a,
 	return strncmp(a->comm, b->comm, sizeof(a->comm)) < 0;
 }
 
-int diag_tally_top(const struct diag_tally *t, unsigned int state,
-		   struct diag_tally_entry *out, int n)
+int diag_tally_tops(const struct diag_tally *t, struct diag_tally_entry *out,
+		    int *nout, int n)
 {
 	size_t i;
-	int k = 0;
 
+	memset(nout, 0, (TCPFSM_ST_MAX + 1) * sizeof(*nout));
 	if (n <= 0)
 		return 0;
 	for (i = 0; i < t->nslots; i++) {
 		const struct diag_tally_entry *e = &t->slots[i];
-		int j;
+		unsigned int st = e->state < TCPFSM_ST_MAX ? e->state :
+							    TCPFSM_ST_MAX;
+		struct diag_tally_entry *top = out + (size_t)st * (size_t)n;
+		int *k = &nout[st], j;
 
-		if (!e->count || e->state != state)
+		if (!e->count)
 			continue;
-		if (k == n && !tally_before(e, &out[n - 1]))
+		if (*k == n && !tally_before(e, &top[n - 1]))
 			continue;
-		/* insertion into the sorted top-n */
-		j = k < n ? k++ : n - 1;
-		while (j > 0 && tally_before(e, &out[j - 1])) {
-			out[j] = out[j - 1];
+		/* insertion into this state's sorted top-n */
+		j = *k < n ? (*k)++ : n - 1;
+		while (j > 0 && tally_before(e, &top[j - 1])) {
+			top[j] = top[j - 1];
 			j--;
 		}
-		out[j] = *e;
+		top[j] = *e;
 	}
-	return k;
+	return 0;
 }

@@ -228,11 +228,14 @@ void diag_tally_init(struct diag_tally *t, enum diag_group by);
 int diag_tally_add(struct diag_tally *t, const struct diag_sock *s,
 		   const char *comm);
 /*
- * The up to n keys holding most sockets in state, most first (ties: the
- * smaller key first). Returns how many were written to out.
+ * For every state, in one walk of the tally: the up to n keys holding most
+ * sockets in it, most first (ties: the smaller key first), at
+ * out[state * n], their number in nout[state]. out holds
+ * (TCPFSM_ST_MAX + 1) * n entries and nout TCPFSM_ST_MAX + 1 counts; the
+ * last state slot gathers states out of range, as count[] does. Returns 0.
  */
-int diag_tally_top(const struct diag_tally *t, unsigned int state,
-		   struct diag_tally_entry *out, int n);
+int diag_tally_tops(const struct diag_tally *t, struct diag_tally_entry *out,
+		    int *nout, int n);
 void diag_tally_free(struct diag_tally *t);
 
 #endif

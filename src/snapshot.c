@@ -519,24 +519,27 @@ static void key_text(const struct opts *o, const struct diag_tally_entry *e,
 static int summary_print(struct snap *sn)
 {
 	const struct opts *o = sn->o;
-	struct diag_tally_entry *top = NULL;
+	struct diag_tally_entry *tops = NULL;
+	int ntop[TCPFSM_ST_MAX + 1] = { 0 };
 	unsigned int st;
 
 	if (o->by) {
-		top = calloc((size_t)o->top, sizeof(*top));
-		if (!top)
+		tops = calloc((size_t)(TCPFSM_ST_MAX + 1) * (size_t)o->top,
+			      sizeof(*tops));
+		if (!tops)
 			return -ENOMEM;
+		diag_tally_tops(&sn->tally, tops, ntop, o->top);
 	}
 	if (!o->json)
 		fprintf(sn->out, "%-27s %10s\n", "State", "Count");
 	for (st = 0; st <= TCPFSM_ST_MAX; st++) {
+		const struct diag_tally_entry *top = tops ?
+			tops + (size_t)st * (size_t)o->top : NULL;
 		uint64_t count = sn->tally.count[st];
-		int i, n = 0;
+		int i, n = ntop[st];
 
 		if (!count)
 			continue;
-		if (o->by)
-			n = diag_tally_top(&sn->tally, st, top, o->top);
 		if (o->json) {
 			json_begin_object(&sn->j);
 			json_str(&sn->j, "state", tcp_state_name(st));
@@ -591,7 +594,7 @@ static int summary_print(struct snap *sn)
 		fprintf(sn->out, "%-27s %10llu\n", "TOTAL",
 			(unsigned long long)sn->tally.total);
 	}
-	free(top);
+	free(tops);
 	return 0;
 }
 

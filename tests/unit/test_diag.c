@@ -1080,6 +1080,21 @@ static struct diag_sock mk(uint8_t state, uint16_t sport, uint16_t dport,
 	return s;
 }
 
+/* One state's top n, out of diag_tally_tops (which does every state). */
+static int diag_tally_top(const struct diag_tally *t, unsigned int st,
+			  struct diag_tally_entry *out, int n)
+{
+	struct diag_tally_entry *all = calloc((size_t)(TCPFSM_ST_MAX + 1) *
+					      (size_t)n, sizeof(*all));
+	int nout[TCPFSM_ST_MAX + 1];
+
+	assert_non_null(all);
+	assert_int_equal(diag_tally_tops(t, all, nout, n), 0);
+	memcpy(out, all + (size_t)st * (size_t)n, (size_t)nout[st] * sizeof(*out));
+	free(all);
+	return nout[st];
+}
+
 static void test_tally(void **state)
 {
 	struct diag_tally t;
@@ -1154,6 +1169,79 @@ static void test_tally(void **state)
 	assert_int_equal(diag_group_parse("pid"), -1);
 }
 
+/*
+ * Every state's top n from the one walk equals sorting that state's keys
+ * on their own (count down, then key up), for random tallies.
+ */
+static void test_tally_tops_random(void **state)
+{
+	enum { N = 4 };
+	struct diag_tally_entry tops[(TCPFSM_ST_MAX + 1) * N];
+	int nout[TCPFSM_ST_MAX + 1], iter;
+
+	for (iter = 0; iter < 200; iter++) {
+		struct diag_tally t;
+		unsigned int st;
+		int i, socks = (int)(rnd() % 400);
+
+		diag_tally_init(&t, DIAG_BY_LPORT);
+		for (i = 0; i < socks; i++) {
+			uint32_t r = rnd();
+			/* every state, and one out of range (counted apart) */
+			unsigned int rs = r % (TCPFSM_ST_MAX + 1);
+			struct diag_sock s = mk((uint8_t)(rs == TCPFSM_ST_MAX ?
+							  200 : rs),
+						(uint16_t)(1 + (r >> 8) % 9), 1, 1);
+
+			assert_int_equal(diag_tally_add(&t, &s, NULL), 0);
+		}
+		assert_int_equal(diag_tally_tops(&t, tops, nout, N), 0);
+		for (st = 0; st <= TCPFSM_ST_MAX; st++) {
+			uint64_t cnt[10] = { 0 }, prev_cnt = UINT64_MAX;
+			int want = 0, j, prev_port = 0;
+			size_t k;
+
+			/* the brute force: this state's count per port */
+			for (k = 0; k < t.nslots; k++) {
+				const struct diag_tally_entry *e = &t.slots[k];
+				unsigned int es = e->state < TCPFSM_ST_MAX ?
+					e->state : TCPFSM_ST_MAX;
+
+				if (e->count && es == st)
+					cnt[e->port] += e->count;
+			}
+			for (j = 1; j < 10; j++)
+				want += cnt[j] != 0;
+			assert_int_equal(nout[st], want < N ? want : N);
+			for (j = 0; j < nout[st]; j++) {
+				const struct diag_tally_entry *e = &tops[st * N + j];
+				int q;
+
+				assert_true(e->count == cnt[e->port]);
+				assert_true(e->count < prev_cnt ||
+					    (e->count == prev_cnt &&
+					     e->port > prev_port));
+				/* nothing left out ranks before it */
+				for (q = 1; q < 10; q++) {
+					int m;
+					bool listed = false;
+
+					for (m = 0; m < nout[st]; m++)
+						listed |= tops[st * N + m].port == q;
+					if (!listed)
+						assert_true(cnt[q] < e->count ||
+							    (cnt[q] == e->count &&
+							     q > e->port));
+				}
+				prev_cnt = e->count;
+				prev_port = e->port;
+			}
+		}
+		diag_tally_free(&t);
+	}
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1182,6 +1270,7 @@ int main(void)
 		cmocka_unit_test(test_bc_semantics_random),
 		cmocka_unit_test(test_format_addr_vs_inet_ntop),
 		cmocka_unit_test(test_tally),
+		cmocka_unit_test(test_tally_tops_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
