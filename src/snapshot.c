@@ -58,6 +58,18 @@ struct age_table {
 
 enum age_source { AGE_UNKNOWN, AGE_TRACER, AGE_TIMER };
 
+/* Table columns sized by their widest row (at least their header). */
+struct widths {
+	int local, peer, cookie;
+};
+
+/* A table row: the socket, and its endpoints' text in snap.text. */
+struct row {
+	struct diag_sock s;
+	uint32_t text;		/* offset of the local endpoint; the peer's follows */
+	uint8_t local_len, peer_len;
+};
+
 struct snap {
 	const struct opts *o;
 	FILE *out;
@@ -71,8 +83,12 @@ struct snap {
 	int age_err;		/* why there are no ages */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC just before the dump */
 	struct diag_tally tally;
-	struct diag_sock *v;	/* table mode: the rows, for column widths */
+	/* table mode: the rows, kept for the column widths */
+	struct row *v;
 	size_t n, cap;
+	char *text;		/* the rows' endpoints, formatted as they came */
+	size_t text_len, text_cap;
+	struct widths w;	/* of the rows so far */
 	uint64_t rows;		/* JSON lines: a gone reader is looked for every 1024 */
 };
 
@@ -227,6 +243,9 @@ static int hex_len(uint64_t v)
 	return n;
 }
 
+/* The longest put_endpoint(): "[" ADDR "]:" PORT. */
+#define ENDPOINT_MAX (ADDR_STRLEN + 8)
+
 /* "1.2.3.4:80", "[::1]:80"; a remote port 0 (listeners) is "*". */
 static char *put_endpoint(char *p, uint8_t family, const uint8_t *addr,
 			  uint16_t port, bool peer)
@@ -242,14 +261,6 @@ static char *put_endpoint(char *p, uint8_t family, const uint8_t *addr,
 	else
 		p = fmt_u64(p, port);
 	return p;
-}
-
-static int endpoint_len(uint8_t family, const uint8_t *addr, uint16_t port,
-			bool peer)
-{
-	char buf[64];
-
-	return (int)(put_endpoint(buf, family, addr, port, peer) - buf);
 }
 
 /* Pad the field that started at start to width, with at least one space. */
@@ -292,10 +303,6 @@ static char *put_timer(char *p, const struct diag_sock *s)
 
 /* ---------------------------------------------------------------- table */
 
-struct widths {
-	int local, peer, cookie;
-};
-
 #define W_STATE 12
 #define W_QUEUE 6
 #define W_AGE 9
@@ -309,9 +316,11 @@ static void table_header(FILE *out, const struct widths *w)
 		"Cookie", W_AGE, "Age", W_TIMER, "Timer", "Process");
 }
 
-static void table_row(struct snap *sn, const struct diag_sock *s,
+static void table_row(struct snap *sn, const struct row *r,
 		      const struct widths *w)
 {
+	const struct diag_sock *s = &r->s;
+	const char *text = sn->text + r->text;
 	char line[512], *p = line, *f;
 	struct sock_view v;
 
@@ -325,12 +334,8 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 	f = p;
 	p = fmt_u64(p, s->wqueue);
 	p = pad_to(p, f, W_QUEUE);
-	f = p;
-	p = put_endpoint(p, s->family, s->saddr, s->sport, false);
-	p = pad_to(p, f, w->local);
-	f = p;
-	p = put_endpoint(p, s->family, s->daddr, s->dport, true);
-	p = pad_to(p, f, w->peer);
+	p = fmt_col(p, text, r->local_len, (size_t)w->local);
+	p = fmt_col(p, text + r->local_len, r->peer_len, (size_t)w->peer);
 	f = p;
 	p = fmt_hex(p, s->cookie);
 	p = pad_to(p, f, w->cookie);
@@ -351,42 +356,64 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 	fwrite_unlocked(line, 1, (size_t)(p - line), sn->out);
 }
 
+static void rows_clear(struct snap *sn)
+{
+	sn->n = 0;
+	sn->text_len = 0;
+	sn->w = (struct widths){ .local = 18, .peer = 17, .cookie = 6 };
+}
+
+static void widen(int *width, int n)
+{
+	if (n > *width)
+		*width = n;
+}
+
+/* Keep a row, its endpoints formatted once, here, and the widths updated. */
 static int collect(void *ctx, const struct diag_sock *s)
 {
 	struct snap *sn = ctx;
+	struct row *r;
+	char *t, *e;
 
 	if (!s) {		/* an interrupted dump is repeated */
-		sn->n = 0;
+		rows_clear(sn);
 		return 0;
 	}
 	if (ARRAY_GROW(sn->v, sn->n, sn->cap, 4096))
 		return -ENOMEM;
-	sn->v[sn->n++] = *s;
+	if (sn->text_cap - sn->text_len < 2 * ENDPOINT_MAX) {
+		size_t cap = sn->text_cap ? 2 * sn->text_cap : 1 << 18;
+		char *grown = cap <= UINT32_MAX ? realloc(sn->text, cap) : NULL;
+
+		if (!grown)
+			return -ENOMEM;
+		sn->text = grown;
+		sn->text_cap = cap;
+	}
+	r = &sn->v[sn->n++];
+	r->s = *s;
+	r->text = (uint32_t)sn->text_len;
+	t = sn->text + sn->text_len;
+	e = put_endpoint(t, s->family, s->saddr, s->sport, false);
+	r->local_len = (uint8_t)(e - t);
+	t = e;
+	e = put_endpoint(t, s->family, s->daddr, s->dport, true);
+	r->peer_len = (uint8_t)(e - t);
+	sn->text_len = (size_t)(e - sn->text);
+	widen(&sn->w.local, r->local_len);
+	widen(&sn->w.peer, r->peer_len);
+	widen(&sn->w.cookie, hex_len(s->cookie));
 	return 0;
 }
 
 static int table_print(struct snap *sn)
 {
-	struct widths w = { .local = 18, .peer = 17, .cookie = 6 };
 	size_t i;
 
+	table_header(sn->out, &sn->w);
 	for (i = 0; i < sn->n; i++) {
-		const struct diag_sock *s = &sn->v[i];
-		int n;
-
-		n = endpoint_len(s->family, s->saddr, s->sport, false);
-		if (n > w.local)
-			w.local = n;
-		n = endpoint_len(s->family, s->daddr, s->dport, true);
-		if (n > w.peer)
-			w.peer = n;
-		n = hex_len(s->cookie);
-		if (n > w.cookie)
-			w.cookie = n;
-	}
-	table_header(sn->out, &w);
-	for (i = 0; i < sn->n; i++) {
-		table_row(sn, &sn->v[i], &w);
+		table_row(sn, &sn->v[i], &sn->w);
 		/* the reader went away (| head): stop early */
 		if ((i & 1023) == 1023 && ferror(sn->out))
 			return -EPIPE;
@@ -691,7 +718,7 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 	}
 	if (wants_ages(o))
 		load_ages(sn);
-	sn->n = 0;
+	rows_clear(sn);
 	sn->rows = 0;
 	if (o->summary)
 		diag_tally_init(&sn->tally, o->by);
@@ -986,6 +1013,7 @@ int cmd_snapshot(int argc, char **argv)
 	if (sn.have_cg)
 		cgpath_free(&sn.cg);
 	free(sn.v);
+	free(sn.text);
 	age_table_free(&sn.ages);
 	procmap_free(&sn.pm);
 	return ret;

@@ -445,6 +445,33 @@ def test_verbose_reports_ages_only_when_queried(tmp_path):
     assert ages_lines("--no-age") == []
 
 
+DIAG_DATA = os.path.join(os.path.dirname(__file__), "../data/diag")
+
+
+def test_table_columns_line_up():
+    """Every row's fields start where their header does, and each column is
+    as wide as its widest entry plus one space (no root: recorded dumps)."""
+    heads = ["State", "Recv-Q", "Send-Q", "Local Address:Port",
+             "Peer Address:Port", "Cookie", "Age", "Timer", "Process"]
+    for name in ("small-both", "tw1000"):
+        p = run("snapshot", "--from-raw",
+                os.path.join(DIAG_DATA, f"{name}.bin"), "--no-age",
+                check=True)
+        lines = p.stdout.splitlines()
+        starts = [lines[0].index(h) for h in heads]
+        assert len(lines) > 20, name
+        widest = [0] * len(heads)
+        for line in lines[1:]:
+            fields = [(m.start(), m.group()) for m in re.finditer(r"\S+", line)]
+            assert [f[0] for f in fields] == starts, (name, line)
+            for i, (_, text) in enumerate(fields):
+                widest[i] = max(widest[i], len(text))
+        # the endpoint and cookie columns: sized by their widest row
+        for i in (3, 4, 5):
+            want = max(widest[i], len(heads[i]))
+            assert starts[i + 1] - starts[i] == want + 1, (name, heads[i])
+
+
 def test_bad_flags_exit_2():
     for args in (["--bogus"], ["--state", "NOPE"], ["--lport", "0"],
                  ["--addr", "300.1.1.1"], ["--by", "pid"], ["--top", "3"],
