@@ -627,15 +627,84 @@ static int summary_print(struct snap *sn)
 
 /* ------------------------------------------------------------- the run */
 
-/* Replay a file of recorded replies (--from-raw): every dump in it. */
-static int replay_raw(const char *path, diag_sock_cb cb, void *ctx,
+/*
+ * An address as the kernel's bytecode saw it: an IPv4-mapped socket's are
+ * IPv6 (::ffff:a.b.c.d, or :: for an unspecified end).
+ */
+static const uint8_t *kernel_addr(const struct diag_sock *s,
+				  const uint8_t *addr, uint8_t *buf,
+				  uint8_t *family)
+{
+	static const uint8_t zero[4];
+
+	*family = s->family;
+	if (!(s->flags & DIAG_SF_V4MAPPED))
+		return addr;
+	*family = AF_INET6;
+	memset(buf, 0, 16);
+	if (memcmp(addr, zero, 4)) {
+		buf[10] = buf[11] = 0xff;
+		memcpy(buf + 12, addr, 4);
+	}
+	return buf;
+}
+
+/*
+ * Would a live dump with these options have listed s? What the kernel
+ * judges (family of the socket, state mask, bytecode) judged again, for
+ * --from-raw.
+ */
+static bool selected(const struct opts *o, const struct diag_sock *s)
+{
+	const struct diag_filter *f = &o->filter;
+	uint8_t sbuf[16], dbuf[16], sfam, dfam;
+	const uint8_t *sa = kernel_addr(s, s->saddr, sbuf, &sfam);
+	const uint8_t *da = kernel_addr(s, s->daddr, dbuf, &dfam);
+	int i;
+
+	if (o->family && sfam != o->family)
+		return false;
+	if (o->states && (s->state >= 32 || !(o->states & 1u << s->state)))
+		return false;
+	for (i = 0; i < f->n_lports && f->lports[i] != s->sport; i++)
+		;
+	if (f->n_lports && i == f->n_lports)
+		return false;
+	for (i = 0; i < f->n_rports && f->rports[i] != s->dport; i++)
+		;
+	if (f->n_rports && i == f->n_rports)
+		return false;
+	for (i = 0; i < f->n_cidrs; i++)
+		if (cidr_match(&f->cidrs[i], sfam, sa) ||
+		    cidr_match(&f->cidrs[i], dfam, da))
+			break;
+	return !f->n_cidrs || i < f->n_cidrs;
+}
+
+struct replay {
+	struct snap *sn;
+	diag_sock_cb cb;
+};
+
+static int replay_row(void *ctx, const struct diag_sock *s)
+{
+	struct replay *r = ctx;
+
+	return selected(r->sn->o, s) ? r->cb(r->sn, s) : 0;
+}
+
+/*
+ * Replay a file of recorded replies (--from-raw): what a live dump
+ * delivered (diag_parse_dumps), selected by the same options.
+ */
+static int replay_raw(struct snap *sn, diag_sock_cb cb,
 		      struct diag_dump_info *info)
 {
-	struct diag_parse_state st;
-	size_t len = 0, cap = 1 << 20, off = 0;
+	struct replay r = { .sn = sn, .cb = cb };
+	size_t len = 0, cap = 1 << 20;
 	char *buf = malloc(cap);
-	FILE *f = fopen(path, "rb");
-	int ret = 0;
+	FILE *f = fopen(sn->o->from_raw, "rb");
+	int ret;
 
 	memset(info, 0, sizeof(*info));
 	if (!f || !buf) {
@@ -657,16 +726,7 @@ static int replay_raw(const char *path, diag_sock_cb cb, void *ctx,
 		buf = grown;
 		cap *= 2;
 	}
-	info->reply_bytes = len;
-	while (off < len) {
-		memset(&st, 0, sizeof(st));
-		ret = diag_parse(buf + off, len - off, cb, ctx, &st);
-		info->nsocks += st.nsocks;
-		info->intr |= st.intr;
-		if (ret || !st.done)
-			break;
-		off += st.consumed;
-	}
+	ret = ferror(f) ? -EIO : diag_parse_dumps(buf, len, replay_row, &r, info);
 out:
 	if (f)
 		fclose(f);
@@ -724,7 +784,7 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 		diag_tally_init(&sn->tally, o->by);
 	t1 = sn->now_ns = clock_ns(CLOCK_MONOTONIC);
 	if (o->from_raw)
-		ret = replay_raw(o->from_raw, cb, sn, &info);
+		ret = replay_raw(sn, cb, &info);
 	else
 		ret = diag_dump(&q, cb, sn, &info);
 	t2 = clock_ns(CLOCK_MONOTONIC);
@@ -972,6 +1032,13 @@ static int run(struct snap *sn, const struct opts *o)
 		ret = -errno;
 	if (ret == -EPIPE)
 		return EXIT_OK;	/* the reader went away: quietly */
+	if (ret && o->from_raw)
+		return cli_error("snapshot: --from-raw '%s': %s", o->from_raw,
+				 ret == -ENODATA ? "no complete dump at its end "
+				 "(empty, or cut short before NLMSG_DONE)" :
+				 ret == -EBADMSG ? "malformed netlink messages (or "
+				 "cut short inside one)" :
+				 strerror(-ret));
 	if (ret == -EPERM || ret == -EACCES)
 		return cli_error("snapshot: sock_diag: %s (run as root, or "
 				 "with CAP_NET_ADMIN)", strerror(-ret));
