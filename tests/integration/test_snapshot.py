@@ -20,7 +20,6 @@ Recording the parser's unit-test fixtures (tests/data/diag/*.bin and their
     /usr/bin/python3 tests/integration/test_snapshot.py record tests/data/diag
 (and with `-4 -6` appended for the per-family recordings).
 """
-import ipaddress
 import json
 import os
 import re
@@ -35,15 +34,8 @@ import time
 
 import pytest
 
-from conftest import BIN, run
+from conftest import BIN, norm_addr, parse_ss, run
 from netns import Netns, run as cmd
-
-SS_STATES = {
-    "ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
-    "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2",
-    "TIME-WAIT": "TIME_WAIT", "UNCONN": "CLOSE", "CLOSE-WAIT": "CLOSE_WAIT",
-    "LAST-ACK": "LAST_ACK", "LISTEN": "LISTEN", "CLOSING": "CLOSING",
-}
 
 # The helper: builds the sockets, prints one JSON line, holds them until
 # its stdin closes. argv[1] = number of TIME_WAIT sockets.
@@ -130,44 +122,6 @@ def no_tracer_env(tmp_path):
     env = dict(os.environ)
     env["TCPFSM_AGE_SOCK"] = str(tmp_path / "no-tracer.sock")
     return env
-
-
-def norm_addr(a):
-    a = a.strip("[]").split("%")[0]
-    if a == "*":
-        return None
-    ip = ipaddress.ip_address(a)
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return str(ip)
-
-
-def split_endpoint(ep):
-    addr, _, port = ep.rpartition(":")
-    return norm_addr(addr), 0 if port == "*" else int(port)
-
-
-def parse_ss(text):
-    """ss -tanie: one dict per socket (continuation lines skipped)."""
-    out = []
-    for line in text.splitlines():
-        if not line or line[0].isspace():
-            continue
-        tok = line.split()
-        if tok[0] not in SS_STATES or len(tok) < 5:
-            continue
-        laddr, lport = split_endpoint(tok[3])
-        raddr, rport = split_endpoint(tok[4])
-        m = re.search(r"\bsk:([0-9a-f]+)", line)
-        ino = re.search(r"\bino:(\d+)", line)
-        out.append({
-            "state": SS_STATES[tok[0]], "local": laddr, "lport": lport,
-            "remote": raddr, "rport": rport,
-            "cookie": int(m.group(1), 16) if m else None,
-            "inode": int(ino.group(1)) if ino else 0,
-            "rqueue": int(tok[1]), "wqueue": int(tok[2]),
-        })
-    return out
 
 
 def key(s):
@@ -356,7 +310,9 @@ def test_kernel_filters(ns_scenario, tmp_path):
                                                        env=env))))
 
     def want(pred):
-        return sorted(key(s) for s in full if pred(s))
+        w = sorted(key(s) for s in full if pred(s))
+        assert w, "a filter that selects nothing proves nothing"
+        return w
 
     assert sel("--lport", str(info["l4"])) == \
         want(lambda s: s["lport"] == info["l4"])
@@ -421,10 +377,16 @@ def test_raw_capture_replays_identically(ns_scenario, tmp_path):
     ns = f"/run/netns/{ns_scenario.netns}"
     live = snapshot_json("--netns", ns, "--dump-raw", str(raw), env=env)
     replay = snapshot_json("--from-raw", str(raw), "--no-age", env=env)
+    # the helper's 20 sockets (see test_netns_by_pid_and_not_on_host), so
+    # that two empty lists cannot pass as equal
+    assert len(live) == 20, live
     # ages and cgroup paths come from the live system, not from the dump
     strip = ("age_ns", "age_source", "cgroup")
     assert [{k: v for k, v in s.items() if k not in strip} for s in live] == \
         [{k: v for k, v in s.items() if k not in strip} for s in replay]
+    # cgroup ids are recorded (so the check below checks something) ...
+    assert any("cgroup_id" in s for s in live), live
+    # ... but a recording's ids may be another boot's: no paths for them
     assert all(s["cgroup"] is None for s in replay if "cgroup_id" in s)
 
 
@@ -673,8 +635,19 @@ def test_watch_refreshes(ns_scenario, tmp_path):
 
         # three refreshes 200 ms apart: 10 s is plenty, and no hang
         lines = lines_until(p.stdout, three_totals, timeout=10)
-        totals = sum(json.loads(l)["state"] == "TOTAL" for l in lines)
-        assert totals == 3, lines
+        # each refresh is a whole summary of the quiet namespace: its
+        # states add up to its TOTAL, the helper's 20 sockets, every time
+        rounds, cur = [], {}
+        for obj in map(json.loads, lines):
+            cur[obj["state"]] = obj["count"]
+            if obj["state"] == "TOTAL":
+                rounds.append(cur)
+                cur = {}
+        assert len(rounds) == 3 and not cur, lines
+        for r in rounds:
+            assert sum(c for st, c in r.items() if st != "TOTAL") == \
+                r["TOTAL"] == 20, r
+        assert rounds[0] == rounds[1] == rounds[2], rounds
     finally:
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=5) == 0
