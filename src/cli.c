@@ -4,8 +4,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "cli.h"
+#include "filter.h"
 #include "fmt.h"
+#include "tcpstate.h"
 
 volatile sig_atomic_t cli_stop;
 bool cli_verbose;
@@ -119,6 +122,101 @@ int parse_duration_ns(const char *s, uint64_t *ns)
 	if (total > 1.8e19)
 		return -ERANGE;
 	*ns = (uint64_t)total;
+	return 0;
+}
+
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts)
+{
+	int before = optind, opt;
+	const char *arg;
+
+	opterr = 0;
+	opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (opt != '?' && opt != ':')
+		return opt;
+	/*
+	 * Which argument was it? A long option is always used up (optind
+	 * moves past it); a letter inside a cluster leaves optind on the
+	 * cluster until its last letter. So only when optind moved is
+	 * argv[optind - 1] the culprit, and only then can it be a long
+	 * option; otherwise optopt is a letter of argv[optind].
+	 */
+	arg = optind > before && optind - 1 < argc ? argv[optind - 1] : NULL;
+	if (arg && arg[0] == '-' && arg[1] == '-')
+		cli_usage_error(cmd, opt == ':' ? "option '%s' needs a value" :
+				"unknown option '%s'", arg);
+	else if (optopt > 0 && optopt < 0x100)
+		cli_usage_error(cmd, opt == ':' ? "option '-%c' needs a value" :
+				"unknown option '-%c'", optopt);
+	else
+		cli_usage_error(cmd, "unknown option '%s'", arg ? arg : "?");
+	return CLI_GETOPT_ERROR;
+}
+
+int cli_opt_family(const char *cmd, int opt, uint8_t *family)
+{
+	uint8_t want = opt == '4' ? AF_INET : AF_INET6;
+
+	if (*family && *family != want)
+		return cli_usage_error(cmd, "-4 and -6 exclude each other");
+	*family = want;
+	return 0;
+}
+
+int cli_opt_ports(const char *cmd, const char *name, const char *arg,
+		  uint16_t *ports, int *n)
+{
+	int got = parse_port_list(arg, ports + *n, CLI_MAX_PORTS - *n);
+
+	if (got < 0)
+		return cli_usage_error(cmd, "--%s: bad port list '%s' (1-65535, "
+				       "up to %d in all, comma-separated)",
+				       name, arg, CLI_MAX_PORTS);
+	*n += got;
+	return 0;
+}
+
+int cli_opt_addrs(const char *cmd, const char *arg, struct cidr *cidrs, int *n)
+{
+	const char *p = arg;
+
+	do {
+		size_t len = strcspn(p, ",");
+		char buf[64];
+
+		if (len == 0)
+			return cli_usage_error(cmd, "--addr: empty item in '%s' "
+					       "(a stray ',')", arg);
+		if (*n >= CLI_MAX_ADDRS)
+			return cli_usage_error(cmd, "--addr: more than %d "
+					       "addresses in all", CLI_MAX_ADDRS);
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;	/* too long to be one: fails */
+		memcpy(buf, p, len);
+		buf[len] = '\0';
+		if (cidr_parse(buf, &cidrs[*n]))
+			return cli_usage_error(cmd, "--addr: bad address or "
+					       "CIDR '%.*s'", (int)strcspn(p, ","),
+					       p);
+		(*n)++;
+		p += strcspn(p, ",");
+	} while (*p++ == ',');
+	return 0;
+}
+
+int cli_opt_states(const char *cmd, const char *arg, uint32_t *mask)
+{
+	const char *bad = arg;
+	uint32_t m;
+	char msg[96];
+	int err = tcp_state_mask_parse(arg, &m, &bad);
+
+	if (err) {
+		tcp_state_mask_error(msg, sizeof(msg), err, bad);
+		return cli_usage_error(cmd, "--state: %s", msg);
+	}
+	*mask |= m;
 	return 0;
 }
 

@@ -6,10 +6,12 @@
 #ifndef TCPFSM_CLI_H
 #define TCPFSM_CLI_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "tcpfsm.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -34,6 +36,41 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * then exits quietly), or another -errno.
  */
 int cli_flush(FILE *out);
+
+/*
+ * The options every command that filters sockets shares (trace, life,
+ * stats and snapshot), parsed one way: comma lists and repeated flags add
+ * up, to one limit each. Each helper prints the one-line usage error and
+ * returns EXIT_USAGE, or returns 0.
+ */
+
+/* --lport/--rport: trace's BPF port filter holds TCPFSM_MAX_PORTS. */
+#define CLI_MAX_PORTS TCPFSM_MAX_PORTS
+/* --addr: judged in user space (trace) or in inet_diag bytecode (snapshot). */
+#define CLI_MAX_ADDRS 16
+
+/* getopt_long's answer when cli_getopt has printed a usage error. */
+#define CLI_GETOPT_ERROR (-2)
+/*
+ * getopt_long(argc, argv, shortopts, longopts, NULL) with getopt's own
+ * messages off (shortopts must begin with ':'): the next option, -1 at the
+ * end, or CLI_GETOPT_ERROR after printing "unknown option 'X'" or "option
+ * 'X' needs a value", X as given ("-Z" for a letter, also inside a cluster
+ * such as -vZ; "--json=1" for a long option).
+ */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts);
+/* -4 / -6 (opt): the same one again is fine, the other one is an error. */
+int cli_opt_family(const char *cmd, int opt, uint8_t *family);
+/* --NAME PORT[,PORT...]: appended to ports[*n], CLI_MAX_PORTS in all. */
+int cli_opt_ports(const char *cmd, const char *name, const char *arg,
+		  uint16_t *ports, int *n);
+struct cidr;
+/* --addr CIDR[,CIDR...]: appended to cidrs[*n], CLI_MAX_ADDRS in all. */
+int cli_opt_addrs(const char *cmd, const char *arg, struct cidr *cidrs,
+		  int *n);
+/* --state STATE[,STATE...]: added to *mask (bit n = state n). */
+int cli_opt_states(const char *cmd, const char *arg, uint32_t *mask);
 
 /* "30s", "500ms", "250us", "2m", "1h", "1h30m", "1.5s", "100ns"; bare number = seconds. */
 int parse_duration_ns(const char *s, uint64_t *ns);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * sock_diag client: request and bytecode builders, the reply parser, the
- * dump loop, address formatting and the summary tally. See diag.h.
+ * dump loop and the summary tally. See diag.h. (Addresses are formatted
+ * by event.c's format_addr.)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -152,13 +153,6 @@ int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
 
 /* ------------------------------------------------------------- request */
 
-/*
- * Both families in one request: the original TCPDIAG_GETSOCK message with
- * struct inet_diag_req, which the kernel still serves (ss uses it too). It
- * dumps with family AF_UNSPEC, so the socket tables are walked once rather
- * than once per family, and the walk, not the copying, is most of the
- * kernel's cost when most sockets are of one family.
- */
 /* One dump request: header, the request struct, the bytecode attribute. */
 static int put_request(void *buf, size_t len, uint16_t type, const void *req,
 		       size_t req_len, const void *bc, size_t bc_len, uint32_t seq)
@@ -193,8 +187,14 @@ static int put_request(void *buf, size_t len, uint16_t type, const void *req,
 int diag_build_request(void *buf, size_t len, uint8_t family, uint32_t states,
 		       const void *bc, size_t bc_len, uint32_t seq)
 {
+	/*
+	 * Both families in one request: the original TCPDIAG_GETSOCK message
+	 * with struct inet_diag_req, which the kernel still serves (ss uses it
+	 * too). It dumps with family AF_UNSPEC, so the socket tables are walked
+	 * once rather than once per family, and the walk, not the copying, is
+	 * most of the kernel's cost when most sockets are of one family.
+	 */
 	if (family == AF_UNSPEC) {
-		/* the legacy request: both families in one table walk */
 		struct inet_diag_req req = { 0 };
 
 		req.idiag_family = AF_INET;	/* not used by dumps */
@@ -404,6 +404,127 @@ int diag_parse(const void *buf, size_t len, diag_sock_cb cb, void *ctx,
 	return 0;
 }
 
+/* ------------------------------------------------------ recorded dumps */
+
+/* One dump in a recorded buffer, as the first pass finds it. */
+struct dump_span {
+	size_t off, len;
+	uint32_t seq;
+	int error;		/* the kernel's, from NLMSG_ERROR/DONE */
+	bool intr;
+	bool keep;
+	uint64_t nsocks;
+};
+
+/* The kernel refused the both-families request: diag_dump asks per family. */
+static bool refused_both(const struct dump_span *d)
+{
+	return (d->error == -EOPNOTSUPP || d->error == -EINVAL) && !d->nsocks;
+}
+
+/*
+ * Mark which dumps of the run d[0..n) a live diag_dump() kept: the
+ * attempts it did not repeat. Returns 0 or the kernel's error that ended
+ * the run.
+ */
+static int pick_attempts(struct dump_span *d, size_t n,
+			 struct diag_dump_info *info)
+{
+	size_t a, end, k;
+
+	for (a = 0; a < n; a = end) {
+		bool per_family = refused_both(&d[a]) && a + 1 < n;
+		bool intr = false;
+
+		end = a + 1;
+		if (per_family)	/* the refusal, then the per-family dumps */
+			while (end < n && !refused_both(&d[end]))
+				end++;
+		for (k = per_family ? a + 1 : a; k < end; k++) {
+			if (d[k].error)
+				return d[k].error;
+			intr |= d[k].intr;
+		}
+		if (intr && end < n) {	/* inconsistent, and repeated */
+			info->intr_retries++;
+			continue;
+		}
+		info->intr |= intr;
+		for (k = per_family ? a + 1 : a; k < end; k++)
+			d[k].keep = true;
+	}
+	return 0;
+}
+
+int diag_parse_dumps(const void *buf, size_t len, diag_sock_cb cb, void *ctx,
+		     struct diag_dump_info *info)
+{
+	const uint8_t *p = buf;
+	struct diag_dump_info dummy;
+	struct dump_span *d = NULL;
+	size_t n = 0, cap = 0, off = 0, i, run;
+	int ret = 0;
+
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	info->reply_bytes = len;
+	/* first, where each dump ends: nothing is delivered from bad bytes */
+	while (off < len) {
+		struct diag_parse_state st = { 0 };
+		struct nlmsghdr h;
+
+		ret = diag_parse(p + off, len - off, NULL, NULL, &st);
+		if (!st.done) {
+			ret = ret ? ret : -ENODATA;	/* cut short */
+			goto out;
+		}
+		if (n == cap) {
+			size_t c = cap ? 2 * cap : 16;
+			struct dump_span *g = realloc(d, c * sizeof(*d));
+
+			if (!g) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			d = g;
+			cap = c;
+		}
+		memcpy(&h, p + off, sizeof(h));	/* one message at least */
+		d[n++] = (struct dump_span){
+			.off = off, .len = st.consumed, .seq = h.nlmsg_seq,
+			.error = st.error, .intr = st.intr, .nsocks = st.nsocks,
+		};
+		off += st.consumed;
+	}
+	if (!n) {
+		ret = -ENODATA;
+		goto out;
+	}
+	/* then which to keep: a run of rising seqs is one diag_dump() call */
+	for (i = 0; i < n; i = run) {
+		for (run = i + 1; run < n && d[run].seq > d[run - 1].seq; run++)
+			;
+		ret = pick_attempts(d + i, run - i, info);
+		if (ret)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct diag_parse_state st = { 0 };
+
+		if (!d[i].keep)
+			continue;
+		ret = diag_parse(p + d[i].off, d[i].len, cb, ctx, &st);
+		info->nsocks += st.nsocks;
+		if (ret)
+			goto out;
+		info->dumps++;
+	}
+out:
+	free(d);
+	return ret;
+}
+
 /* ---------------------------------------------------------------- dump */
 
 #define DIAG_RCVBUF (4u << 20)
@@ -490,6 +611,8 @@ static int dump_one(struct dump_ctx *d, uint8_t family)
 		ret = diag_parse(d->buf, (size_t)n, d->cb, d->ctx, &st);
 	}
 	d->info->nsocks += st.nsocks;
+	if (st.done && !st.error)
+		d->info->dumps++;
 	d->intr |= st.intr;
 	return ret;
 }
@@ -557,6 +680,7 @@ int diag_dump(const struct diag_query *q, diag_sock_cb cb, void *ctx,
 			break;
 		info->intr_retries++;
 		info->nsocks = 0;
+		info->dumps = 0;
 	}
 	info->intr = d.intr;
 out_close:
@@ -704,29 +828,32 @@ static bool tally_before(const struct diag_tally_entry *a,
 	return strncmp(a->comm, b->comm, sizeof(a->comm)) < 0;
 }
 
-int diag_tally_top(const struct diag_tally *t, unsigned int state,
-		   struct diag_tally_entry *out, int n)
+int diag_tally_tops(const struct diag_tally *t, struct diag_tally_entry *out,
+		    int *nout, int n)
 {
 	size_t i;
-	int k = 0;
 
+	memset(nout, 0, (TCPFSM_ST_MAX + 1) * sizeof(*nout));
 	if (n <= 0)
 		return 0;
 	for (i = 0; i < t->nslots; i++) {
 		const struct diag_tally_entry *e = &t->slots[i];
-		int j;
+		unsigned int st = e->state < TCPFSM_ST_MAX ? e->state :
+							    TCPFSM_ST_MAX;
+		struct diag_tally_entry *top = out + (size_t)st * (size_t)n;
+		int *k = &nout[st], j;
 
-		if (!e->count || e->state != state)
+		if (!e->count)
 			continue;
-		if (k == n && !tally_before(e, &out[n - 1]))
+		if (*k == n && !tally_before(e, &top[n - 1]))
 			continue;
-		/* insertion into the sorted top-n */
-		j = k < n ? k++ : n - 1;
-		while (j > 0 && tally_before(e, &out[j - 1])) {
-			out[j] = out[j - 1];
+		/* insertion into this state's sorted top-n */
+		j = *k < n ? (*k)++ : n - 1;
+		while (j > 0 && tally_before(e, &top[j - 1])) {
+			top[j] = top[j - 1];
 			j--;
 		}
-		out[j] = *e;
+		top[j] = *e;
 	}
-	return k;
+	return 0;
 }

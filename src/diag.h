@@ -67,7 +67,8 @@ const char *diag_timer_name(unsigned int timer);
  * it with s == NULL when a dump came back marked NLM_F_DUMP_INTR
  * (inconsistent) and it would repeat it: return 0 after forgetting every
  * socket delivered since diag_dump() began, or non-zero to keep them (no
- * repeat; info->intr is set). diag_parse() never passes NULL.
+ * repeat; info->intr is set). diag_parse() and diag_parse_dumps() never
+ * pass NULL.
  */
 typedef int (*diag_sock_cb)(void *ctx, const struct diag_sock *s);
 
@@ -158,6 +159,7 @@ struct diag_query {
 
 struct diag_dump_info {
 	uint64_t nsocks;	/* sockets delivered (since the last restart) */
+	unsigned int dumps;	/* complete dumps delivered (since then too) */
 	uint64_t reply_bytes;	/* netlink bytes received, all attempts */
 	unsigned int recvs;	/* recv() calls */
 	unsigned int intr_retries; /* dumps repeated because of DUMP_INTR */
@@ -188,6 +190,29 @@ struct diag_dump_info {
  */
 int diag_dump(const struct diag_query *q, diag_sock_cb cb, void *ctx,
 	      struct diag_dump_info *info);
+
+/* ---- recorded dumps (pure) ---- */
+
+/*
+ * Replay what diag_dump() wrote to q->raw (snapshot --dump-raw; several
+ * recordings may be appended): deliver to cb the sockets live dumping
+ * delivered, and nothing else.
+ *  - A run of dumps with rising sequence numbers is one diag_dump() call;
+ *    a number not above the last starts another (each call, like each
+ *    --watch round, begins at 1). The sockets of every run are delivered.
+ *  - In a run, an attempt is one dump, or a refusal of the both-families
+ *    request (-EOPNOTSUPP/-EINVAL, no sockets) and the per-family dumps
+ *    after it. An attempt marked NLM_F_DUMP_INTR that the run repeats is
+ *    skipped (info->intr_retries counts them), as live dumping forgets it;
+ *    the last one is kept even if marked (info->intr).
+ * The whole buffer is checked before cb sees a socket. Returns 0, -EBADMSG
+ * for malformed bytes, -ENODATA for a buffer that is empty or does not end
+ * with NLMSG_DONE (cut short), the kernel's -errno a dump ended with, -ENOMEM,
+ * or cb's non-zero return. info (may be NULL): nsocks and dumps delivered,
+ * reply_bytes = len, intr, intr_retries; recvs 0.
+ */
+int diag_parse_dumps(const void *buf, size_t len, diag_sock_cb cb, void *ctx,
+		     struct diag_dump_info *info);
 
 /* ---- summary: counts per state and per (state, key) ---- */
 
@@ -228,11 +253,14 @@ void diag_tally_init(struct diag_tally *t, enum diag_group by);
 int diag_tally_add(struct diag_tally *t, const struct diag_sock *s,
 		   const char *comm);
 /*
- * The up to n keys holding most sockets in state, most first (ties: the
- * smaller key first). Returns how many were written to out.
+ * For every state, in one walk of the tally: the up to n keys holding most
+ * sockets in it, most first (ties: the smaller key first), at
+ * out[state * n], their number in nout[state]. out holds
+ * (TCPFSM_ST_MAX + 1) * n entries and nout TCPFSM_ST_MAX + 1 counts; the
+ * last state slot gathers states out of range, as count[] does. Returns 0.
  */
-int diag_tally_top(const struct diag_tally *t, unsigned int state,
-		   struct diag_tally_entry *out, int n);
+int diag_tally_tops(const struct diag_tally *t, struct diag_tally_entry *out,
+		    int *nout, int n);
 void diag_tally_free(struct diag_tally *t);
 
 #endif

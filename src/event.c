@@ -34,7 +34,6 @@ uint64_t tuple_hash(const struct tuple *t)
 /* RFC 5952 text without inet_ntop (it is on the per-line output path). */
 int format_addr(char *buf, uint8_t family, const uint8_t *a)
 {
-	static const char hex[] = "0123456789abcdef";
 	int best = -1, best_len = 0, run = -1, i;
 	uint16_t w[8];
 	char *p = buf;
@@ -77,15 +76,7 @@ int format_addr(char *buf, uint8_t family, const uint8_t *a)
 			p = fmt_ipv4(p, a + 12);	/* ::a.b.c.d, ::ffff:a.b.c.d */
 			break;
 		}
-		{
-			unsigned int v = w[i];
-			int shift = 12;
-
-			while (shift > 0 && !(v >> shift))
-				shift -= 4;
-			for (; shift >= 0; shift -= 4)
-				*p++ = hex[(v >> shift) & 0xf];
-		}
+		p = fmt_hex(p, w[i]);
 		if (i < 7)
 			*p++ = ':';
 	}
@@ -102,16 +93,14 @@ bool is_v4mapped(const uint8_t *a)
 
 char *put_escaped_byte(char *out, unsigned char c, bool space)
 {
-	static const char hex[] = "0123456789abcdef";
-
 	if (c < 0x20 || c >= 0x7f || c == '\\' || (space && c == ' ')) {
 		*out++ = '\\';
 		*out++ = 'x';
-		*out++ = hex[c >> 4];
-		*out++ = hex[c & 15];
-	} else {
-		*out++ = (char)c;
+		if (c < 0x10)
+			*out++ = '0';
+		return fmt_hex(out, c);
 	}
+	*out++ = (char)c;
 	return out;
 }
 
@@ -120,8 +109,9 @@ size_t comm_escape(char *out, const char *comm)
 	char *p = out;
 	size_t i;
 
+	/* a space would split the name over two whitespace-separated columns */
 	for (i = 0; i < TCPFSM_COMM_LEN && comm[i]; i++)
-		p = put_escaped_byte(p, (unsigned char)comm[i], false);
+		p = put_escaped_byte(p, (unsigned char)comm[i], true);
 	*p = '\0';
 	return (size_t)(p - out);
 }

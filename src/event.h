@@ -35,21 +35,25 @@ uint64_t tuple_hash(const struct tuple *t);
 int format_addr(char *buf, uint8_t family, const uint8_t *addr);
 
 /*
- * A process name is untrusted bytes: copy it for a table with every
- * control byte, backslash and non-ASCII byte written as \xNN.
- * out must hold 4 * TCPFSM_COMM_LEN + 1 bytes.
+ * A process name is untrusted bytes: copy it (up to TCPFSM_COMM_LEN bytes
+ * or a NUL) for a whitespace-separated table column, with every control
+ * byte, space, backslash and non-ASCII byte written as \xNN. out must hold
+ * 4 * TCPFSM_COMM_LEN + 1 bytes; returns the length written (NUL excluded).
  */
 #define COMM_SAFE_LEN (4 * TCPFSM_COMM_LEN + 1)
 size_t comm_escape(char *out, const char *comm);
 /* An IPv6 address of the ::ffff:a.b.c.d form. */
 bool is_v4mapped(const uint8_t *a);
 /*
- * One byte of untrusted text, as comm_escape writes it: \xNN for control
- * bytes, bytes past ASCII and the backslash (and the space, if space: for
- * whitespace-separated columns); returns the end (at most 4 bytes on).
+ * One byte of untrusted text: \xNN for control bytes, bytes past ASCII and
+ * the backslash, and the space if space (comm_escape's columns); returns
+ * the end (at most 4 bytes on).
  */
 char *put_escaped_byte(char *out, unsigned char c, bool space);
-/* Write s escaped as comm_escape does (any length); "-" for NULL. */
+/*
+ * Write s (any length) escaped as comm_escape does, but spaces kept (a
+ * cgroup path, the last field of a line); "-" for NULL.
+ */
 void fput_escaped(FILE *out, const char *s);
 
 #endif

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include "event.h"
 
-#define FILTER_MAX_ADDRS 8
+#define FILTER_MAX_ADDRS 16
 
 struct cidr {
 	uint8_t family;

@@ -35,6 +35,21 @@ static inline char *fmt_u64_fixed(char *p, uint64_t v, int digits)
 	return p + digits;
 }
 
+/* Lowercase hex without leading zeros, as printf's "%llx"; at most 16 bytes. */
+static inline char *fmt_hex(char *p, uint64_t v)
+{
+	char tmp[16];
+	int n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 0xf];
+		v >>= 4;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 /* As printf's "%-*s ": s, spaces up to width, then one space. */
 static inline char *fmt_col(char *p, const char *s, size_t len, size_t width)
 {

@@ -77,44 +77,28 @@ static int parse_stuck(struct pipe_opts *o, const char *arg)
 	return 0;
 }
 
+/* The shared option helpers fill struct filter up to their limits. */
+_Static_assert(TCPFSM_MAX_PORTS >= CLI_MAX_PORTS, "struct filter ports");
+_Static_assert(FILTER_MAX_ADDRS >= CLI_MAX_ADDRS, "struct filter addrs");
+
 int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 {
 	struct filter *f = &o->filter;
 	uint64_t v;
-	int n;
 
 	switch (opt) {
 	case '4':
 	case '6':
-		if (f->family && f->family != (opt == '4' ? AF_INET : AF_INET6))
-			return cli_usage_error(o->cmd, "-4 and -6 exclude each other");
-		f->family = opt == '4' ? AF_INET : AF_INET6;
-		return 0;
+		return cli_opt_family(o->cmd, opt, &f->family);
 	case 'v':
 		cli_verbose = true;
 		return 0;
 	case OPT_LPORT:
-	case OPT_RPORT: {
-		/* repeated, they add up (as in snapshot, and as --addr does) */
-		uint16_t *ports = opt == OPT_LPORT ? f->lports : f->rports;
-		int *have = opt == OPT_LPORT ? &f->n_lports : &f->n_rports;
-
-		n = parse_port_list(arg, ports + *have, TCPFSM_MAX_PORTS - *have);
-		if (n < 0)
-			return cli_usage_error(o->cmd,
-				"--%s: bad port list '%s' (1-65535, up to %d in all, comma-separated)",
-				opt == OPT_LPORT ? "lport" : "rport", arg, TCPFSM_MAX_PORTS);
-		*have += n;
-		return 0;
-	}
+		return cli_opt_ports(o->cmd, "lport", arg, f->lports, &f->n_lports);
+	case OPT_RPORT:
+		return cli_opt_ports(o->cmd, "rport", arg, f->rports, &f->n_rports);
 	case OPT_ADDR:
-		if (f->n_addrs == FILTER_MAX_ADDRS)
-			return cli_usage_error(o->cmd, "--addr: at most %d", FILTER_MAX_ADDRS);
-		if (cidr_parse(arg, &f->addrs[f->n_addrs]))
-			return cli_usage_error(o->cmd,
-				"--addr: bad address or CIDR '%s'", arg);
-		f->n_addrs++;
-		return 0;
+		return cli_opt_addrs(o->cmd, arg, f->addrs, &f->n_addrs);
 	case OPT_PID:
 		if (parse_u64(arg, 1, UINT32_MAX, &v))
 			return cli_usage_error(o->cmd, "--pid: bad pid '%s'", arg);
@@ -129,17 +113,8 @@ int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 		f->has_comm = true;
 		strncpy(f->comm, arg, TCPFSM_COMM_LEN - 1);
 		return 0;
-	case OPT_STATE: {
-		const char *bad = arg;
-		char msg[96];
-		int err = tcp_state_mask_parse(arg, &f->state_mask, &bad);
-
-		if (err) {
-			tcp_state_mask_error(msg, sizeof(msg), err, bad);
-			return cli_usage_error(o->cmd, "--state: %s", msg);
-		}
-		return 0;
-	}
+	case OPT_STATE:
+		return cli_opt_states(o->cmd, arg, &f->state_mask);
 	case OPT_NETNS:
 		if (parse_u64(arg, 1, UINT32_MAX, &v))
 			return cli_usage_error(o->cmd,
@@ -211,10 +186,11 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 	int opt, ret;
 
 	optind = 1;
-	opterr = 0;
 	snprintf(shortopts, sizeof(shortopts), ":%s%s", PIPE_SHORT_OPTS,
 		 o->extra_short ? o->extra_short : "");
-	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	while ((opt = cli_getopt(o->cmd, argc, argv, shortopts, longopts)) != -1) {
+		if (opt == CLI_GETOPT_ERROR)
+			return EXIT_USAGE;
 		if (opt == 'h') {
 			usage(stdout);
 			return EXIT_OK;
@@ -222,17 +198,6 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 		if (opt == 'V') {
 			printf("tcpfsm %s\n", TCPFSM_VERSION);
 			return EXIT_OK;
-		}
-		if (opt == '?' || opt == ':') {
-			const char *arg = argv[optind - 1];
-
-			if (optopt && optopt < 0x100 && (!arg || arg[1] != '-'))
-				return cli_usage_error(o->cmd,
-					opt == ':' ? "option '-%c' needs a value" :
-						     "unknown option '-%c'", optopt);
-			return cli_usage_error(o->cmd,
-				opt == ':' ? "option '%s' needs a value" :
-					     "unknown option '%s'", arg);
 		}
 		ret = pipe_parse_opt(o, opt, optarg);
 		if (ret == 1 && cmd_opt)

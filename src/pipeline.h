@@ -126,7 +126,7 @@ enum {
 	"  -6, --ipv6               IPv6 only\n"                                    \
 	"      --lport PORT[,...]   local port (up to 8; judged in the kernel)\n"   \
 	"      --rport PORT[,...]   remote port (up to 8; judged in the kernel)\n"  \
-	"      --addr CIDR          either end in CIDR (repeatable)\n"              \
+	"      --addr CIDR[,...]    either end in one of them (up to 16; repeatable)\n" \
 	"      --pid PID            sockets owned by PID\n"                         \
 	"      --comm NAME          sockets owned by a process named NAME\n"        \
 	"      --state STATE[,...]  transitions into or out of these states\n"     \

@@ -58,6 +58,18 @@ struct age_table {
 
 enum age_source { AGE_UNKNOWN, AGE_TRACER, AGE_TIMER };
 
+/* Table columns sized by their widest row (at least their header). */
+struct widths {
+	int local, peer, cookie;
+};
+
+/* A table row: the socket, and its endpoints' text in snap.text. */
+struct row {
+	struct diag_sock s;
+	uint32_t text;		/* offset of the local endpoint; the peer's follows */
+	uint8_t local_len, peer_len;
+};
+
 struct snap {
 	const struct opts *o;
 	FILE *out;
@@ -71,9 +83,13 @@ struct snap {
 	int age_err;		/* why there are no ages */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC just before the dump */
 	struct diag_tally tally;
-	struct diag_sock *v;	/* table mode: the rows, for column widths */
+	/* table mode: the rows, kept for the column widths */
+	struct row *v;
 	size_t n, cap;
-	uint64_t rows;
+	char *text;		/* the rows' endpoints, formatted as they came */
+	size_t text_len, text_cap;
+	struct widths w;	/* of the rows so far */
+	uint64_t rows;		/* JSON lines: a gone reader is looked for every 1024 */
 };
 
 static void usage(FILE *out)
@@ -88,9 +104,10 @@ static void usage(FILE *out)
 "  -4, -6                 IPv4 or IPv6 sockets only\n"
 "  -s, --state LIST       states, e.g. ESTABLISHED,CLOSE_WAIT (kernel names;\n"
 "                         TIME-WAIT, SYN_RECV and NEW_SYN_RECV accepted)\n"
-"  -l, --lport PORTS      local port(s), comma-separated\n"
-"  -r, --rport PORTS      remote port(s), comma-separated\n"
-"  -a, --addr CIDR[,..]   either address in one of these prefixes\n"
+"  -l, --lport PORTS      local port(s), comma-separated, up to %d in all\n"
+"  -r, --rport PORTS      remote port(s), the same\n"
+"  -a, --addr CIDR[,..]   either address in one of these prefixes (up to\n"
+"                         %d in all); repeated flags and list items add up\n"
 "                         (options combine with AND, list items with OR)\n"
 "  -N, --netns PATH|PID   read another network namespace (/run/netns/NAME,\n"
 "                         or the namespace of process PID)\n"
@@ -110,7 +127,8 @@ static void usage(FILE *out)
 "$%s, default %s); '>=' when the\n"
 "tracer only knows a lower bound; '~' for TIME_WAIT derived from its timer\n"
 "(60s minus the time left) when no tracer knows it; '-' when unknown.\n",
-		DEFAULT_TOP, AGESRV_PATH_ENV, AGESRV_DEFAULT_PATH);
+		CLI_MAX_PORTS, CLI_MAX_ADDRS, DEFAULT_TOP, AGESRV_PATH_ENV,
+		AGESRV_DEFAULT_PATH);
 }
 
 /* ------------------------------------------------------------ age table */
@@ -216,21 +234,6 @@ static void view_of(const struct snap *sn, const struct diag_sock *s,
 
 /* ------------------------------------------------------ fast formatting */
 
-static char *put_hex(char *p, uint64_t v)
-{
-	static const char hex[] = "0123456789abcdef";
-	char tmp[16];
-	int n = 0;
-
-	do {
-		tmp[n++] = hex[v & 0xf];
-		v >>= 4;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
 static int hex_len(uint64_t v)
 {
 	int n = 1;
@@ -239,6 +242,9 @@ static int hex_len(uint64_t v)
 		n++;
 	return n;
 }
+
+/* The longest put_endpoint(): "[" ADDR "]:" PORT. */
+#define ENDPOINT_MAX (ADDR_STRLEN + 8)
 
 /* "1.2.3.4:80", "[::1]:80"; a remote port 0 (listeners) is "*". */
 static char *put_endpoint(char *p, uint8_t family, const uint8_t *addr,
@@ -255,14 +261,6 @@ static char *put_endpoint(char *p, uint8_t family, const uint8_t *addr,
 	else
 		p = fmt_u64(p, port);
 	return p;
-}
-
-static int endpoint_len(uint8_t family, const uint8_t *addr, uint16_t port,
-			bool peer)
-{
-	char buf[64];
-
-	return (int)(put_endpoint(buf, family, addr, port, peer) - buf);
 }
 
 /* Pad the field that started at start to width, with at least one space. */
@@ -303,22 +301,7 @@ static char *put_timer(char *p, const struct diag_sock *s)
 	return fmt_u64(p, s->retrans);
 }
 
-/* comm bytes are untrusted: show printable ASCII only */
-/* A process name in a whitespace-separated column: escaped as everywhere. */
-static char *put_comm(char *p, const char *comm, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p = put_escaped_byte(p, (unsigned char)comm[i], true);
-	return p;
-}
-
 /* ---------------------------------------------------------------- table */
-
-struct widths {
-	int local, peer, cookie;
-};
 
 #define W_STATE 12
 #define W_QUEUE 6
@@ -333,9 +316,11 @@ static void table_header(FILE *out, const struct widths *w)
 		"Cookie", W_AGE, "Age", W_TIMER, "Timer", "Process");
 }
 
-static void table_row(struct snap *sn, const struct diag_sock *s,
+static void table_row(struct snap *sn, const struct row *r,
 		      const struct widths *w)
 {
+	const struct diag_sock *s = &r->s;
+	const char *text = sn->text + r->text;
 	char line[512], *p = line, *f;
 	struct sock_view v;
 
@@ -349,14 +334,10 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 	f = p;
 	p = fmt_u64(p, s->wqueue);
 	p = pad_to(p, f, W_QUEUE);
+	p = fmt_col(p, text, r->local_len, (size_t)w->local);
+	p = fmt_col(p, text + r->local_len, r->peer_len, (size_t)w->peer);
 	f = p;
-	p = put_endpoint(p, s->family, s->saddr, s->sport, false);
-	p = pad_to(p, f, w->local);
-	f = p;
-	p = put_endpoint(p, s->family, s->daddr, s->dport, true);
-	p = pad_to(p, f, w->peer);
-	f = p;
-	p = put_hex(p, s->cookie);
+	p = fmt_hex(p, s->cookie);
 	p = pad_to(p, f, w->cookie);
 	f = p;
 	p = put_age(p, &v);
@@ -367,7 +348,7 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 	if (v.comm) {
 		p = fmt_u64(p, v.pid);
 		*p++ = '/';
-		p = put_comm(p, v.comm, v.comm_len);
+		p += comm_escape(p, v.comm);
 	} else {
 		*p++ = '-';
 	}
@@ -375,47 +356,68 @@ static void table_row(struct snap *sn, const struct diag_sock *s,
 	fwrite_unlocked(line, 1, (size_t)(p - line), sn->out);
 }
 
+static void rows_clear(struct snap *sn)
+{
+	sn->n = 0;
+	sn->text_len = 0;
+	sn->w = (struct widths){ .local = 18, .peer = 17, .cookie = 6 };
+}
+
+static void widen(int *width, int n)
+{
+	if (n > *width)
+		*width = n;
+}
+
+/* Keep a row, its endpoints formatted once, here, and the widths updated. */
 static int collect(void *ctx, const struct diag_sock *s)
 {
 	struct snap *sn = ctx;
+	struct row *r;
+	char *t, *e;
 
 	if (!s) {		/* an interrupted dump is repeated */
-		sn->n = 0;
+		rows_clear(sn);
 		return 0;
 	}
 	if (ARRAY_GROW(sn->v, sn->n, sn->cap, 4096))
 		return -ENOMEM;
-	sn->v[sn->n++] = *s;
+	if (sn->text_cap - sn->text_len < 2 * ENDPOINT_MAX) {
+		size_t cap = sn->text_cap ? 2 * sn->text_cap : 1 << 18;
+		char *grown = cap <= UINT32_MAX ? realloc(sn->text, cap) : NULL;
+
+		if (!grown)
+			return -ENOMEM;
+		sn->text = grown;
+		sn->text_cap = cap;
+	}
+	r = &sn->v[sn->n++];
+	r->s = *s;
+	r->text = (uint32_t)sn->text_len;
+	t = sn->text + sn->text_len;
+	e = put_endpoint(t, s->family, s->saddr, s->sport, false);
+	r->local_len = (uint8_t)(e - t);
+	t = e;
+	e = put_endpoint(t, s->family, s->daddr, s->dport, true);
+	r->peer_len = (uint8_t)(e - t);
+	sn->text_len = (size_t)(e - sn->text);
+	widen(&sn->w.local, r->local_len);
+	widen(&sn->w.peer, r->peer_len);
+	widen(&sn->w.cookie, hex_len(s->cookie));
 	return 0;
 }
 
 static int table_print(struct snap *sn)
 {
-	struct widths w = { .local = 18, .peer = 17, .cookie = 6 };
 	size_t i;
 
+	table_header(sn->out, &sn->w);
 	for (i = 0; i < sn->n; i++) {
-		const struct diag_sock *s = &sn->v[i];
-		int n;
-
-		n = endpoint_len(s->family, s->saddr, s->sport, false);
-		if (n > w.local)
-			w.local = n;
-		n = endpoint_len(s->family, s->daddr, s->dport, true);
-		if (n > w.peer)
-			w.peer = n;
-		n = hex_len(s->cookie);
-		if (n > w.cookie)
-			w.cookie = n;
-	}
-	table_header(sn->out, &w);
-	for (i = 0; i < sn->n; i++) {
-		table_row(sn, &sn->v[i], &w);
+		table_row(sn, &sn->v[i], &sn->w);
 		/* the reader went away (| head): stop early */
 		if ((i & 1023) == 1023 && ferror(sn->out))
 			return -EPIPE;
 	}
-	sn->rows += sn->n;
 	return 0;
 }
 
@@ -502,7 +504,6 @@ static int tally_row(void *ctx, const struct diag_sock *s)
 	if (!s) {		/* an interrupted dump is repeated */
 		diag_tally_free(&sn->tally);
 		diag_tally_init(&sn->tally, sn->o->by);
-		sn->rows = 0;
 		return 0;
 	}
 	if (sn->o->by == DIAG_BY_COMM) {
@@ -511,7 +512,6 @@ static int tally_row(void *ctx, const struct diag_sock *s)
 		view_of(sn, s, &v);
 		comm = v.comm;
 	}
-	sn->rows++;
 	return diag_tally_add(&sn->tally, s, comm);
 }
 
@@ -535,7 +535,7 @@ static void key_text(const struct opts *o, const struct diag_tally_entry *e,
 		p += format_addr(p, e->family, e->addr);
 		break;
 	case DIAG_BY_COMM:
-		p = put_comm(p, e->comm, strnlen(e->comm, sizeof(e->comm)));
+		p += comm_escape(p, e->comm);
 		break;
 	default:
 		break;
@@ -546,24 +546,27 @@ static void key_text(const struct opts *o, const struct diag_tally_entry *e,
 static int summary_print(struct snap *sn)
 {
 	const struct opts *o = sn->o;
-	struct diag_tally_entry *top = NULL;
+	struct diag_tally_entry *tops = NULL;
+	int ntop[TCPFSM_ST_MAX + 1] = { 0 };
 	unsigned int st;
 
 	if (o->by) {
-		top = calloc((size_t)o->top, sizeof(*top));
-		if (!top)
+		tops = calloc((size_t)(TCPFSM_ST_MAX + 1) * (size_t)o->top,
+			      sizeof(*tops));
+		if (!tops)
 			return -ENOMEM;
+		diag_tally_tops(&sn->tally, tops, ntop, o->top);
 	}
 	if (!o->json)
 		fprintf(sn->out, "%-27s %10s\n", "State", "Count");
 	for (st = 0; st <= TCPFSM_ST_MAX; st++) {
+		const struct diag_tally_entry *top = tops ?
+			tops + (size_t)st * (size_t)o->top : NULL;
 		uint64_t count = sn->tally.count[st];
-		int i, n = 0;
+		int i, n = ntop[st];
 
 		if (!count)
 			continue;
-		if (o->by)
-			n = diag_tally_top(&sn->tally, st, top, o->top);
 		if (o->json) {
 			json_begin_object(&sn->j);
 			json_str(&sn->j, "state", tcp_state_name(st));
@@ -577,7 +580,8 @@ static int summary_print(struct snap *sn)
 				(unsigned long long)count);
 		}
 		for (i = 0; i < n; i++) {
-			char key[64];
+			char key[COMM_SAFE_LEN > ADDR_STRLEN ? COMM_SAFE_LEN :
+				 ADDR_STRLEN];
 
 			if (o->json) {
 				json_begin_object(&sn->j);
@@ -617,21 +621,90 @@ static int summary_print(struct snap *sn)
 		fprintf(sn->out, "%-27s %10llu\n", "TOTAL",
 			(unsigned long long)sn->tally.total);
 	}
-	free(top);
+	free(tops);
 	return 0;
 }
 
 /* ------------------------------------------------------------- the run */
 
-/* Replay a file of recorded replies (--from-raw): every dump in it. */
-static int replay_raw(const char *path, diag_sock_cb cb, void *ctx,
+/*
+ * An address as the kernel's bytecode saw it: an IPv4-mapped socket's are
+ * IPv6 (::ffff:a.b.c.d, or :: for an unspecified end).
+ */
+static const uint8_t *kernel_addr(const struct diag_sock *s,
+				  const uint8_t *addr, uint8_t *buf,
+				  uint8_t *family)
+{
+	static const uint8_t zero[4];
+
+	*family = s->family;
+	if (!(s->flags & DIAG_SF_V4MAPPED))
+		return addr;
+	*family = AF_INET6;
+	memset(buf, 0, 16);
+	if (memcmp(addr, zero, 4)) {
+		buf[10] = buf[11] = 0xff;
+		memcpy(buf + 12, addr, 4);
+	}
+	return buf;
+}
+
+/*
+ * Would a live dump with these options have listed s? What the kernel
+ * judges (family of the socket, state mask, bytecode) judged again, for
+ * --from-raw.
+ */
+static bool selected(const struct opts *o, const struct diag_sock *s)
+{
+	const struct diag_filter *f = &o->filter;
+	uint8_t sbuf[16], dbuf[16], sfam, dfam;
+	const uint8_t *sa = kernel_addr(s, s->saddr, sbuf, &sfam);
+	const uint8_t *da = kernel_addr(s, s->daddr, dbuf, &dfam);
+	int i;
+
+	if (o->family && sfam != o->family)
+		return false;
+	if (o->states && (s->state >= 32 || !(o->states & 1u << s->state)))
+		return false;
+	for (i = 0; i < f->n_lports && f->lports[i] != s->sport; i++)
+		;
+	if (f->n_lports && i == f->n_lports)
+		return false;
+	for (i = 0; i < f->n_rports && f->rports[i] != s->dport; i++)
+		;
+	if (f->n_rports && i == f->n_rports)
+		return false;
+	for (i = 0; i < f->n_cidrs; i++)
+		if (cidr_match(&f->cidrs[i], sfam, sa) ||
+		    cidr_match(&f->cidrs[i], dfam, da))
+			break;
+	return !f->n_cidrs || i < f->n_cidrs;
+}
+
+struct replay {
+	struct snap *sn;
+	diag_sock_cb cb;
+};
+
+static int replay_row(void *ctx, const struct diag_sock *s)
+{
+	struct replay *r = ctx;
+
+	return selected(r->sn->o, s) ? r->cb(r->sn, s) : 0;
+}
+
+/*
+ * Replay a file of recorded replies (--from-raw): what a live dump
+ * delivered (diag_parse_dumps), selected by the same options.
+ */
+static int replay_raw(struct snap *sn, diag_sock_cb cb,
 		      struct diag_dump_info *info)
 {
-	struct diag_parse_state st;
-	size_t len = 0, cap = 1 << 20, off = 0;
+	struct replay r = { .sn = sn, .cb = cb };
+	size_t len = 0, cap = 1 << 20;
 	char *buf = malloc(cap);
-	FILE *f = fopen(path, "rb");
-	int ret = 0;
+	FILE *f = fopen(sn->o->from_raw, "rb");
+	int ret;
 
 	memset(info, 0, sizeof(*info));
 	if (!f || !buf) {
@@ -653,16 +726,7 @@ static int replay_raw(const char *path, diag_sock_cb cb, void *ctx,
 		buf = grown;
 		cap *= 2;
 	}
-	info->reply_bytes = len;
-	while (off < len) {
-		memset(&st, 0, sizeof(st));
-		ret = diag_parse(buf + off, len - off, cb, ctx, &st);
-		info->nsocks += st.nsocks;
-		info->intr |= st.intr;
-		if (ret || !st.done)
-			break;
-		off += st.consumed;
-	}
+	ret = ferror(f) ? -EIO : diag_parse_dumps(buf, len, replay_row, &r, info);
 out:
 	if (f)
 		fclose(f);
@@ -677,6 +741,17 @@ static void load_ages(struct snap *sn)
 	sn->age_err = agesrv_query(NULL, age_table_add, &sn->ages, NULL);
 	/* a truncated answer still holds true ages */
 	sn->have_ages = sn->ages.n > 0 || sn->age_err == 0;
+}
+
+/*
+ * Are the tracer's ages queried? Not for a recorded dump (another moment),
+ * and not for a summary, which has no AGE column: there ages only name
+ * owners, for --by comm.
+ */
+static bool wants_ages(const struct opts *o)
+{
+	return !o->no_age && !o->from_raw &&
+	       (!o->summary || o->by == DIAG_BY_COMM);
 }
 
 static int one_snapshot(struct snap *sn, FILE *raw)
@@ -701,16 +776,15 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 			return ret;
 		sn->have_pm = true;
 	}
-	/* a summary has no AGE column: ages only name owners for --by comm */
-	if (!o->no_age && !o->from_raw && (!o->summary || o->by == DIAG_BY_COMM))
+	if (wants_ages(o))
 		load_ages(sn);
-	sn->n = 0;
+	rows_clear(sn);
 	sn->rows = 0;
 	if (o->summary)
 		diag_tally_init(&sn->tally, o->by);
 	t1 = sn->now_ns = clock_ns(CLOCK_MONOTONIC);
 	if (o->from_raw)
-		ret = replay_raw(o->from_raw, cb, sn, &info);
+		ret = replay_raw(sn, cb, &info);
 	else
 		ret = diag_dump(&q, cb, sn, &info);
 	t2 = clock_ns(CLOCK_MONOTONIC);
@@ -734,7 +808,7 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 				"%u denied, %zu sockets owned\n",
 				sn->pm.nprocs_scanned, sn->pm.nprocs_denied,
 				sn->pm.nused);
-		if (!o->no_age && !o->from_raw)
+		if (wants_ages(o))
 			fprintf(stderr, "tcpfsm snapshot: ages: %zu from %s%s%s\n",
 				sn->ages.n, agesrv_default_path(),
 				sn->age_err ? ": " : "",
@@ -784,37 +858,9 @@ static bool sleep_until(uint64_t deadline_ns)
 	return false;
 }
 
-static int add_cidrs(struct diag_filter *f, const char *list)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *p = list;
-
-	while (*p) {
-		size_t n = strcspn(p, ",");
-
-		if (n == 0 || n >= sizeof(buf) || f->n_cidrs >= DIAG_MAX_CIDRS)
-			return -EINVAL;
-		memcpy(buf, p, n);
-		buf[n] = '\0';
-		if (cidr_parse(buf, &f->cidrs[f->n_cidrs]))
-			return -EINVAL;
-		f->n_cidrs++;
-		p += n;
-		if (*p == ',' && !*++p)
-			return -EINVAL;
-	}
-	return p == list ? -EINVAL : 0;
-}
-
-static int add_ports(uint16_t *ports, int *n, const char *list)
-{
-	int got = parse_port_list(list, ports + *n, DIAG_MAX_PORTS - *n);
-
-	if (got < 0)
-		return got;
-	*n += got;
-	return 0;
-}
+/* The shared option helpers fill struct diag_filter up to their limits. */
+_Static_assert(DIAG_MAX_PORTS >= CLI_MAX_PORTS, "diag_filter ports");
+_Static_assert(DIAG_MAX_CIDRS >= CLI_MAX_ADDRS, "diag_filter cidrs");
 
 enum {
 	OPT_DUMP_RAW = 0x100,
@@ -851,10 +897,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->top = DEFAULT_TOP;
 	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":46hVs:l:r:a:N:pSb:t:jw:v",
-				longopts, NULL)) != -1) {
+	while ((c = cli_getopt(CMD, argc, argv, ":46hVs:l:r:a:N:pSb:t:jw:v",
+			       longopts)) != -1) {
 		switch (c) {
+		case CLI_GETOPT_ERROR:
+			return EXIT_USAGE;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -863,49 +910,26 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return 1;
 		case '4':
 		case '6':
-			if (o->family)
-				return cli_usage_error(CMD, "-4 and -6 exclude "
-						       "each other");
-			o->family = c == '4' ? AF_INET : AF_INET6;
+			if (cli_opt_family(CMD, c, &o->family))
+				return EXIT_USAGE;
 			break;
-		case 's': {
-			const char *bad = optarg;
-			char msg[96];
-			uint32_t mask;
-			int err = tcp_state_mask_parse(optarg, &mask, &bad);
-
-			if (err) {
-				tcp_state_mask_error(msg, sizeof(msg), err, bad);
-				return cli_usage_error(CMD, "%s", msg);
-			}
-			/* request socks are NEW_SYN_RECV in the kernel's
-			 * tables and reported as SYN_RECV: ask for both */
-			if (mask & (1u << TCPFSM_ST_SYN_RECV |
-				    1u << TCPFSM_ST_NEW_SYN_RECV))
-				mask |= 1u << TCPFSM_ST_SYN_RECV |
-					1u << TCPFSM_ST_NEW_SYN_RECV;
-			o->states |= mask;
+		case 's':
+			if (cli_opt_states(CMD, optarg, &o->states))
+				return EXIT_USAGE;
 			break;
-		}
 		case 'l':
-			if (add_ports(o->filter.lports, &o->filter.n_lports,
-				      optarg))
-				return cli_usage_error(CMD, "bad --lport '%s' "
-						       "(1..65535, up to %d)",
-						       optarg, DIAG_MAX_PORTS);
-			break;
 		case 'r':
-			if (add_ports(o->filter.rports, &o->filter.n_rports,
-				      optarg))
-				return cli_usage_error(CMD, "bad --rport '%s' "
-						       "(1..65535, up to %d)",
-						       optarg, DIAG_MAX_PORTS);
+			if (cli_opt_ports(CMD, c == 'l' ? "lport" : "rport", optarg,
+					  c == 'l' ? o->filter.lports :
+						     o->filter.rports,
+					  c == 'l' ? &o->filter.n_lports :
+						     &o->filter.n_rports))
+				return EXIT_USAGE;
 			break;
 		case 'a':
-			if (add_cidrs(&o->filter, optarg))
-				return cli_usage_error(CMD, "bad --addr '%s' "
-						       "(ADDR[/LEN], up to %d)",
-						       optarg, DIAG_MAX_CIDRS);
+			if (cli_opt_addrs(CMD, optarg, o->filter.cidrs,
+					  &o->filter.n_cidrs))
+				return EXIT_USAGE;
 			break;
 		case 'N':
 			o->netns = optarg;
@@ -956,13 +980,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_NO_AGE:
 			o->no_age = true;
 			break;
-		case ':':
-			return cli_usage_error(CMD, "option '%s' needs a value",
-					       argv[optind - 1]);
 		default:
-			if (optopt)
-				return cli_usage_error(CMD, "unknown option '-%c'",
-						       optopt);
 			return cli_usage_error(CMD, "unknown option '%s'",
 					       argv[optind - 1]);
 		}
@@ -972,6 +990,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				       argv[optind]);
 	if (top_set && !o->by)
 		return cli_usage_error(CMD, "--top needs --by");
+	/* request socks are NEW_SYN_RECV in the kernel's tables and reported
+	 * as SYN_RECV: ask for both */
+	if (o->states & (1u << TCPFSM_ST_SYN_RECV | 1u << TCPFSM_ST_NEW_SYN_RECV))
+		o->states |= 1u << TCPFSM_ST_SYN_RECV |
+			     1u << TCPFSM_ST_NEW_SYN_RECV;
 	if (o->by == DIAG_BY_COMM)
 		o->processes = true;
 	return 0;
@@ -1009,6 +1032,13 @@ static int run(struct snap *sn, const struct opts *o)
 		ret = -errno;
 	if (ret == -EPIPE)
 		return EXIT_OK;	/* the reader went away: quietly */
+	if (ret && o->from_raw)
+		return cli_error("snapshot: --from-raw '%s': %s", o->from_raw,
+				 ret == -ENODATA ? "no complete dump at its end "
+				 "(empty, or cut short before NLMSG_DONE)" :
+				 ret == -EBADMSG ? "malformed netlink messages (or "
+				 "cut short inside one)" :
+				 strerror(-ret));
 	if (ret == -EPERM || ret == -EACCES)
 		return cli_error("snapshot: sock_diag: %s (run as root, or "
 				 "with CAP_NET_ADMIN)", strerror(-ret));
@@ -1050,6 +1080,7 @@ int cmd_snapshot(int argc, char **argv)
 	if (sn.have_cg)
 		cgpath_free(&sn.cg);
 	free(sn.v);
+	free(sn.text);
 	age_table_free(&sn.ages);
 	procmap_free(&sn.pm);
 	return ret;

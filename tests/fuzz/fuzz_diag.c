@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer target for the sock_diag reply parser: any bytes, parsed as
- * a sequence of dumps the way a recorded file is replayed. The parser must
- * return 0, -EBADMSG or a kernel errno, and never read outside the input
+ * libFuzzer target for the sock_diag reply parser: any bytes, replayed as a
+ * recorded file is (diag_parse_dumps, what snapshot --from-raw runs). It
+ * must return 0, -ENODATA, -EBADMSG, -ENOMEM or a kernel errno, deliver
+ * sockets only from a buffer it accepts, and never read outside the input
  * (ASan) or overflow (UBSan). Built and run by tools/fuzz.sh.
  */
 #include <errno.h>
@@ -13,16 +14,22 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+struct seen {
+	uint64_t sum;
+	uint64_t n;
+};
+
 static int touch(void *ctx, const struct diag_sock *s)
 {
 	char buf[ADDR_STRLEN];
-	uint64_t *sum = ctx;
+	struct seen *seen = ctx;
 
 	/* use every field, and format both addresses */
-	*sum += s->cookie + s->sport + s->dport + s->state + s->inode +
-		s->expires_ms + s->cgroup_id;
-	*sum += (uint64_t)format_addr(buf, s->family, s->saddr);
-	*sum += (uint64_t)format_addr(buf, s->family, s->daddr);
+	seen->sum += s->cookie + s->sport + s->dport + s->state + s->inode +
+		     s->expires_ms + s->cgroup_id;
+	seen->sum += (uint64_t)format_addr(buf, s->family, s->saddr);
+	seen->sum += (uint64_t)format_addr(buf, s->family, s->daddr);
+	seen->n++;
 	if (s->family != 2 && s->family != 10)
 		abort();
 	return 0;
@@ -32,22 +39,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* a private copy: exactly size bytes, so ASan sees any overread */
 	uint8_t *buf = malloc(size ? size : 1);
-	size_t off = 0;
-	uint64_t sum = 0;
+	struct diag_dump_info info;
+	struct seen seen = { 0 };
+	int ret;
 
 	memcpy(buf, data, size);
-	while (off < size) {
-		struct diag_parse_state st = { 0 };
-		int ret = diag_parse(buf + off, size - off, touch, &sum, &st);
-
-		if (ret > 0 || ret < -4095)
-			abort();
-		if (st.consumed > size - off)
-			abort();
-		if (ret || !st.done || st.consumed == 0)
-			break;
-		off += st.consumed;
-	}
+	ret = diag_parse_dumps(buf, size, touch, &seen, &info);
+	if (ret > 0 || ret < -4095)
+		abort();
+	/* every socket counted, and none from a buffer it refused */
+	if (seen.n != info.nsocks || (ret && seen.n))
+		abort();
+	if (info.reply_bytes != size)
+		abort();
 	free(buf);
 	return 0;
 }

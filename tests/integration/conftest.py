@@ -125,25 +125,63 @@ def listener(family=socket.AF_INET, addr="127.0.0.1"):
     return s
 
 
+# `ss -tanie`, the reference the tests compare with (one parser for all).
+import ipaddress  # noqa: E402
+import re  # noqa: E402
+
+SS_STATES = {
+    "ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
+    "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2",
+    "TIME-WAIT": "TIME_WAIT", "UNCONN": "CLOSE", "CLOSE-WAIT": "CLOSE_WAIT",
+    "LAST-ACK": "LAST_ACK", "LISTEN": "LISTEN", "CLOSING": "CLOSING",
+}
+
+
+def norm_addr(a):
+    """ss's address text: brackets and %scope dropped, IPv4-mapped as IPv4,
+    None for "*"."""
+    a = a.strip("[]").split("%")[0]
+    if a == "*":
+        return None
+    ip = ipaddress.ip_address(a)
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return str(ip)
+
+
+def split_endpoint(ep):
+    addr, _, port = ep.rpartition(":")
+    return norm_addr(addr), 0 if port == "*" else int(port)
+
+
+def parse_ss(text):
+    """ss -tanie: one dict per socket (continuation lines skipped)."""
+    out = []
+    for line in text.splitlines():
+        if not line or line[0].isspace():
+            continue
+        tok = line.split()
+        if tok[0] not in SS_STATES or len(tok) < 5:
+            continue
+        laddr, lport = split_endpoint(tok[3])
+        raddr, rport = split_endpoint(tok[4])
+        m = re.search(r"\bsk:([0-9a-f]+)", line)
+        ino = re.search(r"\bino:(\d+)", line)
+        out.append({
+            "state": SS_STATES[tok[0]], "local": laddr, "lport": lport,
+            "remote": raddr, "rport": rport,
+            "cookie": int(m.group(1), 16) if m else None,
+            "inode": int(ino.group(1)) if ino else 0,
+            "rqueue": int(tok[1]), "wqueue": int(tok[2]),
+        })
+    return out
+
+
 def ss_cookies():
     """{(laddr, lport, raddr, rport): cookie} for every TCP socket, from ss -tanie."""
-    out = subprocess.run(["ss", "-tanieH"], capture_output=True, text=True, check=True).stdout
-    res = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) < 5:
-            continue
-        local, peer = f[3], f[4]
-        cookie = None
-        for tok in f[5:]:
-            if tok.startswith("sk:"):
-                cookie = int(tok[3:], 16)
-        if cookie is None:
-            continue
-        la, lp = local.rsplit(":", 1)
-        ra, rp = peer.rsplit(":", 1)
-        res[(la.strip("[]"), int(lp), ra.strip("[]"), int(rp) if rp != "*" else 0)] = cookie
-    return res
+    out = subprocess.run(["ss", "-tanie"], capture_output=True, text=True, check=True).stdout
+    return {(s["local"], s["lport"], s["remote"], s["rport"]): s["cookie"]
+            for s in parse_ss(out) if s["cookie"] is not None}
 
 
 def by_cookie(records, port):

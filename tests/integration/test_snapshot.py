@@ -20,13 +20,13 @@ Recording the parser's unit-test fixtures (tests/data/diag/*.bin and their
     /usr/bin/python3 tests/integration/test_snapshot.py record tests/data/diag
 (and with `-4 -6` appended for the per-family recordings).
 """
-import ipaddress
 import json
 import os
 import re
 import select
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -34,15 +34,8 @@ import time
 
 import pytest
 
-from conftest import BIN, run
+from conftest import BIN, norm_addr, parse_ss, run
 from netns import Netns, run as cmd
-
-SS_STATES = {
-    "ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV",
-    "FIN-WAIT-1": "FIN_WAIT1", "FIN-WAIT-2": "FIN_WAIT2",
-    "TIME-WAIT": "TIME_WAIT", "UNCONN": "CLOSE", "CLOSE-WAIT": "CLOSE_WAIT",
-    "LAST-ACK": "LAST_ACK", "LISTEN": "LISTEN", "CLOSING": "CLOSING",
-}
 
 # The helper: builds the sockets, prints one JSON line, holds them until
 # its stdin closes. argv[1] = number of TIME_WAIT sockets.
@@ -129,44 +122,6 @@ def no_tracer_env(tmp_path):
     env = dict(os.environ)
     env["TCPFSM_AGE_SOCK"] = str(tmp_path / "no-tracer.sock")
     return env
-
-
-def norm_addr(a):
-    a = a.strip("[]").split("%")[0]
-    if a == "*":
-        return None
-    ip = ipaddress.ip_address(a)
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return str(ip)
-
-
-def split_endpoint(ep):
-    addr, _, port = ep.rpartition(":")
-    return norm_addr(addr), 0 if port == "*" else int(port)
-
-
-def parse_ss(text):
-    """ss -tanie: one dict per socket (continuation lines skipped)."""
-    out = []
-    for line in text.splitlines():
-        if not line or line[0].isspace():
-            continue
-        tok = line.split()
-        if tok[0] not in SS_STATES or len(tok) < 5:
-            continue
-        laddr, lport = split_endpoint(tok[3])
-        raddr, rport = split_endpoint(tok[4])
-        m = re.search(r"\bsk:([0-9a-f]+)", line)
-        ino = re.search(r"\bino:(\d+)", line)
-        out.append({
-            "state": SS_STATES[tok[0]], "local": laddr, "lport": lport,
-            "remote": raddr, "rport": rport,
-            "cookie": int(m.group(1), 16) if m else None,
-            "inode": int(ino.group(1)) if ino else 0,
-            "rqueue": int(tok[1]), "wqueue": int(tok[2]),
-        })
-    return out
 
 
 def key(s):
@@ -355,7 +310,9 @@ def test_kernel_filters(ns_scenario, tmp_path):
                                                        env=env))))
 
     def want(pred):
-        return sorted(key(s) for s in full if pred(s))
+        w = sorted(key(s) for s in full if pred(s))
+        assert w, "a filter that selects nothing proves nothing"
+        return w
 
     assert sel("--lport", str(info["l4"])) == \
         want(lambda s: s["lport"] == info["l4"])
@@ -420,11 +377,199 @@ def test_raw_capture_replays_identically(ns_scenario, tmp_path):
     ns = f"/run/netns/{ns_scenario.netns}"
     live = snapshot_json("--netns", ns, "--dump-raw", str(raw), env=env)
     replay = snapshot_json("--from-raw", str(raw), "--no-age", env=env)
+    # the helper's 20 sockets (see test_netns_by_pid_and_not_on_host), so
+    # that two empty lists cannot pass as equal
+    assert len(live) == 20, live
     # ages and cgroup paths come from the live system, not from the dump
     strip = ("age_ns", "age_source", "cgroup")
     assert [{k: v for k, v in s.items() if k not in strip} for s in live] == \
         [{k: v for k, v in s.items() if k not in strip} for s in replay]
+    # cgroup ids are recorded (so the check below checks something) ...
+    assert any("cgroup_id" in s for s in live), live
+    # ... but a recording's ids may be another boot's: no paths for them
     assert all(s["cgroup"] is None for s in replay if "cgroup_id" in s)
+
+
+def test_verbose_reports_ages_only_when_queried(tmp_path):
+    """-v reports the tracer's ages only when they were asked for: not for
+    a plain summary (no AGE column, nothing queried), yes for the table and
+    for --by comm (ages name owners there)."""
+    need_root()
+    env = no_tracer_env(tmp_path)
+
+    def ages_lines(*args):
+        p = run("snapshot", "-v", "--lport", "1", *args, env=env, check=True)
+        return [l for l in p.stderr.splitlines() if " ages: " in l]
+
+    assert ages_lines("-S") == []
+    assert ages_lines("-S", "--json") == []
+    assert len(ages_lines()) == 1
+    assert len(ages_lines("--by", "comm")) == 1
+    assert ages_lines("--no-age") == []
+
+
+DIAG_DATA = os.path.join(os.path.dirname(__file__), "../data/diag")
+
+
+def test_table_columns_line_up():
+    """Every row's fields start where their header does, and each column is
+    as wide as its widest entry plus one space (no root: recorded dumps)."""
+    heads = ["State", "Recv-Q", "Send-Q", "Local Address:Port",
+             "Peer Address:Port", "Cookie", "Age", "Timer", "Process"]
+    for name in ("small-both", "tw1000"):
+        p = run("snapshot", "--from-raw",
+                os.path.join(DIAG_DATA, f"{name}.bin"), "--no-age",
+                check=True)
+        lines = p.stdout.splitlines()
+        starts = [lines[0].index(h) for h in heads]
+        assert len(lines) > 20, name
+        widest = [0] * len(heads)
+        for line in lines[1:]:
+            fields = [(m.start(), m.group()) for m in re.finditer(r"\S+", line)]
+            assert [f[0] for f in fields] == starts, (name, line)
+            for i, (_, text) in enumerate(fields):
+                widest[i] = max(widest[i], len(text))
+        # the endpoint and cookie columns: sized by their widest row
+        for i in (3, 4, 5):
+            want = max(widest[i], len(heads[i]))
+            assert starts[i + 1] - starts[i] == want + 1, (name, heads[i])
+
+
+def raw_messages(data):
+    """A recorded file's netlink messages: [(type, flags, seq, bytes)]."""
+    out, off = [], 0
+    while off < len(data):
+        length, typ, flags, seq, _ = struct.unpack_from("=IHHII", data, off)
+        out.append((typ, flags, seq, data[off:off + length]))
+        off += (length + 3) & ~3
+    return out
+
+
+def raw_rewrite(data, flags_or=0, seq=None):
+    """data with flags_or set on every message, and seq (if given)."""
+    out = b""
+    for typ, flags, old_seq, msg in raw_messages(data):
+        hdr = struct.pack("=IHHII", len(msg), typ, flags | flags_or,
+                          old_seq if seq is None else seq,
+                          struct.unpack_from("=I", msg, 12)[0])
+        body = hdr + msg[16:]
+        out += body + b"\0" * (-len(body) % 4)
+    return out
+
+
+NLMSG_DONE, NLM_F_DUMP_INTR = 3, 0x10
+
+
+def replay_json(path, *args):
+    p = run("snapshot", "--from-raw", str(path), "--no-age", "--json", *args,
+            check=True)
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def test_from_raw_cut_short_is_an_error(tmp_path):
+    """A recording that does not end with NLMSG_DONE fails with one line
+    (it used to list what it had and exit 0)."""
+    data = open(os.path.join(DIAG_DATA, "small-both.bin"), "rb").read()
+    last = raw_messages(data)[-1]
+    assert last[0] == NLMSG_DONE
+    for name, cut in (("no-done", data[:-len(last[3])]),
+                      ("mid-message", data[:len(data) // 2]), ("empty", b"")):
+        raw = tmp_path / f"{name}.bin"
+        raw.write_bytes(cut)
+        for fmt in ((), ("--json",), ("-S",)):
+            p = run("snapshot", "--from-raw", str(raw), *fmt)
+            assert p.returncode == 1, (name, fmt, p)
+            err = p.stderr.splitlines()
+            assert len(err) == 1 and "--from-raw" in err[0], (name, err)
+            if fmt != ("--json",):
+                assert p.stdout == "", (name, fmt)
+
+
+def test_from_raw_skips_repeated_interrupted_dump(tmp_path):
+    """A dump marked interrupted and then repeated (seq 1, then 2) replays
+    as the live listing did: the repeat only, no socket twice."""
+    data = open(os.path.join(DIAG_DATA, "small-both.bin"), "rb").read()
+    once = replay_json(os.path.join(DIAG_DATA, "small-both.bin"))
+    assert len(once) >= 20
+    raw = tmp_path / "intr.bin"
+    raw.write_bytes(raw_rewrite(data, NLM_F_DUMP_INTR, seq=1) +
+                    raw_rewrite(data, seq=2))
+    assert replay_json(raw) == once
+    p = run("snapshot", "--from-raw", str(raw), "--no-age", "-S", "-v",
+            check=True)
+    assert "1 DUMP_INTR retries;" in p.stderr, p.stderr
+    assert "interrupted" not in p.stderr.split("retries;")[1], p.stderr
+    # never repeated (out of retries): kept, with the warning
+    raw.write_bytes(raw_rewrite(data, NLM_F_DUMP_INTR, seq=1))
+    p = run("snapshot", "--from-raw", str(raw), "--no-age", "--json",
+            check=True)
+    assert len(p.stdout.splitlines()) == len(once)
+    assert "NLM_F_DUMP_INTR" in p.stderr
+    # two recordings appended (each from seq 1): both listed
+    raw.write_bytes(data + data)
+    assert replay_json(raw) == once + once
+
+
+def test_from_raw_applies_the_filters():
+    """-4/-6, --state, --lport/--rport and --addr select from a recorded
+    dump what the kernel selects live (they used to be ignored)."""
+    both = os.path.join(DIAG_DATA, "small-both.bin")
+    full = replay_json(both)
+    lport = next(s["lport"] for s in full if s["state"] == "LISTEN")
+
+    def sel(*args):
+        return replay_json(both, *args)
+
+    def want(pred):
+        w = [s for s in full if pred(s)]
+        assert w, "a filter that selects nothing proves nothing"
+        return w
+
+    mapped = lambda s: s.get("v4mapped", False)
+    assert sel("-4") == want(lambda s: s["family"] == "ipv4" and not mapped(s))
+    assert sel("-6") == want(lambda s: s["family"] == "ipv6" or mapped(s))
+    assert sel("-4", "-4") == sel("-4")
+    assert sel("--state", "TIME-WAIT,listen") == \
+        want(lambda s: s["state"] in ("TIME_WAIT", "LISTEN"))
+    assert sel("--state", "TIME_WAIT", "--state", "LISTEN") == \
+        sel("--state", "TIME_WAIT,LISTEN")
+    assert sel("--lport", str(lport)) == want(lambda s: s["lport"] == lport)
+    assert sel("--rport", str(lport)) == want(lambda s: s["rport"] == lport)
+    assert sel("--addr", "::1") == \
+        want(lambda s: "::1" in (s["local"], s["remote"]))
+    # an IPv4 prefix also selects IPv4-mapped sockets, as in the kernel
+    assert sel("--addr", "127.0.0.0/8", "-6") == \
+        want(lambda s: mapped(s))
+    assert sel("--addr", "::1,127.0.0.1") == sel("--addr", "::1", "--addr",
+                                                  "127.0.0.1")
+    assert sel("--addr", "10.0.0.0/8") == []
+    # and the summary counts what the listing lists
+    p = run("snapshot", "--from-raw", both, "--no-age", "-S", "--json",
+            "--state", "LISTEN", check=True)
+    counts = {o["state"]: o["count"] for o in map(json.loads,
+                                                  p.stdout.splitlines())}
+    assert counts == {"LISTEN": len(want(lambda s: s["state"] == "LISTEN")),
+                      "TOTAL": len(want(lambda s: s["state"] == "LISTEN"))}
+
+
+def test_from_raw_filters_match_the_kernel(ns_scenario, tmp_path):
+    """The same options on a live dump and on its recording agree."""
+    env = no_tracer_env(tmp_path)
+    ns = f"/run/netns/{ns_scenario.netns}"
+    info = ns_scenario.info
+    raw = tmp_path / "all.bin"
+    snapshot_json("--netns", ns, "--dump-raw", str(raw), env=env)
+    for args in (("-4",), ("-6",), ("--state", "TIME_WAIT,LISTEN"),
+                 ("--lport", str(info["l4"])),
+                 ("--rport", f"{info['l4']},{info['l6']}"),
+                 ("--addr", "::1/128"), ("--addr", "127.0.0.0/8", "-6"),
+                 ("--addr", "::ffff:127.0.0.1"),
+                 ("-4", "--lport", str(info["l4"]), "--state", "ESTABLISHED")):
+        live = snapshot_json("--netns", ns, *args, env=env)
+        replay = replay_json(raw, *args)
+        assert live, args
+        assert sorted(map(key, norm_json(replay))) == \
+            sorted(map(key, norm_json(live))), args
 
 
 def test_bad_flags_exit_2():
@@ -490,8 +635,19 @@ def test_watch_refreshes(ns_scenario, tmp_path):
 
         # three refreshes 200 ms apart: 10 s is plenty, and no hang
         lines = lines_until(p.stdout, three_totals, timeout=10)
-        totals = sum(json.loads(l)["state"] == "TOTAL" for l in lines)
-        assert totals == 3, lines
+        # each refresh is a whole summary of the quiet namespace: its
+        # states add up to its TOTAL, the helper's 20 sockets, every time
+        rounds, cur = [], {}
+        for obj in map(json.loads, lines):
+            cur[obj["state"]] = obj["count"]
+            if obj["state"] == "TOTAL":
+                rounds.append(cur)
+                cur = {}
+        assert len(rounds) == 3 and not cur, lines
+        for r in rounds:
+            assert sum(c for st, c in r.items() if st != "TOTAL") == \
+                r["TOTAL"] == 20, r
+        assert rounds[0] == rounds[1] == rounds[2], rounds
     finally:
         p.send_signal(signal.SIGINT)
         assert p.wait(timeout=5) == 0

@@ -79,25 +79,18 @@ static int collect(void *ctx, const struct diag_sock *s)
 	return 0;
 }
 
-/* Parse a whole recorded file: several dumps (IPv4, IPv6), each to DONE. */
+/*
+ * Parse a whole recorded file: several dumps (IPv4, IPv6), each to DONE,
+ * as snapshot --from-raw does.
+ */
 static int parse_all(const uint8_t *buf, size_t len, struct collected *c,
 		     int *ndumps)
 {
-	size_t off = 0;
+	struct diag_dump_info info;
+	int ret = diag_parse_dumps(buf, len, collect, c, &info);
 
-	*ndumps = 0;
-	while (off < len) {
-		struct diag_parse_state st = { 0 };
-		int ret = diag_parse(buf + off, len - off, collect, c, &st);
-
-		if (ret)
-			return ret;
-		if (!st.done)
-			return -ENODATA;
-		(*ndumps)++;
-		off += st.consumed;
-	}
-	return 0;
+	*ndumps = (int)info.dumps;
+	return ret;
 }
 
 static bool addr_is_zero(const uint8_t *a)
@@ -566,6 +559,173 @@ static void test_truncated_headers(void **state)
 	assert_false(st.done);
 	assert_int_equal(c.n, 0);
 	free(c.v);
+}
+
+/* ------------------------------------------- recorded files, replayed */
+
+/* One dump: a socket per cookie, then DONE; flags on every message. */
+static void put_dump(struct msgbuf *m, uint32_t seq, uint16_t flags,
+		     const uint64_t *cookies, int n)
+{
+	struct payload p;
+	int i, zero = 0;
+
+	for (i = 0; i < n; i++) {
+		make_sock(&p, AF_INET, TCPFSM_ST_ESTABLISHED, 80, 1000, cookies[i]);
+		put_nlmsg(m, SOCK_DIAG_BY_FAMILY, NLM_F_MULTI | flags, seq, p.b,
+			  p.len);
+	}
+	put_nlmsg(m, NLMSG_DONE, NLM_F_MULTI | flags, seq, &zero, sizeof(zero));
+}
+
+/* The kernel's answer to a request it does not serve. */
+static void put_refusal(struct msgbuf *m, uint32_t seq, int err)
+{
+	struct nlmsgerr e = { .error = err };
+
+	put_nlmsg(m, NLMSG_ERROR, 0, seq, &e, sizeof(e));
+}
+
+/* What diag_parse_dumps delivers: the cookies, in order. */
+static int replayed(const struct msgbuf *m, uint64_t *cookies, size_t max,
+		    struct diag_dump_info *info, int *ret)
+{
+	struct collected c = { 0 };
+	size_t i;
+
+	*ret = diag_parse_dumps(m->b, m->len, collect, &c, info);
+	assert_true(c.n <= max);
+	for (i = 0; i < c.n; i++)
+		cookies[i] = c.v[i].cookie;
+	free(c.v);
+	return (int)c.n;
+}
+
+/*
+ * As live dumping does: an attempt marked NLM_F_DUMP_INTR that was repeated
+ * is forgotten, the repeat kept; the last attempt is kept even if marked;
+ * every run (a snapshot: sequence numbers from 1 up) is kept.
+ */
+static void test_parse_dumps_keeps_what_live_kept(void **state)
+{
+	static const uint64_t ab[] = { 1, 2 }, ac[] = { 1, 3 }, d[] = { 4 };
+	struct diag_dump_info info;
+	struct msgbuf m = { .len = 0 };
+	uint64_t got[16];
+	int ret;
+
+	/* interrupted, then repeated cleanly: the repeat only */
+	put_dump(&m, 1, NLM_F_DUMP_INTR, ab, 2);
+	put_dump(&m, 2, 0, ac, 2);
+	assert_int_equal(replayed(&m, got, 16, &info, &ret), 2);
+	assert_int_equal(ret, 0);
+	assert_true(got[0] == 1 && got[1] == 3);
+	assert_int_equal(info.intr_retries, 1);
+	assert_false(info.intr);
+	assert_int_equal(info.dumps, 1);
+	assert_int_equal(info.nsocks, 2);
+	assert_int_equal(info.reply_bytes, m.len);
+
+	/* out of retries: the last attempt, marked */
+	m.len = 0;
+	put_dump(&m, 1, NLM_F_DUMP_INTR, ab, 2);
+	put_dump(&m, 2, NLM_F_DUMP_INTR, d, 1);
+	assert_int_equal(replayed(&m, got, 16, &info, &ret), 1);
+	assert_true(got[0] == 4);
+	assert_true(info.intr);
+	assert_int_equal(info.intr_retries, 1);
+
+	/* two snapshots appended (seq back to 1): both, even if marked */
+	m.len = 0;
+	put_dump(&m, 1, NLM_F_DUMP_INTR, ab, 2);
+	put_dump(&m, 2, 0, ac, 2);
+	put_dump(&m, 1, NLM_F_DUMP_INTR, d, 1);
+	assert_int_equal(replayed(&m, got, 16, &info, &ret), 3);
+	assert_true(got[0] == 1 && got[1] == 3 && got[2] == 4);
+	assert_true(info.intr);
+	assert_int_equal(info.dumps, 2);
+
+	/* one dump per family in one snapshot, nothing marked: both */
+	m.len = 0;
+	put_dump(&m, 1, 0, ab, 2);
+	put_dump(&m, 2, 0, d, 1);
+	assert_int_equal(replayed(&m, got, 16, &info, &ret), 3);
+	assert_int_equal(info.dumps, 2);
+	assert_int_equal(info.intr_retries, 0);
+
+	/* both families refused, asked per family; the first try marked */
+	m.len = 0;
+	put_refusal(&m, 1, -EOPNOTSUPP);
+	put_dump(&m, 2, NLM_F_DUMP_INTR, ab, 2);
+	put_dump(&m, 3, 0, d, 1);
+	put_refusal(&m, 4, -EOPNOTSUPP);
+	put_dump(&m, 5, 0, ac, 2);
+	put_dump(&m, 6, 0, d, 1);
+	assert_int_equal(replayed(&m, got, 16, &info, &ret), 3);
+	assert_int_equal(ret, 0);
+	assert_true(got[0] == 1 && got[1] == 3 && got[2] == 4);
+	assert_int_equal(info.intr_retries, 1);
+	assert_int_equal(info.dumps, 2);
+	(void)state;
+}
+
+/* An error the kernel ended with is the replay's, before any socket. */
+static void test_parse_dumps_errors(void **state)
+{
+	static const uint64_t ab[] = { 1, 2 };
+	struct diag_dump_info info;
+	struct msgbuf m = { .len = 0 };
+	uint64_t got[16];
+	int ret;
+
+	put_refusal(&m, 1, -EOPNOTSUPP);	/* and nothing after it */
+	assert_int_equal(replayed(&m, got, 16, &info, &ret), 0);
+	assert_int_equal(ret, -EOPNOTSUPP);
+	m.len = 0;
+	put_dump(&m, 1, 0, ab, 2);
+	put_refusal(&m, 2, -EPERM);
+	assert_int_equal(replayed(&m, got, 16, &info, &ret), 0);
+	assert_int_equal(ret, -EPERM);
+	m.len = 0;
+	assert_int_equal(replayed(&m, got, 16, &info, &ret), 0);
+	assert_int_equal(ret, -ENODATA);	/* empty: no dump at all */
+	(void)state;
+}
+
+/*
+ * A recording cut anywhere but between dumps is an error (no NLMSG_DONE at
+ * its end: -ENODATA; inside a message: -EBADMSG), and not one socket is
+ * delivered from it.
+ */
+static void test_parse_dumps_cut_short(void **state)
+{
+	struct diag_parse_state st = { 0 };
+	size_t len, cut, first;
+	uint8_t *buf = read_file("small.bin", &len);
+
+	/* where the first dump ends */
+	assert_int_equal(diag_parse(buf, len, NULL, NULL, &st), 0);
+	first = st.consumed;
+	assert_true(first < len);
+	for (cut = 0; cut <= len; cut++) {
+		struct collected c = { 0 };
+		uint8_t *copy = malloc(cut ? cut : 1);
+		int ret;
+
+		memcpy(copy, buf, cut);
+		ret = diag_parse_dumps(copy, cut, collect, &c, NULL);
+		if (cut == first || cut == len) {
+			assert_int_equal(ret, 0);
+			assert_true(c.n > 0);
+		} else {
+			assert_true(ret == -ENODATA || ret == -EBADMSG);
+			assert_int_equal(c.n, 0);
+		}
+		free(c.v);
+		free(copy);
+	}
+	free(buf);
+	(void)state;
 }
 
 static void test_nlmsg_error(void **state)
@@ -1080,6 +1240,21 @@ static struct diag_sock mk(uint8_t state, uint16_t sport, uint16_t dport,
 	return s;
 }
 
+/* One state's top n, out of diag_tally_tops (which does every state). */
+static int diag_tally_top(const struct diag_tally *t, unsigned int st,
+			  struct diag_tally_entry *out, int n)
+{
+	struct diag_tally_entry *all = calloc((size_t)(TCPFSM_ST_MAX + 1) *
+					      (size_t)n, sizeof(*all));
+	int nout[TCPFSM_ST_MAX + 1];
+
+	assert_non_null(all);
+	assert_int_equal(diag_tally_tops(t, all, nout, n), 0);
+	memcpy(out, all + (size_t)st * (size_t)n, (size_t)nout[st] * sizeof(*out));
+	free(all);
+	return nout[st];
+}
+
 static void test_tally(void **state)
 {
 	struct diag_tally t;
@@ -1154,6 +1329,79 @@ static void test_tally(void **state)
 	assert_int_equal(diag_group_parse("pid"), -1);
 }
 
+/*
+ * Every state's top n from the one walk equals sorting that state's keys
+ * on their own (count down, then key up), for random tallies.
+ */
+static void test_tally_tops_random(void **state)
+{
+	enum { N = 4 };
+	struct diag_tally_entry tops[(TCPFSM_ST_MAX + 1) * N];
+	int nout[TCPFSM_ST_MAX + 1], iter;
+
+	for (iter = 0; iter < 200; iter++) {
+		struct diag_tally t;
+		unsigned int st;
+		int i, socks = (int)(rnd() % 400);
+
+		diag_tally_init(&t, DIAG_BY_LPORT);
+		for (i = 0; i < socks; i++) {
+			uint32_t r = rnd();
+			/* every state, and one out of range (counted apart) */
+			unsigned int rs = r % (TCPFSM_ST_MAX + 1);
+			struct diag_sock s = mk((uint8_t)(rs == TCPFSM_ST_MAX ?
+							  200 : rs),
+						(uint16_t)(1 + (r >> 8) % 9), 1, 1);
+
+			assert_int_equal(diag_tally_add(&t, &s, NULL), 0);
+		}
+		assert_int_equal(diag_tally_tops(&t, tops, nout, N), 0);
+		for (st = 0; st <= TCPFSM_ST_MAX; st++) {
+			uint64_t cnt[10] = { 0 }, prev_cnt = UINT64_MAX;
+			int want = 0, j, prev_port = 0;
+			size_t k;
+
+			/* the brute force: this state's count per port */
+			for (k = 0; k < t.nslots; k++) {
+				const struct diag_tally_entry *e = &t.slots[k];
+				unsigned int es = e->state < TCPFSM_ST_MAX ?
+					e->state : TCPFSM_ST_MAX;
+
+				if (e->count && es == st)
+					cnt[e->port] += e->count;
+			}
+			for (j = 1; j < 10; j++)
+				want += cnt[j] != 0;
+			assert_int_equal(nout[st], want < N ? want : N);
+			for (j = 0; j < nout[st]; j++) {
+				const struct diag_tally_entry *e = &tops[st * N + j];
+				int q;
+
+				assert_true(e->count == cnt[e->port]);
+				assert_true(e->count < prev_cnt ||
+					    (e->count == prev_cnt &&
+					     e->port > prev_port));
+				/* nothing left out ranks before it */
+				for (q = 1; q < 10; q++) {
+					int m;
+					bool listed = false;
+
+					for (m = 0; m < nout[st]; m++)
+						listed |= tops[st * N + m].port == q;
+					if (!listed)
+						assert_true(cnt[q] < e->count ||
+							    (cnt[q] == e->count &&
+							     q > e->port));
+				}
+				prev_cnt = e->count;
+				prev_port = e->port;
+			}
+		}
+		diag_tally_free(&t);
+	}
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1173,6 +1421,9 @@ int main(void)
 		cmocka_unit_test(test_truncated_attrs),
 		cmocka_unit_test(test_truncated_headers),
 		cmocka_unit_test(test_nlmsg_error),
+		cmocka_unit_test(test_parse_dumps_keeps_what_live_kept),
+		cmocka_unit_test(test_parse_dumps_errors),
+		cmocka_unit_test(test_parse_dumps_cut_short),
 		cmocka_unit_test(test_seq_filter_and_noop),
 		cmocka_unit_test(test_unknown_family_skipped),
 		cmocka_unit_test(test_build_request),
@@ -1182,6 +1433,7 @@ int main(void)
 		cmocka_unit_test(test_bc_semantics_random),
 		cmocka_unit_test(test_format_addr_vs_inet_ntop),
 		cmocka_unit_test(test_tally),
+		cmocka_unit_test(test_tally_tops_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
@@ -297,6 +298,112 @@ static void test_stuck_option(void **state)
 	}
 }
 
+/*
+ * The option helpers trace and snapshot share: one behaviour for both
+ * (they print a usage line on error; only the status is checked here).
+ */
+static void test_shared_option_helpers(void **state)
+{
+	struct cidr c[CLI_MAX_ADDRS + 1];
+	uint16_t p[CLI_MAX_PORTS];
+	uint8_t fam = 0;
+	uint32_t mask = 0;
+	char list[512];
+	int n = 0, i;
+
+	(void)state;
+	/* -4 -4 is fine, -4 -6 is not */
+	assert_int_equal(cli_opt_family("t", '4', &fam), 0);
+	assert_int_equal(cli_opt_family("t", '4', &fam), 0);
+	assert_int_equal(fam, AF_INET);
+	assert_int_equal(cli_opt_family("t", '6', &fam), EXIT_USAGE);
+	/* ports: lists and repeats add up to CLI_MAX_PORTS, the BPF limit */
+	assert_int_equal(CLI_MAX_PORTS, TCPFSM_MAX_PORTS);
+	assert_int_equal(cli_opt_ports("t", "lport", "1,2,3", p, &n), 0);
+	assert_int_equal(cli_opt_ports("t", "lport", "4,5,6,7,8", p, &n), 0);
+	assert_int_equal(n, 8);
+	assert_int_equal(p[7], 8);
+	assert_int_equal(cli_opt_ports("t", "lport", "9", p, &n), EXIT_USAGE);
+	assert_int_equal(n, 8);
+	/* addresses: a comma list, and repeats, up to CLI_MAX_ADDRS */
+	n = 0;
+	assert_int_equal(cli_opt_addrs("t", "10.0.0.0/8,::1", c, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(c[0].family, AF_INET);
+	assert_int_equal(c[0].prefix, 8);
+	assert_int_equal(c[1].family, AF_INET6);
+	assert_int_equal(c[1].prefix, 128);
+	assert_int_equal(cli_opt_addrs("t", "192.168.0.1", c, &n), 0);
+	assert_int_equal(n, 3);
+	for (list[0] = '\0', i = 3; i < CLI_MAX_ADDRS; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s10.1.%d.0/24", i > 3 ? "," : "", i);
+	assert_int_equal(cli_opt_addrs("t", list, c, &n), 0);
+	assert_int_equal(n, CLI_MAX_ADDRS);
+	assert_int_equal(cli_opt_addrs("t", "10.2.0.1", c, &n), EXIT_USAGE);
+	n = 0;
+	assert_int_equal(cli_opt_addrs("t", "10.0.0.1,", c, &n), EXIT_USAGE);
+	assert_int_equal(cli_opt_addrs("t", "", c, &n), EXIT_USAGE);
+	assert_int_equal(cli_opt_addrs("t", "10.0.0.1,,::1", c, &n), EXIT_USAGE);
+	assert_int_equal(cli_opt_addrs("t", "10.0.0.1/33", c, &n), EXIT_USAGE);
+	/* states: repeats add up */
+	assert_int_equal(cli_opt_states("t", "ESTABLISHED", &mask), 0);
+	assert_int_equal(cli_opt_states("t", "close-wait,LISTEN", &mask), 0);
+	assert_int_equal(mask, 1u << TCPFSM_ST_ESTABLISHED |
+			       1u << TCPFSM_ST_CLOSE_WAIT | 1u << TCPFSM_ST_LISTEN);
+	assert_int_equal(cli_opt_states("t", "NOPE", &mask), EXIT_USAGE);
+}
+
+/* trace's (and life's, stats') parser: as snapshot's, through the helpers. */
+static void test_pipe_options_as_snapshot(void **state)
+{
+	struct pipe_opts o;
+
+	(void)state;
+	pipe_opts_init(&o, "trace");
+	assert_int_equal(pipe_parse_opt(&o, '6', NULL), 0);
+	assert_int_equal(pipe_parse_opt(&o, '6', NULL), 0);
+	assert_int_equal(pipe_parse_opt(&o, OPT_ADDR, "fd00::/8,127.0.0.1"), 0);
+	assert_int_equal(pipe_parse_opt(&o, OPT_ADDR, "10.0.0.0/8"), 0);
+	assert_int_equal(o.filter.n_addrs, 3);
+	assert_int_equal(pipe_parse_opt(&o, OPT_STATE, "SYN_SENT"), 0);
+	assert_int_equal(pipe_parse_opt(&o, OPT_STATE, "TIME_WAIT"), 0);
+	assert_int_equal(o.filter.state_mask, 1u << TCPFSM_ST_SYN_SENT |
+						  1u << TCPFSM_ST_TIME_WAIT);
+}
+
+/* getopt's errors name the option as the user typed it. */
+static void test_cli_getopt_errors(void **state)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "state", required_argument, NULL, 's' },
+		{ 0 },
+	};
+	char a0[] = "x", a1[] = "--json=1", a2[] = "--json", a3[] = "-vZ",
+	     a4[] = "-s";
+	char *argv1[] = { a0, a1, NULL }, *argv2[] = { a0, a2, a3, NULL },
+	     *argv3[] = { a0, a2, a4, NULL };
+
+	(void)state;
+	optind = 1;
+	assert_int_equal(cli_getopt("t", 2, argv1, ":js:v", longopts),
+			 CLI_GETOPT_ERROR);
+	optind = 1;
+	assert_int_equal(cli_getopt("t", 3, argv2, ":js:v", longopts), 'j');
+	assert_int_equal(cli_getopt("t", 3, argv2, ":js:v", longopts), 'v');
+	assert_int_equal(cli_getopt("t", 3, argv2, ":js:v", longopts),
+			 CLI_GETOPT_ERROR);
+	assert_int_equal(optopt, 'Z');
+	optind = 1;
+	assert_int_equal(cli_getopt("t", 3, argv3, ":js:v", longopts), 'j');
+	assert_int_equal(cli_getopt("t", 3, argv3, ":js:v", longopts),
+			 CLI_GETOPT_ERROR);
+	optind = 1;
+	assert_int_equal(cli_getopt("t", 2, argv1, ":js:v", longopts),
+			 CLI_GETOPT_ERROR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -310,6 +417,9 @@ int main(void)
 		cmocka_unit_test(test_ports_and_numbers),
 		cmocka_unit_test(test_repeated_port_options_add_up),
 		cmocka_unit_test(test_stuck_option),
+		cmocka_unit_test(test_shared_option_helpers),
+		cmocka_unit_test(test_pipe_options_as_snapshot),
+		cmocka_unit_test(test_cli_getopt_errors),
 	};
 
 	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);

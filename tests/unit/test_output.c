@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "event.h"
+#include "fmt.h"
 #include "json.h"
 #include "pipeline.h"
 
@@ -234,6 +235,57 @@ static void test_conn_cols_header_fits(void **state)
 	(void)state;
 }
 
+/*
+ * A process name with a space ("Web Content" is a real one) must not add a
+ * column: the table is whitespace-separated, so the space is \x20 there, in
+ * every command's table (trace/life/stats and snapshot alike).
+ */
+static void test_comm_space_keeps_columns(void **state)
+{
+	char out[COMM_SAFE_LEN];
+	struct pipe p;
+	struct conn c;
+	const char *line, *q;
+	int fields = 0;
+
+	comm_escape(out, "Web Content");
+	assert_string_equal(out, "Web\\x20Content");
+
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(pipe_cols_init(&p), 0);
+	p.o.ts_mode = TS_MONO;
+	memset(&c, 0, sizeof(c));
+	c.cookie = 5;
+	c.t.family = 2;
+	c.owner.pid = 77;
+	memcpy(c.owner.comm, "Web Content", 12);
+	line = conn_cols(&p, &c);
+	for (q = line; *q; q++)
+		if (*q != ' ' && (q == line || q[-1] == ' '))
+			fields++;
+	/* TIME COOKIE PID COMM LADDR LPORT RADDR RPORT */
+	assert_int_equal(fields, 8);
+	assert_non_null(strstr(line, " Web\\x20Content "));
+	free(p.cols);
+	(void)state;
+}
+
+/* fmt_hex is printf's %llx: lowercase, no leading zeros, 0 is "0". */
+static void test_fmt_hex(void **state)
+{
+	static const uint64_t v[] = { 0, 1, 0xf, 0x10, 0xabc, 0x33fe92,
+				      0x8000000000000000ull, UINT64_MAX };
+	char got[24], want[24];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		*fmt_hex(got, v[i]) = '\0';
+		snprintf(want, sizeof(want), "%llx", (unsigned long long)v[i]);
+		assert_string_equal(got, want);
+	}
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +297,8 @@ int main(void)
 		cmocka_unit_test(test_addresses_and_ms),
 		cmocka_unit_test(test_conn_cols_follow_changes),
 		cmocka_unit_test(test_conn_cols_header_fits),
+		cmocka_unit_test(test_comm_space_keeps_columns),
+		cmocka_unit_test(test_fmt_hex),
 	};
 
 	return cmocka_run_group_tests_name("output", tests, NULL, NULL);

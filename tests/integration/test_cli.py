@@ -1,0 +1,116 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""The filter options trace and snapshot share are parsed alike: the same
+values accepted, the same limits, the same one-line errors. No root needed:
+trace reads a recording (--replay) and snapshot a recorded dump
+(--from-raw), and bad options fail before anything is opened."""
+import os
+
+from conftest import run
+
+HERE = os.path.dirname(__file__)
+EVENTS = os.path.join(HERE, "../data/replay/loopback.bin")
+DUMP = os.path.join(HERE, "../data/diag/small-both.bin")
+
+# how each command runs without root
+SOURCE = {
+    "trace": ("--replay", EVENTS, "--json"),
+    "snapshot": ("--from-raw", DUMP, "--no-age", "--json"),
+}
+
+
+def tcpfsm(cmd, *args):
+    return run(cmd, *args, *SOURCE[cmd])
+
+
+def usage_error(cmd, *args, last=False):
+    """The message of a usage error (exit 2, one line and the hint); with
+    last, args end the command line (an option missing its value)."""
+    p = run(cmd, *args) if last else tcpfsm(cmd, *args)
+    assert p.returncode == 2, (cmd, args, p.returncode, p.stderr)
+    err = p.stderr.splitlines()
+    assert len(err) == 2 and err[1] == f"Try 'tcpfsm {cmd} --help'.", err
+    assert p.stdout == ""
+    prefix = f"tcpfsm {cmd}: "
+    assert err[0].startswith(prefix), err
+    return err[0][len(prefix):]
+
+
+def accepted(cmd, *args):
+    p = tcpfsm(cmd, *args)
+    assert p.returncode == 0, (cmd, args, p.stderr)
+    return p.stdout
+
+
+def both(fn, *args):
+    return [fn(cmd, *args) for cmd in ("trace", "snapshot")]
+
+
+def test_same_family_twice_is_fine_both_is_not():
+    both(accepted, "-4", "-4")
+    both(accepted, "-6", "-6")
+    t, s = both(usage_error, "-4", "-6")
+    assert t == s == "-4 and -6 exclude each other"
+
+
+def test_getopt_errors_name_the_option_as_given():
+    # a value given to a long option that takes none: the option as typed,
+    # not the short letter snapshot maps it to
+    t, s = both(usage_error, "--json=1")
+    assert t == s == "unknown option '--json=1'"
+    t, s = both(usage_error, "--bogus")
+    assert t == s == "unknown option '--bogus'"
+    # an unknown letter inside a cluster, after a long option
+    t, s = both(usage_error, "--json", "-Zv")
+    assert t == s == "unknown option '-Z'"
+    t, s = both(usage_error, "--json", "-vZ")
+    assert t == s == "unknown option '-Z'"
+    assert usage_error("snapshot", "--by", last=True) == \
+        "option '--by' needs a value"
+    assert usage_error("snapshot", "-pb", last=True) == \
+        "option '-b' needs a value"
+    assert usage_error("trace", "-T", last=True) == "option '-T' needs a value"
+    for cmd in ("trace", "snapshot"):
+        assert usage_error(cmd, "--json", "--state", last=True) == \
+            "option '--state' needs a value"
+
+
+def test_port_lists_add_up_to_one_limit():
+    eight = ",".join(str(p) for p in range(1, 9))
+    both(accepted, "--lport", eight)
+    both(accepted, "--lport", "1,2,3", "--lport", "4,5,6,7,8")
+    both(accepted, "--rport", "1", "--rport", "2,3,4,5,6,7,8")
+    t, s = both(usage_error, "--lport", eight + ",9")
+    assert t == s
+    assert "up to 8 in all" in t, t
+    t, s = both(usage_error, "--rport", eight, "--rport", "9")
+    assert t == s and t.startswith("--rport: "), t
+    t, s = both(usage_error, "--lport", "0")
+    assert t == s == ("--lport: bad port list '0' "
+                      "(1-65535, up to 8 in all, comma-separated)")
+
+
+def test_addr_lists_and_repeats_add_up_to_one_limit():
+    cidrs = [f"10.0.{i}.0/24" for i in range(15)] + ["::1"]
+    both(accepted, "--addr", ",".join(cidrs))
+    both(accepted, *[a for c in cidrs for a in ("--addr", c)])
+    t, s = both(usage_error, "--addr", ",".join(cidrs), "--addr", "10.9.9.9")
+    assert t == s == "--addr: more than 16 addresses in all"
+    t, s = both(usage_error, "--addr", "300.1.1.1")
+    assert t == s == "--addr: bad address or CIDR '300.1.1.1'"
+    t, s = both(usage_error, "--addr", "127.0.0.1,,::1")
+    assert t == s == "--addr: empty item in '127.0.0.1,,::1' (a stray ',')"
+    # a list selects what the flags repeated select
+    listed = accepted("trace", "--addr", "127.0.0.0/8,::1/128")
+    repeated = accepted("trace", "--addr", "127.0.0.0/8", "--addr", "::1/128")
+    assert listed == repeated and listed
+
+
+def test_state_lists_and_repeats_add_up():
+    t, s = both(usage_error, "--state", "NOPE")
+    assert t == s == "--state: unknown state 'NOPE'"
+    listed = accepted("trace", "--state", "ESTABLISHED,CLOSE_WAIT")
+    repeated = accepted("trace", "--state", "ESTABLISHED", "--state",
+                        "CLOSE_WAIT")
+    one = accepted("trace", "--state", "CLOSE_WAIT")
+    assert listed == repeated
+    assert len(listed.splitlines()) > len(one.splitlines()) > 0
