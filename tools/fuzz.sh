@@ -17,6 +17,7 @@ mkdir -p "$out/corpus"
 	-fno-sanitize-recover=all -D_GNU_SOURCE -std=gnu11 \
 	-I"$here/include" -I"$here/src" \
 	"$here/tests/fuzz/fuzz_diag.c" "$here/src/diag.c" "$here/src/event.c" \
+	"$here/src/u64map.c" \
 	-o "$out/fuzz_diag"
 cp -n "$here"/tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
 cd "$out"
