@@ -48,7 +48,8 @@ TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 SKEL := $(BUILD)/tcpfsm.skel.h
 BPF_OBJ := $(BUILD)/tcpfsm.bpf.o
 
-.PHONY: all run test unit integration sanitize fuzz bench install clean deps vmlinux
+.PHONY: all run test unit integration sanitize sanitize-unit fuzz bench install \
+	clean deps vmlinux
 
 all: $(BUILD)/tcpfsm $(TOOL_BINS)
 
@@ -98,19 +99,21 @@ integration: all
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" \
-		LDFLAGS="-fsanitize=address,undefined" unit
+	@$(MAKE) --no-print-directory sanitize-unit
 	@tools/run-integration.sh $(BUILD)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
-sanitize:
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" \
-		LDFLAGS="-fsanitize=address,undefined" unit
-	@if [ "$$(id -u)" = 0 ]; then \
-		$(MAKE) --no-print-directory BUILD=$(BUILD)-san \
-		CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
-		integration; fi
+# this make again, building into $(BUILD)-san under ASan+UBSan
+SAN_MAKE = $(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" \
+	LDFLAGS="-fsanitize=address,undefined"
+
+# unit tests under the sanitizers: part of both test and sanitize
+sanitize-unit:
+	@$(SAN_MAKE) unit
+
+sanitize: sanitize-unit
+	@if [ "$$(id -u)" = 0 ]; then $(SAN_MAKE) integration; fi
 
 fuzz:
 	@tools/fuzz.sh $(FUZZ_SECONDS)
