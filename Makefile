@@ -116,7 +116,7 @@ sanitize: sanitize-unit
 	@if [ "$$(id -u)" = 0 ]; then $(SAN_MAKE) integration; fi
 
 fuzz:
-	@tools/fuzz.sh $(FUZZ_SECONDS)
+	@tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)-fuzz
 
 bench: all
 	@tools/bench-trace.sh $(BUILD)

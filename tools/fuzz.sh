@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Fuzz the sock_diag reply parser (src/diag.c) with libFuzzer for $1 seconds
-# (default 60). Builds into build-fuzz/ with clang and
-# -fsanitize=fuzzer,address,undefined; needs clang and its runtime
-# (Debian: clang + libclang-rt-14-dev). The committed seeds in
-# tests/fuzz/corpus are copied to build-fuzz/corpus, which collects what the
-# fuzzer finds; crashes are written to build-fuzz/ as crash-*.
+# Fuzz the sock_diag reply parser (src/diag.c) with libFuzzer.
+#
+#   tools/fuzz.sh [SECONDS [OUT]]   fuzz for SECONDS (default 60)
+#
+# Builds into OUT (default build-fuzz; make passes $(BUILD)-fuzz, which
+# make clean removes) with clang and -fsanitize=fuzzer,address,undefined;
+# needs clang and its runtime (Debian: clang + libclang-rt-14-dev). The
+# committed seeds in tests/fuzz/corpus are copied to OUT/corpus, which
+# collects what the fuzzer finds; crashes are written to OUT as crash-*.
 set -euo pipefail
 seconds=${1:-60}
 here=$(cd "$(dirname "$0")/.." && pwd)
-out="$here/build-fuzz"
+out=${2:-$here/build-fuzz}
 clang=${CLANG:-clang}
 
 command -v "$clang" >/dev/null || { echo "fuzz: $clang not found" >&2; exit 1; }
 mkdir -p "$out/corpus"
+out=$(cd "$out" && pwd)
 "$clang" -g -O1 -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all -D_GNU_SOURCE -std=gnu11 \
 	-I"$here/include" -I"$here/src" \
