@@ -144,6 +144,14 @@ def kill_time_wait(ns, port):
     ns.exec("ss", "-K", "state", "time-wait", f"sport = :{port}")
 
 
+def handshake(srv, cli, addr, sport, cport):
+    """The opening of most scenarios: srv listens on addr:sport (L), cli
+    connects from cport (C), srv accepts (S)."""
+    srv.do(f"listen L {addr} {sport}")
+    cli.do(f"connect C {addr} {sport} {cport}")
+    srv.do("accept L S")
+
+
 CLIENT_ACTIVE = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
                  ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
                  ("FIN_WAIT2", "TIME_WAIT"), ("TIME_WAIT", "CLOSE")]
@@ -177,9 +185,7 @@ def test_time_wait_natural_expiry(tracer, veth, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("close C")
     srv.do("eof S")
     srv.do("close S")
@@ -214,9 +220,7 @@ def test_client_first_close(tracer, veth, peers, family, hold):
     addrs = veth.addr4 if family == "ipv4" else veth.addr6
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {addrs[1]} {sport}")
-    cli.do(f"connect C {addrs[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, addrs[1], sport, cport)
     cli.do("close C")
     held = float(srv.do(f"eofhold S {hold}"))
     srv.do("close L")
@@ -279,9 +283,7 @@ def test_no_time_wait_when_the_table_is_full(tracer, veth, peers):
     addrs = veth.addr4
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {addrs[1]} {sport}")
-    cli.do(f"connect C {addrs[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, addrs[1], sport, cport)
     cli.do("close C")
     sc.wait_trans(lambda rs: any(r["sport"] == cport and r["newstate"] == "CLOSE" for r in rs))
     srv.do("close S")
@@ -309,9 +311,7 @@ def test_server_first_close_owner_on_loopback(tracer, netns, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (ns,), sport, cport)
     srv, cli = peers(ns, "srv"), peers(ns, "cli")
-    srv.do(f"listen L 127.0.0.1 {sport}")
-    cli.do(f"connect C 127.0.0.1 {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, "127.0.0.1", sport, cport)
     srv.do("close S")
     held = float(cli.do("eofhold C 0.2"))
     srv.do("close L")
@@ -365,9 +365,7 @@ def test_shutdown_then_close(tracer, veth, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("shutdown C")
     held = float(srv.do("eofhold S 0.5"))
     cli.do("eof C")
@@ -400,9 +398,7 @@ def test_rst_on_established(tracer, veth, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("rst C")
     assert srv.do("recv S 16", ok=False).startswith("ERR ECONNRESET")
     srv.do("close S")
@@ -659,9 +655,7 @@ def test_time_wait_reused(tracer, netns, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (ns,), sport, cport)
     srv, cli = peers(ns, "srv"), peers(ns, "cli")
-    srv.do(f"listen L 127.0.0.1 {sport}")
-    cli.do(f"connect C 127.0.0.1 {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, "127.0.0.1", sport, cport)
     cli.do("close C")
     srv.do("eof S")
     srv.do("close S")
@@ -702,9 +696,7 @@ def test_close_wait_held_duration(tracer, veth, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("close C")
     held = float(srv.do("eofhold S 1.0"))
     sc.wait_lives(1)
@@ -768,9 +760,7 @@ def test_connection_in_other_netns_opened_before_tracing(tracer, veth, peers):
     """
     sport, cport = two_ports()
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     t = tracer("--lport", f"{sport},{cport}")
     lf = tracer("--netns", str(veth.b.inode), cmd="life")
     server_end = (veth.addr4[1], sport, veth.addr4[0], cport)
@@ -826,9 +816,7 @@ def test_time_wait_alone_in_other_netns_is_seeded(tracer, veth, peers):
     """
     sport, cport = two_ports()
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("close C")
     srv.do("eof S")
     srv.do("close S")
@@ -853,9 +841,7 @@ def test_netns_filter_keeps_state_changes(tracer, veth, peers):
     sport, cport = two_ports()
     t = tracer("--netns", str(veth.b.inode))
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     srv.do("close S")
     srv.do("close L")
     t.wait(lambda rs: any(r.get("oldstate") == "LISTEN" and r.get("newstate") == "CLOSE"
