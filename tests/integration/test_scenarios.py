@@ -701,7 +701,9 @@ def test_close_wait_held_duration(tracer, veth, peers):
     held = float(srv.do("eofhold S 1.0"))
     sc.wait_lives(1)
     sc.stop()
-    slife = check_server_passive(sc, srv, sport, cport, 1.0)
+    # within 5% of the time held (there); of the 1.0 s asked, and of held
+    # to 10 ms (here)
+    slife = check_server_passive(sc, srv, sport, cport, held)
     cw = dur(slife, "CLOSE_WAIT") / S
     assert 0.95 <= cw <= 1.05 and abs(cw - held) < 0.01, (cw, held)
     t = [t for t in sc.side(sport, cport) if t["oldstate"] == "CLOSE_WAIT"][0]
