@@ -19,8 +19,8 @@ import socket
 
 import pytest
 
-from conftest import wait_for
-from netns import Netns, Veth
+from conftest import kill_time_wait, wait_for
+from netns import Veth
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -40,35 +40,6 @@ def veth():
     v = Veth()
     yield v
     v.delete()
-
-
-@pytest.fixture
-def netns():
-    made = []
-
-    def make():
-        ns = Netns("l")
-        made.append(ns)
-        return ns
-
-    yield make
-    for ns in made:
-        ns.delete()
-
-
-@pytest.fixture
-def peers():
-    """peers(ns, name): a peer.py process in ns, closed at the end."""
-    started = []
-
-    def start(ns, name):
-        p = ns.peer(name)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.close()
 
 
 class Scenario:
@@ -137,11 +108,6 @@ def assert_owner(records, peer):
 def assert_complete(life):
     assert life["incomplete"] is False and life["seeded"] is False, life
     assert life["lifetime_ns"] == sum(p["ns"] for p in life["path"]), life
-
-
-def kill_time_wait(ns, port):
-    """End a TIME_WAIT minisocket now (sock_diag destroy: tcp_abort)."""
-    ns.exec("ss", "-K", "state", "time-wait", f"sport = :{port}")
 
 
 def handshake(srv, cli, addr, sport, cport):
