@@ -6,6 +6,7 @@
 #   make integration root integration tests only
 #   make sanitize   unit (and, as root, integration) tests under ASan+UBSan
 #   make fuzz       run the netlink parser fuzzer for FUZZ_SECONDS
+#   make fuzz-check build the fuzzer, run its committed corpus once (seconds)
 #   make bench      the tracing overhead benchmark (root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel
@@ -48,7 +49,8 @@ TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 SKEL := $(BUILD)/tcpfsm.skel.h
 BPF_OBJ := $(BUILD)/tcpfsm.bpf.o
 
-.PHONY: all run test unit integration sanitize fuzz bench install clean deps vmlinux
+.PHONY: all run test unit integration sanitize sanitize-unit fuzz fuzz-check bench \
+	install clean deps vmlinux
 
 all: $(BUILD)/tcpfsm $(TOOL_BINS)
 
@@ -94,26 +96,33 @@ unit: $(UNIT_BINS)
 integration: all
 	@tools/run-integration.sh $(BUILD)
 
-# Every test: unit tests, the same under ASan+UBSan, then root integration.
+# Every test: unit tests, the same under ASan+UBSan, the fuzzer's corpus,
+# then root integration.
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" \
-		LDFLAGS="-fsanitize=address,undefined" unit
+	@$(MAKE) --no-print-directory sanitize-unit
+	@$(MAKE) --no-print-directory fuzz-check
 	@tools/run-integration.sh $(BUILD)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
-sanitize:
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" \
-		LDFLAGS="-fsanitize=address,undefined" unit
-	@if [ "$$(id -u)" = 0 ]; then \
-		$(MAKE) --no-print-directory BUILD=$(BUILD)-san \
-		CFLAGS="$(SAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
-		integration; fi
+# this make again, building into $(BUILD)-san under ASan+UBSan
+SAN_MAKE = $(MAKE) --no-print-directory BUILD=$(BUILD)-san CFLAGS="$(SAN_FLAGS)" \
+	LDFLAGS="-fsanitize=address,undefined"
+
+# unit tests under the sanitizers: part of both test and sanitize
+sanitize-unit:
+	@$(SAN_MAKE) unit
+
+sanitize: sanitize-unit
+	@if [ "$$(id -u)" = 0 ]; then $(SAN_MAKE) integration; fi
 
 fuzz:
-	@tools/fuzz.sh $(FUZZ_SECONDS)
+	@tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)-fuzz
+
+fuzz-check:
+	@tools/fuzz.sh --check $(BUILD)-fuzz
 
 bench: all
 	@tools/bench-trace.sh $(BUILD)

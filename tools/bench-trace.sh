@@ -84,8 +84,8 @@ fi
 
 # shellcheck disable=SC2206
 loadgen_cmd=("$loadgen" --duration "$duration" $loadgen_extra)
-# shellcheck disable=SC2206
 case "$command" in trace|life|stats) ;; *) die "--command: trace, life or stats" ;; esac
+# shellcheck disable=SC2206
 trace_cmd=("$tcpfsm" "$command" $trace_extra)
 [ "$json" = 1 ] && trace_cmd+=(--json)
 

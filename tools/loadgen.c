@@ -106,8 +106,14 @@ static socklen_t dst_len;
 static atomic_bool stop_clients;
 static atomic_bool stop_servers;
 static volatile sig_atomic_t got_signal;
-/* --count: a connection is attempted only with a claimed ticket. */
+/*
+ * --count: a connection is attempted only with a claimed ticket, and a
+ * client keeps its ticket until a connection on it succeeds (a failure
+ * retries): no more than --count succeed, and the run ends when that many
+ * have, not when the last ticket is claimed.
+ */
 static atomic_uint_fast64_t tickets;
+static atomic_uint_fast64_t succeeded;
 static pthread_barrier_t start_barrier;
 
 static void on_signal(int sig)
@@ -222,20 +228,23 @@ static void *client_main(void *arg)
 {
 	struct client *c = arg;
 	unsigned int idx = c->id;
+	bool ticket = false;
 	int err;
 
 	pthread_barrier_wait(&start_barrier);
 	while (!atomic_load_explicit(&stop_clients, memory_order_relaxed)) {
-		if (!claim_ticket())
-			break;
+		if (!ticket && !claim_ticket())
+			break;	/* all claimed: their holders finish them */
+		ticket = true;
 		err = one_connection(idx++);
 		if (!err) {
 			c->ok++;
+			ticket = false;
+			if (opt.count)
+				atomic_fetch_add(&succeeded, 1);
 			continue;
 		}
-		if (opt.count)
-			atomic_fetch_sub(&tickets, 1);	/* try again */
-		count_error(c, -err);
+		count_error(c, -err);	/* keep the ticket: try again */
 		/* out of tuples or fds: let TIME_WAIT age instead of spinning */
 		if (err == -EADDRNOTAVAIL || err == -EMFILE || err == -ENFILE ||
 		    err == -ENOBUFS)
@@ -603,7 +612,7 @@ int main(int argc, char **argv)
 	start = now_s();
 	deadline = start + opt.duration_s;
 	while (!got_signal && now_s() < deadline &&
-	       !(opt.count && atomic_load(&tickets) >= opt.count))
+	       !(opt.count && atomic_load(&succeeded) >= opt.count))
 		usleep(2000);
 	atomic_store(&stop_clients, true);
 	for (i = 0; i < opt.threads; i++)

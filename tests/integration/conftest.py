@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from netns import Netns
+
 BIN = os.environ.get("TCPFSM_BIN", os.path.join(os.path.dirname(__file__), "../../build/tcpfsm"))
 
 
@@ -115,6 +117,41 @@ def tracer():
             t.proc.kill()
             t.proc.wait()
         shutil.rmtree(t.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def netns():
+    """netns(): a network namespace of the test's own (lo up), deleted at the end."""
+    made = []
+
+    def make():
+        ns = Netns("l")
+        made.append(ns)
+        return ns
+
+    yield make
+    for ns in made:
+        ns.delete()
+
+
+@pytest.fixture
+def peers():
+    """peers(ns, name): a peer.py process in ns, closed at the end."""
+    started = []
+
+    def start(ns, name):
+        p = ns.peer(name)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.close()
+
+
+def kill_time_wait(ns, port):
+    """End a TIME_WAIT minisocket now (sock_diag destroy: tcp_abort)."""
+    ns.exec("ss", "-K", "state", "time-wait", f"sport = :{port}")
 
 
 def listener(family=socket.AF_INET, addr="127.0.0.1"):

@@ -21,6 +21,7 @@ Commands (NAME is a socket name chosen by the test):
   close NAME                      close()
   rst NAME                        SO_LINGER {1, 0}, close(): sends RST
   hold NAME SECS                  sleep SECS (the duration under test), close
+                                  -> OK SECONDS-HELD
   eofhold NAME SECS               eof, then hold -> OK SECONDS-HELD
   netns NSNAME                    setns() into /run/netns/NSNAME (sockets
                                   made later live there)

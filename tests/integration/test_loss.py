@@ -8,6 +8,7 @@ import struct
 import subprocess
 
 from conftest import BIN, listener, run, wait_for
+from netns import Netns
 
 LOADGEN = os.path.join(os.path.dirname(BIN), "tools", "loadgen")
 
@@ -60,3 +61,25 @@ def test_overflow_is_counted_reported_recorded_and_replayed(tracer, tmp_path):
     assert lost_count(p.stderr) == lost, p.stderr
     [replayed] = ours(json.loads(l) for l in p.stdout.splitlines())
     assert replayed["incomplete"] and replayed["cookie"] == live["cookie"], replayed
+
+
+def test_loadgen_count_is_exact_when_connects_fail():
+    """The test above counts on `loadgen -n N` making exactly N connections.
+    A connect that fails is retried, the last ones too: here every 4th new
+    SYN is dropped, its retransmissions as well, so that connect times out
+    after 2 s (loadgen's bound) while the others finish. loadgen used to
+    stop once every ticket was claimed: one short per failure in flight."""
+    ns = Netns("g")
+    try:
+        ns.nft("table inet t {\n"
+               "  set bad { type inet_service; flags dynamic,timeout; timeout 60s; }\n"
+               "  chain o {\n"
+               "    type filter hook output priority 0; policy accept;\n"
+               "    tcp flags & (syn|ack) == syn tcp sport @bad drop\n"
+               "    tcp flags & (syn|ack) == syn numgen inc mod 4 == 3 add @bad { tcp sport } drop\n"
+               "  }\n}\n")
+        out = ns.exec(LOADGEN, "-n", "20", "-t", "4", "-d", "25")
+    finally:
+        ns.delete()
+    assert "connections=20 " in out, out
+    assert int(re.search(r"errors=(\d+)", out).group(1)) > 0, out  # some did fail

@@ -2,24 +2,19 @@
 src/record.h for the layout): edges the real-traffic fixture does not have.
 No root needed."""
 import json
+import os
 import socket
-import struct
+import sys
 
 from conftest import run
 
-REC = struct.Struct("<QQQQQIIIHHBBBBBB2x16s16s16s")
-HDR_SIZE = 168
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tools"))
+from recfmt import REC, header  # noqa: E402  (the format, shared with bench-engine.py)
+
 S = 1_000_000_000
 ESTABLISHED, SYN_SENT, FIN_WAIT1, FIN_WAIT2, CLOSE = 1, 2, 4, 5, 7
 CLOSE_WAIT, LAST_ACK, CLOSING = 8, 9, 11
 LO = socket.inet_aton("127.0.0.1") + bytes(12)
-
-
-def header():
-    h = bytearray(HDR_SIZE)
-    h[0:8] = b"TCPFSM\0R"
-    struct.pack_into("<HHIQQII", h, 8, 1, HDR_SIZE, REC.size, 0, 1_700_000_000 * S, 1, 0)
-    return bytes(h)
 
 
 def state(ts, cookie, old, new, sport):

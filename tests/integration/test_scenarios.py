@@ -19,8 +19,8 @@ import socket
 
 import pytest
 
-from conftest import wait_for
-from netns import Netns, Veth
+from conftest import kill_time_wait, wait_for
+from netns import Veth
 
 MS = 1_000_000
 S = 1_000_000_000
@@ -40,35 +40,6 @@ def veth():
     v = Veth()
     yield v
     v.delete()
-
-
-@pytest.fixture
-def netns():
-    made = []
-
-    def make():
-        ns = Netns("l")
-        made.append(ns)
-        return ns
-
-    yield make
-    for ns in made:
-        ns.delete()
-
-
-@pytest.fixture
-def peers():
-    """peers(ns, name): a peer.py process in ns, closed at the end."""
-    started = []
-
-    def start(ns, name):
-        p = ns.peer(name)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.close()
 
 
 class Scenario:
@@ -139,9 +110,12 @@ def assert_complete(life):
     assert life["lifetime_ns"] == sum(p["ns"] for p in life["path"]), life
 
 
-def kill_time_wait(ns, port):
-    """End a TIME_WAIT minisocket now (sock_diag destroy: tcp_abort)."""
-    ns.exec("ss", "-K", "state", "time-wait", f"sport = :{port}")
+def handshake(srv, cli, addr, sport, cport):
+    """The opening of most scenarios: srv listens on addr:sport (L), cli
+    connects from cport (C), srv accepts (S)."""
+    srv.do(f"listen L {addr} {sport}")
+    cli.do(f"connect C {addr} {sport} {cport}")
+    srv.do("accept L S")
 
 
 CLIENT_ACTIVE = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
@@ -177,9 +151,7 @@ def test_time_wait_natural_expiry(tracer, veth, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("close C")
     srv.do("eof S")
     srv.do("close S")
@@ -214,9 +186,7 @@ def test_client_first_close(tracer, veth, peers, family, hold):
     addrs = veth.addr4 if family == "ipv4" else veth.addr6
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {addrs[1]} {sport}")
-    cli.do(f"connect C {addrs[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, addrs[1], sport, cport)
     cli.do("close C")
     held = float(srv.do(f"eofhold S {hold}"))
     srv.do("close L")
@@ -279,9 +249,7 @@ def test_no_time_wait_when_the_table_is_full(tracer, veth, peers):
     addrs = veth.addr4
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {addrs[1]} {sport}")
-    cli.do(f"connect C {addrs[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, addrs[1], sport, cport)
     cli.do("close C")
     sc.wait_trans(lambda rs: any(r["sport"] == cport and r["newstate"] == "CLOSE" for r in rs))
     srv.do("close S")
@@ -309,9 +277,7 @@ def test_server_first_close_owner_on_loopback(tracer, netns, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (ns,), sport, cport)
     srv, cli = peers(ns, "srv"), peers(ns, "cli")
-    srv.do(f"listen L 127.0.0.1 {sport}")
-    cli.do(f"connect C 127.0.0.1 {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, "127.0.0.1", sport, cport)
     srv.do("close S")
     held = float(cli.do("eofhold C 0.2"))
     srv.do("close L")
@@ -365,9 +331,7 @@ def test_shutdown_then_close(tracer, veth, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("shutdown C")
     held = float(srv.do("eofhold S 0.5"))
     cli.do("eof C")
@@ -400,9 +364,7 @@ def test_rst_on_established(tracer, veth, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("rst C")
     assert srv.do("recv S 16", ok=False).startswith("ERR ECONNRESET")
     srv.do("close S")
@@ -659,9 +621,7 @@ def test_time_wait_reused(tracer, netns, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (ns,), sport, cport)
     srv, cli = peers(ns, "srv"), peers(ns, "cli")
-    srv.do(f"listen L 127.0.0.1 {sport}")
-    cli.do(f"connect C 127.0.0.1 {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, "127.0.0.1", sport, cport)
     cli.do("close C")
     srv.do("eof S")
     srv.do("close S")
@@ -702,14 +662,14 @@ def test_close_wait_held_duration(tracer, veth, peers):
     sport, cport = two_ports()
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("close C")
     held = float(srv.do("eofhold S 1.0"))
     sc.wait_lives(1)
     sc.stop()
-    slife = check_server_passive(sc, srv, sport, cport, 1.0)
+    # within 5% of the time held (there); of the 1.0 s asked, and of held
+    # to 10 ms (here)
+    slife = check_server_passive(sc, srv, sport, cport, held)
     cw = dur(slife, "CLOSE_WAIT") / S
     assert 0.95 <= cw <= 1.05 and abs(cw - held) < 0.01, (cw, held)
     t = [t for t in sc.side(sport, cport) if t["oldstate"] == "CLOSE_WAIT"][0]
@@ -768,9 +728,7 @@ def test_connection_in_other_netns_opened_before_tracing(tracer, veth, peers):
     """
     sport, cport = two_ports()
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     t = tracer("--lport", f"{sport},{cport}")
     lf = tracer("--netns", str(veth.b.inode), cmd="life")
     server_end = (veth.addr4[1], sport, veth.addr4[0], cport)
@@ -826,9 +784,7 @@ def test_time_wait_alone_in_other_netns_is_seeded(tracer, veth, peers):
     """
     sport, cport = two_ports()
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("close C")
     srv.do("eof S")
     srv.do("close S")
@@ -853,9 +809,7 @@ def test_netns_filter_keeps_state_changes(tracer, veth, peers):
     sport, cport = two_ports()
     t = tracer("--netns", str(veth.b.inode))
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
-    srv.do(f"listen L {veth.addr4[1]} {sport}")
-    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
-    srv.do("accept L S")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
     srv.do("close S")
     srv.do("close L")
     t.wait(lambda rs: any(r.get("oldstate") == "LISTEN" and r.get("newstate") == "CLOSE"

@@ -2,7 +2,7 @@
 /*
  * Which network namespaces seeding visits: the pure choice, then the walk
  * over a fake /proc and /run/netns (files stand in for nsfs inodes: all on
- * one device, like nsfs), and once over the real /proc; and the sockstat
+ * one device, like nsfs), and over the real /proc; and the sockstat
  * check that spares an empty namespace its dump.
  */
 #include <stdarg.h>
@@ -254,15 +254,45 @@ static int never_self(void *ctx, uint32_t inode, int fd)
 	return 0;
 }
 
+struct find {
+	uint32_t want;
+	int n, found;
+};
+
+static int find_inode(void *ctx, uint32_t inode, int fd)
+{
+	struct find *f = ctx;
+
+	f->n++;
+	f->found += inode == f->want;
+	return 0;
+}
+
 static void test_walk_real_proc(void **state)
 {
 	struct netns_walk_stats st;
+	struct stat me;
+	struct find f = { 0 };
 	int n = 0;
 
-	/* whatever the host has: our own never comes up, nothing breaks */
+	/* whatever the host has: our own never comes up, nothing breaks (a
+	 * host with no other namespace has nothing to visit: n may be 0) */
 	assert_int_equal(netns_walk("/proc", "/run/netns", "/proc/self/ns/net",
 				    0, never_self, &n, &st), 0);
 	assert_int_equal((unsigned int)n, st.visited);
+
+	/*
+	 * So that something must be visited: another nsfs file (our user
+	 * namespace's) stands in for "self". Our network namespace is then
+	 * one to visit, and the real /proc has it (this process): found, once.
+	 */
+	assert_int_equal(stat("/proc/self/ns/net", &me), 0);
+	f.want = (uint32_t)me.st_ino;
+	assert_int_equal(netns_walk("/proc", "/run/netns", "/proc/self/ns/user",
+				    0, find_inode, &f, &st), 0);
+	assert_int_equal(f.found, 1);
+	assert_true(st.visited >= 1);
+	assert_int_equal((unsigned int)f.n, st.visited);
 }
 
 static void test_tcp_in_use(void **state)
