@@ -97,17 +97,14 @@ static __always_inline bool v4_pair(const __u8 *s, const __u8 *d)
 }
 
 /*
- * Fill family, ports, addresses and netns of a sock_common. RD reads one
- * field: a direct BTF load for the full socket (trusted pointer), a CO-RE
- * probe read for minisockets (reached through container_of).
+ * Fill the addresses of a sock_common into e; an IPv4-mapped pair becomes
+ * IPv4, and family (a local the caller read, with the ports and netns, for
+ * the filters) says so. RD reads one field: a direct load from the
+ * tracepoint's trusted sock, or through bpf_rdonly_cast for a minisocket.
  */
-#define FILL_TUPLE(e, skc, RD)                                                \
+#define FILL_ADDRS(e, skc, family, RD)                                        \
 	do {                                                                  \
-		(e)->family = RD(skc, skc_family);                            \
-		(e)->sport = RD(skc, skc_num);                                \
-		(e)->dport = bpf_ntohs(RD(skc, skc_dport));                   \
-		(e)->netns = RD(skc, skc_net.net, ns.inum);                   \
-		if ((e)->family == AF_INET) {                                 \
+		if ((family) == AF_INET) {                                    \
 			*(__u32 *)(e)->saddr = RD(skc, skc_rcv_saddr);        \
 			*(__u32 *)(e)->daddr = RD(skc, skc_daddr);            \
 		} else {                                                      \
@@ -116,7 +113,7 @@ static __always_inline bool v4_pair(const __u8 *s, const __u8 *d)
 			__builtin_memcpy((e)->saddr, &s6, 16);                \
 			__builtin_memcpy((e)->daddr, &d6, 16);                \
 			if (v4_pair((e)->saddr, (e)->daddr)) {               \
-				(e)->family = AF_INET;                        \
+				(family) = AF_INET;                           \
 				__builtin_memcpy((e)->saddr, &s6.in6_u.u6_addr32[3], 4); \
 				__builtin_memcpy((e)->daddr, &d6.in6_u.u6_addr32[3], 4); \
 				__builtin_memset((e)->saddr + 4, 0, 12);      \
@@ -195,6 +192,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	const struct sock_common *skc = &sk->__sk_common;
 	struct tcpfsm_event *e;
 	__u16 family, sport, dport;
+	__u32 netns;
 	bool owned;
 	__u64 id;
 
@@ -223,7 +221,8 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	if (!ports_wanted(sport, dport))
 		return 0;
-	if (filt_netns && skc->skc_net.net->ns.inum != filt_netns)
+	netns = skc->skc_net.net->ns.inum;
+	if (filt_netns && netns != filt_netns)
 		return 0;
 	owned = sk->sk_lock.owned;
 	/*
@@ -245,8 +244,11 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	e->cookie = bpf_get_socket_cookie(sk);
 	e->oldstate = oldstate;
 	e->newstate = newstate;
-	FILL_TUPLE(e, skc, RD_DIRECT);
+	FILL_ADDRS(e, skc, family, RD_DIRECT);
+	e->family = family;
 	e->sport = sport; /* skc_num, or inet_sport from above */
+	e->dport = dport;
+	e->netns = netns;
 	if (filt_family && e->family != filt_family) {
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return 0;
@@ -270,7 +272,8 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 	const struct sock_common *skc;
 	struct tcpfsm_event *e;
 	__u64 cookie = 0, aux = 0;
-	__u16 family;
+	__u16 family, sport, dport;
+	__u32 netns;
 	__u8 substate = 0, retrans = 0, flags = 0;
 
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
@@ -313,10 +316,12 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 	family = RD_UNTRUSTED(skc, skc_family);
 	if (filt_family == AF_INET6 && family != AF_INET6)
 		return 0;
-	if (!ports_wanted(RD_UNTRUSTED(skc, skc_num),
-			  bpf_ntohs(RD_UNTRUSTED(skc, skc_dport))))
+	sport = RD_UNTRUSTED(skc, skc_num);
+	dport = bpf_ntohs(RD_UNTRUSTED(skc, skc_dport));
+	if (!ports_wanted(sport, dport))
 		return 0;
-	if (filt_netns && RD_UNTRUSTED(skc, skc_net.net, ns.inum) != filt_netns)
+	netns = RD_UNTRUSTED(skc, skc_net.net, ns.inum);
+	if (filt_netns && netns != filt_netns)
 		return 0;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -325,7 +330,11 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	FILL_TUPLE(e, skc, RD_UNTRUSTED);
+	FILL_ADDRS(e, skc, family, RD_UNTRUSTED);
+	e->family = family;
+	e->sport = sport;
+	e->dport = dport;
+	e->netns = netns;
 	/* an IPv4-mapped pair is IPv4 only once both addresses are read */
 	if (filt_family && e->family != filt_family) {
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
