@@ -97,30 +97,60 @@ static __always_inline bool v4_pair(const __u8 *s, const __u8 *d)
 }
 
 /*
- * Fill the addresses of a sock_common into e; an IPv4-mapped pair becomes
- * IPv4, and family (a local the caller read, with the ports and netns, for
- * the filters) says so. RD reads one field: a direct load from the
- * tracepoint's trusted sock, or through bpf_rdonly_cast for a minisocket.
+ * What a record takes from a sock_common, read once and before the record
+ * is reserved: the filters look at all of it (the family only once both
+ * addresses are read: an IPv4-mapped pair is IPv4), so a record filtered
+ * out costs no reservation. An IPv4 address, native or mapped, is word 3
+ * of saddr/daddr, where a mapped one already is. Zero-initialised: a word
+ * one path leaves unset could reach the verifier as an uninitialised
+ * register. 8-byte aligned: the copies are 8-byte moves.
  */
-#define FILL_ADDRS(e, skc, family, RD)                                        \
+struct tuple {
+	__u32 netns;
+	__u16 sport;	/* host order */
+	__u16 dport;	/* host order */
+	__u16 family;	/* AF_INET for an IPv4-mapped pair */
+	__u32 saddr[4] __attribute__((aligned(8)));
+	__u32 daddr[4] __attribute__((aligned(8)));
+};
+
+/*
+ * Read the addresses into t, by t->family; an IPv4-mapped pair becomes
+ * IPv4 (v4_pair). RD reads one field: a direct load from the tracepoint's
+ * trusted sock, or through bpf_rdonly_cast for a minisocket.
+ */
+#define READ_ADDRS(t, skc, RD)                                                \
 	do {                                                                  \
-		if ((family) == AF_INET) {                                    \
-			*(__u32 *)(e)->saddr = RD(skc, skc_rcv_saddr);        \
-			*(__u32 *)(e)->daddr = RD(skc, skc_daddr);            \
+		if ((t)->family == AF_INET) {                                 \
+			(t)->saddr[3] = RD(skc, skc_rcv_saddr);               \
+			(t)->daddr[3] = RD(skc, skc_daddr);                   \
 		} else {                                                      \
 			struct in6_addr s6 = RD(skc, skc_v6_rcv_saddr);       \
 			struct in6_addr d6 = RD(skc, skc_v6_daddr);           \
-			__builtin_memcpy((e)->saddr, &s6, 16);                \
-			__builtin_memcpy((e)->daddr, &d6, 16);                \
-			if (v4_pair((e)->saddr, (e)->daddr)) {               \
-				(family) = AF_INET;                           \
-				__builtin_memcpy((e)->saddr, &s6.in6_u.u6_addr32[3], 4); \
-				__builtin_memcpy((e)->daddr, &d6.in6_u.u6_addr32[3], 4); \
-				__builtin_memset((e)->saddr + 4, 0, 12);      \
-				__builtin_memset((e)->daddr + 4, 0, 12);      \
-			}                                                     \
+			__builtin_memcpy((t)->saddr, &s6, 16);                \
+			__builtin_memcpy((t)->daddr, &d6, 16);                \
+			if (v4_pair((const __u8 *)(t)->saddr,                 \
+				    (const __u8 *)(t)->daddr))                \
+				(t)->family = AF_INET;                        \
 		}                                                             \
 	} while (0)
+
+/* Into a zeroed record: an IPv4 address takes the first 4 bytes. */
+static __always_inline void put_tuple(struct tcpfsm_event *e,
+				      const struct tuple *t)
+{
+	e->netns = t->netns;
+	e->sport = t->sport;
+	e->dport = t->dport;
+	e->family = t->family;
+	if (t->family == AF_INET) {
+		__builtin_memcpy(e->saddr, &t->saddr[3], 4);
+		__builtin_memcpy(e->daddr, &t->daddr[3], 4);
+	} else {
+		__builtin_memcpy(e->saddr, t->saddr, 16);
+		__builtin_memcpy(e->daddr, t->daddr, 16);
+	}
+}
 
 #define RD_SEL(_1, _2, NAME, ...) NAME
 /* trusted (tp_btf argument): pointer chains are direct loads */
@@ -191,8 +221,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	const struct sock_common *skc = &sk->__sk_common;
 	struct tcpfsm_event *e;
-	__u16 family, sport, dport;
-	__u32 netns;
+	struct tuple t = {};
 	bool owned;
 	__u64 id;
 
@@ -201,9 +230,9 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	if (skip_child_birth && oldstate == TCPFSM_ST_LISTEN &&
 	    newstate == TCPFSM_ST_SYN_RECV)
 		return 0;
-	family = skc->skc_family;
-	sport = skc->skc_num;
-	dport = bpf_ntohs(skc->skc_dport);
+	t.family = skc->skc_family;
+	t.sport = skc->skc_num;
+	t.dport = bpf_ntohs(skc->skc_dport);
 	/*
 	 * Into CLOSE, tcp_set_state() has already released an automatically
 	 * picked port (inet_put_port() zeroes skc_num) when the tracepoint
@@ -213,16 +242,16 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	 * One more load, once per socket whose picked port was released (its
 	 * last change); never on the other changes, whose skc_num is set.
 	 */
-	if (!sport && newstate == TCPFSM_ST_CLOSE)
-		sport = bpf_ntohs(((struct inet_sock *)bpf_rdonly_cast(
+	if (!t.sport && newstate == TCPFSM_ST_CLOSE)
+		t.sport = bpf_ntohs(((struct inet_sock *)bpf_rdonly_cast(
 			sk, bpf_core_type_id_kernel(struct inet_sock)))->inet_sport);
-	/* the IPv4-mapped case is settled after the fill, below */
-	if (filt_family == AF_INET6 && family != AF_INET6)
+	/* the IPv4-mapped case is settled with the addresses, below */
+	if (filt_family == AF_INET6 && t.family != AF_INET6)
 		return 0;
-	if (!ports_wanted(sport, dport))
+	if (!ports_wanted(t.sport, t.dport))
 		return 0;
-	netns = skc->skc_net.net->ns.inum;
-	if (filt_netns && netns != filt_netns)
+	t.netns = skc->skc_net.net->ns.inum;
+	if (filt_netns && t.netns != filt_netns)
 		return 0;
 	owned = sk->sk_lock.owned;
 	/*
@@ -231,6 +260,9 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	 */
 	id = bpf_get_current_pid_tgid();
 	if (filt_pid && owned && (id >> 32) != filt_pid)
+		return 0;
+	READ_ADDRS(&t, skc, RD_DIRECT);
+	if (filt_family && t.family != filt_family)
 		return 0;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -244,15 +276,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	e->cookie = bpf_get_socket_cookie(sk);
 	e->oldstate = oldstate;
 	e->newstate = newstate;
-	FILL_ADDRS(e, skc, family, RD_DIRECT);
-	e->family = family;
-	e->sport = sport; /* skc_num, or inet_sport from above */
-	e->dport = dport;
-	e->netns = netns;
-	if (filt_family && e->family != filt_family) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
+	put_tuple(e, &t);
 	fill_task(e, id, owned);
 	if (newstate == TCPFSM_ST_CLOSE) {
 		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
@@ -272,8 +296,7 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 	const struct sock_common *skc;
 	struct tcpfsm_event *e;
 	__u64 cookie = 0, aux = 0;
-	__u16 family, sport, dport;
-	__u32 netns;
+	struct tuple t = {};
 	__u8 substate = 0, retrans = 0, flags = 0;
 
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
@@ -313,15 +336,18 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 	}
 
 	/* filters first: a record reserved to be discarded costs as much */
-	family = RD_UNTRUSTED(skc, skc_family);
-	if (filt_family == AF_INET6 && family != AF_INET6)
+	t.family = RD_UNTRUSTED(skc, skc_family);
+	if (filt_family == AF_INET6 && t.family != AF_INET6)
 		return 0;
-	sport = RD_UNTRUSTED(skc, skc_num);
-	dport = bpf_ntohs(RD_UNTRUSTED(skc, skc_dport));
-	if (!ports_wanted(sport, dport))
+	t.sport = RD_UNTRUSTED(skc, skc_num);
+	t.dport = bpf_ntohs(RD_UNTRUSTED(skc, skc_dport));
+	if (!ports_wanted(t.sport, t.dport))
 		return 0;
-	netns = RD_UNTRUSTED(skc, skc_net.net, ns.inum);
-	if (filt_netns && netns != filt_netns)
+	t.netns = RD_UNTRUSTED(skc, skc_net.net, ns.inum);
+	if (filt_netns && t.netns != filt_netns)
+		return 0;
+	READ_ADDRS(&t, skc, RD_UNTRUSTED);
+	if (filt_family && t.family != filt_family)
 		return 0;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -330,16 +356,7 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	FILL_ADDRS(e, skc, family, RD_UNTRUSTED);
-	e->family = family;
-	e->sport = sport;
-	e->dport = dport;
-	e->netns = netns;
-	/* an IPv4-mapped pair is IPv4 only once both addresses are read */
-	if (filt_family && e->family != filt_family) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
+	put_tuple(e, &t);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
 	e->cookie = cookie;
