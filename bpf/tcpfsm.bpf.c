@@ -293,49 +293,29 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 
 static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 {
+	struct inet_timewait_sock *tw = NULL;
+	struct request_sock *req = NULL;
 	const struct sock_common *skc;
 	struct tcpfsm_event *e;
-	__u64 cookie = 0, aux = 0;
 	struct tuple t = {};
-	__u8 substate = 0, retrans = 0, flags = 0;
 
+	/* kind is a constant: each caller keeps one branch */
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
-		struct inet_timewait_sock *tw;
-		__u64 expires, jiffies;
-
 		tw = bpf_rdonly_cast((void *)timer -
 				     bpf_core_field_offset(struct inet_timewait_sock, tw_timer),
 				     bpf_core_type_id_kernel(struct inet_timewait_sock));
 		skc = &tw->__tw_common;
-		cookie = tw->__tw_common.skc_cookie.counter;
-		substate = tw->tw_substate;
-		/*
-		 * Time left until the timer fires. A FIN reaching an orphaned
-		 * FIN_WAIT2 minisocket re-arms the timer for TIME_WAIT, and when
-		 * the new expiry falls in the same timer-wheel bucket no timer
-		 * tracepoint fires: only the deadline moves. User space infers
-		 * when TIME_WAIT began from it (deadline - TCP_TIMEWAIT_LEN).
-		 */
-		expires = timer->expires;
-		jiffies = bpf_jiffies64();
-		if (CONFIG_HZ && (long)(expires - jiffies) >= 0) {
-			aux = (expires - jiffies) * (1000000000ull / CONFIG_HZ);
-			flags = TCPFSM_F_DEADLINE;
-		}
 	} else {
-		struct request_sock *req;
-
 		req = bpf_rdonly_cast((void *)timer -
 				      bpf_core_field_offset(struct request_sock, rsk_timer),
 				      bpf_core_type_id_kernel(struct request_sock));
 		skc = &req->__req_common;
-		/* the listener's cookie: the owner of the future child */
-		aux = RD_CAST(req->__req_common.skc_listener)->__sk_common.skc_cookie.counter;
-		retrans = req->num_retrans;
-		substate = TCPFSM_ST_SYN_RECV;
 	}
 
-	/* filters first: a record reserved to be discarded costs as much */
+	/*
+	 * Filters first: a record reserved to be discarded costs as much, and
+	 * nothing that only goes into the record is read or computed before.
+	 */
 	t.family = RD_UNTRUSTED(skc, skc_family);
 	if (filt_family == AF_INET6 && t.family != AF_INET6)
 		return 0;
@@ -359,11 +339,29 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 	put_tuple(e, &t);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
-	e->cookie = cookie;
-	e->newstate = substate;
-	e->retrans = retrans;
-	e->aux = aux;
-	e->flags = flags; /* no task: timers run in softirq, for no one */
+	/* flags: no task, timers run in softirq, for no one */
+	if (kind <= TCPFSM_EV_TW_EXPIRE) {
+		__u64 expires = timer->expires, jiffies = bpf_jiffies64();
+
+		e->cookie = tw->__tw_common.skc_cookie.counter;
+		e->newstate = tw->tw_substate;
+		/*
+		 * Time left until the timer fires. A FIN reaching an orphaned
+		 * FIN_WAIT2 minisocket re-arms the timer for TIME_WAIT, and when
+		 * the new expiry falls in the same timer-wheel bucket no timer
+		 * tracepoint fires: only the deadline moves. User space infers
+		 * when TIME_WAIT began from it (deadline - TCP_TIMEWAIT_LEN).
+		 */
+		if (CONFIG_HZ && (long)(expires - jiffies) >= 0) {
+			e->aux = (expires - jiffies) * (1000000000ull / CONFIG_HZ);
+			e->flags = TCPFSM_F_DEADLINE;
+		}
+	} else {
+		e->newstate = TCPFSM_ST_SYN_RECV;
+		e->retrans = req->num_retrans;
+		/* the listener's cookie: the owner of the future child */
+		e->aux = RD_CAST(req->__req_common.skc_listener)->__sk_common.skc_cookie.counter;
+	}
 	submit(e);
 	return 0;
 }
