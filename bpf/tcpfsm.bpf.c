@@ -220,6 +220,7 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	const struct sock_common *skc = &sk->__sk_common;
+	struct tcp_sock *tp = NULL;
 	struct tcpfsm_event *e;
 	struct tuple t = {};
 	bool owned;
@@ -234,6 +235,15 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	t.sport = skc->skc_num;
 	t.dport = bpf_ntohs(skc->skc_dport);
 	/*
+	 * Into CLOSE, one typed view of the tcp_sock serves inet_sport and the
+	 * byte counts. sk is a tcp_sock: the tracepoint fires for full sockets
+	 * only (the kernel's own fast-assign reads inet_sk(sk) and sk_protocol;
+	 * timewait and request socks change state without it) and sk_protocol
+	 * is TCP, all that bpf_skc_to_tcp_sock() would have checked.
+	 */
+	if (newstate == TCPFSM_ST_CLOSE)
+		tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+	/*
 	 * Into CLOSE, tcp_set_state() has already released an automatically
 	 * picked port (inet_put_port() zeroes skc_num) when the tracepoint
 	 * fires: a refused connect() would never show its port. inet_sport
@@ -242,9 +252,8 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	 * One more load, once per socket whose picked port was released (its
 	 * last change); never on the other changes, whose skc_num is set.
 	 */
-	if (!t.sport && newstate == TCPFSM_ST_CLOSE)
-		t.sport = bpf_ntohs(((struct inet_sock *)bpf_rdonly_cast(
-			sk, bpf_core_type_id_kernel(struct inet_sock)))->inet_sport);
+	if (!t.sport && tp)
+		t.sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
 	/* the IPv4-mapped case is settled with the addresses, below */
 	if (filt_family == AF_INET6 && t.family != AF_INET6)
 		return 0;
@@ -278,14 +287,10 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	e->newstate = newstate;
 	put_tuple(e, &t);
 	fill_task(e, id, owned);
-	if (newstate == TCPFSM_ST_CLOSE) {
-		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-
-		if (tp) {
-			e->aux = tp->bytes_acked;
-			e->aux2 = tp->bytes_received;
-			e->flags |= TCPFSM_F_BYTES;
-		}
+	if (tp) {
+		e->aux = tp->bytes_acked;
+		e->aux2 = tp->bytes_received;
+		e->flags |= TCPFSM_F_BYTES;
 	}
 	submit(e);
 	return 0;
