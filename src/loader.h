@@ -47,11 +47,4 @@ bool tracer_has_minisocks(const struct tracer *t);
 void tracer_detach(struct tracer *t);
 void tracer_close(struct tracer *t);
 
-/*
- * Addresses of n kernel symbols from /proc/kallsyms (0: not found), in one
- * pass over its ~100k lines. Returns how many were found.
- */
-int kallsyms_lookup(const char *path, const char *const *names,
-		    uint64_t *addrs, int n);
-
 #endif
