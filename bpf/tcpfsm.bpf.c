@@ -97,33 +97,60 @@ static __always_inline bool v4_pair(const __u8 *s, const __u8 *d)
 }
 
 /*
- * Fill family, ports, addresses and netns of a sock_common. RD reads one
- * field: a direct BTF load for the full socket (trusted pointer), a CO-RE
- * probe read for minisockets (reached through container_of).
+ * What a record takes from a sock_common, read once and before the record
+ * is reserved: the filters look at all of it (the family only once both
+ * addresses are read: an IPv4-mapped pair is IPv4), so a record filtered
+ * out costs no reservation. An IPv4 address, native or mapped, is word 3
+ * of saddr/daddr, where a mapped one already is. Zero-initialised: a word
+ * one path leaves unset could reach the verifier as an uninitialised
+ * register. 8-byte aligned: the copies are 8-byte moves.
  */
-#define FILL_TUPLE(e, skc, RD)                                                \
+struct tuple {
+	__u32 netns;
+	__u16 sport;	/* host order */
+	__u16 dport;	/* host order */
+	__u16 family;	/* AF_INET for an IPv4-mapped pair */
+	__u32 saddr[4] __attribute__((aligned(8)));
+	__u32 daddr[4] __attribute__((aligned(8)));
+};
+
+/*
+ * Read the addresses into t, by t->family; an IPv4-mapped pair becomes
+ * IPv4 (v4_pair). RD reads one field: a direct load from the tracepoint's
+ * trusted sock, or through bpf_rdonly_cast for a minisocket.
+ */
+#define READ_ADDRS(t, skc, RD)                                                \
 	do {                                                                  \
-		(e)->family = RD(skc, skc_family);                            \
-		(e)->sport = RD(skc, skc_num);                                \
-		(e)->dport = bpf_ntohs(RD(skc, skc_dport));                   \
-		(e)->netns = RD(skc, skc_net.net, ns.inum);                   \
-		if ((e)->family == AF_INET) {                                 \
-			*(__u32 *)(e)->saddr = RD(skc, skc_rcv_saddr);        \
-			*(__u32 *)(e)->daddr = RD(skc, skc_daddr);            \
+		if ((t)->family == AF_INET) {                                 \
+			(t)->saddr[3] = RD(skc, skc_rcv_saddr);               \
+			(t)->daddr[3] = RD(skc, skc_daddr);                   \
 		} else {                                                      \
 			struct in6_addr s6 = RD(skc, skc_v6_rcv_saddr);       \
 			struct in6_addr d6 = RD(skc, skc_v6_daddr);           \
-			__builtin_memcpy((e)->saddr, &s6, 16);                \
-			__builtin_memcpy((e)->daddr, &d6, 16);                \
-			if (v4_pair((e)->saddr, (e)->daddr)) {               \
-				(e)->family = AF_INET;                        \
-				__builtin_memcpy((e)->saddr, &s6.in6_u.u6_addr32[3], 4); \
-				__builtin_memcpy((e)->daddr, &d6.in6_u.u6_addr32[3], 4); \
-				__builtin_memset((e)->saddr + 4, 0, 12);      \
-				__builtin_memset((e)->daddr + 4, 0, 12);      \
-			}                                                     \
+			__builtin_memcpy((t)->saddr, &s6, 16);                \
+			__builtin_memcpy((t)->daddr, &d6, 16);                \
+			if (v4_pair((const __u8 *)(t)->saddr,                 \
+				    (const __u8 *)(t)->daddr))                \
+				(t)->family = AF_INET;                        \
 		}                                                             \
 	} while (0)
+
+/* Into a zeroed record: an IPv4 address takes the first 4 bytes. */
+static __always_inline void put_tuple(struct tcpfsm_event *e,
+				      const struct tuple *t)
+{
+	e->netns = t->netns;
+	e->sport = t->sport;
+	e->dport = t->dport;
+	e->family = t->family;
+	if (t->family == AF_INET) {
+		__builtin_memcpy(e->saddr, &t->saddr[3], 4);
+		__builtin_memcpy(e->daddr, &t->daddr[3], 4);
+	} else {
+		__builtin_memcpy(e->saddr, t->saddr, 16);
+		__builtin_memcpy(e->daddr, t->daddr, 16);
+	}
+}
 
 #define RD_SEL(_1, _2, NAME, ...) NAME
 /* trusted (tp_btf argument): pointer chains are direct loads */
@@ -193,8 +220,9 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	const struct sock_common *skc = &sk->__sk_common;
+	struct tcp_sock *tp = NULL;
 	struct tcpfsm_event *e;
-	__u16 family, sport, dport;
+	struct tuple t = {};
 	bool owned;
 	__u64 id;
 
@@ -203,9 +231,18 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	if (skip_child_birth && oldstate == TCPFSM_ST_LISTEN &&
 	    newstate == TCPFSM_ST_SYN_RECV)
 		return 0;
-	family = skc->skc_family;
-	sport = skc->skc_num;
-	dport = bpf_ntohs(skc->skc_dport);
+	t.family = skc->skc_family;
+	t.sport = skc->skc_num;
+	t.dport = bpf_ntohs(skc->skc_dport);
+	/*
+	 * Into CLOSE, one typed view of the tcp_sock serves inet_sport and the
+	 * byte counts. sk is a tcp_sock: the tracepoint fires for full sockets
+	 * only (the kernel's own fast-assign reads inet_sk(sk) and sk_protocol;
+	 * timewait and request socks change state without it) and sk_protocol
+	 * is TCP, all that bpf_skc_to_tcp_sock() would have checked.
+	 */
+	if (newstate == TCPFSM_ST_CLOSE)
+		tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
 	/*
 	 * Into CLOSE, tcp_set_state() has already released an automatically
 	 * picked port (inet_put_port() zeroes skc_num) when the tracepoint
@@ -215,15 +252,15 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	 * One more load, once per socket whose picked port was released (its
 	 * last change); never on the other changes, whose skc_num is set.
 	 */
-	if (!sport && newstate == TCPFSM_ST_CLOSE)
-		sport = bpf_ntohs(((struct inet_sock *)bpf_rdonly_cast(
-			sk, bpf_core_type_id_kernel(struct inet_sock)))->inet_sport);
-	/* the IPv4-mapped case is settled after the fill, below */
-	if (filt_family == AF_INET6 && family != AF_INET6)
+	if (!t.sport && tp)
+		t.sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	/* the IPv4-mapped case is settled with the addresses, below */
+	if (filt_family == AF_INET6 && t.family != AF_INET6)
 		return 0;
-	if (!ports_wanted(sport, dport))
+	if (!ports_wanted(t.sport, t.dport))
 		return 0;
-	if (filt_netns && skc->skc_net.net->ns.inum != filt_netns)
+	t.netns = skc->skc_net.net->ns.inum;
+	if (filt_netns && t.netns != filt_netns)
 		return 0;
 	owned = sk->sk_lock.owned;
 	/*
@@ -232,6 +269,9 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	 */
 	id = bpf_get_current_pid_tgid();
 	if (filt_pid && owned && (id >> 32) != filt_pid)
+		return 0;
+	READ_ADDRS(&t, skc, RD_DIRECT);
+	if (filt_family && t.family != filt_family)
 		return 0;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -245,21 +285,12 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	e->cookie = bpf_get_socket_cookie(sk);
 	e->oldstate = oldstate;
 	e->newstate = newstate;
-	FILL_TUPLE(e, skc, RD_DIRECT);
-	e->sport = sport; /* skc_num, or inet_sport from above */
-	if (filt_family && e->family != filt_family) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
+	put_tuple(e, &t);
 	fill_task(e, id, owned);
-	if (newstate == TCPFSM_ST_CLOSE) {
-		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
-
-		if (tp) {
-			e->aux = tp->bytes_acked;
-			e->aux2 = tp->bytes_received;
-			e->flags |= TCPFSM_F_BYTES;
-		}
+	if (tp) {
+		e->aux = tp->bytes_acked;
+		e->aux2 = tp->bytes_received;
+		e->flags |= TCPFSM_F_BYTES;
 	}
 	submit(e);
 	return 0;
@@ -267,56 +298,41 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 
 static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 {
+	struct inet_timewait_sock *tw = NULL;
+	struct request_sock *req = NULL;
 	const struct sock_common *skc;
 	struct tcpfsm_event *e;
-	__u64 cookie = 0, aux = 0;
-	__u16 family;
-	__u8 substate = 0, retrans = 0, flags = 0;
+	struct tuple t = {};
 
+	/* kind is a constant: each caller keeps one branch */
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
-		struct inet_timewait_sock *tw;
-		__u64 expires, jiffies;
-
 		tw = bpf_rdonly_cast((void *)timer -
 				     bpf_core_field_offset(struct inet_timewait_sock, tw_timer),
 				     bpf_core_type_id_kernel(struct inet_timewait_sock));
 		skc = &tw->__tw_common;
-		cookie = tw->__tw_common.skc_cookie.counter;
-		substate = tw->tw_substate;
-		/*
-		 * Time left until the timer fires. A FIN reaching an orphaned
-		 * FIN_WAIT2 minisocket re-arms the timer for TIME_WAIT, and when
-		 * the new expiry falls in the same timer-wheel bucket no timer
-		 * tracepoint fires: only the deadline moves. User space infers
-		 * when TIME_WAIT began from it (deadline - TCP_TIMEWAIT_LEN).
-		 */
-		expires = timer->expires;
-		jiffies = bpf_jiffies64();
-		if (CONFIG_HZ && (long)(expires - jiffies) >= 0) {
-			aux = (expires - jiffies) * (1000000000ull / CONFIG_HZ);
-			flags = TCPFSM_F_DEADLINE;
-		}
 	} else {
-		struct request_sock *req;
-
 		req = bpf_rdonly_cast((void *)timer -
 				      bpf_core_field_offset(struct request_sock, rsk_timer),
 				      bpf_core_type_id_kernel(struct request_sock));
 		skc = &req->__req_common;
-		/* the listener's cookie: the owner of the future child */
-		aux = RD_CAST(req->__req_common.skc_listener)->__sk_common.skc_cookie.counter;
-		retrans = req->num_retrans;
-		substate = TCPFSM_ST_SYN_RECV;
 	}
 
-	/* filters first: a record reserved to be discarded costs as much */
-	family = RD_UNTRUSTED(skc, skc_family);
-	if (filt_family == AF_INET6 && family != AF_INET6)
+	/*
+	 * Filters first: a record reserved to be discarded costs as much, and
+	 * nothing that only goes into the record is read or computed before.
+	 */
+	t.family = RD_UNTRUSTED(skc, skc_family);
+	if (filt_family == AF_INET6 && t.family != AF_INET6)
 		return 0;
-	if (!ports_wanted(RD_UNTRUSTED(skc, skc_num),
-			  bpf_ntohs(RD_UNTRUSTED(skc, skc_dport))))
+	t.sport = RD_UNTRUSTED(skc, skc_num);
+	t.dport = bpf_ntohs(RD_UNTRUSTED(skc, skc_dport));
+	if (!ports_wanted(t.sport, t.dport))
 		return 0;
-	if (filt_netns && RD_UNTRUSTED(skc, skc_net.net, ns.inum) != filt_netns)
+	t.netns = RD_UNTRUSTED(skc, skc_net.net, ns.inum);
+	if (filt_netns && t.netns != filt_netns)
+		return 0;
+	READ_ADDRS(&t, skc, RD_UNTRUSTED);
+	if (filt_family && t.family != filt_family)
 		return 0;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -325,19 +341,32 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	FILL_TUPLE(e, skc, RD_UNTRUSTED);
-	/* an IPv4-mapped pair is IPv4 only once both addresses are read */
-	if (filt_family && e->family != filt_family) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
-		return 0;
-	}
+	put_tuple(e, &t);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = kind;
-	e->cookie = cookie;
-	e->newstate = substate;
-	e->retrans = retrans;
-	e->aux = aux;
-	e->flags = flags; /* no task: timers run in softirq, for no one */
+	/* flags: no task, timers run in softirq, for no one */
+	if (kind <= TCPFSM_EV_TW_EXPIRE) {
+		__u64 expires = timer->expires, jiffies = bpf_jiffies64();
+
+		e->cookie = tw->__tw_common.skc_cookie.counter;
+		e->newstate = tw->tw_substate;
+		/*
+		 * Time left until the timer fires. A FIN reaching an orphaned
+		 * FIN_WAIT2 minisocket re-arms the timer for TIME_WAIT, and when
+		 * the new expiry falls in the same timer-wheel bucket no timer
+		 * tracepoint fires: only the deadline moves. User space infers
+		 * when TIME_WAIT began from it (deadline - TCP_TIMEWAIT_LEN).
+		 */
+		if (CONFIG_HZ && (long)(expires - jiffies) >= 0) {
+			e->aux = (expires - jiffies) * (1000000000ull / CONFIG_HZ);
+			e->flags = TCPFSM_F_DEADLINE;
+		}
+	} else {
+		e->newstate = TCPFSM_ST_SYN_RECV;
+		e->retrans = req->num_retrans;
+		/* the listener's cookie: the owner of the future child */
+		e->aux = RD_CAST(req->__req_common.skc_listener)->__sk_common.skc_cookie.counter;
+	}
 	submit(e);
 	return 0;
 }

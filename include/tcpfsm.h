@@ -72,7 +72,13 @@ enum tcpfsm_kind {
 /* flags */
 /* ran in a task holding the socket (lock_sock): its syscall or backlog */
 #define TCPFSM_F_IN_TASK 0x01
-#define TCPFSM_F_CTX_KNOWN 0x02 /* TCPFSM_F_IN_TASK is meaningful */
+/*
+ * TCPFSM_F_IN_TASK was judged: set on every state record, on no other, so
+ * it says what kind == TCPFSM_EV_STATE says. Nothing in tcpfsm reads it;
+ * the kernel keeps setting it as part of the record ABI (recorded files
+ * carry it; the unit tests use it).
+ */
+#define TCPFSM_F_CTX_KNOWN 0x02
 #define TCPFSM_F_BYTES 0x04	/* aux/aux2 hold bytes_acked/bytes_received */
 #define TCPFSM_F_DEADLINE 0x08	/* timewait: aux holds ns until the timer fires */
 
@@ -82,11 +88,17 @@ enum tcpfsm_kind {
 struct tcpfsm_event {
 	__u64 ts_ns;	   /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
 	__u64 cookie;	   /* socket cookie, as sock_diag's idiag_cookie */
-	__u64 cgroup_id;   /* cgroup v2 id of the current task */
+	__u64 cgroup_id;   /* with TCPFSM_F_IN_TASK: cgroup v2 id of the
+			      current task; else 0 */
 	__u64 aux;	   /* per kind, see enum tcpfsm_kind */
 	__u64 aux2;	   /* per kind */
-	__u32 pid;	   /* tgid of the current task */
-	__u32 tid;	   /* thread id of the current task */
+	/*
+	 * State records: tgid and thread id of the current task, which is the
+	 * socket's user only with TCPFSM_F_IN_TASK (in softirq it is whoever
+	 * was on the CPU). Timer records: 0 (no task).
+	 */
+	__u32 pid;
+	__u32 tid;
 	__u32 netns;	   /* network namespace inode */
 	__u16 sport;	   /* local port, host order */
 	__u16 dport;	   /* remote port, host order */
@@ -99,7 +111,9 @@ struct tcpfsm_event {
 	__u8 __pad[2];
 	__u8 saddr[16];	   /* local address; IPv4 in the first 4 bytes */
 	__u8 daddr[16];	   /* remote address */
-	char comm[TCPFSM_COMM_LEN]; /* current task; untrusted bytes */
+	/* with TCPFSM_F_IN_TASK: the current task's name, untrusted bytes;
+	 * else empty */
+	char comm[TCPFSM_COMM_LEN];
 };
 
 _Static_assert(sizeof(struct tcpfsm_event) == 112,

@@ -40,18 +40,12 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 int tracer_poll(struct tracer *t, int timeout_ms, uint64_t *read_at);
 /* Records the kernel could not hand over, in total and by kind. */
 uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS]);
-/* Records that arrived malformed (wrong size): also never silent. */
+/* Records that arrived malformed (shorter than a record): also never
+ * silent. */
 uint64_t tracer_bad(const struct tracer *t);
 bool tracer_has_minisocks(const struct tracer *t);
 /* Stop new records; those already in the buffer can still be read. */
 void tracer_detach(struct tracer *t);
 void tracer_close(struct tracer *t);
-
-/*
- * Addresses of n kernel symbols from /proc/kallsyms (0: not found), in one
- * pass over its ~100k lines. Returns how many were found.
- */
-int kallsyms_lookup(const char *path, const char *const *names,
-		    uint64_t *addrs, int n);
 
 #endif

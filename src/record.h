@@ -91,7 +91,8 @@ struct record_reader;
 /* ---- pure functions: no I/O, usable by fuzzers and other decoders ---- */
 
 /*
- * Validate one event: kind, oldstate, newstate and family in range.
+ * Validate one event: kind, oldstate, newstate and family in range (no
+ * family for a TCPFSM_EV_LOST marker: it has no socket).
  * Returns 0 or -EINVAL. record_check_msg also says why ("kind 9 out of
  * range") in buf when it is not valid.
  */

@@ -4,9 +4,10 @@
  * kernel did not know yet when it wrote a record.
  *
  * The ring buffer delivers records in reservation order, which differs from
- * timestamp order by at most the time between bpf_ktime_get_ns() and the
- * reservation on another CPU. Events are held until the watermark (a time
- * before which every event is known to have been read) passes them.
+ * timestamp order by at most the time between a reservation and the
+ * bpf_ktime_get_ns() that follows it on another CPU. Events are held until
+ * the watermark (a time before which every event is known to have been
+ * read) passes them.
  *
  * At CLOSE -> SYN_SENT the local port is still 0: connect() picks it just
  * after. The connection's next event carries it, so a SYN_SENT record is
