@@ -25,7 +25,11 @@ struct tracer {
 	void *ctx;
 	uint64_t bad;
 	bool minisocks;
+	bool watched_ready;	/* tracer_watch_fd's fd polled readable */
 };
+
+/* Our tag for a watched fd in libbpf's epoll set (its rings use 0..n-1). */
+#define WATCH_TAG UINT64_MAX
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -275,15 +279,36 @@ fail:
 	return ret;
 }
 
+int tracer_watch_fd(struct tracer *t, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WATCH_TAG };
+
+	/* we wait on libbpf's epoll set ourselves, so it can carry one more */
+	if (epoll_ctl(ring_buffer__epoll_fd(t->rb), EPOLL_CTL_ADD, fd, &ev))
+		return -errno;
+	return 0;
+}
+
+bool tracer_take_watched(struct tracer *t)
+{
+	bool ready = t->watched_ready;
+
+	t->watched_ready = false;
+	return ready;
+}
+
 int tracer_poll(struct tracer *t, int timeout_ms, uint64_t *read_at)
 {
-	struct epoll_event ev;
-	int n;
+	struct epoll_event ev[2];
+	int n, i;
 
 	/* records are mostly submitted without a wakeup: read them anyway */
-	n = epoll_wait(ring_buffer__epoll_fd(t->rb), &ev, 1, timeout_ms);
+	n = epoll_wait(ring_buffer__epoll_fd(t->rb), ev, 2, timeout_ms);
 	if (n < 0)
 		return -errno;
+	for (i = 0; i < n; i++)
+		if (ev[i].data.u64 == WATCH_TAG)
+			t->watched_ready = true;
 	/*
 	 * Read the clock before the records: every record stamped earlier
 	 * than this (less the submit slack) is in what follows. Read after,

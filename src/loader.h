@@ -38,6 +38,12 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
  * the number of records read or -errno (-EINTR when a signal arrived).
  */
 int tracer_poll(struct tracer *t, int timeout_ms, uint64_t *read_at);
+/*
+ * Let tracer_poll also wake when fd turns readable (level-triggered);
+ * tracer_take_watched() then says so once. Returns 0 or -errno.
+ */
+int tracer_watch_fd(struct tracer *t, int fd);
+bool tracer_take_watched(struct tracer *t);
 /* Records the kernel could not hand over, in total and by kind. */
 uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS]);
 /* Records that arrived malformed (shorter than a record): also never

@@ -770,8 +770,13 @@ static void open_agesrv(struct pipe *p)
 	int err = agesrv_open(NULL, &p->age);
 
 	if (!err) {
-		p->age_open = true;
-		return;
+		/* the ring's wait wakes for a client too: served when one waits */
+		err = tracer_watch_fd(p->tr, p->age.fd);
+		if (!err) {
+			p->age_open = true;
+			return;
+		}
+		agesrv_close(&p->age);
 	}
 	fprintf(stderr, "tcpfsm: warning: not publishing state ages at %s (%s)%s\n",
 		agesrv_default_path(), strerror(-err),
@@ -788,7 +793,7 @@ static int run_live(struct pipe *p)
 		.ctx = p,
 	};
 	char err[256], warn[256];
-	uint64_t deadline = 0, next_serve = 0, now;
+	uint64_t deadline = 0, now;
 	int ret;
 
 	p->start_mono = clock_ns(CLOCK_MONOTONIC);
@@ -845,15 +850,8 @@ static int run_live(struct pipe *p)
 		}
 		check_lost(p, tracer_lost(p->tr, NULL));
 		pipe_step(p, now - REORDER_SLACK_NS);
-		/*
-		 * A busy host turns this loop thousands of times a second:
-		 * look for snapshot's clients (an accept() each time) only
-		 * once a poll interval, as an idle one does.
-		 */
-		if (p->age_open && now >= next_serve) {
+		if (p->age_open && tracer_take_watched(p->tr))
 			agesrv_serve(&p->age, age_fill, p);
-			next_serve = now + POLL_MS * 1000000ull;
-		}
 	}
 	if (p->age_open)
 		agesrv_close(&p->age);
