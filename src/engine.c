@@ -372,7 +372,7 @@ static void finish_conn(struct engine *e, struct conn *c,
 	c->close_kind = classify_close(c);
 	if (c->loss_epoch != e->loss_epoch)
 		c->flags |= CONN_F_INCOMPLETE;
-	if (c->flags & CONN_F_INCOMPLETE)
+	if (conn_incomplete(c))
 		e->st.incomplete++;
 	e->st.closed++;
 	if (e->cb.closed)

@@ -177,7 +177,7 @@ struct engine_stats {
 	uint64_t out_of_order;
 	uint64_t untracked;	/* events with no identity (cookie 0) */
 	uint64_t lost_epochs;	/* times the kernel reported lost records */
-	uint64_t incomplete;	/* finished connections marked incomplete */
+	uint64_t incomplete;	/* finished connections conn_incomplete() */
 };
 
 struct engine;
