@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
+#include "evfixture.h"
 #include "engine.h"
 #include "tcpstate.h"
 
@@ -89,21 +90,8 @@ static struct engine *new_engine(struct seen *s, struct engine_config *cfg_in)
 static struct tcpfsm_event ev(int end, uint8_t kind, uint64_t cookie,
 			      uint64_t ts, uint8_t old, uint8_t new)
 {
-	struct tcpfsm_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.kind = kind;
-	e.cookie = cookie;
-	e.ts_ns = ts;
-	e.oldstate = old;
-	e.newstate = new;
-	e.family = 2;
-	e.netns = 4026531840u;
-	e.saddr[0] = e.daddr[0] = 127;
-	e.saddr[3] = e.daddr[3] = 1;
-	e.sport = end == CLI ? 40000 : 8080;
-	e.dport = end == CLI ? 8080 : 40000;
-	return e;
+	return loopback_event(kind, cookie, ts, old, new,
+			      end == CLI ? 40000 : 8080, end == CLI ? 8080 : 40000);
 }
 
 static struct tcpfsm_event st(int end, uint64_t cookie, uint64_t ts, uint8_t old,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include "evfixture.h"
 #include "engine.h"
 #include "pipeline.h"
 #include "tcpstate.h"
@@ -24,26 +25,7 @@ static void on_closed(void *ctx, const struct conn *c)
 }
 
 /* 127.0.0.1:sport -> 127.0.0.1:dport */
-static struct tcpfsm_event ev(uint8_t kind, uint64_t cookie, uint64_t ts,
-			      uint8_t old, uint8_t new, uint16_t sport,
-			      uint16_t dport)
-{
-	struct tcpfsm_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.kind = kind;
-	e.cookie = cookie;
-	e.ts_ns = ts;
-	e.oldstate = old;
-	e.newstate = new;
-	e.family = 2;
-	e.netns = 4026531840u;
-	e.saddr[0] = e.daddr[0] = 127;
-	e.saddr[3] = e.daddr[3] = 1;
-	e.sport = sport;
-	e.dport = dport;
-	return e;
-}
+#define ev loopback_event
 
 static void push(struct pipe *p, struct tcpfsm_event e)
 {

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
+#include "evfixture.h"
 #include "reorder.h"
 
 static struct tcpfsm_event out[64];
@@ -27,16 +28,7 @@ static void count_only(void *ctx, const struct tcpfsm_event *e)
 static struct tcpfsm_event ev(uint64_t ts, uint64_t cookie, uint8_t old,
 			      uint8_t new, uint16_t sport)
 {
-	struct tcpfsm_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.kind = TCPFSM_EV_STATE;
-	e.ts_ns = ts;
-	e.cookie = cookie;
-	e.oldstate = old;
-	e.newstate = new;
-	e.sport = sport;
-	return e;
+	return loopback_event(TCPFSM_EV_STATE, cookie, ts, old, new, sport, 0);
 }
 
 static void test_sorts_and_holds_until_watermark(void **state)
