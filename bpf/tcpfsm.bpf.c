@@ -292,6 +292,8 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 		e->aux2 = tp->bytes_received;
 		e->flags |= TCPFSM_F_BYTES;
 	}
+	if (newstate == TCPFSM_ST_FIN_WAIT2 && (skc->skc_flags & (1UL << SOCK_DEAD)))
+		e->flags |= TCPFSM_F_DEAD;
 	submit(e);
 	return 0;
 }

@@ -81,6 +81,14 @@ enum tcpfsm_kind {
 #define TCPFSM_F_CTX_KNOWN 0x02
 #define TCPFSM_F_BYTES 0x04	/* aux/aux2 hold bytes_acked/bytes_received */
 #define TCPFSM_F_DEADLINE 0x08	/* timewait: aux holds ns until the timer fires */
+/*
+ * State records into FIN_WAIT2 only: the socket is an orphan (SOCK_DEAD),
+ * its application has closed it. Usually it hands over to a timewait
+ * minisocket at once; when the peer's ACK of our FIN was processed from
+ * the socket's backlog (close() still held the lock) or tcp_fin_timeout
+ * exceeds 60 s, the orphaned full socket itself waits in FIN_WAIT2.
+ */
+#define TCPFSM_F_DEAD 0x10
 
 /* The kernel's TCP_TIMEWAIT_LEN: how long TIME_WAIT is armed for. */
 #define TCPFSM_TIMEWAIT_LEN_NS 60000000000ull

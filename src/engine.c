@@ -723,6 +723,14 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 	if (t.sport)
 		c->t = t;
 	move(e, c, ev, ev->ts_ns, ev->newstate);
+	/*
+	 * Into FIN_WAIT2 already orphaned: the whole of it is the kernel's,
+	 * whether a minisocket or (ACK taken from the backlog, or a
+	 * tcp_fin_timeout over 60 s) the full socket itself holds it.
+	 */
+	if ((ev->flags & TCPFSM_F_DEAD) && ev->newstate == TCPFSM_ST_FIN_WAIT2 &&
+	    !c->orphan_ns)
+		c->orphan_ns = ev->ts_ns;
 }
 
 /*

@@ -207,9 +207,11 @@ def test_client_first_close(tracer, veth, peers, family, hold):
     # FIN_WAIT2 -> TIME_WAIT comes from the minisocket
     assert cside[4]["source"] == "timewait"
     # close() released the socket in FIN_WAIT1: all of FIN_WAIT2 was an
-    # orphan's, held by the minisocket
+    # orphan's, held by the minisocket (or, when the ACK of the FIN waited
+    # in the backlog until close() let the socket go, by the full socket:
+    # see test_orphaned_full_socket_in_fin_wait2)
     assert cside[3].get("orphan") is None, cside[3]
-    assert cside[4]["orphan"] is True, cside[4]
+    assert cside[4].get("orphan") is True, cside
     assert 0 < cside[4]["orphan_ns"] <= cside[4]["prev_ns"], cside[4]
     if hold > 2.1:
         # re-armed into another bucket: seen when it happened, not inferred
@@ -229,6 +231,47 @@ def test_client_first_close(tracer, veth, peers, family, hold):
 
     slife = check_server_passive(sc, srv, sport, cport, held)
     assert slife["saddr"] == addrs[1]
+
+
+def test_orphaned_full_socket_in_fin_wait2(tracer, veth, peers):
+    """An orphan whose FIN_WAIT2 the full socket holds, not a minisocket.
+
+    With tcp_fin_timeout over 60 s, close() leaves the orphaned full socket
+    in FIN_WAIT2 on its keepalive timer (for tcp_fin_timeout - 60 s) before
+    any hand-over; the same happens at the default when the ACK of the FIN
+    is taken from the backlog while close() still holds the socket (a race
+    seen in CI). The server's FIN then goes straight to TIME_WAIT. No
+    hand-over record says "orphan": the FIN_WAIT2 record does (SOCK_DEAD).
+    """
+    sport, cport = two_ports()
+    veth.a.sysctl(tcp_fin_timeout=70)
+    sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
+    srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
+    cli.do("close C")
+    held = float(srv.do("eofhold S 0.3"))
+    srv.do("close L")
+    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "time-wait"),
+             what="the client's TIME_WAIT")
+    kill_time_wait(veth.a, cport)
+    sc.wait_lives(2)
+    sc.stop()
+
+    cside = sc.side(cport, sport)
+    assert pairs(cside) == CLIENT_ACTIVE
+    assert cside[-1]["end"] == "killed"
+    assert cside[4]["source"] == "timewait"
+    assert "inferred" not in cside[4], cside[4]
+    assert cside[3].get("orphan") is None, cside[3]
+    assert cside[4].get("orphan") is True, cside
+    # orphaned when FIN_WAIT2 began: all of it
+    assert cside[4]["orphan_ns"] == cside[4]["prev_ns"], cside[4]
+    clife = sc.life(cport, sport)
+    fw2 = clife["path"][3]
+    assert fw2["state"] == "FIN_WAIT2" and fw2["orphan_ns"] == fw2["ns"], fw2
+    assert_complete(clife)
+    fw = (dur(clife, "FIN_WAIT1") + dur(clife, "FIN_WAIT2")) / S
+    assert held * 0.95 <= fw <= held * 1.05 + 0.01, clife["path"]
 
 
 def tw_overflows(ns):

@@ -311,6 +311,74 @@ static void test_orphan_fin_wait2_expires(void **state)
 	engine_free(eng);
 }
 
+/*
+ * close() returned with the ACK of its FIN still in the socket's backlog:
+ * release_sock() takes it, FIN_WAIT1 -> FIN_WAIT2 of an already orphaned
+ * socket, and with the lock held the kernel keeps the full socket (the
+ * keepalive timer) instead of handing over to a minisocket. The peer's FIN
+ * 300 ms later goes straight to TIME_WAIT. All of FIN_WAIT2 was an orphan's,
+ * though no hand-over ever said so: the FIN_WAIT2 record does (SOCK_DEAD).
+ */
+static void test_orphan_full_socket_fin_wait2(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
+		st(CLI, 7, 12 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 100, true),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 300 * MS, 0, TCPFSM_ST_TIME_WAIT),
+		st(CLI, 7, 300 * MS + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 1 * S, 0, TCPFSM_ST_TIME_WAIT),
+	};
+	uint64_t ns;
+
+	evs[3].flags |= TCPFSM_F_DEAD;
+	feed(eng, evs, 7);
+	engine_advance(eng, 2 * S);
+	assert_int_equal(s.ntr, 6);
+	assert_false(s.tr[3].orphan);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[4].prev, 288 * MS);
+	assert_true(s.tr[4].orphan);
+	assert_int_equal(s.tr[4].orphan_ns, 288 * MS);
+	assert_int_equal(s.tr[5].end, END_KILLED);
+	assert_int_equal(s.nclosed, 1);
+	assert_true(conn_path_orphan(&s.closed[0], 3, &ns));
+	assert_int_equal(ns, 288 * MS);
+
+	/*
+	 * tcp_fin_timeout 61 s: the orphaned full socket waits 1 s on its
+	 * keepalive timer, then hands over to a FIN_WAIT2 minisocket for the
+	 * remaining 60 s. The orphan began at FIN_WAIT2, not at the hand-over.
+	 */
+	engine_free(eng);
+	eng = new_engine(&s, NULL);
+	evs[4] = ev(CLI, TCPFSM_EV_TW_START, 7, 1012 * MS, 0, TCPFSM_ST_FIN_WAIT2);
+	evs[5].ts_ns = 1012 * MS + 1000;
+	evs[6] = ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 61012 * MS, 0, TCPFSM_ST_FIN_WAIT2);
+	feed(eng, evs, 7);
+	engine_advance(eng, 62 * S);
+	assert_int_equal(s.ntr, 5);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[4].prev, 61 * S);
+	assert_true(s.tr[4].orphan);
+	assert_int_equal(s.tr[4].orphan_ns, 61 * S);
+
+	/* without the flag (a recording from before it), only the hand-over */
+	engine_free(eng);
+	eng = new_engine(&s, NULL);
+	evs[3].flags &= ~TCPFSM_F_DEAD;
+	feed(eng, evs, 7);
+	engine_advance(eng, 62 * S);
+	assert_true(s.tr[4].orphan);
+	assert_int_equal(s.tr[4].orphan_ns, 60 * S - 1000);
+	engine_free(eng);
+}
+
 /* Server: SYN stamps SYN_RECV, child joins by tuple, owner is the listener's. */
 static void test_passive_open_and_close(void **state)
 {
@@ -1342,6 +1410,7 @@ int main(void)
 		cmocka_unit_test(test_orphan_fin_wait2_silent_time_wait),
 		cmocka_unit_test(test_orphan_fin_wait2_rearm_moves_bucket),
 		cmocka_unit_test(test_orphan_fin_wait2_expires),
+		cmocka_unit_test(test_orphan_full_socket_fin_wait2),
 		cmocka_unit_test(test_passive_open_and_close),
 		cmocka_unit_test(test_passive_child_without_birth_record),
 		cmocka_unit_test(test_half_open_timeout),
