@@ -1059,7 +1059,7 @@ void engine_note_lost(struct engine *e, uint64_t at_ns)
 
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		const struct tuple *t, const struct owner *o, uint64_t now_ns,
-		bool minisock, uint64_t tw_deadline_ns)
+		unsigned int flags, uint64_t tw_deadline_ns)
 {
 	struct conn *c;
 	uint64_t key = cookie;
@@ -1082,12 +1082,15 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		c->owner = *o;
 	if (key != cookie)
 		set_request(e, c, 0);
-	if (minisock || state == TCPFSM_ST_TIME_WAIT) {
+	if ((flags & ENGINE_SEED_MINISOCK) || state == TCPFSM_ST_TIME_WAIT) {
 		/* its substate: TIME_WAIT, or FIN_WAIT2 as an orphan */
 		if (state != TCPFSM_ST_FIN_WAIT2)
 			state = TCPFSM_ST_TIME_WAIT;
 		set_minisock(c, state, now_ns);
 		c->tw_deadline_ns = tw_deadline_ns;
+	} else if ((flags & ENGINE_SEED_ORPHAN) && state == TCPFSM_ST_FIN_WAIT2) {
+		/* the full socket holds it (see TCPFSM_F_DEAD) */
+		c->orphan_ns = now_ns;
 	}
 	if (state == TCPFSM_ST_LISTEN)
 		add_listener(e, c);

@@ -208,13 +208,16 @@ void engine_note_lost(struct engine *e, uint64_t at_ns);
  * each socket at some moment in between, and tracing began before the dump
  * did, so a seeded socket's records from up to end_ns may precede its seeded
  * state: they are followed instead.
- * minisock: a timewait minisocket (sock_diag's timer 3), whose state is its
- * substate, TIME_WAIT or an orphaned FIN_WAIT2; tw_deadline_ns: when its
- * timer fires, 0 if not known.
+ * ENGINE_SEED_MINISOCK: a timewait minisocket (sock_diag's timer 3), whose
+ * state is its substate, TIME_WAIT or an orphaned FIN_WAIT2; tw_deadline_ns:
+ * when its timer fires, 0 if not known. ENGINE_SEED_ORPHAN: a full socket no
+ * file refers to any more (sock_diag's inode 0): in FIN_WAIT2, an orphan's.
  */
+#define ENGINE_SEED_MINISOCK 0x1u
+#define ENGINE_SEED_ORPHAN 0x2u
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		const struct tuple *t, const struct owner *o, uint64_t now_ns,
-		bool minisock, uint64_t tw_deadline_ns);
+		unsigned int flags, uint64_t tw_deadline_ns);
 void engine_seed_done(struct engine *e, uint64_t end_ns);
 
 void engine_foreach(struct engine *e,

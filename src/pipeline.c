@@ -590,6 +590,7 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	struct owner o = { 0 };
 	struct tuple t = { 0 };
 	uint64_t deadline = 0;
+	unsigned int flags = 0;
 	bool minisock;
 
 	t.family = s->family;
@@ -612,8 +613,12 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	minisock = s->timer == DIAG_TIMER_TIMEWAIT;
 	if (minisock && s->state == TCPFSM_ST_FIN_WAIT2)
 		deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)s->expires_ms * 1000000;
+	if (minisock)
+		flags |= ENGINE_SEED_MINISOCK;
+	else if (!s->inode)
+		flags |= ENGINE_SEED_ORPHAN;
 	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now,
-			 minisock, deadline))
+			 flags, deadline))
 		sc->p->seeded++;
 	return 0;
 }

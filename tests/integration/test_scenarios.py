@@ -823,6 +823,38 @@ def test_connection_in_other_netns_opened_before_tracing(tracer, veth, peers):
     assert seeded_count(lf) == 2, lf.summary()
 
 
+def test_orphaned_full_socket_is_seeded_as_orphan(tracer, veth, peers):
+    """Already an orphan in FIN_WAIT2 when tcpfsm starts, held by the full
+    socket (tcp_fin_timeout 70 s): sock_diag shows no inode, so the seed
+    knows it is an orphan's, and so does the FIN_WAIT2 -> TIME_WAIT after
+    the server's FIN. A FIN_WAIT2 with an inode is the application's
+    (test_shutdown_then_close)."""
+    sport, cport = two_ports()
+    veth.a.sysctl(tcp_fin_timeout=70)
+    srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
+    cli.do("close C")
+    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "fin-wait-2"),
+             what="the client's FIN_WAIT2")
+    sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
+    srv.do("eof S")
+    srv.do("close S")
+    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "time-wait"),
+             what="the client's TIME_WAIT")
+    kill_time_wait(veth.a, cport)
+    sc.wait_lives(2)
+    sc.stop()
+
+    cside = sc.side(cport, sport)
+    assert pairs(cside) == [("FIN_WAIT2", "TIME_WAIT"), ("TIME_WAIT", "CLOSE")], cside
+    fw2 = cside[0]
+    assert fw2["prev_lower_bound"] is True, fw2
+    assert fw2.get("orphan") is True and fw2["orphan_ns"] == fw2["prev_ns"] > 0, fw2
+    clife = sc.life(cport, sport)
+    assert clife["seeded"] is True and states(clife) == ["FIN_WAIT2", "TIME_WAIT"], clife
+    assert clife["path"][0]["orphan_ns"] == clife["path"][0]["ns"], clife
+
+
 def test_time_wait_alone_in_other_netns_is_seeded(tracer, veth, peers):
     """A namespace whose only TCP socket is a TIME_WAIT minisocket is read
     too (sockstat counts it apart from the sockets in use): killed later,

@@ -910,8 +910,8 @@ static void test_seed_lower_bound(void **state)
 	struct tuple t;
 
 	tuple_from_event(&t, &e);
-	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S, false, 0), 0);
-	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S, false, 0), -EEXIST);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S, 0, 0), 0);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_CLOSE_WAIT, &t, &o, 4 * S, 0, 0), -EEXIST);
 	engine_event(eng, &e);
 	assert_int_equal(s.ntr, 1);
 	assert_int_equal(s.tr[0].prev, 6 * S);
@@ -939,7 +939,7 @@ static void test_seed_read_during_dump(void **state)
 	struct tuple t;
 
 	tuple_from_event(&t, &evs[0]);
-	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS, false, 0), 0);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS, 0, 0), 0);
 	engine_seed_done(eng, 200 * MS);
 	feed(eng, evs, 4);
 	assert_int_equal(engine_stats(eng)->gaps, 0);
@@ -957,7 +957,7 @@ static void test_seed_read_during_dump(void **state)
 
 	/* the same record after the dump ended: a missed change after all */
 	eng = new_engine(&s, NULL);
-	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS, false, 0), 0);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS, 0, 0), 0);
 	engine_seed_done(eng, 110 * MS);
 	feed(eng, evs, 4);
 	assert_int_equal(engine_stats(eng)->gaps, 1);
@@ -1149,7 +1149,7 @@ static void test_seeded_child_birth_keeps_owner(void **state)
 
 	engine_event(eng, &lis);
 	tuple_from_event(&t, &evs[0]);
-	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_ESTABLISHED, &t, &o, 100 * MS, false, 0), 0);
+	assert_int_equal(engine_seed(eng, 9, TCPFSM_ST_ESTABLISHED, &t, &o, 100 * MS, 0, 0), 0);
 	engine_seed_done(eng, 200 * MS);
 	feed(eng, evs, 3);
 	assert_int_equal(s.nclosed, 1);
@@ -1178,8 +1178,8 @@ static void test_seeded_request_is_passive(void **state)
 	struct tuple t;
 
 	tuple_from_event(&t, &evs[0]);
-	assert_int_equal(engine_seed(eng, 5, TCPFSM_ST_LISTEN, &t, &lo, 100 * MS, false, 0), 0);
-	assert_int_equal(engine_seed(eng, 0, TCPFSM_ST_NEW_SYN_RECV, &t, &none, 100 * MS, false, 0), 0);
+	assert_int_equal(engine_seed(eng, 5, TCPFSM_ST_LISTEN, &t, &lo, 100 * MS, 0, 0), 0);
+	assert_int_equal(engine_seed(eng, 0, TCPFSM_ST_NEW_SYN_RECV, &t, &none, 100 * MS, 0, 0), 0);
 	engine_seed_done(eng, 200 * MS);
 	feed(eng, evs, 2);
 	assert_int_equal(s.nclosed, 1);
@@ -1232,6 +1232,48 @@ static void test_syncookie_child_is_passive_birth(void **state)
 }
 
 /*
+ * A full socket in FIN_WAIT2 that no file refers to (sock_diag's inode 0):
+ * an orphan the full socket holds (tcp_fin_timeout over 60 s). The peer's
+ * FIN takes it to TIME_WAIT; all of FIN_WAIT2 seen was an orphan's. With
+ * an inode, the same FIN_WAIT2 is the application's (after shutdown()).
+ */
+static void test_seeded_orphan_full_socket(void **state)
+{
+	struct seen s;
+	struct engine *eng;
+	struct tcpfsm_event evs[] = {
+		ev(CLI, TCPFSM_EV_TW_START, 7, 2 * S, 0, TCPFSM_ST_TIME_WAIT),
+		st(CLI, 7, 2 * S + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 62 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 62 * S + 10, 0, TCPFSM_ST_TIME_WAIT),
+	};
+	struct owner none = { 0 };
+	struct tuple t;
+	uint64_t ns;
+
+	tuple_from_event(&t, &evs[0]);
+	for (int orphan = 0; orphan < 2; orphan++) {
+		eng = new_engine(&s, NULL);
+		assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none, 100 * MS,
+					     orphan ? ENGINE_SEED_ORPHAN : 0, 0), 0);
+		engine_seed_done(eng, 200 * MS);
+		feed(eng, evs, 4);
+		assert_int_equal(s.ntr, 2);
+		assert_int_equal(s.tr[0].old, TCPFSM_ST_FIN_WAIT2);
+		assert_int_equal(s.tr[0].new, TCPFSM_ST_TIME_WAIT);
+		assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+		assert_int_equal(s.tr[0].prev, 2 * S - 100 * MS);
+		assert_int_equal(s.tr[0].orphan, orphan);
+		if (orphan)
+			assert_int_equal(s.tr[0].orphan_ns, 2 * S - 100 * MS);
+		assert_int_equal(s.tr[1].end, END_EXPIRED);
+		assert_int_equal(s.nclosed, 1);
+		assert_int_equal(conn_path_orphan(&s.closed[0], 0, &ns), orphan);
+		engine_free(eng);
+	}
+}
+
+/*
  * An orphaned FIN_WAIT2 minisocket read by the dump (sock_diag reports a
  * timewait socket with its substate and timer 3): its timer's removal and
  * expiry end it, as for one whose start was seen.
@@ -1249,7 +1291,7 @@ static void test_seeded_orphan_minisock_expires(void **state)
 	uint64_t ns;
 
 	tuple_from_event(&t, &evs[0]);
-	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none, 100 * MS, true, 100 * MS + 50 * S), 0);
+	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none, 100 * MS, ENGINE_SEED_MINISOCK, 100 * MS + 50 * S), 0);
 	engine_seed_done(eng, 200 * MS);
 	feed(eng, evs, 2);
 	assert_int_equal(s.nclosed, 1);
@@ -1281,7 +1323,7 @@ static void test_seeded_orphan_minisock_expires(void **state)
 		fin[1].aux = 60 * S;
 		eng = new_engine(&s, NULL);
 		assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none,
-					     100 * MS, true, 100 * MS + 50 * S), 0);
+					     100 * MS, ENGINE_SEED_MINISOCK, 100 * MS + 50 * S), 0);
 		engine_seed_done(eng, 200 * MS);
 		feed(eng, fin, 1);
 		engine_advance(eng, 10 * S + 1000);
@@ -1322,7 +1364,7 @@ static void test_seed_record_before_dump(void **state)
 
 	tuple_from_event(&t, &evs[0]);
 	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT1, &t, &o, 100 * MS,
-				     false, 0), 0);
+				     0, 0), 0);
 	engine_seed_done(eng, 200 * MS);
 	feed(eng, evs, 4);
 	assert_int_equal(engine_stats(eng)->gaps, 0);
@@ -1435,6 +1477,7 @@ int main(void)
 		cmocka_unit_test(test_seeded_request_is_passive),
 		cmocka_unit_test(test_syncookie_child_is_passive_birth),
 		cmocka_unit_test(test_seeded_orphan_minisock_expires),
+		cmocka_unit_test(test_seeded_orphan_full_socket),
 		cmocka_unit_test(test_seed_record_before_dump),
 		cmocka_unit_test(test_pending_moved_waits_again),
 		cmocka_unit_test(test_listener_gone_after_gap),

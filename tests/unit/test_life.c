@@ -70,7 +70,7 @@ static void test_seeded_orphan_is_lower_bound(void **state)
 	eng = engine_new(&cfg, &cb);
 	assert_non_null(eng);
 	assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none, 100 * MS,
-				     true, 0), 0);
+				     ENGINE_SEED_MINISOCK, 0), 0);
 	engine_seed_done(eng, 200 * MS);
 	memset(&e, 0, sizeof(e));
 	e.cookie = 7;
