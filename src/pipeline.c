@@ -300,7 +300,7 @@ char *pipe_fmt_ms(char *e, uint64_t ns, uint8_t known)
 }
 
 /* The widths of pipe_fmt_conn_cols' columns, as PIPE_CONN_COLS_HEADER spells them. */
-enum { W_TIME = 15, W_COOKIE = 8, W_PID = 7, W_COMM = 15, W_ADDR = 15, W_PORT = 5 };
+enum { W_TIME = 15, W_COOKIE = 10, W_PID = 7, W_COMM = 15, W_ADDR = 15, W_PORT = 5 };
 _Static_assert(sizeof(PIPE_CONN_COLS_HEADER) - 1 ==
 	       W_TIME + W_COOKIE + W_PID + W_COMM + 2 * (W_ADDR + W_PORT) + 8,
 	       "PIPE_CONN_COLS_HEADER and the column widths disagree");

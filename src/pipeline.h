@@ -215,7 +215,7 @@ char *pipe_fmt_ms(char *p, uint64_t ns, uint8_t known);
  * connections is kept in p->cols: see pipe_cols_init().
  */
 #define PIPE_CONN_COLS_HEADER \
-	"TIME            COOKIE   PID     COMM            LADDR           LPORT RADDR           RPORT "
+	"TIME            COOKIE     PID     COMM            LADDR           LPORT RADDR           RPORT "
 #define PIPE_CONN_COLS_MAX 220
 char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
 			 const struct conn *c);

@@ -163,12 +163,12 @@ static void test_conn_cols_follow_changes(void **state)
 	inet_pton(AF_INET, "10.0.0.2", c.t.daddr);
 	c.t.dport = 80;
 	assert_string_equal(conn_cols(&p, &c),
-		"1.500000        4097     -       -               10.0.0.1        0     10.0.0.2        80    ");
+		"1.500000        4097       -       -               10.0.0.1        0     10.0.0.2        80    ");
 	c.t.sport = 40000;
 	c.owner.pid = 77;
 	memcpy(c.owner.comm, "curl", 5);
 	assert_string_equal(conn_cols(&p, &c),
-		"1.500000        4097     77      curl            10.0.0.1        40000 10.0.0.2        80    ");
+		"1.500000        4097       77      curl            10.0.0.1        40000 10.0.0.2        80    ");
 	memcpy(c.owner.comm, "wget", 5);
 	assert_non_null(strstr(conn_cols(&p, &c), " wget "));
 	c.owner.pid = 78;
