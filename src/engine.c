@@ -132,6 +132,13 @@ uint64_t conn_since(const struct conn *c)
 
 static void evict_one(struct engine *e, uint64_t key);
 
+/* A record of c is being handled (records come in time order, nearly). */
+static void touch(const struct engine *e, struct conn *c)
+{
+	if (e->ev_ts > c->last_ns)
+		c->last_ns = e->ev_ts;
+}
+
 static struct conn *conn_new(struct engine *e, uint64_t key,
 			     const struct tuple *t)
 {
@@ -142,6 +149,7 @@ static struct conn *conn_new(struct engine *e, uint64_t key,
 		return NULL;
 	c->key = key;
 	c->t = *t;
+	c->last_ns = e->ev_ts;
 	c->loss_epoch = e->loss_epoch;
 	/*
 	 * First seen after a loss was noticed, from a record older than the
@@ -255,10 +263,12 @@ uint32_t conn_path_states(const struct conn *c)
 	return mask;
 }
 
-/* When path entry i ended (the next began, or the connection did). */
+/* When path entry i ended (the next began, or the connection did); 0: unknown. */
 static uint64_t path_end(const struct conn *c, int i)
 {
-	return i + 1 < c->npath ? c->path_since[i + 1] : c->end_ns;
+	if (i + 1 < c->npath)
+		return c->path_since[i + 1];
+	return conn_end_known(c) ? c->end_ns : 0;
 }
 
 uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
@@ -286,6 +296,10 @@ static bool orphan_until(const struct conn *c, uint8_t state, uint64_t to,
 
 bool conn_path_orphan(const struct conn *c, int i, uint64_t *ns)
 {
+	if (i + 1 == c->npath && !conn_end_known(c)) {
+		*ns = 0;
+		return false;
+	}
 	return orphan_until(c, c->path_state[i], path_end(c, i), ns);
 }
 
@@ -305,7 +319,9 @@ static void emit_full(struct engine *e, const struct conn *c,
 		.inferred = inferred,
 	};
 
-	t.orphan = orphan_until(c, oldstate, ts, &t.orphan_ns);
+	/* ended unseen: how long it was an orphan is not known either */
+	if (end != END_GONE)
+		t.orphan = orphan_until(c, oldstate, ts, &t.orphan_ns);
 	if (since && ts >= since) {
 		t.prev_ns = ts - since;
 		t.prev_known = conn_since_known(c, c->npath - 1);
@@ -360,17 +376,45 @@ static uint8_t classify_close(const struct conn *c)
 	return CLOSE_UNKNOWN;
 }
 
-/* The connection is over at ts: report its lifecycle and forget it. */
+/*
+ * Of a connection that ended unseen, what its path shows of how it closed:
+ * who sent the first FIN, if either had. Not the rest of classify_close():
+ * its "straight to CLOSE" cases (reset, failed) read the last state as the
+ * one the connection closed from, which here is not known.
+ */
+static uint8_t classify_gone(const struct conn *c)
+{
+	uint8_t last = c->npath ? c->path_state[c->npath - 1] : 0;
+	uint32_t seen = conn_path_states(c);
+
+	if (c->open_kind == OPEN_LISTEN || last == TCPFSM_ST_LISTEN)
+		return CLOSE_LISTENER;
+	if (seen & (1u << TCPFSM_ST_CLOSING))
+		return CLOSE_SIMULTANEOUS;
+	if (seen & (1u << TCPFSM_ST_FIN_WAIT1 | 1u << TCPFSM_ST_FIN_WAIT2 |
+		    1u << TCPFSM_ST_TIME_WAIT))
+		return CLOSE_ACTIVE;
+	if (seen & (1u << TCPFSM_ST_CLOSE_WAIT | 1u << TCPFSM_ST_LAST_ACK))
+		return CLOSE_PASSIVE;
+	return CLOSE_UNKNOWN;
+}
+
+/*
+ * The connection is over at ts: report its lifecycle and forget it. END_GONE:
+ * it ended unseen, ts is when that was learned, the last state's time is
+ * unknown.
+ */
 static void finish_conn(struct engine *e, struct conn *c,
 			const struct tcpfsm_event *ev, uint64_t ts, uint8_t end)
 {
 	uint8_t old = c->state;
+	bool gone = end == END_GONE;
 
-	emit(e, c, ev, ts, old, TCPFSM_ST_CLOSE, conn_since(c), end);
+	emit(e, c, ev, ts, old, TCPFSM_ST_CLOSE, gone ? 0 : conn_since(c), end);
 	c->end_ns = ts;
 	c->end = end;
-	c->close_kind = classify_close(c);
-	if (c->loss_epoch != e->loss_epoch)
+	c->close_kind = gone ? classify_gone(c) : classify_close(c);
+	if (c->loss_epoch != e->loss_epoch || gone)
 		c->flags |= CONN_F_INCOMPLETE;
 	if (conn_incomplete(c))
 		e->st.incomplete++;
@@ -579,6 +623,8 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		return;
 	}
 	c = get(e, ev->cookie);
+	if (c)
+		touch(e, c);
 	if (c && read_later(e, c, ev)) {
 		/* follow the records from here, keeping the dump's owner */
 		c->npath = 0;
@@ -611,6 +657,7 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 			if (c)
 				conn_remove(e, c);
 			c = rekey(e, req, ev->cookie);
+			touch(e, c);
 			if (seeded.pid)
 				c->owner = seeded;
 			learn_owner(c, ev);
@@ -799,8 +846,10 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 	if (sub != TCPFSM_ST_TIME_WAIT && sub != TCPFSM_ST_FIN_WAIT2)
 		sub = TCPFSM_ST_TIME_WAIT;
 
-	if (c)
+	if (c) {
+		touch(e, c);
 		prev_deadline = c->tw_deadline_ns;
+	}
 	if (c && (ev->flags & TCPFSM_F_DEADLINE))
 		c->tw_deadline_ns = ev->ts_ns + ev->aux;
 
@@ -877,6 +926,8 @@ static void handle_req(struct engine *e, const struct tcpfsm_event *ev)
 	c = get(e, key);
 	if (c && !tuple_eq(&c->t, &t))
 		return; /* a 64-bit hash collision: ignore rather than mis-join */
+	if (c)
+		touch(e, c);
 
 	switch (ev->kind) {
 	case TCPFSM_EV_REQ_START:
@@ -1057,6 +1108,42 @@ void engine_note_lost(struct engine *e, uint64_t at_ns)
 	e->st.lost_epochs++;
 }
 
+/* See engine.h: ended unseen, while records were lost? */
+static bool ended_unseen(const struct engine *e, const struct conn *c,
+			 const struct u64map *alive,
+			 const struct u64map *netns_read, uint64_t t0)
+{
+	return c->cookie && !(c->flags & (CONN_F_REQ | CONN_F_PENDING)) &&
+	       c->loss_epoch != e->loss_epoch && c->last_ns < t0 &&
+	       (!netns_read || u64map_get(netns_read, c->t.netns)) &&
+	       !u64map_get(alive, c->cookie);
+}
+
+int engine_reconcile(struct engine *e, const struct u64map *alive,
+		     const struct u64map *netns_read, uint64_t t0)
+{
+	struct conn **ended = NULL;
+	size_t n = 0, cap = 0, i;
+
+	/* found first, ended after: the map must not change during the walk */
+	u64map_foreach(&e->map, s) {
+		struct conn *c = slot_conn(s);
+
+		if (!ended_unseen(e, c, alive, netns_read, t0))
+			continue;
+		if (ARRAY_GROW(ended, n, cap, 64)) {
+			free(ended);
+			return -ENOMEM;
+		}
+		ended[n++] = c;
+	}
+	for (i = 0; i < n; i++)
+		finish_conn(e, ended[i], NULL, e->now, END_GONE);
+	e->st.gone += n;
+	free(ended);
+	return (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		const struct tuple *t, const struct owner *o, uint64_t now_ns,
 		unsigned int flags, uint64_t tw_deadline_ns)
@@ -1124,6 +1211,7 @@ const char *conn_end_name(unsigned int end)
 {
 	static const char *const n[] = {
 		"", "expired", "reused", "killed", "synack-timeout", "dropped",
+		"gone",
 	};
 
 	return end < sizeof(n) / sizeof(n[0]) ? n[end] : "";

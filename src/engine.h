@@ -63,6 +63,7 @@ enum conn_end {
 	END_KILLED,	/* minisocket removed early: RST, purge or netns exit */
 	END_SYNACK_TIMEOUT, /* request dropped after its SYN-ACK retransmissions */
 	END_REQ_DROPPED, /* request removed without a child (RST, listener gone) */
+	END_GONE,	/* absent from a dump after lost records: when, unknown */
 };
 
 #define CONN_F_BORN 0x01	/* first state seen from its start */
@@ -92,6 +93,7 @@ struct conn {
 	uint64_t stuck_at_ns;	/* threshold already reported (stuck) */
 	uint64_t tw_deadline_ns; /* when the timewait timer will fire */
 	uint64_t orphan_ns;	/* FIN_WAIT2 left to a minisocket at; 0: not */
+	uint64_t last_ns;	/* its latest record (or seeding) */
 	struct tuple t;
 	struct owner owner;
 	uint32_t loss_epoch;
@@ -132,6 +134,15 @@ enum dur_known {
 static inline uint8_t conn_since_known(const struct conn *c, int i)
 {
 	return i <= 0 && (c->flags & CONN_F_SEEDED) ? DUR_LOWER_BOUND : DUR_EXACT;
+}
+
+/*
+ * When it ended is known: not for one found gone (END_GONE), whose end is
+ * stamped when tcpfsm learned of it. The one place that rule is written.
+ */
+static inline bool conn_end_known(const struct conn *c)
+{
+	return c->end != END_GONE;
 }
 
 struct transition {
@@ -178,6 +189,7 @@ struct engine_stats {
 	uint64_t untracked;	/* events with no identity (cookie 0) */
 	uint64_t lost_epochs;	/* times the kernel reported lost records */
 	uint64_t incomplete;	/* finished connections conn_incomplete() */
+	uint64_t gone;		/* ended by engine_reconcile() */
 };
 
 struct engine;
@@ -201,6 +213,28 @@ void engine_finish(struct engine *e, uint64_t now_ns);
  * so does one first seen later from a record older than at_ns.
  */
 void engine_note_lost(struct engine *e, uint64_t at_ns);
+
+/*
+ * After lost records: end every connection whose end was among them. alive
+ * holds the cookies a sock_diag dump that began at t0 saw (any value);
+ * netns_read the inodes of the namespaces it read whole (NULL: all of
+ * them). A connection ends here, END_GONE, when all of these hold:
+ * - it was tracked when a loss was noted, or first seen from a record older
+ *   than one (engine_note_lost): records of its may be among those lost;
+ * - it has a cookie (not a request sock: those are keyed by tuple, and
+ *   stay; nor a minisocket known only by tuple);
+ * - no timer removal of its waits to be settled (that end is known);
+ * - its latest record is older than t0: nothing of it since the dump began;
+ * - its namespace was read whole, and its cookie is not in alive.
+ * The caller has delivered every record up to the dump's end first, so
+ * that one whose end was recorded has ended already. Its last state's
+ * time is unknown (it ended unseen, some time before the dump read it);
+ * the end is stamped at the engine's now, when tcpfsm learned it; it is
+ * incomplete; a listener leaves the listener list. Returns how many
+ * ended, or -ENOMEM (then none did).
+ */
+int engine_reconcile(struct engine *e, const struct u64map *alive,
+		     const struct u64map *netns_read, uint64_t t0);
 
 /*
  * A socket that existed before tracing began, from a sock_diag dump that

@@ -18,7 +18,7 @@ static uint64_t lifetime(const struct conn *c, uint8_t *known)
 	uint64_t first = c->npath ? c->path_since[0] : 0;
 
 	*known = DUR_UNKNOWN;
-	if (!first || c->end_ns < first)
+	if (!first || !conn_end_known(c) || c->end_ns < first)
 		return 0;
 	*known = conn_since_known(c, 0);
 	return c->end_ns - first;

@@ -452,6 +452,8 @@ static void on_closed(void *ctx, const struct conn *c)
 		p->closed++;
 		if (conn_incomplete(c))
 			p->incomplete++;
+		if (c->end == END_GONE)
+			p->gone++;
 	}
 	if (p->cb.closed && !p->done)
 		p->cb.closed(ctx, c);
@@ -495,6 +497,17 @@ static void deliver(void *ctx, const struct tcpfsm_event *e)
 	engine_event(p->eng, e);
 }
 
+/*
+ * Records from before at were lost: the engine marks what they may have
+ * touched; live, a dump will say which connections ended meanwhile.
+ */
+static void note_loss(struct pipe *p, uint64_t at)
+{
+	engine_note_lost(p->eng, at);
+	if (!p->replaying && at > p->rc_loss)
+		p->rc_loss = at;
+}
+
 static void on_raw(void *ctx, const struct tcpfsm_event *e)
 {
 	struct pipe *p = ctx;
@@ -516,7 +529,7 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 	if (reorder_push(&p->ro, e)) {
 		/* out of memory: do not pretend, count it apart */
 		p->dropped++;
-		engine_note_lost(p->eng, e->ts_ns + 1);
+		note_loss(p, e->ts_ns + 1);
 	}
 }
 
@@ -533,6 +546,7 @@ void pipe_step(struct pipe *p, uint64_t watermark)
 
 	p->now_ns = clock_ns(CLOCK_MONOTONIC);
 	reorder_release(&p->ro, watermark, deliver, p, &upto);
+	p->released = upto;
 	engine_advance(p->eng, upto);
 	tick(p, upto, false);
 	err = cli_flush(p->out);
@@ -551,7 +565,7 @@ static void check_lost(struct pipe *p, uint64_t lost)
 
 	if (lost <= p->lost_seen)
 		return;
-	engine_note_lost(p->eng, now);
+	note_loss(p, now);
 	if (p->rec && !p->rec_err) {
 		struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .aux = lost };
 
@@ -581,6 +595,8 @@ struct seed_ctx {
 	unsigned int failed;	/* namespaces not read */
 	uint32_t fail_ns;	/* the first of them */
 	int fail_err;		/* and why */
+	diag_sock_cb each;	/* per socket: seed_one, or alive_one */
+	struct u64map *netns_read; /* non-NULL: namespaces read whole go here */
 };
 
 static int seed_one(void *ctx, const struct diag_sock *s)
@@ -632,16 +648,29 @@ static void seed_failed(struct seed_ctx *sc, unsigned int n, uint32_t ns, int er
 	sc->failed += n;
 }
 
+/* sc->netns was read; whole unless the kernel marked the dump interrupted. */
+static void ns_read(struct seed_ctx *sc, bool whole)
+{
+	sc->nns++;
+	/* not put (no memory): its connections are left as they are */
+	if (sc->netns_read && whole)
+		(void)u64map_put(sc->netns_read, sc->netns, 1);
+}
+
 /* The sockets of the namespace this thread is in, as sc->netns. */
 static void seed_here(struct seed_ctx *sc)
 {
 	struct diag_query q = { 0 };	/* both families, every state */
-	int err = diag_dump(&q, seed_one, sc, NULL);
+	struct diag_dump_info info = { 0 };
+	int err;
 
+	/* alive_one keeps what a repeated dump saw: a superset is safe */
+	q.restartable = sc->each != seed_one;
+	err = diag_dump(&q, sc->each, sc, &info);
 	if (err)
 		seed_failed(sc, 1, sc->netns, err);
 	else
-		sc->nns++;
+		ns_read(sc, !info.intr);
 }
 
 /*
@@ -659,7 +688,7 @@ static int seed_netns(void *ctx, uint32_t inode, int fd)
 	if (netns_tcp_in_use_here())
 		seed_here(sc);
 	else
-		sc->nns++;
+		ns_read(sc, true);	/* no TCP socket at all */
 	if (setns(sc->home_fd, CLONE_NEWNET)) {
 		sc->stranded = -errno;
 		return NETNS_WALK_STOP;
@@ -690,11 +719,29 @@ static int seed_others(struct seed_ctx *sc, uint32_t only)
 	close(sc->home_fd);
 	if (ws.failed)
 		seed_failed(sc, ws.failed, ws.first_failed, ws.first_err);
-	if (only && !err && !ws.visited && !ws.failed)
+	if (only && !err && !ws.visited && !ws.failed && sc->each == seed_one)
 		fprintf(stderr, "tcpfsm: warning: --netns %u: no process or "
 			"/run/netns entry is in that namespace: its existing "
 			"sockets are not read\n", only);
 	return err < 0 ? err : 0;
+}
+
+/*
+ * Every namespace through sc->each, filters or not: ours in place, then
+ * each other one (only the --netns one, if given). Returns seed_others'.
+ */
+static int walk_namespaces(struct pipe *p, struct seed_ctx *sc)
+{
+	const struct filter *f = &p->o.filter;
+	int list_err = 0;
+
+	if (!f->has_netns || f->netns == p->netns_self) {
+		sc->netns = p->netns_self;
+		seed_here(sc);
+	}
+	if (!f->has_netns || f->netns != p->netns_self)
+		list_err = seed_others(sc, f->has_netns ? f->netns : 0);
+	return list_err;
 }
 
 /*
@@ -707,23 +754,13 @@ static int seed_others(struct seed_ctx *sc, uint32_t only)
  */
 static int seed(struct pipe *p)
 {
-	const struct filter *f = &p->o.filter;
-	struct seed_ctx sc = { .p = p, .home_fd = -1 };
-	struct stat st;
-	int list_err = 0;
+	struct seed_ctx sc = { .p = p, .home_fd = -1, .each = seed_one };
+	int list_err;
 
-	/* the thread's own: setns() moves only the calling thread */
-	if (!stat("/proc/thread-self/ns/net", &st))
-		p->netns_self = (uint32_t)st.st_ino;
 	/* on failure what was found is kept: owners are a best effort */
 	(void)procmap_scan(&sc.pm, "/proc");
 	sc.now = clock_ns(CLOCK_MONOTONIC);
-	if (!f->has_netns || f->netns == p->netns_self) {
-		sc.netns = p->netns_self;
-		seed_here(&sc);
-	}
-	if (!f->has_netns || f->netns != p->netns_self)
-		list_err = seed_others(&sc, f->has_netns ? f->netns : 0);
+	list_err = walk_namespaces(p, &sc);
 	engine_seed_done(p->eng, clock_ns(CLOCK_MONOTONIC));
 	procmap_free(&sc.pm);
 	if (sc.stranded)
@@ -739,6 +776,90 @@ static int seed(struct pipe *p)
 			"of %u network namespaces (netns %u: %s): connections older "
 			"than this run there have no owner\n", sc.failed,
 			sc.failed + sc.nns, sc.fail_ns, strerror(-sc.fail_err));
+	return 0;
+}
+
+/* ---- after lost records: which connections ended meanwhile ---- */
+
+/* At most one dump a second while losses go on: each walks every table. */
+#define RECONCILE_EVERY_NS 1000000000ull
+/* More sockets than any host holds: a full set would leave its namespace be. */
+#define RECONCILE_MAX_SOCKS (1ull << 30)
+
+static int alive_one(void *ctx, const struct diag_sock *s)
+{
+	struct seed_ctx *sc = ctx;
+
+	if (!s)
+		return 0;	/* a repeat: what it saw stays, a superset is safe */
+	/* an error stops this namespace's dump: it is then not read whole */
+	return s->cookie ? u64map_put(&sc->p->rc_alive, s->cookie, 1) : 0;
+}
+
+/* End what the dump shows ended while records were lost, and forget it. */
+static void reconcile_decide(struct pipe *p)
+{
+	/* out of memory: nothing ended, a later loss dumps again */
+	(void)engine_reconcile(p->eng, &p->rc_alive, &p->rc_netns, p->rc_t0);
+	u64map_free(&p->rc_alive);
+	u64map_free(&p->rc_netns);
+	p->rc_t1 = 0;
+}
+
+/*
+ * Live, after lost records: a connection whose closing records were lost
+ * would never end. Once every record from before the loss is delivered, dump
+ * the sockets of every namespace (as seeding does, filters or not; with
+ * --netns that one), from t0 to t1; once every record up to t1 is delivered
+ * too (so each end recorded during the dump has been followed), the engine
+ * ends the connections the dump did not see (engine_reconcile). Request
+ * socks are not looked for: the engine keys them by tuple, and their timers
+ * end them. Returns 0, or EXIT_FAIL (printed) when this thread could not
+ * return to its own namespace.
+ */
+static int reconcile(struct pipe *p)
+{
+	struct seed_ctx sc = { .p = p, .home_fd = -1, .each = alive_one,
+			       .netns_read = &p->rc_netns };
+	uint64_t now;
+	int list_err;
+
+	if (p->rc_t1) {
+		if (p->released >= p->rc_t1)
+			reconcile_decide(p);
+		return 0;
+	}
+	if (!p->rc_loss || p->released < p->rc_loss)
+		return 0;
+	now = clock_ns(CLOCK_MONOTONIC);
+	if (p->rc_last && now - p->rc_last < RECONCILE_EVERY_NS)
+		return 0;
+	p->rc_last = now;
+	if (u64map_init(&p->rc_alive, 1024, RECONCILE_MAX_SOCKS))
+		return 0;
+	if (u64map_init(&p->rc_netns, 16, RECONCILE_MAX_SOCKS)) {
+		u64map_free(&p->rc_alive);
+		return 0;
+	}
+	/* a loss noticed from here on needs a dump of its own */
+	p->rc_loss = 0;
+	p->rc_t0 = now;
+	list_err = walk_namespaces(p, &sc);
+	p->rc_t1 = clock_ns(CLOCK_MONOTONIC);
+	if (sc.stranded) {
+		u64map_free(&p->rc_alive);
+		u64map_free(&p->rc_netns);
+		p->rc_t1 = 0;
+		return cli_error("cannot return to our own network namespace after "
+				 "reading another's sockets: %s", strerror(-sc.stranded));
+	}
+	if ((list_err || sc.failed) && !p->rc_warned) {
+		fprintf(stderr, "tcpfsm: warning: after lost records, cannot reread "
+			"the sockets of %s: connections there whose end was lost "
+			"do not end\n", list_err ? "other network namespaces" :
+			"some network namespaces");
+		p->rc_warned = true;
+	}
 	return 0;
 }
 
@@ -799,6 +920,8 @@ static int run_live(struct pipe *p)
 	};
 	char err[256], warn[256];
 	uint64_t deadline = 0, now;
+	struct stat st;
+	bool failed = false;
 	int ret;
 
 	p->start_mono = clock_ns(CLOCK_MONOTONIC);
@@ -824,6 +947,9 @@ static int run_live(struct pipe *p)
 		if (ret)
 			return cli_error("--record %s: %s", p->o.record_path, strerror(-ret));
 	}
+	/* the thread's own: setns() moves only the calling thread */
+	if (!stat("/proc/thread-self/ns/net", &st))
+		p->netns_self = (uint32_t)st.st_ino;
 	if (!p->o.no_seed) {
 		ret = seed(p);
 		if (ret)
@@ -855,6 +981,10 @@ static int run_live(struct pipe *p)
 		}
 		check_lost(p, tracer_lost(p->tr, NULL));
 		pipe_step(p, now - REORDER_SLACK_NS);
+		if (reconcile(p)) {
+			failed = true;
+			break;
+		}
 		if (p->age_open && tracer_take_watched(p->tr))
 			agesrv_serve(&p->age, age_fill, p);
 	}
@@ -867,10 +997,17 @@ static int run_live(struct pipe *p)
 	now = clock_ns(CLOCK_MONOTONIC);
 	if (!p->epipe) {
 		reorder_flush(&p->ro, deliver, p);
+		/* every record is in: a dump waiting for them can be decided */
+		if (p->rc_t1)
+			reconcile_decide(p);
 		engine_finish(p->eng, now);
 		tick(p, now, true);
 	}
-	return ret < 0 && ret != -EINTR ? EXIT_FAIL : EXIT_OK;
+	if (p->rc_t1) {
+		u64map_free(&p->rc_alive);
+		u64map_free(&p->rc_netns);
+	}
+	return failed || (ret < 0 && ret != -EINTR) ? EXIT_FAIL : EXIT_OK;
 }
 
 static int run_replay(struct pipe *p)
@@ -960,9 +1097,12 @@ static void summary(struct pipe *p)
 	if (p->dropped)
 		fprintf(stderr, ", %llu dropped by tcpfsm (out of memory)",
 			(unsigned long long)p->dropped);
-	fprintf(stderr, "; %llu connections ended, %llu incomplete, %llu evicted",
-		(unsigned long long)p->closed, (unsigned long long)p->incomplete,
-		(unsigned long long)st->evicted);
+	fprintf(stderr, "; %llu connections ended, %llu incomplete",
+		(unsigned long long)p->closed, (unsigned long long)p->incomplete);
+	if (p->gone)
+		fprintf(stderr, " (%llu gone while records were lost)",
+			(unsigned long long)p->gone);
+	fprintf(stderr, ", %llu evicted", (unsigned long long)st->evicted);
 	if (p->seeded)
 		fprintf(stderr, ", %llu seeded at start", (unsigned long long)p->seeded);
 	fputc('\n', stderr);

@@ -73,8 +73,19 @@ struct pipe {
 	uint64_t dropped;	/* records tcpfsm itself had no memory for */
 	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;
-	/* the summary's: connections the filters select that ended, and of them incomplete */
-	uint64_t closed, incomplete;
+	/*
+	 * the summary's: connections the filters select that ended, of them
+	 * incomplete, and gone (ended while their records were lost)
+	 */
+	uint64_t closed, incomplete, gone;
+	uint64_t released;	/* how far the engine has every record (pipe_step) */
+	/* live only: the sock_diag dump after lost records (see reconcile()) */
+	uint64_t rc_loss;	/* records lost up to here, no dump since; 0: none */
+	uint64_t rc_last;	/* the last dump began: at most one a second */
+	uint64_t rc_t0, rc_t1;	/* the dump to decide on began, ended; rc_t1 0: none */
+	struct u64map rc_alive;	/* its cookies */
+	struct u64map rc_netns;	/* the namespaces it read whole */
+	bool rc_warned;
 	/* the command's callbacks (stuck: pipe_stuck_cb by default) */
 	struct engine_cb cb;
 	struct cgpath cg;	/* cgroup id -> path */

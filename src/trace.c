@@ -9,6 +9,8 @@
 
 static const char *source_name(const struct transition *t)
 {
+	if (!t->ev && t->end == END_GONE)
+		return "dump";	/* absent from a sock_diag dump after a loss */
 	if (!t->ev || t->ev->kind == TCPFSM_EV_STATE)
 		return t->ev ? "state" : "timer";
 	return t->ev->kind <= TCPFSM_EV_TW_EXPIRE ? "timewait" : "request";

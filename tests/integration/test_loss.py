@@ -7,7 +7,7 @@ import socket
 import struct
 import subprocess
 
-from conftest import BIN, listener, run, wait_for
+from conftest import BIN, listener, parse_ss, run, wait_for
 from netns import Netns
 
 LOADGEN = os.path.join(os.path.dirname(BIN), "tools", "loadgen")
@@ -83,3 +83,66 @@ def test_loadgen_count_is_exact_when_connects_fail():
         ns.delete()
     assert "connections=20 " in out, out
     assert int(re.search(r"errors=(\d+)", out).group(1)) > 0, out  # some did fail
+
+
+def test_connection_closed_while_records_lost_ends_gone(tracer, tmp_path):
+    """Two connections open before the reader stops; the ring is overflowed,
+    then one is reset while the reader is still stopped, so its closing
+    records are lost. Live, the dump after the loss does not find it: `life`
+    ends it, "gone" and incomplete; the other one, which the dump finds, is
+    not ended, and when it closes later it ends as it closed. A replay of
+    the recording cannot look again: there the reset one never ends."""
+    rec = tmp_path / "gone.rec"
+    t = tracer("--ringbuf-size", "1", "--record", str(rec), cmd="life")
+    lis = listener()
+    gone_c = socket.create_connection(lis.getsockname())
+    gone_s, _ = lis.accept()
+    kept_c = socket.create_connection(lis.getsockname())
+    kept_s, _ = lis.accept()
+    gone_port, kept_port = gone_c.getsockname()[1], kept_c.getsockname()[1]
+    os.kill(t.proc.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: open(f"/proc/{t.proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T",
+                 what="the tracer to stop")
+        out = subprocess.run([LOADGEN, "-n", "3000", "-d", "60"], capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+        assert "connections=3000" in out, out
+        # the ring is full: this reset's records (both ends) are lost
+        gone_c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        gone_c.close()
+        wait_for(lambda: gone_port not in {s["rport"] for s in parse_ss(subprocess.run(
+            ["ss", "-tanie"], capture_output=True, text=True, check=True).stdout)},
+            what="the reset to reach the server's end")
+    finally:
+        os.kill(t.proc.pid, signal.SIGCONT)
+
+    def ours(lives, port):
+        return [l for l in lives if l["type"] == "life" and l["family"] == "ipv4" and
+                port in (l["sport"], l["dport"]) and lis.getsockname()[1] in (l["sport"], l["dport"])]
+    lives = t.wait(lambda ls: len(ours(ls, gone_port)) == 2 and ls, timeout=20,
+                   what="both ends of the reset connection to end")
+    for gone in ours(lives, gone_port):
+        assert gone["end"] == "gone" and gone["incomplete"], gone
+        assert gone["path"][-1]["ns"] is None and gone["lifetime_ns"] is None, gone
+    assert ours(lives, kept_port) == [], ours(lives, kept_port)
+    # the server closes first: the client's end goes CLOSE_WAIT -> LAST_ACK -> CLOSE
+    kept_s.close()
+    wait_for(lambda: any(s["lport"] == kept_port and s["state"] == "CLOSE_WAIT" for s in parse_ss(
+        subprocess.run(["ss", "-tanie"], capture_output=True, text=True, check=True).stdout)),
+        what="the kept connection's client to see the FIN")
+    kept_c.close()
+    lives = t.wait(lambda ls: [l for l in ours(ls, kept_port) if l["sport"] == kept_port],
+                   what="the kept connection's client to end")
+    lives = t.stop()
+    assert t.returncode == 0, t.stderr()
+    [kept] = [l for l in ours(lives, kept_port) if l["sport"] == kept_port]
+    assert "end" not in kept and kept["close"] == "passive", kept
+    assert kept["path"][-1]["state"] == "LAST_ACK" and kept["path"][-1]["ns"] is not None, kept
+    assert kept["incomplete"], kept  # alive across the loss
+    assert re.search(r"incomplete \((\d+) gone while records were lost\)", t.stderr()), t.stderr()
+    lis.close()
+    p = run("life", "--replay", str(rec), "--json")
+    assert p.returncode == 0, p.stderr
+    replayed = [json.loads(l) for l in p.stdout.splitlines()]
+    assert ours(replayed, gone_port) == [], ours(replayed, gone_port)
+    assert "gone" not in p.stderr, p.stderr

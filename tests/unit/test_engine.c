@@ -698,6 +698,184 @@ static void test_lost_marks_later_delivered_older(void **state)
 	engine_free(eng);
 }
 
+/* ---- engine_reconcile: connections that ended while records were lost ---- */
+
+/* A set of cookies (or namespace inodes), as a dump fills it; 0 ends the list. */
+static void set_of(struct u64map *m, ...)
+{
+	va_list ap;
+	uint64_t k;
+
+	assert_int_equal(u64map_init(m, 16, 1024), 0);
+	va_start(ap, m);
+	while ((k = va_arg(ap, uint64_t)))
+		assert_int_equal(u64map_put(m, k, 1), 0);
+	va_end(ap);
+}
+
+/* Two connections alive at the loss, one of them absent from the dump. */
+static void test_reconcile_ends_gone(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		st(SRV, 9, 3 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 200, true),
+		st(SRV, 9, 4 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		/* after the reconcile: 9 goes on as before */
+		st(SRV, 9, 40 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 200, true),
+		st(SRV, 9, 41 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSE, 0, false),
+	};
+	struct u64map alive;
+	uint8_t known;
+
+	feed(eng, evs, 4);
+	engine_note_lost(eng, 10 * MS);
+	set_of(&alive, 9ull, 0ull);
+	engine_advance(eng, 30 * MS);
+	assert_int_equal(engine_reconcile(eng, &alive, NULL, 20 * MS), 1);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].cookie, 7);
+	assert_int_equal(s.closed[0].end, END_GONE);
+	assert_string_equal(conn_end_name(s.closed[0].end), "gone");
+	assert_true(conn_incomplete(&s.closed[0]));
+	assert_true(s.closed[0].flags & CONN_F_INCOMPLETE);
+	/* stamped when learned; how long ESTABLISHED lasted is not known */
+	assert_int_equal(s.closed[0].end_ns, 30 * MS);
+	assert_int_equal(s.closed[0].npath, 2);
+	assert_int_equal(conn_path_ns(&s.closed[0], 0, &known), 1 * MS);
+	assert_int_equal(known, DUR_EXACT);
+	assert_int_equal(conn_path_ns(&s.closed[0], 1, &known), 0);
+	assert_int_equal(known, DUR_UNKNOWN);
+	/* an RST, a FIN, a netns exit: the path does not say */
+	assert_int_equal(s.closed[0].close_kind, CLOSE_UNKNOWN);
+	/* and the transition trace prints */
+	assert_int_equal(s.tr[s.ntr - 1].cookie, 7);
+	assert_int_equal(s.tr[s.ntr - 1].old, TCPFSM_ST_ESTABLISHED);
+	assert_int_equal(s.tr[s.ntr - 1].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[s.ntr - 1].known, DUR_UNKNOWN);
+	assert_int_equal(s.tr[s.ntr - 1].end, END_GONE);
+	assert_int_equal(s.tr[s.ntr - 1].ts, 30 * MS);
+	assert_int_equal(engine_stats(eng)->gone, 1);
+	assert_int_equal(engine_stats(eng)->conns, 1);
+	/* a second look changes nothing: 7 is gone, 9 alive */
+	assert_int_equal(engine_reconcile(eng, &alive, NULL, 20 * MS), 0);
+	/* the one the dump saw is followed as before, and incomplete */
+	feed(eng, evs + 4, 2);
+	assert_int_equal(s.nclosed, 2);
+	assert_int_equal(s.closed[1].cookie, 9);
+	assert_int_equal(s.closed[1].end, END_NONE);
+	assert_int_equal(s.closed[1].close_kind, CLOSE_RESET);
+	assert_true(s.closed[1].flags & CONN_F_INCOMPLETE);
+	u64map_free(&alive);
+	engine_free(eng);
+}
+
+/*
+ * What stays: a connection with a record since the dump began, one first
+ * seen after the loss, one in a namespace the dump did not read whole, a
+ * timer removal waiting for its grace, a request sock (keyed by tuple) and
+ * a minisocket known only by tuple (no cookie). None is in the dump.
+ */
+static void test_reconcile_keeps(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event late = st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE,
+				      TCPFSM_ST_SYN_SENT, 100, true);
+	struct tcpfsm_event late2 = st(CLI, 7, 25 * MS, TCPFSM_ST_SYN_SENT,
+				       TCPFSM_ST_ESTABLISHED, 0, false);
+	struct tcpfsm_event other_ns = st(CLI, 8, 2 * MS, TCPFSM_ST_CLOSE,
+					  TCPFSM_ST_SYN_SENT, 100, true);
+	struct tcpfsm_event req = ev(SRV, TCPFSM_EV_REQ_START, 0, 3 * MS, 0,
+				     TCPFSM_ST_SYN_RECV);
+	struct tcpfsm_event tw = ev(CLI, TCPFSM_EV_TW_START, 0, 4 * MS, 0,
+				    TCPFSM_ST_TIME_WAIT);
+	struct tcpfsm_event tw_cancel = ev(CLI, TCPFSM_EV_TW_CANCEL, 11, 19 * MS, 0,
+					   TCPFSM_ST_TIME_WAIT);
+	struct tcpfsm_event tw11 = ev(CLI, TCPFSM_EV_TW_START, 11, 5 * MS, 0,
+				      TCPFSM_ST_TIME_WAIT);
+	struct tcpfsm_event after = st(SRV, 12, 15 * MS, TCPFSM_ST_CLOSE,
+				       TCPFSM_ST_SYN_SENT, 100, true);
+	struct u64map alive, netns;
+
+	other_ns.netns = 4026532000u;
+	other_ns.sport = 40001;
+	tw.sport = 40002;
+	tw11.sport = tw_cancel.sport = 40003;
+	engine_event(eng, &late);
+	engine_event(eng, &other_ns);
+	engine_event(eng, &req);
+	engine_event(eng, &tw);
+	engine_event(eng, &tw11);
+	engine_note_lost(eng, 10 * MS);
+	engine_event(eng, &after);
+	engine_event(eng, &tw_cancel);	/* pending: killed or reused, soon */
+	engine_event(eng, &late2);	/* during the dump */
+	assert_int_equal(engine_stats(eng)->conns, 6);
+	set_of(&alive, 0ull);
+	set_of(&netns, (uint64_t)late.netns, 0ull);
+	assert_int_equal(engine_reconcile(eng, &alive, &netns, 20 * MS), 0);
+	assert_int_equal(s.nclosed, 0);
+	assert_int_equal(engine_stats(eng)->conns, 6);
+	assert_int_equal(engine_stats(eng)->gone, 0);
+	/* the pending removal settles as it would have */
+	engine_advance(eng, 40 * MS);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].cookie, 11);
+	assert_int_equal(s.closed[0].end, END_KILLED);
+	/* with every namespace read, the one in the other namespace is gone */
+	assert_int_equal(engine_reconcile(eng, &alive, NULL, 20 * MS), 1);
+	assert_int_equal(s.closed[1].cookie, 8);
+	assert_int_equal(s.closed[1].end, END_GONE);
+	assert_int_equal(engine_stats(eng)->conns, 4);
+	u64map_free(&alive);
+	u64map_free(&netns);
+	engine_free(eng);
+}
+
+/*
+ * A listener is a connection too: gone, it leaves the listener list, so a
+ * SYN that comes later neither finds it (its owner) nor touches freed
+ * memory; the one the dump saw still gives its children its owner.
+ */
+static void test_reconcile_listener(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event lis = st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE,
+				     TCPFSM_ST_LISTEN, 200, true);
+	struct tcpfsm_event lis2 = st(SRV, 6, 2 * MS, TCPFSM_ST_CLOSE,
+				      TCPFSM_ST_LISTEN, 300, true);
+	struct tcpfsm_event req = ev(SRV, TCPFSM_EV_REQ_START, 0, 40 * MS, 0,
+				     TCPFSM_ST_SYN_RECV);
+	struct tcpfsm_event req2 = ev(SRV, TCPFSM_EV_REQ_START, 0, 41 * MS, 0,
+				      TCPFSM_ST_SYN_RECV);
+	struct u64map alive;
+
+	lis2.sport = 8081;
+	req2.sport = 8081;
+	engine_event(eng, &lis);
+	engine_event(eng, &lis2);
+	engine_note_lost(eng, 10 * MS);
+	set_of(&alive, 6ull, 0ull);
+	engine_advance(eng, 30 * MS);
+	assert_int_equal(engine_reconcile(eng, &alive, NULL, 20 * MS), 1);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].cookie, 5);
+	assert_int_equal(s.closed[0].end, END_GONE);
+	assert_int_equal(s.closed[0].open_kind, OPEN_LISTEN);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_LISTENER);
+	assert_true(s.closed[0].flags & CONN_F_INCOMPLETE);
+	engine_event(eng, &req);
+	engine_event(eng, &req2);
+	assert_int_equal(s.tr[s.ntr - 2].pid, 0);	/* no listener on 8080 now */
+	assert_int_equal(s.tr[s.ntr - 1].pid, 300);	/* 8081's is still there */
+	u64map_free(&alive);
+	engine_free(eng);
+}
+
 /*
  * A path longer than CONN_MAX_PATH (the engine follows whatever the kernel
  * reports; these states need not be a legal sequence). Entering state i at
@@ -1463,6 +1641,9 @@ int main(void)
 		cmocka_unit_test(test_duplicate_gap_reorder),
 		cmocka_unit_test(test_lost_marks_incomplete),
 		cmocka_unit_test(test_lost_marks_later_delivered_older),
+		cmocka_unit_test(test_reconcile_ends_gone),
+		cmocka_unit_test(test_reconcile_keeps),
+		cmocka_unit_test(test_reconcile_listener),
 		cmocka_unit_test(test_long_path_durations),
 		cmocka_unit_test(test_long_path_fold_is_marked),
 		cmocka_unit_test(test_full_path_not_folded),
