@@ -9,7 +9,7 @@
 # Builds into OUT (default build-fuzz; make passes $(BUILD)-fuzz, which
 # make clean removes) with clang and -fsanitize=fuzzer,address,undefined;
 # needs clang and its runtime (Debian: clang + libclang-rt-14-dev). When
-# fuzzing, the committed seeds in tests/fuzz/corpus are copied to
+# fuzzing, the committed seeds in tests/fuzz/corpus-diag are copied to
 # OUT/corpus, which collects what the fuzzer finds; crashes are written to
 # OUT as crash-*. The check reads the seeds in place and writes nothing there.
 set -euo pipefail
@@ -37,8 +37,8 @@ out=$(cd "$out" && pwd)
 cd "$out"
 if [ "$check" = 1 ]; then
 	# files, not a directory: libFuzzer runs each once, fuzzes nothing
-	seeds=("$here"/tests/fuzz/corpus/*)
-	[ -e "${seeds[0]}" ] || { echo "fuzz: no seeds in tests/fuzz/corpus" >&2; exit 1; }
+	seeds=("$here"/tests/fuzz/corpus-diag/*)
+	[ -e "${seeds[0]}" ] || { echo "fuzz: no seeds in tests/fuzz/corpus-diag" >&2; exit 1; }
 	./fuzz_diag "${seeds[@]}" 2>"$out/check.log" || {
 		cat "$out/check.log" >&2
 		echo "fuzz: the committed corpus fails (log above)" >&2
@@ -48,6 +48,6 @@ if [ "$check" = 1 ]; then
 	exit 0
 fi
 mkdir -p "$out/corpus"
-cp -n "$here"/tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
+cp -n "$here"/tests/fuzz/corpus-diag/* "$out/corpus/" 2>/dev/null || true
 exec ./fuzz_diag -max_total_time="$seconds" -max_len=65536 \
 	-print_final_stats=1 "$out/corpus"
