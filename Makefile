@@ -119,11 +119,12 @@ sanitize-unit:
 sanitize: sanitize-unit
 	@if [ "$$(id -u)" = 0 ]; then $(SAN_MAKE) integration; fi
 
+# '+': fuzz.sh runs make for the BPF skeleton, which may share our jobs
 fuzz:
-	@tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)-fuzz
+	+@tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)-fuzz
 
 fuzz-check:
-	@tools/fuzz.sh --check $(BUILD)-fuzz
+	+@tools/fuzz.sh --check $(BUILD)-fuzz
 
 bench: all
 	@tools/bench-trace.sh $(BUILD)
