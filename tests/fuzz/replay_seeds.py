@@ -21,6 +21,10 @@ before boot_id); the rest are synthetic, 184-byte headers:
   header-only.bin   a header and no record
   header-v1.bin     a 168-byte header only
   header-cut.bin    a header cut short
+
+The corpus also holds, not made here, the minimized inputs of the bugs
+fuzz_replay found (stats-interval-clock-jump.bin, wall-time-overflow.bin,
+stuck-doubling-wraps.bin): keep them when re-running this.
 """
 import os
 import shutil
