@@ -5,8 +5,9 @@
 #   make unit       cmocka unit tests only (no root)
 #   make integration root integration tests only
 #   make sanitize   unit (and, as root, integration) tests under ASan+UBSan
-#   make fuzz       run the netlink parser fuzzer for FUZZ_SECONDS
-#   make fuzz-check build the fuzzer, run its committed corpus once (seconds)
+#   make fuzz       run both fuzzers (sock_diag parser, replayed recordings),
+#                   FUZZ_SECONDS each, one after the other
+#   make fuzz-check build the fuzzers, run their committed corpora once (seconds)
 #   make bench      the tracing overhead benchmark (root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel
@@ -96,7 +97,7 @@ unit: $(UNIT_BINS)
 integration: all
 	@tools/run-integration.sh $(BUILD)
 
-# Every test: unit tests, the same under ASan+UBSan, the fuzzer's corpus,
+# Every test: unit tests, the same under ASan+UBSan, the fuzzers' corpora,
 # then root integration.
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
@@ -118,11 +119,12 @@ sanitize-unit:
 sanitize: sanitize-unit
 	@if [ "$$(id -u)" = 0 ]; then $(SAN_MAKE) integration; fi
 
+# '+': fuzz.sh runs make for the BPF skeleton, which may share our jobs
 fuzz:
-	@tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)-fuzz
+	+@tools/fuzz.sh $(FUZZ_SECONDS) $(BUILD)-fuzz
 
 fuzz-check:
-	@tools/fuzz.sh --check $(BUILD)-fuzz
+	+@tools/fuzz.sh --check $(BUILD)-fuzz
 
 bench: all
 	@tools/bench-trace.sh $(BUILD)

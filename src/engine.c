@@ -1065,11 +1065,15 @@ static void scan_stuck(struct engine *e, uint64_t now, bool at_exit)
 			e->cb.stuck(e->cb.ctx, c, now, thr, true);
 			continue;
 		}
-		/* once per threshold, then again at each doubling */
+		/*
+		 * once per threshold, then again at each doubling; dur / 2,
+		 * not stuck_at_ns * 2: a recording's clock may run to the end
+		 * of time, where the doubling wrapped (to 0: forever)
+		 */
 		if (!c->stuck_at_ns) {
 			c->stuck_at_ns = thr;
-		} else if (dur >= c->stuck_at_ns * 2) {
-			while (dur >= c->stuck_at_ns * 2)
+		} else if (c->stuck_at_ns <= dur / 2) {
+			while (c->stuck_at_ns <= dur / 2)
 				c->stuck_at_ns *= 2;
 		} else {
 			continue;

@@ -254,7 +254,15 @@ uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns)
 	case TS_REL:
 		return mono_ns >= p->start_mono ? mono_ns - p->start_mono : 0;
 	default:
-		return (uint64_t)((int64_t)mono_ns + p->wall_offset);
+		/*
+		 * A recording's timestamps and clocks can be anything: the
+		 * sum is clamped to [0, UINT64_MAX], never overflowed.
+		 */
+		if (p->wall_offset >= 0)
+			return mono_ns > UINT64_MAX - (uint64_t)p->wall_offset ?
+				       UINT64_MAX : mono_ns + (uint64_t)p->wall_offset;
+		return mono_ns > -(uint64_t)p->wall_offset ?
+			       mono_ns + (uint64_t)p->wall_offset : 0;
 	}
 }
 

@@ -297,6 +297,14 @@ static void reset(struct stats *S)
 	u64map_clear(&S->index);
 }
 
+/* from + n * interval, or UINT64_MAX (the end of time) past it */
+static uint64_t after_intervals(uint64_t from, uint64_t interval, uint64_t n)
+{
+	if (n > (UINT64_MAX - from) / interval)
+		return UINT64_MAX;
+	return from + n * interval;
+}
+
 static void tick(struct pipe *p, uint64_t now, bool final)
 {
 	struct stats *S = p->o.priv;
@@ -309,14 +317,19 @@ static void tick(struct pipe *p, uint64_t now, bool final)
 	if (!S->interval_ns)
 		return;
 	if (!S->next_print_ns)
-		S->next_print_ns = p->start_mono + S->interval_ns;
+		S->next_print_ns = after_intervals(p->start_mono, S->interval_ns, 1);
 	if (now < S->next_print_ns)
 		return;
 	print_all(p, now);
 	reset(S);
 	S->period_start_ns = now;
-	while (S->next_print_ns <= now)
-		S->next_print_ns += S->interval_ns;
+	/*
+	 * The first boundary after now, in one step: a recording's clock may
+	 * jump by years (or to the end of time), which one interval at a
+	 * time would take hours to walk, or forever once it wrapped.
+	 */
+	S->next_print_ns = after_intervals(S->next_print_ns, S->interval_ns,
+					   (now - S->next_print_ns) / S->interval_ns + 1);
 }
 
 static void usage(FILE *out)

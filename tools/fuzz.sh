@@ -1,53 +1,138 @@
 #!/usr/bin/env bash
-# Fuzz the sock_diag reply parser (src/diag.c) with libFuzzer.
+# Fuzz tcpfsm's two untrusted inputs with libFuzzer, one target each:
+#   fuzz_diag    sock_diag replies (src/diag.c, what snapshot --from-raw reads)
+#   fuzz_replay  recorded files (trace|life|stats --replay FILE: the record
+#                reader, reorder buffer, engine and the three formatters)
 #
-#   tools/fuzz.sh [SECONDS [OUT]]   fuzz for SECONDS (default 60)
-#   tools/fuzz.sh --check [OUT]     build, run each committed seed once, exit
-#                                   (make test: the target must keep building
-#                                   and passing its corpus; under a second)
+#   tools/fuzz.sh [SECONDS [OUT [TARGET...]]]
+#                       fuzz each TARGET (diag, replay; default both) for
+#                       SECONDS (default 60) in turn: both take twice SECONDS
+#   tools/fuzz.sh --check [OUT]
+#                       build both, run each committed seed once, exit
+#                       (make test: the targets must keep building and
+#                       passing their corpora; the runs take under a second)
 #
 # Builds into OUT (default build-fuzz; make passes $(BUILD)-fuzz, which
 # make clean removes) with clang and -fsanitize=fuzzer,address,undefined;
-# needs clang and its runtime (Debian: clang + libclang-rt-14-dev). When
-# fuzzing, the committed seeds in tests/fuzz/corpus are copied to
-# OUT/corpus, which collects what the fuzzer finds; crashes are written to
-# OUT as crash-*. The check reads the seeds in place and writes nothing there.
+# needs clang and its runtime (Debian: clang + libclang-rt-14-dev).
+# fuzz_replay links every module but main.c, the BPF loader included (never
+# run), so it also needs what `make` does: the BPF skeleton is made in
+# OUT/bpf by the Makefile, and libbpf, libelf, zlib. A target is rebuilt
+# only when a source is newer than it.
+#
+# Each target has its committed seeds, tests/fuzz/corpus-diag and
+# tests/fuzz/corpus-replay (made by tests/fuzz/replay_seeds.py). When
+# fuzzing they are copied to OUT/corpus-TARGET, which collects what the
+# fuzzer finds; crashes, leaks and timeouts are written to OUT as
+# TARGET-crash-*, TARGET-leak-*, TARGET-timeout-*. An input that runs
+# longer than FUZZ_TIMEOUT seconds (default 10) is a timeout: a hang or a
+# blow-up. The check reads the seeds in place and writes nothing there.
 set -euo pipefail
 check=0
 if [ "${1:-}" = --check ]; then
 	check=1
 	shift
+	targets=(diag replay)
 else
 	seconds=${1:-60}
 	[ $# -gt 0 ] && shift
 fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here/build-fuzz}
+[ $# -gt 0 ] && shift
+if [ "$check" = 0 ]; then
+	targets=("$@")
+	[ ${#targets[@]} -gt 0 ] || targets=(diag replay)
+fi
 clang=${CLANG:-clang}
+timeout=${FUZZ_TIMEOUT:-10}
 
 command -v "$clang" >/dev/null || { echo "fuzz: $clang not found" >&2; exit 1; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-"$clang" -g -O1 -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=all -D_GNU_SOURCE -std=gnu11 \
-	-I"$here/include" -I"$here/src" \
-	"$here/tests/fuzz/fuzz_diag.c" "$here/src/diag.c" "$here/src/event.c" \
-	"$here/src/u64map.c" \
-	-o "$out/fuzz_diag"
+cflags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+	-D_GNU_SOURCE -std=gnu11 -Wall -Wextra -Wno-unused-parameter
+	-DTCPFSM_VERSION='"fuzz"' -I"$here/include" -I"$here/src")
+
+# is $1 missing or older than any of the rest?
+stale() {
+	local bin=$1 f
+	shift
+	[ -e "$bin" ] || return 0
+	for f in "$@"; do
+		[ "$f" -nt "$bin" ] && return 0
+	done
+	return 1
+}
+
+build_diag() {
+	local srcs=("$here/tests/fuzz/fuzz_diag.c" "$here/src/diag.c"
+		    "$here/src/event.c" "$here/src/u64map.c")
+
+	stale "$out/fuzz_diag" "${srcs[@]}" "$here"/src/*.h "$here"/include/*.h \
+		"$0" || return 0
+	"$clang" "${cflags[@]}" "${srcs[@]}" -o "$out/fuzz_diag"
+}
+
+build_replay() {
+	local srcs=() f
+
+	make -C "$here" -s --no-print-directory BUILD="$out/bpf" \
+		"$out/bpf/tcpfsm.skel.h"
+	for f in "$here"/src/*.c; do
+		[ "$f" = "$here/src/main.c" ] || srcs+=("$f")
+	done
+	stale "$out/fuzz_replay" "$here/tests/fuzz/fuzz_replay.c" "${srcs[@]}" \
+		"$here"/src/*.h "$here"/include/*.h "$out/bpf/tcpfsm.skel.h" \
+		"$0" || return 0
+	# shellcheck disable=SC2046 # pkg-config's words
+	"$clang" "${cflags[@]}" -I"$out/bpf" \
+		$(pkg-config --cflags libbpf 2>/dev/null) \
+		"$here/tests/fuzz/fuzz_replay.c" "${srcs[@]}" \
+		-o "$out/fuzz_replay" \
+		$(pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lm
+}
+
+for t in "${targets[@]}"; do
+	case $t in
+	diag) build_diag ;;
+	replay) build_replay ;;
+	*) echo "fuzz: unknown target '$t' (diag or replay)" >&2; exit 2 ;;
+	esac
+done
 cd "$out"
+
 if [ "$check" = 1 ]; then
-	# files, not a directory: libFuzzer runs each once, fuzzes nothing
-	seeds=("$here"/tests/fuzz/corpus/*)
-	[ -e "${seeds[0]}" ] || { echo "fuzz: no seeds in tests/fuzz/corpus" >&2; exit 1; }
-	./fuzz_diag "${seeds[@]}" 2>"$out/check.log" || {
-		cat "$out/check.log" >&2
-		echo "fuzz: the committed corpus fails (log above)" >&2
-		exit 1
-	}
-	echo "fuzz: fuzz_diag builds and passes ${#seeds[@]} committed seeds"
+	for t in "${targets[@]}"; do
+		# files, not a directory: libFuzzer runs each once, fuzzes nothing
+		seeds=("$here/tests/fuzz/corpus-$t"/*)
+		[ -e "${seeds[0]}" ] || {
+			echo "fuzz: no seeds in tests/fuzz/corpus-$t" >&2
+			exit 1
+		}
+		"./fuzz_$t" -timeout="$timeout" "${seeds[@]}" \
+			>"$out/check-$t.log" 2>&1 || {
+			cat "$out/check-$t.log" >&2
+			echo "fuzz: fuzz_$t fails on its committed corpus (log above)" >&2
+			exit 1
+		}
+		echo "fuzz: fuzz_$t builds and passes ${#seeds[@]} committed seeds"
+	done
 	exit 0
 fi
-mkdir -p "$out/corpus"
-cp -n "$here"/tests/fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
-exec ./fuzz_diag -max_total_time="$seconds" -max_len=65536 \
-	-print_final_stats=1 "$out/corpus"
+
+declare -A max_len=([diag]=65536 [replay]=262144)
+for t in "${targets[@]}"; do
+	mkdir -p "$out/corpus-$t"
+	cp -n "$here/tests/fuzz/corpus-$t"/* "$out/corpus-$t/" 2>/dev/null || true
+	echo "fuzz: fuzz_$t for $seconds s" >&2
+	# -close_fd_mask=2: the replays' own stderr (summaries, the damage
+	# found) is dropped; libFuzzer's and the sanitizers' reports are not
+	"./fuzz_$t" -max_total_time="$seconds" -timeout="$timeout" \
+		-max_len="${max_len[$t]}" -close_fd_mask=2 \
+		-artifact_prefix="$out/$t-" -print_final_stats=1 \
+		"$out/corpus-$t" || {
+		echo "fuzz: fuzz_$t found a problem (see above; inputs in $out/$t-*)" >&2
+		exit 1
+	}
+done

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "evfixture.h"
 #include "engine.h"
@@ -1177,6 +1178,41 @@ static void test_stuck(void **state)
 	engine_free(eng);
 }
 
+/*
+ * --stuck's doublings up to the end of time: the largest one the duration
+ * holds, found without overflowing (which wrapped, to 0 at last: a loop
+ * forever, ended here by SIGALRM).
+ */
+static void test_stuck_at_the_end_of_time(void **state)
+{
+	struct seen s;
+	struct engine_config cfg;
+	struct engine *eng;
+	struct tcpfsm_event e = st(SRV, 9, 1 * S, TCPFSM_ST_ESTABLISHED,
+				   TCPFSM_ST_CLOSE_WAIT, 0, false);
+	uint64_t thr = 1 * MS, top = thr;
+
+	engine_config_default(&cfg);
+	cfg.stuck_ns[TCPFSM_ST_CLOSE_WAIT] = thr;
+	eng = new_engine(&s, &cfg);
+	feed(eng, &e, 1);
+	alarm(10);
+	engine_advance(eng, 2 * S);
+	assert_int_equal(s.nstuck, 1);
+	assert_int_equal(s.stuck[0].thr, thr);
+	engine_advance(eng, UINT64_MAX);
+	while (top <= (UINT64_MAX - 1 * S) / 2)
+		top *= 2;
+	assert_int_equal(s.nstuck, 2);
+	assert_true(s.stuck[1].thr == top);
+	/* it is no longer than that again: no more alerts */
+	engine_advance(eng, UINT64_MAX);
+	assert_int_equal(s.nstuck, 2);
+	alarm(0);
+	engine_free(eng);
+	(void)state;
+}
+
 /* Every legal transition of the TCP state machine keeps durations exact. */
 static void test_every_legal_transition(void **state)
 {
@@ -1651,6 +1687,7 @@ int main(void)
 		cmocka_unit_test(test_seed_lower_bound),
 		cmocka_unit_test(test_seed_read_during_dump),
 		cmocka_unit_test(test_stuck),
+		cmocka_unit_test(test_stuck_at_the_end_of_time),
 		cmocka_unit_test(test_every_legal_transition),
 		cmocka_unit_test(test_gap_times_unknown),
 		cmocka_unit_test(test_expiry_after_removal_one_end),

@@ -286,6 +286,43 @@ static void test_fmt_hex(void **state)
 	(void)state;
 }
 
+/*
+ * Wall time is a record's timestamp plus the recording's clock offset, both
+ * from the file: clamped to [0, UINT64_MAX], not overflowed (signed overflow
+ * was undefined; wrapped, the end of time printed as 1970 and a time before
+ * 1970 as the year 2554).
+ */
+static void test_wall_time_clamped(void **state)
+{
+	struct pipe p;
+	char buf[32];
+
+	memset(&p, 0, sizeof(p));
+	p.o.ts_mode = TS_WALL;
+	p.wall_offset = 1700000000000000000ll;
+	assert_true(pipe_ts_value(&p, 5) == 1700000000000000005ull);
+	/* what fuzz_replay found: past INT64_MAX, still below UINT64_MAX */
+	assert_true(pipe_ts_value(&p, 8243666496583132096ull) ==
+		    8243666496583132096ull + 1700000000000000000ull);
+	assert_true(pipe_ts_value(&p, UINT64_MAX - 10) == UINT64_MAX);
+	p.wall_offset = INT64_MAX;
+	assert_true(pipe_ts_value(&p, UINT64_MAX) == UINT64_MAX);
+	p.wall_offset = -100;
+	assert_true(pipe_ts_value(&p, 150) == 50);
+	assert_true(pipe_ts_value(&p, 100) == 0);
+	assert_true(pipe_ts_value(&p, 5) == 0);
+	assert_true(pipe_ts_value(&p, UINT64_MAX) == UINT64_MAX - 100);
+	p.wall_offset = INT64_MIN;
+	assert_true(pipe_ts_value(&p, 5) == 0);
+	assert_true(pipe_ts_value(&p, UINT64_MAX) == UINT64_MAX - (1ull << 63));
+	/* and the text of the end of time: 11 digits of seconds */
+	p.wall_offset = 1;
+	p.o.ts_mode = TS_MONO;
+	assert_int_equal(pipe_format_ts(&p, buf, UINT64_MAX), 18);
+	assert_string_equal(buf, "18446744073.709551");
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_conn_cols_header_fits),
 		cmocka_unit_test(test_comm_space_keeps_columns),
 		cmocka_unit_test(test_fmt_hex),
+		cmocka_unit_test(test_wall_time_clamped),
 	};
 
 	return cmocka_run_group_tests_name("output", tests, NULL, NULL);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #define cmd_stats stats_cmd_under_test
@@ -118,11 +119,66 @@ static void test_text_lower_bound_only_group(void **state)
 	teardown(&f);
 }
 
+/*
+ * --interval's next print is the first boundary after now, however far the
+ * recording's clock jumps: to the end of time too, where walking one
+ * interval at a time ran for hours, then forever once it wrapped. (SIGALRM
+ * ends the test if it does.)
+ */
+static void test_interval_after_a_clock_jump(void **state)
+{
+	struct fixture f;
+
+	setup(&f, BY_NONE, false);
+	f.S.interval_ns = 100 * MS;
+	f.p.start_mono = 1000 * MS;
+	alarm(10);
+	tick(&f.p, 2000 * MS, false);	/* prints */
+	assert_int_equal(f.S.next_print_ns, 2100 * MS);
+	tick(&f.p, 2050 * MS, false);	/* before the boundary: nothing */
+	assert_int_equal(f.S.next_print_ns, 2100 * MS);
+	tick(&f.p, 5050 * MS, false);	/* 29 boundaries passed */
+	assert_int_equal(f.S.next_print_ns, 5100 * MS);
+	assert_int_equal(f.S.period_start_ns, 5050 * MS);
+	tick(&f.p, 5100 * MS, false);	/* on one: the next */
+	assert_int_equal(f.S.next_print_ns, 5200 * MS);
+	/* centuries on, then to the end of time: no boundary fits after it */
+	tick(&f.p, (UINT64_MAX >> 1) + 7, false);
+	assert_true(f.S.next_print_ns > (UINT64_MAX >> 1) + 7);
+	assert_true(f.S.next_print_ns - ((UINT64_MAX >> 1) + 7) <= 100 * MS);
+	assert_int_equal(f.S.next_print_ns % (100 * MS), 5200 * MS % (100 * MS));
+	tick(&f.p, UINT64_MAX - 5, false);
+	assert_int_equal(f.S.next_print_ns, UINT64_MAX);
+	tick(&f.p, UINT64_MAX, false);
+	assert_int_equal(f.S.next_print_ns, UINT64_MAX);
+	alarm(0);
+	teardown(&f);
+	(void)state;
+}
+
+/* A recording that starts at the end of time: the first boundary saturates. */
+static void test_interval_from_the_end_of_time(void **state)
+{
+	struct fixture f;
+
+	setup(&f, BY_NONE, false);
+	f.S.interval_ns = 100 * MS;
+	f.p.start_mono = UINT64_MAX - 1;
+	tick(&f.p, 0, false);
+	assert_int_equal(f.S.next_print_ns, UINT64_MAX);
+	fflush(f.p.out);
+	assert_int_equal(f.len, 0);	/* nothing printed yet */
+	teardown(&f);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_lower_bound_only_state),
 		cmocka_unit_test(test_text_lower_bound_only_group),
+		cmocka_unit_test(test_interval_after_a_clock_jump),
+		cmocka_unit_test(test_interval_from_the_end_of_time),
 	};
 
 	return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
