@@ -1060,7 +1060,9 @@ static int run_replay(struct pipe *p)
 			pipe_step(p, last_ts - REORDER_SLACK_NS);
 			stepped = last_ts;
 		}
-		if (p->o.duration_ns && last_ts >= p->start_mono + p->o.duration_ns)
+		/* as a difference: a start near 2^64 must not wrap the end */
+		if (p->o.duration_ns && last_ts >= p->start_mono &&
+		    last_ts - p->start_mono >= p->o.duration_ns)
 			break;
 	}
 	if (!p->epipe) {

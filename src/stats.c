@@ -208,7 +208,9 @@ static void print_json(struct pipe *p, const struct group *g, uint64_t now)
 		json_begin_object(j);
 		json_str(j, "type", "stats");
 		json_u64(j, "ts", pipe_ts_value(p, now));
-		json_u64(j, "period_ns", now - S->period_start_ns);
+		/* records older than a recording's start: no period, not a wrap */
+		json_u64(j, "period_ns", now > S->period_start_ns ?
+						 now - S->period_start_ns : 0);
 		if (S->by == BY_CGROUP) {
 			/* the path; the label for "-" and "(other)"; null: no path */
 			const char *path = g->cgroup_id ?

@@ -292,3 +292,28 @@ def test_stuck_line_unknown_owner_and_ipv6(tmp_path):
     assert len(stuck) == 2, p.stdout
     assert ": pid - comm - [::1]:5000 -> [::1]:80 cookie 1 cgroup -" in stuck[0], stuck
     assert ": pid - comm - 127.0.0.1:5001 -> 127.0.0.1:80 cookie 2 cgroup -" in stuck[1], stuck
+
+
+def test_duration_and_period_near_the_end_of_the_clock(tmp_path):
+    """A recording whose clock starts 3 s before 2^64 ns: -d counts from
+    its start without wrapping (-d 5 used to stop after the first record:
+    start + 5 s wrapped to 2 s), and a stats period over records older than
+    the header's start is not a wrap to nearly 2^64."""
+    start = 2**64 - 3 * S
+    path = tmp_path / "late.bin"
+    path.write_bytes(header(start_mono_ns=start)
+                     + b"".join(state(start + i * S // 2, i, CLOSE, SYN_SENT, 5000 + i)
+                                for i in range(1, 6)))
+    for d, shown in (("5", [1, 2, 3, 4, 5]), ("1.2", [1, 2, 3])):
+        p = run("trace", "--replay", str(path), "--json", "-d", d)
+        assert p.returncode == 0, p.stderr
+        assert [json.loads(l)["cookie"] for l in p.stdout.splitlines()] == shown, (d, p.stdout)
+
+    early = tmp_path / "early.bin"
+    early.write_bytes(header(start_mono_ns=100 * S)
+                      + state(1 * S, 1, CLOSE, SYN_SENT, 5000)
+                      + state(1 * S + 1000, 1, SYN_SENT, ESTABLISHED, 5000))
+    p = run("stats", "--replay", str(early), "--json")
+    assert p.returncode == 0, p.stderr
+    periods = [json.loads(l)["period_ns"] for l in p.stdout.splitlines()]
+    assert periods and all(0 <= n < 100 * S for n in periods), periods
