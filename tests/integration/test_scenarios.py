@@ -58,8 +58,16 @@ class Scenario:
                 and r.get("sport") in self.ports]
 
     def wait_lives(self, n, timeout=15.0):
-        return self.lf.wait(lambda rs: len(self.mine(rs, "life")) >= n and self.mine(rs, "life"),
-                            timeout=timeout, what=f"{n} life records")
+        try:
+            return self.lf.wait(lambda rs: len(self.mine(rs, "life")) >= n and self.mine(rs, "life"),
+                                timeout=timeout, what=f"{n} life records")
+        except AssertionError as e:
+            # what there was instead: enough to tell a kernel surprise from ours
+            lives = [(l["sport"], l["dport"], l.get("end")) for l in self.mine(self.lf.records(), "life")]
+            trans = [(t["sport"], t["dport"], t["oldstate"], t["newstate"], t.get("end"))
+                     for t in self.mine(self.tr.records(), "transition")]
+            raise AssertionError(f"{e}; lives {lives}; transitions {trans}; "
+                                 f"life's stderr {self.lf.stderr()[-300:]!r}") from None
 
     def wait_trans(self, pred, timeout=15.0):
         return self.tr.wait(lambda rs: pred(self.mine(rs, "transition")), timeout=timeout,
