@@ -813,14 +813,20 @@ static int alive_one(void *ctx, const struct diag_sock *s)
 	return s->cookie ? u64map_put(&sc->p->rc_alive, s->cookie, 1) : 0;
 }
 
+/* Forget the dump (none waits to be decided); a no-op when there is none. */
+static void reconcile_forget(struct pipe *p)
+{
+	u64map_free(&p->rc_alive);
+	u64map_free(&p->rc_netns);
+	p->rc_t1 = 0;
+}
+
 /* End what the dump shows ended while records were lost, and forget it. */
 static void reconcile_decide(struct pipe *p)
 {
 	/* out of memory: nothing ended, a later loss dumps again */
 	(void)engine_reconcile(p->eng, &p->rc_alive, &p->rc_netns, p->rc_t0);
-	u64map_free(&p->rc_alive);
-	u64map_free(&p->rc_netns);
-	p->rc_t1 = 0;
+	reconcile_forget(p);
 }
 
 /*
@@ -864,8 +870,7 @@ static int reconcile(struct pipe *p)
 	p->rc_t0 = now;
 	ret = walk_namespaces(p, &sc);
 	if (ret) {
-		u64map_free(&p->rc_alive);
-		u64map_free(&p->rc_netns);
+		reconcile_forget(p);
 		return ret;
 	}
 	p->rc_t1 = clock_ns(CLOCK_MONOTONIC);
@@ -1019,10 +1024,7 @@ static int run_live(struct pipe *p)
 		engine_finish(p->eng, now);
 		tick(p, now, true);
 	}
-	if (p->rc_t1) {
-		u64map_free(&p->rc_alive);
-		u64map_free(&p->rc_netns);
-	}
+	reconcile_forget(p);	/* a dump left undecided (a reader gone) */
 	return failed || (ret < 0 && ret != -EINTR) ? EXIT_FAIL : EXIT_OK;
 }
 
