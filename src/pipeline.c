@@ -253,16 +253,17 @@ uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns)
 		return mono_ns;
 	case TS_REL:
 		return mono_ns >= p->start_mono ? mono_ns - p->start_mono : 0;
-	default:
+	default: {
+		uint64_t v;
+
 		/*
 		 * A recording's timestamps and clocks can be anything: the
-		 * sum is clamped to [0, UINT64_MAX], never overflowed.
+		 * sum (computed exactly) is clamped to [0, UINT64_MAX].
 		 */
-		if (p->wall_offset >= 0)
-			return mono_ns > UINT64_MAX - (uint64_t)p->wall_offset ?
-				       UINT64_MAX : mono_ns + (uint64_t)p->wall_offset;
-		return mono_ns > -(uint64_t)p->wall_offset ?
-			       mono_ns + (uint64_t)p->wall_offset : 0;
+		if (__builtin_add_overflow(mono_ns, p->wall_offset, &v))
+			return p->wall_offset < 0 ? 0 : UINT64_MAX;
+		return v;
+	}
 	}
 }
 
