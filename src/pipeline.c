@@ -525,7 +525,7 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 		/* from a recording: the live run's loss, at this point */
 		if (e->aux > p->lost_seen) {
 			p->lost_seen = e->aux;
-			engine_note_lost(p->eng, e->ts_ns);
+			note_loss(p, e->ts_ns);
 		}
 		return;
 	}
