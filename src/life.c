@@ -111,9 +111,12 @@ static void on_closed(void *ctx, const struct conn *c)
 	e = fmt_col(e, name, strlen(name), 12);
 	ns = lifetime(c, &known);
 	n = (size_t)(pipe_fmt_ms(ms, ns, known) - ms);
-	for (; n < 12; n++)
-		*e++ = ' '; /* right-aligned */
-	e = pipe_fmt_ms(e, ns, known);
+	if (n < 12) {	/* right-aligned */
+		memset(e, ' ', 12 - n);
+		e += 12 - n;
+	}
+	memcpy(e, ms, n);
+	e += n;
 	*e++ = ' ';
 	for (i = 0; i < c->npath; i++) {
 		if (i)

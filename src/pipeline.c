@@ -253,16 +253,17 @@ uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns)
 		return mono_ns;
 	case TS_REL:
 		return mono_ns >= p->start_mono ? mono_ns - p->start_mono : 0;
-	default:
+	default: {
+		uint64_t v;
+
 		/*
 		 * A recording's timestamps and clocks can be anything: the
-		 * sum is clamped to [0, UINT64_MAX], never overflowed.
+		 * sum (computed exactly) is clamped to [0, UINT64_MAX].
 		 */
-		if (p->wall_offset >= 0)
-			return mono_ns > UINT64_MAX - (uint64_t)p->wall_offset ?
-				       UINT64_MAX : mono_ns + (uint64_t)p->wall_offset;
-		return mono_ns > -(uint64_t)p->wall_offset ?
-			       mono_ns + (uint64_t)p->wall_offset : 0;
+		if (__builtin_add_overflow(mono_ns, p->wall_offset, &v))
+			return p->wall_offset < 0 ? 0 : UINT64_MAX;
+		return v;
+	}
 	}
 }
 
@@ -524,7 +525,7 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 		/* from a recording: the live run's loss, at this point */
 		if (e->aux > p->lost_seen) {
 			p->lost_seen = e->aux;
-			engine_note_lost(p->eng, e->ts_ns);
+			note_loss(p, e->ts_ns);
 		}
 		return;
 	}
@@ -599,12 +600,15 @@ struct seed_ctx {
 	uint32_t netns;		/* the namespace being read */
 	int home_fd;		/* ours, to return to */
 	int stranded;		/* -errno: could not return to ours */
+	int list_err;		/* -errno: the others could not be listed */
 	unsigned int nns;	/* namespaces read */
 	unsigned int failed;	/* namespaces not read */
 	uint32_t fail_ns;	/* the first of them */
 	int fail_err;		/* and why */
 	diag_sock_cb each;	/* per socket: seed_one, or alive_one */
+	bool restartable;	/* each takes a repeated dump (diag_sock_cb) */
 	struct u64map *netns_read; /* non-NULL: namespaces read whole go here */
+	bool only_unreached;	/* --netns: no process or /run/netns led to it */
 };
 
 static int seed_one(void *ctx, const struct diag_sock *s)
@@ -672,8 +676,7 @@ static void seed_here(struct seed_ctx *sc)
 	struct diag_dump_info info = { 0 };
 	int err;
 
-	/* alive_one keeps what a repeated dump saw: a superset is safe */
-	q.restartable = sc->each != seed_one;
+	q.restartable = sc->restartable;
 	err = diag_dump(&q, sc->each, sc, &info);
 	if (err)
 		seed_failed(sc, 1, sc->netns, err);
@@ -711,45 +714,49 @@ static int seed_netns(void *ctx, uint32_t inode, int fd)
 }
 
 /*
- * Every namespace but ours (or the --netns one alone, only), each once.
- * Returns 0, or -errno if they could not be listed.
+ * Every namespace but ours (or the --netns one alone, only), each once;
+ * sc->list_err is set if they could not be listed.
  */
-static int seed_others(struct seed_ctx *sc, uint32_t only)
+static void seed_others(struct seed_ctx *sc, uint32_t only)
 {
 	struct netns_walk_stats ws;
 	int err;
 
 	sc->home_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (sc->home_fd < 0)
-		return -errno;
+	if (sc->home_fd < 0) {
+		sc->list_err = -errno;
+		return;
+	}
 	err = netns_walk("/proc", "/run/netns", "/proc/thread-self/ns/net", only,
 			 seed_netns, sc, &ws);
 	close(sc->home_fd);
 	if (ws.failed)
 		seed_failed(sc, ws.failed, ws.first_failed, ws.first_err);
-	if (only && !err && !ws.visited && !ws.failed && sc->each == seed_one)
-		fprintf(stderr, "tcpfsm: warning: --netns %u: no process or "
-			"/run/netns entry is in that namespace: its existing "
-			"sockets are not read\n", only);
-	return err < 0 ? err : 0;
+	sc->only_unreached = only && !err && !ws.visited && !ws.failed;
+	if (err < 0)
+		sc->list_err = err;
 }
 
 /*
  * Every namespace through sc->each, filters or not: ours in place, then
- * each other one (only the --netns one, if given). Returns seed_others'.
+ * each other one (only the --netns one, if given); what failed is in sc.
+ * Returns 0, or EXIT_FAIL (printed) when this thread could not return to
+ * its own namespace.
  */
 static int walk_namespaces(struct pipe *p, struct seed_ctx *sc)
 {
 	const struct filter *f = &p->o.filter;
-	int list_err = 0;
 
 	if (!f->has_netns || f->netns == p->netns_self) {
 		sc->netns = p->netns_self;
 		seed_here(sc);
 	}
 	if (!f->has_netns || f->netns != p->netns_self)
-		list_err = seed_others(sc, f->has_netns ? f->netns : 0);
-	return list_err;
+		seed_others(sc, f->has_netns ? f->netns : 0);
+	if (sc->stranded)
+		return cli_error("cannot return to our own network namespace after "
+				 "reading another's sockets: %s", strerror(-sc->stranded));
+	return 0;
 }
 
 /*
@@ -763,27 +770,30 @@ static int walk_namespaces(struct pipe *p, struct seed_ctx *sc)
 static int seed(struct pipe *p)
 {
 	struct seed_ctx sc = { .p = p, .home_fd = -1, .each = seed_one };
-	int list_err;
+	int ret;
 
 	/* on failure what was found is kept: owners are a best effort */
 	(void)procmap_scan(&sc.pm, "/proc");
 	sc.now = clock_ns(CLOCK_MONOTONIC);
-	list_err = walk_namespaces(p, &sc);
+	ret = walk_namespaces(p, &sc);
 	engine_seed_done(p->eng, clock_ns(CLOCK_MONOTONIC));
 	procmap_free(&sc.pm);
-	if (sc.stranded)
-		return cli_error("cannot return to our own network namespace after "
-				 "reading another's sockets: %s", strerror(-sc.stranded));
-	if (list_err)
+	if (ret)
+		return ret;
+	if (sc.list_err)
 		fprintf(stderr, "tcpfsm: warning: cannot list network namespaces (%s): "
 			"existing sockets read in %u, %u failed; connections older "
 			"than this run elsewhere have no owner\n",
-			strerror(-list_err), sc.nns, sc.failed);
+			strerror(-sc.list_err), sc.nns, sc.failed);
 	else if (sc.failed)
 		fprintf(stderr, "tcpfsm: warning: cannot read existing sockets in %u "
 			"of %u network namespaces (netns %u: %s): connections older "
 			"than this run there have no owner\n", sc.failed,
 			sc.failed + sc.nns, sc.fail_ns, strerror(-sc.fail_err));
+	if (sc.only_unreached)
+		fprintf(stderr, "tcpfsm: warning: --netns %u: no process or "
+			"/run/netns entry is in that namespace: its existing "
+			"sockets are not read\n", p->o.filter.netns);
 	return 0;
 }
 
@@ -804,14 +814,20 @@ static int alive_one(void *ctx, const struct diag_sock *s)
 	return s->cookie ? u64map_put(&sc->p->rc_alive, s->cookie, 1) : 0;
 }
 
+/* Forget the dump (none waits to be decided); a no-op when there is none. */
+static void reconcile_forget(struct pipe *p)
+{
+	u64map_free(&p->rc_alive);
+	u64map_free(&p->rc_netns);
+	p->rc_t1 = 0;
+}
+
 /* End what the dump shows ended while records were lost, and forget it. */
 static void reconcile_decide(struct pipe *p)
 {
 	/* out of memory: nothing ended, a later loss dumps again */
 	(void)engine_reconcile(p->eng, &p->rc_alive, &p->rc_netns, p->rc_t0);
-	u64map_free(&p->rc_alive);
-	u64map_free(&p->rc_netns);
-	p->rc_t1 = 0;
+	reconcile_forget(p);
 }
 
 /*
@@ -827,10 +843,11 @@ static void reconcile_decide(struct pipe *p)
  */
 static int reconcile(struct pipe *p)
 {
+	/* alive_one keeps what a repeated dump saw: a superset is safe */
 	struct seed_ctx sc = { .p = p, .home_fd = -1, .each = alive_one,
-			       .netns_read = &p->rc_netns };
+			       .restartable = true, .netns_read = &p->rc_netns };
 	uint64_t now;
-	int list_err;
+	int ret;
 
 	if (p->rc_t1) {
 		if (p->released >= p->rc_t1)
@@ -852,19 +869,16 @@ static int reconcile(struct pipe *p)
 	/* a loss noticed from here on needs a dump of its own */
 	p->rc_loss = 0;
 	p->rc_t0 = now;
-	list_err = walk_namespaces(p, &sc);
-	p->rc_t1 = clock_ns(CLOCK_MONOTONIC);
-	if (sc.stranded) {
-		u64map_free(&p->rc_alive);
-		u64map_free(&p->rc_netns);
-		p->rc_t1 = 0;
-		return cli_error("cannot return to our own network namespace after "
-				 "reading another's sockets: %s", strerror(-sc.stranded));
+	ret = walk_namespaces(p, &sc);
+	if (ret) {
+		reconcile_forget(p);
+		return ret;
 	}
-	if ((list_err || sc.failed) && !p->rc_warned) {
+	p->rc_t1 = clock_ns(CLOCK_MONOTONIC);
+	if ((sc.list_err || sc.failed) && !p->rc_warned) {
 		fprintf(stderr, "tcpfsm: warning: after lost records, cannot reread "
 			"the sockets of %s: connections there whose end was lost "
-			"do not end\n", list_err ? "other network namespaces" :
+			"do not end\n", sc.list_err ? "other network namespaces" :
 			"some network namespaces");
 		p->rc_warned = true;
 	}
@@ -1011,10 +1025,7 @@ static int run_live(struct pipe *p)
 		engine_finish(p->eng, now);
 		tick(p, now, true);
 	}
-	if (p->rc_t1) {
-		u64map_free(&p->rc_alive);
-		u64map_free(&p->rc_netns);
-	}
+	reconcile_forget(p);	/* a dump left undecided (a reader gone) */
 	return failed || (ret < 0 && ret != -EINTR) ? EXIT_FAIL : EXIT_OK;
 }
 

@@ -196,8 +196,22 @@ static void test_state_names(void **state)
 
 static void test_durations(void **state)
 {
+	/* format_duration's texts, every example cli.h gives among them */
+	static const struct {
+		uint64_t ns;
+		const char *text;
+	} durations[] = {
+		{ 850000, "850us" },
+		{ 61550000000ull, "1m01s" },
+		{ 11520000000000ull, "3h12m" },
+		{ 12345678, "12.3ms" },
+		{ 59850000000ull, "59.8s" },
+		{ 185000000000ull, "3m05s" },
+		{ 187200000000000ull, "2d04h" },
+	};
 	uint64_t ns;
 	char buf[32];
+	size_t i;
 
 	assert_int_equal(parse_duration_ns("30s", &ns), 0);
 	assert_int_equal(ns, 30000000000ull);
@@ -212,21 +226,10 @@ static void test_durations(void **state)
 	assert_int_equal(parse_duration_ns("s", &ns), -EINVAL);
 	assert_int_equal(parse_duration_ns("-1s", &ns), -EINVAL);
 	assert_int_equal(parse_duration_ns("5 s", &ns), -EINVAL);
-	format_duration(buf, sizeof(buf), 850000);
-	assert_string_equal(buf, "850us");
-	format_duration(buf, sizeof(buf), 61550000000ull);
-	assert_string_equal(buf, "1m01s");
-	format_duration(buf, sizeof(buf), 11520000000000ull);
-	assert_string_equal(buf, "3h12m");
-	/* the other examples cli.h gives */
-	format_duration(buf, sizeof(buf), 12345678);
-	assert_string_equal(buf, "12.3ms");
-	format_duration(buf, sizeof(buf), 59850000000ull);
-	assert_string_equal(buf, "59.8s");
-	format_duration(buf, sizeof(buf), 185000000000ull);
-	assert_string_equal(buf, "3m05s");
-	format_duration(buf, sizeof(buf), 187200000000000ull);
-	assert_string_equal(buf, "2d04h");
+	for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+		format_duration(buf, sizeof(buf), durations[i].ns);
+		assert_string_equal(buf, durations[i].text);
+	}
 	format_duration(buf, sizeof(buf), UINT64_MAX);
 	assert_true(strlen(buf) <= FMT_DURATION_MAX);
 }
