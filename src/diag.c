@@ -692,18 +692,26 @@ out_free:
 
 /* ------------------------------------------------------------- summary */
 
+static const char *const group_names[] = {
+	[DIAG_BY_NONE] = "",
+	[DIAG_BY_LPORT] = "lport",
+	[DIAG_BY_RPORT] = "rport",
+	[DIAG_BY_RADDR] = "raddr",
+	[DIAG_BY_COMM] = "comm",
+};
+
+const char *diag_group_name(enum diag_group by)
+{
+	return (size_t)by < sizeof(group_names) / sizeof(group_names[0]) ?
+		       group_names[by] : "";
+}
+
 int diag_group_parse(const char *s)
 {
-	static const char *const names[] = {
-		[DIAG_BY_LPORT] = "lport",
-		[DIAG_BY_RPORT] = "rport",
-		[DIAG_BY_RADDR] = "raddr",
-		[DIAG_BY_COMM] = "comm",
-	};
 	size_t i;
 
-	for (i = 1; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(s, names[i]))
+	for (i = 1; i < sizeof(group_names) / sizeof(group_names[0]); i++)
+		if (!strcmp(s, group_names[i]))
 			return (int)i;
 	return -1;
 }
