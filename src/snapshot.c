@@ -29,7 +29,7 @@
 #include "tcpstate.h"
 
 #define CMD "snapshot"
-#define TW_LEN_MS 60000u	/* TCP_TIMEWAIT_LEN */
+#define TW_LEN_MS (TCPFSM_TIMEWAIT_LEN_NS / 1000000u) /* TCP_TIMEWAIT_LEN */
 #define DEFAULT_TOP 5
 #define MAX_TOP 1000
 
