@@ -416,10 +416,14 @@ struct dump_span {
 	uint64_t nsocks;
 };
 
-/* The kernel refused the both-families request: diag_dump asks per family. */
-static bool refused_both(const struct dump_span *d)
+/*
+ * The kernel refused the both-families request (a dump that ended with
+ * err, having delivered nsocks): diag_dump() then asks per family, and
+ * diag_parse_dumps() finds the per-family dumps after the refusal.
+ */
+static bool refused_both(int err, uint64_t nsocks)
 {
-	return (d->error == -EOPNOTSUPP || d->error == -EINVAL) && !d->nsocks;
+	return (err == -EOPNOTSUPP || err == -EINVAL) && !nsocks;
 }
 
 /*
@@ -433,12 +437,14 @@ static int pick_attempts(struct dump_span *d, size_t n,
 	size_t a, end, k;
 
 	for (a = 0; a < n; a = end) {
-		bool per_family = refused_both(&d[a]) && a + 1 < n;
+		bool per_family = refused_both(d[a].error, d[a].nsocks) &&
+				  a + 1 < n;
 		bool intr = false;
 
 		end = a + 1;
 		if (per_family)	/* the refusal, then the per-family dumps */
-			while (end < n && !refused_both(&d[end]))
+			while (end < n &&
+			       !refused_both(d[end].error, d[end].nsocks))
 				end++;
 		for (k = per_family ? a + 1 : a; k < end; k++) {
 			if (d[k].error)
@@ -627,7 +633,7 @@ static int dump_all(struct dump_ctx *d)
 	if (d->q->family)
 		return dump_one(d, d->q->family);
 	ret = dump_one(d, AF_UNSPEC);
-	if ((ret == -EOPNOTSUPP || ret == -EINVAL) && !d->info->nsocks)
+	if (refused_both(ret, d->info->nsocks))
 		for (i = 0, ret = 0; !ret && i < sizeof(families); i++)
 			ret = dump_one(d, families[i]);
 	return ret;
@@ -692,18 +698,26 @@ out_free:
 
 /* ------------------------------------------------------------- summary */
 
+static const char *const group_names[] = {
+	[DIAG_BY_NONE] = "",
+	[DIAG_BY_LPORT] = "lport",
+	[DIAG_BY_RPORT] = "rport",
+	[DIAG_BY_RADDR] = "raddr",
+	[DIAG_BY_COMM] = "comm",
+};
+
+const char *diag_group_name(enum diag_group by)
+{
+	return (size_t)by < sizeof(group_names) / sizeof(group_names[0]) ?
+		       group_names[by] : "";
+}
+
 int diag_group_parse(const char *s)
 {
-	static const char *const names[] = {
-		[DIAG_BY_LPORT] = "lport",
-		[DIAG_BY_RPORT] = "rport",
-		[DIAG_BY_RADDR] = "raddr",
-		[DIAG_BY_COMM] = "comm",
-	};
 	size_t i;
 
-	for (i = 1; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(s, names[i]))
+	for (i = 1; i < sizeof(group_names) / sizeof(group_names[0]); i++)
+		if (!strcmp(s, group_names[i]))
 			return (int)i;
 	return -1;
 }

@@ -226,6 +226,8 @@ enum diag_group {
 
 /* "lport", "rport", "raddr", "comm" -> enum; -1 if unknown. */
 int diag_group_parse(const char *s);
+/* The other way: the name diag_group_parse() takes; "" for DIAG_BY_NONE. */
+const char *diag_group_name(enum diag_group by);
 
 struct diag_tally_entry {
 	uint64_t count;

@@ -138,21 +138,16 @@ static int walk_dir(struct netns_set *s, const char *dir, netns_visit_cb cb,
 		    void *ctx, struct netns_walk_stats *st)
 {
 	struct dirent *de;
-	int dirfd, ret = 0;
+	int ret = 0;
 	DIR *d;
 
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
+	d = opendir(dir); /* O_CLOEXEC, as glibc opens it */
+	if (!d)
 		return 0;	/* no `ip netns` namespaces: not an error */
-	d = fdopendir(dirfd);
-	if (!d) {
-		close(dirfd);
-		return 0;
-	}
 	while (!ret && !netns_set_complete(s) && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		ret = visit(s, dirfd, de->d_name, cb, ctx, st);
+		ret = visit(s, dirfd(d), de->d_name, cb, ctx, st);
 	}
 	closedir(d);
 	return ret;

@@ -29,7 +29,7 @@
 #include "tcpstate.h"
 
 #define CMD "snapshot"
-#define TW_LEN_MS 60000u	/* TCP_TIMEWAIT_LEN */
+#define TW_LEN_MS (TCPFSM_TIMEWAIT_LEN_NS / 1000000u) /* TCP_TIMEWAIT_LEN */
 #define DEFAULT_TOP 5
 #define MAX_TOP 1000
 
@@ -515,12 +515,6 @@ static int tally_row(void *ctx, const struct diag_sock *s)
 	return diag_tally_add(&sn->tally, s, comm);
 }
 
-static const char *const by_names[] = {
-	[DIAG_BY_NONE] = "", [DIAG_BY_LPORT] = "lport",
-	[DIAG_BY_RPORT] = "rport", [DIAG_BY_RADDR] = "raddr",
-	[DIAG_BY_COMM] = "comm",
-};
-
 static void key_text(const struct opts *o, const struct diag_tally_entry *e,
 		     char *buf)
 {
@@ -572,7 +566,7 @@ static int summary_print(struct snap *sn)
 			json_str(&sn->j, "state", tcp_state_name(st));
 			json_u64(&sn->j, "count", count);
 			if (o->by) {
-				json_str(&sn->j, "by", by_names[o->by]);
+				json_str(&sn->j, "by", diag_group_name(o->by));
 				json_begin_array(&sn->j, "top");
 			}
 		} else {
@@ -587,7 +581,7 @@ static int summary_print(struct snap *sn)
 				json_begin_object(&sn->j);
 				if (o->by == DIAG_BY_LPORT ||
 				    o->by == DIAG_BY_RPORT)
-					json_u64(&sn->j, by_names[o->by],
+					json_u64(&sn->j, diag_group_name(o->by),
 						 top[i].port);
 				else if (o->by == DIAG_BY_RADDR)
 					json_addr(&sn->j, "raddr",
@@ -601,8 +595,9 @@ static int summary_print(struct snap *sn)
 				continue;
 			}
 			key_text(o, &top[i], key);
-			fprintf(sn->out, "  %-5s %-20s %10llu\n", by_names[o->by],
-				key, (unsigned long long)top[i].count);
+			fprintf(sn->out, "  %-5s %-20s %10llu\n",
+				diag_group_name(o->by), key,
+				(unsigned long long)top[i].count);
 		}
 		if (o->json) {
 			if (o->by)

@@ -1327,6 +1327,10 @@ static void test_tally(void **state)
 	assert_int_equal(diag_group_parse("lport"), DIAG_BY_LPORT);
 	assert_int_equal(diag_group_parse("comm"), DIAG_BY_COMM);
 	assert_int_equal(diag_group_parse("pid"), -1);
+	/* the names snapshot prints are the ones it parses */
+	for (i = DIAG_BY_LPORT; i <= DIAG_BY_COMM; i++)
+		assert_int_equal(diag_group_parse(diag_group_name(i)), i);
+	assert_string_equal(diag_group_name(DIAG_BY_NONE), "");
 }
 
 /*
