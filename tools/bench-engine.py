@@ -23,12 +23,13 @@ import sys
 import tempfile
 import time
 
-from recfmt import REC, header  # tools/recfmt.py: the script's own directory
+import recfmt  # tools/recfmt.py: the script's own directory
+from recfmt import (REC, header, STATE, TW_START, TW_CANCEL, TW_EXPIRE, REQ_START,
+                    REQ_CANCEL, F_IN_TASK, F_CTX_KNOWN as F_CTX, F_DEADLINE)
 
-ST = dict(ESTABLISHED=1, SYN_SENT=2, SYN_RECV=3, FIN_WAIT1=4, FIN_WAIT2=5,
-          TIME_WAIT=6, CLOSE=7, CLOSE_WAIT=8, LAST_ACK=9, LISTEN=10)
-STATE, TW_START, TW_CANCEL, TW_EXPIRE, REQ_START, REQ_CANCEL = 1, 2, 3, 4, 5, 6
-F_IN_TASK, F_CTX, F_DEADLINE = 1, 2, 8
+ST = {name: getattr(recfmt, name) for name in (
+    "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT", "CLOSE",
+    "CLOSE_WAIT", "LAST_ACK", "LISTEN")}
 LO = socket.inet_aton("127.0.0.1") + bytes(12)
 
 

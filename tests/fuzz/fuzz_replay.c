@@ -107,10 +107,30 @@ static void add(struct args *a, const char *s)
 	a->argv[a->argc] = NULL;
 }
 
+/* the options one bit turns on, each with its value */
+static const struct {
+	uint32_t bit;
+	const char *opt, *val;
+} valued[] = {
+	{ O_STUCK, "--stuck", "ESTABLISHED=1ms,SYN_SENT=1ms,SYN_RECV=1ms,FIN_WAIT1=1ms,"
+			      "FIN_WAIT2=1ms,TIME_WAIT=1ms,CLOSE_WAIT=1ms,LAST_ACK=1ms,"
+			      "LISTEN=1ms,CLOSING=1ms" },
+	{ O_MAX_CONNS, "--max-conns", "16" },
+	{ O_COUNT, "-c", "3" },
+	{ O_DURATION, "-d", "1s" },
+	{ O_STATE, "--state", "CLOSE_WAIT,TIME_WAIT" },
+	{ O_PORTS, "--lport", "18080,18081" },
+	{ O_PORTS, "--rport", "18080,18082" },
+	{ O_PID, "--pid", "1" },
+	{ O_COMM, "--comm", "python3" },
+	{ O_NETNS, "--netns", "4026531840" },
+};
+
 static void common_args(struct args *a, const char *cmd, uint32_t o)
 {
 	static const char *const ts[] = { "wall", "mono", "rel", "wall" };
 	unsigned int fam = (o >> O_FAM_SHIFT) & 3;
+	size_t i;
 
 	a->argc = 0;
 	add(a, cmd);
@@ -120,27 +140,11 @@ static void common_args(struct args *a, const char *cmd, uint32_t o)
 		add(a, "--json");
 	add(a, "-T");
 	add(a, ts[(o >> O_TS_SHIFT) & 3]);
-	if (o & O_STUCK) {
-		add(a, "--stuck");
-		add(a, "ESTABLISHED=1ms,SYN_SENT=1ms,SYN_RECV=1ms,FIN_WAIT1=1ms,"
-		       "FIN_WAIT2=1ms,TIME_WAIT=1ms,CLOSE_WAIT=1ms,LAST_ACK=1ms,"
-		       "LISTEN=1ms,CLOSING=1ms");
-	}
-	if (o & O_MAX_CONNS) {
-		add(a, "--max-conns");
-		add(a, "16");
-	}
-	if (o & O_COUNT) {
-		add(a, "-c");
-		add(a, "3");
-	}
-	if (o & O_DURATION) {
-		add(a, "-d");
-		add(a, "1s");
-	}
-	if (o & O_STATE) {
-		add(a, "--state");
-		add(a, "CLOSE_WAIT,TIME_WAIT");
+	for (i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {
+		if (o & valued[i].bit) {
+			add(a, valued[i].opt);
+			add(a, valued[i].val);
+		}
 	}
 	if (fam == 1)
 		add(a, "-4");
@@ -149,24 +153,6 @@ static void common_args(struct args *a, const char *cmd, uint32_t o)
 	else if (fam == 3) {
 		add(a, "--addr");
 		add(a, "127.0.0.0/8,::1");
-	}
-	if (o & O_PORTS) {
-		add(a, "--lport");
-		add(a, "18080,18081");
-		add(a, "--rport");
-		add(a, "18080,18082");
-	}
-	if (o & O_PID) {
-		add(a, "--pid");
-		add(a, "1");
-	}
-	if (o & O_COMM) {
-		add(a, "--comm");
-		add(a, "python3");
-	}
-	if (o & O_NETNS) {
-		add(a, "--netns");
-		add(a, "4026531840");
 	}
 }
 

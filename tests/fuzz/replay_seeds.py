@@ -31,18 +31,16 @@ import shutil
 import struct
 import sys
 
-HDR = 184
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tools"))
+import recfmt  # noqa: E402  (the format, shared with the tests and bench-engine.py)
+from recfmt import (REC, STATE, TW_START, TW_CANCEL, TW_EXPIRE, REQ_START,  # noqa: E402
+                    REQ_CANCEL, REQ_EXPIRE, LOST, ESTABLISHED, SYN_SENT, SYN_RECV,
+                    FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING,
+                    FIN_WAIT1, F_IN_TASK, F_CTX_KNOWN, F_BYTES, F_DEADLINE, F_DEAD)
+
 MS = 1000000
 S = 1000000000
 NETNS = 4026531840
-
-# kinds
-STATE, TW_START, TW_CANCEL, TW_EXPIRE, REQ_START, REQ_CANCEL, REQ_EXPIRE, LOST = range(1, 9)
-# states
-(UNKNOWN, ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, TIME_WAIT,
- CLOSE, CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING, NEW_SYN_RECV) = range(13)
-# flags
-IN_TASK, CTX_KNOWN, BYTES, DEADLINE, DEAD = 1, 2, 4, 8, 16
 
 # fuzz_replay's option bits (the header's reserved word)
 O_JSON = 1 << 0
@@ -65,13 +63,11 @@ O_INTERVAL = 1 << 17
 O_LISTENERS = 1 << 18
 
 
-def header(reserved=0, size=HDR, start_mono=1 * S, start_real=1700000000 * S):
-    h = b"TCPFSM\0R" + struct.pack("<HHIQQII", 1, size, 112, start_mono,
-                                   start_real, 1, reserved)
-    h += b"fuzzhost".ljust(64, b"\0") + b"6.1.0-fuzz".ljust(64, b"\0")
-    if size >= 184:
-        h += bytes(range(1, 17))  # a boot id that is not this boot's
-    return h.ljust(size, b"\0")
+def header(reserved=0, boot_id=bytes(range(1, 17))):
+    """The seeds' header: reserved holds fuzz_replay's option bits; the
+    boot id is not this boot's (None: the 168-byte header, without one)."""
+    return recfmt.header(1 * S, 1700000000 * S, reserved=reserved, hostname=b"fuzzhost",
+                         release=b"6.1.0-fuzz", boot_id=boot_id)
 
 
 def v4(a, b, c, d):
@@ -91,15 +87,14 @@ def ev(kind, ts, cookie=0, old=0, new=0, sport=0, dport=0, family=2,
        saddr=LO, daddr=LO, flags=0, aux=0, aux2=0, pid=0, tid=0,
        comm=b"", cgroup=0, retrans=0, netns=NETNS):
     if kind == STATE:
-        flags |= CTX_KNOWN
-    return struct.pack("<QQQQQIIIHHBBBBBBxx16s16s16s", ts, cookie, cgroup,
-                       aux, aux2, pid, tid, netns, sport, dport, kind, old,
-                       new, family, flags, retrans, saddr, daddr,
-                       comm.ljust(16, b"\0"))
+        flags |= F_CTX_KNOWN
+    return REC.pack(ts, cookie, cgroup, aux, aux2, pid, tid, netns, sport, dport,
+                    kind, old, new, family, flags, retrans, saddr, daddr,
+                    comm.ljust(16, b"\0"))
 
 
 def task(comm=b"python3", pid=4242):
-    return dict(flags=IN_TASK, pid=pid, tid=pid, comm=comm, cgroup=77)
+    return dict(flags=F_IN_TASK, pid=pid, tid=pid, comm=comm, cgroup=77)
 
 
 def lifecycles():
@@ -114,18 +109,18 @@ def lifecycles():
     r.append(ev(STATE, t + 50 * MS, 11, ESTABLISHED, CLOSE_WAIT, 18080, 40000))
     r.append(ev(STATE, t + 250 * MS, 11, CLOSE_WAIT, LAST_ACK, 18080, 40000, **task()))
     r.append(ev(STATE, t + 251 * MS, 11, LAST_ACK, CLOSE, 18080, 40000,
-                flags=BYTES, aux=7, aux2=12))
+                flags=F_BYTES, aux=7, aux2=12))
     # an unbound connect: its port comes with the next record
     r.append(ev(STATE, t + 1 * MS, 20, CLOSE, SYN_SENT, 0, 18080, **task(b"curl", 99)))
     r.append(ev(STATE, t + 1 * MS + 500, 20, SYN_SENT, ESTABLISHED, 40000, 18080))
     r.append(ev(STATE, t + 49 * MS, 20, ESTABLISHED, FIN_WAIT1, 40000, 18080, **task(b"curl", 99)))
     r.append(ev(STATE, t + 50 * MS, 20, FIN_WAIT1, FIN_WAIT2, 40000, 18080))
     r.append(ev(TW_START, t + 51 * MS, 20, 0, TIME_WAIT, 40000, 18080,
-                flags=DEADLINE, aux=60 * S))
+                flags=F_DEADLINE, aux=60 * S))
     r.append(ev(STATE, t + 51 * MS, 20, FIN_WAIT2, CLOSE, 40000, 18080,
-                flags=BYTES, aux=7, aux2=1))
+                flags=F_BYTES, aux=7, aux2=1))
     r.append(ev(TW_CANCEL, t + 60 * S + 51 * MS, 20, 0, TIME_WAIT, 40000, 18080,
-                flags=DEADLINE, aux=0))
+                flags=F_DEADLINE, aux=0))
     r.append(ev(TW_EXPIRE, t + 60 * S + 51 * MS, 20, 0, TIME_WAIT, 40000, 18080))
     # a refused connect, IPv6
     r.append(ev(STATE, t + 3 * MS, 30, CLOSE, SYN_SENT, 41000, 18082, family=10,
@@ -133,7 +128,7 @@ def lifecycles():
     r.append(ev(STATE, t + 3 * MS + 20000, 30, SYN_SENT, CLOSE, 41000, 18082,
                 family=10, saddr=LO6, daddr=LO6))
     # a TIME_WAIT killed early (no cookie: keyed by tuple), then reused
-    r.append(ev(TW_START, t + 4 * MS, 0, 0, TIME_WAIT, 42000, 18081, flags=DEADLINE, aux=60 * S))
+    r.append(ev(TW_START, t + 4 * MS, 0, 0, TIME_WAIT, 42000, 18081, flags=F_DEADLINE, aux=60 * S))
     r.append(ev(TW_CANCEL, t + 5 * MS, 0, 0, TIME_WAIT, 42000, 18081))
     r.append(ev(STATE, t + 5 * MS + 10, 31, CLOSE, SYN_SENT, 42000, 18081, **task(b"curl", 99)))
     r.append(ev(STATE, t + 6 * MS, 31, SYN_SENT, ESTABLISHED, 42000, 18081))
@@ -152,12 +147,12 @@ def lifecycles():
     r.append(ev(STATE, t + 11 * MS, 40, ESTABLISHED, FIN_WAIT1, 44000, 80, daddr=v4(10, 0, 0, 1),
                 **task(b"wget", 7)))
     r.append(ev(STATE, t + 12 * MS, 40, FIN_WAIT1, FIN_WAIT2, 44000, 80, daddr=v4(10, 0, 0, 1),
-                flags=DEAD))
+                flags=F_DEAD))
     r.append(ev(TW_START, t + 13 * MS, 40, 0, FIN_WAIT2, 44000, 80, daddr=v4(10, 0, 0, 1),
-                flags=DEADLINE, aux=60 * S))
+                flags=F_DEADLINE, aux=60 * S))
     r.append(ev(STATE, t + 13 * MS, 40, FIN_WAIT2, CLOSE, 44000, 80, daddr=v4(10, 0, 0, 1)))
     r.append(ev(TW_START, t + 2 * S, 40, 0, TIME_WAIT, 44000, 80, daddr=v4(10, 0, 0, 1),
-                flags=DEADLINE, aux=60 * S))
+                flags=F_DEADLINE, aux=60 * S))
     # the live run lost records here
     r.append(ev(LOST, t + 2 * S + 1, family=0, aux=3))
     # the listener closes
@@ -172,7 +167,7 @@ def lifecycles():
 
 
 def ts_of(rec):
-    return struct.unpack_from("<Q", rec)[0]
+    return REC.unpack(rec)[0]
 
 
 def write(d, name, data):
@@ -202,9 +197,9 @@ def main():
     write(d, "unsorted.bin", header() + b"".join(lifecycles()))
     write(d, "truncated.bin", (header() + recs)[:-40])
     bad = ev(9, 3 * S, 60, CLOSE, SYN_SENT, 1, 2)
-    write(d, "bad-record.bin", header() + recs[:112 * 3] + bad + recs[112 * 3:112 * 6])
+    write(d, "bad-record.bin", header() + recs[:REC.size * 3] + bad + recs[REC.size * 3:REC.size * 6])
     write(d, "header-only.bin", header())
-    write(d, "header-v1.bin", header(size=168))
+    write(d, "header-v1.bin", header(boot_id=None))
     write(d, "header-cut.bin", header()[:100])
 
 

@@ -214,11 +214,16 @@ def parse_ss(text):
     return out
 
 
+def ss_sockets():
+    """Every TCP socket of this namespace, as parse_ss gives them."""
+    return parse_ss(subprocess.run(["ss", "-tanie"], capture_output=True, text=True,
+                                   check=True).stdout)
+
+
 def ss_cookies():
     """{(laddr, lport, raddr, rport): cookie} for every TCP socket, from ss -tanie."""
-    out = subprocess.run(["ss", "-tanie"], capture_output=True, text=True, check=True).stdout
     return {(s["local"], s["lport"], s["remote"], s["rport"]): s["cookie"]
-            for s in parse_ss(out) if s["cookie"] is not None}
+            for s in ss_sockets() if s["cookie"] is not None}
 
 
 def by_cookie(records, port):

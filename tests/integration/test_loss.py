@@ -1,4 +1,5 @@
 """Nothing is lost silently: real ring-buffer overflow (root)."""
+import contextlib
 import json
 import os
 import re
@@ -7,7 +8,7 @@ import socket
 import struct
 import subprocess
 
-from conftest import BIN, listener, parse_ss, run, wait_for
+from conftest import BIN, listener, run, ss_sockets, wait_for
 from netns import Netns
 
 LOADGEN = os.path.join(os.path.dirname(BIN), "tools", "loadgen")
@@ -17,6 +18,23 @@ def lost_count(stderr):
     m = re.findall(r"(\d+) events, (\d+) lost", stderr)
     assert m, f"no closing summary: {stderr!r}"
     return int(m[-1][1])
+
+
+@contextlib.contextmanager
+def ring_overflowed(t):
+    """The tracer t stopped (SIGSTOP) while loadgen makes 3000 connections
+    (about 30000 records: more than a 1 MiB ring holds); continued when the
+    block ends."""
+    os.kill(t.proc.pid, signal.SIGSTOP)
+    try:
+        wait_for(lambda: open(f"/proc/{t.proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T",
+                 what="the tracer to stop")
+        out = subprocess.run([LOADGEN, "-n", "3000", "-d", "60"], capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+        assert "connections=3000" in out, out
+        yield
+    finally:
+        os.kill(t.proc.pid, signal.SIGCONT)
 
 
 def test_overflow_is_counted_reported_recorded_and_replayed(tracer, tmp_path):
@@ -31,15 +49,8 @@ def test_overflow_is_counted_reported_recorded_and_replayed(tracer, tmp_path):
     c = socket.create_connection(lis.getsockname())
     s, _ = lis.accept()
     sport = c.getsockname()[1]
-    os.kill(t.proc.pid, signal.SIGSTOP)
-    try:
-        wait_for(lambda: open(f"/proc/{t.proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T",
-                 what="the tracer to stop")
-        out = subprocess.run([LOADGEN, "-n", "3000", "-d", "60"], capture_output=True,
-                             text=True, timeout=120, check=True).stdout
-        assert "connections=3000" in out, out
-    finally:
-        os.kill(t.proc.pid, signal.SIGCONT)
+    with ring_overflowed(t):
+        pass  # nothing else happens while it is stopped
     wait_for(lambda: "records lost so far" in t.stderr(), timeout=15, what="the loss warning")
     # end it with a reset: no TIME_WAIT to wait out
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -100,21 +111,12 @@ def test_connection_closed_while_records_lost_ends_gone(tracer, tmp_path):
     kept_c = socket.create_connection(lis.getsockname())
     kept_s, _ = lis.accept()
     gone_port, kept_port = gone_c.getsockname()[1], kept_c.getsockname()[1]
-    os.kill(t.proc.pid, signal.SIGSTOP)
-    try:
-        wait_for(lambda: open(f"/proc/{t.proc.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "T",
-                 what="the tracer to stop")
-        out = subprocess.run([LOADGEN, "-n", "3000", "-d", "60"], capture_output=True,
-                             text=True, timeout=120, check=True).stdout
-        assert "connections=3000" in out, out
+    with ring_overflowed(t):
         # the ring is full: this reset's records (both ends) are lost
         gone_c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         gone_c.close()
-        wait_for(lambda: gone_port not in {s["rport"] for s in parse_ss(subprocess.run(
-            ["ss", "-tanie"], capture_output=True, text=True, check=True).stdout)},
-            what="the reset to reach the server's end")
-    finally:
-        os.kill(t.proc.pid, signal.SIGCONT)
+        wait_for(lambda: gone_port not in {s["rport"] for s in ss_sockets()},
+                 what="the reset to reach the server's end")
 
     def ours(lives, port):
         return [l for l in lives if l["type"] == "life" and l["family"] == "ipv4" and
@@ -127,9 +129,9 @@ def test_connection_closed_while_records_lost_ends_gone(tracer, tmp_path):
     assert ours(lives, kept_port) == [], ours(lives, kept_port)
     # the server closes first: the client's end goes CLOSE_WAIT -> LAST_ACK -> CLOSE
     kept_s.close()
-    wait_for(lambda: any(s["lport"] == kept_port and s["state"] == "CLOSE_WAIT" for s in parse_ss(
-        subprocess.run(["ss", "-tanie"], capture_output=True, text=True, check=True).stdout)),
-        what="the kept connection's client to see the FIN")
+    wait_for(lambda: any(s["lport"] == kept_port and s["state"] == "CLOSE_WAIT"
+                         for s in ss_sockets()),
+             what="the kept connection's client to see the FIN")
     kept_c.close()
     lives = t.wait(lambda ls: [l for l in ours(ls, kept_port) if l["sport"] == kept_port],
                    what="the kept connection's client to end")

@@ -9,17 +9,24 @@ import sys
 from conftest import run
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tools"))
-from recfmt import REC, header  # noqa: E402  (the format, shared with bench-engine.py)
+from recfmt import (REC, header, STATE, REQ_START, REQ_CANCEL, LOST,  # noqa: E402
+                    ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2, CLOSE,
+                    CLOSE_WAIT, LAST_ACK, LISTEN, CLOSING)  # the format, shared
 
 S = 1_000_000_000
-ESTABLISHED, SYN_SENT, FIN_WAIT1, FIN_WAIT2, CLOSE = 1, 2, 4, 5, 7
-CLOSE_WAIT, LAST_ACK, CLOSING = 8, 9, 11
+MS = 1_000_000
 LO = socket.inet_aton("127.0.0.1") + bytes(12)
 
 
+def record(ts, cookie, kind, old, new, sport, dport, aux=0):
+    """A record of a loopback IPv4 socket owned by "test" (pid 100)."""
+    return REC.pack(ts, cookie, 1, aux, 0, 100, 100, 4026531840, sport, dport,
+                    kind, old, new, 2, 2, 0, LO, LO, b"test" + bytes(12))
+
+
 def state(ts, cookie, old, new, sport):
-    return REC.pack(ts, cookie, 1, 0, 0, 100, 100, 4026531840, sport, 80,
-                    1, old, new, 2, 2, 0, LO, LO, b"test" + bytes(12))
+    """A state change of a connection to port 80."""
+    return record(ts, cookie, STATE, old, new, sport, 80)
 
 
 def test_stuck_at_end_of_replay_is_reported_once(tmp_path):
@@ -53,11 +60,10 @@ def test_life_long_path_folds_with_exact_times(tmp_path):
     first state keeps its real duration (it used to absorb the middle's)."""
     states = [SYN_SENT, ESTABLISHED, CLOSING, ESTABLISHED, FIN_WAIT2, ESTABLISHED,
               FIN_WAIT1, ESTABLISHED, CLOSE_WAIT, ESTABLISHED, LAST_ACK]
-    ms = 1_000_000
     at, recs, prev = 1 * S, b"", CLOSE
     for i, s in enumerate(states + [CLOSE]):
         recs += state(at, 1, prev, s, 5000)
-        prev, at = s, at + (i + 1) * ms  # state i lasts i + 1 ms
+        prev, at = s, at + (i + 1) * MS  # state i lasts i + 1 ms
     path = tmp_path / "long.bin"
     path.write_bytes(header() + recs)
 
@@ -71,9 +77,9 @@ def test_life_long_path_folds_with_exact_times(tmp_path):
 
     [o] = [json.loads(l) for l in run("life", "--replay", str(path), "--json").stdout.splitlines()]
     assert o["folded"] == 4
-    assert o["path"][0] == {"state": "SYN_SENT", "ns": 1 * ms}
-    assert o["path"][1] == {"state": "...", "ns": 14 * ms, "folded": 4}
-    assert [e["ns"] for e in o["path"][2:]] == [n * ms for n in range(6, 12)]
+    assert o["path"][0] == {"state": "SYN_SENT", "ns": 1 * MS}
+    assert o["path"][1] == {"state": "...", "ns": 14 * MS, "folded": 4}
+    assert [e["ns"] for e in o["path"][2:]] == [n * MS for n in range(6, 12)]
     assert sum(e["ns"] for e in o["path"]) == o["lifetime_ns"]
 
     # --state finds a state that only the folded middle went through
@@ -81,15 +87,15 @@ def test_life_long_path_folds_with_exact_times(tmp_path):
     assert len(p.stdout.splitlines()) == 1, p.stdout
     # a path that fits has nothing folded
     path.write_bytes(header() + state(1 * S, 2, CLOSE, SYN_SENT, 5001)
-                     + state(1 * S + ms, 2, SYN_SENT, CLOSE, 5001))
+                     + state(1 * S + MS, 2, SYN_SENT, CLOSE, 5001))
     [o] = [json.loads(l) for l in run("life", "--replay", str(path), "--json").stdout.splitlines()]
-    assert o["folded"] == 0 and o["path"] == [{"state": "SYN_SENT", "ns": ms}], o
+    assert o["folded"] == 0 and o["path"] == [{"state": "SYN_SENT", "ns": MS}], o
 
 
 def lost(ts, count):
     """A kind-8 record, as tcpfsm writes it: the live run's ring buffer
     lost `count` so far (aux); no socket, so family 0."""
-    return REC.pack(ts, 0, 0, count, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0,
+    return REC.pack(ts, 0, 0, count, 0, 0, 0, 0, 0, 0, LOST, 0, 0, 0, 0, 0,
                     bytes(16), bytes(16), bytes(16))
 
 
@@ -104,25 +110,24 @@ def test_summary_counts_only_what_the_filters_select(tmp_path):
     hand-over to a timewait socket), which look like a connection with a
     gap. Filtered out, it is neither shown nor counted, as ended or as
     incomplete; the selected ones are, incomplete when they are."""
-    ms = 1_000_000
     path = tmp_path / "lport.bin"
     path.write_bytes(header()
                      # another port's connection, as the kernel filter lets it by
                      + state(1 * S, 1, CLOSE, SYN_SENT, 0)
-                     + state(1 * S + 5 * ms, 1, FIN_WAIT2, CLOSE, 0)
+                     + state(1 * S + 5 * MS, 1, FIN_WAIT2, CLOSE, 0)
                      # port 8080: one whole connection...
                      + state(1 * S, 2, CLOSE, SYN_SENT, 8080)
-                     + state(1 * S + 1 * ms, 2, SYN_SENT, CLOSE, 8080)
+                     + state(1 * S + 1 * MS, 2, SYN_SENT, CLOSE, 8080)
                      # ...one first seen mid-life...
-                     + state(1 * S + 2 * ms, 3, ESTABLISHED, CLOSE, 8080)
+                     + state(1 * S + 2 * MS, 3, ESTABLISHED, CLOSE, 8080)
                      # ...and one alive when records were lost (loss is
                      # noted as it arrives, records once the reorder
                      # buffer lets them go: 200 ms behind a port-less
                      # connect such as cookie 1's)
-                     + state(1 * S + 3 * ms, 4, CLOSE, SYN_SENT, 8080)
-                     + state(1 * S + 300 * ms, 4, SYN_SENT, ESTABLISHED, 8080)
-                     + lost(1 * S + 350 * ms, 7)
-                     + state(1 * S + 400 * ms, 4, ESTABLISHED, CLOSE, 8080))
+                     + state(1 * S + 3 * MS, 4, CLOSE, SYN_SENT, 8080)
+                     + state(1 * S + 300 * MS, 4, SYN_SENT, ESTABLISHED, 8080)
+                     + lost(1 * S + 350 * MS, 7)
+                     + state(1 * S + 400 * MS, 4, ESTABLISHED, CLOSE, 8080))
     p = run("life", "--replay", str(path), "--lport", "8080")
     assert p.returncode == 0, p.stderr
     shown = p.stdout.splitlines()[1:]
@@ -147,14 +152,13 @@ def test_loss_marker_replays_and_marks_records_it_overtook(tmp_path):
     came before the marker, still held in the reorder buffer when the
     marker was read, may have lost records too: incomplete. One that began
     after the marker is complete."""
-    ms = 1_000_000
     path = tmp_path / "lost.bin"
     path.write_bytes(header()
                      + state(1 * S, 5, CLOSE, SYN_SENT, 8080)
-                     + lost(1 * S + 1 * ms, 3)
-                     + state(1 * S + 2 * ms, 5, SYN_SENT, CLOSE, 8080)
-                     + state(1 * S + 50 * ms, 6, CLOSE, SYN_SENT, 8081)
-                     + state(1 * S + 51 * ms, 6, SYN_SENT, CLOSE, 8081))
+                     + lost(1 * S + 1 * MS, 3)
+                     + state(1 * S + 2 * MS, 5, SYN_SENT, CLOSE, 8080)
+                     + state(1 * S + 50 * MS, 6, CLOSE, SYN_SENT, 8081)
+                     + state(1 * S + 51 * MS, 6, SYN_SENT, CLOSE, 8081))
     p = run("life", "--replay", str(path))
     assert p.returncode == 0, p.stderr
     shown = p.stdout.splitlines()[1:]
@@ -164,35 +168,25 @@ def test_loss_marker_replays_and_marks_records_it_overtook(tmp_path):
     assert summary(p) == "2 connections ended, 1 incomplete, 0 evicted", p.stderr
 
 
-LISTEN, SYN_RECV = 10, 3
-REQ_START, REQ_CANCEL = 5, 6
-
-
-def record(ts, cookie, kind, old, new, sport, dport, aux=0):
-    return REC.pack(ts, cookie, 1, aux, 0, 100, 100, 4026531840, sport, dport,
-                    kind, old, new, 2, 2, 0, LO, LO, b"test" + bytes(12))
-
-
 def test_held_connect_does_not_settle_a_request_early(tmp_path):
     """A request's timer is removed as its child is made; another socket's
     connect() (no local port yet) waits in the reorder buffer and holds the
     child's record back behind it. The replay's clock passing the removal's
     20 ms grace must not settle the request as dropped while that record
     is held: the child is the request's, passive and whole."""
-    ms = 1_000_000
     b = 1 * S
     path = tmp_path / "held.bin"
     path.write_bytes(header()
-                     + record(b + 1 * ms, 5, 1, CLOSE, LISTEN, 8080, 0)
-                     + record(b + 10 * ms, 0, REQ_START, 0, SYN_RECV, 8080, 40000, aux=5)
-                     + record(b + 12 * ms, 0, REQ_CANCEL, 0, SYN_RECV, 8080, 40000)
-                     + record(b + 12 * ms + ms // 2, 7, 1, CLOSE, SYN_SENT, 0, 9999)
-                     + record(b + 13 * ms, 9, 1, SYN_RECV, ESTABLISHED, 8080, 40000)
+                     + record(b + 1 * MS, 5, STATE, CLOSE, LISTEN, 8080, 0)
+                     + record(b + 10 * MS, 0, REQ_START, 0, SYN_RECV, 8080, 40000, aux=5)
+                     + record(b + 12 * MS, 0, REQ_CANCEL, 0, SYN_RECV, 8080, 40000)
+                     + record(b + 12 * MS + MS // 2, 7, STATE, CLOSE, SYN_SENT, 0, 9999)
+                     + record(b + 13 * MS, 9, STATE, SYN_RECV, ESTABLISHED, 8080, 40000)
                      # other traffic moves the clock 40 ms on...
-                     + record(b + 50 * ms, 20, 1, CLOSE, SYN_SENT, 5000, 9998)
+                     + record(b + 50 * MS, 20, STATE, CLOSE, SYN_SENT, 5000, 9998)
                      # ...before the connect's port arrives (a far peer)
-                     + record(b + 100 * ms, 7, 1, SYN_SENT, ESTABLISHED, 41000, 9999)
-                     + record(b + 150 * ms, 9, 1, ESTABLISHED, CLOSE, 8080, 40000))
+                     + record(b + 100 * MS, 7, STATE, SYN_SENT, ESTABLISHED, 41000, 9999)
+                     + record(b + 150 * MS, 9, STATE, ESTABLISHED, CLOSE, 8080, 40000))
     p = run("life", "--replay", str(path), "--json")
     assert p.returncode == 0, p.stderr
     lives = [json.loads(l) for l in p.stdout.splitlines()]
@@ -206,15 +200,14 @@ def test_count_stops_every_kind_of_record(tmp_path):
     """--count N prints N records and nothing after: a --stuck alert counts
     as one (an at-exit alert after the N-th is not printed), and stats
     with --interval makes N prints, not one more at exit."""
-    ms = 1_000_000
     path = tmp_path / "count.bin"
     path.write_bytes(header()
                      + state(1 * S, 1, CLOSE, SYN_SENT, 5000)
-                     + state(1 * S + 1 * ms, 1, SYN_SENT, ESTABLISHED, 5000)
+                     + state(1 * S + 1 * MS, 1, SYN_SENT, ESTABLISHED, 5000)
                      # later traffic moves the replay's clock on
-                     + state(1 * S + 300 * ms, 2, CLOSE, SYN_SENT, 5001)
+                     + state(1 * S + 300 * MS, 2, CLOSE, SYN_SENT, 5001)
                      + state(2 * S, 3, CLOSE, SYN_SENT, 5002)
-                     + state(2 * S + 1 * ms, 3, SYN_SENT, ESTABLISHED, 5002))
+                     + state(2 * S + 1 * MS, 3, SYN_SENT, ESTABLISHED, 5002))
     p = run("trace", "--replay", str(path), "--stuck", "ESTABLISHED=100ms", "-c", "3")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()[1:]
@@ -237,13 +230,12 @@ def test_summary_counts_no_listener(tmp_path):
     """A listener that closes is no connection: not among the summary's
     connections ended, in any command, whether life shows it (with
     --listeners) or not."""
-    ms = 1_000_000
     path = tmp_path / "listener.bin"
     path.write_bytes(header()
-                     + record(1 * S, 5, 1, CLOSE, LISTEN, 8080, 0)
-                     + state(1 * S + 1 * ms, 1, CLOSE, SYN_SENT, 5000)
-                     + state(1 * S + 2 * ms, 1, SYN_SENT, CLOSE, 5000)
-                     + record(1 * S + 3 * ms, 5, 1, LISTEN, CLOSE, 8080, 0))
+                     + record(1 * S, 5, STATE, CLOSE, LISTEN, 8080, 0)
+                     + state(1 * S + 1 * MS, 1, CLOSE, SYN_SENT, 5000)
+                     + state(1 * S + 2 * MS, 1, SYN_SENT, CLOSE, 5000)
+                     + record(1 * S + 3 * MS, 5, STATE, LISTEN, CLOSE, 8080, 0))
     for args in (["life"], ["life", "--listeners"], ["trace"], ["stats"]):
         p = run(*args, "--replay", str(path))
         assert p.returncode == 0, p.stderr
@@ -257,13 +249,12 @@ def test_summary_counts_no_listener(tmp_path):
 def test_trace_incomplete_as_life_says(tmp_path):
     """trace's "incomplete" is life's: a connection whose start was not
     seen is incomplete on every line, one seen whole is not."""
-    ms = 1_000_000
     path = tmp_path / "incomplete.bin"
     path.write_bytes(header()
                      + state(1 * S, 1, CLOSE, SYN_SENT, 5000)
-                     + state(1 * S + 1 * ms, 1, SYN_SENT, CLOSE, 5000)
-                     + state(1 * S + 2 * ms, 2, ESTABLISHED, FIN_WAIT1, 5001)
-                     + state(1 * S + 3 * ms, 2, FIN_WAIT1, CLOSE, 5001))
+                     + state(1 * S + 1 * MS, 1, SYN_SENT, CLOSE, 5000)
+                     + state(1 * S + 2 * MS, 2, ESTABLISHED, FIN_WAIT1, 5001)
+                     + state(1 * S + 3 * MS, 2, FIN_WAIT1, CLOSE, 5001))
     p = run("trace", "--replay", str(path), "--json")
     assert p.returncode == 0, p.stderr
     got = [(o["cookie"], o["incomplete"]) for o in map(json.loads, p.stdout.splitlines())]
@@ -279,12 +270,11 @@ LO6 = socket.inet_pton(socket.AF_INET6, "::1")
 def test_stuck_line_unknown_owner_and_ipv6(tmp_path):
     """A STUCK line names an unknown owner '-', as the tables do (not
     'pid ?0'), and writes IPv6 ends as [addr]:port."""
-    ms = 1_000_000
     v6 = REC.pack(1 * S, 1, 1, 0, 0, 100, 100, 4026531840, 5000, 80,
                   1, ESTABLISHED, CLOSE_WAIT, 10, 2, 0, LO6, LO6, b"test" + bytes(12))
     path = tmp_path / "stuck6.bin"
     path.write_bytes(header() + v6
-                     + state(1 * S + 1 * ms, 2, ESTABLISHED, CLOSE_WAIT, 5001)
+                     + state(1 * S + 1 * MS, 2, ESTABLISHED, CLOSE_WAIT, 5001)
                      + state(2 * S, 3, CLOSE, SYN_SENT, 5002))
     p = run("trace", "--replay", str(path), "--stuck", "CLOSE_WAIT=100ms")
     assert p.returncode == 0, p.stderr

@@ -126,6 +126,24 @@ def handshake(srv, cli, addr, sport, cport):
     srv.do("accept L S")
 
 
+def close_client_first(srv, cli):
+    """The client closes, the server reads to its FIN and closes too."""
+    cli.do("close C")
+    srv.do("eof S")
+    srv.do("close S")
+
+
+def wait_state(ns, port, state, what):
+    """Wait until ss in ns shows a socket on port in state (ss's name)."""
+    wait_for(lambda: f":{port} " in ns.ss("-tanH", "state", state), what=what)
+
+
+def end_time_wait(ns, port, what):
+    """Wait for port's TIME_WAIT in ns, then end it now (ss -K)."""
+    wait_state(ns, port, "time-wait", what)
+    kill_time_wait(ns, port)
+
+
 CLIENT_ACTIVE = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
                  ("ESTABLISHED", "FIN_WAIT1"), ("FIN_WAIT1", "FIN_WAIT2"),
                  ("FIN_WAIT2", "TIME_WAIT"), ("TIME_WAIT", "CLOSE")]
@@ -160,9 +178,7 @@ def test_time_wait_natural_expiry(tracer, veth, peers):
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
     handshake(srv, cli, veth.addr4[1], sport, cport)
-    cli.do("close C")
-    srv.do("eof S")
-    srv.do("close S")
+    close_client_first(srv, cli)
     sc.wait_lives(2, timeout=75)
     sc.stop()
     cside = sc.side(cport, sport)
@@ -198,9 +214,7 @@ def test_client_first_close(tracer, veth, peers, family, hold):
     cli.do("close C")
     held = float(srv.do(f"eofhold S {hold}"))
     srv.do("close L")
-    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "time-wait"),
-             what="the client's TIME_WAIT")
-    kill_time_wait(veth.a, cport)
+    end_time_wait(veth.a, cport, "the client's TIME_WAIT")
     sc.wait_lives(2)
     sc.stop()
 
@@ -259,9 +273,7 @@ def test_orphaned_full_socket_in_fin_wait2(tracer, veth, peers):
     cli.do("close C")
     held = float(srv.do("eofhold S 0.3"))
     srv.do("close L")
-    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "time-wait"),
-             what="the client's TIME_WAIT")
-    kill_time_wait(veth.a, cport)
+    end_time_wait(veth.a, cport, "the client's TIME_WAIT")
     sc.wait_lives(2)
     sc.stop()
 
@@ -335,9 +347,7 @@ def test_server_first_close_owner_on_loopback(tracer, netns, peers):
     srv.do("close S")
     held = float(cli.do("eofhold C 0.2"))
     srv.do("close L")
-    wait_for(lambda: f":{sport} " in ns.ss("-tanH", "state", "time-wait"),
-             what="the server's TIME_WAIT")
-    kill_time_wait(ns, sport)
+    end_time_wait(ns, sport, "the server's TIME_WAIT")
     sc.wait_lives(2)
     sc.stop()
 
@@ -639,9 +649,10 @@ def test_simultaneous_close(tracer, veth, peers):
                "    tcp flags & fin == fin drop\n  }\n}\n")
     both.do("shutdown2 C S")
     veth.a.undrop("fin")
-    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "time-wait")
-             and f":{sport} " in veth.b.ss("-tanH", "state", "time-wait"),
-             what="both ends in TIME_WAIT")
+    # both in TIME_WAIT before either is killed: a killed end would answer
+    # the other's retransmitted FIN with RST
+    wait_state(veth.a, cport, "time-wait", "the client's TIME_WAIT")
+    wait_state(veth.b, sport, "time-wait", "the server's TIME_WAIT")
     kill_time_wait(veth.a, cport)
     kill_time_wait(veth.b, sport)
     sc.wait_lives(2)
@@ -676,9 +687,7 @@ def test_time_wait_reused(tracer, netns, peers):
     sc = Scenario(tracer, (ns,), sport, cport)
     srv, cli = peers(ns, "srv"), peers(ns, "cli")
     handshake(srv, cli, "127.0.0.1", sport, cport)
-    cli.do("close C")
-    srv.do("eof S")
-    srv.do("close S")
+    close_client_first(srv, cli)
     wait_for(lambda: f"127.0.0.1:{cport} " in ns.ss("-tanH", "state", "time-wait"),
              what="the first client's TIME_WAIT")
     sc.wait_trans(lambda ts: any(t["newstate"] == "TIME_WAIT" for t in ts))
@@ -686,9 +695,7 @@ def test_time_wait_reused(tracer, netns, peers):
     srv.do("accept L S")
     assert f":{cport} " not in ns.ss("-tanH", "state", "time-wait")
     sc.wait_lives(2)
-    cli.do("close C")
-    srv.do("eof S")
-    srv.do("close S")
+    close_client_first(srv, cli)
     sc.wait_lives(3)
     sc.stop()
 
@@ -792,9 +799,7 @@ def test_connection_in_other_netns_opened_before_tracing(tracer, veth, peers):
         return [r for r in recs if r.get("type") == "transition"
                 and (r["saddr"], r["sport"], r["daddr"], r["dport"]) == end]
 
-    cli.do("close C")
-    srv.do("eof S")
-    srv.do("close S")
+    close_client_first(srv, cli)
     # the client's FIN_WAIT2 -> TIME_WAIT may be known only when TIME_WAIT
     # ends (see test_client_first_close): not needed here
     t.wait(lambda rs: ("LAST_ACK", "CLOSE") in pairs(side(rs, server_end))
@@ -842,14 +847,11 @@ def test_orphaned_full_socket_is_seeded_as_orphan(tracer, veth, peers):
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
     handshake(srv, cli, veth.addr4[1], sport, cport)
     cli.do("close C")
-    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "fin-wait-2"),
-             what="the client's FIN_WAIT2")
+    wait_state(veth.a, cport, "fin-wait-2", "the client's FIN_WAIT2")
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv.do("eof S")
     srv.do("close S")
-    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "time-wait"),
-             what="the client's TIME_WAIT")
-    kill_time_wait(veth.a, cport)
+    end_time_wait(veth.a, cport, "the client's TIME_WAIT")
     sc.wait_lives(2)
     sc.stop()
 
@@ -871,12 +873,9 @@ def test_time_wait_alone_in_other_netns_is_seeded(tracer, veth, peers):
     sport, cport = two_ports()
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
     handshake(srv, cli, veth.addr4[1], sport, cport)
-    cli.do("close C")
-    srv.do("eof S")
-    srv.do("close S")
+    close_client_first(srv, cli)
     srv.do("close L")
-    wait_for(lambda: f":{cport} " in veth.a.ss("-tanH", "state", "time-wait"),
-             what="the client's TIME_WAIT")
+    wait_state(veth.a, cport, "time-wait", "the client's TIME_WAIT")
     t = tracer("--netns", str(veth.a.inode))
     kill_time_wait(veth.a, cport)
     recs = t.wait(lambda rs: [r for r in rs if r.get("type") == "transition"
