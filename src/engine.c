@@ -282,6 +282,18 @@ uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
 	return to - from;
 }
 
+/*
+ * c's FIN_WAIT2 became an orphan at `at` (0: not known yet): the application
+ * released the socket, the kernel alone holds it. The first time learned
+ * stands: later records (the hand-over after the TIME_WAIT timer's start, a
+ * re-armed timer) only confirm it. The one place orphan_ns is set.
+ */
+static void became_orphan(struct conn *c, uint64_t at)
+{
+	if (!c->orphan_ns)
+		c->orphan_ns = at;
+}
+
 /* Of a FIN_WAIT2 that ended at `to`, the time it was an orphan. */
 static bool orphan_until(const struct conn *c, uint8_t state, uint64_t to,
 			 uint64_t *ns)
@@ -593,8 +605,8 @@ static void set_minisock(struct conn *c, uint8_t sub, uint64_t orphan_at)
 {
 	c->flags |= CONN_F_MINISOCK;
 	c->tw_substate = sub;
-	if (sub == TCPFSM_ST_FIN_WAIT2 && !c->orphan_ns)
-		c->orphan_ns = orphan_at;
+	if (sub == TCPFSM_ST_FIN_WAIT2)
+		became_orphan(c, orphan_at);
 }
 
 /*
@@ -716,8 +728,8 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		 * FIN_WAIT2 that makes an orphan: the application's socket is
 		 * gone, the kernel alone waits for the peer's FIN.
 		 */
-		if (c->state == TCPFSM_ST_FIN_WAIT2 && !c->orphan_ns)
-			c->orphan_ns = ev->ts_ns;
+		if (c->state == TCPFSM_ST_FIN_WAIT2)
+			became_orphan(c, ev->ts_ns);
 		take_bytes(c, ev);
 		return;
 	} else if (ev->oldstate != c->state) {
@@ -775,9 +787,8 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 	 * whether a minisocket or (ACK taken from the backlog, or a
 	 * tcp_fin_timeout over 60 s) the full socket itself holds it.
 	 */
-	if ((ev->flags & TCPFSM_F_DEAD) && ev->newstate == TCPFSM_ST_FIN_WAIT2 &&
-	    !c->orphan_ns)
-		c->orphan_ns = ev->ts_ns;
+	if ((ev->flags & TCPFSM_F_DEAD) && ev->newstate == TCPFSM_ST_FIN_WAIT2)
+		became_orphan(c, ev->ts_ns);
 }
 
 /*
@@ -1181,7 +1192,7 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		c->tw_deadline_ns = tw_deadline_ns;
 	} else if ((flags & ENGINE_SEED_ORPHAN) && state == TCPFSM_ST_FIN_WAIT2) {
 		/* the full socket holds it (see TCPFSM_F_DEAD) */
-		c->orphan_ns = now_ns;
+		became_orphan(c, now_ns);
 	}
 	if (state == TCPFSM_ST_LISTEN)
 		add_listener(e, c);
