@@ -294,12 +294,16 @@ static void became_orphan(struct conn *c, uint64_t at)
 		c->orphan_ns = at;
 }
 
-/* Of a FIN_WAIT2 that ended at `to`, the time it was an orphan. */
+/*
+ * Of a FIN_WAIT2 that ended at `to`, the time it was an orphan. When it ended
+ * is unknown (to 0: it ended unseen, or before a state whose start is not
+ * known), so is that time: none is given.
+ */
 static bool orphan_until(const struct conn *c, uint8_t state, uint64_t to,
 			 uint64_t *ns)
 {
 	*ns = 0;
-	if (state != TCPFSM_ST_FIN_WAIT2 || !c->orphan_ns)
+	if (state != TCPFSM_ST_FIN_WAIT2 || !c->orphan_ns || !to)
 		return false;
 	if (to >= c->orphan_ns)
 		*ns = to - c->orphan_ns;
@@ -308,18 +312,18 @@ static bool orphan_until(const struct conn *c, uint8_t state, uint64_t to,
 
 bool conn_path_orphan(const struct conn *c, int i, uint64_t *ns)
 {
-	if (i + 1 == c->npath && !conn_end_known(c)) {
-		*ns = 0;
-		return false;
-	}
 	return orphan_until(c, c->path_state[i], path_end(c, i), ns);
 }
+
+#define EMIT_INFERRED 0x1	/* ts inferred from the timer's deadline */
+#define EMIT_END_UNKNOWN 0x2	/* oldstate ended at some unknown time before ts */
 
 static void emit_full(struct engine *e, const struct conn *c,
 		      const struct tcpfsm_event *ev, uint64_t ts,
 		      uint8_t oldstate, uint8_t newstate, uint64_t since,
-		      uint8_t end, bool inferred)
+		      uint8_t end, unsigned int how)
 {
+	uint64_t to = how & EMIT_END_UNKNOWN ? 0 : ts;
 	struct transition t = {
 		.ts_ns = ts,
 		.conn = c,
@@ -328,14 +332,12 @@ static void emit_full(struct engine *e, const struct conn *c,
 		.newstate = newstate,
 		.end = end,
 		.synth = ev ? ev->kind != TCPFSM_EV_STATE : 1,
-		.inferred = inferred,
+		.inferred = !!(how & EMIT_INFERRED),
 	};
 
-	/* ended unseen: how long it was an orphan is not known either */
-	if (end != END_GONE)
-		t.orphan = orphan_until(c, oldstate, ts, &t.orphan_ns);
-	if (since && ts >= since) {
-		t.prev_ns = ts - since;
+	t.orphan = orphan_until(c, oldstate, to, &t.orphan_ns);
+	if (since && to >= since) {
+		t.prev_ns = to - since;
 		t.prev_known = conn_since_known(c, c->npath - 1);
 	}
 	if (e->cb.transition)
@@ -346,7 +348,7 @@ static void emit(struct engine *e, const struct conn *c,
 		 const struct tcpfsm_event *ev, uint64_t ts, uint8_t oldstate,
 		 uint8_t newstate, uint64_t since, uint8_t end)
 {
-	emit_full(e, c, ev, ts, oldstate, newstate, since, end, false);
+	emit_full(e, c, ev, ts, oldstate, newstate, since, end, 0);
 }
 
 /* Move c to newstate at ts, reporting the transition. */
@@ -422,7 +424,8 @@ static void finish_conn(struct engine *e, struct conn *c,
 	uint8_t old = c->state;
 	bool gone = end == END_GONE;
 
-	emit(e, c, ev, ts, old, TCPFSM_ST_CLOSE, gone ? 0 : conn_since(c), end);
+	emit_full(e, c, ev, ts, old, TCPFSM_ST_CLOSE, conn_since(c), end,
+		  gone ? EMIT_END_UNKNOWN : 0);
 	c->end_ns = ts;
 	c->end = end;
 	c->close_kind = gone ? classify_gone(c) : classify_close(c);
@@ -832,12 +835,13 @@ static void silent_time_wait(struct engine *e, struct conn *c,
 		at = now;
 	if (!c->tw_deadline_ns || at < conn_since(c) || at > now) {
 		/* cannot place it: the split between the two is unknown */
-		emit(e, c, ev, now, c->state, sub, 0, END_NONE);
+		emit_full(e, c, ev, now, c->state, sub, conn_since(c), END_NONE,
+			  EMIT_END_UNKNOWN);
 		path_push(c, sub, 0);
 		c->flags |= CONN_F_INCOMPLETE;
 	} else {
 		emit_full(e, c, ev, at, c->state, sub, conn_since(c), END_NONE,
-			  true);
+			  EMIT_INFERRED);
 		path_push(c, sub, at);
 	}
 	c->tw_substate = sub;

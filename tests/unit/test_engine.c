@@ -161,6 +161,8 @@ static void test_active_close_time_wait_expiry(void **state)
 static void test_orphan_fin_wait2_silent_time_wait(void **state)
 {
 	struct seen s;
+	uint64_t ns;
+	uint8_t known;
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event tw1 = ev(CLI, TCPFSM_EV_TW_START, 7, 13 * MS, 0,
 				     TCPFSM_ST_FIN_WAIT2);
@@ -198,6 +200,26 @@ static void test_orphan_fin_wait2_silent_time_wait(void **state)
 	assert_int_equal(s.tr[4].orphan_ns, 50 * MS - (13 * MS + 1));
 	assert_int_equal(s.tr[5].prev, 60 * S + 50 * MS); /* 60.05 s TIME_WAIT */
 	assert_int_equal(s.tr[5].end, END_EXPIRED);
+
+	/*
+	 * No deadline (a recording from before the kernel side read it): when
+	 * FIN_WAIT2 ended is unknown, so is how long it was an orphan, in the
+	 * transition as in the path (not the time up to the removal, nor 0).
+	 */
+	engine_free(eng);
+	eng = new_engine(&s, NULL);
+	evs[4].flags = evs[6].flags = 0;
+	feed(eng, evs, 8);
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[4].known, DUR_UNKNOWN);
+	assert_false(s.tr[4].orphan);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].path_state[3], TCPFSM_ST_FIN_WAIT2);
+	conn_path_ns(&s.closed[0], 3, &known);
+	assert_int_equal(known, DUR_UNKNOWN);
+	assert_false(conn_path_orphan(&s.closed[0], 3, &ns));
 	engine_free(eng);
 }
 
