@@ -282,12 +282,28 @@ uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
 	return to - from;
 }
 
-/* Of a FIN_WAIT2 that ended at `to`, the time it was an orphan. */
+/*
+ * c's FIN_WAIT2 became an orphan at `at` (0: not known yet): the application
+ * released the socket, the kernel alone holds it. The first time learned
+ * stands: later records (the hand-over after the TIME_WAIT timer's start, a
+ * re-armed timer) only confirm it. The one place orphan_ns is set.
+ */
+static void became_orphan(struct conn *c, uint64_t at)
+{
+	if (!c->orphan_ns)
+		c->orphan_ns = at;
+}
+
+/*
+ * Of a FIN_WAIT2 that ended at `to`, the time it was an orphan. When it ended
+ * is unknown (to 0: it ended unseen, or before a state whose start is not
+ * known), so is that time: none is given.
+ */
 static bool orphan_until(const struct conn *c, uint8_t state, uint64_t to,
 			 uint64_t *ns)
 {
 	*ns = 0;
-	if (state != TCPFSM_ST_FIN_WAIT2 || !c->orphan_ns)
+	if (state != TCPFSM_ST_FIN_WAIT2 || !c->orphan_ns || !to)
 		return false;
 	if (to >= c->orphan_ns)
 		*ns = to - c->orphan_ns;
@@ -296,18 +312,18 @@ static bool orphan_until(const struct conn *c, uint8_t state, uint64_t to,
 
 bool conn_path_orphan(const struct conn *c, int i, uint64_t *ns)
 {
-	if (i + 1 == c->npath && !conn_end_known(c)) {
-		*ns = 0;
-		return false;
-	}
 	return orphan_until(c, c->path_state[i], path_end(c, i), ns);
 }
+
+#define EMIT_INFERRED 0x1	/* ts inferred from the timer's deadline */
+#define EMIT_END_UNKNOWN 0x2	/* oldstate ended at some unknown time before ts */
 
 static void emit_full(struct engine *e, const struct conn *c,
 		      const struct tcpfsm_event *ev, uint64_t ts,
 		      uint8_t oldstate, uint8_t newstate, uint64_t since,
-		      uint8_t end, bool inferred)
+		      uint8_t end, unsigned int how)
 {
+	uint64_t to = how & EMIT_END_UNKNOWN ? 0 : ts;
 	struct transition t = {
 		.ts_ns = ts,
 		.conn = c,
@@ -316,14 +332,12 @@ static void emit_full(struct engine *e, const struct conn *c,
 		.newstate = newstate,
 		.end = end,
 		.synth = ev ? ev->kind != TCPFSM_EV_STATE : 1,
-		.inferred = inferred,
+		.inferred = !!(how & EMIT_INFERRED),
 	};
 
-	/* ended unseen: how long it was an orphan is not known either */
-	if (end != END_GONE)
-		t.orphan = orphan_until(c, oldstate, ts, &t.orphan_ns);
-	if (since && ts >= since) {
-		t.prev_ns = ts - since;
+	t.orphan = orphan_until(c, oldstate, to, &t.orphan_ns);
+	if (since && to >= since) {
+		t.prev_ns = to - since;
 		t.prev_known = conn_since_known(c, c->npath - 1);
 	}
 	if (e->cb.transition)
@@ -334,7 +348,7 @@ static void emit(struct engine *e, const struct conn *c,
 		 const struct tcpfsm_event *ev, uint64_t ts, uint8_t oldstate,
 		 uint8_t newstate, uint64_t since, uint8_t end)
 {
-	emit_full(e, c, ev, ts, oldstate, newstate, since, end, false);
+	emit_full(e, c, ev, ts, oldstate, newstate, since, end, 0);
 }
 
 /* Move c to newstate at ts, reporting the transition. */
@@ -410,7 +424,8 @@ static void finish_conn(struct engine *e, struct conn *c,
 	uint8_t old = c->state;
 	bool gone = end == END_GONE;
 
-	emit(e, c, ev, ts, old, TCPFSM_ST_CLOSE, gone ? 0 : conn_since(c), end);
+	emit_full(e, c, ev, ts, old, TCPFSM_ST_CLOSE, conn_since(c), end,
+		  gone ? EMIT_END_UNKNOWN : 0);
 	c->end_ns = ts;
 	c->end = end;
 	c->close_kind = gone ? classify_gone(c) : classify_close(c);
@@ -593,8 +608,8 @@ static void set_minisock(struct conn *c, uint8_t sub, uint64_t orphan_at)
 {
 	c->flags |= CONN_F_MINISOCK;
 	c->tw_substate = sub;
-	if (sub == TCPFSM_ST_FIN_WAIT2 && !c->orphan_ns)
-		c->orphan_ns = orphan_at;
+	if (sub == TCPFSM_ST_FIN_WAIT2)
+		became_orphan(c, orphan_at);
 }
 
 /*
@@ -716,8 +731,8 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		 * FIN_WAIT2 that makes an orphan: the application's socket is
 		 * gone, the kernel alone waits for the peer's FIN.
 		 */
-		if (c->state == TCPFSM_ST_FIN_WAIT2 && !c->orphan_ns)
-			c->orphan_ns = ev->ts_ns;
+		if (c->state == TCPFSM_ST_FIN_WAIT2)
+			became_orphan(c, ev->ts_ns);
 		take_bytes(c, ev);
 		return;
 	} else if (ev->oldstate != c->state) {
@@ -775,9 +790,8 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 	 * whether a minisocket or (ACK taken from the backlog, or a
 	 * tcp_fin_timeout over 60 s) the full socket itself holds it.
 	 */
-	if ((ev->flags & TCPFSM_F_DEAD) && ev->newstate == TCPFSM_ST_FIN_WAIT2 &&
-	    !c->orphan_ns)
-		c->orphan_ns = ev->ts_ns;
+	if ((ev->flags & TCPFSM_F_DEAD) && ev->newstate == TCPFSM_ST_FIN_WAIT2)
+		became_orphan(c, ev->ts_ns);
 }
 
 /*
@@ -821,12 +835,13 @@ static void silent_time_wait(struct engine *e, struct conn *c,
 		at = now;
 	if (!c->tw_deadline_ns || at < conn_since(c) || at > now) {
 		/* cannot place it: the split between the two is unknown */
-		emit(e, c, ev, now, c->state, sub, 0, END_NONE);
+		emit_full(e, c, ev, now, c->state, sub, conn_since(c), END_NONE,
+			  EMIT_END_UNKNOWN);
 		path_push(c, sub, 0);
 		c->flags |= CONN_F_INCOMPLETE;
 	} else {
 		emit_full(e, c, ev, at, c->state, sub, conn_since(c), END_NONE,
-			  true);
+			  EMIT_INFERRED);
 		path_push(c, sub, at);
 	}
 	c->tw_substate = sub;
@@ -1181,7 +1196,7 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		c->tw_deadline_ns = tw_deadline_ns;
 	} else if ((flags & ENGINE_SEED_ORPHAN) && state == TCPFSM_ST_FIN_WAIT2) {
 		/* the full socket holds it (see TCPFSM_F_DEAD) */
-		c->orphan_ns = now_ns;
+		became_orphan(c, now_ns);
 	}
 	if (state == TCPFSM_ST_LISTEN)
 		add_listener(e, c);

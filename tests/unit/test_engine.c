@@ -112,18 +112,45 @@ static void feed(struct engine *eng, const struct tcpfsm_event *evs, int n)
 		engine_event(eng, &evs[i]);
 }
 
+/* feed(), then every record up to now has been delivered: settle */
+static void feed_until(struct engine *eng, const struct tcpfsm_event *evs,
+		       int n, uint64_t now)
+{
+	feed(eng, evs, n);
+	engine_advance(eng, now);
+}
+
+/*
+ * Event-array initializers for a connection's usual steps, as seen from
+ * `end`: connect() by its owner (CLOSE -> SYN_SENT, in the task), then the
+ * handshake's end (SYN_SENT -> ESTABLISHED, in softirq); an active close,
+ * close() by its owner (ESTABLISHED -> FIN_WAIT1), then the ACK of its FIN
+ * (FIN_WAIT1 -> FIN_WAIT2, in softirq). Two records each.
+ */
+#define OPEN(end, cookie, t_syn, t_est, pid)                                      \
+	st(end, cookie, t_syn, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, pid, true),   \
+	st(end, cookie, t_est, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false)
+#define ACTIVE_CLOSE(end, cookie, t_fw1, t_fw2, pid)                              \
+	st(end, cookie, t_fw1, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, pid,   \
+	   true),                                                                 \
+	st(end, cookie, t_fw2, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false)
+/*
+ * FIN_WAIT2 handed over to a timewait minisocket: its timer starts (in
+ * substate sub), then the full socket's own FIN_WAIT2 -> CLOSE.
+ */
+#define HANDOVER(end, cookie, t_tw, t_close, sub)                                 \
+	ev(end, TCPFSM_EV_TW_START, cookie, t_tw, 0, sub),                        \
+	st(end, cookie, t_close, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false)
+
 /* The client's full path, with TIME_WAIT that starts on a FIN and expires. */
 static void test_active_close_time_wait_expiry(void **state)
 {
 	struct seen s;
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event evs[] = {
-		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
-		st(CLI, 7, 12 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
-		st(CLI, 7, 13 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
-		ev(CLI, TCPFSM_EV_TW_START, 7, 20 * MS, 0, TCPFSM_ST_TIME_WAIT),
-		st(CLI, 7, 20 * MS + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		ACTIVE_CLOSE(CLI, 7, 12 * MS, 13 * MS, 100),
+		HANDOVER(CLI, 7, 20 * MS, 20 * MS + 1000, TCPFSM_ST_TIME_WAIT),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 20 * MS + 61 * S, 0, TCPFSM_ST_TIME_WAIT),
 		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 20 * MS + 61 * S + 500, 0, TCPFSM_ST_TIME_WAIT),
 	};
@@ -161,6 +188,8 @@ static void test_active_close_time_wait_expiry(void **state)
 static void test_orphan_fin_wait2_silent_time_wait(void **state)
 {
 	struct seen s;
+	uint64_t ns;
+	uint8_t known;
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event tw1 = ev(CLI, TCPFSM_EV_TW_START, 7, 13 * MS, 0,
 				     TCPFSM_ST_FIN_WAIT2);
@@ -169,10 +198,8 @@ static void test_orphan_fin_wait2_silent_time_wait(void **state)
 	struct tcpfsm_event tw3 = ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 60 * S + 100 * MS + 10,
 				     0, TCPFSM_ST_TIME_WAIT);
 	struct tcpfsm_event evs[] = {
-		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
-		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
-		st(CLI, 7, 12 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		ACTIVE_CLOSE(CLI, 7, 3 * MS, 12 * MS, 100),
 		tw1,
 		st(CLI, 7, 13 * MS + 1, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
 		tw2, tw3,
@@ -198,6 +225,26 @@ static void test_orphan_fin_wait2_silent_time_wait(void **state)
 	assert_int_equal(s.tr[4].orphan_ns, 50 * MS - (13 * MS + 1));
 	assert_int_equal(s.tr[5].prev, 60 * S + 50 * MS); /* 60.05 s TIME_WAIT */
 	assert_int_equal(s.tr[5].end, END_EXPIRED);
+
+	/*
+	 * No deadline (a recording from before the kernel side read it): when
+	 * FIN_WAIT2 ended is unknown, so is how long it was an orphan, in the
+	 * transition as in the path (not the time up to the removal, nor 0).
+	 */
+	engine_free(eng);
+	eng = new_engine(&s, NULL);
+	evs[4].flags = evs[6].flags = 0;
+	feed(eng, evs, 8);
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[4].known, DUR_UNKNOWN);
+	assert_false(s.tr[4].orphan);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].path_state[3], TCPFSM_ST_FIN_WAIT2);
+	conn_path_ns(&s.closed[0], 3, &known);
+	assert_int_equal(known, DUR_UNKNOWN);
+	assert_false(conn_path_orphan(&s.closed[0], 3, &ns));
 	engine_free(eng);
 }
 
@@ -214,12 +261,9 @@ static void test_orphan_fin_wait2_rearm_moves_bucket(void **state)
 	struct seen s;
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event evs[] = {
-		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
-		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
-		st(CLI, 7, 12 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
-		ev(CLI, TCPFSM_EV_TW_START, 7, 12 * MS + 5000, 0, TCPFSM_ST_FIN_WAIT2),
-		st(CLI, 7, 12 * MS + 6000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		ACTIVE_CLOSE(CLI, 7, 3 * MS, 12 * MS, 100),
+		HANDOVER(CLI, 7, 12 * MS + 5000, 12 * MS + 6000, TCPFSM_ST_FIN_WAIT2),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2500 * MS, 0, TCPFSM_ST_TIME_WAIT),
 		ev(CLI, TCPFSM_EV_TW_START, 7, 2500 * MS + 2000, 0, TCPFSM_ST_TIME_WAIT),
 		/* killed (netns gone) 0.5 s later */
@@ -231,11 +275,9 @@ static void test_orphan_fin_wait2_rearm_moves_bucket(void **state)
 	evs[6].aux = 12 * MS + 60 * S - evs[6].ts_ns + 3 * MS; /* same, read in jiffies */
 	evs[7].aux = 60 * S;
 	evs[8].aux = 2500 * MS + 60 * S - evs[8].ts_ns;
-	feed(eng, evs, 7);
-	engine_advance(eng, 2500 * MS + 1000);
+	feed_until(eng, evs, 7, 2500 * MS + 1000);
 	assert_int_equal(s.ntr, 4); /* no TIME_WAIT yet: a start or nothing decides */
-	feed(eng, evs + 7, 2);
-	engine_advance(eng, 4 * S);
+	feed_until(eng, evs + 7, 2, 4 * S);
 	assert_int_equal(s.ntr, 6);
 	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
 	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
@@ -259,8 +301,7 @@ static void test_orphan_fin_wait2_rearm_moves_bucket(void **state)
 	eng = new_engine(&s, NULL);
 	evs[6].ts_ns = 1 * S;
 	evs[6].aux = 13 * MS + 60 * S - evs[6].ts_ns;
-	feed(eng, evs, 7);
-	engine_advance(eng, 2 * S);
+	feed_until(eng, evs, 7, 2 * S);
 	assert_int_equal(s.ntr, 6);
 	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
 	assert_int_equal(s.tr[4].ts, 13 * MS);
@@ -281,10 +322,8 @@ static void test_orphan_fin_wait2_expires(void **state)
 	struct seen s;
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event evs[] = {
-		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
-		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
-		st(CLI, 7, 4 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		ACTIVE_CLOSE(CLI, 7, 3 * MS, 4 * MS, 100),
 		ev(CLI, TCPFSM_EV_TW_START, 7, 500 * MS, 0, TCPFSM_ST_FIN_WAIT2),
 		st(CLI, 7, 500 * MS + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 100, true),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 60500 * MS, 0, TCPFSM_ST_FIN_WAIT2),
@@ -325,19 +364,16 @@ static void test_orphan_full_socket_fin_wait2(void **state)
 	struct seen s;
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event evs[] = {
-		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
 		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
 		st(CLI, 7, 12 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 100, true),
-		ev(CLI, TCPFSM_EV_TW_START, 7, 300 * MS, 0, TCPFSM_ST_TIME_WAIT),
-		st(CLI, 7, 300 * MS + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		HANDOVER(CLI, 7, 300 * MS, 300 * MS + 1000, TCPFSM_ST_TIME_WAIT),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 1 * S, 0, TCPFSM_ST_TIME_WAIT),
 	};
 	uint64_t ns;
 
 	evs[3].flags |= TCPFSM_F_DEAD;
-	feed(eng, evs, 7);
-	engine_advance(eng, 2 * S);
+	feed_until(eng, evs, 7, 2 * S);
 	assert_int_equal(s.ntr, 6);
 	assert_false(s.tr[3].orphan);
 	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
@@ -360,8 +396,7 @@ static void test_orphan_full_socket_fin_wait2(void **state)
 	evs[4] = ev(CLI, TCPFSM_EV_TW_START, 7, 1012 * MS, 0, TCPFSM_ST_FIN_WAIT2);
 	evs[5].ts_ns = 1012 * MS + 1000;
 	evs[6] = ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 61012 * MS, 0, TCPFSM_ST_FIN_WAIT2);
-	feed(eng, evs, 7);
-	engine_advance(eng, 62 * S);
+	feed_until(eng, evs, 7, 62 * S);
 	assert_int_equal(s.ntr, 5);
 	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
 	assert_int_equal(s.tr[4].new, TCPFSM_ST_CLOSE);
@@ -373,8 +408,7 @@ static void test_orphan_full_socket_fin_wait2(void **state)
 	engine_free(eng);
 	eng = new_engine(&s, NULL);
 	evs[3].flags &= ~TCPFSM_F_DEAD;
-	feed(eng, evs, 7);
-	engine_advance(eng, 62 * S);
+	feed_until(eng, evs, 7, 62 * S);
 	assert_true(s.tr[4].orphan);
 	assert_int_equal(s.tr[4].orphan_ns, 60 * S - 1000);
 	engine_free(eng);
@@ -401,8 +435,7 @@ static void test_passive_open_and_close(void **state)
 	};
 
 	evs[1].aux = 5; /* the listener's cookie */
-	feed(eng, evs, 8);
-	engine_advance(eng, 31 * S);
+	feed_until(eng, evs, 8, 31 * S);
 	/* LISTEN, LISTEN->SYN_RECV at the SYN, then the child's own */
 	assert_int_equal(s.ntr, 6);
 	assert_int_equal(s.tr[1].old, TCPFSM_ST_LISTEN);
@@ -438,8 +471,7 @@ static void test_passive_child_without_birth_record(void **state)
 	};
 
 	evs[1].aux = 5;
-	feed(eng, evs, 5);
-	engine_advance(eng, 1 * S);
+	feed_until(eng, evs, 5, 1 * S);
 	assert_int_equal(s.ntr, 4); /* LISTEN, SYN_RECV at the SYN, EST, CLOSE */
 	assert_int_equal(s.tr[2].old, TCPFSM_ST_SYN_RECV);
 	assert_int_equal(s.tr[2].prev, 2 * MS + 2);
@@ -468,8 +500,7 @@ static void test_half_open_timeout(void **state)
 
 	evs[3].retrans = 1;
 	evs[4].retrans = 2;
-	feed(eng, evs, 5);
-	engine_advance(eng, 2 * S);
+	feed_until(eng, evs, 5, 2 * S);
 	assert_int_equal(s.nclosed, 0); /* the first expiry was re-armed */
 	engine_advance(eng, 3 * S + 10 * MS);
 	assert_int_equal(s.nclosed, 0); /* still within the grace */
@@ -501,8 +532,7 @@ static void test_time_wait_reused(void **state)
 	feed(eng, evs, 1);
 	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.tr[0].known, DUR_UNKNOWN);
-	feed(eng, evs + 1, 4);
-	engine_advance(eng, 3 * S);
+	feed_until(eng, evs + 1, 4, 3 * S);
 	assert_int_equal(s.nclosed, 2);
 	assert_int_equal(s.closed[1].cookie, 7);
 	assert_int_equal(s.closed[1].end, END_REUSED);
@@ -524,12 +554,9 @@ static void test_time_wait_reused_under_churn(void **state)
 	struct engine_cb cb = { NULL, on_closed, NULL, &s };
 	struct engine *eng;
 	struct tcpfsm_event evs[] = {
-		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
-		st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
-		st(CLI, 7, 4 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
-		ev(CLI, TCPFSM_EV_TW_START, 7, 5 * MS, 0, TCPFSM_ST_TIME_WAIT),
-		st(CLI, 7, 5 * MS + 1, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		ACTIVE_CLOSE(CLI, 7, 3 * MS, 4 * MS, 100),
+		HANDOVER(CLI, 7, 5 * MS, 5 * MS + 1, TCPFSM_ST_TIME_WAIT),
 		/* the same tuple, bound: SYN_SENT shows it; the TIME_WAIT goes */
 		st(CLI, 8, 2 * S, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2 * S + 10, 0, TCPFSM_ST_TIME_WAIT),
@@ -564,8 +591,7 @@ static void test_time_wait_reused_under_churn(void **state)
 	memset(&s, 0, sizeof(s));
 	eng = engine_new(&cfg, &cb);
 	feed(eng, evs, 6);
-	feed(eng, evs + 7, 1);
-	engine_advance(eng, 3 * S);
+	feed_until(eng, evs + 7, 1, 3 * S);
 	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.closed[0].end, END_KILLED);
 	engine_free(eng);
@@ -584,11 +610,9 @@ static void test_time_wait_killed(void **state)
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 9 * S, 0, TCPFSM_ST_TIME_WAIT),
 	};
 
-	feed(eng, evs, 3);
-	engine_advance(eng, 6 * S);
+	feed_until(eng, evs, 3, 6 * S);
 	assert_int_equal(s.nclosed, 0);
-	feed(eng, evs + 3, 1);
-	engine_advance(eng, 10 * S);
+	feed_until(eng, evs + 3, 1, 10 * S);
 	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.closed[0].end, END_KILLED);
 	assert_int_equal(s.tr[s.ntr - 1].prev, 9 * S - 1 * MS);
@@ -600,16 +624,14 @@ static void test_simultaneous_close_and_reset(void **state)
 	struct seen s;
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event evs[] = {
-		st(CLI, 7, 1, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(CLI, 7, 2, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		OPEN(CLI, 7, 1, 2, 100),
 		st(CLI, 7, 3, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
 		st(CLI, 7, 4, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSING, 0, false),
 		ev(CLI, TCPFSM_EV_TW_START, 7, 5, 0, TCPFSM_ST_TIME_WAIT),
 		st(CLI, 7, 6, TCPFSM_ST_CLOSING, TCPFSM_ST_CLOSE, 0, false),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 60 * S, 0, TCPFSM_ST_TIME_WAIT),
 		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 60 * S, 0, TCPFSM_ST_TIME_WAIT),
-		st(SRV, 9, 10, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(SRV, 9, 11, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		OPEN(SRV, 9, 10, 11, 100),
 		st(SRV, 9, 12, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 0, false),
 		st(SRV, 11, 20, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
 		st(SRV, 11, 21, TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE, 0, false),
@@ -720,10 +742,8 @@ static void test_reconcile_ends_gone(void **state)
 	struct seen s;
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event evs[] = {
-		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
-		st(SRV, 9, 3 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 200, true),
-		st(SRV, 9, 4 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		OPEN(SRV, 9, 3 * MS, 4 * MS, 200),
 		/* after the reconcile: 9 goes on as before */
 		st(SRV, 9, 40 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 200, true),
 		st(SRV, 9, 41 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSE, 0, false),
@@ -1159,8 +1179,7 @@ static void test_stuck(void **state)
 	cfg.stuck_ns[TCPFSM_ST_CLOSE_WAIT] = 30 * S;
 	eng = new_engine(&s, &cfg);
 	evs[1].sport = 1;
-	feed(eng, evs, 2);
-	engine_advance(eng, 20 * S);
+	feed_until(eng, evs, 2, 20 * S);
 	assert_int_equal(s.nstuck, 0);
 	engine_advance(eng, 32 * S);
 	assert_int_equal(s.nstuck, 1);
@@ -1276,8 +1295,7 @@ static void test_gap_times_unknown(void **state)
 	struct seen s;
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event evs[] = {
-		st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
-		st(CLI, 7, 2 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
 		st(CLI, 7, 9 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
 		st(CLI, 7, 12 * MS, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
 	};
@@ -1316,8 +1334,7 @@ static void test_expiry_after_removal_one_end(void **state)
 	struct engine *eng = new_engine(&s, NULL);
 	struct tcpfsm_event evs[] = {
 		st(CLI, 7, 500 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
-		ev(CLI, TCPFSM_EV_TW_START, 7, 1 * S, 0, TCPFSM_ST_FIN_WAIT2),
-		st(CLI, 7, 1 * S + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		HANDOVER(CLI, 7, 1 * S, 1 * S + 1000, TCPFSM_ST_FIN_WAIT2),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2 * S, 0, TCPFSM_ST_TIME_WAIT),
 		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 2 * S + 4 * MS, 0, TCPFSM_ST_TIME_WAIT),
 	};
@@ -1456,8 +1473,7 @@ static void test_seeded_orphan_full_socket(void **state)
 	struct seen s;
 	struct engine *eng;
 	struct tcpfsm_event evs[] = {
-		ev(CLI, TCPFSM_EV_TW_START, 7, 2 * S, 0, TCPFSM_ST_TIME_WAIT),
-		st(CLI, 7, 2 * S + 1000, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE, 0, false),
+		HANDOVER(CLI, 7, 2 * S, 2 * S + 1000, TCPFSM_ST_TIME_WAIT),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 62 * S, 0, TCPFSM_ST_TIME_WAIT),
 		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 62 * S + 10, 0, TCPFSM_ST_TIME_WAIT),
 	};
@@ -1539,11 +1555,9 @@ static void test_seeded_orphan_minisock_expires(void **state)
 		assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none,
 					     100 * MS, ENGINE_SEED_MINISOCK, 100 * MS + 50 * S), 0);
 		engine_seed_done(eng, 200 * MS);
-		feed(eng, fin, 1);
-		engine_advance(eng, 10 * S + 1000);
+		feed_until(eng, fin, 1, 10 * S + 1000);
 		assert_int_equal(s.ntr, 0); /* a start or nothing decides */
-		feed(eng, fin + 1, 2);
-		engine_advance(eng, 21 * S);
+		feed_until(eng, fin + 1, 2, 21 * S);
 		assert_int_equal(s.ntr, 2);
 		assert_int_equal(s.tr[0].new, TCPFSM_ST_TIME_WAIT);
 		assert_int_equal(s.tr[0].ts, 10 * S + 2000);
@@ -1614,8 +1628,7 @@ static void test_pending_moved_waits_again(void **state)
 		ev(SRV, TCPFSM_EV_REQ_EXPIRE, 0, 110 * MS, 0, TCPFSM_ST_SYN_RECV),
 	};
 
-	feed(eng, evs, 5);
-	engine_advance(eng, 121 * MS);
+	feed_until(eng, evs, 5, 121 * MS);
 	assert_int_equal(s.nclosed, 0);
 	engine_advance(eng, 125 * MS);
 	assert_int_equal(s.nclosed, 1); /* the second request, behind the first */
