@@ -8,7 +8,8 @@
 # kernel.bpf_stats_enabled=1, and reports per connection:
 #   - each tcpfsm BPF program's mean run time (run_time_ns / run_cnt) and
 #     runs per connection, and the BPF time of all of them;
-#   - the tracer process's CPU time (utime + stime from /proc/PID/stat).
+#   - the tracer process's CPU time while loadgen ran (utime + stime from
+#     /proc/PID/stat; its start-up, which seeds every socket, left out).
 # Absolute numbers move with the machine's load; compare A and B within one
 # run of this script.
 #
@@ -61,10 +62,12 @@ one() {	# one run of binary $1, labelled $2
 	done
 	grep -q "Ctrl-C" "$tmp/err" || { echo "bench-ab: $bin did not attach" >&2; exit 1; }
 	sysctl -qw kernel.bpf_stats_enabled=1
+	# over the load only: start-up (seeding every socket) is not per connection
+	cpu=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
 	out=$("$loadgen" -d "$duration" 2>&1 | tail -1)
 	bpftool prog show --json > "$tmp/progs.json"
 	ids=$(awk '/^prog_id:/{print $2}' /proc/"$pid"/fdinfo/* 2>/dev/null | sort -u | tr '\n' ,)
-	cpu=$(awk '{print $14 + $15}' /proc/"$pid"/stat)
+	cpu=$(($(awk '{print $14 + $15}' /proc/"$pid"/stat) - cpu))
 	sysctl -qw kernel.bpf_stats_enabled=0
 	kill -INT "$pid"
 	wait "$pid" || true
