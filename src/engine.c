@@ -452,6 +452,9 @@ static void set_owner_from_event(struct conn *c, const struct tcpfsm_event *ev)
  */
 static bool syscall_transition(const struct tcpfsm_event *ev)
 {
+	/* a state set again: only close() does that (see same_state) */
+	if (ev->oldstate == ev->newstate)
+		return ev->newstate != TCPFSM_ST_CLOSE;
 	switch (ev->newstate) {
 	case TCPFSM_ST_SYN_SENT:
 	case TCPFSM_ST_LISTEN:
@@ -626,6 +629,22 @@ static bool read_later(const struct engine *e, const struct conn *c,
 	       ev->oldstate != c->state && ev->newstate != c->state;
 }
 
+/*
+ * A record that sets the state the socket is already in: close() after
+ * shutdown() (FIN_WAIT1, FIN_WAIT2, LAST_ACK, CLOSING: tcp_close_state()
+ * sets the state it finds). One state period is one period: no transition,
+ * no path entry. What it says is kept: the owner closed the socket here
+ * (learn_owner), and a FIN_WAIT2 is an orphan's from here on (SOCK_DEAD is
+ * set later in the same close(), so the record does not carry it).
+ */
+static void same_state(struct engine *e, struct conn *c,
+		       const struct tcpfsm_event *ev)
+{
+	e->st.repeats++;
+	if (ev->newstate == TCPFSM_ST_FIN_WAIT2)
+		became_orphan(c, ev->ts_ns);
+}
+
 static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 {
 	struct tuple t;
@@ -640,6 +659,16 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 	c = get(e, ev->cookie);
 	if (c)
 		touch(e, c);
+	/*
+	 * CLOSE set again: of a socket not known, or known only as closed
+	 * (never connected), nothing to follow; of one known in another
+	 * state, its end (a gap) as any "-> CLOSE".
+	 */
+	if (ev->oldstate == TCPFSM_ST_CLOSE && ev->newstate == TCPFSM_ST_CLOSE &&
+	    (!c || (c->state == TCPFSM_ST_CLOSE && !c->npath))) {
+		e->st.repeats++;
+		return;
+	}
 	if (c && read_later(e, c, ev)) {
 		/* follow the records from here, keeping the dump's owner */
 		c->npath = 0;
@@ -754,6 +783,10 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		c->flags |= CONN_F_INCOMPLETE;
 	}
 	learn_owner(c, ev);
+	if (ev->oldstate == ev->newstate && ev->newstate != TCPFSM_ST_CLOSE) {
+		same_state(e, c, ev);
+		return;
+	}
 	if (ev->newstate == TCPFSM_ST_SYN_SENT)
 		c->open_kind = OPEN_ACTIVE;
 	if (ev->newstate == TCPFSM_ST_CLOSE) {

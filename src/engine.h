@@ -185,6 +185,7 @@ struct engine_stats {
 	uint64_t evicted;	/* dropped to stay under max_conns */
 	uint64_t gaps;		/* oldstate did not match what we knew */
 	uint64_t duplicates;
+	uint64_t repeats;	/* records setting the state it was in (folded) */
 	uint64_t out_of_order;
 	uint64_t untracked;	/* events with no identity (cookie 0) */
 	uint64_t lost_epochs;	/* times the kernel reported lost records */

@@ -414,6 +414,116 @@ static void test_orphan_full_socket_fin_wait2(void **state)
 	engine_free(eng);
 }
 
+/*
+ * close() after shutdown() sets the state the socket is in again: FIN_WAIT1
+ * -> FIN_WAIT1, FIN_WAIT2 -> FIN_WAIT2, LAST_ACK -> LAST_ACK. One period per
+ * state whatever the tracepoint repeats: no transition, no path entry, the
+ * state's time from its first entry. The closer is the owner, and a
+ * FIN_WAIT2 closed so is an orphan's from that close().
+ */
+static void test_same_state_folded(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		/* shutdown(), then close() before the ACK of the FIN */
+		st(CLI, 7, 10 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
+		st(CLI, 7, 11 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT1, 100, true),
+		st(CLI, 7, 15 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false),
+		HANDOVER(CLI, 7, 15 * MS + 100, 15 * MS + 200, TCPFSM_ST_FIN_WAIT2),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 1 * S, 0, TCPFSM_ST_FIN_WAIT2),
+	};
+	uint64_t ns;
+	int i;
+
+	evs[4].flags |= TCPFSM_F_DEAD;
+	feed_until(eng, evs, 8, 2 * S);
+	assert_int_equal(s.ntr, 5);
+	for (i = 0; i < s.ntr; i++)
+		assert_int_not_equal(s.tr[i].old, s.tr[i].new);
+	assert_int_equal(s.tr[3].old, TCPFSM_ST_FIN_WAIT1);
+	assert_int_equal(s.tr[3].prev, 5 * MS); /* from the shutdown() */
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].npath, 4);
+	assert_int_equal(s.closed[0].path_state[2], TCPFSM_ST_FIN_WAIT1);
+	assert_int_equal(s.closed[0].path_state[3], TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(engine_stats(eng)->repeats, 1);
+	engine_free(eng);
+
+	/*
+	 * shutdown(), the ACK, close() in FIN_WAIT2 10 ms later: the orphan
+	 * began at the close(), not at the hand-over after it.
+	 */
+	eng = new_engine(&s, NULL);
+	evs[3] = st(CLI, 7, 11 * MS, TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2, 0, false);
+	evs[4] = st(CLI, 7, 21 * MS, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_FIN_WAIT2, 100, true);
+	evs[5].ts_ns = 21 * MS + 100;
+	evs[6].ts_ns = 21 * MS + 200;
+	feed_until(eng, evs, 8, 2 * S);
+	assert_int_equal(s.ntr, 5);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[4].prev, 1 * S - 11 * MS);
+	assert_true(s.tr[4].orphan);
+	assert_int_equal(s.tr[4].orphan_ns, 1 * S - 21 * MS);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].npath, 4);
+	assert_true(conn_path_orphan(&s.closed[0], 3, &ns));
+	assert_int_equal(ns, 1 * S - 21 * MS);
+	engine_free(eng);
+}
+
+/*
+ * The passive side: shutdown() in CLOSE_WAIT, close() in LAST_ACK by another
+ * process (the one that holds it now); --stuck counts from LAST_ACK's start,
+ * and the repeat does not start the doublings over.
+ */
+static void test_same_state_last_ack(void **state)
+{
+	struct seen s;
+	struct engine_config cfg;
+	struct engine *eng;
+	struct tcpfsm_event evs[] = {
+		st(SRV, 9, 1 * S, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT, 0, false),
+		st(SRV, 9, 2 * S, TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK, 300, true),
+		st(SRV, 9, 4 * S, TCPFSM_ST_LAST_ACK, TCPFSM_ST_LAST_ACK, 301, true),
+		st(SRV, 9, 9 * S, TCPFSM_ST_LAST_ACK, TCPFSM_ST_CLOSE, 0, false),
+	};
+
+	engine_config_default(&cfg);
+	cfg.stuck_ns[TCPFSM_ST_LAST_ACK] = 1 * S;
+	eng = new_engine(&s, &cfg);
+	feed_until(eng, evs, 2, 3500 * MS);
+	assert_int_equal(s.nstuck, 1);
+	feed_until(eng, evs + 2, 1, 4500 * MS);
+	assert_int_equal(s.nstuck, 2); /* 2 s in LAST_ACK: the doubling */
+	assert_int_equal(s.stuck[1].thr, 2 * S);
+	feed(eng, evs + 3, 1);
+	assert_int_equal(s.ntr, 3);
+	assert_int_equal(s.tr[2].old, TCPFSM_ST_LAST_ACK);
+	assert_int_equal(s.tr[2].prev, 7 * S);
+	assert_int_equal(s.tr[2].pid, 301);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].npath, 3);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_PASSIVE);
+	engine_free(eng);
+}
+
+/* CLOSE set again on a socket never seen: nothing to follow, nothing ends. */
+static void test_close_again_unknown(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event e = st(CLI, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_CLOSE, 100, true);
+
+	engine_event(eng, &e);
+	assert_int_equal(s.ntr, 0);
+	assert_int_equal(s.nclosed, 0);
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	engine_free(eng);
+}
+
 /* Server: SYN stamps SYN_RECV, child joins by tuple, owner is the listener's. */
 static void test_passive_open_and_close(void **state)
 {
@@ -1680,6 +1790,9 @@ int main(void)
 		cmocka_unit_test(test_orphan_fin_wait2_rearm_moves_bucket),
 		cmocka_unit_test(test_orphan_fin_wait2_expires),
 		cmocka_unit_test(test_orphan_full_socket_fin_wait2),
+		cmocka_unit_test(test_same_state_folded),
+		cmocka_unit_test(test_same_state_last_ack),
+		cmocka_unit_test(test_close_again_unknown),
 		cmocka_unit_test(test_passive_open_and_close),
 		cmocka_unit_test(test_passive_child_without_birth_record),
 		cmocka_unit_test(test_half_open_timeout),
