@@ -15,6 +15,9 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
+#define EPIPE 32
+#define ECONNABORTED 103
+#define ECONNRESET 104
 
 /* Tunables, set by the loader before load; the verifier prunes on them. */
 const volatile __u8 filt_family = 0;	 /* 0: any */
@@ -294,6 +297,19 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	}
 	if (newstate == TCPFSM_ST_FIN_WAIT2 && (skc->skc_flags & (1UL << SOCK_DEAD)))
 		e->flags |= TCPFSM_F_DEAD;
+	/*
+	 * Into CLOSE: the FIN exchange did not end it. tcp_reset() and
+	 * tcp_abort() set sk_err before tcp_done(); something of ours (data,
+	 * our FIN) still unacknowledged is never a finished exchange (an
+	 * abort, an RST, a timeout); close() with SO_LINGER 0 aborts in the
+	 * owner's call before it orphans the socket (a close that finishes
+	 * the exchange from the backlog of a close() runs after the orphaning).
+	 */
+	if (tp && (sk->sk_err == ECONNRESET || sk->sk_err == EPIPE ||
+		   sk->sk_err == ECONNABORTED || tp->snd_una != tp->write_seq ||
+		   (owned && !(skc->skc_flags & (1UL << SOCK_DEAD)) &&
+		    (skc->skc_flags & (1UL << SOCK_LINGER)) && !sk->sk_lingertime)))
+		e->flags |= TCPFSM_F_RESET;
 	submit(e);
 	return 0;
 }

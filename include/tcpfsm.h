@@ -89,6 +89,15 @@ enum tcpfsm_kind {
  * exceeds 60 s, the orphaned full socket itself waits in FIN_WAIT2.
  */
 #define TCPFSM_F_DEAD 0x10
+/*
+ * State records into CLOSE only: the FIN exchange did not end it. An RST
+ * arrived (sk_err ECONNRESET, or EPIPE in CLOSE_WAIT), sock_diag destroyed
+ * it (ECONNABORTED), data or a FIN of ours was still unacknowledged (an
+ * abort, an RST, a retransmission timeout), or its owner's close() with
+ * SO_LINGER 0 aborted it (an RST is sent where TCP sends one). Recordings
+ * from before it lack it.
+ */
+#define TCPFSM_F_RESET 0x20
 
 /* The kernel's TCP_TIMEWAIT_LEN: how long TIME_WAIT is armed for. */
 #define TCPFSM_TIMEWAIT_LEN_NS 60000000000ull

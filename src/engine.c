@@ -361,7 +361,26 @@ static void move(struct engine *e, struct conn *c, const struct tcpfsm_event *ev
 	path_push(c, newstate, ts);
 }
 
-static uint8_t classify_close(const struct conn *c)
+/*
+ * Who sent the first FIN, if either had, as the path shows it: CLOSE_ACTIVE,
+ * CLOSE_PASSIVE, CLOSE_SIMULTANEOUS, or CLOSE_NONE.
+ */
+static uint8_t classify_closing(const struct conn *c)
+{
+	uint32_t seen = conn_path_states(c);
+
+	if (seen & (1u << TCPFSM_ST_CLOSING))
+		return CLOSE_SIMULTANEOUS;
+	if (seen & (1u << TCPFSM_ST_FIN_WAIT1 | 1u << TCPFSM_ST_FIN_WAIT2 |
+		    1u << TCPFSM_ST_TIME_WAIT))
+		return CLOSE_ACTIVE;
+	if (seen & (1u << TCPFSM_ST_CLOSE_WAIT | 1u << TCPFSM_ST_LAST_ACK))
+		return CLOSE_PASSIVE;
+	return CLOSE_NONE;
+}
+
+/* How it closed; ev: the full socket's record into CLOSE, if that ended it. */
+static uint8_t classify_close(const struct conn *c, const struct tcpfsm_event *ev)
 {
 	uint8_t last = c->npath ? c->path_state[c->npath - 1] : 0;
 	uint32_t seen = conn_path_states(c);
@@ -376,6 +395,9 @@ static uint8_t classify_close(const struct conn *c)
 		return CLOSE_LISTENER;
 	if (last == TCPFSM_ST_SYN_SENT)
 		return CLOSE_FAILED;
+	/* an RST or an abort, in whatever state: the kernel says so */
+	if (ev && ev->kind == TCPFSM_EV_STATE && (ev->flags & TCPFSM_F_RESET))
+		return CLOSE_RESET;
 	if (closing)
 		return CLOSE_SIMULTANEOUS;
 	/* straight to CLOSE without the FIN exchange finishing */
@@ -399,18 +421,11 @@ static uint8_t classify_close(const struct conn *c)
 static uint8_t classify_gone(const struct conn *c)
 {
 	uint8_t last = c->npath ? c->path_state[c->npath - 1] : 0;
-	uint32_t seen = conn_path_states(c);
+	uint8_t closing = classify_closing(c);
 
 	if (c->open_kind == OPEN_LISTEN || last == TCPFSM_ST_LISTEN)
 		return CLOSE_LISTENER;
-	if (seen & (1u << TCPFSM_ST_CLOSING))
-		return CLOSE_SIMULTANEOUS;
-	if (seen & (1u << TCPFSM_ST_FIN_WAIT1 | 1u << TCPFSM_ST_FIN_WAIT2 |
-		    1u << TCPFSM_ST_TIME_WAIT))
-		return CLOSE_ACTIVE;
-	if (seen & (1u << TCPFSM_ST_CLOSE_WAIT | 1u << TCPFSM_ST_LAST_ACK))
-		return CLOSE_PASSIVE;
-	return CLOSE_UNKNOWN;
+	return closing != CLOSE_NONE ? closing : CLOSE_UNKNOWN;
 }
 
 /*
@@ -428,7 +443,8 @@ static void finish_conn(struct engine *e, struct conn *c,
 		  gone ? EMIT_END_UNKNOWN : 0);
 	c->end_ns = ts;
 	c->end = end;
-	c->close_kind = gone ? classify_gone(c) : classify_close(c);
+	c->close_kind = gone ? classify_gone(c) : classify_close(c, ev);
+	c->closing_kind = classify_closing(c);
 	if (c->loss_epoch != e->loss_epoch || gone)
 		c->flags |= CONN_F_INCOMPLETE;
 	if (conn_incomplete(c))

@@ -48,7 +48,9 @@ enum conn_close {
 	CLOSE_ACTIVE,	/* we sent FIN first (FIN_WAIT1) */
 	CLOSE_PASSIVE,	/* the peer sent FIN first (CLOSE_WAIT) */
 	CLOSE_SIMULTANEOUS, /* both at once (CLOSING) */
-	CLOSE_RESET,	/* ended without the FIN exchange: RST sent or received */
+	CLOSE_RESET,	/* an RST (sent or received) or an abort ended it, in any
+			   state (TCPFSM_F_RESET), or it ended without the FIN
+			   exchange (ESTABLISHED, CLOSE_WAIT, ... -> CLOSE) */
 	CLOSE_FAILED,	/* connect() failed: SYN_SENT -> CLOSE */
 	CLOSE_HALF_OPEN, /* a request that never completed the handshake */
 	CLOSE_LISTENER,	/* a listener closed */
@@ -114,6 +116,12 @@ struct conn {
 	 * Both fit in what was padding.
 	 */
 	uint8_t nfolded;
+	/*
+	 * Set when it ends: how the FIN exchange had begun (CLOSE_ACTIVE,
+	 * CLOSE_PASSIVE, CLOSE_SIMULTANEOUS; CLOSE_NONE: it had not), whatever
+	 * ended it (close_kind CLOSE_RESET: an RST, after that beginning).
+	 */
+	uint8_t closing_kind;
 	uint16_t folded_states;	/* 1 << state, of each folded state */
 	uint64_t path_since[CONN_MAX_PATH]; /* entry time; 0: unknown */
 };

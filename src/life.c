@@ -38,6 +38,10 @@ static void json_life(struct pipe *p, const struct conn *c)
 	pipe_json_conn(p, c);
 	json_str(j, "open", conn_open_name(c->open_kind));
 	json_str(j, "close", conn_close_name(c->close_kind));
+	if (c->closing_kind)
+		json_str(j, "closing", conn_close_name(c->closing_kind));
+	else
+		json_null(j, "closing");
 	if (c->end)
 		json_str(j, "end", conn_end_name(c->end));
 	json_begin_array(j, "path");
@@ -108,7 +112,16 @@ static void on_closed(void *ctx, const struct conn *c)
 	name = conn_open_name(c->open_kind);
 	e = fmt_col(e, name, strlen(name), 7);
 	name = conn_close_name(c->close_kind);
-	e = fmt_col(e, name, strlen(name), 12);
+	if (c->close_kind == CLOSE_RESET && c->closing_kind) {
+		/* reset/active: how the FIN exchange had begun, before the RST */
+		char kind[32], *k = fmt_str(kind, name);
+
+		*k++ = '/';
+		k = fmt_str(k, conn_close_name(c->closing_kind));
+		e = fmt_col(e, kind, (size_t)(k - kind), 12);
+	} else {
+		e = fmt_col(e, name, strlen(name), 12);
+	}
 	ns = lifetime(c, &known);
 	n = (size_t)(pipe_fmt_ms(ms, ns, known) - ms);
 	if (n < 12) {	/* right-aligned */

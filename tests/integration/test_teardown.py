@@ -131,6 +131,10 @@ def test_close_in_last_ack_after_shutdown(tracer, veth, peers):
     undrop = time.monotonic_ns()
     veth.b.undrop("ack")
     srv.do("close L")
+    # the retransmitted FIN acknowledged before the client's TIME_WAIT ends
+    # (a killed TIME_WAIT would answer it with RST)
+    wait_for(lambda: f":{sport} " not in veth.b.ss("-tanH", "sport", f"= :{sport}"),
+             what="the server's LAST_ACK to end")
     end_time_wait(veth.a, cport, "the client's TIME_WAIT")
     sc.wait_lives(2)
     sc.stop()
@@ -150,13 +154,14 @@ def test_close_in_last_ack_after_shutdown(tracer, veth, peers):
 
 def test_http_server_shutdown_then_close(tracer, netns):
     """python3 -m http.server answers curl with shutdown(SHUT_WR), then
-    close(): no X -> X in trace or life, and stats counts one FIN_WAIT1 (or
-    FIN_WAIT2) per connection."""
+    close(): the close() sets FIN_WAIT1, FIN_WAIT2 or LAST_ACK again (as
+    curl's FIN came before or after). No X -> X in trace or life, and stats
+    counts each state once per connection that went through it."""
     ns = netns()
     sport, _ = two_ports()
-    tr = tracer("--lport", str(sport), "--netns", str(ns.inode))
-    lf = tracer("--lport", str(sport), "--netns", str(ns.inode), cmd="life")
-    stt = tracer("--lport", str(sport), "--netns", str(ns.inode), cmd="stats")
+    both = f"( sport = :{sport} or dport = :{sport} )"
+    args = ("--lport", str(sport), "--netns", str(ns.inode))
+    tr, lf, stt = tracer(*args), tracer(*args, cmd="life"), tracer(*args, cmd="stats")
     srv = subprocess.Popen(["ip", "netns", "exec", ns.name, "python3", "-m", "http.server",
                             "--bind", "127.0.0.1", str(sport)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -165,10 +170,11 @@ def test_http_server_shutdown_then_close(tracer, netns):
         wait_for(lambda: f":{sport} " in ns.ss("-tlnH"), what="http.server listening")
         for _ in range(3):
             ns.exec("curl", "-s", "-o", "/dev/null", f"http://127.0.0.1:{sport}/")
-        # the server closed first: its ends wait in TIME_WAIT; end them now
-        wait_for(lambda: ns.ss("-tanH", "state", "time-wait", f"sport = :{sport}")
-                 .count("\n") >= 3, what="3 server TIME_WAITs")
-        ns.exec("ss", "-K", "state", "time-wait", f"sport = :{sport}")
+        # every end closed or in TIME_WAIT (either side's): end those now
+        wait_for(lambda: all(l.split()[0] in ("LISTEN", "TIME-WAIT")
+                             for l in ns.ss("-tanH", both).splitlines()),
+                 what="the connections to close")
+        ns.exec("ss", "-K", "state", "time-wait", both)
         lf.wait(lambda rs: len([r for r in rs if r.get("type") == "life"]) >= 3,
                 what="3 server-side lifecycles")
     finally:
@@ -185,7 +191,154 @@ def test_http_server_shutdown_then_close(tracer, netns):
     for l in lives:
         st = states(l)
         assert all(a != b for a, b in zip(st, st[1:])), l
-        assert st[:3] == ["SYN_RECV", "ESTABLISHED", "FIN_WAIT1"], l
-        assert l["close"] == "active", l
-    fw1 = [s for s in stats if s["state"] == "FIN_WAIT1"]
-    assert len(fw1) == 1 and fw1[0]["hist"]["count"] == 3, fw1
+        assert st[:2] == ["SYN_RECV", "ESTABLISHED"], l
+        assert l["close"] in ("active", "passive", "simultaneous"), repr((l, [(t["oldstate"], t["newstate"], t["task"]) for t in trans if t["cookie"] == l["cookie"]]))
+        assert_complete(l)
+    counts = {s["state"]: s["hist"]["count"] for s in stats}
+    for state in {s for l in lives for s in states(l)}:
+        assert counts.get(state) == sum(state in states(l) for l in lives), (state, counts)
+
+
+# ---- the close kind after an RST ----
+
+def reject(ns, table, sport):
+    """nftables in ns answers every segment from port sport with an RST (a
+    forged reset whose sequence number is the one the sender expects)."""
+    ns.nft(f"table inet {table} {{\n  chain c {{\n"
+           f"    type filter hook input priority 0; policy accept;\n"
+           f"    tcp sport {sport} reject with tcp reset\n  }}\n}}\n")
+
+
+def rst_fin_wait1(veth, srv, cli, sport, cport):
+    """The client's FIN held back, then answered by a forged RST."""
+    veth.a.drop("fin", "output", f"tcp sport {cport} tcp flags & fin == fin")
+    cli.do("shutdown C")
+    wait_state(veth.a, cport, "fin-wait-1", "the client's FIN_WAIT1")
+    reject(veth.b, "rst", cport)
+    t0 = time.monotonic_ns()
+    veth.a.undrop("fin")      # the FIN's retransmission meets the RST
+    wait_for(lambda: f":{cport} " not in veth.a.ss("-tanH", "sport", f"= :{cport}"),
+             what="the client's reset")
+    span = (t0, time.monotonic_ns())
+    veth.b.undrop("rst")
+    srv.do("rst S")
+    return "client", "FIN_WAIT1", "active", span
+
+
+def rst_fin_wait2(veth, srv, cli, sport, cport):
+    """shutdown() (FIN_WAIT2, the application's), then the server's
+    SO_LINGER 0 close() in CLOSE_WAIT sends an RST."""
+    cli.do("shutdown C")
+    wait_state(veth.a, cport, "fin-wait-2", "the client's FIN_WAIT2")
+    t0, t1 = timed(srv, "rst S")
+    wait_for(lambda: f":{cport} " not in veth.a.ss("-tanH", "sport", f"= :{cport}"),
+             what="the client's reset")
+    return "client", "FIN_WAIT2", "active", (t0, time.monotonic_ns())
+
+
+def linger0_fin_wait2(veth, srv, cli, sport, cport):
+    """shutdown(), FIN_WAIT2, then the client's own SO_LINGER 0 close()."""
+    cli.do("shutdown C")
+    wait_state(veth.a, cport, "fin-wait-2", "the client's FIN_WAIT2")
+    span = timed(cli, "rst C")
+    srv.do("close S")
+    return "client", "FIN_WAIT2", "active", span
+
+
+def rst_closing(veth, srv, cli, sport, cport):
+    """The client's FIN held back while the server's arrives (CLOSING),
+    then the client's retransmitted FIN is answered by a forged RST."""
+    veth.a.drop("fin", "output", f"tcp sport {cport} tcp flags & fin == fin")
+    cli.do("shutdown C")
+    srv.do("shutdown S")
+    wait_state(veth.a, cport, "closing", "the client's CLOSING")
+    # the client's ACK of the server's FIN through first, or it meets the RST
+    wait_state(veth.b, sport, "fin-wait-2", "the server's FIN_WAIT2")
+    reject(veth.b, "rst", cport)
+    t0 = time.monotonic_ns()
+    veth.a.undrop("fin")
+    wait_for(lambda: f":{cport} " not in veth.a.ss("-tanH", "sport", f"= :{cport}"),
+             what="the client's reset")
+    span = (t0, time.monotonic_ns())
+    veth.b.undrop("rst")
+    srv.do("close S")
+    kill_minisock(veth.b, sport, "fin-wait-2")
+    return "client", "CLOSING", "simultaneous", span
+
+
+def rst_close_wait(veth, srv, cli, sport, cport):
+    """The client closed (an orphaned FIN_WAIT2 minisocket); the server's
+    data after the client's FIN is answered by RST."""
+    cli.do("close C")
+    srv.do("eof S")
+    t0, t1 = timed(srv, "send S late")
+    wait_for(lambda: f":{sport} " not in veth.b.ss("-tanH", "sport", f"= :{sport}",
+                                                   "dport", f"= :{cport}"),
+             what="the server's reset")
+    srv.do("close S")
+    return "server", "CLOSE_WAIT", "passive", (t0, time.monotonic_ns())
+
+
+def rst_last_ack(veth, srv, cli, sport, cport):
+    """The client closed; the server's FIN (LAST_ACK) is answered by a
+    forged RST."""
+    cli.do("close C")
+    srv.do("eof S")
+    # the server's ACK of the FIN through first, or it meets the RST
+    wait_state(veth.a, cport, "fin-wait-2", "the client's FIN_WAIT2")
+    reject(veth.a, "rst", sport)
+    t0, _ = timed(srv, "close S")
+    wait_for(lambda: f":{sport} " not in veth.b.ss("-tanH", "sport", f"= :{sport}",
+                                                   "dport", f"= :{cport}"),
+             what="the server's reset")
+    span = (t0, time.monotonic_ns())
+    veth.a.undrop("rst")
+    kill_minisock(veth.a, cport, "fin-wait-2")
+    return "server", "LAST_ACK", "passive", span
+
+
+def linger0_last_ack(veth, srv, cli, sport, cport):
+    """The client closed; the server's shutdown() (LAST_ACK) unanswered
+    (the client's ACK dropped), then its SO_LINGER 0 close()."""
+    cli.do("close C")
+    srv.do("eof S")
+    veth.b.drop("ack", "input", f"tcp sport {cport}")
+    srv.do("shutdown S")
+    wait_state(veth.b, sport, "last-ack", "the server's LAST_ACK")
+    span = timed(srv, "rst S")
+    veth.b.undrop("ack")
+    kill_minisock(veth.a, cport, "time-wait")
+    return "server", "LAST_ACK", "passive", span
+
+
+def kill_minisock(ns, port, state):
+    wait_state(ns, port, state, f"{state} on {port}")
+    ns.exec("ss", "-K", "state", state, f"sport = :{port}")
+
+
+@pytest.mark.parametrize("case", [rst_fin_wait1, rst_fin_wait2, linger0_fin_wait2,
+                                  rst_closing, rst_close_wait, rst_last_ack,
+                                  linger0_last_ack], ids=lambda f: f.__name__)
+def test_reset_while_closing(tracer, veth, peers, case):
+    """An RST (received, forged by nftables, or sent by SO_LINGER 0) in
+    each closing state: the close kind is reset, "closing" says who had
+    sent the first FIN, the path ends STATE -> CLOSE when the RST came."""
+    sport, cport = two_ports()
+    sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
+    srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
+    handshake(srv, cli, veth.addr4[1], sport, cport)
+    who, state, closing, span = case(veth, srv, cli, sport, cport)
+    srv.do("close L")
+    sc.wait_lives(2)
+    sc.stop()
+
+    me, peer, owner = (cport, sport, cli) if who == "client" else (sport, cport, srv)
+    side = sc.side(me, peer)
+    assert side[-1]["oldstate"] == state and side[-1]["newstate"] == "CLOSE", pairs(side)
+    assert side[-1].get("end") is None, side[-1]
+    within(side[-1]["mono_ns"], (span[0], span[1] + 10 * MS), "the RST's arrival")
+    assert_owner(side, owner)
+    life = sc.life(me, peer)
+    assert (life["close"], life.get("closing")) == ("reset", closing), life
+    assert states(life)[-1] == state, life
+    assert_complete(life)

@@ -757,6 +757,97 @@ static void test_simultaneous_close_and_reset(void **state)
 	engine_free(eng);
 }
 
+/* The full socket's record into CLOSE from `old`, with TCPFSM_F_RESET. */
+static struct tcpfsm_event rst(int end, uint64_t cookie, uint64_t ts, uint8_t old,
+			       uint32_t pid, bool in_task)
+{
+	struct tcpfsm_event e = st(end, cookie, ts, old, TCPFSM_ST_CLOSE, pid, in_task);
+
+	e.flags |= TCPFSM_F_RESET;
+	return e;
+}
+
+/*
+ * An RST ends it in any closing state: the close kind says reset wherever
+ * the kernel says so, and closing_kind keeps who had sent the first FIN.
+ * Without the flag (recordings from before it, or a close the FIN exchange
+ * finished), as before: FIN_WAIT2 active, CLOSING simultaneous, LAST_ACK
+ * passive.
+ */
+static void test_reset_in_every_closing_state(void **state)
+{
+	static const struct {
+		uint8_t path[4];	/* from ESTABLISHED on, 0-terminated */
+		uint8_t plain;		/* close kind without the flag */
+		uint8_t closing;
+	} cases[] = {
+		{ { TCPFSM_ST_FIN_WAIT1 }, CLOSE_RESET, CLOSE_ACTIVE },
+		{ { TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2 }, CLOSE_ACTIVE, CLOSE_ACTIVE },
+		{ { TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSING }, CLOSE_SIMULTANEOUS,
+		  CLOSE_SIMULTANEOUS },
+		{ { TCPFSM_ST_CLOSE_WAIT }, CLOSE_RESET, CLOSE_PASSIVE },
+		{ { TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK }, CLOSE_PASSIVE, CLOSE_PASSIVE },
+		{ { 0 }, CLOSE_RESET, CLOSE_NONE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (int flag = 0; flag < 2; flag++) {
+			struct seen s;
+			struct engine *eng = new_engine(&s, NULL);
+			struct tcpfsm_event evs[] = { OPEN(CLI, 7, 1 * MS, 2 * MS, 100) };
+			uint8_t old = TCPFSM_ST_ESTABLISHED;
+			uint64_t ts = 3 * MS;
+			struct tcpfsm_event e;
+
+			feed(eng, evs, 2);
+			for (int k = 0; k < 4 && cases[i].path[k]; k++, ts += MS) {
+				e = st(CLI, 7, ts, old, cases[i].path[k], 100, true);
+				engine_event(eng, &e);
+				old = cases[i].path[k];
+			}
+			e = st(CLI, 7, ts, old, TCPFSM_ST_CLOSE, 0, false);
+			if (flag)
+				e.flags |= TCPFSM_F_RESET;
+			engine_event(eng, &e);
+			assert_int_equal(s.nclosed, 1);
+			assert_int_equal(s.closed[0].close_kind,
+					 flag ? CLOSE_RESET : cases[i].plain);
+			assert_int_equal(s.closed[0].closing_kind, cases[i].closing);
+			engine_free(eng);
+		}
+	}
+}
+
+/*
+ * The flag on the full socket's hand-over to its timewait minisocket (a
+ * backlog processed in the owner's call) is no end: the minisocket's is.
+ * A listener closed in its owner's close() is a listener closed.
+ */
+static void test_reset_flag_only_where_it_ends(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		ACTIVE_CLOSE(CLI, 7, 3 * MS, 4 * MS, 100),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 5 * MS, 0, TCPFSM_ST_TIME_WAIT),
+		rst(CLI, 7, 5 * MS + 10, TCPFSM_ST_FIN_WAIT2, 100, true),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 60 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 60 * S, 0, TCPFSM_ST_TIME_WAIT),
+		st(SRV, 9, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		rst(SRV, 9, 9 * MS, TCPFSM_ST_LISTEN, 200, true),
+	};
+
+	feed(eng, evs, 10);
+	assert_int_equal(s.nclosed, 2);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_ACTIVE);
+	assert_int_equal(s.closed[0].end, END_EXPIRED);
+	assert_int_equal(s.closed[1].close_kind, CLOSE_LISTENER);
+	assert_int_equal(s.closed[1].closing_kind, CLOSE_NONE);
+	engine_free(eng);
+}
+
 /* Duplicates are dropped; a gap or reordering marks the connection. */
 static void test_duplicate_gap_reorder(void **state)
 {
@@ -1800,6 +1891,8 @@ int main(void)
 		cmocka_unit_test(test_time_wait_reused_under_churn),
 		cmocka_unit_test(test_time_wait_killed),
 		cmocka_unit_test(test_simultaneous_close_and_reset),
+		cmocka_unit_test(test_reset_in_every_closing_state),
+		cmocka_unit_test(test_reset_flag_only_where_it_ends),
 		cmocka_unit_test(test_duplicate_gap_reorder),
 		cmocka_unit_test(test_lost_marks_incomplete),
 		cmocka_unit_test(test_lost_marks_later_delivered_older),

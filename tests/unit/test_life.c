@@ -88,10 +88,67 @@ static void test_seeded_orphan_is_lower_bound(void **state)
 	engine_free(eng);
 }
 
+/*
+ * An RST in FIN_WAIT2: the table's CLOSE column says reset and how the FIN
+ * exchange had begun; JSON has them apart, "closing" null when it had not.
+ */
+static void test_reset_after_active_close(void **state)
+{
+	struct engine_config cfg;
+	struct engine_cb cb = { .closed = keep_closed };
+	struct engine *eng;
+	struct tcpfsm_event e;
+	static const uint8_t path[][2] = {
+		{ TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT },
+		{ TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED },
+		{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1 },
+		{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2 },
+		{ TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE },
+	};
+	char *line;
+	size_t i;
+
+	engine_config_default(&cfg);
+	eng = engine_new(&cfg, &cb);
+	assert_non_null(eng);
+	nclosed = 0;
+	memset(&e, 0, sizeof(e));
+	e.cookie = 7;
+	e.family = 2;
+	e.sport = 40000;
+	e.dport = 8080;
+	e.kind = TCPFSM_EV_STATE;
+	for (i = 0; i < 5; i++) {
+		e.ts_ns = (i + 1) * MS;
+		e.oldstate = path[i][0];
+		e.newstate = path[i][1];
+		if (i == 4)
+			e.flags |= TCPFSM_F_RESET;
+		engine_event(eng, &e);
+	}
+	assert_int_equal(nclosed, 1);
+	line = line_of(false);
+	assert_non_null(strstr(line, " active  reset/active "));
+	free(line);
+	line = line_of(true);
+	assert_non_null(strstr(line, "\"close\":\"reset\",\"closing\":\"active\""));
+	free(line);
+	/* an RST in ESTABLISHED: no FIN had been sent */
+	closed.closing_kind = CLOSE_NONE;
+	line = line_of(false);
+	assert_non_null(strstr(line, " active  reset "));
+	free(line);
+	line = line_of(true);
+	assert_non_null(strstr(line, "\"close\":\"reset\",\"closing\":null"));
+	free(line);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seeded_orphan_is_lower_bound),
+		cmocka_unit_test(test_reset_after_active_close),
 	};
 
 	return cmocka_run_group_tests_name("life", tests, NULL, NULL);
