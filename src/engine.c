@@ -278,7 +278,7 @@ uint64_t conn_path_ns(const struct conn *c, int i, uint8_t *known)
 	*known = DUR_UNKNOWN;
 	if (!from || !to || to < from)
 		return 0;
-	*known = conn_since_known(c, i);
+	*known = conn_until_known(c, i);
 	return to - from;
 }
 
@@ -1212,6 +1212,53 @@ int engine_reconcile(struct engine *e, const struct u64map *alive,
 	return (int)(n > INT32_MAX ? INT32_MAX : n);
 }
 
+/* Oldest first: by the start of its path, then by key. */
+static int cmp_open(const void *a, const void *b)
+{
+	const struct conn *x = *(const struct conn *const *)a;
+	const struct conn *y = *(const struct conn *const *)b;
+	uint64_t fx = x->npath ? x->path_since[0] : 0;
+	uint64_t fy = y->npath ? y->path_since[0] : 0;
+
+	if (fx != fy)
+		return fx < fy ? -1 : 1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+int engine_foreach_open(struct engine *e, uint64_t now_ns,
+			void (*fn)(void *ctx, const struct conn *c), void *ctx)
+{
+	struct conn **open = NULL;
+	size_t n = 0, cap = 0, i;
+
+	u64map_foreach(&e->map, s) {
+		struct conn *c = slot_conn(s);
+
+		if (!c->npath)
+			continue; /* never left the CLOSE it was first seen in */
+		if (ARRAY_GROW(open, n, cap, 64)) {
+			free(open);
+			return -ENOMEM;
+		}
+		open[n++] = c;
+	}
+	if (n)
+		qsort(open, n, sizeof(*open), cmp_open);
+	for (i = 0; i < n; i++) {
+		struct conn copy = *open[i];
+
+		copy.end = END_AT_EXIT;
+		copy.end_ns = now_ns > conn_since(&copy) ? now_ns : conn_since(&copy);
+		copy.close_kind = CLOSE_NONE;
+		copy.closing_kind = classify_closing(&copy);
+		if (copy.loss_epoch != e->loss_epoch)
+			copy.flags |= CONN_F_INCOMPLETE;
+		fn(ctx, &copy);
+	}
+	free(open);
+	return (int)(n > INT32_MAX ? INT32_MAX : n);
+}
+
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		const struct tuple *t, const struct owner *o, uint64_t now_ns,
 		unsigned int flags, uint64_t tw_deadline_ns)
@@ -1279,7 +1326,7 @@ const char *conn_end_name(unsigned int end)
 {
 	static const char *const n[] = {
 		"", "expired", "reused", "killed", "synack-timeout", "dropped",
-		"gone",
+		"gone", "at-exit",
 	};
 
 	return end < sizeof(n) / sizeof(n[0]) ? n[end] : "";

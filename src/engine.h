@@ -66,6 +66,8 @@ enum conn_end {
 	END_SYNACK_TIMEOUT, /* request dropped after its SYN-ACK retransmissions */
 	END_REQ_DROPPED, /* request removed without a child (RST, listener gone) */
 	END_GONE,	/* absent from a dump after lost records: when, unknown */
+	END_AT_EXIT,	/* still in progress when the stream ended (see
+			   engine_foreach_open): end_ns is then, a lower bound */
 };
 
 #define CONN_F_BORN 0x01	/* first state seen from its start */
@@ -142,6 +144,17 @@ enum dur_known {
 static inline uint8_t conn_since_known(const struct conn *c, int i)
 {
 	return i <= 0 && (c->flags & CONN_F_SEEDED) ? DUR_LOWER_BOUND : DUR_EXACT;
+}
+
+/*
+ * How much is known of the time of path entry i up to the end: as from its
+ * start (conn_since_known), but only a lower bound for the state it was
+ * still in at exit (END_AT_EXIT). The one place that rule is written.
+ */
+static inline uint8_t conn_until_known(const struct conn *c, int i)
+{
+	return c->end == END_AT_EXIT && i == c->npath - 1 ? DUR_LOWER_BOUND :
+							     conn_since_known(c, i);
 }
 
 /*
@@ -265,6 +278,16 @@ void engine_seed_done(struct engine *e, uint64_t end_ns);
 
 void engine_foreach(struct engine *e,
 		    void (*fn)(void *ctx, const struct conn *c), void *ctx);
+/*
+ * At the end of the stream (after engine_finish): each connection still in
+ * progress, oldest first, as the lifecycle it has so far: a copy with
+ * end = END_AT_EXIT and end_ns = now_ns, so that its last state's time
+ * (and its lifetime) is the time so far, a lower bound; close_kind
+ * CLOSE_NONE, closing_kind who had sent a FIN. The engine is not changed.
+ * Returns how many, or -ENOMEM (then none was passed).
+ */
+int engine_foreach_open(struct engine *e, uint64_t now_ns,
+			void (*fn)(void *ctx, const struct conn *c), void *ctx);
 const struct engine_stats *engine_stats(const struct engine *e);
 
 /*

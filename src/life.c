@@ -20,13 +20,15 @@ static uint64_t lifetime(const struct conn *c, uint8_t *known)
 	*known = DUR_UNKNOWN;
 	if (!first || !conn_end_known(c) || c->end_ns < first)
 		return 0;
-	*known = conn_since_known(c, 0);
+	/* still open at exit: the time so far */
+	*known = c->end == END_AT_EXIT ? DUR_LOWER_BOUND : conn_since_known(c, 0);
 	return c->end_ns - first;
 }
 
 static void json_life(struct pipe *p, const struct conn *c)
 {
 	struct json *j = &p->j;
+	bool at_exit = c->end == END_AT_EXIT;
 	unsigned int folded;
 	uint8_t known;
 	uint64_t ns;
@@ -37,12 +39,15 @@ static void json_life(struct pipe *p, const struct conn *c)
 	json_u64(j, "ts", pipe_ts_value(p, c->end_ns));
 	pipe_json_conn(p, c);
 	json_str(j, "open", conn_open_name(c->open_kind));
-	json_str(j, "close", conn_close_name(c->close_kind));
+	if (at_exit)
+		json_null(j, "close");
+	else
+		json_str(j, "close", conn_close_name(c->close_kind));
 	if (c->closing_kind)
 		json_str(j, "closing", conn_close_name(c->closing_kind));
 	else
 		json_null(j, "closing");
-	if (c->end)
+	if (c->end && !at_exit)
 		json_str(j, "end", conn_end_name(c->end));
 	json_begin_array(j, "path");
 	for (i = 0; i < c->npath; i++) {
@@ -80,6 +85,7 @@ static void json_life(struct pipe *p, const struct conn *c)
 		json_u64(j, "synack_retrans", c->retrans);
 	json_bool(j, "seeded", c->flags & CONN_F_SEEDED);
 	json_bool(j, "incomplete", conn_incomplete(c));
+	json_bool(j, "at_exit", at_exit);
 	json_end_object(j);
 	json_end_line(j);
 }
@@ -111,7 +117,7 @@ static void on_closed(void *ctx, const struct conn *c)
 	e = pipe_fmt_conn_cols(p, line, c->end_ns, c);
 	name = conn_open_name(c->open_kind);
 	e = fmt_col(e, name, strlen(name), 7);
-	name = conn_close_name(c->close_kind);
+	name = c->end == END_AT_EXIT ? "-" : conn_close_name(c->close_kind);
 	if (c->close_kind == CLOSE_RESET && c->closing_kind) {
 		/* reset/active: how the FIN exchange had begun, before the RST */
 		char kind[32], *k = fmt_str(kind, name);
@@ -148,17 +154,19 @@ static void on_closed(void *ctx, const struct conn *c)
 		if (conn_path_orphan(c, i, &ns)) {
 			/* a seeded orphan's time counts from the dump, as its state's */
 			e = fmt_str(e, " (orphan ");
-			e = pipe_fmt_ms(e, ns, conn_since_known(c, i));
+			e = pipe_fmt_ms(e, ns, conn_until_known(c, i));
 			*e++ = ')';
 		}
 	}
-	if (c->end) {
+	if (c->end && c->end != END_AT_EXIT) {
 		e = fmt_str(e, " (");
 		e = fmt_str(e, conn_end_name(c->end));
 		*e++ = ')';
 	}
 	if (conn_incomplete(c))
 		e = fmt_str(e, " [incomplete]");
+	if (c->end == END_AT_EXIT)
+		e = fmt_str(e, " [open at exit]");
 	*e++ = '\n';
 	fwrite_unlocked(line, 1, (size_t)(e - line), p->out);
 	pipe_emitted(p);
@@ -171,7 +179,8 @@ static void usage(FILE *out)
 		"Print one record per finished connection: owner, 4-tuple, how it\n"
 		"opened and closed, every state it went through with the time spent\n"
 		"there (TIME_WAIT included) and its lifetime; --json adds the bytes\n"
-		"acknowledged and received.\n\n"
+		"acknowledged and received. At exit, one record per connection still\n"
+		"open, marked [open at exit] (\"at_exit\": true), with the time so far.\n\n"
 		"      --listeners          also report listening sockets that close\n%s",
 		PIPE_OPTS_HELP);
 }

@@ -491,6 +491,30 @@ static void on_stuck(void *ctx, const struct conn *c, uint64_t now_ns,
 		p->cb.stuck(ctx, c, now_ns, threshold_ns, at_exit);
 }
 
+/*
+ * A connection still open at the end (a copy, END_AT_EXIT): counted as the
+ * ended ones are, and given to the command's closed callback.
+ */
+static void on_open_at_exit(void *ctx, const struct conn *c)
+{
+	struct pipe *p = ctx;
+
+	if (!wants_closed(p, c))
+		return;
+	if (c->open_kind != OPEN_LISTEN)
+		p->open_at_exit++;
+	if (p->cb.closed && !p->done)
+		p->cb.closed(ctx, c);
+}
+
+/* The stream ended at now_ns: settle it, report what is still open. */
+static void finish(struct pipe *p, uint64_t now_ns)
+{
+	engine_finish(p->eng, now_ns);
+	/* out of memory: none reported, and the summary says none */
+	(void)engine_foreach_open(p->eng, now_ns, on_open_at_exit, p);
+}
+
 static void tick(struct pipe *p, uint64_t now_ns, bool final)
 {
 	if (p->o.tick && !p->done)
@@ -1022,7 +1046,7 @@ static int run_live(struct pipe *p)
 		/* every record is in: a dump waiting for them can be decided */
 		if (p->rc_t1)
 			reconcile_decide(p);
-		engine_finish(p->eng, now);
+		finish(p, now);
 		tick(p, now, true);
 	}
 	reconcile_forget(p);	/* a dump left undecided (a reader gone) */
@@ -1078,7 +1102,7 @@ static int run_replay(struct pipe *p)
 	}
 	if (!p->epipe) {
 		reorder_flush(&p->ro, deliver, p);
-		engine_finish(p->eng, last_ts);
+		finish(p, last_ts);
 		tick(p, last_ts, true);
 	}
 	if (ret < 0) {
@@ -1124,6 +1148,7 @@ static void summary(struct pipe *p)
 		fprintf(stderr, " (%llu gone while records were lost)",
 			(unsigned long long)p->gone);
 	fprintf(stderr, ", %llu evicted", (unsigned long long)st->evicted);
+	fprintf(stderr, ", %llu open at exit", (unsigned long long)p->open_at_exit);
 	if (p->seeded)
 		fprintf(stderr, ", %llu seeded at start", (unsigned long long)p->seeded);
 	fputc('\n', stderr);

@@ -78,6 +78,7 @@ struct pipe {
 	 * incomplete, and gone (ended while their records were lost)
 	 */
 	uint64_t closed, incomplete, gone;
+	uint64_t open_at_exit;	/* connections the filters select, still open */
 	uint64_t released;	/* how far the engine has every record (pipe_step) */
 	/* live only: the sock_diag dump after lost records (see reconcile()) */
 	uint64_t rc_loss;	/* records lost up to here, no dump since; 0: none */

@@ -133,17 +133,17 @@ def test_summary_counts_only_what_the_filters_select(tmp_path):
     shown = p.stdout.splitlines()[1:]
     assert [l.split()[1] for l in shown] == ["2", "3", "4"], shown
     assert ["[incomplete]" in l for l in shown] == [False, True, True], shown
-    assert summary(p) == "3 connections ended, 2 incomplete, 0 evicted", p.stderr
+    assert summary(p) == "3 connections ended, 2 incomplete, 0 evicted, 0 open at exit", p.stderr
     # every command's summary says the same
     for cmd in ("trace", "stats"):
         p = run(cmd, "--replay", str(path), "--lport", "8080")
-        assert summary(p) == "3 connections ended, 2 incomplete, 0 evicted", p.stderr
+        assert summary(p) == "3 connections ended, 2 incomplete, 0 evicted, 0 open at exit", p.stderr
     # unfiltered, the other port's connection counts, incomplete as it looks
     p = run("life", "--replay", str(path))
-    assert summary(p) == "4 connections ended, 3 incomplete, 0 evicted", p.stderr
+    assert summary(p) == "4 connections ended, 3 incomplete, 0 evicted, 0 open at exit", p.stderr
     # --state selects connections (life) as it selects their transitions
     p = run("trace", "--replay", str(path), "--lport", "8080", "--state", "SYN_SENT")
-    assert summary(p) == "2 connections ended, 1 incomplete, 0 evicted", p.stderr
+    assert summary(p) == "2 connections ended, 1 incomplete, 0 evicted, 0 open at exit", p.stderr
 
 
 def test_loss_marker_replays_and_marks_records_it_overtook(tmp_path):
@@ -165,7 +165,7 @@ def test_loss_marker_replays_and_marks_records_it_overtook(tmp_path):
     assert [l.split()[1] for l in shown] == ["5", "6"], shown
     assert ["[incomplete]" in l for l in shown] == [True, False], shown
     assert "4 events, 3 lost" in p.stderr, p.stderr
-    assert summary(p) == "2 connections ended, 1 incomplete, 0 evicted", p.stderr
+    assert summary(p) == "2 connections ended, 1 incomplete, 0 evicted, 0 open at exit", p.stderr
 
 
 def test_held_connect_does_not_settle_a_request_early(tmp_path):
@@ -190,8 +190,10 @@ def test_held_connect_does_not_settle_a_request_early(tmp_path):
     p = run("life", "--replay", str(path), "--json")
     assert p.returncode == 0, p.stderr
     lives = [json.loads(l) for l in p.stdout.splitlines()]
-    assert [o["cookie"] for o in lives] == [9], lives
-    [child] = lives
+    # the others are still open when the recording ends
+    assert [(o["cookie"], o["at_exit"]) for o in lives] == [
+        (9, False), (7, True), (20, True)], lives
+    child = lives[0]
     assert child["open"] == "passive" and not child["incomplete"], child
     assert child["path"][0]["state"] == "SYN_RECV", child
 
@@ -239,7 +241,7 @@ def test_summary_counts_no_listener(tmp_path):
     for args in (["life"], ["life", "--listeners"], ["trace"], ["stats"]):
         p = run(*args, "--replay", str(path))
         assert p.returncode == 0, p.stderr
-        assert summary(p) == "1 connections ended, 0 incomplete, 0 evicted", (args, p.stderr)
+        assert summary(p) == "1 connections ended, 0 incomplete, 0 evicted, 0 open at exit", (args, p.stderr)
     p = run("life", "--replay", str(path), "--listeners", "--json")
     assert [json.loads(l)["open"] for l in p.stdout.splitlines()] == ["active", "listen"], p.stdout
     p = run("life", "--replay", str(path), "--json")

@@ -342,3 +342,52 @@ def test_reset_while_closing(tracer, veth, peers, case):
     assert (life["close"], life.get("closing")) == ("reset", closing), life
     assert states(life)[-1] == state, life
     assert_complete(life)
+
+
+# ---- what is still open at exit ----
+
+def test_life_reports_what_is_open_at_exit(tracer, veth, peers):
+    """One connection closed by the client first (its end in TIME_WAIT when
+    tracing stops), one still ESTABLISHED (its server end traced): life prints, at exit, one record
+    per open end, marked at_exit, whose last state's time is the time so far
+    (a lower bound, between what the test timed around the state's start
+    and around the tracer's stop); the summary of life and stats counts them."""
+    sport, cport = two_ports()
+    sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
+    st = tracer("--lport", f"{sport},{cport}", cmd="stats")
+    srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
+    srv.do(f"listen L {veth.addr4[1]} {sport}")
+    cli.do(f"connect C {veth.addr4[1]} {sport} {cport}")
+    srv.do("accept L S")
+    cli.do("close C")
+    srv.do("eof S")
+    fin = timed(srv, "close S")                 # the client's TIME_WAIT begins
+    wait_state(veth.a, cport, "time-wait", "the client's TIME_WAIT")
+    # another connection, open at exit: its server end is on the traced port
+    est = timed(cli, f"connect D {veth.addr4[1]} {sport}")
+    srv.do("accept L T")
+    sc.wait_lives(1)
+    stop0 = time.monotonic_ns()
+    sc.stop()
+    st.stop()
+    stop1 = time.monotonic_ns()
+
+    # the server's end of the first connection ended; the rest is open
+    assert [l["at_exit"] for l in sc.lives if l["dport"] == cport] == [False]
+    open_ = [l for l in sc.lives if l["at_exit"]]
+    assert len(open_) == 2, sc.lives
+    tw = sc.life(cport, sport)
+    assert tw["at_exit"] is True and tw["close"] is None and tw["closing"] == "active", tw
+    assert states(tw) == ["SYN_SENT", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"]
+    last = tw["path"][-1]
+    assert last["lower_bound"] is True, tw
+    assert stop0 - fin[1] <= last["ns"] <= stop1 - fin[0], (last, fin, stop0, stop1)
+    assert "end" not in tw and tw["incomplete"] is False, tw
+    for l in open_:
+        if l is tw:
+            continue
+        assert states(l)[-1] == "ESTABLISHED" and l["path"][-1]["lower_bound"] is True, l
+        assert l["close"] is None and l["closing"] is None, l
+        assert stop0 - est[1] <= l["path"][-1]["ns"] <= stop1 - est[0], (l, est)
+    for t in (sc.lf, st, sc.tr):
+        assert ", 2 open at exit" in t.summary(), t.summary()

@@ -848,6 +848,74 @@ static void test_reset_flag_only_where_it_ends(void **state)
 	engine_free(eng);
 }
 
+static struct conn opened[8];
+static int nopened;
+
+static void keep_open(void *ctx, const struct conn *c)
+{
+	(void)ctx;
+	assert_true(nopened < 8);
+	opened[nopened++] = *c;
+}
+
+/*
+ * At exit, what is still open: one lifecycle each, oldest first, whose last
+ * state's time is the time so far (a lower bound); nothing ends, nothing
+ * changes in the engine.
+ */
+static void test_open_at_exit(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		OPEN(CLI, 7, 1 * S, 1 * S + 1 * MS, 100),
+		ACTIVE_CLOSE(CLI, 7, 2 * S, 2 * S + 1 * MS, 100),
+		HANDOVER(CLI, 7, 3 * S, 3 * S + 1000, TCPFSM_ST_TIME_WAIT),
+		st(SRV, 9, 500 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 200, true),
+		st(SRV, 9, 600 * MS, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
+	};
+	uint8_t known;
+	uint64_t ns;
+
+	evs[6].sport = 5000;
+	evs[7].sport = 5000;
+	feed(eng, evs, 8);
+	engine_finish(eng, 10 * S);
+	nopened = 0;
+	assert_int_equal(engine_foreach_open(eng, 10 * S, keep_open, NULL), 2);
+	assert_int_equal(nopened, 2);
+	assert_int_equal(s.nclosed, 0);
+	assert_int_equal(engine_stats(eng)->conns, 2);
+	/* oldest first */
+	assert_int_equal(opened[0].cookie, 9);
+	assert_int_equal(opened[1].cookie, 7);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(opened[i].end, END_AT_EXIT);
+		assert_int_equal(opened[i].end_ns, 10 * S);
+		assert_int_equal(opened[i].close_kind, CLOSE_NONE);
+		assert_false(conn_incomplete(&opened[i]));
+	}
+	assert_int_equal(opened[0].closing_kind, CLOSE_NONE);
+	ns = conn_path_ns(&opened[0], 1, &known);
+	assert_int_equal(ns, 9400 * MS); /* ESTABLISHED so far */
+	assert_int_equal(known, DUR_LOWER_BOUND);
+	ns = conn_path_ns(&opened[0], 0, &known);
+	assert_int_equal(ns, 100 * MS); /* SYN_SENT: over, exact */
+	assert_int_equal(known, DUR_EXACT);
+	assert_int_equal(opened[1].closing_kind, CLOSE_ACTIVE);
+	assert_int_equal(opened[1].npath, 5);
+	ns = conn_path_ns(&opened[1], 4, &known);
+	assert_int_equal(ns, 7 * S); /* TIME_WAIT so far */
+	assert_int_equal(known, DUR_LOWER_BOUND);
+	/* the engine still follows them: TIME_WAIT's end is as before */
+	feed_until(eng, (struct tcpfsm_event[]){ ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 11 * S, 0,
+						     TCPFSM_ST_TIME_WAIT) }, 1, 12 * S);
+	assert_int_equal(s.nclosed, 1);
+	assert_int_equal(s.closed[0].end, END_KILLED);
+	assert_int_equal(s.tr[s.ntr - 1].prev, 8 * S);
+	engine_free(eng);
+}
+
 /* Duplicates are dropped; a gap or reordering marks the connection. */
 static void test_duplicate_gap_reorder(void **state)
 {
@@ -1893,6 +1961,7 @@ int main(void)
 		cmocka_unit_test(test_simultaneous_close_and_reset),
 		cmocka_unit_test(test_reset_in_every_closing_state),
 		cmocka_unit_test(test_reset_flag_only_where_it_ends),
+		cmocka_unit_test(test_open_at_exit),
 		cmocka_unit_test(test_duplicate_gap_reorder),
 		cmocka_unit_test(test_lost_marks_incomplete),
 		cmocka_unit_test(test_lost_marks_later_delivered_older),

@@ -144,11 +144,75 @@ static void test_reset_after_active_close(void **state)
 	engine_free(eng);
 }
 
+static void keep_open(void *ctx, const struct conn *c)
+{
+	keep_closed(ctx, c);
+}
+
+/*
+ * Still in TIME_WAIT when the stream ends: a line marked [open at exit], no
+ * close kind, the last state's time and the lifetime so far (lower bounds).
+ */
+static void test_open_at_exit_line(void **state)
+{
+	struct engine_config cfg;
+	struct engine_cb cb = { .closed = keep_closed };
+	struct engine *eng;
+	struct tcpfsm_event e;
+	static const uint8_t path[][2] = {
+		{ TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT },
+		{ TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED },
+		{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1 },
+		{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2 },
+	};
+	char *line;
+	size_t i;
+
+	engine_config_default(&cfg);
+	eng = engine_new(&cfg, &cb);
+	assert_non_null(eng);
+	nclosed = 0;
+	memset(&e, 0, sizeof(e));
+	e.cookie = 7;
+	e.family = 2;
+	e.sport = 40000;
+	e.dport = 8080;
+	e.kind = TCPFSM_EV_STATE;
+	for (i = 0; i < 4; i++) {
+		e.ts_ns = (i + 1) * MS;
+		e.oldstate = path[i][0];
+		e.newstate = path[i][1];
+		engine_event(eng, &e);
+	}
+	e.kind = TCPFSM_EV_TW_START;
+	e.newstate = TCPFSM_ST_TIME_WAIT;
+	e.ts_ns = 5 * MS;
+	engine_event(eng, &e);
+	engine_finish(eng, 2 * S);
+	assert_int_equal(nclosed, 0);
+	assert_int_equal(engine_foreach_open(eng, 2 * S, keep_open, NULL), 1);
+	assert_int_equal(nclosed, 1);
+	line = line_of(false);
+	assert_non_null(strstr(line, " active  -       "));
+	assert_non_null(strstr(line, " >1999.000 SYN_SENT 1.000 > "));
+	assert_non_null(strstr(line, "> TIME_WAIT >1995.000 [open at exit]\n"));
+	free(line);
+	line = line_of(true);
+	assert_non_null(strstr(line, "\"close\":null,\"closing\":\"active\",\"path\":"));
+	assert_non_null(strstr(line, "{\"state\":\"TIME_WAIT\",\"ns\":1995000000,\"lower_bound\":true}]"));
+	assert_non_null(strstr(line, "\"lifetime_ns\":1999000000,"));
+	assert_non_null(strstr(line, "\"at_exit\":true}"));
+	assert_null(strstr(line, "\"end\""));
+	free(line);
+	engine_free(eng);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seeded_orphan_is_lower_bound),
 		cmocka_unit_test(test_reset_after_active_close),
+		cmocka_unit_test(test_open_at_exit_line),
 	};
 
 	return cmocka_run_group_tests_name("life", tests, NULL, NULL);
