@@ -63,12 +63,13 @@ static __always_inline bool port_in(__u16 port, const volatile __u16 *set,
 }
 
 /* Port filters; a local port of 0 (connect() or listen() has not picked
- * it yet) passes: user space judges it on the connection. */
-static __always_inline bool ports_wanted(__u16 sport, __u16 dport)
+ * it yet) passes: user space judges it on the connection. any_rport: the
+ * remote port is not judged (a listener's). */
+static __always_inline bool ports_wanted(__u16 sport, __u16 dport, bool any_rport)
 {
 	if (n_lports && sport && !port_in(sport, lports, n_lports))
 		return false;
-	if (n_rports && !port_in(dport, rports, n_rports))
+	if (n_rports && !any_rport && !port_in(dport, rports, n_rports))
 		return false;
 	return true;
 }
@@ -226,7 +227,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	struct tcp_sock *tp = NULL;
 	struct tcpfsm_event *e;
 	struct tuple t = {};
-	bool owned;
+	bool owned, listener;
 	__u64 id;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
@@ -257,10 +258,18 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	 */
 	if (!t.sport && tp)
 		t.sport = bpf_ntohs(tp->inet_conn.icsk_inet.inet_sport);
+	/*
+	 * A listener's own records (listen(), its close) pass the family and
+	 * remote-port filters: its children take their owner from it, and a
+	 * dual-stack listener ([::]) is IPv6 while its IPv4 children are IPv4;
+	 * its remote port is 0. User space shows only what the filters select.
+	 */
+	listener = newstate == TCPFSM_ST_LISTEN ||
+		   (oldstate == TCPFSM_ST_LISTEN && newstate == TCPFSM_ST_CLOSE);
 	/* the IPv4-mapped case is settled with the addresses, below */
 	if (filt_family == AF_INET6 && t.family != AF_INET6)
 		return 0;
-	if (!ports_wanted(t.sport, t.dport))
+	if (!ports_wanted(t.sport, t.dport, listener))
 		return 0;
 	t.netns = skc->skc_net.net->ns.inum;
 	if (filt_netns && t.netns != filt_netns)
@@ -274,7 +283,7 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
 	if (filt_pid && owned && (id >> 32) != filt_pid)
 		return 0;
 	READ_ADDRS(&t, skc, RD_DIRECT);
-	if (filt_family && t.family != filt_family)
+	if (filt_family && t.family != filt_family && !listener)
 		return 0;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -344,7 +353,7 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 		return 0;
 	t.sport = RD_UNTRUSTED(skc, skc_num);
 	t.dport = bpf_ntohs(RD_UNTRUSTED(skc, skc_dport));
-	if (!ports_wanted(t.sport, t.dport))
+	if (!ports_wanted(t.sport, t.dport, false))
 		return 0;
 	t.netns = RD_UNTRUSTED(skc, skc_net.net, ns.inum);
 	if (filt_netns && t.netns != filt_netns)

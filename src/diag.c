@@ -220,21 +220,10 @@ int diag_build_request(void *buf, size_t len, uint8_t family, uint32_t states,
 
 /* -------------------------------------------------------------- parser */
 
-static bool is_zero(const uint8_t *a, size_t n)
-{
-	while (n--)
-		if (*a++)
-			return false;
-	return true;
-}
-
 /* An AF_INET6 socket whose addresses are IPv4-mapped (or unspecified). */
 static void unmap_v4(struct diag_sock *s)
 {
-	bool sm = is_v4mapped(s->saddr), dm = is_v4mapped(s->daddr);
-
-	if (!(sm || dm) || !(sm || is_zero(s->saddr, 16)) ||
-	    !(dm || is_zero(s->daddr, 16)))
+	if (!is_v4_pair(s->saddr, s->daddr))
 		return;
 	memmove(s->saddr, s->saddr + 12, 4);
 	memset(s->saddr + 4, 0, 12);
@@ -574,6 +563,20 @@ struct dump_ctx {
 	bool intr;		/* this attempt saw NLM_F_DUMP_INTR */
 };
 
+/*
+ * The family rule (unmap_v4): an AF_INET6 socket speaking IPv4 is IPv4. The
+ * kernel selects by the socket's own family, so IPv4 is asked of both and
+ * IPv6 of AF_INET6, and each socket is judged here by its addresses'.
+ */
+static int family_cb(void *ctx, const struct diag_sock *s)
+{
+	const struct dump_ctx *d = ctx;
+
+	if (s && s->family != d->q->family)
+		return 0;
+	return d->cb(d->ctx, s);
+}
+
 /* One request (family AF_UNSPEC: both), its replies parsed as they come. */
 static int dump_one(struct dump_ctx *d, uint8_t family)
 {
@@ -614,7 +617,9 @@ static int dump_one(struct dump_ctx *d, uint8_t family)
 			ret = -EIO;
 			break;
 		}
-		ret = diag_parse(d->buf, (size_t)n, d->cb, d->ctx, &st);
+		ret = d->q->family && d->cb ?
+			      diag_parse(d->buf, (size_t)n, family_cb, d, &st) :
+			      diag_parse(d->buf, (size_t)n, d->cb, d->ctx, &st);
 	}
 	d->info->nsocks += st.nsocks;
 	if (st.done && !st.error)
@@ -630,8 +635,8 @@ static int dump_all(struct dump_ctx *d)
 	size_t i;
 	int ret;
 
-	if (d->q->family)
-		return dump_one(d, d->q->family);
+	if (d->q->family == AF_INET6)
+		return dump_one(d, AF_INET6);
 	ret = dump_one(d, AF_UNSPEC);
 	if (refused_both(ret, d->info->nsocks))
 		for (i = 0, ret = 0; !ret && i < sizeof(families); i++)

@@ -148,7 +148,11 @@ int diag_parse(const void *buf, size_t len, diag_sock_cb cb, void *ctx,
 /* ---- dump (I/O) ---- */
 
 struct diag_query {
-	uint8_t family;		/* AF_INET, AF_INET6, or 0 for both */
+	/*
+	 * AF_INET, AF_INET6, or 0 for both: of the addresses, as
+	 * diag_sock.family (an AF_INET6 socket speaking IPv4 is AF_INET)
+	 */
+	uint8_t family;
 	uint32_t states;	/* state bit mask; 0 means DIAG_STATES_ALL */
 	const struct diag_filter *filter; /* NULL: no kernel-side filter */
 	bool restartable;	/* cb understands s == NULL (see diag_sock_cb) */

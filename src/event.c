@@ -13,6 +13,13 @@ void tuple_from_event(struct tuple *t, const struct tcpfsm_event *e)
 	t->netns = e->netns;
 	t->sport = e->sport;
 	t->dport = e->dport;
+	/* the kernel side unmaps already; recordings made before it did not */
+	if (e->family == AF_INET6 && is_v4_pair(e->saddr, e->daddr)) {
+		t->family = AF_INET;
+		memcpy(t->saddr, e->saddr + 12, 4);
+		memcpy(t->daddr, e->daddr + 12, 4);
+		return;
+	}
 	memcpy(t->saddr, e->saddr, 16);
 	memcpy(t->daddr, e->daddr, 16);
 }
@@ -89,6 +96,15 @@ bool is_v4mapped(const uint8_t *a)
 	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 	return !memcmp(a, prefix, sizeof(prefix));
+}
+
+bool is_v4_pair(const uint8_t *s, const uint8_t *d)
+{
+	static const uint8_t zero[16];
+	bool sm = is_v4mapped(s), dm = is_v4mapped(d);
+
+	return (sm || dm) && (sm || !memcmp(s, zero, 16)) &&
+	       (dm || !memcmp(d, zero, 16));
 }
 
 char *put_escaped_byte(char *out, unsigned char c, bool space)

@@ -45,6 +45,13 @@ size_t comm_escape(char *out, const char *comm);
 /* An IPv6 address of the ::ffff:a.b.c.d form. */
 bool is_v4mapped(const uint8_t *a);
 /*
+ * The family rule, one for every command and source (the BPF side's
+ * v4_pair, sock_diag's replies, recordings): an IPv6 socket speaking IPv4,
+ * one end IPv4-mapped and the other mapped or unspecified (a listener's
+ * remote end), is IPv4. A [::] listener is IPv6.
+ */
+bool is_v4_pair(const uint8_t *saddr, const uint8_t *daddr);
+/*
  * One byte of untrusted text: \xNN for control bytes, bytes past ASCII and
  * the backslash, and the space if space (comm_escape's columns); returns
  * the end (at most 4 bytes on).

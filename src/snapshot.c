@@ -646,8 +646,8 @@ static const uint8_t *kernel_addr(const struct diag_sock *s,
 
 /*
  * Would a live dump with these options have listed s? What the kernel
- * judges (family of the socket, state mask, bytecode) judged again, for
- * --from-raw.
+ * judges (state mask, bytecode) judged again, and the family as diag_dump
+ * judges it (of the addresses), for --from-raw.
  */
 static bool selected(const struct opts *o, const struct diag_sock *s)
 {
@@ -657,7 +657,7 @@ static bool selected(const struct opts *o, const struct diag_sock *s)
 	const uint8_t *da = kernel_addr(s, s->daddr, dbuf, &dfam);
 	int i;
 
-	if (o->family && sfam != o->family)
+	if (o->family && s->family != o->family)
 		return false;
 	if (o->states && (s->state >= 32 || !(o->states & 1u << s->state)))
 		return false;

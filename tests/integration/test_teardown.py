@@ -6,6 +6,7 @@ sockets, nftables for chosen segments, the test's own CLOCK_MONOTONIC
 (time.monotonic_ns(), the clock of the tracer's -T mono) around each
 system call it times.
 """
+import json
 import os
 import signal
 import subprocess
@@ -13,11 +14,11 @@ import time
 
 import pytest
 
-from conftest import wait_for
-from test_scenarios import (CLIENT_ACTIVE, SERVER_PASSIVE, MS, S, Scenario,
-                            assert_complete, assert_owner, end_time_wait,
-                            handshake, pairs, states, two_ports, veth,  # noqa: F401
-                            wait_state)
+from conftest import run, wait_for
+from test_scenarios import (CLIENT_ACTIVE, SERVER_PASSIVE, MS, Scenario,
+                            assert_complete, assert_owner, close_client_first,
+                            end_time_wait, handshake, pairs, states, two_ports,
+                            veth, wait_state)  # noqa: F401
 
 
 def timed(peer, cmd):
@@ -391,3 +392,72 @@ def test_life_reports_what_is_open_at_exit(tracer, veth, peers):
         assert stop0 - est[1] <= l["path"][-1]["ns"] <= stop1 - est[0], (l, est)
     for t in (sc.lf, st, sc.tr):
         assert ", 2 open at exit" in t.summary(), t.summary()
+
+
+# ---- dual-stack sockets: one family rule everywhere ----
+
+def snap(ns, *args):
+    p = run("snapshot", "--json", "-N", f"/run/netns/{ns.name}", *args, check=True)
+    return [json.loads(l) for l in p.stdout.splitlines()]
+
+
+def test_dual_stack_listener_with_ipv4_clients(tracer, netns, peers, tmp_path):
+    """A listener on [::] (IPV6_V6ONLY off, as nginx, Java and Go servers
+    make them) accepts an IPv4 client: its child speaks IPv4 (IPv4-mapped
+    addresses), the listener is IPv6. -4 and -6 mean that in every command:
+    trace and life -4 show the child with its listener's owner (the kernel
+    filter passes the listener's records: the owner comes from them),
+    snapshot -4 shows the child and not the listener, -6 the listener and
+    not the child, and a replay of the -4 recording shows what the live run
+    did."""
+    ns = netns()
+    sport, cport = two_ports()
+    rec = tmp_path / "v4.rec"
+    sc = Scenario(tracer, (ns,), sport, cport, extra=("-4",))
+    rtr = tracer("-4", "--lport", str(sport), "--record", str(rec))
+    srv, cli = peers(ns, "srv"), peers(ns, "cli")
+    srv.do(f"listen L :: {sport}")
+    cli.do(f"connect C 127.0.0.1 {sport} {cport}")
+    srv.do("accept L S")
+
+    v4 = [(s["state"], s["lport"], s["family"]) for s in snap(ns, "-4", "--lport", str(sport))]
+    v6 = [(s["state"], s["lport"], s["family"]) for s in snap(ns, "-6", "--lport", str(sport))]
+    assert v4 == [("ESTABLISHED", sport, "ipv4")], v4
+    assert v6 == [("LISTEN", sport, "ipv6")], v6
+    both = {(s["state"], s["family"], s.get("v4mapped", False))
+            for s in snap(ns, "--lport", str(sport))}
+    assert both == {("ESTABLISHED", "ipv4", True), ("LISTEN", "ipv6", False)}, both
+
+    close_client_first(srv, cli)
+    srv.do("close L")
+    end_time_wait(ns, cport, "the client's TIME_WAIT")
+    sc.wait_lives(2)
+    rtr.wait(lambda rs: any(r.get("newstate") == "CLOSE" and r["sport"] == sport for r in rs),
+             what="the recording tracer to see the child's end")
+    live = [r for r in rtr.stop() if r.get("type") == "transition"]
+    sc.stop()
+
+    sside = sc.side(sport, cport)
+    assert pairs(sside) == SERVER_PASSIVE, pairs(sside)
+    assert_owner(sside, srv)
+    assert all(t["family"] == "ipv4" and t["saddr"] == "127.0.0.1" for t in sside), sside
+    # the listener itself is IPv6: not shown with -4
+    assert not [t for t in sc.trans if "LISTEN" in (t["oldstate"], t["newstate"])
+                and t["cookie"] != 0], sc.trans
+    slife = sc.life(sport, cport)
+    assert (slife["pid"], slife["comm"], slife["family"]) == (srv.pid, srv.comm, "ipv4")
+    assert_complete(slife)
+    cside = sc.side(cport, sport)
+    assert pairs(cside) == CLIENT_ACTIVE, pairs(cside)
+    assert_owner(cside, cli)
+
+    # the recording replays as the live run showed it, owners included
+    p = run("trace", "--replay", str(rec), "--json", "-T", "mono", "-4", "--lport", str(sport))
+    replayed = [json.loads(l) for l in p.stdout.splitlines()]
+    key = lambda r: (r["cookie"], r["oldstate"], r["newstate"], r["pid"], r["family"])
+    assert [key(r) for r in replayed] == [key(r) for r in live], (replayed, live)
+    assert [r["pid"] for r in replayed if r["dport"] == cport] == [srv.pid] * 5, replayed
+    p = run("trace", "--replay", str(rec), "--json", "-6")
+    v6 = [json.loads(l) for l in p.stdout.splitlines()]
+    assert [(r["oldstate"], r["newstate"], r["family"]) for r in v6] == [
+        ("CLOSE", "LISTEN", "ipv6"), ("LISTEN", "CLOSE", "ipv6")], v6

@@ -8,9 +8,11 @@
 #include <setjmp.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <cmocka.h>
 #include "evfixture.h"
 #include "engine.h"
+#include "filter.h"
 #include "tcpstate.h"
 
 #define MS 1000000ull
@@ -913,6 +915,62 @@ static void test_open_at_exit(void **state)
 	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.closed[0].end, END_KILLED);
 	assert_int_equal(s.tr[s.ntr - 1].prev, 8 * S);
+	engine_free(eng);
+}
+
+/* 127.0.0.1 as an IPv4-mapped IPv6 address (or :: for NULL). */
+static void mapped(uint8_t *a, const uint8_t *v4)
+{
+	memset(a, 0, 16);
+	if (v4) {
+		a[10] = a[11] = 0xff;
+		memcpy(a + 12, v4, 4);
+	}
+}
+
+/*
+ * A dual-stack listener ([::], IPv6) and its IPv4 child, in records made
+ * before the kernel side unmapped (AF_INET6, ::ffff:127.0.0.1): the child is
+ * IPv4, as the kernel side and sock_diag say now, the -4 filter selects it
+ * and not its listener, and it has the listener's owner.
+ */
+static void test_dual_stack_child(void **state)
+{
+	static const uint8_t lo[4] = { 127, 0, 0, 1 };
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event lis = st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true);
+	struct tcpfsm_event req = ev(SRV, TCPFSM_EV_REQ_START, 0, 2 * MS, 0, TCPFSM_ST_SYN_RECV);
+	struct tcpfsm_event child = st(SRV, 9, 3 * MS, TCPFSM_ST_SYN_RECV,
+				       TCPFSM_ST_ESTABLISHED, 0, false);
+	struct filter f = { .family = AF_INET };
+	struct tuple t;
+
+	lis.family = AF_INET6;
+	lis.dport = 0;
+	mapped(lis.saddr, NULL);
+	mapped(lis.daddr, NULL);
+	for (struct tcpfsm_event *e = &req; e; e = e == &req ? &child : NULL) {
+		e->family = AF_INET6;
+		mapped(e->saddr, lo);
+		mapped(e->daddr, lo);
+	}
+	req.aux = 5;
+	tuple_from_event(&t, &child);
+	assert_int_equal(t.family, AF_INET);
+	assert_memory_equal(t.saddr, lo, 4);
+	assert_true(filter_tuple(&f, &t));
+	tuple_from_event(&t, &lis);
+	assert_int_equal(t.family, AF_INET6); /* [::]: no IPv4 end */
+	assert_false(filter_tuple(&f, &t));
+
+	engine_event(eng, &lis);
+	engine_event(eng, &req);
+	engine_event(eng, &child);
+	assert_int_equal(s.ntr, 3);
+	assert_int_equal(s.tr[1].pid, 200);
+	assert_int_equal(s.tr[2].pid, 200);
+	assert_int_equal(s.tr[2].prev, 1 * MS); /* joined its request */
 	engine_free(eng);
 }
 
@@ -1962,6 +2020,7 @@ int main(void)
 		cmocka_unit_test(test_reset_in_every_closing_state),
 		cmocka_unit_test(test_reset_flag_only_where_it_ends),
 		cmocka_unit_test(test_open_at_exit),
+		cmocka_unit_test(test_dual_stack_child),
 		cmocka_unit_test(test_duplicate_gap_reorder),
 		cmocka_unit_test(test_lost_marks_incomplete),
 		cmocka_unit_test(test_lost_marks_later_delivered_older),
