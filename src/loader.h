@@ -44,7 +44,15 @@ int tracer_poll(struct tracer *t, int timeout_ms, uint64_t *read_at);
  */
 int tracer_watch_fd(struct tracer *t, int fd);
 bool tracer_take_watched(struct tracer *t);
-/* Records the kernel could not hand over, in total and by kind. */
+/*
+ * Records the kernel could not hand over, in total and by kind: those the
+ * ring buffer had no room for, and runs of the programs the kernel skipped
+ * (a program interrupted by its own tracepoint on the same CPU): a state
+ * change's in by_kind[TCPFSM_EV_STATE], a timer program's in
+ * by_kind[TCPFSM_LOST_TIMER_SKIPPED] (which minisocket's timer, if any, is
+ * not known).
+ */
+#define TCPFSM_LOST_TIMER_SKIPPED 0	/* a slot no record kind uses */
 uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS]);
 /* Records that arrived malformed (shorter than a record): also never
  * silent. */

@@ -607,7 +607,8 @@ static void check_lost(struct pipe *p, uint64_t lost)
 	}
 	if (now - p->lost_warned_ns >= 1000000000ull) {
 		fprintf(stderr,
-			"tcpfsm: warning: %llu records lost so far (ring buffer full); "
+			"tcpfsm: warning: %llu records lost so far (ring buffer full, "
+			"or runs the kernel skipped); "
 			"connections alive then are marked incomplete\n",
 			(unsigned long long)lost);
 		p->lost_warned_ns = now;
@@ -1137,6 +1138,9 @@ static void summary(struct pipe *p)
 			(unsigned long long)(by_kind[TCPFSM_EV_REQ_START] +
 					     by_kind[TCPFSM_EV_REQ_CANCEL] +
 					     by_kind[TCPFSM_EV_REQ_EXPIRE]));
+	if (by_kind[TCPFSM_LOST_TIMER_SKIPPED])
+		fprintf(stderr, " (and %llu timer runs skipped by the kernel)",
+			(unsigned long long)by_kind[TCPFSM_LOST_TIMER_SKIPPED]);
 	if (bad)
 		fprintf(stderr, ", %llu malformed", (unsigned long long)bad);
 	if (p->dropped)
