@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/membarrier.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
@@ -385,8 +386,22 @@ bool tracer_has_minisocks(const struct tracer *t)
 
 void tracer_detach(struct tracer *t)
 {
-	if (t && t->skel)
-		tcpfsm_bpf__detach(t->skel);
+	if (!t || !t->skel)
+		return;
+	tcpfsm_bpf__detach(t->skel);
+	/*
+	 * Detaching does not wait for runs already under way on other CPUs:
+	 * a record one of them has reserved and not yet submitted stops the
+	 * reader at it, and every record behind it (a busy host's last
+	 * thousands) would never be read, and never be counted. Programs run
+	 * inside RCU read-side sections (tracepoints disable preemption);
+	 * membarrier's global command waits for a grace period
+	 * (synchronize_rcu), after which every record is submitted. Without
+	 * it (ENOSYS, a seccomp filter) fall back to a pause much longer
+	 * than a run.
+	 */
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		usleep(20000);
 }
 
 void tracer_close(struct tracer *t)

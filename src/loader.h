@@ -58,7 +58,10 @@ uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS]
  * silent. */
 uint64_t tracer_bad(const struct tracer *t);
 bool tracer_has_minisocks(const struct tracer *t);
-/* Stop new records; those already in the buffer can still be read. */
+/*
+ * Stop new records, and wait until runs under way have submitted theirs:
+ * every record is then in the buffer, to be read.
+ */
 void tracer_detach(struct tracer *t);
 void tracer_close(struct tracer *t);
 
