@@ -346,32 +346,29 @@ static uint64_t skipped_runs(const struct bpf_program *prog)
 
 uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS])
 {
-	uint64_t total = 0, v;
+	uint64_t total = 0;
 	int i;
 
 	for (i = 0; i < TCPFSM_LOST_SLOTS; i++) {
-		v = __atomic_load_n(&t->skel->bss->lost[i], __ATOMIC_RELAXED);
-		/*
-		 * every skipped run is a lost record, but for the state
-		 * changes handle_set_state_nested took over (read second:
-		 * the difference is never too small)
-		 */
-		if (i == TCPFSM_EV_STATE) {
-			uint64_t skipped = skipped_runs(t->skel->progs.handle_set_state);
-			uint64_t taken = __atomic_load_n(&t->skel->bss->nested_runs,
-							 __ATOMIC_RELAXED);
+		uint64_t v = __atomic_load_n(&t->skel->bss->lost[i], __ATOMIC_RELAXED);
 
-			v += skipped > taken ? skipped - taken : 0;
-		}
-		else if (i == TCPFSM_LOST_TIMER_SKIPPED)
-			v += skipped_runs(t->skel->progs.handle_timer_start) +
-			     skipped_runs(t->skel->progs.handle_timer_cancel) +
-			     skipped_runs(t->skel->progs.handle_timer_expire);
 		if (by_kind)
 			by_kind[i] = v;
 		total += v;
 	}
 	return total;
+}
+
+uint64_t tracer_skipped(const struct tracer *t, uint64_t *timers)
+{
+	/* read second: the difference is never too small */
+	uint64_t skipped = skipped_runs(t->skel->progs.handle_set_state);
+	uint64_t taken = __atomic_load_n(&t->skel->bss->nested_runs, __ATOMIC_RELAXED);
+
+	*timers = skipped_runs(t->skel->progs.handle_timer_start) +
+		  skipped_runs(t->skel->progs.handle_timer_cancel) +
+		  skipped_runs(t->skel->progs.handle_timer_expire);
+	return skipped > taken ? skipped - taken : 0;
 }
 
 uint64_t tracer_bad(const struct tracer *t)

@@ -44,16 +44,17 @@ int tracer_poll(struct tracer *t, int timeout_ms, uint64_t *read_at);
  */
 int tracer_watch_fd(struct tracer *t, int fd);
 bool tracer_take_watched(struct tracer *t);
-/*
- * Records the kernel could not hand over, in total and by kind: those the
- * ring buffer had no room for, and runs of the programs the kernel skipped
- * (a program interrupted by its own tracepoint on the same CPU): a state
- * change's in by_kind[TCPFSM_EV_STATE], a timer program's in
- * by_kind[TCPFSM_LOST_TIMER_SKIPPED] (which minisocket's timer, if any, is
- * not known).
- */
-#define TCPFSM_LOST_TIMER_SKIPPED 0	/* a slot no record kind uses */
+/* Records the kernel could not hand over, in total and by kind. */
 uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS]);
+/*
+ * Runs of the programs the kernel skipped (a program is not run on a CPU
+ * where it is running already): state changes neither handle_set_state nor
+ * handle_set_state_nested recorded (returned), and the timer programs'
+ * skipped runs (*timers). The kernel skips a run before any filter, so
+ * which connection's record, if a selected one's at all, is not known:
+ * they are counted and reported, not taken as a loss of every connection.
+ */
+uint64_t tracer_skipped(const struct tracer *t, uint64_t *timers);
 /* Records that arrived malformed (shorter than a record): also never
  * silent. */
 uint64_t tracer_bad(const struct tracer *t);

@@ -607,8 +607,7 @@ static void check_lost(struct pipe *p, uint64_t lost)
 	}
 	if (now - p->lost_warned_ns >= 1000000000ull) {
 		fprintf(stderr,
-			"tcpfsm: warning: %llu records lost so far (ring buffer full, "
-			"or runs the kernel skipped); "
+			"tcpfsm: warning: %llu records lost so far (ring buffer full); "
 			"connections alive then are marked incomplete\n",
 			(unsigned long long)lost);
 		p->lost_warned_ns = now;
@@ -1138,9 +1137,15 @@ static void summary(struct pipe *p)
 			(unsigned long long)(by_kind[TCPFSM_EV_REQ_START] +
 					     by_kind[TCPFSM_EV_REQ_CANCEL] +
 					     by_kind[TCPFSM_EV_REQ_EXPIRE]));
-	if (by_kind[TCPFSM_LOST_TIMER_SKIPPED])
-		fprintf(stderr, " (and %llu timer runs skipped by the kernel)",
-			(unsigned long long)by_kind[TCPFSM_LOST_TIMER_SKIPPED]);
+	if (p->tr) {
+		uint64_t timers, skipped = tracer_skipped(p->tr, &timers);
+
+		/* any connection's, selected or not (see tracer_skipped) */
+		if (skipped || timers)
+			fprintf(stderr, ", %llu state changes and %llu timer events "
+				"skipped by the kernel",
+				(unsigned long long)skipped, (unsigned long long)timers);
+	}
 	if (bad)
 		fprintf(stderr, ", %llu malformed", (unsigned long long)bad);
 	if (p->dropped)
