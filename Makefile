@@ -55,6 +55,12 @@ BPF_OBJ := $(BUILD)/tcpfsm.bpf.o
 
 all: $(BUILD)/tcpfsm $(TOOL_BINS)
 
+# Keep intermediates (the unit tests' objects: without this make deletes
+# them and recompiles every one on the next 'make unit'); a rule that fails
+# leaves no half-written target behind.
+.SECONDARY:
+.DELETE_ON_ERROR:
+
 $(BPF_OBJ): bpf/tcpfsm.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
 
@@ -138,4 +144,4 @@ vmlinux:
 clean:
 	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-fuzz
 
--include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*.d $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d $(BUILD)/*.d)
