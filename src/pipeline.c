@@ -1124,6 +1124,9 @@ static void summary(struct pipe *p)
 		fprintf(stderr, " (%llu gone while records were lost)",
 			(unsigned long long)p->gone);
 	fprintf(stderr, ", %llu evicted", (unsigned long long)st->evicted);
+	if (st->illegal)	/* of every transition seen, filters or not */
+		fprintf(stderr, ", %llu illegal transitions",
+			(unsigned long long)st->illegal);
 	if (p->seeded)
 		fprintf(stderr, ", %llu seeded at start", (unsigned long long)p->seeded);
 	fputc('\n', stderr);
