@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "filter.h"
 #include "fmt.h"
+#include "netns.h"
 #include "tcpstate.h"
 
 volatile sig_atomic_t cli_stop;
@@ -202,6 +203,23 @@ int cli_opt_addrs(const char *cmd, const char *arg, struct cidr *cidrs, int *n)
 		(*n)++;
 		p += strcspn(p, ",");
 	} while (*p++ == ',');
+	return 0;
+}
+
+int cli_opt_netns(const char *cmd, const char *arg, uint32_t *inode)
+{
+	int err = netns_spec_inode(arg, inode);
+
+	if (err == -EINVAL)
+		return cli_usage_error(cmd, "--netns: bad namespace '%s' (a name "
+				       "under /run/netns, a path, a pid, or an "
+				       "inode from %u up)", arg, NETNS_INODE_MIN);
+	if (err == -ENOTTY)
+		return cli_usage_error(cmd, "--netns: '%s' is not a network "
+				       "namespace", arg);
+	if (err)
+		return cli_usage_error(cmd, "--netns: cannot read namespace "
+				       "'%s': %s", arg, strerror(-err));
 	return 0;
 }
 

@@ -69,6 +69,8 @@ struct cidr;
 /* --addr CIDR[,CIDR...]: appended to cidrs[*n], CLI_MAX_ADDRS in all. */
 int cli_opt_addrs(const char *cmd, const char *arg, struct cidr *cidrs,
 		  int *n);
+/* -N/--netns NAME|PATH|PID|INODE (netns.h): the namespace's inode. */
+int cli_opt_netns(const char *cmd, const char *arg, uint32_t *inode);
 /* --state STATE[,STATE...]: added to *mask (bit n = state n). */
 int cli_opt_states(const char *cmd, const char *arg, uint32_t *mask);
 

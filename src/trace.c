@@ -18,7 +18,7 @@ static const char *source_name(const struct transition *t)
 
 static void print_header(struct pipe *p)
 {
-	fprintf(p->out, PIPE_CONN_COLS_HEADER "%-11s    %-11s %s\n",
+	fprintf(p->out, "%s%-11s    %-11s %s\n", pipe_conn_cols_header(p),
 		"OLDSTATE", "NEWSTATE", "MS");
 }
 

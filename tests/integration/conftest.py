@@ -30,6 +30,18 @@ def run(*args, check=False, env=None, timeout=30):
     return p
 
 
+def stuck_lines(text, start="STUCK"):
+    """The STUCK alert lines of a table, each without its leading
+    timestamp (every alert carries the time it fired, as the table's lines
+    do), those whose rest starts with start."""
+    out = []
+    for line in text.splitlines():
+        ts, _, rest = line.partition(" ")
+        if rest.startswith("STUCK") and rest.startswith(start):
+            out.append(rest)
+    return out
+
+
 def wait_for(cond, timeout=10.0, interval=0.01, what="condition"):
     """Poll cond() until it returns a truthy value; fail after timeout."""
     deadline = time.monotonic() + timeout
