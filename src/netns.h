@@ -105,7 +105,7 @@ int netns_tcp_in_use_here(void);
  * What a --netns argument names, the same in every command: a name under
  * /run/netns (what `ip netns add` makes, ss -N's NAME), a path (with a
  * '/'), a pid (a number up to PID_MAX_LIMIT: its /proc/PID/ns/net) or a
- * namespace inode (nsfs inodes start at 0xF0000000).
+ * namespace inode (nsfs inodes: init_net 0xEFFFFFF9, others from 0xF0000000).
  */
 enum netns_spec_kind {
 	NETNS_SPEC_NAME,
@@ -114,7 +114,7 @@ enum netns_spec_kind {
 	NETNS_SPEC_INODE,
 };
 #define NETNS_PID_MAX 4194304u		/* PID_MAX_LIMIT */
-#define NETNS_INODE_MIN 0xF0000000u	/* PROC_DYNAMIC_FIRST */
+#define NETNS_INODE_MIN 0xEFFFFF00u	/* below PROC_NET_INIT_INO, 0xEFFFFFF9 */
 
 /*
  * Pure: classify spec. *num gets the pid or the inode. Returns 0, or

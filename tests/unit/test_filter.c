@@ -417,6 +417,29 @@ static void test_pipe_options_as_tcpstates(void **state)
 	assert_int_equal(pipe_parse_opt(&o, OPT_PORT, "1,2,3,4,5,6"), EXIT_USAGE);
 }
 
+/*
+ * snapshot's ss letters: each one either asks for what snapshot does anyway
+ * or is refused with what ss means by it; none is left without an answer.
+ */
+static void test_ss_letters(void **state)
+{
+	const char *p;
+
+	(void)state;
+	for (p = CLI_SS_LETTERS; *p; p++)
+		assert_non_null(cli_ss_letter(*p));
+	assert_string_equal(cli_ss_letter('t'), "");
+	assert_string_equal(cli_ss_letter('a'), "");
+	assert_string_equal(cli_ss_letter('n'), "");
+	assert_non_null(strstr(cli_ss_letter('u'), "UDP"));
+	assert_non_null(strstr(cli_ss_letter('S'), "-s"));
+	assert_non_null(strstr(cli_ss_letter('w'), "--watch"));
+	/* snapshot's own letters are not in the list */
+	assert_null(strpbrk(CLI_SS_LETTERS, "46hvVlpsjND"));
+	assert_null(cli_ss_letter('p'));
+	assert_null(cli_ss_letter('Y'));
+}
+
 /* getopt's errors name the option as the user typed it. */
 static void test_cli_getopt_errors(void **state)
 {
@@ -453,6 +476,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_ss_letters),
 		cmocka_unit_test(test_pipe_options_as_tcpstates),
 		cmocka_unit_test(test_filter_tuple),
 		cmocka_unit_test(test_filter_states_and_owner),

@@ -359,6 +359,9 @@ static void test_spec_parse(void **state)
 	assert_int_equal(netns_spec_parse("4026531840", &k, &n), 0);
 	assert_int_equal(k, NETNS_SPEC_INODE);
 	assert_int_equal(n, 4026531840u);
+	/* init_net's fixed inode, PROC_NET_INIT_INO */
+	assert_int_equal(netns_spec_parse("4026531833", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_INODE);
 	assert_int_equal(netns_spec_parse("4294967295", &k, &n), 0);
 	assert_int_equal(k, NETNS_SPEC_INODE);
 	/* "12ab" is a name */
