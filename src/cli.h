@@ -22,6 +22,11 @@ extern volatile sig_atomic_t cli_stop;
 /* Set by -v: libbpf's own messages are shown. */
 extern bool cli_verbose;
 
+/* tcpfsm's version: from git when built from a clone (tools/version.sh). */
+const char *cli_version_string(void);
+/* --version: tcpfsm's version, libbpf's, and the kernel features found. */
+void cli_print_version(FILE *out);
+
 /* Install SIGINT/SIGTERM handlers (setting cli_stop); ignore SIGPIPE. */
 void cli_install_signals(void);
 

@@ -204,7 +204,7 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 			return EXIT_OK;
 		}
 		if (opt == 'V') {
-			printf("tcpfsm %s\n", TCPFSM_VERSION);
+			cli_print_version(stdout);
 			return EXIT_OK;
 		}
 		ret = pipe_parse_opt(o, opt, optarg);

@@ -956,7 +956,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return 1;
 		case 'v':	/* ss -v: the version */
 		case 'V':
-			printf("tcpfsm %s\n", TCPFSM_VERSION);
+			cli_print_version(stdout);
 			return 1;
 		case '4':
 		case '6':

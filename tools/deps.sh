@@ -10,6 +10,7 @@ pkgs=(
 	iproute2 nftables		# integration tests: ss, netns/veth, drops
 	python3 python3-pytest python3-pytest-xdist	# integration tests
 	procps				# sysctl for the benchmark
+	groff-base man-db		# make test: the man page check
 )
 
 # Versioned packages follow the clang that is (or will be) installed:
