@@ -145,3 +145,34 @@ def test_netns_spec_the_same_everywhere():
                       "No such file or directory")
     t, s = both(usage_error, "--netns", "5000000")
     assert t == s and t.startswith("--netns: bad namespace '5000000'"), t
+
+
+def test_wide_iso_and_hex_cookie_columns():
+    """The table's cookie is hex (as ss's sk:, JSON keeps the integer);
+    -w adds a NETNS column; -T iso prints the date and the UTC offset; the
+    header heads the same columns in every layout."""
+    import json as _json
+    import re as _re
+    objs = [_json.loads(l) for l in accepted("trace").splitlines()]
+    p = run("trace", "--replay", EVENTS)
+    assert p.returncode == 0, p.stderr
+    rows = [l.split() for l in p.stdout.splitlines()[1:]]
+    assert [int(r[1], 16) for r in rows] == [o["cookie"] for o in objs]
+    assert any(o["cookie"] > 9 for o in objs)  # hex and decimal differ
+    for args, cols in ((("-w",), 9), (("-T", "iso"), 8), (("-w", "-T", "iso"), 9)):
+        p = run("trace", "--replay", EVENTS, *args)
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.splitlines()
+        head = lines[0].split()[:cols]
+        assert head[:8] == ["TIME", "COOKIE", "PID", "COMM", "LADDR", "LPORT",
+                            "RADDR", "RPORT"], head
+        starts = [m.start() for m in _re.finditer(r"\S+", lines[0])][:cols]
+        for line, o in zip(lines[1:], objs):
+            got = [m.start() for m in _re.finditer(r"\S+", line)][:cols]
+            assert got == starts, (args, line)
+            f = line.split()
+            if "-w" in args:
+                assert head[8] == "NETNS" and int(f[8]) == o["netns"], line
+            if "iso" in args:
+                assert _re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d",
+                                     f[0]), f[0]
