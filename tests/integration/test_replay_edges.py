@@ -312,3 +312,37 @@ def test_duration_and_period_near_the_end_of_the_clock(tmp_path):
     assert p.returncode == 0, p.stderr
     periods = [json.loads(l)["period_ns"] for l in p.stdout.splitlines()]
     assert periods and all(0 <= n < 100 * S for n in periods), periods
+
+
+def test_illegal_transition_marked_and_counted(tmp_path):
+    """A transition TCP's state machine does not have (ESTABLISHED back to
+    SYN_SENT) is shown as the kernel reported it, marked ILLEGAL in the
+    table and "illegal": true in JSON, and counted in the closing summary;
+    the legal ones around it are not marked."""
+    path = tmp_path / "illegal.bin"
+    path.write_bytes(header()
+                     + state(1 * S, 1, CLOSE, SYN_SENT, 5000)
+                     + state(1 * S + 1 * MS, 1, SYN_SENT, ESTABLISHED, 5000)
+                     + state(2 * S, 1, ESTABLISHED, SYN_SENT, 5000)
+                     + state(3 * S, 1, SYN_SENT, CLOSE, 5000))
+    p = run("trace", "--replay", str(path))
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()[1:]
+    assert [l.endswith(" ILLEGAL") for l in lines] == [False, False, True, False], lines
+    assert "ESTABLISHED -> SYN_SENT" in lines[2], lines
+    assert ", 1 illegal transitions" in p.stderr, p.stderr
+    p = run("trace", "--replay", str(path), "--json")
+    assert p.returncode == 0, p.stderr
+    objs = [json.loads(l) for l in p.stdout.splitlines()]
+    assert [o.get("illegal", False) for o in objs] == [False, False, True, False], objs
+    # a recording of legal moves only: nothing counted
+    legal = tmp_path / "legal.bin"
+    legal.write_bytes(header()
+                      + state(1 * S, 1, CLOSE, SYN_SENT, 5000)
+                      + state(1 * S + 1 * MS, 1, SYN_SENT, SYN_RECV, 5000)  # simultaneous open
+                      + state(2 * S, 1, SYN_RECV, CLOSE_WAIT, 5000)         # Fast Open's FIN
+                      + state(3 * S, 1, CLOSE_WAIT, LAST_ACK, 5000)
+                      + state(3 * S + 1 * MS, 1, LAST_ACK, CLOSE, 5000))
+    p = run("trace", "--replay", str(legal))
+    assert p.returncode == 0 and "ILLEGAL" not in p.stdout, p.stdout
+    assert "illegal" not in p.stderr, p.stderr
