@@ -17,5 +17,5 @@ void cli_print_version(FILE *out)
 	fprintf(out, "tcpfsm %s\n", TCPFSM_VERSION);
 	fprintf(out, "libbpf v%u.%u\n", libbpf_major_version(),
 		libbpf_minor_version());
-	/* HOOK(kernels): tracer_features(out); -- the detected kernel features, once loader.c has it */
+	/* HOOK(kernels): with loader.h: { char f[256]; if (!tracer_features(f, sizeof(f))) fprintf(out, "%s\n", f); } */
 }
