@@ -176,3 +176,27 @@ def test_wide_iso_and_hex_cookie_columns():
             if "iso" in args:
                 assert _re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d",
                                      f[0]), f[0]
+
+
+def test_version_names_tcpfsm_libbpf_the_same_everywhere():
+    """--version (and snapshot's -v, as ss's) prints tcpfsm's version, from
+    git when built from a clone, and libbpf's, as pkg-config knows it."""
+    import re as _re
+    import subprocess as _sp
+    outs = [run(*a).stdout for a in (("--version",), ("trace", "-V"),
+                                     ("life", "--version"), ("stats", "-V"),
+                                     ("snapshot", "-v"), ("snapshot", "--version"))]
+    assert len(set(outs)) == 1, outs
+    lines = outs[0].splitlines()
+    m = _re.fullmatch(r"tcpfsm (\S+)", lines[0])
+    assert m, lines
+    top = os.path.join(HERE, "../..")
+    if _sp.run(["git", "-C", top, "rev-parse", "HEAD"], capture_output=True).returncode == 0:
+        h = _re.search(r"-g([0-9a-f]{7,})", m.group(1))
+        assert h, m.group(1)
+        assert _sp.run(["git", "-C", top, "cat-file", "-e", h.group(1) + "^{commit}"],
+                       capture_output=True).returncode == 0, m.group(1)
+    lib = _sp.run(["pkg-config", "--modversion", "libbpf"], capture_output=True, text=True)
+    if lib.returncode == 0:
+        major, minor = lib.stdout.strip().split(".")[:2]
+        assert lines[1] == f"libbpf v{major}.{minor}", lines
