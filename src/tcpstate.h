@@ -31,7 +31,7 @@ void tcp_state_mask_error(char *buf, size_t len, int err, const char *bad);
  * Is old -> new a transition of TCP's state machine: RFC 9293's (section
  * 3.3.2, CLOSED spelled CLOSE as the kernel does) plus what Linux adds:
  * simultaneous open (SYN_SENT -> SYN_RECV), Fast Open's SYN_RECV ->
- * CLOSE_WAIT (a FIN before the handshake's ACK), and CLOSE from every
+ * CLOSE_WAIT (a FIN before the handshake's ACK), and CLOSE from every other
  * state (RST, abort, a timewait hand-over, tcp_disconnect()). An unknown
  * state (UNKNOWN, out of range, NEW_SYN_RECV) is never judged illegal.
  */

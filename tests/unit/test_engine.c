@@ -1237,7 +1237,7 @@ static void test_stuck_at_the_end_of_time(void **state)
  * TCP's state machine as this test states it, apart from tcpstate.c's table
  * so that a pair dropped from (or added to) either one fails: RFC 9293's
  * transitions, Linux's simultaneous open and Fast Open's SYN_RECV ->
- * CLOSE_WAIT, CLOSE from every state.
+ * CLOSE_WAIT, CLOSE from every other state.
  */
 static const uint8_t legal_pairs[][2] = {
 	{ TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT },
