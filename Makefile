@@ -12,6 +12,7 @@
 #   make install    PREFIX=/usr/local DESTDIR= (binary, man page, completion)
 #   make uninstall  the same PREFIX and DESTDIR
 #   make check-man  the man page is clean and documents every option
+#   make check-install  install into a scratch DESTDIR, render, uninstall
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel
 
 BUILD ?= build
