@@ -32,7 +32,9 @@ void tcp_state_mask_error(char *buf, size_t len, int err, const char *bad);
  * 3.3.2, CLOSED spelled CLOSE as the kernel does) plus what Linux adds:
  * simultaneous open (SYN_SENT -> SYN_RECV), Fast Open's SYN_RECV ->
  * CLOSE_WAIT (a FIN before the handshake's ACK), and CLOSE from every other
- * state (RST, abort, a timewait hand-over, tcp_disconnect()). An unknown
+ * state (RST, abort, a timewait hand-over, tcp_disconnect()), and close()
+ * re-asserting FIN_WAIT1, FIN_WAIT2, CLOSING, LAST_ACK or CLOSE (X -> X,
+ * tcp_close_state(): e.g. close() after shutdown()). An unknown
  * state (UNKNOWN, out of range, NEW_SYN_RECV) is never judged illegal.
  */
 bool tcp_transition_legal(unsigned int oldstate, unsigned int newstate);

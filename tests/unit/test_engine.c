@@ -1237,7 +1237,8 @@ static void test_stuck_at_the_end_of_time(void **state)
  * TCP's state machine as this test states it, apart from tcpstate.c's table
  * so that a pair dropped from (or added to) either one fails: RFC 9293's
  * transitions, Linux's simultaneous open and Fast Open's SYN_RECV ->
- * CLOSE_WAIT, CLOSE from every other state.
+ * CLOSE_WAIT, CLOSE from every other state, and close() re-asserting a
+ * closing state (tcp_close_state(): X -> X, seen after shutdown()).
  */
 static const uint8_t legal_pairs[][2] = {
 	{ TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT },
@@ -1268,6 +1269,12 @@ static const uint8_t legal_pairs[][2] = {
 	{ TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_CLOSE },
 	{ TCPFSM_ST_LAST_ACK, TCPFSM_ST_CLOSE },
 	{ TCPFSM_ST_TIME_WAIT, TCPFSM_ST_CLOSE },
+	/* close() after shutdown(), or on a closed socket: the same state */
+	{ TCPFSM_ST_CLOSE, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT1 },
+	{ TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_FIN_WAIT2 },
+	{ TCPFSM_ST_CLOSING, TCPFSM_ST_CLOSING },
+	{ TCPFSM_ST_LAST_ACK, TCPFSM_ST_LAST_ACK },
 };
 #define N_LEGAL_PAIRS (sizeof(legal_pairs) / sizeof(legal_pairs[0]))
 
