@@ -48,7 +48,7 @@ def test_overflow_is_counted_reported_recorded_and_replayed(tracer, tmp_path):
     lis = listener()
     c = socket.create_connection(lis.getsockname())
     s, _ = lis.accept()
-    sport = c.getsockname()[1]
+    sport, dport = c.getsockname()[1], lis.getsockname()[1]
     with ring_overflowed(t):
         pass  # nothing else happens while it is stopped
     wait_for(lambda: "records lost so far" in t.stderr(), timeout=15, what="the loss warning")
@@ -59,7 +59,9 @@ def test_overflow_is_counted_reported_recorded_and_replayed(tracer, tmp_path):
     lis.close()
 
     def ours(lives):
-        return [l for l in lives if l["sport"] == sport and l["family"] == "ipv4"]
+        # by both ports: loadgen's 3000 connections reuse ephemeral ports
+        return [l for l in lives if l["sport"] == sport and l["dport"] == dport and
+                l["family"] == "ipv4"]
     t.wait(ours, what="the connection alive across the loss to end")
     lives = t.stop()
     assert t.returncode == 0, t.stderr()
@@ -111,6 +113,7 @@ def test_connection_closed_while_records_lost_ends_gone(tracer, tmp_path):
     kept_c = socket.create_connection(lis.getsockname())
     kept_s, _ = lis.accept()
     gone_port, kept_port = gone_c.getsockname()[1], kept_c.getsockname()[1]
+    lis_port = lis.getsockname()[1]  # still needed after lis.close()
     with ring_overflowed(t):
         # the ring is full: this reset's records (both ends) are lost
         gone_c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -120,7 +123,7 @@ def test_connection_closed_while_records_lost_ends_gone(tracer, tmp_path):
 
     def ours(lives, port):
         return [l for l in lives if l["type"] == "life" and l["family"] == "ipv4" and
-                port in (l["sport"], l["dport"]) and lis.getsockname()[1] in (l["sport"], l["dport"])]
+                port in (l["sport"], l["dport"]) and lis_port in (l["sport"], l["dport"])]
     lives = t.wait(lambda ls: len(ours(ls, gone_port)) == 2 and ls, timeout=20,
                    what="both ends of the reset connection to end")
     for gone in ours(lives, gone_port):
