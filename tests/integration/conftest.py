@@ -130,13 +130,12 @@ def tracer():
             t.proc.kill()
             t.proc.wait()
         # every scenario is real TCP: the kernel never makes a transition
-        # the engine's state machine calls illegal
-        try:
-            illegal += [r for r in t.records() if r.get("illegal")]
-        except ValueError:
-            pass    # a line cut by the kill: its test judged what it needed
+        # the engine's state machine calls illegal (scanned line by line, not
+        # parsed: an unfiltered tracer's output on a busy host can be GBs)
+        with open(t.out_path, "rb") as f:
+            illegal += [l for l in f if b'"illegal":true' in l][:3]
         shutil.rmtree(t.dir, ignore_errors=True)
-    assert not illegal, f"transitions marked illegal: {illegal[:3]}"
+    assert not illegal, f"transitions marked illegal: {illegal}"
 
 
 @pytest.fixture
