@@ -9,7 +9,10 @@
 #                   FUZZ_SECONDS each, one after the other
 #   make fuzz-check build the fuzzers, run their committed corpora once (seconds)
 #   make bench      the tracing overhead benchmark (root)
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (binary, man page, completion)
+#   make uninstall  the same PREFIX and DESTDIR
+#   make check-man  the man page is clean and documents every option
+#   make check-install  install into a scratch DESTDIR, render, uninstall
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel
 
 BUILD ?= build
@@ -21,7 +24,12 @@ BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
-VERSION := 0.1.0
+# from git when built from a clone, else this literal (tools/version.sh)
+VERSION_BASE := 0.1.0
+VERSION := $(shell tools/version.sh $(VERSION_BASE))
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
@@ -33,7 +41,7 @@ CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
 WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
-override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE -DTCPFSM_VERSION='"$(VERSION)"'
+override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE
 override CPPFLAGS += -Iinclude -Isrc -I$(BUILD) $(LIBBPF_CFLAGS) -MMD -MP
 LDLIBS += $(LIBBPF_LIBS) -lelf -lz -lm
 
@@ -51,9 +59,15 @@ SKEL := $(BUILD)/tcpfsm.skel.h
 BPF_OBJ := $(BUILD)/tcpfsm.bpf.o
 
 .PHONY: all run test unit integration sanitize sanitize-unit fuzz fuzz-check bench \
-	install clean deps vmlinux
+	install uninstall clean deps vmlinux check-man check-install FORCE
 
 all: $(BUILD)/tcpfsm $(TOOL_BINS)
+
+# Keep intermediates (the unit tests' objects: without this make deletes
+# them and recompiles every one on the next 'make unit'); a rule that fails
+# leaves no half-written target behind.
+.SECONDARY:
+.DELETE_ON_ERROR:
 
 $(BPF_OBJ): bpf/tcpfsm.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
@@ -66,6 +80,13 @@ $(SKEL): $(BPF_OBJ)
 $(BUILD)/src/%.o: src/%.c | $(SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+# Rewritten only when the version changes: only version.o is rebuilt then.
+$(BUILD)/version.h: FORCE | $(BUILD)
+	@echo '#define TCPFSM_VERSION "$(VERSION)"' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(BUILD)/src/version.o: $(BUILD)/version.h
+FORCE:
 
 $(BUILD)/tcpfsm: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
@@ -87,9 +108,11 @@ $(BUILD):
 deps:
 	@tools/deps.sh
 
+# built as the user who runs make; traced as root (through sudo if need be)
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/tcpfsm trace
+	@if [ "$$(id -u)" = 0 ]; then exec $(BUILD)/tcpfsm trace; \
+	else exec sudo $(BUILD)/tcpfsm trace; fi
 
 unit: $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
@@ -102,6 +125,8 @@ integration: all
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
+	@$(PYTHON) tools/check-man.py $(BUILD)
+	@tools/check-install.sh $(BUILD)
 	@$(MAKE) --no-print-directory sanitize-unit
 	@$(MAKE) --no-print-directory fuzz-check
 	@tools/run-integration.sh $(BUILD)
@@ -130,7 +155,23 @@ bench: all
 	@tools/bench-trace.sh $(BUILD)
 
 install: $(BUILD)/tcpfsm
-	install -D -m 0755 $(BUILD)/tcpfsm $(DESTDIR)$(PREFIX)/bin/tcpfsm
+	install -D -m 0755 $(BUILD)/tcpfsm $(DESTDIR)$(BINDIR)/tcpfsm
+	install -D -m 0644 src/tcpfsm.8 $(DESTDIR)$(MANDIR)/man8/tcpfsm.8
+	install -D -m 0644 tools/tcpfsm.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tcpfsm
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tcpfsm $(DESTDIR)$(MANDIR)/man8/tcpfsm.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/tcpfsm
+
+# the man page: groff finds nothing to warn about, and it documents every
+# command, option and JSON field the binary has (tools/check-man.py)
+check-man: all
+	@$(PYTHON) tools/check-man.py $(BUILD)
+
+# make install DESTDIR=... puts the three files where they belong, man
+# renders the page, make uninstall removes them
+check-install: all
+	@tools/check-install.sh $(BUILD)
 
 vmlinux:
 	@tools/gen-vmlinux.sh $(ARCH)
@@ -138,4 +179,4 @@ vmlinux:
 clean:
 	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-fuzz
 
--include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*.d $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d $(BUILD)/*.d)

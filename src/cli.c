@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "filter.h"
 #include "fmt.h"
+#include "netns.h"
 #include "tcpstate.h"
 
 volatile sig_atomic_t cli_stop;
@@ -203,6 +204,61 @@ int cli_opt_addrs(const char *cmd, const char *arg, struct cidr *cidrs, int *n)
 		p += strcspn(p, ",");
 	} while (*p++ == ',');
 	return 0;
+}
+
+int cli_opt_netns(const char *cmd, const char *arg, uint32_t *inode)
+{
+	int err = netns_spec_inode(arg, inode);
+
+	if (err == -EINVAL)
+		return cli_usage_error(cmd, "--netns: bad namespace '%s' (a name "
+				       "under /run/netns, a path, a pid, or an "
+				       "inode from %u up)", arg, NETNS_INODE_MIN);
+	if (err == -ENOTTY)
+		return cli_usage_error(cmd, "--netns: '%s' is not a network "
+				       "namespace", arg);
+	if (err)
+		return cli_usage_error(cmd, "--netns: cannot read namespace "
+				       "'%s': %s", arg, strerror(-err));
+	return 0;
+}
+
+const char *cli_ss_letter(int c)
+{
+	switch (c) {
+	case 't': case 'a': case 'n': case 'e': case 'o': case 'O':
+		return "";
+	case 'u': return "(UDP in ss): snapshot lists TCP sockets only";
+	case 'd': return "(DCCP in ss): snapshot lists TCP sockets only";
+	case 'w': return "(raw sockets in ss): snapshot lists TCP sockets only; "
+			 "to refresh, use --watch";
+	case 'x': return "(unix sockets in ss): snapshot lists TCP sockets only";
+	case 'S': return "(SCTP in ss): snapshot lists TCP sockets only; the "
+			 "summary is -s";
+	case 'M': return "(MPTCP in ss): snapshot lists TCP sockets only";
+	case '0': return "(packet sockets in ss): snapshot lists TCP sockets only";
+	case 'r': return "(resolve names, as in ss): tcpfsm prints addresses "
+			 "and ports as numbers only";
+	case 'i': return "(TCP internals, as in ss): not shown by tcpfsm; "
+			 "use 'ss -ti'";
+	case 'm': return "(socket memory, as in ss): not shown by tcpfsm; "
+			 "use 'ss -tm'";
+	case 'b': return "(BPF filters, as in ss): not shown; to group, use --by";
+	case 'E': return "(socket events, as in ss): use 'tcpfsm trace'";
+	case 'K': return "(kill sockets, as in ss): tcpfsm only reads; use 'ss -K'";
+	case 'z': case 'Z':
+		return "(security contexts, as in ss): not shown by tcpfsm";
+	case 'f': case 'A':
+		return "(socket family or kind, as in ss): use -4 or -6";
+	case 'F': return "(filter file, as in ss): use --state, --lport, --rport, "
+			 "--port, --addr";
+	case 'H': return "(no header, as in ss): not supported; use --json";
+	case 'Q': return "(no queues, as in ss): not supported; use --json";
+	case 'T': return "(threads, as in ss): not supported; use -p";
+	case 'B': return "(bound-inactive sockets, as in ss): not listed by "
+			 "sock_diag's TCP dump";
+	}
+	return NULL;
 }
 
 int cli_opt_states(const char *cmd, const char *arg, uint32_t *mask)

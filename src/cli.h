@@ -22,6 +22,11 @@ extern volatile sig_atomic_t cli_stop;
 /* Set by -v: libbpf's own messages are shown. */
 extern bool cli_verbose;
 
+/* tcpfsm's version: from git when built from a clone (tools/version.sh). */
+const char *cli_version_string(void);
+/* --version: tcpfsm's version, libbpf's, and the kernel features found. */
+void cli_print_version(FILE *out);
+
 /* Install SIGINT/SIGTERM handlers (setting cli_stop); ignore SIGPIPE. */
 void cli_install_signals(void);
 
@@ -69,6 +74,21 @@ struct cidr;
 /* --addr CIDR[,CIDR...]: appended to cidrs[*n], CLI_MAX_ADDRS in all. */
 int cli_opt_addrs(const char *cmd, const char *arg, struct cidr *cidrs,
 		  int *n);
+/* -N/--netns NAME|PATH|PID|INODE (netns.h): the namespace's inode. */
+int cli_opt_netns(const char *cmd, const char *arg, uint32_t *inode);
+/*
+ * ss's letters that snapshot takes as ss means them but has no use for, or
+ * refuses with a hint: for getopt's optstring (none takes a value here;
+ * -f, -A and -F are refused before theirs would matter).
+ */
+#define CLI_SS_LETTERS "tanreoOimudwxSM0bEKzZfFAHQTB"
+/*
+ * For an ss letter in CLI_SS_LETTERS: "" when it asks for what snapshot
+ * always does (-t TCP, -a all sockets, -n numeric, -e cookie, -o timers,
+ * -O one line), else why it is refused and what to do instead (the text
+ * after "-X "). NULL for any other letter.
+ */
+const char *cli_ss_letter(int c);
 /* --state STATE[,STATE...]: added to *mask (bit n = state n). */
 int cli_opt_states(const char *cmd, const char *arg, uint32_t *mask);
 

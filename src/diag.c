@@ -116,6 +116,7 @@ static size_t bc_emit_group(uint8_t *buf, size_t off, const struct bc_test *t,
 int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
 {
 	struct bc_test lp[DIAG_MAX_PORTS], rp[DIAG_MAX_PORTS];
+	struct bc_test ep[2 * DIAG_MAX_PORTS];
 	struct bc_test ad[2 * DIAG_MAX_CIDRS];
 	size_t total, off = 0;
 	int i, na = 0;
@@ -124,8 +125,13 @@ int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
 		return 0;
 	if (f->n_lports < 0 || f->n_lports > DIAG_MAX_PORTS ||
 	    f->n_rports < 0 || f->n_rports > DIAG_MAX_PORTS ||
+	    f->n_ports < 0 || f->n_ports > DIAG_MAX_PORTS ||
 	    f->n_cidrs < 0 || f->n_cidrs > DIAG_MAX_CIDRS)
 		return -EINVAL;
+	for (i = 0; i < f->n_ports; i++) {	/* either end: one disjunction */
+		ep[2 * i] = (struct bc_test){ INET_DIAG_BC_S_EQ, f->ports[i], NULL };
+		ep[2 * i + 1] = (struct bc_test){ INET_DIAG_BC_D_EQ, f->ports[i], NULL };
+	}
 	for (i = 0; i < f->n_lports; i++)
 		lp[i] = (struct bc_test){ INET_DIAG_BC_S_EQ, f->lports[i], NULL };
 	for (i = 0; i < f->n_rports; i++)
@@ -140,13 +146,14 @@ int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
 		ad[na++] = (struct bc_test){ INET_DIAG_BC_D_COND, 0, c };
 	}
 	total = bc_group_len(lp, f->n_lports) + bc_group_len(rp, f->n_rports) +
-		bc_group_len(ad, na);
+		bc_group_len(ep, 2 * f->n_ports) + bc_group_len(ad, na);
 	if (total == 0)
 		return 0;
 	if (total > outlen || total + 4 > UINT16_MAX)
 		return -ENOSPC;
 	off = bc_emit_group(out, off, lp, f->n_lports, total);
 	off = bc_emit_group(out, off, rp, f->n_rports, total);
+	off = bc_emit_group(out, off, ep, 2 * f->n_ports, total);
 	off = bc_emit_group(out, off, ad, na, total);
 	return (int)off;
 }

@@ -88,9 +88,11 @@ struct diag_filter {
 	uint16_t lports[DIAG_MAX_PORTS];
 	uint16_t rports[DIAG_MAX_PORTS];
 	struct cidr cidrs[DIAG_MAX_CIDRS];
+	uint16_t ports[DIAG_MAX_PORTS];	/* either end's */
 	int n_lports;
 	int n_rports;
 	int n_cidrs;
+	int n_ports;
 };
 
 /* Addresses are parsed and matched by filter.h: cidr_parse, cidr_match. */

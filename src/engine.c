@@ -4,6 +4,7 @@
 #include <string.h>
 #include "array.h"
 #include "engine.h"
+#include "tcpstate.h"
 
 #define REQ_KEY_BIT (1ull << 63)	/* request socks: keyed by 4-tuple */
 #define TW_KEY_BIT (1ull << 62)		/* timewait socks with no cookie */
@@ -336,6 +337,10 @@ static void emit_full(struct engine *e, const struct conn *c,
 	};
 
 	t.orphan = orphan_until(c, oldstate, to, &t.orphan_ns);
+	if (!tcp_transition_legal(oldstate, newstate)) {
+		t.illegal = 1;
+		e->st.illegal++;
+	}
 	if (since && to >= since) {
 		t.prev_ns = to - since;
 		t.prev_known = conn_since_known(c, c->npath - 1);

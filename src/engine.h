@@ -178,6 +178,7 @@ struct transition {
 	uint8_t synth;		/* derived from a minisocket timer */
 	uint8_t inferred;	/* time inferred from the timer's deadline */
 	uint8_t orphan;		/* oldstate FIN_WAIT2 ended as an orphan */
+	uint8_t illegal;	/* not a move of TCP's state machine (tcpstate.h) */
 	uint64_t orphan_ns;	/* of prev_ns, the time as an orphan */
 };
 
@@ -212,6 +213,7 @@ struct engine_stats {
 	uint64_t lost_epochs;	/* times the kernel reported lost records */
 	uint64_t incomplete;	/* finished connections conn_incomplete() */
 	uint64_t gone;		/* ended by engine_reconcile() */
+	uint64_t illegal;	/* transitions TCP's state machine does not have */
 };
 
 struct engine;

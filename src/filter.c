@@ -70,7 +70,7 @@ bool cidr_match(const struct cidr *c, uint8_t family, const uint8_t *addr)
 
 bool filter_active(const struct filter *f)
 {
-	return f->family || f->n_lports || f->n_rports || f->n_addrs ||
+	return f->family || f->n_lports || f->n_rports || f->n_ports || f->n_addrs ||
 	       f->has_pid || f->has_comm || f->has_netns || f->state_mask;
 }
 
@@ -96,6 +96,9 @@ bool filter_tuple(const struct filter *f, const struct tuple *t)
 	if (f->n_lports && !port_in(t->sport, f->lports, f->n_lports))
 		return false;
 	if (f->n_rports && !port_in(t->dport, f->rports, f->n_rports))
+		return false;
+	if (f->n_ports && !port_in(t->sport, f->ports, f->n_ports) &&
+	    !port_in(t->dport, f->ports, f->n_ports))
 		return false;
 	if (f->n_addrs) {
 		for (i = 0; i < f->n_addrs; i++)

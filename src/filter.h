@@ -25,6 +25,8 @@ struct filter {
 	int n_lports, n_rports, n_addrs;
 	uint16_t lports[TCPFSM_MAX_PORTS];
 	uint16_t rports[TCPFSM_MAX_PORTS];
+	int n_ports;	/* --port: either end's (judged in user space) */
+	uint16_t ports[TCPFSM_MAX_PORTS];
 	struct cidr addrs[FILTER_MAX_ADDRS]; /* either end */
 	bool has_pid, has_comm, has_netns;
 	uint32_t pid;

@@ -9,7 +9,7 @@
 
 static void print_header(struct pipe *p)
 {
-	fprintf(p->out, PIPE_CONN_COLS_HEADER "%-7s %-12s %12s %s\n",
+	fprintf(p->out, "%s%-7s %-12s %12s %s\n", pipe_conn_cols_header(p),
 		"OPEN", "CLOSE", "LIFETIME_MS", "PATH (ms in each state)");
 }
 

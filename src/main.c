@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (!strcmp(argv[1], "--version") ||
 				  !strcmp(argv[1], "-V"))) {
-			printf("tcpfsm %s\n", TCPFSM_VERSION);
+			cli_print_version(stdout);
 			return EXIT_OK;
 		}
 		if (argc >= 2 && (!strcmp(argv[1], "--help") ||

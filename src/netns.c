@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <linux/nsfs.h>
 #include "netns.h"
 
 /* Namespaces on a host: a few, or thousands of containers; grows past it. */
@@ -245,4 +248,90 @@ int netns_tcp_in_use_here(void)
 	if (!have6 && !missing)
 		return -1;
 	return netns_tcp_in_use(v4, have6 ? v6 : NULL);
+}
+
+int netns_spec_parse(const char *spec, enum netns_spec_kind *kind,
+		     uint64_t *num)
+{
+	const char *p = spec;
+	uint64_t v = 0;
+
+	*num = 0;
+	if (!spec || !*spec || !strcmp(spec, ".") || !strcmp(spec, ".."))
+		return -EINVAL;
+	if (strchr(spec, '/')) {
+		*kind = NETNS_SPEC_PATH;
+		return 0;
+	}
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > UINT32_MAX)
+			return -EINVAL;
+	}
+	if (*p || p == spec) {
+		*kind = NETNS_SPEC_NAME;
+		return 0;
+	}
+	if (v >= 1 && v <= NETNS_PID_MAX)
+		*kind = NETNS_SPEC_PID;
+	else if (v >= NETNS_INODE_MIN)
+		*kind = NETNS_SPEC_INODE;
+	else
+		return -EINVAL;
+	*num = v;
+	return 0;
+}
+
+int netns_spec_path(const char *spec, char *buf, size_t len)
+{
+	enum netns_spec_kind kind;
+	uint64_t num;
+	int n;
+
+	if (netns_spec_parse(spec, &kind, &num))
+		return -EINVAL;
+	switch (kind) {
+	case NETNS_SPEC_NAME:
+		n = snprintf(buf, len, "/run/netns/%s", spec);
+		break;
+	case NETNS_SPEC_PATH:
+		n = snprintf(buf, len, "%s", spec);
+		break;
+	case NETNS_SPEC_PID:
+		n = snprintf(buf, len, "/proc/%llu/ns/net", (unsigned long long)num);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int netns_spec_inode(const char *spec, uint32_t *inode)
+{
+	enum netns_spec_kind kind;
+	char path[4096];
+	struct stat st;
+	uint64_t num;
+	int fd, err = 0;
+
+	if (netns_spec_parse(spec, &kind, &num))
+		return -EINVAL;
+	if (kind == NETNS_SPEC_INODE) {
+		*inode = (uint32_t)num;
+		return 0;
+	}
+	err = netns_spec_path(spec, path, sizeof(path));
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET)
+		err = -ENOTTY;
+	else if (fstat(fd, &st))
+		err = -errno;
+	else
+		*inode = (uint32_t)st.st_ino;
+	close(fd);
+	return err;
 }

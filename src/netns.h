@@ -101,4 +101,39 @@ int netns_tcp_in_use(const char *sockstat, const char *sockstat6);
 /* The same for the namespace the calling thread is in, read from /proc. */
 int netns_tcp_in_use_here(void);
 
+/*
+ * What a --netns argument names, the same in every command: a name under
+ * /run/netns (what `ip netns add` makes, ss -N's NAME), a path (with a
+ * '/'), a pid (a number up to PID_MAX_LIMIT: its /proc/PID/ns/net) or a
+ * namespace inode (nsfs inodes: init_net 0xEFFFFFF9, others from 0xF0000000).
+ */
+enum netns_spec_kind {
+	NETNS_SPEC_NAME,
+	NETNS_SPEC_PATH,
+	NETNS_SPEC_PID,
+	NETNS_SPEC_INODE,
+};
+#define NETNS_PID_MAX 4194304u		/* PID_MAX_LIMIT */
+#define NETNS_INODE_MIN 0xEFFFFF00u	/* below PROC_NET_INIT_INO, 0xEFFFFFF9 */
+
+/*
+ * Pure: classify spec. *num gets the pid or the inode. Returns 0, or
+ * -EINVAL (empty, ".", "..", a number that is neither pid nor inode).
+ */
+int netns_spec_parse(const char *spec, enum netns_spec_kind *kind,
+		     uint64_t *num);
+/*
+ * The file that a NAME, PATH or PID spec names ("/run/netns/NAME",
+ * "/proc/PID/ns/net", the path itself), in buf; -EINVAL for an inode or a
+ * bad spec, -ENAMETOOLONG.
+ */
+int netns_spec_path(const char *spec, char *buf, size_t len);
+/*
+ * The inode of the namespace spec names (an inode as given; a file is
+ * stat'ed, and must be a network namespace). Returns 0, -EINVAL (bad
+ * spec), -ENOTTY (the file is no network namespace) or the -errno of
+ * open/stat (-ENOENT: no such name, path or process).
+ */
+int netns_spec_inode(const char *spec, uint32_t *inode);
+
 #endif

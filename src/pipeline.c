@@ -93,10 +93,17 @@ int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 	case 'v':
 		cli_verbose = true;
 		return 0;
+	case 'L':
 	case OPT_LPORT:
 		return cli_opt_ports(o->cmd, "lport", arg, f->lports, &f->n_lports);
+	case 'D':
 	case OPT_RPORT:
 		return cli_opt_ports(o->cmd, "rport", arg, f->rports, &f->n_rports);
+	case OPT_PORT:
+		return cli_opt_ports(o->cmd, "port", arg, f->ports, &f->n_ports);
+	case 'w':
+		o->wide = true;
+		return 0;
 	case OPT_ADDR:
 		return cli_opt_addrs(o->cmd, arg, f->addrs, &f->n_addrs);
 	case OPT_PID:
@@ -115,12 +122,11 @@ int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 		return 0;
 	case OPT_STATE:
 		return cli_opt_states(o->cmd, arg, &f->state_mask);
+	case 'N':
 	case OPT_NETNS:
-		if (parse_u64(arg, 1, UINT32_MAX, &v))
-			return cli_usage_error(o->cmd,
-				"--netns: bad inode '%s' (see ls -L -i /proc/PID/ns/net)", arg);
+		if (cli_opt_netns(o->cmd, arg, &f->netns))
+			return EXIT_USAGE;
 		f->has_netns = true;
-		f->netns = (uint32_t)v;
 		return 0;
 	case OPT_JSON:
 		o->json = true;
@@ -132,9 +138,11 @@ int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 			o->ts_mode = TS_MONO;
 		else if (!strcmp(arg, "rel"))
 			o->ts_mode = TS_REL;
+		else if (!strcmp(arg, "iso"))
+			o->ts_mode = TS_ISO;
 		else
 			return cli_usage_error(o->cmd,
-				"--timestamp: '%s' is not wall, mono or rel", arg);
+				"--timestamp: '%s' is not wall, iso, mono or rel", arg);
 		return 0;
 	case 'd':
 		if (parse_duration_ns(arg, &o->duration_ns) || !o->duration_ns)
@@ -196,7 +204,7 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 			return EXIT_OK;
 		}
 		if (opt == 'V') {
-			printf("tcpfsm %s\n", TCPFSM_VERSION);
+			cli_print_version(stdout);
 			return EXIT_OK;
 		}
 		ret = pipe_parse_opt(o, opt, optarg);
@@ -271,17 +279,26 @@ size_t pipe_format_ts(struct pipe *p, char *buf, uint64_t mono_ns)
 {
 	uint64_t v = pipe_ts_value(p, mono_ns);
 	uint64_t sec = v / 1000000000ull;
+	bool iso = p->o.ts_mode == TS_ISO;
 	char *e = buf;
 
-	if (p->o.ts_mode == TS_WALL) {
+	if (p->o.ts_mode == TS_WALL || iso) {
 		/* localtime_r costs more than the rest of a line: once a second */
 		if (sec != p->ts_sec || !p->ts_sec_len) {
 			time_t secs = (time_t)sec;
 			struct tm tm;
+			char z[8];
 
 			localtime_r(&secs, &tm);
 			p->ts_sec_len = strftime(p->ts_sec_str, sizeof(p->ts_sec_str),
-						 "%H:%M:%S", &tm);
+						 iso ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S",
+						 &tm);
+			/* "+0100" as ISO 8601's "+01:00" */
+			if (iso && strftime(z, sizeof(z), "%z", &tm) == 5)
+				snprintf(p->ts_zone, sizeof(p->ts_zone), "%.3s:%.2s",
+					 z, z + 3);
+			else
+				p->ts_zone[0] = '\0';
 			p->ts_sec = sec;
 		}
 		memcpy(e, p->ts_sec_str, p->ts_sec_len);
@@ -291,6 +308,8 @@ size_t pipe_format_ts(struct pipe *p, char *buf, uint64_t mono_ns)
 	}
 	*e++ = '.';
 	e = fmt_u64_fixed(e, v % 1000000000ull / 1000, 6);
+	if (iso)
+		e = fmt_str(e, p->ts_zone);
 	*e = '\0';
 	return e - buf;
 }
@@ -308,30 +327,56 @@ char *pipe_fmt_ms(char *e, uint64_t ns, uint8_t known)
 	return fmt_u64_fixed(e, ns % 1000000 / 1000, 3);
 }
 
-/* The widths of pipe_fmt_conn_cols' columns, as PIPE_CONN_COLS_HEADER spells them. */
+/*
+ * The widths of pipe_fmt_conn_cols' columns; the time's, the cookie's and
+ * the addresses' depend on the options (pipe_cols_init), the rest are fixed.
+ */
 enum { W_TIME = 15, W_COOKIE = 10, W_PID = 7, W_COMM = 15, W_ADDR = 15, W_PORT = 5 };
+enum { W_TIME_ISO = 32, W_COOKIE_WIDE = 16, W_ADDR_WIDE = 39, W_NETNS = 10 };
 _Static_assert(sizeof(PIPE_CONN_COLS_HEADER) - 1 ==
 	       W_TIME + W_COOKIE + W_PID + W_COMM + 2 * (W_ADDR + W_PORT) + 8,
 	       "PIPE_CONN_COLS_HEADER and the column widths disagree");
 
 /* A column's bytes at most: its longest text, padded to its width, a space. */
 #define COL_MAX(len, width) (((len) > (width) ? (len) : (width)) + 1)
-/* after the time: a u64 cookie, a u32 pid, an escaped comm, addresses, ports */
+/* after the time: a hex cookie, a u32 pid, an escaped comm, addresses cut
+ * to their width, ports, a netns inode */
 #define COLS_TEXT_MAX                                                          \
-	(COL_MAX(20, W_COOKIE) + COL_MAX(10, W_PID) +                          \
-	 COL_MAX(COMM_SAFE_LEN - 1, W_COMM) + 2 * COL_MAX(ADDR_STRLEN - 1, W_ADDR) + \
-	 2 * COL_MAX(5, W_PORT))
-/* the time: "HH:MM:SS.uuuuuu", or up to 11 digits of seconds and 7 more */
-_Static_assert(COL_MAX(18, W_TIME) + COLS_TEXT_MAX <= PIPE_CONN_COLS_MAX,
+	(COL_MAX(16, W_COOKIE_WIDE) + COL_MAX(10, W_PID) +                     \
+	 COL_MAX(COMM_SAFE_LEN - 1, W_COMM) + 2 * (W_ADDR_WIDE + 1) +          \
+	 2 * COL_MAX(5, W_PORT) + COL_MAX(10, W_NETNS))
+/* the time: ISO 8601, or up to 11 digits of seconds and 7 more */
+_Static_assert(COL_MAX(PIPE_TS_MAX, W_TIME_ISO) + COLS_TEXT_MAX <= PIPE_CONN_COLS_MAX,
 	       "PIPE_CONN_COLS_MAX is too small");
 
+/*
+ * A column of text that may not fit (an IPv6 address): longer than width,
+ * it keeps its head and tail around a '~', so columns never shift and the
+ * same address always looks the same.
+ */
+static char *fmt_col_fit(char *e, const char *s, size_t len, size_t width)
+{
+	size_t head, tail;
+
+	if (len <= width)
+		return fmt_col(e, s, len, width);
+	head = (width - 1) / 3;
+	tail = width - 1 - head;
+	memcpy(e, s, head);
+	e[head] = '~';
+	memcpy(e + head + 1, s + len - tail, tail);
+	e[width] = ' ';
+	return e + width + 1;
+}
+
 /* The columns after the time, from what identifies a connection. */
-static char *fmt_conn_id_cols(char *e, const struct conn *c)
+static char *fmt_conn_id_cols(const struct pipe *p, char *e, const struct conn *c)
 {
 	char buf[ADDR_STRLEN], num[24];
 	size_t n;
 
-	e = fmt_col(e, num, fmt_u64(num, c->cookie) - num, W_COOKIE);
+	/* hex, as ss's sk: and snapshot's Cookie */
+	e = fmt_col(e, num, fmt_hex(num, c->cookie) - num, p->w_cookie);
 	if (c->owner.pid) {
 		char comm[COMM_SAFE_LEN];
 
@@ -343,11 +388,14 @@ static char *fmt_conn_id_cols(char *e, const struct conn *c)
 		e = fmt_col(e, "-", 1, W_COMM);
 	}
 	n = format_addr(buf, c->t.family, c->t.saddr);
-	e = fmt_col(e, buf, n, W_ADDR);
+	e = fmt_col_fit(e, buf, n, p->w_addr);
 	e = fmt_col(e, num, fmt_u64(num, c->t.sport) - num, W_PORT);
 	n = format_addr(buf, c->t.family, c->t.daddr);
-	e = fmt_col(e, buf, n, W_ADDR);
-	return fmt_col(e, num, fmt_u64(num, c->t.dport) - num, W_PORT);
+	e = fmt_col_fit(e, buf, n, p->w_addr);
+	e = fmt_col(e, num, fmt_u64(num, c->t.dport) - num, W_PORT);
+	if (p->o.wide)
+		e = fmt_col(e, num, fmt_u64(num, c->t.netns) - num, W_NETNS);
+	return e;
 }
 
 /*
@@ -377,16 +425,16 @@ char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
 			 const struct conn *c)
 {
 	struct cols_entry *ce = &p->cols[(c->cookie ^ c->t.sport) & (COLS_CACHE - 1)];
-	char buf[32];
+	char buf[PIPE_TS_MAX];
 	char *start;
 
-	e = fmt_col(e, buf, pipe_format_ts(p, buf, ts_ns), W_TIME);
+	e = fmt_col(e, buf, pipe_format_ts(p, buf, ts_ns), p->w_time);
 	if (cols_match(ce, c)) {
 		memcpy(e, ce->text, ce->len);
 		return e + ce->len;
 	}
 	start = e;
-	e = fmt_conn_id_cols(e, c);	/* at most COLS_TEXT_MAX bytes */
+	e = fmt_conn_id_cols(p, e, c);	/* at most COLS_TEXT_MAX bytes */
 	ce->cookie = c->cookie;
 	ce->pid = c->owner.pid;
 	memcpy(ce->comm, c->owner.comm, sizeof(ce->comm));
@@ -396,8 +444,24 @@ char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
 	return e;
 }
 
+const char *pipe_conn_cols_header(const struct pipe *p)
+{
+	return p->cols_header;
+}
+
 int pipe_cols_init(struct pipe *p)
 {
+	bool iso = p->o.ts_mode == TS_ISO;
+
+	p->w_time = iso ? W_TIME_ISO : W_TIME;
+	p->w_cookie = p->o.wide ? W_COOKIE_WIDE : W_COOKIE;
+	p->w_addr = p->o.wide ? W_ADDR_WIDE : W_ADDR;
+	snprintf(p->cols_header, sizeof(p->cols_header),
+		 "%-*s %-*s %-*s %-*s %-*s %-*s %-*s %-*s %s",
+		 p->w_time, "TIME", p->w_cookie, "COOKIE", W_PID, "PID",
+		 W_COMM, "COMM", p->w_addr, "LADDR", W_PORT, "LPORT",
+		 p->w_addr, "RADDR", W_PORT, "RPORT",
+		 p->o.wide ? "NETNS      " : "");
 	p->cols = calloc(COLS_CACHE, sizeof(*p->cols));
 	return p->cols ? 0 : -ENOMEM;
 }
@@ -1158,6 +1222,9 @@ static void summary(struct pipe *p)
 			(unsigned long long)p->gone);
 	fprintf(stderr, ", %llu evicted", (unsigned long long)st->evicted);
 	fprintf(stderr, ", %llu open at exit", (unsigned long long)p->open_at_exit);
+	if (st->illegal)	/* of every transition seen, filters or not */
+		fprintf(stderr, ", %llu illegal transitions",
+			(unsigned long long)st->illegal);
 	if (p->seeded)
 		fprintf(stderr, ", %llu seeded at start", (unsigned long long)p->seeded);
 	fputc('\n', stderr);
@@ -1252,6 +1319,7 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	char pid[16];
 	uint64_t since = conn_since(c), dur = now_ns - since;
 	char saddr[64], daddr[64], d[32], thr[32], comm[COMM_SAFE_LEN];
+	char ts[PIPE_TS_MAX];
 	bool lower = conn_since_known(c, c->npath - 1) == DUR_LOWER_BOUND;
 	bool orphan = c->state == TCPFSM_ST_FIN_WAIT2 && c->orphan_ns;
 
@@ -1275,6 +1343,7 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 		pipe_emitted(p);
 		return;
 	}
+	pipe_format_ts(p, ts, now_ns);
 	format_endpoint(saddr, c->t.family, c->t.saddr, c->t.sport);
 	format_endpoint(daddr, c->t.family, c->t.daddr, c->t.dport);
 	format_duration(d, sizeof(d), dur);
@@ -1286,8 +1355,8 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 		strcpy(pid, "-");
 	comm_escape(comm, c->owner.pid ? c->owner.comm : "-");
 	fprintf(p->out,
-		"STUCK%s %s%s for %s%s (> %s): pid %s comm %s %s -> %s cookie %llu cgroup ",
-		at_exit ? " (at exit)" : "", tcp_state_name(c->state),
+		"%s STUCK%s %s%s for %s%s (> %s): pid %s comm %s %s -> %s cookie %llx cgroup ",
+		ts, at_exit ? " (at exit)" : "", tcp_state_name(c->state),
 		orphan ? " (orphan)" : "", lower ? ">" : "", d, thr, pid, comm,
 		saddr, daddr, (unsigned long long)c->cookie);
 	fput_escaped(p->out, c->owner.pid ?

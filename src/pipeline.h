@@ -19,9 +19,13 @@
 #include "reorder.h"
 #include "agesrv.h"
 
-enum ts_mode { TS_WALL = 0, TS_MONO, TS_REL };
+/* TS_ISO: wall time as ISO 8601 with date and UTC offset */
+enum ts_mode { TS_WALL = 0, TS_MONO, TS_REL, TS_ISO };
 
 struct pipe;
+
+/* pipe_conn_cols_header()'s longest text, its NUL included */
+#define PIPE_CONN_COLS_HDR_MAX 200
 
 struct pipe_opts {
 	const char *cmd;
@@ -38,6 +42,7 @@ struct pipe_opts {
 	uint64_t max_conns;
 	uint64_t stuck_ns[TCPFSM_ST_MAX];
 	bool has_stuck;
+	bool wide;		/* -w: full addresses, hex cookie in full, NETNS */
 	/* printed once tracing has started (table headers) */
 	void (*header)(struct pipe *p);
 	/* called after each batch, and once more (final) at the end, until
@@ -63,7 +68,11 @@ struct pipe {
 	bool replaying;
 	uint64_t ts_sec;	/* the second ts_sec_str was made for */
 	size_t ts_sec_len;
-	char ts_sec_str[16];
+	char ts_sec_str[32];
+	char ts_zone[8];	/* TS_ISO: "+01:00", of ts_sec */
+	/* pipe_fmt_conn_cols' widths (pipe_cols_init) and their header */
+	uint8_t w_time, w_cookie, w_addr;
+	char cols_header[PIPE_CONN_COLS_HDR_MAX];
 	uint32_t netns_self;
 	uint64_t start_mono;	/* when tracing (or the recording) began */
 	int64_t wall_offset;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
@@ -103,23 +112,26 @@ enum {
 	OPT_LPORT = 0x100, OPT_RPORT, OPT_ADDR, OPT_PID, OPT_COMM, OPT_STATE,
 	OPT_NETNS, OPT_JSON, OPT_TIMESTAMP, OPT_DURATION, OPT_COUNT,
 	OPT_RECORD, OPT_REPLAY, OPT_STUCK, OPT_MAX_CONNS, OPT_NO_MINISOCKS,
-	OPT_RINGBUF, OPT_NO_SEED, OPT_CMD_BASE = 0x200,
+	OPT_RINGBUF, OPT_NO_SEED, OPT_PORT, OPT_CMD_BASE = 0x200,
 };
 
-#define PIPE_SHORT_OPTS "46hvVT:d:c:"
+/* as tcpstates: -T -4 -6 -w -L -D -v; as ss: -N */
+#define PIPE_SHORT_OPTS "46hvVwT:d:c:L:D:N:"
 #define PIPE_LONG_OPTS                                                        \
 	{ "ipv4", no_argument, NULL, '4' },                                   \
 	{ "ipv6", no_argument, NULL, '6' },                                   \
 	{ "help", no_argument, NULL, 'h' },                                   \
 	{ "version", no_argument, NULL, 'V' },                                \
 	{ "verbose", no_argument, NULL, 'v' },                                \
-	{ "lport", required_argument, NULL, OPT_LPORT },                      \
-	{ "rport", required_argument, NULL, OPT_RPORT },                      \
+	{ "lport", required_argument, NULL, 'L' },                            \
+	{ "rport", required_argument, NULL, 'D' },                            \
+	{ "port", required_argument, NULL, OPT_PORT },                        \
+	{ "wide", no_argument, NULL, 'w' },                                   \
 	{ "addr", required_argument, NULL, OPT_ADDR },                        \
 	{ "pid", required_argument, NULL, OPT_PID },                          \
 	{ "comm", required_argument, NULL, OPT_COMM },                        \
 	{ "state", required_argument, NULL, OPT_STATE },                      \
-	{ "netns", required_argument, NULL, OPT_NETNS },                      \
+	{ "netns", required_argument, NULL, 'N' },                            \
 	{ "json", no_argument, NULL, OPT_JSON },                              \
 	{ "timestamp", required_argument, NULL, 'T' },                        \
 	{ "duration", required_argument, NULL, 'd' },                         \
@@ -136,16 +148,20 @@ enum {
 	"Filters:\n"                                                                \
 	"  -4, --ipv4               IPv4 only (IPv4-mapped IPv6 counts as IPv4)\n"  \
 	"  -6, --ipv6               IPv6 only\n"                                    \
-	"      --lport PORT[,...]   local port (up to 8; judged in the kernel)\n"   \
-	"      --rport PORT[,...]   remote port (up to 8; judged in the kernel)\n"  \
+	"  -L, --lport PORT[,...]   local port (up to 8; judged in the kernel)\n"   \
+	"  -D, --rport PORT[,...]   remote port (up to 8; judged in the kernel)\n"  \
+	"      --port PORT[,...]    either end's port (up to 8; repeatable)\n"     \
 	"      --addr CIDR[,...]    either end in one of them (up to 16; repeatable)\n" \
 	"      --pid PID            sockets owned by PID\n"                         \
 	"      --comm NAME          sockets owned by a process named NAME\n"        \
 	"      --state STATE[,...]  transitions into or out of these states\n"     \
-	"      --netns INODE        one network namespace (ls -L -i /proc/PID/ns/net)\n" \
+	"  -N, --netns NS           one network namespace: a name under /run/netns,\n" \
+	"                           a path, a pid or an inode (ls -L -i /proc/PID/ns/net)\n" \
 	"Output and run:\n"                                                         \
 	"      --json               one JSON object per line\n"                     \
-	"  -T, --timestamp MODE     wall (default), mono, or rel\n"                 \
+	"  -T, --timestamp MODE     wall (default), iso (ISO 8601, with date), mono,\n" \
+	"                           or rel\n"                                       \
+	"  -w, --wide               whole addresses and cookies, a NETNS column\n" \
 	"  -d, --duration SECONDS   stop after this long (e.g. 30, 5m)\n"           \
 	"  -c, --count N            stop after N records (--stuck alerts included)\n" \
 	"      --stuck STATE=DUR[,...]  alert when a connection stays in STATE\n"  \
@@ -205,7 +221,8 @@ bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
  * --stuck alert); at --count the run stops and prints nothing more.
  */
 void pipe_emitted(struct pipe *p);
-/* Timestamp text per --timestamp (buf: 32 bytes); returns its length. */
+/* Timestamp text per --timestamp (buf: PIPE_TS_MAX bytes); returns its length. */
+#define PIPE_TS_MAX 48
 size_t pipe_format_ts(struct pipe *p, char *buf, uint64_t mono_ns);
 /* The same, as ns for JSON. */
 uint64_t pipe_ts_value(const struct pipe *p, uint64_t mono_ns);
@@ -228,7 +245,14 @@ char *pipe_fmt_ms(char *p, uint64_t ns, uint8_t known);
  */
 #define PIPE_CONN_COLS_HEADER \
 	"TIME            COOKIE     PID     COMM            LADDR           LPORT RADDR           RPORT "
-#define PIPE_CONN_COLS_MAX 220
+#define PIPE_CONN_COLS_MAX 320
+/*
+ * The header of pipe_fmt_conn_cols' columns as p's options lay them out
+ * (PIPE_CONN_COLS_HEADER by default; wider with -w or -T iso). The cookie
+ * is hex, as ss's sk:; an address too long for its column keeps its head
+ * and tail around a '~'.
+ */
+const char *pipe_conn_cols_header(const struct pipe *p);
 char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
 			 const struct conn *c);
 /* Allocate p->cols (pipe_run does); returns 0 or -ENOMEM. */

@@ -24,6 +24,7 @@
 #include "diag.h"
 #include "fmt.h"
 #include "json.h"
+#include "netns.h"
 #include "procmap.h"
 #include "u64map.h"
 #include "tcpstate.h"
@@ -37,7 +38,8 @@ struct opts {
 	uint8_t family;
 	uint32_t states;
 	struct diag_filter filter;
-	const char *netns;
+	const char *netns;	/* -N NAME, PATH or PID */
+	uint32_t netns_ino;	/* -N INODE */
 	const char *dump_raw;	/* hidden: record the raw replies */
 	const char *from_raw;	/* hidden: replay recorded replies */
 	bool processes;
@@ -102,26 +104,37 @@ static void usage(FILE *out)
 "\n"
 "Selection (done by the kernel):\n"
 "  -4, -6                 IPv4 or IPv6 sockets only\n"
-"  -s, --state LIST       states, e.g. ESTABLISHED,CLOSE_WAIT (kernel names;\n"
+"      --state LIST       states, e.g. ESTABLISHED,CLOSE_WAIT (kernel names;\n"
 "                         TIME-WAIT, SYN_RECV and NEW_SYN_RECV accepted)\n"
-"  -l, --lport PORTS      local port(s), comma-separated, up to %d in all\n"
-"  -r, --rport PORTS      remote port(s), the same\n"
-"  -a, --addr CIDR[,..]   either address in one of these prefixes (up to\n"
+"  -l, --listening        listening sockets (as ss -l; adds LISTEN to --state)\n"
+"      --lport PORTS      local port(s), comma-separated, up to %d in all\n"
+"      --rport PORTS      remote port(s), the same\n"
+"      --port PORTS       either end's port(s), the same\n"
+"      --addr CIDR[,..]   either address in one of these prefixes (up to\n"
 "                         %d in all); repeated flags and list items add up\n"
 "                         (options combine with AND, list items with OR)\n"
-"  -N, --netns PATH|PID   read another network namespace (/run/netns/NAME,\n"
-"                         or the namespace of process PID)\n"
+"  -N, --netns NS         another network namespace: a name under /run/netns,\n"
+"                         a path, a pid, or a namespace inode\n"
 "\n"
 "Output:\n"
 "  -p, --processes        owner pid/comm, from one scan of /proc\n"
-"  -S, --summary          counts per state\n"
-"  -b, --by KEY           with the summary: top endpoints per state, KEY is\n"
+"  -s, --summary          counts per state (as ss -s)\n"
+"      --by KEY           with the summary: top endpoints per state, KEY is\n"
 "                         lport, rport, raddr or comm (implies --summary)\n"
-"  -t, --top N            how many per state with --by (default %d)\n"
+"      --top N            how many per state with --by (default %d)\n"
 "  -j, --json             one JSON object per line\n"
-"  -w, --watch SECONDS    refresh every SECONDS (or 500ms, 2s, ...)\n"
-"  -v, --verbose          dump statistics on stderr\n"
+"      --watch SECONDS    refresh every SECONDS (or 500ms, 2s, ...)\n"
+"  -D, --dump-raw FILE    also write the sock_diag replies to FILE (as ss -D)\n"
+"      --from-raw FILE    list the replies in FILE instead of the kernel's\n"
+"      --no-age           do not ask a running tracer for ages\n"
+"      --verbose          dump statistics on stderr\n"
 "  -h, --help             this text\n"
+"  -V, -v, --version      the version (as ss -v)\n"
+"\n"
+"ss's letters mean what they mean in ss: -t, -a, -n, -e, -o and -O ask for\n"
+"what snapshot always does (TCP, every socket, numbers, the cookie, timers,\n"
+"one line) and are accepted; the others (-u, -i, -m, -r, -K, ...) are\n"
+"refused with a hint. So 'tcpfsm snapshot -tanp' works as 'ss -tanp'.\n"
 "\n"
 "AGE is the time in the current state: from the tracer's records (socket\n"
 "$%s, default %s); '>=' when the\n"
@@ -669,6 +682,11 @@ static bool selected(const struct opts *o, const struct diag_sock *s)
 		;
 	if (f->n_rports && i == f->n_rports)
 		return false;
+	for (i = 0; i < f->n_ports && f->ports[i] != s->sport &&
+		    f->ports[i] != s->dport; i++)
+		;
+	if (f->n_ports && i == f->n_ports)
+		return false;
 	for (i = 0; i < f->n_cidrs; i++)
 		if (cidr_match(&f->cidrs[i], sfam, sa) ||
 		    cidr_match(&f->cidrs[i], dfam, da))
@@ -818,23 +836,47 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 
 static int enter_netns(const char *spec)
 {
-	char path[64];
-	const char *p = spec;
+	char path[4096];
 	int fd, ret = 0;
 
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (!*p && p != spec) {
-		snprintf(path, sizeof(path), "/proc/%s/ns/net", spec);
-		spec = path;
-	}
-	fd = open(spec, O_RDONLY | O_CLOEXEC);
+	ret = netns_spec_path(spec, path, sizeof(path));
+	if (ret)
+		return ret;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (setns(fd, CLONE_NEWNET))
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+static int enter_fd(void *ctx, uint32_t inode, int fd)
+{
+	int *err = ctx;
+
+	(void)inode;
+	*err = setns(fd, CLONE_NEWNET) ? -errno : 0;
+	return NETNS_WALK_STOP;
+}
+
+/*
+ * The namespace with this inode, found as seeding finds namespaces (a
+ * process in it, or /run/netns); our own needs no entering.
+ */
+static int enter_netns_inode(uint32_t ino)
+{
+	struct netns_walk_stats st;
+	struct stat self;
+	int err = -ENOENT, ret;
+
+	if (!stat("/proc/thread-self/ns/net", &self) && self.st_ino == ino)
+		return 0;
+	ret = netns_walk("/proc", "/run/netns", "/proc/thread-self/ns/net", ino,
+			 enter_fd, &err, &st);
+	if (ret < 0)
+		return ret;
+	return ret == NETNS_WALK_STOP ? err : (st.failed ? st.first_err : -ENOENT);
 }
 
 /* Sleep until deadline; false if interrupted by SIGINT/SIGTERM. */
@@ -858,9 +900,17 @@ _Static_assert(DIAG_MAX_PORTS >= CLI_MAX_PORTS, "diag_filter ports");
 _Static_assert(DIAG_MAX_CIDRS >= CLI_MAX_ADDRS, "diag_filter cidrs");
 
 enum {
-	OPT_DUMP_RAW = 0x100,
-	OPT_FROM_RAW,
+	OPT_FROM_RAW = 0x100,
 	OPT_NO_AGE,
+	OPT_STATE,
+	OPT_LPORT,
+	OPT_RPORT,
+	OPT_PORT,
+	OPT_ADDR,
+	OPT_BY,
+	OPT_TOP,
+	OPT_WATCH,
+	OPT_VERBOSE,
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -868,31 +918,35 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
-		{ "state", required_argument, NULL, 's' },
-		{ "lport", required_argument, NULL, 'l' },
-		{ "rport", required_argument, NULL, 'r' },
-		{ "addr", required_argument, NULL, 'a' },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "listening", no_argument, NULL, 'l' },
+		{ "lport", required_argument, NULL, OPT_LPORT },
+		{ "rport", required_argument, NULL, OPT_RPORT },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "addr", required_argument, NULL, OPT_ADDR },
 		{ "netns", required_argument, NULL, 'N' },
 		{ "processes", no_argument, NULL, 'p' },
-		{ "summary", no_argument, NULL, 'S' },
-		{ "by", required_argument, NULL, 'b' },
-		{ "top", required_argument, NULL, 't' },
+		{ "summary", no_argument, NULL, 's' },
+		{ "by", required_argument, NULL, OPT_BY },
+		{ "top", required_argument, NULL, OPT_TOP },
 		{ "json", no_argument, NULL, 'j' },
-		{ "watch", required_argument, NULL, 'w' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "dump-raw", required_argument, NULL, OPT_DUMP_RAW },
+		{ "watch", required_argument, NULL, OPT_WATCH },
+		{ "verbose", no_argument, NULL, OPT_VERBOSE },
+		{ "dump-raw", required_argument, NULL, 'D' },
 		{ "from-raw", required_argument, NULL, OPT_FROM_RAW },
 		{ "no-age", no_argument, NULL, OPT_NO_AGE },
 		{ 0 },
 	};
 	bool top_set = false;
+	const char *msg;
 	uint64_t v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->top = DEFAULT_TOP;
 	optind = 1;
-	while ((c = cli_getopt(CMD, argc, argv, ":46hVs:l:r:a:N:pSb:t:jw:v",
+	/* the letters are ss's, meaning what they mean there (cli_ss_letter) */
+	while ((c = cli_getopt(CMD, argc, argv, ":46hVvlpsjN:D:" CLI_SS_LETTERS,
 			       longopts)) != -1) {
 		switch (c) {
 		case CLI_GETOPT_ERROR:
@@ -900,42 +954,60 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'h':
 			usage(stdout);
 			return 1;
+		case 'v':	/* ss -v: the version */
 		case 'V':
-			printf("tcpfsm %s\n", TCPFSM_VERSION);
+			cli_print_version(stdout);
 			return 1;
 		case '4':
 		case '6':
 			if (cli_opt_family(CMD, c, &o->family))
 				return EXIT_USAGE;
 			break;
-		case 's':
+		case OPT_STATE:
 			if (cli_opt_states(CMD, optarg, &o->states))
 				return EXIT_USAGE;
 			break;
-		case 'l':
-		case 'r':
-			if (cli_opt_ports(CMD, c == 'l' ? "lport" : "rport", optarg,
-					  c == 'l' ? o->filter.lports :
-						     o->filter.rports,
-					  c == 'l' ? &o->filter.n_lports :
-						     &o->filter.n_rports))
+		case 'l':	/* ss -l: listening sockets */
+			o->states |= 1u << TCPFSM_ST_LISTEN;
+			break;
+		case OPT_LPORT:
+		case OPT_RPORT:
+			if (cli_opt_ports(CMD, c == OPT_LPORT ? "lport" : "rport", optarg,
+					  c == OPT_LPORT ? o->filter.lports :
+							   o->filter.rports,
+					  c == OPT_LPORT ? &o->filter.n_lports :
+							   &o->filter.n_rports))
 				return EXIT_USAGE;
 			break;
-		case 'a':
+		case OPT_PORT:
+			if (cli_opt_ports(CMD, "port", optarg, o->filter.ports,
+					  &o->filter.n_ports))
+				return EXIT_USAGE;
+			break;
+		case OPT_ADDR:
 			if (cli_opt_addrs(CMD, optarg, o->filter.cidrs,
 					  &o->filter.n_cidrs))
 				return EXIT_USAGE;
 			break;
-		case 'N':
-			o->netns = optarg;
+		case 'N': {
+			enum netns_spec_kind kind;
+			uint32_t ino;
+
+			/* checked now, as every command does; entered later */
+			if (cli_opt_netns(CMD, optarg, &ino))
+				return EXIT_USAGE;
+			(void)netns_spec_parse(optarg, &kind, &v);
+			o->netns = kind == NETNS_SPEC_INODE ? NULL : optarg;
+			o->netns_ino = kind == NETNS_SPEC_INODE ? ino : 0;
 			break;
+		}
 		case 'p':
 			o->processes = true;
 			break;
-		case 'S':
+		case 's':	/* ss -s: the summary */
 			o->summary = true;
 			break;
-		case 'b': {
+		case OPT_BY: {
 			int by = diag_group_parse(optarg);
 
 			if (by < 0)
@@ -946,7 +1018,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->summary = true;
 			break;
 		}
-		case 't':
+		case OPT_TOP:
 			if (parse_u64(optarg, 1, MAX_TOP, &v))
 				return cli_usage_error(CMD, "bad --top '%s' "
 						       "(1..%d)", optarg, MAX_TOP);
@@ -956,17 +1028,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'j':
 			o->json = true;
 			break;
-		case 'w':
+		case OPT_WATCH:
 			if (parse_duration_ns(optarg, &v) || v < 100000000ull)
 				return cli_usage_error(CMD, "bad --watch '%s' "
 						       "(seconds, at least "
 						       "100ms)", optarg);
 			o->watch_ns = v;
 			break;
-		case 'v':
+		case OPT_VERBOSE:
 			cli_verbose = true;
 			break;
-		case OPT_DUMP_RAW:
+		case 'D':	/* ss -D FILE: the raw replies, to FILE */
 			o->dump_raw = optarg;
 			break;
 		case OPT_FROM_RAW:
@@ -976,6 +1048,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->no_age = true;
 			break;
 		default:
+			if (c > 0 && c < 0x100 && (msg = cli_ss_letter(c))) {
+				if (!*msg)
+					break;	/* what snapshot always does */
+				return cli_usage_error(CMD, "-%c %s", c, msg);
+			}
 			return cli_usage_error(CMD, "unknown option '%s'",
 					       argv[optind - 1]);
 		}
@@ -1056,11 +1133,14 @@ int cmd_snapshot(int argc, char **argv)
 	ret = parse_opts(argc, argv, &o);
 	if (ret)
 		return ret == 1 ? EXIT_OK : ret;
-	if (o.netns) {
-		ret = enter_netns(o.netns);
+	if (o.netns || o.netns_ino) {
+		ret = o.netns ? enter_netns(o.netns) : enter_netns_inode(o.netns_ino);
+		if (ret == -ENOENT && o.netns_ino)
+			return cli_error("snapshot: no process or /run/netns entry "
+					 "is in network namespace %u", o.netns_ino);
 		if (ret)
 			return cli_error("snapshot: cannot enter network "
-					 "namespace '%s': %s", o.netns,
+					 "namespace '%s': %s", o.netns ? o.netns : "",
 					 strerror(-ret));
 	}
 	cli_install_signals();

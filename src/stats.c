@@ -260,7 +260,7 @@ static void print_all(struct pipe *p, uint64_t now)
 {
 	struct stats *S = p->o.priv;
 	size_t i, tables = 0;
-	char ts[32];
+	char ts[PIPE_TS_MAX];
 
 	if (!p->o.json) {
 		pipe_format_ts(p, ts, now);

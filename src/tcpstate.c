@@ -4,6 +4,8 @@
 #include <string.h>
 #include "tcpstate.h"
 
+_Static_assert(TCPFSM_ST_MAX <= 16, "legal_next holds 16 states");
+
 static const char *const names[TCPFSM_ST_MAX] = {
 	[TCPFSM_ST_UNKNOWN] = "UNKNOWN",
 	[TCPFSM_ST_ESTABLISHED] = "ESTABLISHED",
@@ -19,6 +21,45 @@ static const char *const names[TCPFSM_ST_MAX] = {
 	[TCPFSM_ST_CLOSING] = "CLOSING",
 	[TCPFSM_ST_NEW_SYN_RECV] = "NEW_SYN_RECV",
 };
+
+#define B(st) (1u << TCPFSM_ST_##st)
+/*
+ * For each state, the states it may move to. Linux's close() re-asserts a
+ * closing state (tcp_close_state() maps FIN_WAIT1, FIN_WAIT2, CLOSING,
+ * LAST_ACK and CLOSE to themselves, e.g. a close() after shutdown()), and
+ * the tracepoint reports that as X -> X: legal there.
+ */
+static const uint16_t legal_next[TCPFSM_ST_MAX] = {
+	[TCPFSM_ST_CLOSE] = B(LISTEN) | B(SYN_SENT) | B(CLOSE),
+	/* RFC 9293: LISTEN -> SYN_SENT on a SEND; Linux never does it */
+	[TCPFSM_ST_LISTEN] = B(SYN_RECV) | B(SYN_SENT) | B(CLOSE),
+	/* SYN_RECV: simultaneous open */
+	[TCPFSM_ST_SYN_SENT] = B(ESTABLISHED) | B(SYN_RECV) | B(CLOSE),
+	/* LISTEN: RFC 9293's RST to a passive open (not Linux); CLOSE_WAIT:
+	 * Fast Open, a FIN before the handshake's ACK (tcp_fin()) */
+	[TCPFSM_ST_SYN_RECV] = B(ESTABLISHED) | B(FIN_WAIT1) | B(CLOSE) |
+			       B(LISTEN) | B(CLOSE_WAIT),
+	[TCPFSM_ST_ESTABLISHED] = B(FIN_WAIT1) | B(CLOSE_WAIT) | B(CLOSE),
+	/* TIME_WAIT: a FIN that also acknowledges ours */
+	[TCPFSM_ST_FIN_WAIT1] = B(FIN_WAIT2) | B(CLOSING) | B(TIME_WAIT) |
+				B(CLOSE) | B(FIN_WAIT1),
+	[TCPFSM_ST_FIN_WAIT2] = B(TIME_WAIT) | B(CLOSE) | B(FIN_WAIT2),
+	[TCPFSM_ST_CLOSING] = B(TIME_WAIT) | B(CLOSE) | B(CLOSING),
+	[TCPFSM_ST_CLOSE_WAIT] = B(LAST_ACK) | B(CLOSE),
+	[TCPFSM_ST_LAST_ACK] = B(CLOSE) | B(LAST_ACK),
+	[TCPFSM_ST_TIME_WAIT] = B(CLOSE),
+};
+#undef B
+
+bool tcp_transition_legal(unsigned int oldstate, unsigned int newstate)
+{
+	if (oldstate == TCPFSM_ST_UNKNOWN || oldstate >= TCPFSM_ST_MAX ||
+	    oldstate == TCPFSM_ST_NEW_SYN_RECV ||
+	    newstate == TCPFSM_ST_UNKNOWN || newstate >= TCPFSM_ST_MAX ||
+	    newstate == TCPFSM_ST_NEW_SYN_RECV)
+		return true;	/* not known: not judged */
+	return legal_next[oldstate] & (1u << newstate);
+}
 
 const char *tcp_state_name(unsigned int state)
 {

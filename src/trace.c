@@ -18,7 +18,7 @@ static const char *source_name(const struct transition *t)
 
 static void print_header(struct pipe *p)
 {
-	fprintf(p->out, PIPE_CONN_COLS_HEADER "%-11s    %-11s %s\n",
+	fprintf(p->out, "%s%-11s    %-11s %s\n", pipe_conn_cols_header(p),
 		"OLDSTATE", "NEWSTATE", "MS");
 }
 
@@ -50,6 +50,8 @@ static void json_transition(struct pipe *p, const struct transition *t)
 	}
 	if (c->flags & CONN_F_REQ)
 		json_u64(j, "retrans", c->retrans);
+	if (t->illegal)
+		json_bool(j, "illegal", true);
 	if (t->ev && t->ev->kind == TCPFSM_EV_STATE) {
 		/* who was on the CPU: the owner only in process context */
 		json_begin_object_key(j, "task");
@@ -94,6 +96,8 @@ static void on_transition(void *ctx, const struct transition *t)
 			e = fmt_str(e, " orphan");
 		if (t->inferred)
 			e = fmt_str(e, " (time from timer deadline)");
+		if (t->illegal)
+			e = fmt_str(e, " ILLEGAL");
 		*e++ = '\n';
 		fwrite_unlocked(line, 1, e - line, p->out);
 	}

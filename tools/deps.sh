@@ -7,11 +7,25 @@ pkgs=(
 	make gcc clang llvm pkg-config	# build
 	libbpf-dev bpftool libelf-dev zlib1g-dev	# BPF side and loader
 	libcmocka-dev			# unit tests
-	libclang-rt-14-dev		# make fuzz (libFuzzer)
 	iproute2 nftables		# integration tests: ss, netns/veth, drops
 	python3 python3-pytest python3-pytest-xdist	# integration tests
 	procps				# sysctl for the benchmark
+	groff-base man-db		# make test: the man page check
 )
+
+# Versioned packages follow the clang that is (or will be) installed:
+# libFuzzer for make fuzz is libclang-rt-N-dev for clang N.
+clang_major() {
+	local v
+	if command -v clang >/dev/null; then
+		v=$(clang -dumpversion 2>/dev/null) && { echo "${v%%.*}"; return; }
+	fi
+	# not installed yet: the version Debian's clang package depends on
+	apt-cache depends clang 2>/dev/null |
+		sed -n 's/^ *Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -n 1
+}
+major=$(clang_major || true)
+[ -n "$major" ] && pkgs+=("libclang-rt-$major-dev")	# make fuzz (libFuzzer)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -14,7 +14,7 @@
 #
 # Builds into OUT (default build-fuzz; make passes $(BUILD)-fuzz, which
 # make clean removes) with clang and -fsanitize=fuzzer,address,undefined;
-# needs clang and its runtime (Debian: clang + libclang-rt-14-dev).
+# needs clang and its runtime (Debian: clang + libclang-rt-N-dev for clang N; tools/deps.sh picks N).
 # fuzz_replay links every module but main.c, the BPF loader included (never
 # run), so it also needs what `make` does: the BPF skeleton is made in
 # OUT/bpf by the Makefile, and libbpf, libelf, zlib. A target is rebuilt

@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* option bits, from the header's reserved word */
 #define O_JSON		(1u << 0)
-#define O_TS_SHIFT	1		/* 2 bits: 0 wall, 1 mono, 2 rel, 3 wall */
+#define O_TS_SHIFT	1		/* 2 bits: 0 wall, 1 mono, 2 rel, 3 iso */
 #define O_STUCK		(1u << 3)	/* --stuck, every state, 1 ms */
 #define O_MAX_CONNS	(1u << 4)	/* --max-conns 16: eviction */
 #define O_COUNT		(1u << 5)	/* -c 3 */
@@ -51,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define O_BY_SHIFT	14		/* 3 bits: stats --by, 0 and 7 none */
 #define O_INTERVAL	(1u << 17)	/* stats --interval 100ms */
 #define O_LISTENERS	(1u << 18)	/* life --listeners */
+#define O_WIDE		(1u << 19)	/* -w: NETNS column, whole addresses */
 
 #define RESERVED_OFF 36
 #define MAX_ARGS 40
@@ -128,7 +129,7 @@ static const struct {
 
 static void common_args(struct args *a, const char *cmd, uint32_t o)
 {
-	static const char *const ts[] = { "wall", "mono", "rel", "wall" };
+	static const char *const ts[] = { "wall", "mono", "rel", "iso" };
 	unsigned int fam = (o >> O_FAM_SHIFT) & 3;
 	size_t i;
 
@@ -138,6 +139,8 @@ static void common_args(struct args *a, const char *cmd, uint32_t o)
 	add(a, path);
 	if (o & O_JSON)
 		add(a, "--json");
+	if (o & O_WIDE)
+		add(a, "-w");
 	add(a, "-T");
 	add(a, ts[(o >> O_TS_SHIFT) & 3]);
 	for (i = 0; i < sizeof(valued) / sizeof(valued[0]); i++) {

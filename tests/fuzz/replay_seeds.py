@@ -61,6 +61,8 @@ O_NETNS = 1 << 13
 O_BY = 14  # shift: 1 lport .. 6 cgroup
 O_INTERVAL = 1 << 17
 O_LISTENERS = 1 << 18
+O_WIDE = 1 << 19
+O_TS_ISO = 3 << 1
 
 
 def header(reserved=0, boot_id=bytes(range(1, 17))):
@@ -190,6 +192,7 @@ def main():
         "filters": O_ADDR | O_PORTS | O_STATE | O_COMM | O_NETNS | (4 << O_BY),
         "cgroup-json": O_JSON | (6 << O_BY) | O_INTERVAL | O_V6,
         "count": O_COUNT | O_DURATION | O_V4 | O_PID | (1 << O_BY),
+        "wide-iso": O_WIDE | O_TS_ISO | O_STUCK | O_LISTENERS,
     }
     for name, bits in variants.items():
         write(d, "lifecycles-%s.bin" % name, header(bits) + recs)

@@ -30,6 +30,18 @@ def run(*args, check=False, env=None, timeout=30):
     return p
 
 
+def stuck_lines(text, start="STUCK"):
+    """The STUCK alert lines of a table, each without its leading
+    timestamp (every alert carries the time it fired, as the table's lines
+    do), those whose rest starts with start."""
+    out = []
+    for line in text.splitlines():
+        ts, _, rest = line.partition(" ")
+        if rest.startswith("STUCK") and rest.startswith(start):
+            out.append(rest)
+    return out
+
+
 def wait_for(cond, timeout=10.0, interval=0.01, what="condition"):
     """Poll cond() until it returns a truthy value; fail after timeout."""
     deadline = time.monotonic() + timeout
@@ -112,11 +124,18 @@ def tracer():
         return t
 
     yield start
+    illegal = []
     for t in started:
         if t.proc.poll() is None:
             t.proc.kill()
             t.proc.wait()
+        # every scenario is real TCP: the kernel never makes a transition
+        # the engine's state machine calls illegal (scanned line by line, not
+        # parsed: an unfiltered tracer's output on a busy host can be GBs)
+        with open(t.out_path, "rb") as f:
+            illegal += [l for l in f if b'"illegal":true' in l][:3]
         shutil.rmtree(t.dir, ignore_errors=True)
+    assert not illegal, f"transitions marked illegal: {illegal}"
 
 
 @pytest.fixture

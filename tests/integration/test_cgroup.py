@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import BIN, listener, run, wait_for
+from conftest import BIN, listener, run, stuck_lines, wait_for
 
 Cgroup = collections.namedtuple("Cgroup", "dir path id")
 
@@ -193,8 +193,8 @@ def test_stuck_line_and_snapshot_name_the_cgroup(make_cgroup, tmp_path):
         assert t.poll() is None
         cg = make_cgroup()
         c, cport = client_in(cg, lis)
-        stuck = wait_for(lambda: [l for l in open(out_path).read().splitlines()
-                                  if l.startswith("STUCK") and f":{cport} ->" in l],
+        stuck = wait_for(lambda: [l for l in stuck_lines(open(out_path).read())
+                                  if f":{cport} ->" in l],
                          what="the STUCK line")
         assert stuck[0].endswith(f" cgroup {cg.path}"), stuck
         assert f"pid {c.pid} " in stuck[0]

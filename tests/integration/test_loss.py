@@ -46,10 +46,9 @@ def test_overflow_is_counted_reported_recorded_and_replayed(tracer, tmp_path):
     rec = tmp_path / "lost.rec"
     t = tracer("--ringbuf-size", "1", "--record", str(rec), cmd="life")
     lis = listener()
-    lport = lis.getsockname()[1]
     c = socket.create_connection(lis.getsockname())
     s, _ = lis.accept()
-    sport = c.getsockname()[1]
+    sport, dport = c.getsockname()[1], lis.getsockname()[1]
     with ring_overflowed(t):
         pass  # nothing else happens while it is stopped
     wait_for(lambda: "records lost so far" in t.stderr(), timeout=15, what="the loss warning")
@@ -60,8 +59,9 @@ def test_overflow_is_counted_reported_recorded_and_replayed(tracer, tmp_path):
     lis.close()
 
     def ours(lives):
-        # not a load connection from the same port (open at exit, or ended)
-        return [l for l in lives if l["sport"] == sport and l["dport"] == lport
+        # by both ports (loadgen's connections reuse ephemeral ports), and
+        # ended, not open at exit
+        return [l for l in lives if l["sport"] == sport and l["dport"] == dport
                 and l["family"] == "ipv4" and not l["at_exit"]]
     t.wait(ours, what="the connection alive across the loss to end")
     lives = t.stop()
@@ -115,6 +115,7 @@ def test_connection_closed_while_records_lost_ends_gone(tracer, tmp_path):
     kept_c = socket.create_connection(lis.getsockname())
     kept_s, _ = lis.accept()
     gone_port, kept_port = gone_c.getsockname()[1], kept_c.getsockname()[1]
+    lis_port = lis.getsockname()[1]  # still needed after lis.close()
     with ring_overflowed(t):
         # the ring is full: this reset's records (both ends) are lost
         gone_c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -122,11 +123,9 @@ def test_connection_closed_while_records_lost_ends_gone(tracer, tmp_path):
         wait_for(lambda: gone_port not in {s["rport"] for s in ss_sockets()},
                  what="the reset to reach the server's end")
 
-    lport = lis.getsockname()[1]
-
     def ours(lives, port):
         return [l for l in lives if l["type"] == "life" and l["family"] == "ipv4" and
-                port in (l["sport"], l["dport"]) and lport in (l["sport"], l["dport"])]
+                port in (l["sport"], l["dport"]) and lis_port in (l["sport"], l["dport"])]
     lives = t.wait(lambda ls: len(ours(ls, gone_port)) == 2 and ls, timeout=20,
                    what="both ends of the reset connection to end")
     for gone in ours(lives, gone_port):

@@ -6,7 +6,7 @@ import os
 import socket
 import sys
 
-from conftest import run
+from conftest import run, stuck_lines
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tools"))
 from recfmt import (REC, header, STATE, REQ_START, REQ_CANCEL, LOST,  # noqa: E402
@@ -39,10 +39,15 @@ def test_stuck_at_end_of_replay_is_reported_once(tmp_path):
                      # later traffic moves the replay's clock past 1.5 s
                      + state(2 * S + 5_000_000, 2, CLOSE, SYN_SENT, 5001)
                      + state(3 * S, 3, CLOSE, SYN_SENT, 5002))
-    p = run("trace", "--replay", str(path), "--stuck", "ESTABLISHED=1500ms")
+    p = run("trace", "--replay", str(path), "--stuck", "ESTABLISHED=1500ms",
+            "-T", "mono")
     assert p.returncode == 0, p.stderr
-    stuck = [l for l in p.stdout.splitlines() if l.startswith("STUCK")]
+    stuck = stuck_lines(p.stdout)
     assert stuck and all("cookie 1 " in l for l in stuck), stuck
+    # each alert carries the time it fired: past 1 s + 1.5 s in the state,
+    # by the replay's clock, which the last record ends at 3 s
+    when = [float(l.split()[0]) for l in p.stdout.splitlines() if " STUCK " in l]
+    assert len(when) == len(stuck) and all(2.5 <= t <= 3.0 for t in when), when
     assert stuck[-1].startswith("STUCK (at exit) ESTABLISHED"), stuck
     assert sum("(at exit)" in l for l in stuck) == 1, stuck
 
@@ -213,7 +218,7 @@ def test_count_stops_every_kind_of_record(tmp_path):
     p = run("trace", "--replay", str(path), "--stuck", "ESTABLISHED=100ms", "-c", "3")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()[1:]
-    assert len(lines) == 3 and lines[2].startswith("STUCK ESTABLISHED"), lines
+    assert len(lines) == 3 and stuck_lines(lines[2], "STUCK ESTABLISHED"), lines
     p = run("trace", "--replay", str(path), "--stuck", "ESTABLISHED=100ms", "-c", "1",
             "--json", "--state", "CLOSE_WAIT")
     [o] = [json.loads(l) for l in p.stdout.splitlines()]
@@ -280,7 +285,7 @@ def test_stuck_line_unknown_owner_and_ipv6(tmp_path):
                      + state(2 * S, 3, CLOSE, SYN_SENT, 5002))
     p = run("trace", "--replay", str(path), "--stuck", "CLOSE_WAIT=100ms")
     assert p.returncode == 0, p.stderr
-    stuck = [l for l in p.stdout.splitlines() if l.startswith("STUCK CLOSE_WAIT")]
+    stuck = stuck_lines(p.stdout, "STUCK CLOSE_WAIT")
     assert len(stuck) == 2, p.stdout
     assert ": pid - comm - [::1]:5000 -> [::1]:80 cookie 1 cgroup -" in stuck[0], stuck
     assert ": pid - comm - 127.0.0.1:5001 -> 127.0.0.1:80 cookie 2 cgroup -" in stuck[1], stuck
@@ -309,3 +314,37 @@ def test_duration_and_period_near_the_end_of_the_clock(tmp_path):
     assert p.returncode == 0, p.stderr
     periods = [json.loads(l)["period_ns"] for l in p.stdout.splitlines()]
     assert periods and all(0 <= n < 100 * S for n in periods), periods
+
+
+def test_illegal_transition_marked_and_counted(tmp_path):
+    """A transition TCP's state machine does not have (ESTABLISHED back to
+    SYN_SENT) is shown as the kernel reported it, marked ILLEGAL in the
+    table and "illegal": true in JSON, and counted in the closing summary;
+    the legal ones around it are not marked."""
+    path = tmp_path / "illegal.bin"
+    path.write_bytes(header()
+                     + state(1 * S, 1, CLOSE, SYN_SENT, 5000)
+                     + state(1 * S + 1 * MS, 1, SYN_SENT, ESTABLISHED, 5000)
+                     + state(2 * S, 1, ESTABLISHED, SYN_SENT, 5000)
+                     + state(3 * S, 1, SYN_SENT, CLOSE, 5000))
+    p = run("trace", "--replay", str(path))
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()[1:]
+    assert [l.endswith(" ILLEGAL") for l in lines] == [False, False, True, False], lines
+    assert "ESTABLISHED -> SYN_SENT" in lines[2], lines
+    assert ", 1 illegal transitions" in p.stderr, p.stderr
+    p = run("trace", "--replay", str(path), "--json")
+    assert p.returncode == 0, p.stderr
+    objs = [json.loads(l) for l in p.stdout.splitlines()]
+    assert [o.get("illegal", False) for o in objs] == [False, False, True, False], objs
+    # a recording of legal moves only: nothing counted
+    legal = tmp_path / "legal.bin"
+    legal.write_bytes(header()
+                      + state(1 * S, 1, CLOSE, SYN_SENT, 5000)
+                      + state(1 * S + 1 * MS, 1, SYN_SENT, SYN_RECV, 5000)  # simultaneous open
+                      + state(2 * S, 1, SYN_RECV, CLOSE_WAIT, 5000)         # Fast Open's FIN
+                      + state(3 * S, 1, CLOSE_WAIT, LAST_ACK, 5000)
+                      + state(3 * S + 1 * MS, 1, LAST_ACK, CLOSE, 5000))
+    p = run("trace", "--replay", str(legal))
+    assert p.returncode == 0 and "ILLEGAL" not in p.stdout, p.stdout
+    assert "illegal" not in p.stderr, p.stderr

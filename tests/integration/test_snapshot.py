@@ -274,7 +274,7 @@ def test_summary_counts_match_ss(ns_scenario, tmp_path):
     assert mine == counts
     assert total == [sum(counts.values())]
     # and the text form
-    p = run("snapshot", "--netns", f"/run/netns/{ns}", "-S", env=env,
+    p = run("snapshot", "--netns", f"/run/netns/{ns}", "-s", env=env,
             check=True)
     rows = dict(line.split() for line in p.stdout.splitlines()[1:])
     assert {k: int(v) for k, v in rows.items() if k != "TOTAL"} == counts
@@ -334,6 +334,59 @@ def test_kernel_filters(ns_scenario, tmp_path):
         want(lambda s: s["lport"] == info["ld"] and
              s["local"] == "127.0.0.1")
     assert sel("--addr", "10.0.0.0/8") == []
+
+
+def test_ss_habits(ns_scenario, tmp_path):
+    """As ss users type it: -N NAME, -tanp, -l, -s; ss's letters that mean
+    something snapshot does not do fail with a hint, never another meaning."""
+    env = no_tracer_env(tmp_path)
+    ns = ns_scenario.netns
+    ref = parse_ss(ns_scenario.ss())
+    p = run("snapshot", "-N", ns, "-tanp", env=env)
+    assert p.returncode == 0, p.stderr
+    rows = [l.split() for l in p.stdout.splitlines()[1:]]
+    # one row per socket ss lists, with the cookie as ss's sk: (hex)
+    assert sorted(int(r[5], 16) for r in rows) == \
+        sorted(s["cookie"] for s in ref)
+    owned = [r for r in rows if r[-1] != "-"]
+    assert owned and all(r[-1] == f"{ns_scenario.info['pid']}/python3"
+                         for r in owned), owned
+    # the same as --netns with the name's path, the pid and the inode
+    ino = str(os.stat(f"/run/netns/{ns}").st_ino)
+    names = {tuple(sorted(map(key, norm_json(snapshot_json(
+        "--netns", spec, env=env)))))
+        for spec in (ns, f"/run/netns/{ns}", str(ns_scenario.info["pid"]),
+                     ino)}
+    assert len(names) == 1
+    # -l: the listening sockets, as ss -l
+    listening = norm_json(snapshot_json("-N", ns, "-l", env=env))
+    assert sorted(map(key, listening)) == \
+        sorted(key(s) for s in ref if s["state"] == "LISTEN")
+    assert len(listening) == 4
+    # -s: the summary
+    p = run("snapshot", "-N", ns, "-s", env=env, check=True)
+    assert p.stdout.splitlines()[-1].split() == ["TOTAL", str(len(ref))]
+    # refused, with what ss means by them
+    for letter, words in (("-u", "UDP"), ("-i", "ss -ti"), ("-r", "numbers"),
+                          ("-w", "--watch"), ("-S", "-s"), ("-b", "--by")):
+        p = run("snapshot", "-N", ns, letter, env=env)
+        assert p.returncode == 2, (letter, p.stderr)
+        err = p.stderr.splitlines()
+        assert err[0].startswith(f"tcpfsm snapshot: {letter} ("), err
+        assert words in err[0], err
+        assert p.stdout == ""
+
+
+def test_port_either_end(ns_scenario, tmp_path):
+    env = no_tracer_env(tmp_path)
+    ns = ns_scenario.netns
+    full = norm_json(snapshot_json("--netns", ns, env=env))
+    l4 = ns_scenario.info["l4"]
+    want = sorted(key(s) for s in full if l4 in (s["lport"], s["rport"]))
+    assert {s["lport"] for s in full if l4 in (s["lport"], s["rport"])} \
+        != {l4}, "both ends must be among them"
+    got = norm_json(snapshot_json("--netns", ns, "--port", str(l4), env=env))
+    assert sorted(map(key, got)) == want
 
 
 def test_time_wait_age_derived_others_unknown(ns_scenario, tmp_path):
@@ -403,11 +456,11 @@ def test_verbose_reports_ages_only_when_queried(tmp_path):
     env = no_tracer_env(tmp_path)
 
     def ages_lines(*args):
-        p = run("snapshot", "-v", "--lport", "1", *args, env=env, check=True)
+        p = run("snapshot", "--verbose", "--lport", "1", *args, env=env, check=True)
         return [l for l in p.stderr.splitlines() if " ages: " in l]
 
-    assert ages_lines("-S") == []
-    assert ages_lines("-S", "--json") == []
+    assert ages_lines("-s") == []
+    assert ages_lines("-s", "--json") == []
     assert len(ages_lines()) == 1
     assert len(ages_lines("--by", "comm")) == 1
     assert ages_lines("--no-age") == []
@@ -481,7 +534,7 @@ def test_from_raw_cut_short_is_an_error(tmp_path):
                       ("mid-message", data[:len(data) // 2]), ("empty", b"")):
         raw = tmp_path / f"{name}.bin"
         raw.write_bytes(cut)
-        for fmt in ((), ("--json",), ("-S",)):
+        for fmt in ((), ("--json",), ("-s",)):
             p = run("snapshot", "--from-raw", str(raw), *fmt)
             assert p.returncode == 1, (name, fmt, p)
             err = p.stderr.splitlines()
@@ -500,7 +553,7 @@ def test_from_raw_skips_repeated_interrupted_dump(tmp_path):
     raw.write_bytes(raw_rewrite(data, NLM_F_DUMP_INTR, seq=1) +
                     raw_rewrite(data, seq=2))
     assert replay_json(raw) == once
-    p = run("snapshot", "--from-raw", str(raw), "--no-age", "-S", "-v",
+    p = run("snapshot", "--from-raw", str(raw), "--no-age", "-s", "--verbose",
             check=True)
     assert "1 DUMP_INTR retries;" in p.stderr, p.stderr
     assert "interrupted" not in p.stderr.split("retries;")[1], p.stderr
@@ -551,7 +604,7 @@ def test_from_raw_applies_the_filters():
                                                   "127.0.0.1")
     assert sel("--addr", "10.0.0.0/8") == []
     # and the summary counts what the listing lists
-    p = run("snapshot", "--from-raw", both, "--no-age", "-S", "--json",
+    p = run("snapshot", "--from-raw", both, "--no-age", "-s", "--json",
             "--state", "LISTEN", check=True)
     counts = {o["state"]: o["count"] for o in map(json.loads,
                                                   p.stdout.splitlines())}

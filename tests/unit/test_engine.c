@@ -24,7 +24,7 @@ struct seen {
 	struct {
 		uint64_t cookie, ts, prev;
 		uint64_t orphan_ns;
-		uint8_t old, new, known, end, inferred, orphan;
+		uint8_t old, new, known, end, inferred, orphan, illegal;
 		uint32_t pid;
 	} tr[64];
 	int ntr;
@@ -51,6 +51,7 @@ static void on_tr(void *ctx, const struct transition *t)
 	s->tr[s->ntr].end = t->end;
 	s->tr[s->ntr].inferred = t->inferred;
 	s->tr[s->ntr].orphan = t->orphan;
+	s->tr[s->ntr].illegal = t->illegal;
 	s->tr[s->ntr].orphan_ns = t->orphan_ns;
 	s->tr[s->ntr].pid = t->conn->owner.pid;
 	s->ntr++;
@@ -1559,57 +1560,200 @@ static void test_stuck_at_the_end_of_time(void **state)
 	(void)state;
 }
 
-/* Every legal transition of the TCP state machine keeps durations exact. */
-static void test_every_legal_transition(void **state)
+/*
+ * TCP's state machine as this test states it, apart from tcpstate.c's table
+ * so that a pair dropped from (or added to) either one fails: RFC 9293's
+ * transitions, Linux's simultaneous open and Fast Open's SYN_RECV ->
+ * CLOSE_WAIT, CLOSE from every other state, and close() re-asserting a
+ * closing state (tcp_close_state(): X -> X, seen after shutdown()).
+ */
+static const uint8_t legal_pairs[][2] = {
+	{ TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT },
+	{ TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN },
+	{ TCPFSM_ST_LISTEN, TCPFSM_ST_SYN_RECV },
+	{ TCPFSM_ST_LISTEN, TCPFSM_ST_SYN_SENT },
+	{ TCPFSM_ST_LISTEN, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED },
+	{ TCPFSM_ST_SYN_SENT, TCPFSM_ST_SYN_RECV },	/* simultaneous open */
+	{ TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED },
+	{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_FIN_WAIT1 },
+	{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_CLOSE_WAIT },	/* Fast Open */
+	{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_LISTEN },
+	{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1 },
+	{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT },
+	{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2 },
+	{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSING },
+	{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_TIME_WAIT },
+	{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_TIME_WAIT },
+	{ TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_CLOSING, TCPFSM_ST_TIME_WAIT },
+	{ TCPFSM_ST_CLOSING, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK },
+	{ TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_LAST_ACK, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_TIME_WAIT, TCPFSM_ST_CLOSE },
+	/* close() after shutdown(), or on a closed socket: the same state */
+	{ TCPFSM_ST_CLOSE, TCPFSM_ST_CLOSE },
+	{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT1 },
+	{ TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_FIN_WAIT2 },
+	{ TCPFSM_ST_CLOSING, TCPFSM_ST_CLOSING },
+	{ TCPFSM_ST_LAST_ACK, TCPFSM_ST_LAST_ACK },
+};
+#define N_LEGAL_PAIRS (sizeof(legal_pairs) / sizeof(legal_pairs[0]))
+
+static bool in_legal_pairs(unsigned int from, unsigned int to)
 {
-	static const uint8_t legal[][2] = {
-		{ TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT },
-		{ TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN },
-		{ TCPFSM_ST_LISTEN, TCPFSM_ST_SYN_RECV },
-		{ TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED },
-		{ TCPFSM_ST_SYN_SENT, TCPFSM_ST_CLOSE },
-		{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED },
-		{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_FIN_WAIT1 },
-		{ TCPFSM_ST_SYN_RECV, TCPFSM_ST_CLOSE },
-		{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1 },
-		{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT },
-		{ TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE },
-		{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT2 },
-		{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSING },
-		{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_CLOSE },
-		{ TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_CLOSE },
-		{ TCPFSM_ST_CLOSING, TCPFSM_ST_CLOSE },
-		{ TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK },
-		{ TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_CLOSE },
-		{ TCPFSM_ST_LAST_ACK, TCPFSM_ST_CLOSE },
-		{ TCPFSM_ST_LISTEN, TCPFSM_ST_CLOSE },
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(legal) / sizeof(legal[0]); i++) {
+	for (i = 0; i < N_LEGAL_PAIRS; i++)
+		if (legal_pairs[i][0] == from && legal_pairs[i][1] == to)
+			return true;
+	return false;
+}
+
+/* The engine's real states: what the kernel's state records name. */
+static bool real_state(unsigned int st)
+{
+	return st != TCPFSM_ST_UNKNOWN && st != TCPFSM_ST_NEW_SYN_RECV;
+}
+
+/* tcpstate.c's table is exactly legal_pairs over the real states. */
+static void test_legal_table(void **state)
+{
+	unsigned int a, b;
+
+	for (a = 0; a < TCPFSM_ST_MAX; a++)
+		for (b = 0; b < TCPFSM_ST_MAX; b++) {
+			if (!real_state(a) || !real_state(b)) {
+				/* not known: never judged */
+				assert_true(tcp_transition_legal(a, b));
+				continue;
+			}
+			if (tcp_transition_legal(a, b) != in_legal_pairs(a, b))
+				fail_msg("%s -> %s: table says %d, RFC 9293 + Linux %d",
+					 tcp_state_name(a), tcp_state_name(b),
+					 tcp_transition_legal(a, b),
+					 in_legal_pairs(a, b));
+		}
+	(void)state;
+}
+
+/*
+ * A legal way from CLOSE into st, by legal_pairs alone (breadth first):
+ * path[0] is CLOSE, path[n - 1] st. Returns n.
+ */
+static int legal_way_to(uint8_t st, uint8_t *path)
+{
+	int prev[TCPFSM_ST_MAX], queue[TCPFSM_ST_MAX], qh = 0, qt = 0, n, s;
+	uint8_t rev[TCPFSM_ST_MAX];
+	size_t i;
+
+	for (s = 0; s < TCPFSM_ST_MAX; s++)
+		prev[s] = -2;
+	prev[TCPFSM_ST_CLOSE] = -1;
+	queue[qt++] = TCPFSM_ST_CLOSE;
+	while (qh < qt) {
+		int cur = queue[qh++];
+
+		for (i = 0; i < N_LEGAL_PAIRS; i++)
+			if (legal_pairs[i][0] == cur &&
+			    prev[legal_pairs[i][1]] == -2) {
+				prev[legal_pairs[i][1]] = cur;
+				queue[qt++] = legal_pairs[i][1];
+			}
+	}
+	assert_int_not_equal(prev[st], -2);
+	for (n = 0, s = st; s != -1; s = prev[s])
+		rev[n++] = (uint8_t)s;
+	for (s = 0; s < n; s++)
+		path[s] = rev[n - 1 - s];
+	return n;
+}
+
+/*
+ * Every legal pair, its from-state entered by a legal way from CLOSE: no
+ * transition is called illegal, no gap is seen, and the time spent in the
+ * from-state is exact.
+ */
+static void test_every_legal_transition(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < N_LEGAL_PAIRS; i++) {
+		uint8_t from = legal_pairs[i][0], to = legal_pairs[i][1];
+		uint8_t way[TCPFSM_ST_MAX];
 		struct seen s;
 		struct engine *eng = new_engine(&s, NULL);
-		/* enter the from-state at 1 s (seeded as exact), leave at 3 s */
-		struct tcpfsm_event enter = st(CLI, 7, 1 * S, TCPFSM_ST_CLOSE,
-					       legal[i][0], 100, true);
-		struct tcpfsm_event leave = st(CLI, 7, 3 * S, legal[i][0],
-					       legal[i][1], 100, true);
+		struct tcpfsm_event e;
+		int n = legal_way_to(from, way), k;
+		uint64_t t = 1 * S;
 
-		if (legal[i][0] != TCPFSM_ST_CLOSE)
-			engine_event(eng, &enter);
-		engine_event(eng, &leave);
+		/* into the from-state: one state a second */
+		for (k = 1; k < n; k++, t += S) {
+			e = st(CLI, 7, t, way[k - 1], way[k], 100, true);
+			engine_event(eng, &e);
+		}
+		/* leave it 2 s after entering it */
+		e = st(CLI, 7, t - S + 2 * S, from, to, 100, true);
+		engine_event(eng, &e);
 		assert_true(s.ntr >= 1);
-		assert_int_equal(s.tr[s.ntr - 1].old, legal[i][0]);
-		assert_int_equal(s.tr[s.ntr - 1].new, legal[i][1]);
-		if (legal[i][0] != TCPFSM_ST_CLOSE) {
+		assert_int_equal(s.tr[s.ntr - 1].old, from);
+		assert_int_equal(s.tr[s.ntr - 1].new, to);
+		if (from != TCPFSM_ST_CLOSE) {
 			assert_int_equal(s.tr[s.ntr - 1].known, DUR_EXACT);
 			assert_int_equal(s.tr[s.ntr - 1].prev, 2 * S);
 		}
+		for (k = 0; k < s.ntr; k++)
+			if (s.tr[k].illegal)
+				fail_msg("%s -> %s (on the way to %s -> %s) "
+					 "called illegal",
+					 tcp_state_name(s.tr[k].old),
+					 tcp_state_name(s.tr[k].new),
+					 tcp_state_name(from), tcp_state_name(to));
+		assert_int_equal(engine_stats(eng)->illegal, 0);
 		assert_int_equal(engine_stats(eng)->gaps, 0);
-		if (legal[i][1] == TCPFSM_ST_CLOSE)
+		if (to == TCPFSM_ST_CLOSE)
 			assert_int_equal(s.nclosed, 1);
 		engine_free(eng);
 	}
+	(void)state;
+}
+
+/*
+ * A transition TCP does not have (an ESTABLISHED socket back in SYN_SENT,
+ * a LISTEN socket straight to ESTABLISHED) is followed as the kernel says,
+ * but marked and counted.
+ */
+static void test_illegal_transition_caught(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(CLI, 7, 1 * S, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
+		st(CLI, 7, 2 * S, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 100, false),
+		st(CLI, 7, 3 * S, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_SYN_SENT, 100, true),
+		st(SRV, 9, 1 * S, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		st(SRV, 9, 4 * S, TCPFSM_ST_LISTEN, TCPFSM_ST_ESTABLISHED, 200, false),
+	};
+
+	feed(eng, evs, 5);
+	assert_int_equal(s.ntr, 5);
+	assert_false(s.tr[0].illegal);
+	assert_false(s.tr[1].illegal);
+	assert_true(s.tr[2].illegal);
+	assert_int_equal(s.tr[2].old, TCPFSM_ST_ESTABLISHED);
+	assert_int_equal(s.tr[2].new, TCPFSM_ST_SYN_SENT);
+	assert_int_equal(s.tr[2].prev, 1 * S);	/* still timed */
+	assert_false(s.tr[3].illegal);
+	assert_true(s.tr[4].illegal);
+	assert_int_equal(engine_stats(eng)->illegal, 2);
+	assert_int_equal(engine_stats(eng)->gaps, 0);
+	engine_free(eng);
+	(void)state;
 }
 
 /*
@@ -2035,7 +2179,9 @@ int main(void)
 		cmocka_unit_test(test_seed_read_during_dump),
 		cmocka_unit_test(test_stuck),
 		cmocka_unit_test(test_stuck_at_the_end_of_time),
+		cmocka_unit_test(test_legal_table),
 		cmocka_unit_test(test_every_legal_transition),
+		cmocka_unit_test(test_illegal_transition_caught),
 		cmocka_unit_test(test_gap_times_unknown),
 		cmocka_unit_test(test_expiry_after_removal_one_end),
 		cmocka_unit_test(test_seeded_child_birth_keeps_owner),

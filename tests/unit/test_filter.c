@@ -375,6 +375,71 @@ static void test_pipe_options_as_snapshot(void **state)
 						  1u << TCPFSM_ST_TIME_WAIT);
 }
 
+/*
+ * The tcpstates letters (-L, -D, -w) and ss's -N mean what they mean there;
+ * --port takes either end; -T iso.
+ */
+static void test_pipe_options_as_tcpstates(void **state)
+{
+	struct pipe_opts o;
+	struct tuple t = { .family = AF_INET, .sport = 5000, .dport = 80 };
+
+	(void)state;
+	pipe_opts_init(&o, "trace");
+	assert_int_equal(pipe_parse_opt(&o, 'L', "5000"), 0);
+	assert_int_equal(pipe_parse_opt(&o, 'D', "80,81"), 0);
+	assert_int_equal(o.filter.n_lports, 1);
+	assert_int_equal(o.filter.n_rports, 2);
+	assert_int_equal(pipe_parse_opt(&o, 'w', NULL), 0);
+	assert_true(o.wide);
+	assert_int_equal(pipe_parse_opt(&o, 'T', "iso"), 0);
+	assert_int_equal(o.ts_mode, TS_ISO);
+	assert_int_equal(pipe_parse_opt(&o, 'T', "ISO"), EXIT_USAGE);
+	assert_int_equal(pipe_parse_opt(&o, 'N', "4026531840"), 0);
+	assert_true(o.filter.has_netns);
+	assert_int_equal(o.filter.netns, 4026531840u);
+	assert_int_equal(pipe_parse_opt(&o, 'N', "5000000"), EXIT_USAGE);
+	assert_int_equal(pipe_parse_opt(&o, 'N', "/dev/null"), EXIT_USAGE);
+	assert_int_equal(pipe_parse_opt(&o, 'N', "no-such-ns-here"), EXIT_USAGE);
+
+	/* --port: either end, lists and repeats add up */
+	pipe_opts_init(&o, "trace");
+	assert_int_equal(pipe_parse_opt(&o, OPT_PORT, "80"), 0);
+	assert_int_equal(pipe_parse_opt(&o, OPT_PORT, "443,8080"), 0);
+	assert_int_equal(o.filter.n_ports, 3);
+	assert_true(filter_active(&o.filter));
+	assert_true(filter_tuple(&o.filter, &t));	/* remote 80 */
+	t.sport = 443;
+	t.dport = 40000;
+	assert_true(filter_tuple(&o.filter, &t));	/* local 443 */
+	t.sport = 444;
+	assert_false(filter_tuple(&o.filter, &t));
+	assert_int_equal(pipe_parse_opt(&o, OPT_PORT, "1,2,3,4,5,6"), EXIT_USAGE);
+}
+
+/*
+ * snapshot's ss letters: each one either asks for what snapshot does anyway
+ * or is refused with what ss means by it; none is left without an answer.
+ */
+static void test_ss_letters(void **state)
+{
+	const char *p;
+
+	(void)state;
+	for (p = CLI_SS_LETTERS; *p; p++)
+		assert_non_null(cli_ss_letter(*p));
+	assert_string_equal(cli_ss_letter('t'), "");
+	assert_string_equal(cli_ss_letter('a'), "");
+	assert_string_equal(cli_ss_letter('n'), "");
+	assert_non_null(strstr(cli_ss_letter('u'), "UDP"));
+	assert_non_null(strstr(cli_ss_letter('S'), "-s"));
+	assert_non_null(strstr(cli_ss_letter('w'), "--watch"));
+	/* snapshot's own letters are not in the list */
+	assert_null(strpbrk(CLI_SS_LETTERS, "46hvVlpsjND"));
+	assert_null(cli_ss_letter('p'));
+	assert_null(cli_ss_letter('Y'));
+}
+
 /* getopt's errors name the option as the user typed it. */
 static void test_cli_getopt_errors(void **state)
 {
@@ -411,6 +476,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_ss_letters),
+		cmocka_unit_test(test_pipe_options_as_tcpstates),
 		cmocka_unit_test(test_filter_tuple),
 		cmocka_unit_test(test_filter_states_and_owner),
 		cmocka_unit_test(test_state_mask_bad_name_is_reentrant),

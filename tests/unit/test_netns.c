@@ -338,10 +338,80 @@ static void test_tcp_in_use_here(void **state)
 	close(fd);
 }
 
+/* --netns: a name, a path, a pid or an inode, told apart the same way everywhere. */
+static void test_spec_parse(void **state)
+{
+	enum netns_spec_kind k;
+	uint64_t n;
+	char buf[64];
+
+	assert_int_equal(netns_spec_parse("blue", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_NAME);
+	assert_int_equal(netns_spec_parse("/run/netns/blue", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_PATH);
+	assert_int_equal(netns_spec_parse("./x", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_PATH);
+	assert_int_equal(netns_spec_parse("1234", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_PID);
+	assert_int_equal(n, 1234);
+	assert_int_equal(netns_spec_parse("4194304", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_PID);
+	assert_int_equal(netns_spec_parse("4026531840", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_INODE);
+	assert_int_equal(n, 4026531840u);
+	/* init_net's fixed inode, PROC_NET_INIT_INO */
+	assert_int_equal(netns_spec_parse("4026531833", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_INODE);
+	assert_int_equal(netns_spec_parse("4294967295", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_INODE);
+	/* "12ab" is a name */
+	assert_int_equal(netns_spec_parse("12ab", &k, &n), 0);
+	assert_int_equal(k, NETNS_SPEC_NAME);
+	/* neither pid nor inode, too big, nothing */
+	assert_int_equal(netns_spec_parse("0", &k, &n), -EINVAL);
+	assert_int_equal(netns_spec_parse("5000000", &k, &n), -EINVAL);
+	assert_int_equal(netns_spec_parse("4294967296", &k, &n), -EINVAL);
+	assert_int_equal(netns_spec_parse("", &k, &n), -EINVAL);
+	assert_int_equal(netns_spec_parse("..", &k, &n), -EINVAL);
+	/* the files they name */
+	assert_int_equal(netns_spec_path("blue", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/run/netns/blue");
+	assert_int_equal(netns_spec_path("42", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/proc/42/ns/net");
+	assert_int_equal(netns_spec_path("/x/y", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/x/y");
+	assert_int_equal(netns_spec_path("4026531840", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(netns_spec_path("blue", buf, 8), -ENAMETOOLONG);
+	(void)state;
+}
+
+/* A file that is no network namespace is refused; our own is its inode. */
+static void test_spec_inode(void **state)
+{
+	struct stat st;
+	uint32_t ino = 0;
+	char pid[16];
+
+	assert_int_equal(netns_spec_inode("/dev/null", &ino), -ENOTTY);
+	assert_int_equal(netns_spec_inode("no-such-ns-here", &ino), -ENOENT);
+	assert_int_equal(netns_spec_inode("4026531999", &ino), 0);
+	assert_int_equal(ino, 4026531999u);
+	if (stat("/proc/self/ns/net", &st))
+		skip();
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	assert_int_equal(netns_spec_inode(pid, &ino), 0);
+	assert_int_equal(ino, (uint32_t)st.st_ino);
+	assert_int_equal(netns_spec_inode("/proc/self/ns/net", &ino), 0);
+	assert_int_equal(ino, (uint32_t)st.st_ino);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_spec_parse),
+		cmocka_unit_test(test_spec_inode),
 		cmocka_unit_test(test_walk_each_once),
 		cmocka_unit_test(test_walk_only),
 		cmocka_unit_test(test_walk_failures_go_on),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "event.h"
@@ -169,12 +170,12 @@ static void test_conn_cols_follow_changes(void **state)
 	inet_pton(AF_INET, "10.0.0.2", c.t.daddr);
 	c.t.dport = 80;
 	assert_string_equal(conn_cols(&p, &c),
-		"1.500000        4097       -       -               10.0.0.1        0     10.0.0.2        80    ");
+		"1.500000        1001       -       -               10.0.0.1        0     10.0.0.2        80    ");
 	c.t.sport = 40000;
 	c.owner.pid = 77;
 	memcpy(c.owner.comm, "curl", 5);
 	assert_string_equal(conn_cols(&p, &c),
-		"1.500000        4097       77      curl            10.0.0.1        40000 10.0.0.2        80    ");
+		"1.500000        1001       77      curl            10.0.0.1        40000 10.0.0.2        80    ");
 	memcpy(c.owner.comm, "wget", 5);
 	assert_non_null(strstr(conn_cols(&p, &c), " wget "));
 	c.owner.pid = 78;
@@ -183,9 +184,9 @@ static void test_conn_cols_follow_changes(void **state)
 	assert_non_null(strstr(conn_cols(&p, &c), " 10.0.0.9 "));
 	/* a cookie that lands in the same slot (64 apart) */
 	c.cookie = 4097 + 64;
-	assert_non_null(strstr(conn_cols(&p, &c), " 4161 "));
+	assert_non_null(strstr(conn_cols(&p, &c), " 1041 "));
 	c.cookie = 4097;
-	assert_non_null(strstr(conn_cols(&p, &c), " 4097 "));
+	assert_non_null(strstr(conn_cols(&p, &c), " 1001 "));
 	free(p.cols);
 	(void)state;
 }
@@ -232,6 +233,80 @@ static void test_conn_cols_header_fits(void **state)
 	memset(c.t.saddr, 0xff, 16);
 	memset(c.t.daddr, 0xff, 16);
 	assert_true(strlen(conn_cols(&p, &c)) <= PIPE_CONN_COLS_MAX);
+	free(p.cols);
+	(void)state;
+}
+
+/* Header and line agree, column for column, in every layout. */
+static void assert_header_fits(struct pipe *p, const struct conn *c, int words)
+{
+	size_t h[16], l[16];
+	const char *line = conn_cols(p, c);
+	int n = word_starts(pipe_conn_cols_header(p), h);
+
+	assert_int_equal(n, words);
+	assert_int_equal(word_starts(line, l), words);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(h[i], l[i]);
+	assert_int_equal(strlen(line), strlen(pipe_conn_cols_header(p)));
+}
+
+/*
+ * The cookie is hex, as ss's sk: prints it; a long IPv6 address keeps the
+ * columns (cut around a '~' in the default layout, whole with -w, which
+ * adds NETNS); -T iso widens the time column to a date and a UTC offset.
+ */
+static void test_conn_cols_layouts(void **state)
+{
+	struct pipe p;
+	struct conn c;
+	const char *line;
+	char buf[PIPE_TS_MAX];
+
+	cols_setup(&p, &c, 0x33fe92);
+	assert_string_equal(pipe_conn_cols_header(&p), PIPE_CONN_COLS_HEADER);
+	c.t.family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8:aaaa:bbbb:cccc:dddd:eeee:1", c.t.saddr);
+	inet_pton(AF_INET6, "fe80::1", c.t.daddr);
+	c.t.sport = 443;
+	c.t.dport = 50000;
+	c.t.netns = 4026531840u;
+	line = conn_cols(&p, &c);
+	assert_non_null(strstr(line, " 33fe92 "));
+	/* 35 bytes in 15: its head and tail, the same each time */
+	assert_non_null(strstr(line, " 2001~ddd:eeee:1 443 "));
+	assert_null(strstr(line, "4026531840"));
+	assert_header_fits(&p, &c, 8);
+	free(p.cols);
+
+	memset(&p, 0, sizeof(p));
+	p.o.wide = true;
+	p.o.ts_mode = TS_MONO;
+	assert_int_equal(pipe_cols_init(&p), 0);
+	line = conn_cols(&p, &c);
+	assert_non_null(strstr(line, " 2001:db8:aaaa:bbbb:cccc:dddd:eeee:1 "));
+	assert_non_null(strstr(line, " 4026531840 "));
+	assert_non_null(strstr(pipe_conn_cols_header(&p), " NETNS "));
+	assert_header_fits(&p, &c, 9);
+	/* the widest address there is stays in its column too */
+	memset(c.t.saddr, 0xff, 16);
+	assert_header_fits(&p, &c, 9);
+	free(p.cols);
+
+	memset(&p, 0, sizeof(p));
+	p.o.ts_mode = TS_ISO;
+	p.wall_offset = 1795240404331939372ll;
+	assert_int_equal(pipe_cols_init(&p), 0);
+	setenv("TZ", "UTC", 1);
+	tzset();
+	assert_int_equal(pipe_format_ts(&p, buf, 0), 32);
+	assert_string_equal(buf, "2026-11-21T05:53:24.331939+00:00");
+	p.ts_sec_len = 0;	/* made anew in another zone */
+	setenv("TZ", "XST-5:30", 1);
+	tzset();
+	pipe_format_ts(&p, buf, 0);
+	assert_string_equal(buf, "2026-11-21T11:23:24.331939+05:30");
+	assert_header_fits(&p, &c, 8);
 	free(p.cols);
 	(void)state;
 }
@@ -327,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_addresses_and_ms),
 		cmocka_unit_test(test_conn_cols_follow_changes),
 		cmocka_unit_test(test_conn_cols_header_fits),
+		cmocka_unit_test(test_conn_cols_layouts),
 		cmocka_unit_test(test_comm_space_keeps_columns),
 		cmocka_unit_test(test_fmt_hex),
 		cmocka_unit_test(test_wall_time_clamped),
