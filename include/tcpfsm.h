@@ -89,6 +89,35 @@ enum tcpfsm_kind {
  * exceeds 60 s, the orphaned full socket itself waits in FIN_WAIT2.
  */
 #define TCPFSM_F_DEAD 0x10
+/*
+ * Timewait records (TCPFSM_EV_TW_START) only: not the timer, the peer's FIN
+ * reaching an orphaned FIN_WAIT2 minisocket, which made it TIME_WAIT (seen
+ * at skb:kfree_skb of that FIN in tcp_v4_rcv/tcp_v6_rcv). The re-armed
+ * timer often stays in its timer-wheel bucket and fires no tracepoint.
+ */
+#define TCPFSM_F_FIN 0x20
+/*
+ * Timewait removals (TCPFSM_EV_TW_CANCEL) only: the minisocket had already
+ * left the established hash table when its timer was removed, which only
+ * connect() taking its 4-tuple does (tcp_tw_reuse, the kernel's
+ * TcpExtTWRecycled); an RST, a purge or an expiry unhash it afterwards.
+ */
+#define TCPFSM_F_REUSED 0x40
+/*
+ * Timewait starts in FIN_WAIT2 only: the kernel side watches this orphan
+ * for the peer's FIN (TCPFSM_F_FIN), so while no such record comes, it is
+ * still in FIN_WAIT2.
+ */
+#define TCPFSM_F_WATCHED 0x80
+/*
+ * Request starts (TCPFSM_EV_REQ_START) only: not a request sock's timer but
+ * the retransmit timer a TCP Fast Open child arms at the SYN (it is a full
+ * socket in SYN_RECV from the SYN on; no request timer is armed for it).
+ */
+#define TCPFSM_F_FASTOPEN 0x20
+
+/* Orphaned FIN_WAIT2 minisockets the kernel side watches for FIN at once. */
+#define TCPFSM_MAX_ORPHANS 16384
 
 /* The kernel's TCP_TIMEWAIT_LEN: how long TIME_WAIT is armed for. */
 #define TCPFSM_TIMEWAIT_LEN_NS 60000000000ull
