@@ -515,7 +515,10 @@ static void test_half_open_timeout(void **state)
 	engine_free(eng);
 }
 
-/* TIME_WAIT removed early by a new connect() on the same 4-tuple. */
+/*
+ * TIME_WAIT taken over by a new connect() on the same 4-tuple: the kernel
+ * side says so on the removal (TCPFSM_F_REUSED), which ends it at once.
+ */
 static void test_time_wait_reused(void **state)
 {
 	struct seen s;
@@ -528,71 +531,49 @@ static void test_time_wait_reused(void **state)
 		st(CLI, 8, 2 * S + 50, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
 	};
 
+	evs[3].flags = TCPFSM_F_REUSED;
 	/* cookie 7 first seen as it closes: mid-life, no lifecycle start */
 	feed(eng, evs, 1);
 	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.tr[0].known, DUR_UNKNOWN);
-	feed_until(eng, evs + 1, 4, 3 * S);
+	/* no grace: the removal is the end */
+	feed(eng, evs + 1, 3);
 	assert_int_equal(s.nclosed, 2);
 	assert_int_equal(s.closed[1].cookie, 7);
 	assert_int_equal(s.closed[1].end, END_REUSED);
+	assert_int_equal(s.closed[1].end_ns, 2 * S + 10);
+	assert_int_equal(s.tr[s.ntr - 1].prev, 2 * S + 10 - 1 * MS);
 	engine_free(eng);
 }
 
 /*
- * Reuse is found under load: many other connects (unbound, so port 0 at
- * SYN_SENT) within the grace period must not hide the one that took the
- * tuple. Measured: with a load generator running, a loopback TIME_WAIT
- * reused by a bound connect() was reported "killed" (64 recent connects
- * were remembered, and thousands came within the 20 ms grace).
+ * Without TCPFSM_F_REUSED a removal is not a reuse, even when a connect()
+ * on the same tuple follows: the kernel unhashes a TIME_WAIT it reuses
+ * before removing its timer, so one removed while hashed was killed (an
+ * RST, which frees the tuple for that connect). Guessing from connects
+ * called 1,001 of 3,726 reuses "killed" in a 4 s churn.
  */
-static void test_time_wait_reused_under_churn(void **state)
+static void test_time_wait_connect_after_kill(void **state)
 {
 	struct seen s;
 	struct engine_config cfg;
-	/* thousands of transitions: only the ends are looked at */
 	struct engine_cb cb = { NULL, on_closed, NULL, &s };
 	struct engine *eng;
 	struct tcpfsm_event evs[] = {
 		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
 		ACTIVE_CLOSE(CLI, 7, 3 * MS, 4 * MS, 100),
 		HANDOVER(CLI, 7, 5 * MS, 5 * MS + 1, TCPFSM_ST_TIME_WAIT),
-		/* the same tuple, bound: SYN_SENT shows it; the TIME_WAIT goes */
 		st(CLI, 8, 2 * S, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2 * S + 10, 0, TCPFSM_ST_TIME_WAIT),
 		st(CLI, 8, 2 * S + 50, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
 	};
-	int i;
 
 	engine_config_default(&cfg);
 	memset(&s, 0, sizeof(s));
 	eng = engine_new(&cfg, &cb);
-	feed(eng, evs, 9);
-	for (i = 0; i < 1000; i++) {
-		/* others' connects, port not yet picked at SYN_SENT */
-		struct tcpfsm_event o = st(CLI, 1000 + i, 2 * S + 100 + i * 10,
-					   TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 200, true);
-
-		o.sport = 0;
-		o.dport = 9000;
-		engine_event(eng, &o);
-		o = st(CLI, 1000 + i, 2 * S + 105 + i * 10, TCPFSM_ST_SYN_SENT,
-		       TCPFSM_ST_ESTABLISHED, 0, false);
-		o.sport = 30000 + i;
-		o.dport = 9000;
-		engine_event(eng, &o);
-	}
-	engine_advance(eng, 3 * S);
+	feed_until(eng, evs, 9, 3 * S);
 	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.closed[0].cookie, 7);
-	assert_int_equal(s.closed[0].end, END_REUSED);
-	/* a removal with no connect on its tuple stays "killed" */
-	engine_free(eng);
-	memset(&s, 0, sizeof(s));
-	eng = engine_new(&cfg, &cb);
-	feed(eng, evs, 6);
-	feed_until(eng, evs + 7, 1, 3 * S);
-	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.closed[0].end, END_KILLED);
 	engine_free(eng);
 }
@@ -1684,7 +1665,7 @@ int main(void)
 		cmocka_unit_test(test_passive_child_without_birth_record),
 		cmocka_unit_test(test_half_open_timeout),
 		cmocka_unit_test(test_time_wait_reused),
-		cmocka_unit_test(test_time_wait_reused_under_churn),
+		cmocka_unit_test(test_time_wait_connect_after_kill),
 		cmocka_unit_test(test_time_wait_killed),
 		cmocka_unit_test(test_simultaneous_close_and_reset),
 		cmocka_unit_test(test_duplicate_gap_reorder),
