@@ -559,6 +559,8 @@ int BPF_PROG(handle_timer_expire, struct timer_list *timer, unsigned long now)
 /* [lo, hi): the code of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms */
 const volatile __u64 v4_rcv_lo = 0, v4_rcv_hi = 0;
 const volatile __u64 v6_rcv_lo = 0, v6_rcv_hi = 0;
+/* false: as on kernels before 6.11 (the tests try both ways on one kernel) */
+const volatile bool use_rx_sk = true;
 
 #define ETH_P_IP 0x0800
 #define TCP_FLAG_FIN 0x01
@@ -590,7 +592,7 @@ int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location)
 	      (loc >= v6_rcv_lo && loc < v6_rcv_hi)))
 		return 0;
 	/* Linux 6.11+: the socket the skb reached, if any */
-	if (bpf_core_field_exists(struct trace_event_raw_kfree_skb, rx_sk)) {
+	if (use_rx_sk && bpf_core_field_exists(struct trace_event_raw_kfree_skb, rx_sk)) {
 		struct sock *rx_sk = (void *)ctx[3];
 
 		if (!rx_sk || rx_sk->__sk_common.skc_state != TCPFSM_ST_TIME_WAIT)

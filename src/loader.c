@@ -194,6 +194,9 @@ static void set_minisock_extras(struct tcpfsm_bpf *skel, const uint64_t *addr,
 		skel->rodata->v6_rcv_hi = ends[4];
 	}
 	skel->rodata->fin_watch = true;
+	/* for the tests: the pre-6.11 way (4-tuple alone) on any kernel */
+	if (getenv("TCPFSM_TEST_NO_RX_SK"))
+		skel->rodata->use_rx_sk = false;
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
