@@ -310,24 +310,20 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
  */
 const volatile bool fin_watch = false;	 /* handle_kfree_skb is attached */
 
-struct orphan {
-	__u64 tw;	/* the inet_timewait_sock, to read its substate */
-	__u64 cookie;
-};
-
 /* LRU: an entry whose end was never seen cannot fill the table for good. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, TCPFSM_MAX_ORPHANS);
-	__type(key, struct tuple);
-	__type(value, struct orphan);
+	__type(key, struct tcpfsm_orphan_key);
+	__type(value, struct tcpfsm_orphan);
 } orphans SEC(".maps");
 
 /*
  * t as a map key: padding zeroed, an IPv4 pair (native or mapped) in word 3
  * alone, so that a minisocket and the packet headers give the same key.
  */
-static __always_inline void orphan_key(struct tuple *k, const struct tuple *t)
+static __always_inline void orphan_key(struct tcpfsm_orphan_key *k,
+				       const struct tuple *t)
 {
 	__builtin_memset(k, 0, sizeof(*k));
 	k->netns = t->netns;
@@ -356,8 +352,8 @@ static __always_inline __u8 tw_watch(struct timer_list *timer, __u8 kind,
 {
 	struct inet_timewait_sock *tw = (void *)timer -
 		bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
-	struct orphan o = { .tw = (__u64)tw, .cookie = cookie };
-	struct tuple k;
+	struct tcpfsm_orphan o = { .tw = (__u64)tw, .cookie = cookie };
+	struct tcpfsm_orphan_key k;
 	__u8 flags = 0;
 
 	if (kind == TCPFSM_EV_TW_CANCEL &&
@@ -581,10 +577,11 @@ int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location)
 {
 	__u64 loc = (__u64)location, tw;
 	struct inet_timewait_sock *rx_tw = NULL;
+	struct tcpfsm_orphan_key k;
+	struct tcpfsm_orphan *o;
 	struct tcpfsm_event *e;
-	struct orphan *o;
 	unsigned char *head;
-	struct tuple k;
+	struct tuple t = {};
 	__u8 th[14];
 	__u64 cookie;
 
@@ -631,10 +628,21 @@ int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location)
 		return 0;
 	tw = rx_tw ? (__u64)rx_tw : o->tw;
 	cookie = o->cookie;
-	if (BPF_CORE_READ((struct inet_timewait_sock *)tw, tw_substate) !=
-	    TCPFSM_ST_TIME_WAIT)
+	/*
+	 * An orphan seeded by user space (tw 0) on a kernel without rx_sk:
+	 * its substate cannot be read; an in-window FIN (all but a stray
+	 * one) made it TIME_WAIT.
+	 */
+	if (tw && BPF_CORE_READ((struct inet_timewait_sock *)tw, tw_substate) !=
+		  TCPFSM_ST_TIME_WAIT)
 		return 0; /* out of window: still FIN_WAIT2 */
 	bpf_map_delete_elem(&orphans, &k);
+	t.netns = k.netns;
+	t.sport = k.sport;
+	t.dport = k.dport;
+	t.family = k.family;
+	__builtin_memcpy(t.saddr, k.saddr, 16);
+	__builtin_memcpy(t.daddr, k.daddr, 16);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -642,7 +650,7 @@ int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location)
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
-	put_tuple(e, &k);
+	put_tuple(e, &t);
 	e->ts_ns = bpf_ktime_get_ns();
 	e->kind = TCPFSM_EV_TW_START;
 	e->flags = TCPFSM_F_FIN;

@@ -116,8 +116,34 @@ enum tcpfsm_kind {
  */
 #define TCPFSM_F_FASTOPEN 0x20
 
-/* Orphaned FIN_WAIT2 minisockets the kernel side watches for FIN at once. */
+/*
+ * Orphaned FIN_WAIT2 minisockets the kernel side watches for the FIN at
+ * once (an LRU map: past that, the longest watched are dropped from it).
+ */
 #define TCPFSM_MAX_ORPHANS 16384
+
+/*
+ * The watch's key: the minisocket's 4-tuple as its own (local first), an
+ * IPv4 pair (native or IPv4-mapped) in word 3 alone, the rest zero. User
+ * space adds the orphans that existed before tracing (seeding), with tw 0.
+ */
+struct tcpfsm_orphan_key {
+	__u32 netns;
+	__u16 sport;	   /* host order */
+	__u16 dport;	   /* host order */
+	__u16 family;	   /* AF_INET for an IPv4-mapped pair */
+	__u16 __pad[3];
+	__u32 saddr[4];
+	__u32 daddr[4];
+};
+
+struct tcpfsm_orphan {
+	__u64 tw;	   /* the inet_timewait_sock; 0: added by user space */
+	__u64 cookie;
+};
+
+_Static_assert(sizeof(struct tcpfsm_orphan_key) == 48,
+	       "struct tcpfsm_orphan_key is a map key shared with user space");
 
 /* The kernel's TCP_TIMEWAIT_LEN: how long TIME_WAIT is armed for. */
 #define TCPFSM_TIMEWAIT_LEN_NS 60000000000ull

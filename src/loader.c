@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -387,6 +388,31 @@ uint64_t tracer_bad(const struct tracer *t)
 bool tracer_has_minisocks(const struct tracer *t)
 {
 	return t->minisocks;
+}
+
+int tracer_watch_orphan(struct tracer *t, uint64_t cookie, const struct tuple *tu)
+{
+	struct tcpfsm_orphan_key k;
+	struct tcpfsm_orphan o = { .tw = 0, .cookie = cookie };
+
+	if (!t->minisocks || !t->skel->rodata->fin_watch)
+		return -EOPNOTSUPP;
+	memset(&k, 0, sizeof(k));
+	k.netns = tu->netns;
+	k.sport = tu->sport;
+	k.dport = tu->dport;
+	k.family = tu->family;
+	if (tu->family == AF_INET) {
+		memcpy(&k.saddr[3], tu->saddr, 4);
+		memcpy(&k.daddr[3], tu->daddr, 4);
+	} else {
+		memcpy(k.saddr, tu->saddr, 16);
+		memcpy(k.daddr, tu->daddr, 16);
+	}
+	if (bpf_map__update_elem(t->skel->maps.orphans, &k, sizeof(k), &o,
+				 sizeof(o), BPF_NOEXIST))
+		return -errno;
+	return 0;
 }
 
 void tracer_detach(struct tracer *t)

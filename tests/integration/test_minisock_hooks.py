@@ -212,3 +212,37 @@ def test_fast_open_children(tracer, veth, peers):
     assert [p["state"] for p in life["path"]] == ["SYN_RECV"], life
     assert life["path"][0]["ns"] is not None and life["path"][0]["ns"] > 0, life
     assert life["incomplete"] is False, life
+
+
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+def test_fin_into_orphan_seeded_at_start(tracer, netns, peers, family):
+    """An orphaned FIN_WAIT2 minisocket that existed before tracing began
+    (read by seeding) is watched for its FIN too: FIN_WAIT2 -> TIME_WAIT
+    at the server's close(), live, with both tracers (rx_sk, and 4-tuple
+    alone: there the kernel side cannot read its substate and trusts the
+    FIN)."""
+    ns = netns()
+    addr = "127.0.0.1" if family == "ipv4" else "::1"
+    srv, cli = peers(ns, "srv"), peers(ns, "cli")
+    sport = int(srv.do(f"listen L {addr} 0"))
+    cport = int(cli.do(f"connect C {addr} {sport}"))
+    srv.do("accept L S")
+    cli.do("close C")
+    srv.do("eof S")
+    wait_for(lambda: ns.ss("-tanH", "state", "fin-wait-2", f"sport = :{cport}").strip(),
+             what="the client's orphaned FIN_WAIT2")
+    args = ("--netns", str(ns.inode))
+    tracers = {"rx_sk": tracer(*args),
+               "tuple": tracer(*args, env={"TCPFSM_TEST_NO_RX_SK": "1"})}
+    s0, s1 = map(int, srv.do("closets S").split())
+    for name, tr in tracers.items():
+        tr.wait(lambda rs: fin_time_wait(
+            [r for r in rs if r.get("type") == "transition" and r["netns"] == ns.inode], cport),
+            timeout=LIVE, what=f"{name}: the seeded orphan's FIN_WAIT2 -> TIME_WAIT")
+    for name, tr in tracers.items():
+        tr.stop()
+        tr.assert_nothing_lost()
+        tw, = fin_time_wait(transitions(tr, ns.inode), cport)
+        assert tw["source"] == "timewait" and not tw.get("inferred"), (name, tw)
+        assert s0 <= tw["mono_ns"] <= s1 + 5 * MS, (name, tw, s0, s1)
+        assert tw["prev_lower_bound"] is True and tw["orphan"] is True, (name, tw)
