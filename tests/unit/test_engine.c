@@ -485,6 +485,88 @@ static void test_passive_child_without_birth_record(void **state)
 	engine_free(eng);
 }
 
+/*
+ * The peer's FIN seen reaching the orphaned FIN_WAIT2 minisocket (a TW_START
+ * with TCPFSM_F_FIN, from skb:kfree_skb): TIME_WAIT begins at it, exactly,
+ * with no timer event at all; the timer's later removal and expiry end
+ * TIME_WAIT without a second FIN_WAIT2 -> TIME_WAIT.
+ */
+static void test_orphan_fin_wait2_fin_record(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		ACTIVE_CLOSE(CLI, 7, 3 * MS, 12 * MS, 100),
+		HANDOVER(CLI, 7, 13 * MS, 13 * MS + 1, TCPFSM_ST_FIN_WAIT2),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 1500 * MS, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 61 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 61 * S + 10, 0, TCPFSM_ST_TIME_WAIT),
+	};
+
+	evs[4].flags = TCPFSM_F_DEADLINE | TCPFSM_F_WATCHED;
+	evs[4].aux = 60 * S;
+	evs[6].flags = TCPFSM_F_FIN;
+	/* the re-armed timer kept the FIN_WAIT2 deadline's bucket: 60.013 s */
+	evs[7].flags = evs[8].flags = TCPFSM_F_DEADLINE;
+	evs[7].aux = 13 * MS;
+	feed(eng, evs, 6 + 1);
+	assert_int_equal(s.ntr, 5);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[4].ts, 1500 * MS);
+	assert_int_equal(s.tr[4].prev, 1488 * MS);
+	assert_int_equal(s.tr[4].known, DUR_EXACT);
+	assert_false(s.tr[4].inferred);
+	assert_true(s.tr[4].orphan);
+	assert_int_equal(s.tr[4].orphan_ns, 1500 * MS - (13 * MS + 1));
+	feed(eng, evs + 7, 2);
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.tr[5].old, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[5].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[5].end, END_EXPIRED);
+	assert_int_equal(s.tr[5].prev, 61 * S - 1500 * MS);
+	assert_int_equal(s.nclosed, 1);
+	assert_false(conn_incomplete(&s.closed[0]));
+	engine_free(eng);
+}
+
+/*
+ * A TCP Fast Open child: made at the SYN, no request timer; the kernel side
+ * sends its retransmit timer's start as the request's (TCPFSM_F_FASTOPEN).
+ * Reset in SYN_RECV by its listener's close, it is one passive connection
+ * with SYN_RECV timed from the SYN and the listener's owner.
+ */
+static void test_fastopen_child_reset_in_syn_recv(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		ev(SRV, TCPFSM_EV_REQ_START, 0, 10 * MS, 0, TCPFSM_ST_SYN_RECV),
+		/* the listener's close() resets its unaccepted child */
+		st(SRV, 9, 300 * MS, TCPFSM_ST_SYN_RECV, TCPFSM_ST_CLOSE, 200, false),
+		st(SRV, 5, 300 * MS + 1, TCPFSM_ST_LISTEN, TCPFSM_ST_CLOSE, 200, true),
+	};
+	uint8_t known;
+
+	evs[1].flags = TCPFSM_F_FASTOPEN;
+	evs[1].aux = 5;
+	feed_until(eng, evs, 4, 1 * S);
+	assert_int_equal(s.nclosed, 2);
+	assert_int_equal(s.closed[0].cookie, 9);
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_RESET);
+	assert_int_equal(s.closed[0].owner.pid, 200);
+	assert_int_equal(s.closed[0].listener, 5);
+	assert_int_equal(s.closed[0].npath, 1);
+	assert_int_equal(s.closed[0].path_state[0], TCPFSM_ST_SYN_RECV);
+	assert_int_equal(conn_path_ns(&s.closed[0], 0, &known), 290 * MS);
+	assert_int_equal(known, DUR_EXACT);
+	assert_false(conn_incomplete(&s.closed[0]));
+	engine_free(eng);
+}
+
 /* A half-open request whose final ACK never comes: retransmits, dropped. */
 static void test_half_open_timeout(void **state)
 {
@@ -1664,6 +1746,8 @@ int main(void)
 		cmocka_unit_test(test_passive_open_and_close),
 		cmocka_unit_test(test_passive_child_without_birth_record),
 		cmocka_unit_test(test_half_open_timeout),
+		cmocka_unit_test(test_orphan_fin_wait2_fin_record),
+		cmocka_unit_test(test_fastopen_child_reset_in_syn_recv),
 		cmocka_unit_test(test_time_wait_reused),
 		cmocka_unit_test(test_time_wait_connect_after_kill),
 		cmocka_unit_test(test_time_wait_killed),
