@@ -306,7 +306,7 @@ def test_sigterm_detaches_and_reports(tracer):
     t = tracer()
     # other tests' tracers run in parallel: only this process's programs
     ours = prog_ids_of(t.proc.pid) & tcpfsm_prog_ids()
-    assert len(ours) == 4, ours  # the state program and three timer programs
+    assert len(ours) == 5, ours  # the state program, three timer programs, the FIN watch
     t.stop(signal.SIGTERM)
     assert t.returncode == 0
     t.assert_nothing_lost()
