@@ -841,6 +841,8 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 	}
 	if (c && (ev->flags & TCPFSM_F_DEADLINE))
 		c->tw_deadline_ns = ev->ts_ns + ev->aux;
+	if (c && ev->kind == TCPFSM_EV_TW_START)
+		c->fin_watched = !!(ev->flags & TCPFSM_F_WATCHED);
 
 	switch (ev->kind) {
 	case TCPFSM_EV_TW_START:
@@ -853,6 +855,7 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 			}
 			c->cookie = ev->cookie;
 			c->state = TCPFSM_ST_UNKNOWN;
+			c->fin_watched = !!(ev->flags & TCPFSM_F_WATCHED);
 			set_minisock(c, sub, ev->ts_ns);
 			move(e, c, ev, ev->ts_ns, sub);
 			return;
@@ -882,16 +885,18 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 			finish_conn(e, c, ev, ev->ts_ns, END_REUSED);
 			return;
 		}
-		if (sub == TCPFSM_ST_TIME_WAIT &&
-		    c->state == TCPFSM_ST_FIN_WAIT2 && deadline_kept(ev, prev_deadline)) {
+		if (sub == TCPFSM_ST_TIME_WAIT && c->state == TCPFSM_ST_FIN_WAIT2 &&
+		    (deadline_kept(ev, prev_deadline) || c->fin_watched)) {
 			/*
 			 * TIME_WAIT now, but the timer still has the deadline
-			 * FIN_WAIT2 armed: no silent re-arm happened, so the
+			 * FIN_WAIT2 armed (or the FIN is watched, so no FIN
+			 * went unseen): no silent re-arm happened, so the
 			 * FIN is being handled right now and this removal is
 			 * its re-arm moving to another timer-wheel bucket (a
-			 * start follows), or an expiry (FIN right after
-			 * FIN_WAIT2 began). The next event, or none, says
-			 * which; until then this is still FIN_WAIT2.
+			 * start follows, then the FIN's own record), or an
+			 * expiry (FIN right after FIN_WAIT2 began). The next
+			 * event, or none, says which; until then this is
+			 * still FIN_WAIT2.
 			 */
 			c->tw_substate = sub;
 		} else {
@@ -1172,6 +1177,8 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 			state = TCPFSM_ST_TIME_WAIT;
 		set_minisock(c, state, now_ns);
 		c->tw_deadline_ns = tw_deadline_ns;
+		c->fin_watched = state == TCPFSM_ST_FIN_WAIT2 &&
+				 (flags & ENGINE_SEED_WATCHED);
 	} else if ((flags & ENGINE_SEED_ORPHAN) && state == TCPFSM_ST_FIN_WAIT2) {
 		/* the full socket holds it (see TCPFSM_F_DEAD) */
 		became_orphan(c, now_ns);

@@ -409,8 +409,9 @@ int tracer_watch_orphan(struct tracer *t, uint64_t cookie, const struct tuple *t
 		memcpy(k.saddr, tu->saddr, 16);
 		memcpy(k.daddr, tu->daddr, 16);
 	}
+	/* one the kernel side added meanwhile (with its minisocket) stays */
 	if (bpf_map__update_elem(t->skel->maps.orphans, &k, sizeof(k), &o,
-				 sizeof(o), BPF_NOEXIST))
+				 sizeof(o), BPF_NOEXIST) && errno != EEXIST)
 		return -errno;
 	return 0;
 }

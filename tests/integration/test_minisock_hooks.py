@@ -140,8 +140,11 @@ def test_time_wait_reuse_counted_as_the_kernel_does(tracer, netns):
     ns.exec("sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse_delay=1", check=False)  # 6.13+
     lf = tracer("--netns", str(ns.inode), cmd="life")
     before = nstat(ns, "TcpExtTWRecycled")
+    # before 6.13 (no tcp_tw_reuse_delay) a TIME_WAIT is reused once its
+    # timestamp is a second old: connects find no free port meanwhile
+    # (EADDRNOTAVAIL, counted by loadgen), which changes nothing here
     out = ns.exec(LOADGEN, "-n", "3000", "-k", "1", "-t", "2", "-d", "20")
-    assert "errors=0" in out, out
+    assert "connections=3000 " in out, out
     recycled = nstat(ns, "TcpExtTWRecycled") - before
     assert recycled > 0, "no TIME_WAIT was reused: the test proves nothing"
     # every reuse ends a connection at once: wait for as many as the kernel counted
@@ -245,4 +248,4 @@ def test_fin_into_orphan_seeded_at_start(tracer, netns, peers, family):
         tw, = fin_time_wait(transitions(tr, ns.inode), cport)
         assert tw["source"] == "timewait" and not tw.get("inferred"), (name, tw)
         assert s0 <= tw["mono_ns"] <= s1 + 5 * MS, (name, tw, s0, s1)
-        assert tw["orphan"] is True, (name, tw)
+        assert tw.get("orphan") is True, (name, tw)

@@ -567,6 +567,57 @@ static void test_fastopen_child_reset_in_syn_recv(void **state)
 	engine_free(eng);
 }
 
+/*
+ * A watched orphan (here seeded, with a deadline the dump read 30 ms off, as
+ * on a slow machine) gets the FIN; its re-arm moves the timer: a removal in
+ * TIME_WAIT whose deadline does not match, a start, then the FIN's own
+ * record. Watched, the removal cannot be the end of a FIN gone unseen: it
+ * waits for the start, and TIME_WAIT begins there, not "unknown". Measured
+ * on 6.12 under QEMU: without this, FIN_WAIT2's time was lost.
+ */
+static void test_watched_orphan_rearm_deadline_off(void **state)
+{
+	struct seen s;
+	struct engine *eng;
+	struct tcpfsm_event evs[] = {
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 10 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 10 * S + 2000, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 10 * S + 9000, 0, TCPFSM_ST_TIME_WAIT),
+	};
+	struct owner none = { 0 };
+	struct tuple t;
+	unsigned int how;
+
+	evs[0].flags = evs[1].flags = TCPFSM_F_DEADLINE;
+	evs[0].aux = 100 * MS + 50 * S + 30 * MS - 10 * S;
+	evs[1].aux = 60 * S;
+	evs[2].flags = TCPFSM_F_FIN;
+	tuple_from_event(&t, &evs[0]);
+	for (how = 0; how < 2; how++) {
+		eng = new_engine(&s, NULL);
+		assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none,
+					     100 * MS, ENGINE_SEED_MINISOCK |
+					     (how ? ENGINE_SEED_WATCHED : 0),
+					     100 * MS + 50 * S), 0);
+		engine_seed_done(eng, 200 * MS);
+		feed(eng, evs, 3);
+		assert_int_equal(s.ntr, 1);
+		assert_int_equal(s.tr[0].old, TCPFSM_ST_FIN_WAIT2);
+		assert_int_equal(s.tr[0].new, TCPFSM_ST_TIME_WAIT);
+		if (!how) {
+			/* unwatched: a FIN may have gone unseen, the split is unknown */
+			assert_int_equal(s.tr[0].known, DUR_UNKNOWN);
+		} else {
+			assert_int_equal(s.tr[0].ts, 10 * S + 2000);
+			assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+			assert_int_equal(s.tr[0].prev, 10 * S + 2000 - 100 * MS);
+			assert_true(s.tr[0].orphan);
+			assert_false(s.tr[0].inferred);
+		}
+		engine_free(eng);
+	}
+}
+
 /* A half-open request whose final ACK never comes: retransmits, dropped. */
 static void test_half_open_timeout(void **state)
 {
@@ -1748,6 +1799,7 @@ int main(void)
 		cmocka_unit_test(test_half_open_timeout),
 		cmocka_unit_test(test_orphan_fin_wait2_fin_record),
 		cmocka_unit_test(test_fastopen_child_reset_in_syn_recv),
+		cmocka_unit_test(test_watched_orphan_rearm_deadline_off),
 		cmocka_unit_test(test_time_wait_reused),
 		cmocka_unit_test(test_time_wait_connect_after_kill),
 		cmocka_unit_test(test_time_wait_killed),
