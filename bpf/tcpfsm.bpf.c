@@ -310,9 +310,14 @@ int BPF_PROG(handle_set_state, struct sock *sk, int oldstate, int newstate)
  */
 const volatile bool fin_watch = false;	 /* handle_kfree_skb is attached */
 
-/* LRU: an entry whose end was never seen cannot fill the table for good. */
+/*
+ * Not an LRU map: a full one evicts silently, and an orphan dropped from
+ * the watch would look watched. Every entry goes at its orphan's timer
+ * removal or its FIN; past TCPFSM_MAX_ORPHANS at once, an orphan's start
+ * goes without TCPFSM_F_WATCHED, and user space knows not to rely on it.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, TCPFSM_MAX_ORPHANS);
 	__type(key, struct tcpfsm_orphan_key);
 	__type(value, struct tcpfsm_orphan);

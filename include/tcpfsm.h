@@ -118,7 +118,7 @@ enum tcpfsm_kind {
 
 /*
  * Orphaned FIN_WAIT2 minisockets the kernel side watches for the FIN at
- * once (an LRU map: past that, the longest watched are dropped from it).
+ * once; one that begins past that is not watched (no TCPFSM_F_WATCHED).
  */
 #define TCPFSM_MAX_ORPHANS 16384
 
