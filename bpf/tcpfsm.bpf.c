@@ -638,9 +638,17 @@ int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location)
 	 * its substate cannot be read; an in-window FIN (all but a stray
 	 * one) made it TIME_WAIT.
 	 */
-	if (tw && BPF_CORE_READ((struct inet_timewait_sock *)tw, tw_substate) !=
-		  TCPFSM_ST_TIME_WAIT)
-		return 0; /* out of window: still FIN_WAIT2 */
+	if (tw) {
+		struct inet_timewait_sock *tws = (void *)tw;
+
+		/* an entry left by an orphan that ended unseen (seeding's race) */
+		if (BPF_CORE_READ(tws, __tw_common.skc_cookie.counter) != cookie) {
+			bpf_map_delete_elem(&orphans, &k);
+			return 0;
+		}
+		if (BPF_CORE_READ(tws, tw_substate) != TCPFSM_ST_TIME_WAIT)
+			return 0; /* out of window: still FIN_WAIT2 */
+	}
 	bpf_map_delete_elem(&orphans, &k);
 	t.netns = k.netns;
 	t.sport = k.sport;
