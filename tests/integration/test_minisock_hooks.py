@@ -217,18 +217,21 @@ def test_fast_open_children(tracer, veth, peers):
     assert life["incomplete"] is False, life
 
 
-@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+@pytest.mark.parametrize("family", ["ipv4", "ipv6", "v4mapped"])
 def test_fin_into_orphan_seeded_at_start(tracer, netns, peers, family):
     """An orphaned FIN_WAIT2 minisocket that existed before tracing began
     (read by seeding) is watched for its FIN too: FIN_WAIT2 -> TIME_WAIT
     at the server's close(), live, with both tracers (rx_sk, and 4-tuple
     alone: there the kernel side cannot read its substate and trusts the
-    FIN)."""
+    FIN). v4mapped: both ends IPv6 sockets speaking IPv4 (a dual-stack
+    listener on [::]): the minisocket is IPv6, the FIN comes through
+    tcp_v4_rcv."""
     ns = netns()
-    addr = "127.0.0.1" if family == "ipv4" else "::1"
+    laddr, caddr = {"ipv4": ("127.0.0.1",) * 2, "ipv6": ("::1",) * 2,
+                    "v4mapped": ("::", "::ffff:127.0.0.1")}[family]
     srv, cli = peers(ns, "srv"), peers(ns, "cli")
-    sport = int(srv.do(f"listen L {addr} 0"))
-    cport = int(cli.do(f"connect C {addr} {sport}"))
+    sport = int(srv.do(f"listen L {laddr} {0}"))
+    cport = int(cli.do(f"connect C {caddr} {sport}"))
     srv.do("accept L S")
     cli.do("close C")
     srv.do("eof S")
