@@ -365,6 +365,85 @@ int BPF_PROG(handle_set_state_nested, struct sock *sk, int oldstate, int newstat
 	return set_state(sk, oldstate, newstate);
 }
 
+/* ---- twkernel: orphaned FIN_WAIT2 minisockets watched for the FIN ----
+ *
+ * An orphaned FIN_WAIT2 minisocket that gets the peer's FIN turns TIME_WAIT
+ * with its timer re-armed, and when the new expiry stays in the same
+ * timer-wheel bucket no timer tracepoint fires. What always fires is
+ * skb:kfree_skb for that FIN, at tcp_v4_rcv/tcp_v6_rcv's discard
+ * (handle_kfree_skb below). On kernels before 6.11 that tracepoint does not
+ * say which socket the skb reached, so the orphans are kept here by 4-tuple
+ * from their timer's start until their timer's removal or their FIN.
+ */
+const volatile bool fin_watch = false;	 /* handle_kfree_skb is attached */
+
+/*
+ * Not an LRU map: a full one evicts silently, and an orphan dropped from
+ * the watch would look watched. Every entry goes at its orphan's timer
+ * removal or its FIN; past TCPFSM_MAX_ORPHANS at once, an orphan's start
+ * goes without TCPFSM_F_WATCHED, and user space knows not to rely on it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPFSM_MAX_ORPHANS);
+	__type(key, struct tcpfsm_orphan_key);
+	__type(value, struct tcpfsm_orphan);
+} orphans SEC(".maps");
+
+/*
+ * t as a map key: padding zeroed, an IPv4 pair (native or mapped) in word 3
+ * alone, so that a minisocket and the packet headers give the same key.
+ */
+static __always_inline void orphan_key(struct tcpfsm_orphan_key *k,
+				       const struct tuple *t)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->netns = t->netns;
+	k->sport = t->sport;
+	k->dport = t->dport;
+	k->family = t->family;
+	if (t->family == AF_INET) {
+		k->saddr[3] = t->saddr[3];
+		k->daddr[3] = t->daddr[3];
+	} else {
+		__builtin_memcpy(k->saddr, t->saddr, 16);
+		__builtin_memcpy(k->daddr, t->daddr, 16);
+	}
+}
+
+/*
+ * Flags for a timewait record of kind, tw_substate sub: an orphan starting
+ * is watched for its FIN (TCPFSM_F_WATCHED when it is); a removal ends the
+ * watch, and says whether connect() had taken the tuple (TCPFSM_F_REUSED:
+ * __inet_check_established() unhashes the minisocket before it removes
+ * the timer; every other end removes the timer first).
+ */
+static __always_inline __u8 tw_watch(struct timer_list *timer, __u8 kind,
+				     const struct tuple *t, __u64 cookie,
+				     __u8 sub)
+{
+	struct inet_timewait_sock *tw = (void *)timer -
+		bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+	struct tcpfsm_orphan o = { .tw = (__u64)tw, .cookie = cookie };
+	struct tcpfsm_orphan_key k;
+	__u8 flags = 0;
+
+	if (kind == TCPFSM_EV_TW_CANCEL &&
+	    !BPF_CORE_READ(tw, __tw_common.skc_nulls_node.pprev))
+		flags |= TCPFSM_F_REUSED;
+	if (!fin_watch || sub != TCPFSM_ST_FIN_WAIT2 || kind == TCPFSM_EV_TW_EXPIRE)
+		return flags;
+	orphan_key(&k, t);
+	if (kind == TCPFSM_EV_TW_START) {
+		if (!bpf_map_update_elem(&orphans, &k, &o, BPF_ANY))
+			flags |= TCPFSM_F_WATCHED;
+	} else {
+		bpf_map_delete_elem(&orphans, &k);
+	}
+	return flags;
+}
+/* ---- end twkernel block ---- */
+
 static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 {
 	struct inet_timewait_sock *tw = NULL;
@@ -430,6 +509,7 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 			e->aux = (expires - jiffies) * (1000000000ull / CONFIG_HZ);
 			e->flags = TCPFSM_F_DEADLINE;
 		}
+		e->flags |= tw_watch(timer, kind, &t, e->cookie, e->newstate);
 	} else {
 		e->newstate = TCPFSM_ST_SYN_RECV;
 		e->retrans = req->num_retrans;
@@ -439,6 +519,67 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 	submit(e);
 	return 0;
 }
+
+/* ---- twkernel: Fast Open children ---- */
+const volatile __u64 write_timer_fn = 0; /* &tcp_write_timer; 0: off */
+
+/*
+ * A TCP Fast Open child is made at the SYN, a full socket in SYN_RECV, and
+ * no request timer is armed for it: its birth would only be its
+ * LISTEN -> SYN_RECV state record, which skip_child_birth drops (and which
+ * before 6.13 or so carries the listener's cookie and tuple, not its own).
+ * tcp_fastopen_create_child() arms its retransmit timer (tcp_write_timer)
+ * right then, so that start stands for its request's: a TCPFSM_EV_REQ_START
+ * record by 4-tuple, joined to the child by user space as a request is.
+ * Only a socket in SYN_RECV with fastopen_rsk set is one (a simultaneous
+ * open's SYN_RECV has none); the state is read first.
+ */
+static __always_inline int fastopen_child(struct timer_list *timer)
+{
+	struct sock *sk = (void *)timer -
+		bpf_core_field_offset(struct inet_connection_sock, icsk_retransmit_timer);
+	const struct sock_common *skc = &sk->__sk_common;
+	struct request_sock *req;
+	struct tcpfsm_event *e;
+	struct tuple t = {};
+
+	if (BPF_CORE_READ(skc, skc_state) != TCPFSM_ST_SYN_RECV)
+		return 0;
+	req = BPF_CORE_READ((struct tcp_sock *)sk, fastopen_rsk);
+	if (!req)
+		return 0;
+	t.family = BPF_CORE_READ(skc, skc_family);
+	if (filt_family == AF_INET6 && t.family != AF_INET6)
+		return 0;
+	t.sport = BPF_CORE_READ(skc, skc_num);
+	t.dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (!ports_wanted(t.sport, t.dport, false))
+		return 0;
+	t.netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	if (filt_netns && t.netns != filt_netns)
+		return 0;
+	READ_ADDRS(&t, skc, BPF_CORE_READ);
+	if (filt_family && t.family != filt_family)
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost[TCPFSM_EV_REQ_START], 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	put_tuple(e, &t);
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = TCPFSM_EV_REQ_START;
+	e->flags = TCPFSM_F_FASTOPEN;
+	e->newstate = TCPFSM_ST_SYN_RECV;
+	e->retrans = BPF_CORE_READ(req, num_retrans);
+	e->aux = BPF_CORE_READ(req, __req_common.skc_listener,
+			       __sk_common.skc_cookie.counter);
+	submit(e);
+	return 0;
+}
+/* ---- end twkernel block ---- */
 
 /*
  * The timer tracepoints fire for every timer_list on the host: the first
@@ -453,6 +594,8 @@ int BPF_PROG(handle_timer_start, struct timer_list *timer, unsigned long expires
 		return minisock_event(timer, TCPFSM_EV_TW_START);
 	if (fn == req_timer_fn)
 		return minisock_event(timer, TCPFSM_EV_REQ_START);
+	if (fn == write_timer_fn)
+		return fastopen_child(timer);
 	return 0;
 }
 
@@ -479,5 +622,123 @@ int BPF_PROG(handle_timer_expire, struct timer_list *timer, unsigned long now)
 		return minisock_event(timer, TCPFSM_EV_REQ_EXPIRE);
 	return 0;
 }
+
+/* ---- twkernel: FIN into orphans ---- */
+/* [lo, hi): the code of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms */
+const volatile __u64 v4_rcv_lo = 0, v4_rcv_hi = 0;
+const volatile __u64 v6_rcv_lo = 0, v6_rcv_hi = 0;
+/* false: as on kernels before 6.11 (the tests try both ways on one kernel) */
+const volatile bool use_rx_sk = true;
+
+#define ETH_P_IP 0x0800
+#define TCP_FLAG_FIN 0x01
+
+/*
+ * skb:kfree_skb fires for every dropped skb on the host: the first thing is
+ * where it was freed, two loads and up to four compares. A FIN that reached
+ * a timewait minisocket is freed at tcp_v4_rcv/tcp_v6_rcv's discard after
+ * tcp_timewait_state_process() handled it; of those, only a FIN whose
+ * 4-tuple is a watched orphan that is now TIME_WAIT makes a record: a
+ * TCPFSM_EV_TW_START with TCPFSM_F_FIN, stamped after the change. A FIN
+ * with data, an RST or a SYN kills the orphan instead (its timer removal
+ * ends the watch before the skb is freed); an out-of-window FIN leaves it
+ * in FIN_WAIT2.
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location)
+{
+	__u64 loc = (__u64)location, tw;
+	struct inet_timewait_sock *rx_tw = NULL;
+	struct tcpfsm_orphan_key k;
+	struct tcpfsm_orphan *o;
+	struct tcpfsm_event *e;
+	unsigned char *head;
+	struct tuple t = {};
+	__u8 th[14];
+	__u64 cookie;
+
+	if (!((loc >= v4_rcv_lo && loc < v4_rcv_hi) ||
+	      (loc >= v6_rcv_lo && loc < v6_rcv_hi)))
+		return 0;
+	/* Linux 6.11+: the socket the skb reached, if any */
+	if (use_rx_sk && bpf_core_field_exists(struct trace_event_raw_kfree_skb, rx_sk)) {
+		struct sock *rx_sk = (void *)ctx[3];
+
+		if (!rx_sk || rx_sk->__sk_common.skc_state != TCPFSM_ST_TIME_WAIT)
+			return 0;
+		rx_tw = (void *)rx_sk;
+	}
+	head = skb->head;
+	if (bpf_probe_read_kernel(th, sizeof(th), head + skb->transport_header) ||
+	    !(th[13] & TCP_FLAG_FIN))
+		return 0;
+
+	/* the key as the minisocket has it: local end first */
+	__builtin_memset(&k, 0, sizeof(k));
+	k.sport = (th[2] << 8) | th[3];
+	k.dport = (th[0] << 8) | th[1];
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		__u32 a[2];
+
+		if (bpf_probe_read_kernel(a, sizeof(a), head + skb->network_header + 12))
+			return 0;
+		k.family = AF_INET;
+		k.daddr[3] = a[0];
+		k.saddr[3] = a[1];
+	} else {
+		__u32 a[8];
+
+		if (bpf_probe_read_kernel(a, sizeof(a), head + skb->network_header + 8))
+			return 0;
+		k.family = AF_INET6;
+		__builtin_memcpy(k.daddr, &a[0], 16);
+		__builtin_memcpy(k.saddr, &a[4], 16);
+	}
+	k.netns = skb->dev->nd_net.net->ns.inum;
+	o = bpf_map_lookup_elem(&orphans, &k);
+	if (!o)
+		return 0;
+	tw = rx_tw ? (__u64)rx_tw : o->tw;
+	cookie = o->cookie;
+	/*
+	 * An orphan seeded by user space (tw 0) on a kernel without rx_sk:
+	 * its substate cannot be read; an in-window FIN (all but a stray
+	 * one) made it TIME_WAIT.
+	 */
+	if (tw) {
+		struct inet_timewait_sock *tws = (void *)tw;
+
+		/* an entry left by an orphan that ended unseen (seeding's race) */
+		if (BPF_CORE_READ(tws, __tw_common.skc_cookie.counter) != cookie) {
+			bpf_map_delete_elem(&orphans, &k);
+			return 0;
+		}
+		if (BPF_CORE_READ(tws, tw_substate) != TCPFSM_ST_TIME_WAIT)
+			return 0; /* out of window: still FIN_WAIT2 */
+	}
+	bpf_map_delete_elem(&orphans, &k);
+	t.netns = k.netns;
+	t.sport = k.sport;
+	t.dport = k.dport;
+	t.family = k.family;
+	__builtin_memcpy(t.saddr, k.saddr, 16);
+	__builtin_memcpy(t.daddr, k.daddr, 16);
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&lost[TCPFSM_EV_TW_START], 1);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	put_tuple(e, &t);
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = TCPFSM_EV_TW_START;
+	e->flags = TCPFSM_F_FIN;
+	e->newstate = TCPFSM_ST_TIME_WAIT;
+	e->cookie = cookie;
+	submit(e);
+	return 0;
+}
+/* ---- end twkernel block ---- */
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

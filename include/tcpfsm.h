@@ -90,6 +90,9 @@ enum tcpfsm_kind {
  */
 #define TCPFSM_F_DEAD 0x10
 /*
+ * The flag bits from 0x20 up mean different things by record kind (one
+ * byte holds them all): read each only together with the kind it names.
+ *
  * State records into CLOSE only: the FIN exchange did not end it. An RST
  * arrived (sk_err ECONNRESET, or EPIPE in CLOSE_WAIT), sock_diag destroyed
  * it (ECONNABORTED), data or a FIN of ours was still unacknowledged (an
@@ -98,6 +101,61 @@ enum tcpfsm_kind {
  * from before it lack it.
  */
 #define TCPFSM_F_RESET 0x20
+/*
+ * Timewait records (TCPFSM_EV_TW_START) only: not the timer, the peer's FIN
+ * reaching an orphaned FIN_WAIT2 minisocket, which made it TIME_WAIT (seen
+ * at skb:kfree_skb of that FIN in tcp_v4_rcv/tcp_v6_rcv). The re-armed
+ * timer often stays in its timer-wheel bucket and fires no tracepoint.
+ */
+#define TCPFSM_F_FIN 0x20
+/*
+ * Timewait removals (TCPFSM_EV_TW_CANCEL) only: the minisocket had already
+ * left the established hash table when its timer was removed, which only
+ * connect() taking its 4-tuple does (tcp_tw_reuse, the kernel's
+ * TcpExtTWRecycled); an RST, a purge or an expiry unhash it afterwards.
+ */
+#define TCPFSM_F_REUSED 0x40
+/*
+ * Timewait starts in FIN_WAIT2 only: the kernel side watches this orphan
+ * for the peer's FIN (TCPFSM_F_FIN), so while no such record comes, it is
+ * still in FIN_WAIT2.
+ */
+#define TCPFSM_F_WATCHED 0x80
+/*
+ * Request starts (TCPFSM_EV_REQ_START) only: not a request sock's timer but
+ * the retransmit timer a TCP Fast Open child arms at the SYN (it is a full
+ * socket in SYN_RECV from the SYN on; no request timer is armed for it).
+ */
+#define TCPFSM_F_FASTOPEN 0x20
+
+/*
+ * Orphaned FIN_WAIT2 minisockets the kernel side watches for the FIN at
+ * once; one that begins past that is not watched (no TCPFSM_F_WATCHED).
+ */
+#define TCPFSM_MAX_ORPHANS 16384
+
+/*
+ * The watch's key: the minisocket's 4-tuple as its own (local first), an
+ * IPv4 pair (native or IPv4-mapped) in word 3 alone, the rest zero. User
+ * space adds the orphans that existed before tracing (seeding), with tw 0.
+ */
+struct tcpfsm_orphan_key {
+	__u32 netns;
+	__u16 sport;	   /* host order */
+	__u16 dport;	   /* host order */
+	__u16 family;	   /* AF_INET for an IPv4-mapped pair */
+	__u16 __pad[3];
+	__u32 saddr[4];
+	__u32 daddr[4];
+};
+
+struct tcpfsm_orphan {
+	__u64 tw;	   /* the inet_timewait_sock; 0: added by user space */
+	__u64 cookie;
+};
+
+_Static_assert(sizeof(struct tcpfsm_orphan_key) == 48,
+	       "struct tcpfsm_orphan_key is a map key shared with user space");
 
 /* The kernel's TCP_TIMEWAIT_LEN: how long TIME_WAIT is armed for. */
 #define TCPFSM_TIMEWAIT_LEN_NS 60000000000ull

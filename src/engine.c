@@ -8,13 +8,6 @@
 
 #define REQ_KEY_BIT (1ull << 63)	/* request socks: keyed by 4-tuple */
 #define TW_KEY_BIT (1ull << 62)		/* timewait socks with no cookie */
-/*
- * Active opens by 4-tuple, direct-mapped: a TIME_WAIT removed early was
- * reused when a connect() took its tuple. Indexed by tuple rather than kept
- * as the last N connects, so that other connects made meanwhile (thousands
- * in the grace period, under load) do not push the one that reused it out.
- */
-#define RECENT_SLOTS 4096
 
 struct engine {
 	struct engine_config cfg;
@@ -32,11 +25,6 @@ struct engine {
 	size_t phead, npending, cap_pending;
 	struct conn **listeners; /* conns in LISTEN (CONN_F_LISTED) */
 	size_t nlisteners, cap_listeners;
-	struct {
-		uint64_t cookie;
-		uint64_t ts;	/* when its tuple became known */
-		struct tuple t;
-	} recent[RECENT_SLOTS]; /* connects by tuple: TIME_WAIT reuse */
 	uint64_t now;
 	uint64_t seed_end;	/* the seeding dump ended */
 	uint64_t last_scan;
@@ -818,20 +806,6 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 	if (ev->newstate == TCPFSM_ST_LISTEN && c->open_kind != OPEN_LISTEN)
 		add_listener(e, c);
 	/*
-	 * A connect()'s tuple: at SYN_SENT if it was bound, else at the
-	 * change after it (the port is picked, and a TIME_WAIT with that
-	 * tuple reused, inside connect(), after SYN_SENT is set).
-	 */
-	if (c->open_kind == OPEN_ACTIVE && t.sport &&
-	    (ev->newstate == TCPFSM_ST_SYN_SENT ||
-	     (ev->oldstate == TCPFSM_ST_SYN_SENT && c->t.sport != t.sport))) {
-		size_t slot = tuple_hash(&t) & (RECENT_SLOTS - 1);
-
-		e->recent[slot].cookie = c->cookie;
-		e->recent[slot].ts = ev->ts_ns;
-		e->recent[slot].t = t;
-	}
-	/*
 	 * The local port arrives after connect() (and recordings made before
 	 * the kernel side read inet_sport have it 0 again into CLOSE): keep
 	 * the last tuple that had one.
@@ -921,6 +895,8 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 	}
 	if (c && (ev->flags & TCPFSM_F_DEADLINE))
 		c->tw_deadline_ns = ev->ts_ns + ev->aux;
+	if (c && ev->kind == TCPFSM_EV_TW_START)
+		c->fin_watched = !!(ev->flags & TCPFSM_F_WATCHED);
 
 	switch (ev->kind) {
 	case TCPFSM_EV_TW_START:
@@ -933,6 +909,7 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 			}
 			c->cookie = ev->cookie;
 			c->state = TCPFSM_ST_UNKNOWN;
+			c->fin_watched = !!(ev->flags & TCPFSM_F_WATCHED);
 			set_minisock(c, sub, ev->ts_ns);
 			move(e, c, ev, ev->ts_ns, sub);
 			return;
@@ -953,16 +930,27 @@ static void handle_tw(struct engine *e, const struct tcpfsm_event *ev)
 	case TCPFSM_EV_TW_CANCEL:
 		if (!c || !(c->flags & CONN_F_MINISOCK))
 			return;
-		if (sub == TCPFSM_ST_TIME_WAIT &&
-		    c->state == TCPFSM_ST_FIN_WAIT2 && deadline_kept(ev, prev_deadline)) {
+		if (ev->flags & TCPFSM_F_REUSED) {
+			/*
+			 * connect() took its tuple and had already unhashed it:
+			 * this removal is its end, nothing re-arms it.
+			 */
+			silent_time_wait(e, c, ev, ev->ts_ns, sub);
+			finish_conn(e, c, ev, ev->ts_ns, END_REUSED);
+			return;
+		}
+		if (sub == TCPFSM_ST_TIME_WAIT && c->state == TCPFSM_ST_FIN_WAIT2 &&
+		    (deadline_kept(ev, prev_deadline) || c->fin_watched)) {
 			/*
 			 * TIME_WAIT now, but the timer still has the deadline
-			 * FIN_WAIT2 armed: no silent re-arm happened, so the
+			 * FIN_WAIT2 armed (or the FIN is watched, so no FIN
+			 * went unseen): no silent re-arm happened, so the
 			 * FIN is being handled right now and this removal is
 			 * its re-arm moving to another timer-wheel bucket (a
-			 * start follows), or an expiry (FIN right after
-			 * FIN_WAIT2 began). The next event, or none, says
-			 * which; until then this is still FIN_WAIT2.
+			 * start follows, then the FIN's own record), or an
+			 * expiry (FIN right after FIN_WAIT2 began). The next
+			 * event, or none, says which; until then this is
+			 * still FIN_WAIT2.
 			 */
 			c->tw_substate = sub;
 		} else {
@@ -1051,20 +1039,15 @@ void engine_event(struct engine *e, const struct tcpfsm_event *ev)
 	}
 }
 
-/* A timewait minisock removed early: was a new connection taking its tuple? */
+/*
+ * A timewait minisock removed early, not by connect() (that one says so,
+ * TCPFSM_F_REUSED): was it a SYN for the same tuple arriving at a listener
+ * (tcp_timewait_state_process()'s TCP_TW_SYN), whose request follows?
+ */
 static bool reused(struct engine *e, const struct conn *c)
 {
-	uint64_t h = tuple_hash(&c->t);
-	size_t slot = h & (RECENT_SLOTS - 1);
-	struct conn *r;
+	struct conn *r = get(e, tuple_hash(&c->t) | REQ_KEY_BIT);
 
-	/* a connect() took the tuple while it was in TIME_WAIT */
-	if (e->recent[slot].cookie && e->recent[slot].cookie != c->cookie &&
-	    e->recent[slot].ts >= conn_since(c) &&
-	    tuple_eq(&e->recent[slot].t, &c->t))
-		return true;
-	/* a SYN for the same tuple arrived at a listener */
-	r = get(e, h | REQ_KEY_BIT);
 	return r && tuple_eq(&r->t, &c->t);
 }
 
@@ -1295,6 +1278,8 @@ int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 			state = TCPFSM_ST_TIME_WAIT;
 		set_minisock(c, state, now_ns);
 		c->tw_deadline_ns = tw_deadline_ns;
+		c->fin_watched = state == TCPFSM_ST_FIN_WAIT2 &&
+				 (flags & ENGINE_SEED_WATCHED);
 	} else if ((flags & ENGINE_SEED_ORPHAN) && state == TCPFSM_ST_FIN_WAIT2) {
 		/* the full socket holds it (see TCPFSM_F_DEAD) */
 		became_orphan(c, now_ns);

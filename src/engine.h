@@ -125,6 +125,12 @@ struct conn {
 	 */
 	uint8_t closing_kind;
 	uint16_t folded_states;	/* 1 << state, of each folded state */
+	/*
+	 * Its orphaned FIN_WAIT2 minisocket is watched for the FIN by the
+	 * kernel side (TCPFSM_F_WATCHED; ENGINE_SEED_WATCHED): a FIN record
+	 * will say when TIME_WAIT began. In what was padding.
+	 */
+	uint8_t fin_watched;
 	uint64_t path_since[CONN_MAX_PATH]; /* entry time; 0: unknown */
 };
 
@@ -273,6 +279,8 @@ int engine_reconcile(struct engine *e, const struct u64map *alive,
  */
 #define ENGINE_SEED_MINISOCK 0x1u
 #define ENGINE_SEED_ORPHAN 0x2u
+/* with ENGINE_SEED_MINISOCK in FIN_WAIT2: the kernel side watches its FIN */
+#define ENGINE_SEED_WATCHED 0x4u
 int engine_seed(struct engine *e, uint64_t cookie, uint8_t state,
 		const struct tuple *t, const struct owner *o, uint64_t now_ns,
 		unsigned int flags, uint64_t tw_deadline_ns);

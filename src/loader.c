@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <linux/membarrier.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -47,21 +48,26 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
  * hidden. Returns how many have an address: each name counts once (the
  * first match; kallsyms repeats some names), and a listed address of 0
  * is not one. kallsyms hides every address from a reader or none
- * (kptr_restrict), so the first 0 ends the search.
+ * (kptr_restrict), so the first 0 ends the search. ends (if not NULL)
+ * gets where each found symbol's code ends: the next listed address above
+ * it (kallsyms lists the kernel's text in address order), 0 if none.
  */
 static int kallsyms_lookup(const char *path, const char *const *names,
-			   uint64_t *addrs, int n)
+			   uint64_t *addrs, uint64_t *ends, int n)
 {
 	char line[512];
-	int found = 0, i;
+	int found = 0, open_ends = 0, i;
 	FILE *f = fopen(path, "r");
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		addrs[i] = 0;
+		if (ends)
+			ends[i] = 0;
+	}
 	if (!f)
 		return 0;
 	/* "ffffffff81234567 t name [module]": one pass for every name */
-	while (found < n && fgets(line, sizeof(line), f)) {
+	while ((found < n || open_ends) && fgets(line, sizeof(line), f)) {
 		char *sym = strchr(line, ' '), *end;
 		uint64_t addr;
 
@@ -69,15 +75,22 @@ static int kallsyms_lookup(const char *path, const char *const *names,
 			continue;
 		sym += 3;
 		end = sym + strcspn(sym, " \t\n");
+		addr = strtoull(line, NULL, 16);
+		for (i = 0; ends && open_ends && i < n; i++)
+			if (addrs[i] && !ends[i] && addr > addrs[i]) {
+				ends[i] = addr;
+				open_ends--;
+			}
 		for (i = 0; i < n; i++) {
 			if (addrs[i] || strncmp(sym, names[i], end - sym) ||
 			    names[i][end - sym])
 				continue;
-			addr = strtoull(line, NULL, 16);
 			if (!addr)
 				goto out; /* hidden: so is every other */
 			addrs[i] = addr;
 			found++;
+			if (ends)
+				open_ends++;
 		}
 	}
 out:
@@ -162,6 +175,32 @@ static int explain_load_failure(int ret, char *err, size_t errlen)
 	return ret;
 }
 
+/*
+ * With the minisocket hooks: Fast Open children (their retransmit timer,
+ * tcp_write_timer) and the FIN that turns an orphaned FIN_WAIT2 minisocket
+ * TIME_WAIT (skb:kfree_skb inside tcp_v4_rcv or tcp_v6_rcv: their code's
+ * bounds). addr/ends: tw_timer_handler, reqsk_timer_handler,
+ * tcp_write_timer, tcp_v4_rcv, tcp_v6_rcv. Without tcp_v4_rcv's bounds the
+ * FIN is not watched, and TIME_WAIT's start falls back to the timers.
+ */
+static void set_minisock_extras(struct tcpfsm_bpf *skel, const uint64_t *addr,
+				const uint64_t *ends)
+{
+	skel->rodata->write_timer_fn = addr[2];
+	if (!addr[3] || !ends[3])
+		return;
+	skel->rodata->v4_rcv_lo = addr[3];
+	skel->rodata->v4_rcv_hi = ends[3];
+	if (addr[4] && ends[4]) {
+		skel->rodata->v6_rcv_lo = addr[4];
+		skel->rodata->v6_rcv_hi = ends[4];
+	}
+	skel->rodata->fin_watch = true;
+	/* for the tests: the pre-6.11 way (4-tuple alone) on any kernel */
+	if (getenv("TCPFSM_TEST_NO_RX_SK"))
+		skel->rodata->use_rx_sk = false;
+}
+
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -222,13 +261,17 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 	}
 	set_filters(t->skel, o->filter);
 	if (!o->no_minisocks) {
-		static const char *const names[] = { "tw_timer_handler",
-						     "reqsk_timer_handler" };
-		uint64_t addr[2];
+		static const char *const names[] = {
+			"tw_timer_handler", "reqsk_timer_handler",
+			"tcp_write_timer", "tcp_v4_rcv", "tcp_v6_rcv",
+		};
+		uint64_t addr[5], ends[5];
 
-		if (kallsyms_lookup("/proc/kallsyms", names, addr, 2) == 2) {
+		kallsyms_lookup("/proc/kallsyms", names, addr, ends, 5);
+		if (addr[0] && addr[1]) {
 			tw_fn = addr[0];
 			req_fn = addr[1];
+			set_minisock_extras(t->skel, addr, ends);
 		} else {
 			snprintf(warn, warnlen,
 				 "tw_timer_handler/reqsk_timer_handler not in "
@@ -246,6 +289,8 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 		bpf_program__set_autoload(t->skel->progs.handle_timer_cancel, false);
 		bpf_program__set_autoload(t->skel->progs.handle_timer_expire, false);
 	}
+	if (!t->skel->rodata->fin_watch)
+		bpf_program__set_autoload(t->skel->progs.handle_kfree_skb, false);
 	/* wake the reader when a quarter of the buffer is waiting */
 	t->skel->rodata->wakeup_bytes = rb_bytes / 4;
 	ret = bpf_map__set_max_entries(t->skel->maps.events, rb_bytes);
@@ -379,6 +424,32 @@ uint64_t tracer_bad(const struct tracer *t)
 bool tracer_has_minisocks(const struct tracer *t)
 {
 	return t->minisocks;
+}
+
+int tracer_watch_orphan(struct tracer *t, uint64_t cookie, const struct tuple *tu)
+{
+	struct tcpfsm_orphan_key k;
+	struct tcpfsm_orphan o = { .tw = 0, .cookie = cookie };
+
+	if (!t->minisocks || !t->skel->rodata->fin_watch)
+		return -EOPNOTSUPP;
+	memset(&k, 0, sizeof(k));
+	k.netns = tu->netns;
+	k.sport = tu->sport;
+	k.dport = tu->dport;
+	k.family = tu->family;
+	if (tu->family == AF_INET) {
+		memcpy(&k.saddr[3], tu->saddr, 4);
+		memcpy(&k.daddr[3], tu->daddr, 4);
+	} else {
+		memcpy(k.saddr, tu->saddr, 16);
+		memcpy(k.daddr, tu->daddr, 16);
+	}
+	/* one the kernel side added meanwhile (with its minisocket) stays */
+	if (bpf_map__update_elem(t->skel->maps.orphans, &k, sizeof(k), &o,
+				 sizeof(o), BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
 }
 
 void tracer_detach(struct tracer *t)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "event.h"
 #include "filter.h"
 #include "tcpfsm.h"
 
@@ -59,6 +60,13 @@ uint64_t tracer_skipped(const struct tracer *t, uint64_t *timers);
  * silent. */
 uint64_t tracer_bad(const struct tracer *t);
 bool tracer_has_minisocks(const struct tracer *t);
+/*
+ * An orphaned FIN_WAIT2 minisocket found at start (seeding): watch it for
+ * the peer's FIN as the kernel side does the ones it sees begin. Returns 0,
+ * -EOPNOTSUPP when the FIN is not watched (no minisocket hooks, or
+ * tcp_v4_rcv's bounds unknown), or -errno from the map update.
+ */
+int tracer_watch_orphan(struct tracer *t, uint64_t cookie, const struct tuple *tu);
 /*
  * Stop new records, and wait until runs under way have submitted theirs:
  * every record is then in the buffer, to be read.

@@ -733,6 +733,10 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 		flags |= ENGINE_SEED_MINISOCK;
 	else if (!s->inode)
 		flags |= ENGINE_SEED_ORPHAN;
+	/* its FIN, whenever it comes, is seen as for one whose start was */
+	if (minisock && s->state == TCPFSM_ST_FIN_WAIT2 && sc->p->tr &&
+	    !tracer_watch_orphan(sc->p->tr, s->cookie, &t))
+		flags |= ENGINE_SEED_WATCHED;
 	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now,
 			 flags, deadline))
 		sc->p->seeded++;

@@ -26,11 +26,12 @@ static const char *const names[TCPFSM_ST_MAX] = {
 /*
  * For each state, the states it may move to. Linux's close() re-asserts a
  * closing state (tcp_close_state() maps FIN_WAIT1, FIN_WAIT2, CLOSING,
- * LAST_ACK and CLOSE to themselves, e.g. a close() after shutdown()), and
- * the tracepoint reports that as X -> X: legal there.
+ * LAST_ACK and CLOSE to themselves, e.g. a close() after shutdown()); the
+ * tracepoint reports that as X -> X, which the engine folds into the period
+ * it continues before anything is judged: no state moves to itself here.
  */
 static const uint16_t legal_next[TCPFSM_ST_MAX] = {
-	[TCPFSM_ST_CLOSE] = B(LISTEN) | B(SYN_SENT) | B(CLOSE),
+	[TCPFSM_ST_CLOSE] = B(LISTEN) | B(SYN_SENT),
 	/* RFC 9293: LISTEN -> SYN_SENT on a SEND; Linux never does it */
 	[TCPFSM_ST_LISTEN] = B(SYN_RECV) | B(SYN_SENT) | B(CLOSE),
 	/* SYN_RECV: simultaneous open */
@@ -42,11 +43,11 @@ static const uint16_t legal_next[TCPFSM_ST_MAX] = {
 	[TCPFSM_ST_ESTABLISHED] = B(FIN_WAIT1) | B(CLOSE_WAIT) | B(CLOSE),
 	/* TIME_WAIT: a FIN that also acknowledges ours */
 	[TCPFSM_ST_FIN_WAIT1] = B(FIN_WAIT2) | B(CLOSING) | B(TIME_WAIT) |
-				B(CLOSE) | B(FIN_WAIT1),
-	[TCPFSM_ST_FIN_WAIT2] = B(TIME_WAIT) | B(CLOSE) | B(FIN_WAIT2),
-	[TCPFSM_ST_CLOSING] = B(TIME_WAIT) | B(CLOSE) | B(CLOSING),
+				B(CLOSE),
+	[TCPFSM_ST_FIN_WAIT2] = B(TIME_WAIT) | B(CLOSE),
+	[TCPFSM_ST_CLOSING] = B(TIME_WAIT) | B(CLOSE),
 	[TCPFSM_ST_CLOSE_WAIT] = B(LAST_ACK) | B(CLOSE),
-	[TCPFSM_ST_LAST_ACK] = B(CLOSE) | B(LAST_ACK),
+	[TCPFSM_ST_LAST_ACK] = B(CLOSE),
 	[TCPFSM_ST_TIME_WAIT] = B(CLOSE),
 };
 #undef B

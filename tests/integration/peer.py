@@ -26,6 +26,12 @@ Commands (NAME is a socket name chosen by the test):
   netns NSNAME                    setns() into /run/netns/NSNAME (sockets
                                   made later live there)
   pin CPU                         run on CPU only
+  closets NAME                    close() -> OK T0 T1 (CLOCK_MONOTONIC ns
+                                  just before and after)
+  eofclosets NAME SECS            eof, sleep SECS, then as closets
+  tfolisten NAME ADDR PORT        listen with TCP_FASTOPEN
+  tfoconnect NAME ADDR PORT TEXT  sendto(MSG_FASTOPEN): TEXT in the SYN
+                                  -> OK LPORT T0 T1 (around sendto)
   quit
 """
 import ctypes
@@ -147,6 +153,30 @@ def run(cmd, a, socks):
     if cmd == "pin":
         os.sched_setaffinity(0, {int(a[0])})
         return ""
+    if cmd in ("closets", "eofclosets"):
+        s = socks.pop(a[0])
+        if cmd == "eofclosets":
+            while s.recv(4096):
+                pass
+            time.sleep(float(a[1]))  # the FIN gap under test
+        t0 = time.monotonic_ns()
+        s.close()
+        return f"{t0} {time.monotonic_ns()}"
+    if cmd == "tfolisten":
+        s = socket.socket(family_of(a[1]), socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
+        s.bind((a[1], int(a[2])))
+        s.listen(16)
+        socks[a[0]] = s
+        return str(s.getsockname()[1])
+    if cmd == "tfoconnect":
+        s = socket.socket(family_of(a[1]), socket.SOCK_STREAM)
+        socks[a[0]] = s
+        t0 = time.monotonic_ns()
+        s.sendto(" ".join(a[3:]).encode(), socket.MSG_FASTOPEN, (a[1], int(a[2])))
+        t1 = time.monotonic_ns()
+        return f"{s.getsockname()[1]} {t0} {t1}"
     raise ValueError(f"unknown command {cmd!r}")
 
 

@@ -306,8 +306,9 @@ def test_sigterm_detaches_and_reports(tracer):
     t = tracer()
     # other tests' tracers run in parallel: only this process's programs
     ours = prog_ids_of(t.proc.pid) & tcpfsm_prog_ids()
-    # the state program, its copy for nested runs, three timer programs
-    assert len(ours) == 5, ours
+    # the state program, its copy for nested runs, three timer programs,
+    # the FIN watch
+    assert len(ours) == 6, ours
     t.stop(signal.SIGTERM)
     assert t.returncode == 0
     t.assert_nothing_lost()

@@ -598,6 +598,139 @@ static void test_passive_child_without_birth_record(void **state)
 	engine_free(eng);
 }
 
+/*
+ * The peer's FIN seen reaching the orphaned FIN_WAIT2 minisocket (a TW_START
+ * with TCPFSM_F_FIN, from skb:kfree_skb): TIME_WAIT begins at it, exactly,
+ * with no timer event at all; the timer's later removal and expiry end
+ * TIME_WAIT without a second FIN_WAIT2 -> TIME_WAIT.
+ */
+static void test_orphan_fin_wait2_fin_record(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+		ACTIVE_CLOSE(CLI, 7, 3 * MS, 12 * MS, 100),
+		HANDOVER(CLI, 7, 13 * MS, 13 * MS + 1, TCPFSM_ST_FIN_WAIT2),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 1500 * MS, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 61 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_EXPIRE, 7, 61 * S + 10, 0, TCPFSM_ST_TIME_WAIT),
+	};
+
+	evs[4].flags = TCPFSM_F_DEADLINE | TCPFSM_F_WATCHED;
+	evs[4].aux = 60 * S;
+	evs[6].flags = TCPFSM_F_FIN;
+	/* the re-armed timer kept the FIN_WAIT2 deadline's bucket: 60.013 s */
+	evs[7].flags = evs[8].flags = TCPFSM_F_DEADLINE;
+	evs[7].aux = 13 * MS;
+	feed(eng, evs, 6 + 1);
+	assert_int_equal(s.ntr, 5);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_FIN_WAIT2);
+	assert_int_equal(s.tr[4].new, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[4].ts, 1500 * MS);
+	assert_int_equal(s.tr[4].prev, 1488 * MS);
+	assert_int_equal(s.tr[4].known, DUR_EXACT);
+	assert_false(s.tr[4].inferred);
+	assert_true(s.tr[4].orphan);
+	assert_int_equal(s.tr[4].orphan_ns, 1500 * MS - (13 * MS + 1));
+	feed(eng, evs + 7, 2);
+	assert_int_equal(s.ntr, 6);
+	assert_int_equal(s.tr[5].old, TCPFSM_ST_TIME_WAIT);
+	assert_int_equal(s.tr[5].new, TCPFSM_ST_CLOSE);
+	assert_int_equal(s.tr[5].end, END_EXPIRED);
+	assert_int_equal(s.tr[5].prev, 61 * S - 1500 * MS);
+	assert_int_equal(s.nclosed, 1);
+	assert_false(conn_incomplete(&s.closed[0]));
+	engine_free(eng);
+}
+
+/*
+ * A TCP Fast Open child: made at the SYN, no request timer; the kernel side
+ * sends its retransmit timer's start as the request's (TCPFSM_F_FASTOPEN).
+ * Reset in SYN_RECV by its listener's close, it is one passive connection
+ * with SYN_RECV timed from the SYN and the listener's owner.
+ */
+static void test_fastopen_child_reset_in_syn_recv(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		ev(SRV, TCPFSM_EV_REQ_START, 0, 10 * MS, 0, TCPFSM_ST_SYN_RECV),
+		/* the listener's close() resets its unaccepted child */
+		st(SRV, 9, 300 * MS, TCPFSM_ST_SYN_RECV, TCPFSM_ST_CLOSE, 200, false),
+		st(SRV, 5, 300 * MS + 1, TCPFSM_ST_LISTEN, TCPFSM_ST_CLOSE, 200, true),
+	};
+	uint8_t known;
+
+	evs[1].flags = TCPFSM_F_FASTOPEN;
+	evs[1].aux = 5;
+	feed_until(eng, evs, 4, 1 * S);
+	assert_int_equal(s.nclosed, 2);
+	assert_int_equal(s.closed[0].cookie, 9);
+	assert_int_equal(s.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(s.closed[0].close_kind, CLOSE_RESET);
+	assert_int_equal(s.closed[0].owner.pid, 200);
+	assert_int_equal(s.closed[0].listener, 5);
+	assert_int_equal(s.closed[0].npath, 1);
+	assert_int_equal(s.closed[0].path_state[0], TCPFSM_ST_SYN_RECV);
+	assert_int_equal(conn_path_ns(&s.closed[0], 0, &known), 290 * MS);
+	assert_int_equal(known, DUR_EXACT);
+	assert_false(conn_incomplete(&s.closed[0]));
+	engine_free(eng);
+}
+
+/*
+ * A watched orphan (here seeded, with a deadline the dump read 30 ms off, as
+ * on a slow machine) gets the FIN; its re-arm moves the timer: a removal in
+ * TIME_WAIT whose deadline does not match, a start, then the FIN's own
+ * record. Watched, the removal cannot be the end of a FIN gone unseen: it
+ * waits for the start, and TIME_WAIT begins there, not "unknown". Measured
+ * on 6.12 under QEMU: without this, FIN_WAIT2's time was lost.
+ */
+static void test_watched_orphan_rearm_deadline_off(void **state)
+{
+	struct seen s;
+	struct engine *eng;
+	struct tcpfsm_event evs[] = {
+		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 10 * S, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 10 * S + 2000, 0, TCPFSM_ST_TIME_WAIT),
+		ev(CLI, TCPFSM_EV_TW_START, 7, 10 * S + 9000, 0, TCPFSM_ST_TIME_WAIT),
+	};
+	struct owner none = { 0 };
+	struct tuple t;
+	unsigned int how;
+
+	evs[0].flags = evs[1].flags = TCPFSM_F_DEADLINE;
+	evs[0].aux = 100 * MS + 50 * S + 30 * MS - 10 * S;
+	evs[1].aux = 60 * S;
+	evs[2].flags = TCPFSM_F_FIN;
+	tuple_from_event(&t, &evs[0]);
+	for (how = 0; how < 2; how++) {
+		eng = new_engine(&s, NULL);
+		assert_int_equal(engine_seed(eng, 7, TCPFSM_ST_FIN_WAIT2, &t, &none,
+					     100 * MS, ENGINE_SEED_MINISOCK |
+					     (how ? ENGINE_SEED_WATCHED : 0),
+					     100 * MS + 50 * S), 0);
+		engine_seed_done(eng, 200 * MS);
+		feed(eng, evs, 3);
+		assert_int_equal(s.ntr, 1);
+		assert_int_equal(s.tr[0].old, TCPFSM_ST_FIN_WAIT2);
+		assert_int_equal(s.tr[0].new, TCPFSM_ST_TIME_WAIT);
+		if (!how) {
+			/* unwatched: a FIN may have gone unseen, the split is unknown */
+			assert_int_equal(s.tr[0].known, DUR_UNKNOWN);
+		} else {
+			assert_int_equal(s.tr[0].ts, 10 * S + 2000);
+			assert_int_equal(s.tr[0].known, DUR_LOWER_BOUND);
+			assert_int_equal(s.tr[0].prev, 10 * S + 2000 - 100 * MS);
+			assert_true(s.tr[0].orphan);
+			assert_false(s.tr[0].inferred);
+		}
+		engine_free(eng);
+	}
+}
+
 /* A half-open request whose final ACK never comes: retransmits, dropped. */
 static void test_half_open_timeout(void **state)
 {
@@ -628,7 +761,10 @@ static void test_half_open_timeout(void **state)
 	engine_free(eng);
 }
 
-/* TIME_WAIT removed early by a new connect() on the same 4-tuple. */
+/*
+ * TIME_WAIT taken over by a new connect() on the same 4-tuple: the kernel
+ * side says so on the removal (TCPFSM_F_REUSED), which ends it at once.
+ */
 static void test_time_wait_reused(void **state)
 {
 	struct seen s;
@@ -641,71 +777,49 @@ static void test_time_wait_reused(void **state)
 		st(CLI, 8, 2 * S + 50, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
 	};
 
+	evs[3].flags = TCPFSM_F_REUSED;
 	/* cookie 7 first seen as it closes: mid-life, no lifecycle start */
 	feed(eng, evs, 1);
 	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.tr[0].known, DUR_UNKNOWN);
-	feed_until(eng, evs + 1, 4, 3 * S);
+	/* no grace: the removal is the end */
+	feed(eng, evs + 1, 3);
 	assert_int_equal(s.nclosed, 2);
 	assert_int_equal(s.closed[1].cookie, 7);
 	assert_int_equal(s.closed[1].end, END_REUSED);
+	assert_int_equal(s.closed[1].end_ns, 2 * S + 10);
+	assert_int_equal(s.tr[s.ntr - 1].prev, 2 * S + 10 - 1 * MS);
 	engine_free(eng);
 }
 
 /*
- * Reuse is found under load: many other connects (unbound, so port 0 at
- * SYN_SENT) within the grace period must not hide the one that took the
- * tuple. Measured: with a load generator running, a loopback TIME_WAIT
- * reused by a bound connect() was reported "killed" (64 recent connects
- * were remembered, and thousands came within the 20 ms grace).
+ * Without TCPFSM_F_REUSED a removal is not a reuse, even when a connect()
+ * on the same tuple follows: the kernel unhashes a TIME_WAIT it reuses
+ * before removing its timer, so one removed while hashed was killed (an
+ * RST, which frees the tuple for that connect). Guessing from connects
+ * called 1,001 of 3,726 reuses "killed" in a 4 s churn.
  */
-static void test_time_wait_reused_under_churn(void **state)
+static void test_time_wait_connect_after_kill(void **state)
 {
 	struct seen s;
 	struct engine_config cfg;
-	/* thousands of transitions: only the ends are looked at */
 	struct engine_cb cb = { NULL, on_closed, NULL, &s };
 	struct engine *eng;
 	struct tcpfsm_event evs[] = {
 		OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
 		ACTIVE_CLOSE(CLI, 7, 3 * MS, 4 * MS, 100),
 		HANDOVER(CLI, 7, 5 * MS, 5 * MS + 1, TCPFSM_ST_TIME_WAIT),
-		/* the same tuple, bound: SYN_SENT shows it; the TIME_WAIT goes */
 		st(CLI, 8, 2 * S, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 100, true),
 		ev(CLI, TCPFSM_EV_TW_CANCEL, 7, 2 * S + 10, 0, TCPFSM_ST_TIME_WAIT),
 		st(CLI, 8, 2 * S + 50, TCPFSM_ST_SYN_SENT, TCPFSM_ST_ESTABLISHED, 0, false),
 	};
-	int i;
 
 	engine_config_default(&cfg);
 	memset(&s, 0, sizeof(s));
 	eng = engine_new(&cfg, &cb);
-	feed(eng, evs, 9);
-	for (i = 0; i < 1000; i++) {
-		/* others' connects, port not yet picked at SYN_SENT */
-		struct tcpfsm_event o = st(CLI, 1000 + i, 2 * S + 100 + i * 10,
-					   TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 200, true);
-
-		o.sport = 0;
-		o.dport = 9000;
-		engine_event(eng, &o);
-		o = st(CLI, 1000 + i, 2 * S + 105 + i * 10, TCPFSM_ST_SYN_SENT,
-		       TCPFSM_ST_ESTABLISHED, 0, false);
-		o.sport = 30000 + i;
-		o.dport = 9000;
-		engine_event(eng, &o);
-	}
-	engine_advance(eng, 3 * S);
+	feed_until(eng, evs, 9, 3 * S);
 	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.closed[0].cookie, 7);
-	assert_int_equal(s.closed[0].end, END_REUSED);
-	/* a removal with no connect on its tuple stays "killed" */
-	engine_free(eng);
-	memset(&s, 0, sizeof(s));
-	eng = engine_new(&cfg, &cb);
-	feed(eng, evs, 6);
-	feed_until(eng, evs + 7, 1, 3 * S);
-	assert_int_equal(s.nclosed, 1);
 	assert_int_equal(s.closed[0].end, END_KILLED);
 	engine_free(eng);
 }
@@ -1596,12 +1710,6 @@ static const uint8_t legal_pairs[][2] = {
 	{ TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_CLOSE },
 	{ TCPFSM_ST_LAST_ACK, TCPFSM_ST_CLOSE },
 	{ TCPFSM_ST_TIME_WAIT, TCPFSM_ST_CLOSE },
-	/* close() after shutdown(), or on a closed socket: the same state */
-	{ TCPFSM_ST_CLOSE, TCPFSM_ST_CLOSE },
-	{ TCPFSM_ST_FIN_WAIT1, TCPFSM_ST_FIN_WAIT1 },
-	{ TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_FIN_WAIT2 },
-	{ TCPFSM_ST_CLOSING, TCPFSM_ST_CLOSING },
-	{ TCPFSM_ST_LAST_ACK, TCPFSM_ST_LAST_ACK },
 };
 #define N_LEGAL_PAIRS (sizeof(legal_pairs) / sizeof(legal_pairs[0]))
 
@@ -2157,8 +2265,11 @@ int main(void)
 		cmocka_unit_test(test_passive_open_and_close),
 		cmocka_unit_test(test_passive_child_without_birth_record),
 		cmocka_unit_test(test_half_open_timeout),
+		cmocka_unit_test(test_orphan_fin_wait2_fin_record),
+		cmocka_unit_test(test_fastopen_child_reset_in_syn_recv),
+		cmocka_unit_test(test_watched_orphan_rearm_deadline_off),
 		cmocka_unit_test(test_time_wait_reused),
-		cmocka_unit_test(test_time_wait_reused_under_churn),
+		cmocka_unit_test(test_time_wait_connect_after_kill),
 		cmocka_unit_test(test_time_wait_killed),
 		cmocka_unit_test(test_simultaneous_close_and_reset),
 		cmocka_unit_test(test_reset_in_every_closing_state),
