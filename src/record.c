@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "clock.h"
+#include "outfile.h"
 #include "record.h"
 
 #define IO_BUF_SIZE (64 * 1024)
@@ -378,32 +379,47 @@ int record_flush(struct record_writer *w)
 	return ret;
 }
 
-int record_open_write_hdr(const char *path, const struct record_header *hdr,
-			  struct record_writer **wp)
+int record_open_fd(int fd, bool own_fd, const struct record_header *hdr,
+		   struct record_writer **wp)
 {
 	struct record_writer *w;
+	int ret;
 
 	*wp = NULL;
 	w = calloc(1, sizeof(*w));
-	if (!w)
+	if (!w) {
+		if (own_fd)
+			close(fd);
 		return -ENOMEM;
-	if (!strcmp(path, "-")) {
-		w->fd = STDOUT_FILENO;
-	} else {
-		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			     0644);
-		if (w->fd < 0) {
-			int ret = -errno;
-
-			free(w);
-			return ret;
-		}
-		w->own_fd = true;
 	}
+	w->fd = fd;
+	w->own_fd = own_fd;
+	/* on disk at once: a recorder killed later leaves a readable file */
 	record_encode_header(w->buf, hdr);
 	w->used = RECORD_HDR_SIZE;
+	ret = record_flush(w);
+	if (ret) {
+		if (own_fd)
+			close(fd);
+		free(w);
+		return ret;
+	}
 	*wp = w;
 	return 0;
+}
+
+int record_open_write_hdr(const char *path, const struct record_header *hdr,
+			  bool force, struct record_writer **wp)
+{
+	int fd;
+
+	*wp = NULL;
+	if (!strcmp(path, "-"))
+		return record_open_fd(STDOUT_FILENO, false, hdr, wp);
+	fd = outfile_create(path, force);
+	if (fd < 0)
+		return fd;
+	return record_open_fd(fd, true, hdr, wp);
 }
 
 int record_open_write(const char *path, struct record_writer **w)
@@ -411,7 +427,7 @@ int record_open_write(const char *path, struct record_writer **w)
 	struct record_header hdr;
 
 	record_header_now(&hdr, 0);
-	return record_open_write_hdr(path, &hdr, w);
+	return record_open_write_hdr(path, &hdr, false, w);
 }
 
 int record_write(struct record_writer *w, const struct tcpfsm_event *ev,
@@ -560,7 +576,7 @@ int record_open_read(const char *path, struct record_reader **rp,
 		if (r->fd < 0) {
 			ret = -errno;
 			r->err = ret;
-			return fail(r, ret, "%s: %s", path, strerror(-ret));
+			return fail(r, ret, "%s", strerror(-ret));
 		}
 		r->own_fd = true;
 	}

@@ -130,20 +130,30 @@ bool record_same_boot(const struct record_header *hdr);
 /* ---- writer ---- */
 
 /*
- * Create (truncate) path, "-" for stdout, and write a header from
- * record_header_now(). Returns 0 or -errno.
+ * Create path as a new file (outfile_create: mode 0600, no symlink
+ * followed, an existing name refused with -EEXIST unless force, then
+ * replaced), "-" for stdout, and write a header from record_header_now().
+ * The header is written at once: a recording cut short later still has
+ * it. Returns 0 or -errno.
  */
 int record_open_write(const char *path, struct record_writer **w);
-/* Same with the caller's header (clocks, flags, strings). */
+/* Same with the caller's header (clocks, flags, strings), and force. */
 int record_open_write_hdr(const char *path, const struct record_header *hdr,
-			  struct record_writer **w);
+			  bool force, struct record_writer **w);
+/* Same on an open descriptor (closed by record_close if own_fd). */
+int record_open_fd(int fd, bool own_fd, const struct record_header *hdr,
+		   struct record_writer **w);
 /*
  * Append n events (buffered). Returns 0 or -errno; after a failure every
  * later call fails with the same error.
  */
 int record_write(struct record_writer *w, const struct tcpfsm_event *ev,
 		 size_t n);
-/* Write out the buffer. Returns 0 or the first write error (-errno). */
+/*
+ * Write out the buffer: whole records only, so a recorder killed after
+ * this leaves a file that replays up to here. Returns 0 or the first write
+ * error (-errno).
+ */
 int record_flush(struct record_writer *w);
 /*
  * Flush, close (not stdout) and free. Returns 0 or the first error of any

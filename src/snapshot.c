@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include "array.h"
 #include "agesrv.h"
+#include "outfile.h"
 #include "cgpath.h"
 #include "clock.h"
 #include "cli.h"
@@ -39,6 +40,7 @@ struct opts {
 	struct diag_filter filter;
 	const char *netns;
 	const char *dump_raw;	/* hidden: record the raw replies */
+	bool force;		/* --dump-raw may replace an existing file */
 	const char *from_raw;	/* hidden: replay recorded replies */
 	bool processes;
 	bool summary;
@@ -861,6 +863,7 @@ enum {
 	OPT_DUMP_RAW = 0x100,
 	OPT_FROM_RAW,
 	OPT_NO_AGE,
+	OPT_FORCE,
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -883,6 +886,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "dump-raw", required_argument, NULL, OPT_DUMP_RAW },
 		{ "from-raw", required_argument, NULL, OPT_FROM_RAW },
 		{ "no-age", no_argument, NULL, OPT_NO_AGE },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ 0 },
 	};
 	bool top_set = false;
@@ -969,6 +973,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_DUMP_RAW:
 			o->dump_raw = optarg;
 			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
 		case OPT_FROM_RAW:
 			o->from_raw = optarg;
 			break;
@@ -1003,10 +1010,19 @@ static int run(struct snap *sn, const struct opts *o)
 	int ret = 0;
 
 	if (o->dump_raw) {
-		raw = fopen(o->dump_raw, "wb");
-		if (!raw)
-			return cli_error("snapshot: cannot write '%s': %s",
-					 o->dump_raw, strerror(errno));
+		/* a new file, 0600, no symlink followed (outfile.h) */
+		int fd = outfile_create(o->dump_raw, o->force);
+
+		raw = fd >= 0 ? fdopen(fd, "wb") : NULL;
+		if (!raw) {
+			int err = fd < 0 ? -fd : errno;
+
+			if (fd >= 0)
+				close(fd);
+			return cli_error("snapshot: cannot write '%s': %s%s",
+					 o->dump_raw, strerror(err),
+					 err == EEXIST ? " (--force replaces it)" : "");
+		}
 	}
 	for (round = 0; !cli_stop; round++) {
 		uint64_t start = clock_ns(CLOCK_MONOTONIC);

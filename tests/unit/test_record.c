@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Record/replay format: round trip and every way a file can be wrong. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,7 +102,7 @@ static void test_round_trip(void **state)
 		make_event(&in[i], i);
 	record_header_now(&hdr, RECORD_F_MINISOCKS | RECORD_F_FILTERED);
 	strcpy(hdr.hostname, "host-a");
-	assert_int_equal(record_open_write_hdr(tmp_path("rt"), &hdr, &w), 0);
+	assert_int_equal(record_open_write_hdr(tmp_path("rt"), &hdr, false, &w), 0);
 	assert_int_equal(record_write(w, in, 1), 0);
 	assert_int_equal(record_write(w, in + 1, N - 1), 0);
 	assert_int_equal(record_close(w), 0);
@@ -387,7 +389,7 @@ static void test_check(void **state)
 
 static void test_missing_file(void **state)
 {
-	assert_int_equal(open_err(tmp_path("does-not-exist"), "does-not-exist"),
+	assert_int_equal(open_err(tmp_path("does-not-exist"), "No such file"),
 			 -ENOENT);
 }
 
@@ -395,21 +397,28 @@ static void test_missing_file(void **state)
 static void test_write_error(void **state)
 {
 	struct record_writer *w;
+	struct record_header hdr;
 	struct tcpfsm_event e;
-	int i, ret = 0;
+	int i, ret = 0, fds[2];
 
 	if (access("/dev/full", W_OK))
 		skip();
 	make_event(&e, 1);
-	assert_int_equal(record_open_write("/dev/full", &w), 0);
+	record_header_now(&hdr, 0);
+	/* the header is written at once: the first write fails already */
+	assert_int_equal(record_open_fd(open("/dev/full", O_WRONLY | O_CLOEXEC),
+					true, &hdr, &w), -ENOSPC);
+	assert_null(w);
+	/* a writer that got its header out, then fails */
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(record_open_fd(fds[1], true, &hdr, &w), 0);
+	close(fds[0]);
 	for (i = 0; i < 1000 && !ret; i++)
 		ret = record_write(w, &e, 1);
-	assert_int_equal(ret, -ENOSPC);
-	assert_int_equal(record_write(w, &e, 1), -ENOSPC);
-	assert_int_equal(record_close(w), -ENOSPC);
-
-	assert_int_equal(record_open_write("/dev/full", &w), 0);
-	assert_int_equal(record_close(w), -ENOSPC);
+	assert_int_equal(ret, -EPIPE);
+	assert_int_equal(record_write(w, &e, 1), -EPIPE);
+	assert_int_equal(record_close(w), -EPIPE);
 }
 
 /* Every prefix of a valid file and random corruption: no crash, sane codes. */
