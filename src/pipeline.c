@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "loader.h"
 #include "fmt.h"
 #include "netns.h"
+#include "outfile.h"
 #include "pipeline.h"
 #include "procmap.h"
 #include "record.h"
@@ -165,6 +167,9 @@ int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 		return 0;
 	case OPT_NO_SEED:
 		o->no_seed = true;
+		return 0;
+	case OPT_FORCE:
+		o->force = true;
 		return 0;
 	case OPT_RINGBUF:
 		if (parse_u64(arg, 1, 1024, &v) || (v & (v - 1)))
@@ -566,6 +571,24 @@ void pipe_step(struct pipe *p, uint64_t watermark)
 		p->out_err = err;
 		p->done = true;
 	}
+	/* every poll: a recorder killed later loses at most this turn's */
+	if (p->rec && !p->rec_err) {
+		p->rec_err = record_flush(p->rec);
+		if (p->rec_err)
+			p->done = true;
+	}
+}
+
+/*
+ * Has the reader of our output gone (the other end of a pipe or socket
+ * closed, a terminal hung up)? poll() says so with nothing to write, so a
+ * quiet host does not keep `tcpfsm | head -1` running.
+ */
+static bool out_hung_up(FILE *out)
+{
+	struct pollfd pfd = { .fd = fileno(out) };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
 }
 
 static void check_lost(struct pipe *p, uint64_t lost)
@@ -944,15 +967,28 @@ static int run_live(struct pipe *p)
 	uint64_t deadline = 0, now;
 	struct stat st;
 	bool failed = false;
-	int ret;
+	int ret, rec_fd = -1;
 
+	/* refused before anything is loaded: a name in the way is a usage matter */
+	if (p->o.record_path) {
+		rec_fd = outfile_create(p->o.record_path, p->o.force);
+		if (rec_fd < 0)
+			return cli_error("--record %s: %s%s", p->o.record_path,
+					 strerror(-rec_fd), rec_fd == -EEXIST ?
+					 " (--force replaces it)" : "");
+	}
 	p->start_mono = clock_ns(CLOCK_MONOTONIC);
 	p->wall_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - p->start_mono);
 	/* no cgroup2 mount (a cgroup v1 only host): ids without paths */
 	p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
 	ret = tracer_open(&p->tr, &to, err, sizeof(err), warn, sizeof(warn));
-	if (ret)
+	if (ret) {
+		if (rec_fd >= 0) {
+			close(rec_fd);
+			unlink(p->o.record_path);	/* ours, and empty */
+		}
 		return cli_error("%s", err);
+	}
 	if (*warn)
 		fprintf(stderr, "tcpfsm: warning: %s\n", warn);
 	if (p->o.duration_ns)
@@ -965,7 +1001,7 @@ static int run_live(struct pipe *p)
 				  (filter_active(&p->o.filter) ? RECORD_F_FILTERED : 0));
 		hdr.start_mono_ns = p->start_mono;
 		hdr.start_real_ns = (uint64_t)((int64_t)p->start_mono + p->wall_offset);
-		ret = record_open_write_hdr(p->o.record_path, &hdr, &p->rec);
+		ret = record_open_fd(rec_fd, true, &hdr, &p->rec);
 		if (ret)
 			return cli_error("--record %s: %s", p->o.record_path, strerror(-ret));
 	}
@@ -1003,6 +1039,10 @@ static int run_live(struct pipe *p)
 		}
 		check_lost(p, tracer_lost(p->tr, NULL));
 		pipe_step(p, now - REORDER_SLACK_NS);
+		if (!p->done && out_hung_up(p->out)) {
+			p->epipe = true;	/* as a write would find: quietly */
+			p->done = true;
+		}
 		if (reconcile(p)) {
 			failed = true;
 			break;
@@ -1040,7 +1080,7 @@ static int run_replay(struct pipe *p)
 	ret = record_open_read(p->o.replay_path, &r, &hdr);
 	if (ret) {
 		if (r && *record_error(r))
-			cli_error("--replay: %s", record_error(r));
+			cli_error("--replay %s: %s", p->o.replay_path, record_error(r));
 		else
 			cli_error("--replay %s: %s", p->o.replay_path, strerror(-ret));
 		record_close_read(r);

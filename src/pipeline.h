@@ -31,6 +31,7 @@ struct pipe_opts {
 	uint64_t duration_ns;
 	uint64_t count;
 	const char *record_path;
+	bool force;		/* --force: --record may replace a file */
 	const char *replay_path;
 	bool no_minisocks;
 	bool no_seed;
@@ -102,7 +103,7 @@ enum {
 	OPT_LPORT = 0x100, OPT_RPORT, OPT_ADDR, OPT_PID, OPT_COMM, OPT_STATE,
 	OPT_NETNS, OPT_JSON, OPT_TIMESTAMP, OPT_DURATION, OPT_COUNT,
 	OPT_RECORD, OPT_REPLAY, OPT_STUCK, OPT_MAX_CONNS, OPT_NO_MINISOCKS,
-	OPT_RINGBUF, OPT_NO_SEED, OPT_CMD_BASE = 0x200,
+	OPT_RINGBUF, OPT_NO_SEED, OPT_FORCE, OPT_CMD_BASE = 0x200,
 };
 
 #define PIPE_SHORT_OPTS "46hvVT:d:c:"
@@ -129,7 +130,8 @@ enum {
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },              \
 	{ "no-minisocks", no_argument, NULL, OPT_NO_MINISOCKS },              \
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },             \
-	{ "no-seed", no_argument, NULL, OPT_NO_SEED }
+	{ "no-seed", no_argument, NULL, OPT_NO_SEED },                        \
+	{ "force", no_argument, NULL, OPT_FORCE }
 
 #define PIPE_OPTS_HELP                                                              \
 	"Filters:\n"                                                                \
@@ -149,7 +151,9 @@ enum {
 	"  -c, --count N            stop after N records (--stuck alerts included)\n" \
 	"      --stuck STATE=DUR[,...]  alert when a connection stays in STATE\n"  \
 	"                           longer than DUR (e.g. CLOSE_WAIT=30s)\n"        \
-	"      --record FILE        also write the raw event stream to FILE\n"      \
+	"      --record FILE        also write the raw event stream to FILE (a new\n" \
+	"                           file, mode 0600)\n"                             \
+	"      --force              let --record replace an existing FILE\n"     \
 	"      --replay FILE        read events from FILE instead of the kernel\n"  \
 	"      --max-conns N        connections tracked at once (default 2097152)\n" \
 	"      --no-minisocks       do not trace TIME_WAIT/half-open SYN_RECV timers\n" \
