@@ -71,6 +71,15 @@ _Static_assert(sizeof(struct tcpfsm_event) == RECORD_SIZE,
 #define RECORD_F_MINISOCKS 0x1	/* timer (TIME_WAIT/SYN_RECV) events enabled */
 #define RECORD_F_FILTERED 0x2	/* a filter was active: not every socket */
 
+/*
+ * A TCPFSM_EV_LOST record (written by tcpfsm: the kernel reported lost
+ * records up to its ts_ns): aux = lost so far in all; with
+ * RECORD_LOST_F_KINDS in flags, of them aux2 of state records, cookie of
+ * timewait timer records and cgroup_id of request timer records (older
+ * files have no kinds).
+ */
+#define RECORD_LOST_F_KINDS 0x1
+
 /* The header as decoded (host byte order). */
 struct record_header {
 	uint16_t version;
