@@ -504,10 +504,68 @@ static void tick(struct pipe *p, uint64_t now_ns, bool final)
 
 #define OUT_BUF_BYTES (1u << 20)
 
+/* The lost-record counters' kinds, as the summary and "lost" records group them. */
+enum { LOST_STATE, LOST_TIMEWAIT, LOST_REQUEST, LOST_GROUPS };
+static const char *const lost_group_names[LOST_GROUPS] = {
+	"state", "timewait", "request",
+};
+
+static void lost_groups(const uint64_t by_kind[TCPFSM_LOST_SLOTS],
+			uint64_t g[LOST_GROUPS])
+{
+	g[LOST_STATE] = by_kind[TCPFSM_EV_STATE];
+	g[LOST_TIMEWAIT] = by_kind[TCPFSM_EV_TW_START] + by_kind[TCPFSM_EV_TW_CANCEL] +
+			   by_kind[TCPFSM_EV_TW_EXPIRE];
+	g[LOST_REQUEST] = by_kind[TCPFSM_EV_REQ_START] + by_kind[TCPFSM_EV_REQ_CANCEL] +
+			  by_kind[TCPFSM_EV_REQ_EXPIRE];
+}
+
+/*
+ * A loss, where it happened in the stream (its marker went through the
+ * reorder buffer with the records): in JSON, a "lost" record with what was
+ * lost since the previous one, so that their counts add up to the total.
+ */
+static void emit_lost(struct pipe *p, const struct tcpfsm_event *e)
+{
+	struct json *j = &p->j;
+	bool kinds = e->flags & RECORD_LOST_F_KINDS;
+	uint64_t g[LOST_GROUPS] = { e->aux2, e->cookie, e->cgroup_id };
+	int i;
+
+	if (e->aux <= p->lost_out)
+		return;
+	if (p->o.json && !p->done) {
+		json_begin_object(j);
+		json_str(j, "type", "lost");
+		json_u64(j, "ts", pipe_ts_value(p, e->ts_ns));
+		json_u64(j, "mono_ns", e->ts_ns);
+		json_u64(j, "count", e->aux - p->lost_out);
+		json_u64(j, "total", e->aux);
+		if (kinds) {
+			json_begin_object_key(j, "kinds");
+			for (i = 0; i < LOST_GROUPS; i++)
+				json_u64(j, lost_group_names[i],
+					 g[i] > p->lost_kind_out[i] ? g[i] - p->lost_kind_out[i] : 0);
+			json_end_object(j);
+		} else {
+			json_null(j, "kinds");	/* a recording from before kinds */
+		}
+		json_end_object(j);
+		json_end_line(j);
+	}
+	p->lost_out = e->aux;
+	if (kinds)
+		memcpy(p->lost_kind_out, g, sizeof(g));
+}
+
 static void deliver(void *ctx, const struct tcpfsm_event *e)
 {
 	struct pipe *p = ctx;
 
+	if (e->kind == TCPFSM_EV_LOST) {
+		emit_lost(p, e);
+		return;
+	}
 	engine_event(p->eng, e);
 }
 
@@ -530,7 +588,16 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 		/* from a recording: the live run's loss, at this point */
 		if (e->aux > p->lost_seen) {
 			p->lost_seen = e->aux;
+			if (e->flags & RECORD_LOST_F_KINDS) {
+				p->lost_kind[LOST_STATE] = e->aux2;
+				p->lost_kind[LOST_TIMEWAIT] = e->cookie;
+				p->lost_kind[LOST_REQUEST] = e->cgroup_id;
+			} else {
+				p->lost_kind_unknown = true;
+			}
 			note_loss(p, e->ts_ns);
+			/* in the stream where it happened: see emit_lost */
+			(void)reorder_push(&p->ro, e);
 		}
 		return;
 	}
@@ -591,19 +658,30 @@ static bool out_hung_up(FILE *out)
 	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
 }
 
-static void check_lost(struct pipe *p, uint64_t lost)
+static void check_lost(struct pipe *p)
 {
+	uint64_t by_kind[TCPFSM_LOST_SLOTS];
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t lost = tracer_lost(p->tr, by_kind);
+	struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .aux = lost,
+				  .flags = RECORD_LOST_F_KINDS };
 
 	if (lost <= p->lost_seen)
 		return;
 	note_loss(p, now);
-	if (p->rec && !p->rec_err) {
-		struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .aux = lost };
-
-		e.ts_ns = now;
+	lost_groups(by_kind, p->lost_kind);
+	e.ts_ns = now;
+	e.aux2 = p->lost_kind[LOST_STATE];
+	e.cookie = p->lost_kind[LOST_TIMEWAIT];
+	e.cgroup_id = p->lost_kind[LOST_REQUEST];
+	if (p->rec && !p->rec_err)
 		p->rec_err = record_write(p->rec, &e, 1);
-	}
+	/*
+	 * In the stream after every record read so far: whatever is released
+	 * before it was read before the loss was seen. No memory for it: the
+	 * summary still counts the loss.
+	 */
+	(void)reorder_push(&p->ro, &e);
 	if (now - p->lost_warned_ns >= 1000000000ull) {
 		fprintf(stderr,
 			"tcpfsm: warning: %llu records lost so far (ring buffer full); "
@@ -1037,7 +1115,7 @@ static int run_live(struct pipe *p)
 			cli_error("reading the ring buffer: %s", strerror(-ret));
 			break;
 		}
-		check_lost(p, tracer_lost(p->tr, NULL));
+		check_lost(p);
 		pipe_step(p, now - REORDER_SLACK_NS);
 		if (!p->done && out_hung_up(p->out)) {
 			p->epipe = true;	/* as a write would find: quietly */
@@ -1055,7 +1133,7 @@ static int run_live(struct pipe *p)
 	/* detach first, then read what is left: nothing in flight is dropped */
 	tracer_detach(p->tr);
 	tracer_poll(p->tr, 0, NULL);
-	check_lost(p, tracer_lost(p->tr, NULL));
+	check_lost(p);
 	now = clock_ns(CLOCK_MONOTONIC);
 	if (!p->epipe) {
 		reorder_flush(&p->ro, deliver, p);
@@ -1132,27 +1210,55 @@ static int run_replay(struct pipe *p)
 	return EXIT_OK;
 }
 
+/*
+ * The closing summary: on stderr, and in JSON also as the stream's last
+ * record ("type":"summary"), so a consumer of JSON alone sees every loss.
+ */
 static void summary(struct pipe *p)
 {
 	const struct engine_stats *st = engine_stats(p->eng);
-	uint64_t by_kind[TCPFSM_LOST_SLOTS] = { 0 };
-	uint64_t lost = p->tr ? tracer_lost(p->tr, by_kind) : p->lost_seen;
+	uint64_t lost = p->lost_seen;
 	uint64_t bad = p->tr ? tracer_bad(p->tr) : 0;
+	bool kinds = lost && !p->lost_kind_unknown;
+	int i;
 
+	if (p->o.json && !p->epipe && !p->out_err) {
+		struct json *j = &p->j;
+
+		json_begin_object(j);
+		json_str(j, "type", "summary");
+		json_u64(j, "events", p->raw_events);
+		json_u64(j, "lost", lost);
+		if (kinds || !lost) {
+			json_begin_object_key(j, "lost_kinds");
+			for (i = 0; i < LOST_GROUPS; i++)
+				json_u64(j, lost_group_names[i], p->lost_kind[i]);
+			json_end_object(j);
+		} else {
+			json_null(j, "lost_kinds");
+		}
+		json_u64(j, "malformed", bad);
+		json_u64(j, "dropped", p->dropped);
+		json_u64(j, "connections_ended", p->closed);
+		json_u64(j, "incomplete", p->incomplete);
+		json_u64(j, "gone", p->gone);
+		json_u64(j, "evicted", st->evicted);
+		json_u64(j, "seeded", p->seeded);
+		json_bool(j, "replay", p->replaying);
+		json_end_object(j);
+		json_end_line(j);
+		cli_flush(p->out);
+	}
 	/* a reader that went away wants silence, unless something was lost */
 	if (p->epipe && !lost && !bad && !p->dropped)
 		return;
 	fprintf(stderr, "tcpfsm: %llu events, %llu lost",
 		(unsigned long long)p->raw_events, (unsigned long long)lost);
-	if (lost && p->tr)
+	if (kinds)
 		fprintf(stderr, " (state %llu, timewait %llu, request %llu)",
-			(unsigned long long)by_kind[TCPFSM_EV_STATE],
-			(unsigned long long)(by_kind[TCPFSM_EV_TW_START] +
-					     by_kind[TCPFSM_EV_TW_CANCEL] +
-					     by_kind[TCPFSM_EV_TW_EXPIRE]),
-			(unsigned long long)(by_kind[TCPFSM_EV_REQ_START] +
-					     by_kind[TCPFSM_EV_REQ_CANCEL] +
-					     by_kind[TCPFSM_EV_REQ_EXPIRE]));
+			(unsigned long long)p->lost_kind[LOST_STATE],
+			(unsigned long long)p->lost_kind[LOST_TIMEWAIT],
+			(unsigned long long)p->lost_kind[LOST_REQUEST]);
 	if (bad)
 		fprintf(stderr, ", %llu malformed", (unsigned long long)bad);
 	if (p->dropped)

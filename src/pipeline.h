@@ -71,6 +71,10 @@ struct pipe {
 	uint64_t emitted;	/* what counts for --count */
 	uint64_t raw_events;
 	uint64_t lost_seen;	/* the kernel's lost count, last seen */
+	/* of it, by kind: state, timewait, request (PIPE_LOST_*) */
+	uint64_t lost_kind[3];
+	bool lost_kind_unknown;	/* a recording's loss record without kinds */
+	uint64_t lost_out, lost_kind_out[3]; /* how much "lost" records said */
 	uint64_t dropped;	/* records tcpfsm itself had no memory for */
 	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;

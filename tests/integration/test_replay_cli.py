@@ -5,13 +5,13 @@ import json
 import os
 import tempfile
 
-from conftest import run
+from conftest import jsonl, run
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "../data/replay/loopback.bin")
 
 
 def lines(p):
-    return [json.loads(l) for l in p.stdout.splitlines()]
+    return jsonl(p.stdout)
 
 
 def test_stats_json_counts_and_durations():
