@@ -1016,16 +1016,19 @@ static int age_fill(void *ctx, struct agesrv_writer *w)
 
 static void open_agesrv(struct pipe *p)
 {
-	int err = agesrv_open(NULL, &p->age);
+	/* what it does not select has no age: snapshot says so */
+	struct agesrv_opts ao = {
+		.hdr_flags = filter_active(&p->o.filter) ? AGE_HF_FILTERED : 0,
+	};
+	int err = agesrv_open(NULL, &ao, &p->age);
 
 	if (!err) {
-		/* the ring's wait wakes for a client too: served when one waits */
-		err = tracer_watch_fd(p->tr, p->age.fd);
-		if (!err) {
-			p->age_open = true;
+		/* the ring's wait wakes when a client waits for an answer */
+		err = tracer_watch_fd(p->tr, agesrv_want_fd(p->age));
+		if (!err)
 			return;
-		}
-		agesrv_close(&p->age);
+		agesrv_close(p->age);
+		p->age = NULL;
 	}
 	fprintf(stderr, "tcpfsm: warning: not publishing state ages at %s (%s)%s\n",
 		agesrv_default_path(), strerror(-err),
@@ -1125,11 +1128,13 @@ static int run_live(struct pipe *p)
 			failed = true;
 			break;
 		}
-		if (p->age_open && tracer_take_watched(p->tr))
-			agesrv_serve(&p->age, age_fill, p);
+		/* out of memory: the clients wait on, and are cut off in time */
+		if (p->age)
+			(void)agesrv_update(p->age, tracer_take_watched(p->tr), age_fill, p,
+					    clock_ns(CLOCK_MONOTONIC));
 	}
-	if (p->age_open)
-		agesrv_close(&p->age);
+	agesrv_close(p->age);
+	p->age = NULL;
 	/* detach first, then read what is left: nothing in flight is dropped */
 	tracer_detach(p->tr);
 	tracer_poll(p->tr, 0, NULL);

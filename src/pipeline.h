@@ -59,8 +59,7 @@ struct pipe {
 	struct tracer *tr;
 	struct record_writer *rec;
 	int rec_err;
-	struct agesrv age;
-	bool age_open;
+	struct agesrv *age;	/* NULL: not publishing ages */
 	bool replaying;
 	uint64_t ts_sec;	/* the second ts_sec_str was made for */
 	size_t ts_sec_len;

@@ -83,6 +83,10 @@ struct snap {
 	struct cgpath cg;	/* cgroup id -> path, for JSON */
 	bool have_cg;
 	int age_err;		/* why there are no ages */
+	uint32_t age_flags;	/* AGE_HF_* of the answer */
+	int said_err;		/* the last age_err and flags told on stderr */
+	uint32_t said_flags;
+	bool said;
 	uint64_t now_ns;	/* CLOCK_MONOTONIC just before the dump */
 	struct diag_tally tally;
 	/* table mode: the rows, kept for the column widths */
@@ -731,13 +735,49 @@ out:
 	return ret;
 }
 
+/*
+ * Why ages are missing or partial, once (again when it changes, with
+ * --watch): no tracer at all (ENOENT) is the usual case and says nothing.
+ */
+static void tell_ages(struct snap *sn)
+{
+	const char *path = agesrv_default_path();
+	int err = sn->age_err;
+
+	if (sn->said && err == sn->said_err && sn->age_flags == sn->said_flags)
+		return;
+	sn->said = true;
+	sn->said_err = err;
+	sn->said_flags = sn->age_flags;
+	if (err == -ECONNREFUSED)
+		fprintf(stderr, "tcpfsm snapshot: no ages: nothing answers at %s "
+			"(a socket left by a tracer that was killed)\n", path);
+	else if (err == -ETIMEDOUT)
+		fprintf(stderr, "tcpfsm snapshot: ages unavailable: the tracer at %s "
+			"did not answer within %.1f s (%zu ages received)\n", path,
+			AGESRV_QUERY_TIMEOUT_MS / 1000.0, sn->ages.n);
+	else if (err == -EPROTO)
+		fprintf(stderr, "tcpfsm snapshot: ages unavailable: a malformed "
+			"answer from %s (%zu ages received)\n", path, sn->ages.n);
+	else if (err && err != -ENOENT)
+		fprintf(stderr, "tcpfsm snapshot: ages unavailable: %s: %s\n", path,
+			strerror(-err));
+	if (!err && (sn->age_flags & AGE_HF_FILTERED))
+		fprintf(stderr, "tcpfsm snapshot: note: the tracer at %s runs with "
+			"filters: sockets it does not select have no age (-)\n", path);
+}
+
 static void load_ages(struct snap *sn)
 {
+	struct age_answer ans;
+
 	age_table_clear(&sn->ages);
 	sn->have_ages = false;
-	sn->age_err = agesrv_query(NULL, age_table_add, &sn->ages, NULL);
+	sn->age_err = agesrv_query(NULL, 0, age_table_add, &sn->ages, &ans);
+	sn->age_flags = ans.flags;
 	/* a truncated answer still holds true ages */
 	sn->have_ages = sn->ages.n > 0 || sn->age_err == 0;
+	tell_ages(sn);
 }
 
 /*
