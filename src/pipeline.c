@@ -221,16 +221,22 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 	return -1;
 }
 
-bool pipe_wants_conn(const struct pipe *p, const struct conn *c)
+static bool filter_conn(const struct filter *f, const struct conn *c)
 {
-	const struct filter *f = &p->o.filter;
-
 	if (!filter_tuple(f, &c->t))
 		return false;
 	if ((f->has_pid || f->has_comm) &&
 	    !filter_owner(f, c->owner.pid, c->owner.comm))
 		return false;
 	return true;
+}
+
+bool pipe_wants_conn(const struct pipe *p, const struct conn *c)
+{
+	/* a replay shows no more than the live run did */
+	if (p->has_rec_filter && !filter_conn(&p->rec_filter, c))
+		return false;
+	return filter_conn(&p->o.filter, c);
 }
 
 /*
@@ -448,6 +454,22 @@ void pipe_json_conn(struct pipe *p, const struct conn *c)
 /* ---- the loop ---- */
 
 /*
+ * Into the recording, what the replay must do at this point to give the
+ * same output (record.h, RECORD_EV_*). A write error stops the run as a
+ * record's does.
+ */
+static void rec_mark(struct pipe *p, uint8_t kind, uint64_t ts_ns, uint64_t cookie)
+{
+	struct tcpfsm_event e = { .kind = kind, .ts_ns = ts_ns, .cookie = cookie };
+
+	if (!p->rec || p->rec_err)
+		return;
+	p->rec_err = record_write(p->rec, &e, 1);
+	if (p->rec_err)
+		p->done = true;
+}
+
+/*
  * Every finished connection: the filters select here, once, what the
  * command's closed callback gets and the summary counts. The engine sees
  * them all, filtered out or not; with kernel-side filters a filtered-out
@@ -460,6 +482,9 @@ static void on_closed(void *ctx, const struct conn *c)
 {
 	struct pipe *p = ctx;
 
+	/* found gone after a loss: the replay ends it at the same point */
+	if (c->end == END_GONE)
+		rec_mark(p, RECORD_EV_GONE, 0, c->cookie);
 	if (!wants_closed(p, c))
 		return;
 	if (c->open_kind != OPEN_LISTEN) {
@@ -749,6 +774,20 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now,
 			 flags, deadline))
 		sc->p->seeded++;
+	if (sc->p->rec && !sc->p->rec_err) {
+		/* the replay seeds it too: owners and lower bounds as live */
+		struct tcpfsm_event e = {
+			.kind = RECORD_EV_SEED, .ts_ns = sc->now, .cookie = s->cookie,
+			.cgroup_id = o.cgroup_id, .aux = deadline, .pid = o.pid,
+			.netns = t.netns, .sport = t.sport, .dport = t.dport,
+			.newstate = s->state, .family = t.family, .flags = (uint8_t)flags,
+		};
+
+		memcpy(e.saddr, t.saddr, 16);
+		memcpy(e.daddr, t.daddr, 16);
+		memcpy(e.comm, o.comm, TCPFSM_COMM_LEN);
+		sc->p->rec_err = record_write(sc->p->rec, &e, 1);
+	}
 	return 0;
 }
 
@@ -871,13 +910,16 @@ static int walk_namespaces(struct pipe *p, struct seed_ctx *sc)
 static int seed(struct pipe *p)
 {
 	struct seed_ctx sc = { .p = p, .home_fd = -1, .each = seed_one };
+	uint64_t now;
 	int ret;
 
 	/* on failure what was found is kept: owners are a best effort */
 	(void)procmap_scan(&sc.pm, "/proc");
 	sc.now = clock_ns(CLOCK_MONOTONIC);
 	ret = walk_namespaces(p, &sc);
-	engine_seed_done(p->eng, clock_ns(CLOCK_MONOTONIC));
+	now = clock_ns(CLOCK_MONOTONIC);
+	engine_seed_done(p->eng, now);
+	rec_mark(p, RECORD_EV_SEED_DONE, now, 0);
 	procmap_free(&sc.pm);
 	if (ret)
 		return ret;
@@ -928,6 +970,8 @@ static void reconcile_decide(struct pipe *p)
 {
 	/* out of memory: nothing ended, a later loss dumps again */
 	(void)engine_reconcile(p->eng, &p->rc_alive, &p->rc_netns, p->rc_t0);
+	/* the ones it ended were recorded (on_closed): the replay ends them here */
+	rec_mark(p, RECORD_EV_RECONCILE, p->rc_t0, 0);
 	reconcile_forget(p);
 }
 
@@ -1079,7 +1123,9 @@ static int run_live(struct pipe *p)
 		struct record_header hdr;
 
 		record_header_now(&hdr, (tracer_has_minisocks(p->tr) ? RECORD_F_MINISOCKS : 0) |
-				  (filter_active(&p->o.filter) ? RECORD_F_FILTERED : 0));
+				  (filter_active(&p->o.filter) ? RECORD_F_FILTERED : 0) |
+				  RECORD_F_STEPS | RECORD_F_FILTER);
+		hdr.filter = p->o.filter;
 		hdr.start_mono_ns = p->start_mono;
 		hdr.start_real_ns = (uint64_t)((int64_t)p->start_mono + p->wall_offset);
 		ret = record_open_fd(rec_fd, true, &hdr, &p->rec);
@@ -1119,6 +1165,8 @@ static int run_live(struct pipe *p)
 			break;
 		}
 		check_lost(p);
+		/* the replay releases records where this run did */
+		rec_mark(p, RECORD_EV_STEP, now - REORDER_SLACK_NS, 0);
 		pipe_step(p, now - REORDER_SLACK_NS);
 		if (!p->done && out_hung_up(p->out)) {
 			p->epipe = true;	/* as a write would find: quietly */
@@ -1141,15 +1189,106 @@ static int run_live(struct pipe *p)
 	check_lost(p);
 	now = clock_ns(CLOCK_MONOTONIC);
 	if (!p->epipe) {
+		rec_mark(p, RECORD_EV_FLUSH, now, 0);
 		reorder_flush(&p->ro, deliver, p);
 		/* every record is in: a dump waiting for them can be decided */
 		if (p->rc_t1)
 			reconcile_decide(p);
+		rec_mark(p, RECORD_EV_END, now, 0);
 		engine_finish(p->eng, now);
 		tick(p, now, true);
 	}
 	reconcile_forget(p);	/* a dump left undecided (a reader gone) */
 	return failed || (ret < 0 && ret != -EINTR) ? EXIT_FAIL : EXIT_OK;
+}
+
+/* A replay's reconcile: end the connections the live run found gone. */
+struct gone_ctx {
+	struct pipe *p;
+	struct u64map alive;
+	int err;
+};
+
+static void keep_alive(void *ctx, const struct conn *c)
+{
+	struct gone_ctx *g = ctx;
+
+	if (c->cookie && !g->err && !u64map_get(&g->p->rp_gone, c->cookie))
+		g->err = u64map_put(&g->alive, c->cookie, 1);
+}
+
+static void replay_reconcile(struct pipe *p, uint64_t t0)
+{
+	struct gone_ctx g = { .p = p };
+
+	/* alive: everything tracked but those (the engine judges the rest) */
+	if (p->rp_gone.slots && !u64map_init(&g.alive, 1024, RECONCILE_MAX_SOCKS)) {
+		engine_foreach(p->eng, keep_alive, &g);
+		if (!g.err)
+			(void)engine_reconcile(p->eng, &g.alive, NULL, t0);
+		u64map_free(&g.alive);
+	}
+	u64map_free(&p->rp_gone);
+}
+
+/*
+ * A record of tcpfsm's own (RECORD_EV_*): do what the live run did there.
+ * Records of kinds the kernel writes go through on_raw.
+ */
+static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
+{
+	switch (e->kind) {
+	case RECORD_EV_SEED: {
+		struct owner o = { .pid = e->pid, .cgroup_id = e->cgroup_id };
+		struct tuple t;
+
+		tuple_from_event(&t, e);
+		memcpy(o.comm, e->comm, TCPFSM_COMM_LEN);
+		if (!engine_seed(p->eng, e->cookie, e->newstate, &t, &o, e->ts_ns,
+				 e->flags, e->aux))
+			p->seeded++;
+		break;
+	}
+	case RECORD_EV_SEED_DONE:
+		engine_seed_done(p->eng, e->ts_ns);
+		break;
+	case RECORD_EV_STEP:
+		pipe_step(p, e->ts_ns);
+		break;
+	case RECORD_EV_GONE:
+		/* no memory: it does not end, as a live run's failed dump */
+		if (p->rp_gone.slots || !u64map_init(&p->rp_gone, 64, RECONCILE_MAX_SOCKS))
+			(void)u64map_put(&p->rp_gone, e->cookie, 1);
+		break;
+	case RECORD_EV_RECONCILE:
+		replay_reconcile(p, e->ts_ns);
+		break;
+	case RECORD_EV_FLUSH:
+		reorder_flush(&p->ro, deliver, p);
+		break;
+	case RECORD_EV_END:
+		p->rp_end = true;
+		p->rp_end_ns = e->ts_ns;
+		break;
+	}
+}
+
+/*
+ * The recording's filters apply too: a replay shows what the live run
+ * showed, and the options can only narrow it. --state lists intersect
+ * (none in common: nothing); the rest is judged on its own.
+ */
+static void apply_recorded_filter(struct pipe *p, const struct filter *f)
+{
+	uint32_t *mine = &p->o.filter.state_mask;
+
+	p->rec_filter = *f;
+	p->rec_filter.state_mask = 0;
+	p->has_rec_filter = filter_active(&p->rec_filter);
+	if (f->state_mask && *mine)
+		*mine = (*mine & f->state_mask) ? *mine & f->state_mask : 1u << 31;
+	else if (f->state_mask)
+		*mine = f->state_mask;
 }
 
 static int run_replay(struct pipe *p)
@@ -1178,9 +1317,18 @@ static int run_replay(struct pipe *p)
 		p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
 	p->start_mono = hdr.start_mono_ns;
 	p->wall_offset = (int64_t)(hdr.start_real_ns - hdr.start_mono_ns);
+	if (hdr.flags & RECORD_F_FILTER)
+		apply_recorded_filter(p, &hdr.filter);
+	p->rp_steps = hdr.flags & RECORD_F_STEPS;
 	if (p->o.header)
 		p->o.header(p);
 	while (!cli_stop && !p->done && (ret = record_next(r, &e)) == 1) {
+		if (e.kind >= RECORD_EV_SEED) {
+			replay_mark(p, &e);
+			if (p->rp_end)
+				break;
+			continue;
+		}
 		on_raw(p, &e);
 		if (e.ts_ns > last_ts)
 			last_ts = e.ts_ns;
@@ -1189,7 +1337,8 @@ static int run_replay(struct pipe *p)
 		 * run would, by event time (every slack's worth of it, so
 		 * --interval and --stuck see time pass), at least every 1024.
 		 */
-		if ((++n % 1024 == 0 || last_ts >= stepped + REORDER_SLACK_NS) &&
+		if (!p->rp_steps &&
+		    (++n % 1024 == 0 || last_ts >= stepped + REORDER_SLACK_NS) &&
 		    last_ts > REORDER_SLACK_NS) {
 			pipe_step(p, last_ts - REORDER_SLACK_NS);
 			stepped = last_ts;
@@ -1200,10 +1349,14 @@ static int run_replay(struct pipe *p)
 			break;
 	}
 	if (!p->epipe) {
+		/* at the live run's end, as it ended; else at the last record */
+		uint64_t end = p->rp_end ? p->rp_end_ns : last_ts;
+
 		reorder_flush(&p->ro, deliver, p);
-		engine_finish(p->eng, last_ts);
-		tick(p, last_ts, true);
+		engine_finish(p->eng, end);
+		tick(p, end, true);
 	}
+	u64map_free(&p->rp_gone);
 	if (ret < 0) {
 		/* what came before the damage has been reported; now the damage */
 		cli_flush(p->out);

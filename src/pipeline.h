@@ -92,6 +92,14 @@ struct pipe {
 	bool rc_warned;
 	/* the command's callbacks (stuck: pipe_stuck_cb by default) */
 	struct engine_cb cb;
+	/* replay: the recording's filters, applied besides the options' */
+	struct filter rec_filter;
+	bool has_rec_filter;
+	/* replay of a recording that holds the live run's steps (record.h) */
+	bool rp_steps;
+	bool rp_end;		/* its end record was read: at rp_end_ns */
+	uint64_t rp_end_ns;
+	struct u64map rp_gone;	/* found gone, to be ended at the next reconcile */
 	struct cgpath cg;	/* cgroup id -> path */
 	bool have_cg;		/* live, or a replay of this boot's recording */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC at the last step: cgpath's rate limit */
