@@ -1325,8 +1325,6 @@ static int run_replay(struct pipe *p)
 	while (!cli_stop && !p->done && (ret = record_next(r, &e)) == 1) {
 		if (e.kind >= RECORD_EV_SEED) {
 			replay_mark(p, &e);
-			if (p->rp_end)
-				break;
 			continue;
 		}
 		on_raw(p, &e);
@@ -1350,7 +1348,7 @@ static int run_replay(struct pipe *p)
 	}
 	if (!p->epipe) {
 		/* at the live run's end, as it ended; else at the last record */
-		uint64_t end = p->rp_end ? p->rp_end_ns : last_ts;
+		uint64_t end = p->rp_end && p->rp_end_ns > last_ts ? p->rp_end_ns : last_ts;
 
 		reorder_flush(&p->ro, deliver, p);
 		engine_finish(p->eng, end);
