@@ -15,8 +15,7 @@ bool cli_verbose;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	cli_stop = 1;
+	cli_stop = sig;
 }
 
 void cli_install_signals(void)

@@ -17,7 +17,7 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
-/* Set by SIGINT/SIGTERM/SIGHUP; loops poll it. */
+/* Set by SIGINT/SIGTERM/SIGHUP, to the signal's number; loops poll it. */
 extern volatile sig_atomic_t cli_stop;
 /* Set by -v: libbpf's own messages are shown. */
 extern bool cli_verbose;

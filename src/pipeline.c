@@ -656,7 +656,8 @@ void pipe_step(struct pipe *p, uint64_t watermark)
 	engine_advance(p->eng, upto);
 	tick(p, upto, false);
 	err = cli_flush(p->out);
-	if (err == -EPIPE) {
+	/* a hung-up terminal is a reader gone, as a closed pipe's */
+	if (err == -EPIPE || (err == -EIO && cli_stop == SIGHUP)) {
 		p->epipe = true;
 		p->done = true;
 	} else if (err && !p->out_err) {

@@ -202,3 +202,35 @@ def test_closed_output_ends_the_run_without_more_traffic():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_closed_terminal_keeps_the_recording(tmp_path):
+    """The real hang-up: the tracer runs on a terminal (a pty whose session
+    it leads), its table on that terminal, and the terminal is closed. The
+    kernel sends SIGHUP; the tracer ends as with Ctrl-C, exit 0, its
+    recording whole. It used to die (exit 129) with a 0-byte recording."""
+    import pty
+    lis = listener()
+    lport = lis.getsockname()[1]
+    rec = tmp_path / "tty.rec"
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TCPFSM_AGE_SOCK"] = str(tmp_path / "age.sock")
+        os.execv(BIN, [BIN, "trace", "--rport", str(lport), "--record", str(rec)])
+    seen = b""
+    deadline = time.monotonic() + 30
+    while b"Ctrl-C to stop" not in seen:
+        assert time.monotonic() < deadline, seen
+        seen += os.read(fd, 4096)
+    ports = connect_close(lis, 3)
+    while seen.count(b"SYN_SENT") < 3:
+        assert time.monotonic() < deadline, seen
+        seen += os.read(fd, 4096)
+    os.close(fd)  # the terminal goes away
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    p, recs = replay(rec)
+    assert p.returncode == 0, p.stderr
+    assert syn_sent_ports(recs, lport) == set(ports)
+    assert not os.path.exists(tmp_path / "age.sock")
+    lis.close()
