@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -490,6 +491,7 @@ int agesrv_open(const char *path, const struct agesrv_opts *o,
 		struct agesrv **out)
 {
 	struct agesrv *srv;
+	sigset_t all, old;
 	int ret;
 
 	*out = NULL;
@@ -528,7 +530,11 @@ int agesrv_open(const char *path, const struct agesrv_opts *o,
 	if (ret < 0)
 		goto fail;
 	srv->fd = ret;
+	/* signals stay the tracer's: its wait is the one they must interrupt */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = -pthread_create(&srv->thread, NULL, serve_thread, srv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		unlink(path);
 		goto fail;
