@@ -128,7 +128,12 @@ int age_decode_finish(const struct age_decoder *d)
 
 /* -------------------------------------------------------------- server */
 
-#define AGESRV_CLIENT_TIMEOUT_MS 2000
+#define AGESRV_CLIENT_TIMEOUT_MS 3000	/* more than a client waits (2 s) */
+/* an answer built up to this long before a client connected serves it at once */
+#define AGESRV_FRESH_NS 250000000ull
+/* a client still waiting this long before its limit gets the newest there is */
+#define AGESRV_LAST_CHANCE_NS 1000000000ull
+#define AGESRV_BUILD_CHUNK 16384
 #define AGESRV_MAX_CLIENTS 64
 #define AGESRV_MIN_INTERVAL_NS 50000000ull	/* 50 ms */
 /* building an answer takes at most 1/AGESRV_BUILD_SHARE of the tracer */
@@ -173,6 +178,9 @@ struct agesrv {
 	/* the tracer's thread only */
 	bool pending;		/* a client waits: build when allowed */
 	uint64_t next_build_ns;
+	struct agesrv_writer *bw; /* the answer being built, NULL: none */
+	size_t cursor;		/* the filler's, between parts */
+	uint64_t build_start_ns, build_spent_ns;
 	/* the server thread only */
 	struct age_snap *newest;
 	bool asked;		/* want_fd signalled, no answer built since */
@@ -362,7 +370,6 @@ static void accept_clients(struct agesrv *srv, uint64_t now)
 static void take_published(struct agesrv *srv)
 {
 	struct age_snap *s;
-	unsigned int i;
 
 	pthread_mutex_lock(&srv->lock);
 	s = srv->published;
@@ -374,13 +381,24 @@ static void take_published(struct agesrv *srv)
 	s->refs = 1;
 	srv->newest = s;
 	srv->asked = false;
-	for (i = 0; i < srv->nclients; i++) {
-		struct age_client *c = &srv->clients[i];
+}
 
-		if (!c->snap && c->since_ns <= s->built_ns) {
-			c->snap = s;
-			s->refs++;
-		}
+/*
+ * Which answer a waiting client gets: one built after it connected, or
+ * shortly before (AGESRV_FRESH_NS: ages are absolute times, a socket that
+ * changed state since shows no age rather than a wrong one); near its
+ * limit, the newest there is rather than none.
+ */
+static void give_answer(struct agesrv *srv, struct age_client *c, uint64_t now)
+{
+	struct age_snap *s = srv->newest;
+
+	if (c->snap || !s)
+		return;
+	if (c->since_ns <= s->built_ns + AGESRV_FRESH_NS ||
+	    now + AGESRV_LAST_CHANCE_NS >= c->deadline_ns) {
+		c->snap = s;
+		s->refs++;
 	}
 }
 
@@ -409,7 +427,10 @@ static void *serve_thread(void *arg)
 		accept_clients(srv, now);
 		for (i = 0; i < srv->nclients;) {
 			struct age_client *c = &srv->clients[i];
-			int sent = c->snap ? client_send(c) : 0;
+			int sent;
+
+			give_answer(srv, c, now);
+			sent = c->snap ? client_send(c) : 0;
 
 			if (sent) {
 				client_close(srv, i, sent > 0);
@@ -419,8 +440,13 @@ static void *serve_thread(void *arg)
 				client_close(srv, i, false);
 				continue;
 			}
-			if (!c->snap)
+			if (!c->snap) {
+				uint64_t last = c->deadline_ns - AGESRV_LAST_CHANCE_NS;
+
 				waiting = true;
+				if (last > now && (!next || last < next))
+					next = last;
+			}
 			if (!next || c->deadline_ns < next)
 				next = c->deadline_ns;
 			i++;
@@ -517,6 +543,8 @@ int agesrv_open(const char *path, const struct agesrv_opts *o,
 		srv->o.max_clients = AGESRV_MAX_CLIENTS;
 	if (!srv->o.min_interval_ns)
 		srv->o.min_interval_ns = AGESRV_MIN_INTERVAL_NS;
+	if (!srv->o.build_chunk)
+		srv->o.build_chunk = AGESRV_BUILD_CHUNK;
 	strcpy(srv->path, path);
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->clients = calloc(srv->o.max_clients, sizeof(*srv->clients));
@@ -552,7 +580,7 @@ int agesrv_want_fd(const struct agesrv *srv)
 	return srv->want_fd;
 }
 
-static int snap_append(struct agesrv_writer *w, const void *p, size_t n)
+static int snap_grow(struct agesrv_writer *w, size_t n)
 {
 	struct age_snap *s = w->snap;
 
@@ -560,15 +588,32 @@ static int snap_append(struct agesrv_writer *w, const void *p, size_t n)
 		return w->err;
 	if (s->len + n > s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64 * 1024;
-		uint8_t *b = realloc(s->buf, cap);
+		uint8_t *b;
 
+		if (cap < s->len + n)
+			cap = s->len + n;
+		b = realloc(s->buf, cap);
 		if (!b)
 			return w->err = -ENOMEM;
 		s->buf = b;
 		s->cap = cap;
 	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
+	return 0;
+}
+
+int agesrv_reserve(struct agesrv_writer *w, size_t n)
+{
+	return snap_grow(w, n * sizeof(struct age_record));
+}
+
+static int snap_append(struct agesrv_writer *w, const void *p, size_t n)
+{
+	int ret = snap_grow(w, n);
+
+	if (ret)
+		return ret;
+	memcpy(w->snap->buf + w->snap->len, p, n);
+	w->snap->len += n;
 	return 0;
 }
 
@@ -581,50 +626,86 @@ int agesrv_put(struct agesrv_writer *w, const struct age_record *r)
 	return ret;
 }
 
+static void build_free(struct agesrv *srv)
+{
+	if (srv->bw) {
+		snap_free(srv->bw->snap);
+		free(srv->bw);
+		srv->bw = NULL;
+	}
+}
+
+/* Start an answer: its header. */
+static int build_start(struct agesrv *srv, uint64_t now_ns)
+{
+	struct age_header h;
+
+	srv->bw = calloc(1, sizeof(*srv->bw));
+	if (!srv->bw)
+		return -ENOMEM;
+	srv->bw->snap = calloc(1, sizeof(*srv->bw->snap));
+	if (!srv->bw->snap) {
+		build_free(srv);
+		return -ENOMEM;
+	}
+	age_header_init(&h, now_ns);
+	h.flags = srv->o.hdr_flags;
+	srv->bw->snap->built_ns = now_ns;
+	srv->cursor = 0;
+	srv->build_start_ns = now_ns;
+	srv->build_spent_ns = 0;
+	return snap_append(srv->bw, &h, sizeof(h));
+}
+
 int agesrv_update(struct agesrv *srv, bool woken, agesrv_fill_fn fill, void *ctx,
 		  uint64_t now_ns)
 {
-	struct agesrv_writer w = { 0 };
-	struct age_header h;
 	struct age_record end = { .flags = AGE_F_END };
-	uint64_t t1;
+	struct agesrv_writer *w;
+	uint64_t t0, t1;
 	int ret;
 
 	if (woken && eventfd_take(srv->want_fd))
 		srv->pending = true;
-	if (!srv->pending || now_ns < srv->next_build_ns)
-		return 0;
-	srv->pending = false;
-	w.snap = calloc(1, sizeof(*w.snap));
-	if (!w.snap)
-		return -ENOMEM;
-	age_header_init(&h, now_ns);
-	h.flags = srv->o.hdr_flags;
-	w.snap->built_ns = now_ns;
-	ret = snap_append(&w, &h, sizeof(h));
-	if (!ret && fill)
-		ret = fill(ctx, &w);
-	if (!ret) {
-		end.since_ns = w.nrecords;
-		ret = snap_append(&w, &end, sizeof(end));
+	if (!srv->bw) {
+		if (!srv->pending || now_ns < srv->next_build_ns)
+			return 0;
+		srv->pending = false;
+		ret = build_start(srv, now_ns);
+		if (ret)
+			goto fail;
+	}
+	w = srv->bw;
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	ret = fill ? fill(ctx, w, &srv->cursor, srv->o.build_chunk) : 1;
+	if (ret > 0) {
+		end.since_ns = w->nrecords;
+		ret = snap_append(w, &end, sizeof(end)) ?: 1;
 	}
 	t1 = clock_ns(CLOCK_MONOTONIC);
-	srv->next_build_ns = t1 + (t1 > now_ns ? (t1 - now_ns) * (AGESRV_BUILD_SHARE - 1) : 0);
-	if (srv->next_build_ns < now_ns + srv->o.min_interval_ns)
-		srv->next_build_ns = now_ns + srv->o.min_interval_ns;
-	if (ret) {
-		snap_free(w.snap);
-		/* the clients wait on: asked again at the next turn allowed */
-		srv->pending = true;
-		return ret;
-	}
+	srv->build_spent_ns += t1 - t0;
+	if (ret == 0)
+		return AGESRV_BUILDING;
+	/* building takes at most 1/AGESRV_BUILD_SHARE of the tracer's time */
+	srv->next_build_ns = t1 + srv->build_spent_ns * (AGESRV_BUILD_SHARE - 1);
+	if (srv->next_build_ns < srv->build_start_ns + srv->o.min_interval_ns)
+		srv->next_build_ns = srv->build_start_ns + srv->o.min_interval_ns;
+	if (ret < 0)
+		goto fail;
+	srv->bw = NULL;
 	pthread_mutex_lock(&srv->lock);
 	snap_free(srv->published);	/* never taken: this one is newer */
-	srv->published = w.snap;
+	srv->published = w->snap;
 	srv->st.builds++;
 	pthread_mutex_unlock(&srv->lock);
+	free(w);
 	eventfd_signal(srv->wake_fd);
-	return 1;
+	return AGESRV_PUBLISHED;
+fail:
+	build_free(srv);
+	/* the clients wait on: asked again at the next turn allowed */
+	srv->pending = true;
+	return ret;
 }
 
 void agesrv_get_stats(struct agesrv *srv, struct agesrv_stats *st)
@@ -654,6 +735,7 @@ void agesrv_close(struct agesrv *srv)
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
 	snap_free(srv->published);
+	build_free(srv);
 	free(srv->clients);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
@@ -711,7 +793,8 @@ int agesrv_query(const char *path, unsigned int timeout_ms, age_cb cb, void *ctx
 			break;
 		}
 		if (n == 0) {
-			ret = age_decode_finish(&d);
+			/* closed before a header: cut off by a busy server, not a bad answer */
+			ret = d.have_hdr || d.part_len ? age_decode_finish(&d) : -ECONNRESET;
 			break;
 		}
 		ret = age_decode(&d, buf, (size_t)n, cb, ctx);

@@ -108,21 +108,29 @@ int age_decode_finish(const struct age_decoder *d);
  * most max_clients at once (the others wait in the listen backlog). The
  * tracer's thread only builds answers, when the server asks (want_fd turns
  * readable) and at most as often as the rate limit allows: one answer
- * serves every client that connected before it was built, and building
- * takes at most a tenth of the tracer's time.
+ * serves every client that connected before it was built (or shortly
+ * before), building takes at most a tenth of the tracer's time, and it is
+ * done a part at a time (build_chunk connections a turn), so that the
+ * tracer reads its ring buffer in between.
  */
 struct agesrv;
 struct agesrv_writer;
 
 struct agesrv_opts {
-	unsigned int client_timeout_ms; /* per client, its whole answer; 0: 2000 */
+	unsigned int client_timeout_ms; /* per client, its whole answer; 0: 3000 */
 	unsigned int max_clients;	/* served at once; 0: 64 */
 	uint64_t min_interval_ns;	/* between builds; 0: 50 ms */
+	unsigned int build_chunk;	/* records put per turn; 0: 16384 */
 	uint32_t hdr_flags;		/* AGE_HF_* in every answer's header */
 };
 
-/* Fills an answer: put every record, return 0 or -errno. */
-typedef int (*agesrv_fill_fn)(void *ctx, struct agesrv_writer *w);
+/*
+ * Fills an answer a part at a time: put about budget records from where
+ * the last call stopped (*cursor: 0 at first, then what the filler left
+ * there); return 1 when every record is in, 0 when more remain, -errno.
+ */
+typedef int (*agesrv_fill_fn)(void *ctx, struct agesrv_writer *w, size_t *cursor,
+			      size_t budget);
 
 /*
  * Listen at path (NULL: agesrv_default_path()), start serving. Creates the
@@ -139,9 +147,13 @@ int agesrv_want_fd(const struct agesrv *srv);
 /*
  * On the tracer's thread, each turn of its loop (woken: want_fd was seen
  * readable): when a client waits and the rate limit allows, build an
- * answer with fill() and hand it to the server thread. now_ns is
- * CLOCK_MONOTONIC. Returns 1 if one was built, 0 if none was due, -errno.
+ * answer with fill(), a part per call, and hand it to the server thread
+ * once whole. now_ns is CLOCK_MONOTONIC. Returns AGESRV_PUBLISHED,
+ * AGESRV_BUILDING (call again soon: a part remains), 0 if nothing was
+ * due, or -errno.
  */
+#define AGESRV_PUBLISHED 1
+#define AGESRV_BUILDING 2
 int agesrv_update(struct agesrv *srv, bool woken, agesrv_fill_fn fill, void *ctx,
 		  uint64_t now_ns);
 /*
@@ -149,6 +161,8 @@ int agesrv_update(struct agesrv *srv, bool woken, agesrv_fill_fn fill, void *ctx
  * filler should stop).
  */
 int agesrv_put(struct agesrv_writer *w, const struct age_record *r);
+/* Room for n more records at once (an estimate): 0 or -ENOMEM. */
+int agesrv_reserve(struct agesrv_writer *w, size_t n);
 
 struct agesrv_stats {
 	uint64_t answered;	/* clients sent a whole answer */
@@ -175,7 +189,9 @@ struct age_answer {
  * within timeout_ms in all (0: AGESRV_QUERY_TIMEOUT_MS), connect included
  * (a full backlog is waited for only that long). Returns 0; -ENOENT when
  * no socket is there, -ECONNREFUSED when nobody answers at it (a stale
- * socket: no tracer); -ETIMEDOUT if no whole answer came in time (records
+ * socket: no tracer); -ECONNRESET when the server closed before answering
+ * (too busy: it gives up on a client at its limit); -ETIMEDOUT if no
+ * whole answer came in time (records
  * before then were passed to cb, and are true); -EPROTO for a bad answer
  * (the same); cb's non-zero return; other -errno (-EACCES: not allowed).
  * ans (may be NULL) gets the header's fields, zero when none came.

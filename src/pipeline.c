@@ -1051,11 +1051,19 @@ static void age_one(void *ctx, const struct conn *c)
 	agesrv_put(w, &r);
 }
 
-static int age_fill(void *ctx, struct agesrv_writer *w)
+/* A part of the answer at a time: the ring buffer is read in between. */
+static int age_fill(void *ctx, struct agesrv_writer *w, size_t *cursor, size_t budget)
 {
 	struct pipe *p = ctx;
+	size_t next;
 
-	engine_foreach(p->eng, age_one, w);
+	/* one allocation for the whole answer, as a rule */
+	if (!*cursor && agesrv_reserve(w, engine_stats(p->eng)->conns + 1024))
+		return -ENOMEM;
+	next = engine_foreach_some(p->eng, *cursor, budget, age_one, w);
+	if (next == ENGINE_WALK_DONE)
+		return 1;
+	*cursor = next;
 	return 0;
 }
 
@@ -1092,7 +1100,7 @@ static int run_live(struct pipe *p)
 	char err[256], warn[256];
 	uint64_t deadline = 0, now;
 	struct stat st;
-	bool failed = false;
+	bool failed = false, age_busy = false;
 	int ret, rec_fd = -1;
 
 	/* refused before anything is loaded: a name in the way is a usage matter */
@@ -1149,7 +1157,7 @@ static int run_live(struct pipe *p)
 		p->o.header(p);
 
 	while (!cli_stop && !p->done) {
-		int timeout = POLL_MS;
+		int timeout = age_busy ? 0 : POLL_MS;
 
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (deadline) {
@@ -1177,10 +1185,14 @@ static int run_live(struct pipe *p)
 			failed = true;
 			break;
 		}
-		/* out of memory: the clients wait on, and are cut off in time */
+		/*
+		 * A part of an answer per turn, the ring read in between (no
+		 * wait while one is being built). Out of memory: the clients
+		 * wait on, and are cut off in time.
+		 */
 		if (p->age)
-			(void)agesrv_update(p->age, tracer_take_watched(p->tr), age_fill, p,
-					    clock_ns(CLOCK_MONOTONIC));
+			age_busy = agesrv_update(p->age, tracer_take_watched(p->tr), age_fill,
+						 p, clock_ns(CLOCK_MONOTONIC)) == AGESRV_BUILDING;
 	}
 	agesrv_close(p->age);
 	p->age = NULL;

@@ -756,6 +756,9 @@ static void tell_ages(struct snap *sn)
 		fprintf(stderr, "tcpfsm snapshot: ages unavailable: the tracer at %s "
 			"did not answer within %.1f s (%zu ages received)\n", path,
 			AGESRV_QUERY_TIMEOUT_MS / 1000.0, sn->ages.n);
+	else if (err == -ECONNRESET)
+		fprintf(stderr, "tcpfsm snapshot: ages unavailable: the tracer at %s "
+			"gave up on this query (too many clients)\n", path);
 	else if (err == -EPROTO)
 		fprintf(stderr, "tcpfsm snapshot: ages unavailable: a malformed "
 			"answer from %s (%zu ages received)\n", path, sn->ages.n);

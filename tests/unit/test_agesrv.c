@@ -51,7 +51,7 @@ static struct age_record rec(uint64_t cookie)
 		.flags = cookie % 2 ? AGE_F_LOWER_BOUND : 0,
 	};
 
-	snprintf(r.comm, sizeof(r.comm), "proc%llu", (unsigned long long)cookie);
+	snprintf(r.comm, sizeof(r.comm), "proc%u", (unsigned int)(cookie % 1000000000));
 	return r;
 }
 
@@ -193,13 +193,15 @@ struct fill_ctx {
 	int calls;
 };
 
-static int fill(void *ctx, struct agesrv_writer *w)
+/* records 1..n, budget at a time */
+static int fill(void *ctx, struct agesrv_writer *w, size_t *cursor, size_t budget)
 {
 	struct fill_ctx *f = ctx;
-	int i, ret;
+	size_t i;
+	int ret;
 
 	f->calls++;
-	for (i = 0; i < f->n; i++) {
+	for (i = *cursor; i < (size_t)f->n && budget; i++, budget--) {
 		struct age_record r = rec((uint64_t)i + 1);
 
 		ret = agesrv_put(w, &r);
@@ -208,7 +210,8 @@ static int fill(void *ctx, struct agesrv_writer *w)
 			return ret;
 		}
 	}
-	return 0;
+	*cursor = i;
+	return i == (size_t)f->n;
 }
 
 struct client {
@@ -265,7 +268,8 @@ static void test_server_client(void **state)
 {
 	char path[128];
 	struct agesrv *srv;
-	struct agesrv_opts o = { .hdr_flags = AGE_HF_FILTERED };
+	/* 20 records, 7 a turn: built in three parts */
+	struct agesrv_opts o = { .hdr_flags = AGE_HF_FILTERED, .build_chunk = 7 };
 	struct fill_ctx f = { .n = 20 };
 	struct client c = { .path = path };
 	struct stat st;
@@ -296,6 +300,7 @@ static void test_server_client(void **state)
 		assert_int_equal(c.ans.flags, AGE_HF_FILTERED);
 		assert_true(c.g.r[19].cookie == 20);
 		assert_string_equal(c.g.r[19].comm, "proc20");
+		assert_true(f.calls >= 3);	/* the second may be served the first's answer */
 	}
 	/* a second server on the same path is refused */
 	{
