@@ -559,6 +559,20 @@ static void emit_lost(struct pipe *p, const struct tcpfsm_event *e)
 
 	if (e->aux <= p->lost_out)
 		return;
+	if (!p->o.json && !p->done) {
+		/* in a table too: a line where it happened, as STUCK's */
+		char ts[32];
+
+		pipe_format_ts(p, ts, e->ts_ns);
+		fprintf(p->out, "LOST %llu records at %s", (unsigned long long)(e->aux - p->lost_out), ts);
+		if (kinds)
+			fprintf(p->out, " (state %llu, timewait %llu, request %llu)",
+				(unsigned long long)(g[0] - p->lost_kind_out[0]),
+				(unsigned long long)(g[1] - p->lost_kind_out[1]),
+				(unsigned long long)(g[2] - p->lost_kind_out[2]));
+		fprintf(p->out, ", %llu in all: connections alive then are incomplete\n",
+			(unsigned long long)e->aux);
+	}
 	if (p->o.json && !p->done) {
 		json_begin_object(j);
 		json_str(j, "type", "lost");

@@ -195,3 +195,20 @@ def test_json_stream_reports_every_loss(tracer, tmp_path, cmd):
     replayed = [json.loads(l) for l in p.stdout.splitlines()]
     assert [r for r in replayed if r["type"] == "lost"] == losses
     assert replayed[-1]["lost"] == total and replayed[-1]["lost_kinds"] == kinds
+
+
+def test_table_shows_the_loss_where_it_happened(tracer, tmp_path):
+    """A table on stdout, stderr elsewhere: the loss is in the table too,
+    a LOST line where it happened, whose counts add up to the summary's."""
+    rec = tmp_path / "table-loss.rec"
+    t = tracer("--ringbuf-size", "1", "--record", str(rec))
+    with ring_overflowed(t):
+        pass
+    wait_for(lambda: "records lost so far" in t.stderr(), timeout=15, what="the loss warning")
+    t.stop()
+    total = lost_count(t.stderr())
+    p = run("trace", "--replay", str(rec))  # the table, as the live run printed it
+    assert p.returncode == 0, p.stderr
+    lost = [l for l in p.stdout.splitlines() if l.startswith("LOST ")]
+    assert lost and sum(int(l.split()[1]) for l in lost) == total, (lost, total)
+    assert lost[-1].endswith(f", {total} in all: connections alive then are incomplete")
