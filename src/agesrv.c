@@ -128,12 +128,14 @@ int age_decode_finish(const struct age_decoder *d)
 
 /* -------------------------------------------------------------- server */
 
-#define AGESRV_CLIENT_TIMEOUT_MS 3000	/* more than a client waits (2 s) */
+#define AGESRV_CLIENT_TIMEOUT_MS 5000	/* more than a client waits (4 s) */
 /* an answer built up to this long before a client connected serves it at once */
 #define AGESRV_FRESH_NS 250000000ull
 /* a client still waiting this long before its limit gets the newest there is */
 #define AGESRV_LAST_CHANCE_NS 1000000000ull
-#define AGESRV_BUILD_CHUNK 16384
+#define AGESRV_BUILD_CHUNK 4096
+/* a turn's part of an answer: chunks until this long (the ring waits meanwhile) */
+#define AGESRV_PART_NS 5000000ull
 #define AGESRV_MAX_CLIENTS 64
 #define AGESRV_MIN_INTERVAL_NS 50000000ull	/* 50 ms */
 /* building an answer takes at most 1/AGESRV_BUILD_SHARE of the tracer */
@@ -676,13 +678,15 @@ int agesrv_update(struct agesrv *srv, bool woken, agesrv_fill_fn fill, void *ctx
 			goto fail;
 	}
 	w = srv->bw;
-	t0 = clock_ns(CLOCK_MONOTONIC);
-	ret = fill ? fill(ctx, w, &srv->cursor, srv->o.build_chunk) : 1;
+	t0 = t1 = clock_ns(CLOCK_MONOTONIC);
+	do {
+		ret = fill ? fill(ctx, w, &srv->cursor, srv->o.build_chunk) : 1;
+		t1 = clock_ns(CLOCK_MONOTONIC);
+	} while (ret == 0 && t1 - t0 < AGESRV_PART_NS);
 	if (ret > 0) {
 		end.since_ns = w->nrecords;
 		ret = snap_append(w, &end, sizeof(end)) ?: 1;
 	}
-	t1 = clock_ns(CLOCK_MONOTONIC);
 	srv->build_spent_ns += t1 - t0;
 	if (ret == 0)
 		return AGESRV_BUILDING;

@@ -110,17 +110,18 @@ int age_decode_finish(const struct age_decoder *d);
  * readable) and at most as often as the rate limit allows: one answer
  * serves every client that connected before it was built (or shortly
  * before), building takes at most a tenth of the tracer's time, and it is
- * done a part at a time (build_chunk connections a turn), so that the
- * tracer reads its ring buffer in between.
+ * done a part at a time (at most 5 ms a turn), so that the tracer reads
+ * its ring buffer in between.
  */
 struct agesrv;
 struct agesrv_writer;
 
 struct agesrv_opts {
-	unsigned int client_timeout_ms; /* per client, its whole answer; 0: 3000 */
+	unsigned int client_timeout_ms; /* per client, its whole answer; 0: 5000 */
 	unsigned int max_clients;	/* served at once; 0: 64 */
 	uint64_t min_interval_ns;	/* between builds; 0: 50 ms */
-	unsigned int build_chunk;	/* records put per turn; 0: 16384 */
+	unsigned int build_chunk;	/* records per fill() call, as many calls
+					   a turn as fit in 5 ms; 0: 4096 */
 	uint32_t hdr_flags;		/* AGE_HF_* in every answer's header */
 };
 
@@ -176,7 +177,7 @@ void agesrv_close(struct agesrv *srv);
 
 /* ---- client (snapshot) ---- */
 
-#define AGESRV_QUERY_TIMEOUT_MS 2000
+#define AGESRV_QUERY_TIMEOUT_MS 4000
 
 /* What the answer said besides its records. */
 struct age_answer {
