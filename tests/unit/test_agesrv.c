@@ -220,7 +220,7 @@ struct client {
 	struct got g;
 	int ret;
 	struct age_answer ans;
-	volatile int done;
+	int done;	/* set by the client thread: __atomic */
 };
 
 static void *client_thread(void *arg)
@@ -228,7 +228,7 @@ static void *client_thread(void *arg)
 	struct client *c = arg;
 
 	c->ret = agesrv_query(c->path, c->timeout_ms, on_record, &c->g, &c->ans);
-	c->done = 1;
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -256,7 +256,7 @@ static void serve_until_done(struct agesrv *srv, struct fill_ctx *f,
 
 	for (tries = 0; tries < 500; tries++) {
 		for (all = 1, i = 0; i < n; i++)
-			all &= c[i].done;
+			all &= __atomic_load_n(&c[i].done, __ATOMIC_ACQUIRE);
 		if (all)
 			return;
 		tracer_turn(srv, f, 10);
@@ -380,7 +380,8 @@ static void test_slow_and_garbage_clients(void **state)
 	good.path = path;
 	assert_int_equal(pthread_create(&t, NULL, client_thread, &good), 0);
 	t0 = now_ns();
-	while (!good.done && now_ns() - t0 < 5000000000ull) {
+	while (!__atomic_load_n(&good.done, __ATOMIC_ACQUIRE) &&
+	       now_ns() - t0 < 5000000000ull) {
 		uint64_t a, b;
 		struct pollfd p = { .fd = agesrv_want_fd(srv), .events = POLLIN };
 		int woken = poll(&p, 1, 10) > 0;
