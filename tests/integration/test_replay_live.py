@@ -82,7 +82,7 @@ def test_replay_equals_live(tracer, tmp_path, cmd):
             return len(mine) >= 3
         return len({r["cookie"] for r in mine
                     if r["newstate"] == "LAST_ACK" or r.get("end") == "gone"}) >= 3
-    t.wait(ended, timeout=20, what="our connections to end")
+    t.wait(ended, timeout=60, what="our connections to end")
     t.stop()
     assert t.returncode == 0, t.stderr()
     live = t.all_records()
