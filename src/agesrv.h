@@ -17,7 +17,7 @@
  * the extra bytes, so records may grow at the end without a new version.
  *
  * Nothing here runs on the tracer's hot path: the table is read only when
- * a client connects.
+ * a client waits, and clients are served by a thread of their own.
  */
 #ifndef TCPFSM_AGESRV_H
 #define TCPFSM_AGESRV_H
@@ -44,8 +44,15 @@ struct age_header {
 	uint16_t version;	/* AGE_VERSION */
 	uint16_t record_size;	/* bytes per record that follows */
 	uint64_t now_ns;	/* server's CLOCK_MONOTONIC when it answered */
-	uint64_t __reserved;
+	uint32_t flags;		/* AGE_HF_*; unknown bits are ignored */
+	uint32_t __reserved;
 };
+
+/*
+ * age_header.flags: the tracer runs with filters, so a socket it does not
+ * select has no record (its age is not known, rather than unknowable).
+ */
+#define AGE_HF_FILTERED 0x1
 
 struct age_record {
 	uint64_t cookie;	/* socket cookie (sock_diag idiag_cookie) */
@@ -95,54 +102,102 @@ int age_decode_finish(const struct age_decoder *d);
 
 /* ---- server (the tracer) ---- */
 
-struct agesrv {
-	int fd;			/* listening socket, non-blocking */
-	unsigned int send_timeout_ms; /* per client, whole answer; 0: 500 */
-	char path[108];
-};
-
+/*
+ * Serving never delays the tracer: a thread of its own accepts clients and
+ * sends them their answer, non-blocking, each within its time limit, at
+ * most max_clients at once (the others wait in the listen backlog). The
+ * tracer's thread only builds answers, when the server asks (want_fd turns
+ * readable) and at most as often as the rate limit allows: one answer
+ * serves every client that connected before it was built (or shortly
+ * before), building takes at most a tenth of the tracer's time, and it is
+ * done a part at a time (at most 5 ms a turn), so that the tracer reads
+ * its ring buffer in between.
+ */
+struct agesrv;
 struct agesrv_writer;
 
-/* Called once per client: put every record, return 0 or -errno. */
-typedef int (*agesrv_fill_fn)(void *ctx, struct agesrv_writer *w);
+struct agesrv_opts {
+	unsigned int client_timeout_ms; /* per client, its whole answer; 0: 5000 */
+	unsigned int max_clients;	/* served at once; 0: 64 */
+	uint64_t min_interval_ns;	/* between builds; 0: 50 ms */
+	unsigned int build_chunk;	/* records per fill() call, as many calls
+					   a turn as fit in 5 ms; 0: 4096 */
+	uint32_t hdr_flags;		/* AGE_HF_* in every answer's header */
+};
 
 /*
- * Listen at path (NULL: agesrv_default_path()). Creates the directory
- * (mode 0755), replaces a stale socket, refuses with -EADDRINUSE if
- * another server answers there and -EEXIST if path is not a socket. The
- * socket is mode 0600: ages and owners are for root, like ss -p.
+ * Fills an answer a part at a time: put about budget records from where
+ * the last call stopped (*cursor: 0 at first, then what the filler left
+ * there); return 1 when every record is in, 0 when more remain, -errno.
  */
-int agesrv_open(const char *path, struct agesrv *srv);
+typedef int (*agesrv_fill_fn)(void *ctx, struct agesrv_writer *w, size_t *cursor,
+			      size_t budget);
 
 /*
- * Answer every pending client (without blocking for new ones): header,
- * fill()'s records, trailer, close. A client that does not read gets cut
- * off after send_timeout_ms. Returns the number of clients answered
- * completely, or -errno if accept() failed. A client waits until the next
- * call: srv->fd polls readable (POLLIN) while one does.
+ * Listen at path (NULL: agesrv_default_path()), start serving. Creates the
+ * directory (mode 0755), replaces a stale socket (one nobody answers at,
+ * such as a killed tracer leaves), refuses with -EADDRINUSE if another
+ * server answers there (or its backlog is full) and -EEXIST if path is
+ * not a socket. The socket is mode 0600 from its creation (no chmod after
+ * bind): ages and owners are for root, like ss -p. o may be NULL.
  */
-int agesrv_serve(struct agesrv *srv, agesrv_fill_fn fill, void *ctx);
-
+int agesrv_open(const char *path, const struct agesrv_opts *o,
+		struct agesrv **srv);
+/* Readable (level-triggered) while a client waits for an answer to be built. */
+int agesrv_want_fd(const struct agesrv *srv);
 /*
- * Queue one record for the client. Returns 0, or -errno once the client
- * is gone or too slow (the filler should stop; later calls fail too).
+ * On the tracer's thread, each turn of its loop (woken: want_fd was seen
+ * readable): when a client waits and the rate limit allows, build an
+ * answer with fill(), a part per call, and hand it to the server thread
+ * once whole. now_ns is CLOCK_MONOTONIC. Returns AGESRV_PUBLISHED,
+ * AGESRV_BUILDING (call again soon: a part remains), 0 if nothing was
+ * due, or -errno.
+ */
+#define AGESRV_PUBLISHED 1
+#define AGESRV_BUILDING 2
+int agesrv_update(struct agesrv *srv, bool woken, agesrv_fill_fn fill, void *ctx,
+		  uint64_t now_ns);
+/*
+ * Queue one record for the answer being built. Returns 0 or -ENOMEM (the
+ * filler should stop).
  */
 int agesrv_put(struct agesrv_writer *w, const struct age_record *r);
+/* Room for n more records at once (an estimate): 0 or -ENOMEM. */
+int agesrv_reserve(struct agesrv_writer *w, size_t n);
 
-/* Stop listening and remove the socket file. */
+struct agesrv_stats {
+	uint64_t answered;	/* clients sent a whole answer */
+	uint64_t cut_off;	/* clients closed at their time limit */
+	uint64_t builds;	/* answers built */
+};
+void agesrv_get_stats(struct agesrv *srv, struct agesrv_stats *st);
+
+/* Stop serving, remove the socket file, free. NULL is a no-op. */
 void agesrv_close(struct agesrv *srv);
 
 /* ---- client (snapshot) ---- */
 
+#define AGESRV_QUERY_TIMEOUT_MS 4000
+
+/* What the answer said besides its records. */
+struct age_answer {
+	uint64_t now_ns;	/* the server's CLOCK_MONOTONIC when it built it */
+	uint32_t flags;		/* AGE_HF_* */
+};
+
 /*
- * Ask the server at path (NULL: agesrv_default_path()) for every record.
- * Returns 0; -ENOENT or -ECONNREFUSED when no tracer is running; -EPROTO
- * for a bad or incomplete answer (records before the fault were already
- * passed to cb, and are true); -EAGAIN if the server did not answer in
- * time; cb's non-zero return. server_now_ns (may be NULL) gets the
- * header's now_ns.
+ * Ask the server at path (NULL: agesrv_default_path()) for every record,
+ * within timeout_ms in all (0: AGESRV_QUERY_TIMEOUT_MS), connect included
+ * (a full backlog is waited for only that long). Returns 0; -ENOENT when
+ * no socket is there, -ECONNREFUSED when nobody answers at it (a stale
+ * socket: no tracer); -ECONNRESET when the server closed before answering
+ * (too busy: it gives up on a client at its limit); -ETIMEDOUT if no
+ * whole answer came in time (records
+ * before then were passed to cb, and are true); -EPROTO for a bad answer
+ * (the same); cb's non-zero return; other -errno (-EACCES: not allowed).
+ * ans (may be NULL) gets the header's fields, zero when none came.
  */
-int agesrv_query(const char *path, age_cb cb, void *ctx,
-		 uint64_t *server_now_ns);
+int agesrv_query(const char *path, unsigned int timeout_ms, age_cb cb, void *ctx,
+		 struct age_answer *ans);
 
 #endif

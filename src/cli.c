@@ -16,8 +16,7 @@ bool cli_verbose;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	cli_stop = 1;
+	cli_stop = sig;
 }
 
 void cli_install_signals(void)
@@ -27,6 +26,11 @@ void cli_install_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/*
+	 * A closed terminal must not lose a recording or the summary: SIGHUP
+	 * ends the run as Ctrl-C does.
+	 */
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 

@@ -17,7 +17,7 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
-/* Set by SIGINT/SIGTERM; loops poll it. */
+/* Set by SIGINT/SIGTERM/SIGHUP, to the signal's number; loops poll it. */
 extern volatile sig_atomic_t cli_stop;
 /* Set by -v: libbpf's own messages are shown. */
 extern bool cli_verbose;
@@ -27,7 +27,7 @@ const char *cli_version_string(void);
 /* --version: tcpfsm's version, libbpf's, and the kernel features found. */
 void cli_print_version(FILE *out);
 
-/* Install SIGINT/SIGTERM handlers (setting cli_stop); ignore SIGPIPE. */
+/* Install SIGINT/SIGTERM/SIGHUP handlers (setting cli_stop); ignore SIGPIPE. */
 void cli_install_signals(void);
 
 /* "tcpfsm CMD: MESSAGE" + "Try 'tcpfsm CMD --help'." on stderr; returns 2. */

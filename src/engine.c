@@ -101,6 +101,18 @@ void engine_foreach(struct engine *e,
 		fn(ctx, slot_conn(s));
 }
 
+size_t engine_foreach_some(struct engine *e, size_t from, size_t max,
+			   void (*fn)(void *ctx, const struct conn *c), void *ctx)
+{
+	struct u64map_slot *s = u64map_from(&e->map, from);
+
+	for (; s && max; max--) {
+		fn(ctx, slot_conn(s));
+		s = u64map_from(&e->map, (size_t)(s - e->map.slots) + 1);
+	}
+	return s ? (size_t)(s - e->map.slots) : ENGINE_WALK_DONE;
+}
+
 static struct conn *get(const struct engine *e, uint64_t key)
 {
 	uint64_t *v = u64map_get(&e->map, key);

@@ -298,6 +298,15 @@ void engine_foreach(struct engine *e,
  */
 int engine_foreach_open(struct engine *e, uint64_t now_ns,
 			void (*fn)(void *ctx, const struct conn *c), void *ctx);
+/*
+ * The same a part at a time: at most max connections, from where the last
+ * call stopped (from: 0 at first, then what it returned) until it returns
+ * ENGINE_WALK_DONE. The table may change between calls: a connection may
+ * then be seen twice, or not at all.
+ */
+#define ENGINE_WALK_DONE ((size_t)-1)
+size_t engine_foreach_some(struct engine *e, size_t from, size_t max,
+			   void (*fn)(void *ctx, const struct conn *c), void *ctx);
 const struct engine_stats *engine_stats(const struct engine *e);
 
 /*

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "loader.h"
 #include "fmt.h"
 #include "netns.h"
+#include "outfile.h"
 #include "pipeline.h"
 #include "procmap.h"
 #include "record.h"
@@ -174,6 +176,9 @@ int pipe_parse_opt(struct pipe_opts *o, int opt, const char *arg)
 	case OPT_NO_SEED:
 		o->no_seed = true;
 		return 0;
+	case OPT_FORCE:
+		o->force = true;
+		return 0;
 	case OPT_RINGBUF:
 		if (parse_u64(arg, 1, 1024, &v) || (v & (v - 1)))
 			return cli_usage_error(o->cmd,
@@ -224,16 +229,22 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 	return -1;
 }
 
-bool pipe_wants_conn(const struct pipe *p, const struct conn *c)
+static bool filter_conn(const struct filter *f, const struct conn *c)
 {
-	const struct filter *f = &p->o.filter;
-
 	if (!filter_tuple(f, &c->t))
 		return false;
 	if ((f->has_pid || f->has_comm) &&
 	    !filter_owner(f, c->owner.pid, c->owner.comm))
 		return false;
 	return true;
+}
+
+bool pipe_wants_conn(const struct pipe *p, const struct conn *c)
+{
+	/* a replay shows no more than the live run did */
+	if (p->has_rec_filter && !filter_conn(&p->rec_filter, c))
+		return false;
+	return filter_conn(&p->o.filter, c);
 }
 
 /*
@@ -507,6 +518,22 @@ void pipe_json_conn(struct pipe *p, const struct conn *c)
 /* ---- the loop ---- */
 
 /*
+ * Into the recording, what the replay must do at this point to give the
+ * same output (record.h, RECORD_EV_*). A write error stops the run as a
+ * record's does.
+ */
+static void rec_mark(struct pipe *p, uint8_t kind, uint64_t ts_ns, uint64_t cookie)
+{
+	struct tcpfsm_event e = { .kind = kind, .ts_ns = ts_ns, .cookie = cookie };
+
+	if (!p->rec || p->rec_err)
+		return;
+	p->rec_err = record_write(p->rec, &e, 1);
+	if (p->rec_err)
+		p->done = true;
+}
+
+/*
  * Every finished connection: the filters select here, once, what the
  * command's closed callback gets and the summary counts. The engine sees
  * them all, filtered out or not; with kernel-side filters a filtered-out
@@ -519,6 +546,9 @@ static void on_closed(void *ctx, const struct conn *c)
 {
 	struct pipe *p = ctx;
 
+	/* found gone after a loss: the replay ends it at the same point */
+	if (c->end == END_GONE)
+		rec_mark(p, RECORD_EV_GONE, 0, c->cookie);
 	if (!wants_closed(p, c))
 		return;
 	if (c->open_kind != OPEN_LISTEN) {
@@ -587,10 +617,82 @@ static void tick(struct pipe *p, uint64_t now_ns, bool final)
 
 #define OUT_BUF_BYTES (1u << 20)
 
+/* The lost-record counters' kinds, as the summary and "lost" records group them. */
+enum { LOST_STATE, LOST_TIMEWAIT, LOST_REQUEST, LOST_GROUPS };
+static const char *const lost_group_names[LOST_GROUPS] = {
+	"state", "timewait", "request",
+};
+
+static void lost_groups(const uint64_t by_kind[TCPFSM_LOST_SLOTS],
+			uint64_t g[LOST_GROUPS])
+{
+	g[LOST_STATE] = by_kind[TCPFSM_EV_STATE];
+	g[LOST_TIMEWAIT] = by_kind[TCPFSM_EV_TW_START] + by_kind[TCPFSM_EV_TW_CANCEL] +
+			   by_kind[TCPFSM_EV_TW_EXPIRE];
+	g[LOST_REQUEST] = by_kind[TCPFSM_EV_REQ_START] + by_kind[TCPFSM_EV_REQ_CANCEL] +
+			  by_kind[TCPFSM_EV_REQ_EXPIRE];
+}
+
+/*
+ * A loss, where it happened in the stream (its marker went through the
+ * reorder buffer with the records): in JSON, a "lost" record with what was
+ * lost since the previous one, so that their counts add up to the total.
+ */
+static void emit_lost(struct pipe *p, const struct tcpfsm_event *e)
+{
+	struct json *j = &p->j;
+	bool kinds = e->flags & RECORD_LOST_F_KINDS;
+	uint64_t g[LOST_GROUPS] = { e->aux2, e->cookie, e->cgroup_id };
+	int i;
+
+	if (e->aux <= p->lost_out)
+		return;
+	if (!p->o.json && !p->done) {
+		/* in a table too: a line where it happened, as STUCK's */
+		char ts[32];
+
+		pipe_format_ts(p, ts, e->ts_ns);
+		fprintf(p->out, "LOST %llu records at %s", (unsigned long long)(e->aux - p->lost_out), ts);
+		if (kinds)
+			fprintf(p->out, " (state %llu, timewait %llu, request %llu)",
+				(unsigned long long)(g[0] - p->lost_kind_out[0]),
+				(unsigned long long)(g[1] - p->lost_kind_out[1]),
+				(unsigned long long)(g[2] - p->lost_kind_out[2]));
+		fprintf(p->out, ", %llu in all: connections alive then are incomplete\n",
+			(unsigned long long)e->aux);
+	}
+	if (p->o.json && !p->done) {
+		json_begin_object(j);
+		json_str(j, "type", "lost");
+		json_u64(j, "ts", pipe_ts_value(p, e->ts_ns));
+		json_u64(j, "mono_ns", e->ts_ns);
+		json_u64(j, "count", e->aux - p->lost_out);
+		json_u64(j, "total", e->aux);
+		if (kinds) {
+			json_begin_object_key(j, "kinds");
+			for (i = 0; i < LOST_GROUPS; i++)
+				json_u64(j, lost_group_names[i],
+					 g[i] > p->lost_kind_out[i] ? g[i] - p->lost_kind_out[i] : 0);
+			json_end_object(j);
+		} else {
+			json_null(j, "kinds");	/* a recording from before kinds */
+		}
+		json_end_object(j);
+		json_end_line(j);
+	}
+	p->lost_out = e->aux;
+	if (kinds)
+		memcpy(p->lost_kind_out, g, sizeof(g));
+}
+
 static void deliver(void *ctx, const struct tcpfsm_event *e)
 {
 	struct pipe *p = ctx;
 
+	if (e->kind == TCPFSM_EV_LOST) {
+		emit_lost(p, e);
+		return;
+	}
 	engine_event(p->eng, e);
 }
 
@@ -613,7 +715,16 @@ static void on_raw(void *ctx, const struct tcpfsm_event *e)
 		/* from a recording: the live run's loss, at this point */
 		if (e->aux > p->lost_seen) {
 			p->lost_seen = e->aux;
+			if (e->flags & RECORD_LOST_F_KINDS) {
+				p->lost_kind[LOST_STATE] = e->aux2;
+				p->lost_kind[LOST_TIMEWAIT] = e->cookie;
+				p->lost_kind[LOST_REQUEST] = e->cgroup_id;
+			} else {
+				p->lost_kind_unknown = true;
+			}
 			note_loss(p, e->ts_ns);
+			/* in the stream where it happened: see emit_lost */
+			(void)reorder_push(&p->ro, e);
 		}
 		return;
 	}
@@ -647,28 +758,58 @@ void pipe_step(struct pipe *p, uint64_t watermark)
 	engine_advance(p->eng, upto);
 	tick(p, upto, false);
 	err = cli_flush(p->out);
-	if (err == -EPIPE) {
+	/* a hung-up terminal is a reader gone, as a closed pipe's */
+	if (err == -EPIPE || (err == -EIO && cli_stop == SIGHUP)) {
 		p->epipe = true;
 		p->done = true;
 	} else if (err && !p->out_err) {
 		p->out_err = err;
 		p->done = true;
 	}
+	/* every poll: a recorder killed later loses at most this turn's */
+	if (p->rec && !p->rec_err) {
+		p->rec_err = record_flush(p->rec);
+		if (p->rec_err)
+			p->done = true;
+	}
 }
 
-static void check_lost(struct pipe *p, uint64_t lost)
+/*
+ * Has the reader of our output gone (the other end of a pipe or socket
+ * closed, a terminal hung up)? poll() says so with nothing to write, so a
+ * quiet host does not keep `tcpfsm | head -1` running.
+ */
+static bool out_hung_up(FILE *out)
 {
+	struct pollfd pfd = { .fd = fileno(out) };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
+}
+
+static void check_lost(struct pipe *p)
+{
+	uint64_t by_kind[TCPFSM_LOST_SLOTS];
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t lost = tracer_lost(p->tr, by_kind);
+	struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .aux = lost,
+				  .flags = RECORD_LOST_F_KINDS };
 
 	if (lost <= p->lost_seen)
 		return;
 	note_loss(p, now);
-	if (p->rec && !p->rec_err) {
-		struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .aux = lost };
-
-		e.ts_ns = now;
+	lost_groups(by_kind, p->lost_kind);
+	e.ts_ns = now;
+	e.aux2 = p->lost_kind[LOST_STATE];
+	e.cookie = p->lost_kind[LOST_TIMEWAIT];
+	e.cgroup_id = p->lost_kind[LOST_REQUEST];
+	if (p->rec && !p->rec_err)
 		p->rec_err = record_write(p->rec, &e, 1);
-	}
+	/*
+	 * In the stream after every record read so far: whatever is released
+	 * before it was read before the loss was seen. No memory for it: the
+	 * summary still counts the loss.
+	 */
+	(void)reorder_push(&p->ro, &e);
 	if (now - p->lost_warned_ns >= 1000000000ull) {
 		fprintf(stderr,
 			"tcpfsm: warning: %llu records lost so far (ring buffer full); "
@@ -740,6 +881,20 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now,
 			 flags, deadline))
 		sc->p->seeded++;
+	if (sc->p->rec && !sc->p->rec_err) {
+		/* the replay seeds it too: owners and lower bounds as live */
+		struct tcpfsm_event e = {
+			.kind = RECORD_EV_SEED, .ts_ns = sc->now, .cookie = s->cookie,
+			.cgroup_id = o.cgroup_id, .aux = deadline, .pid = o.pid,
+			.netns = t.netns, .sport = t.sport, .dport = t.dport,
+			.newstate = s->state, .family = t.family, .flags = (uint8_t)flags,
+		};
+
+		memcpy(e.saddr, t.saddr, 16);
+		memcpy(e.daddr, t.daddr, 16);
+		memcpy(e.comm, o.comm, TCPFSM_COMM_LEN);
+		sc->p->rec_err = record_write(sc->p->rec, &e, 1);
+	}
 	return 0;
 }
 
@@ -862,13 +1017,16 @@ static int walk_namespaces(struct pipe *p, struct seed_ctx *sc)
 static int seed(struct pipe *p)
 {
 	struct seed_ctx sc = { .p = p, .home_fd = -1, .each = seed_one };
+	uint64_t now;
 	int ret;
 
 	/* on failure what was found is kept: owners are a best effort */
 	(void)procmap_scan(&sc.pm, "/proc");
 	sc.now = clock_ns(CLOCK_MONOTONIC);
 	ret = walk_namespaces(p, &sc);
-	engine_seed_done(p->eng, clock_ns(CLOCK_MONOTONIC));
+	now = clock_ns(CLOCK_MONOTONIC);
+	engine_seed_done(p->eng, now);
+	rec_mark(p, RECORD_EV_SEED_DONE, now, 0);
 	procmap_free(&sc.pm);
 	if (ret)
 		return ret;
@@ -919,6 +1077,8 @@ static void reconcile_decide(struct pipe *p)
 {
 	/* out of memory: nothing ended, a later loss dumps again */
 	(void)engine_reconcile(p->eng, &p->rc_alive, &p->rc_netns, p->rc_t0);
+	/* the ones it ended were recorded (on_closed): the replay ends them here */
+	rec_mark(p, RECORD_EV_RECONCILE, p->rc_t0, 0);
 	reconcile_forget(p);
 }
 
@@ -997,26 +1157,37 @@ static void age_one(void *ctx, const struct conn *c)
 	agesrv_put(w, &r);
 }
 
-static int age_fill(void *ctx, struct agesrv_writer *w)
+/* A part of the answer at a time: the ring buffer is read in between. */
+static int age_fill(void *ctx, struct agesrv_writer *w, size_t *cursor, size_t budget)
 {
 	struct pipe *p = ctx;
+	size_t next;
 
-	engine_foreach(p->eng, age_one, w);
+	/* one allocation for the whole answer, as a rule */
+	if (!*cursor && agesrv_reserve(w, engine_stats(p->eng)->conns + 1024))
+		return -ENOMEM;
+	next = engine_foreach_some(p->eng, *cursor, budget, age_one, w);
+	if (next == ENGINE_WALK_DONE)
+		return 1;
+	*cursor = next;
 	return 0;
 }
 
 static void open_agesrv(struct pipe *p)
 {
-	int err = agesrv_open(NULL, &p->age);
+	/* what it does not select has no age: snapshot says so */
+	struct agesrv_opts ao = {
+		.hdr_flags = filter_active(&p->o.filter) ? AGE_HF_FILTERED : 0,
+	};
+	int err = agesrv_open(NULL, &ao, &p->age);
 
 	if (!err) {
-		/* the ring's wait wakes for a client too: served when one waits */
-		err = tracer_watch_fd(p->tr, p->age.fd);
-		if (!err) {
-			p->age_open = true;
+		/* the ring's wait wakes when a client waits for an answer */
+		err = tracer_watch_fd(p->tr, agesrv_want_fd(p->age));
+		if (!err)
 			return;
-		}
-		agesrv_close(&p->age);
+		agesrv_close(p->age);
+		p->age = NULL;
 	}
 	fprintf(stderr, "tcpfsm: warning: not publishing state ages at %s (%s)%s\n",
 		agesrv_default_path(), strerror(-err),
@@ -1035,16 +1206,29 @@ static int run_live(struct pipe *p)
 	char err[256], warn[256];
 	uint64_t deadline = 0, now;
 	struct stat st;
-	bool failed = false;
-	int ret;
+	bool failed = false, age_busy = false;
+	int ret, rec_fd = -1;
 
+	/* refused before anything is loaded: a name in the way is a usage matter */
+	if (p->o.record_path) {
+		rec_fd = outfile_create(p->o.record_path, p->o.force);
+		if (rec_fd < 0)
+			return cli_error("--record %s: %s%s", p->o.record_path,
+					 strerror(-rec_fd), rec_fd == -EEXIST ?
+					 " (--force replaces it)" : "");
+	}
 	p->start_mono = clock_ns(CLOCK_MONOTONIC);
 	p->wall_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - p->start_mono);
 	/* no cgroup2 mount (a cgroup v1 only host): ids without paths */
 	p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
 	ret = tracer_open(&p->tr, &to, err, sizeof(err), warn, sizeof(warn));
-	if (ret)
+	if (ret) {
+		if (rec_fd >= 0) {
+			close(rec_fd);
+			unlink(p->o.record_path);	/* ours, and empty */
+		}
 		return cli_error("%s", err);
+	}
 	if (*warn)
 		fprintf(stderr, "tcpfsm: warning: %s\n", warn);
 	if (p->o.duration_ns)
@@ -1054,10 +1238,12 @@ static int run_live(struct pipe *p)
 		struct record_header hdr;
 
 		record_header_now(&hdr, (tracer_has_minisocks(p->tr) ? RECORD_F_MINISOCKS : 0) |
-				  (filter_active(&p->o.filter) ? RECORD_F_FILTERED : 0));
+				  (filter_active(&p->o.filter) ? RECORD_F_FILTERED : 0) |
+				  RECORD_F_STEPS | RECORD_F_FILTER);
+		hdr.filter = p->o.filter;
 		hdr.start_mono_ns = p->start_mono;
 		hdr.start_real_ns = (uint64_t)((int64_t)p->start_mono + p->wall_offset);
-		ret = record_open_write_hdr(p->o.record_path, &hdr, &p->rec);
+		ret = record_open_fd(rec_fd, true, &hdr, &p->rec);
 		if (ret)
 			return cli_error("--record %s: %s", p->o.record_path, strerror(-ret));
 	}
@@ -1077,7 +1263,7 @@ static int run_live(struct pipe *p)
 		p->o.header(p);
 
 	while (!cli_stop && !p->done) {
-		int timeout = POLL_MS;
+		int timeout = age_busy ? 0 : POLL_MS;
 
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (deadline) {
@@ -1093,32 +1279,135 @@ static int run_live(struct pipe *p)
 			cli_error("reading the ring buffer: %s", strerror(-ret));
 			break;
 		}
-		check_lost(p, tracer_lost(p->tr, NULL));
+		check_lost(p);
+		/* the replay releases records where this run did */
+		rec_mark(p, RECORD_EV_STEP, now - REORDER_SLACK_NS, 0);
 		pipe_step(p, now - REORDER_SLACK_NS);
+		if (!p->done && out_hung_up(p->out)) {
+			p->epipe = true;	/* as a write would find: quietly */
+			p->done = true;
+		}
 		if (reconcile(p)) {
 			failed = true;
 			break;
 		}
-		if (p->age_open && tracer_take_watched(p->tr))
-			agesrv_serve(&p->age, age_fill, p);
+		/*
+		 * A part of an answer per turn, the ring read in between (no
+		 * wait while one is being built). Out of memory: the clients
+		 * wait on, and are cut off in time.
+		 */
+		if (p->age)
+			age_busy = agesrv_update(p->age, tracer_take_watched(p->tr), age_fill,
+						 p, clock_ns(CLOCK_MONOTONIC)) == AGESRV_BUILDING;
 	}
-	if (p->age_open)
-		agesrv_close(&p->age);
+	agesrv_close(p->age);
+	p->age = NULL;
 	/* detach first, then read what is left: nothing in flight is dropped */
 	tracer_detach(p->tr);
 	tracer_poll(p->tr, 0, NULL);
-	check_lost(p, tracer_lost(p->tr, NULL));
+	check_lost(p);
 	now = clock_ns(CLOCK_MONOTONIC);
 	if (!p->epipe) {
+		rec_mark(p, RECORD_EV_FLUSH, now, 0);
 		reorder_flush(&p->ro, deliver, p);
 		/* every record is in: a dump waiting for them can be decided */
 		if (p->rc_t1)
 			reconcile_decide(p);
+		rec_mark(p, RECORD_EV_END, now, 0);
 		finish(p, now);
 		tick(p, now, true);
 	}
 	reconcile_forget(p);	/* a dump left undecided (a reader gone) */
 	return failed || (ret < 0 && ret != -EINTR) ? EXIT_FAIL : EXIT_OK;
+}
+
+/* A replay's reconcile: end the connections the live run found gone. */
+struct gone_ctx {
+	struct pipe *p;
+	struct u64map alive;
+	int err;
+};
+
+static void keep_alive(void *ctx, const struct conn *c)
+{
+	struct gone_ctx *g = ctx;
+
+	if (c->cookie && !g->err && !u64map_get(&g->p->rp_gone, c->cookie))
+		g->err = u64map_put(&g->alive, c->cookie, 1);
+}
+
+static void replay_reconcile(struct pipe *p, uint64_t t0)
+{
+	struct gone_ctx g = { .p = p };
+
+	/* alive: everything tracked but those (the engine judges the rest) */
+	if (p->rp_gone.slots && !u64map_init(&g.alive, 1024, RECONCILE_MAX_SOCKS)) {
+		engine_foreach(p->eng, keep_alive, &g);
+		if (!g.err)
+			(void)engine_reconcile(p->eng, &g.alive, NULL, t0);
+		u64map_free(&g.alive);
+	}
+	u64map_free(&p->rp_gone);
+}
+
+/*
+ * A record of tcpfsm's own (RECORD_EV_*): do what the live run did there.
+ * Records of kinds the kernel writes go through on_raw.
+ */
+static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
+{
+	switch (e->kind) {
+	case RECORD_EV_SEED: {
+		struct owner o = { .pid = e->pid, .cgroup_id = e->cgroup_id };
+		struct tuple t;
+
+		tuple_from_event(&t, e);
+		memcpy(o.comm, e->comm, TCPFSM_COMM_LEN);
+		if (!engine_seed(p->eng, e->cookie, e->newstate, &t, &o, e->ts_ns,
+				 e->flags, e->aux))
+			p->seeded++;
+		break;
+	}
+	case RECORD_EV_SEED_DONE:
+		engine_seed_done(p->eng, e->ts_ns);
+		break;
+	case RECORD_EV_STEP:
+		pipe_step(p, e->ts_ns);
+		break;
+	case RECORD_EV_GONE:
+		/* no memory: it does not end, as a live run's failed dump */
+		if (p->rp_gone.slots || !u64map_init(&p->rp_gone, 64, RECONCILE_MAX_SOCKS))
+			(void)u64map_put(&p->rp_gone, e->cookie, 1);
+		break;
+	case RECORD_EV_RECONCILE:
+		replay_reconcile(p, e->ts_ns);
+		break;
+	case RECORD_EV_FLUSH:
+		reorder_flush(&p->ro, deliver, p);
+		break;
+	case RECORD_EV_END:
+		p->rp_end = true;
+		p->rp_end_ns = e->ts_ns;
+		break;
+	}
+}
+
+/*
+ * The recording's filters apply too: a replay shows what the live run
+ * showed, and the options can only narrow it. --state lists intersect
+ * (none in common: nothing); the rest is judged on its own.
+ */
+static void apply_recorded_filter(struct pipe *p, const struct filter *f)
+{
+	uint32_t *mine = &p->o.filter.state_mask;
+
+	p->rec_filter = *f;
+	p->rec_filter.state_mask = 0;
+	p->has_rec_filter = filter_active(&p->rec_filter);
+	if (f->state_mask && *mine)
+		*mine = (*mine & f->state_mask) ? *mine & f->state_mask : 1u << 31;
+	else if (f->state_mask)
+		*mine = f->state_mask;
 }
 
 static int run_replay(struct pipe *p)
@@ -1132,7 +1421,7 @@ static int run_replay(struct pipe *p)
 	ret = record_open_read(p->o.replay_path, &r, &hdr);
 	if (ret) {
 		if (r && *record_error(r))
-			cli_error("--replay: %s", record_error(r));
+			cli_error("--replay %s: %s", p->o.replay_path, record_error(r));
 		else
 			cli_error("--replay %s: %s", p->o.replay_path, strerror(-ret));
 		record_close_read(r);
@@ -1147,9 +1436,16 @@ static int run_replay(struct pipe *p)
 		p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
 	p->start_mono = hdr.start_mono_ns;
 	p->wall_offset = (int64_t)(hdr.start_real_ns - hdr.start_mono_ns);
+	if (hdr.flags & RECORD_F_FILTER)
+		apply_recorded_filter(p, &hdr.filter);
+	p->rp_steps = hdr.flags & RECORD_F_STEPS;
 	if (p->o.header)
 		p->o.header(p);
 	while (!cli_stop && !p->done && (ret = record_next(r, &e)) == 1) {
+		if (e.kind >= RECORD_EV_SEED) {
+			replay_mark(p, &e);
+			continue;
+		}
 		on_raw(p, &e);
 		if (e.ts_ns > last_ts)
 			last_ts = e.ts_ns;
@@ -1158,7 +1454,8 @@ static int run_replay(struct pipe *p)
 		 * run would, by event time (every slack's worth of it, so
 		 * --interval and --stuck see time pass), at least every 1024.
 		 */
-		if ((++n % 1024 == 0 || last_ts >= stepped + REORDER_SLACK_NS) &&
+		if (!p->rp_steps &&
+		    (++n % 1024 == 0 || last_ts >= stepped + REORDER_SLACK_NS) &&
 		    last_ts > REORDER_SLACK_NS) {
 			pipe_step(p, last_ts - REORDER_SLACK_NS);
 			stepped = last_ts;
@@ -1169,10 +1466,14 @@ static int run_replay(struct pipe *p)
 			break;
 	}
 	if (!p->epipe) {
+		/* at the live run's end, as it ended; else at the last record */
+		uint64_t end = p->rp_end && p->rp_end_ns > last_ts ? p->rp_end_ns : last_ts;
+
 		reorder_flush(&p->ro, deliver, p);
-		finish(p, last_ts);
-		tick(p, last_ts, true);
+		finish(p, end);
+		tick(p, end, true);
 	}
+	u64map_free(&p->rp_gone);
 	if (ret < 0) {
 		/* what came before the damage has been reported; now the damage */
 		cli_flush(p->out);
@@ -1184,27 +1485,55 @@ static int run_replay(struct pipe *p)
 	return EXIT_OK;
 }
 
+/*
+ * The closing summary: on stderr, and in JSON also as the stream's last
+ * record ("type":"summary"), so a consumer of JSON alone sees every loss.
+ */
 static void summary(struct pipe *p)
 {
 	const struct engine_stats *st = engine_stats(p->eng);
-	uint64_t by_kind[TCPFSM_LOST_SLOTS] = { 0 };
-	uint64_t lost = p->tr ? tracer_lost(p->tr, by_kind) : p->lost_seen;
+	uint64_t lost = p->lost_seen;
 	uint64_t bad = p->tr ? tracer_bad(p->tr) : 0;
+	bool kinds = lost && !p->lost_kind_unknown;
+	int i;
 
+	if (p->o.json && !p->epipe && !p->out_err) {
+		struct json *j = &p->j;
+
+		json_begin_object(j);
+		json_str(j, "type", "summary");
+		json_u64(j, "events", p->raw_events);
+		json_u64(j, "lost", lost);
+		if (kinds || !lost) {
+			json_begin_object_key(j, "lost_kinds");
+			for (i = 0; i < LOST_GROUPS; i++)
+				json_u64(j, lost_group_names[i], p->lost_kind[i]);
+			json_end_object(j);
+		} else {
+			json_null(j, "lost_kinds");
+		}
+		json_u64(j, "malformed", bad);
+		json_u64(j, "dropped", p->dropped);
+		json_u64(j, "connections_ended", p->closed);
+		json_u64(j, "incomplete", p->incomplete);
+		json_u64(j, "gone", p->gone);
+		json_u64(j, "evicted", st->evicted);
+		json_u64(j, "seeded", p->seeded);
+		json_bool(j, "replay", p->replaying);
+		json_end_object(j);
+		json_end_line(j);
+		cli_flush(p->out);
+	}
 	/* a reader that went away wants silence, unless something was lost */
 	if (p->epipe && !lost && !bad && !p->dropped)
 		return;
 	fprintf(stderr, "tcpfsm: %llu events, %llu lost",
 		(unsigned long long)p->raw_events, (unsigned long long)lost);
-	if (lost && p->tr)
+	if (kinds)
 		fprintf(stderr, " (state %llu, timewait %llu, request %llu)",
-			(unsigned long long)by_kind[TCPFSM_EV_STATE],
-			(unsigned long long)(by_kind[TCPFSM_EV_TW_START] +
-					     by_kind[TCPFSM_EV_TW_CANCEL] +
-					     by_kind[TCPFSM_EV_TW_EXPIRE]),
-			(unsigned long long)(by_kind[TCPFSM_EV_REQ_START] +
-					     by_kind[TCPFSM_EV_REQ_CANCEL] +
-					     by_kind[TCPFSM_EV_REQ_EXPIRE]));
+			(unsigned long long)p->lost_kind[LOST_STATE],
+			(unsigned long long)p->lost_kind[LOST_TIMEWAIT],
+			(unsigned long long)p->lost_kind[LOST_REQUEST]);
 	if (p->tr) {
 		uint64_t timers, skipped = tracer_skipped(p->tr, &timers);
 

@@ -35,6 +35,7 @@ struct pipe_opts {
 	uint64_t duration_ns;
 	uint64_t count;
 	const char *record_path;
+	bool force;		/* --force: --record may replace a file */
 	const char *replay_path;
 	bool no_minisocks;
 	bool no_seed;
@@ -63,8 +64,7 @@ struct pipe {
 	struct tracer *tr;
 	struct record_writer *rec;
 	int rec_err;
-	struct agesrv age;
-	bool age_open;
+	struct agesrv *age;	/* NULL: not publishing ages */
 	bool replaying;
 	uint64_t ts_sec;	/* the second ts_sec_str was made for */
 	size_t ts_sec_len;
@@ -79,6 +79,10 @@ struct pipe {
 	uint64_t emitted;	/* what counts for --count */
 	uint64_t raw_events;
 	uint64_t lost_seen;	/* the kernel's lost count, last seen */
+	/* of it, by kind: state, timewait, request (PIPE_LOST_*) */
+	uint64_t lost_kind[3];
+	bool lost_kind_unknown;	/* a recording's loss record without kinds */
+	uint64_t lost_out, lost_kind_out[3]; /* how much "lost" records said */
 	uint64_t dropped;	/* records tcpfsm itself had no memory for */
 	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;
@@ -98,6 +102,14 @@ struct pipe {
 	bool rc_warned;
 	/* the command's callbacks (stuck: pipe_stuck_cb by default) */
 	struct engine_cb cb;
+	/* replay: the recording's filters, applied besides the options' */
+	struct filter rec_filter;
+	bool has_rec_filter;
+	/* replay of a recording that holds the live run's steps (record.h) */
+	bool rp_steps;
+	bool rp_end;		/* its end record was read: at rp_end_ns */
+	uint64_t rp_end_ns;
+	struct u64map rp_gone;	/* found gone, to be ended at the next reconcile */
 	struct cgpath cg;	/* cgroup id -> path */
 	bool have_cg;		/* live, or a replay of this boot's recording */
 	uint64_t now_ns;	/* CLOCK_MONOTONIC at the last step: cgpath's rate limit */
@@ -112,7 +124,7 @@ enum {
 	OPT_LPORT = 0x100, OPT_RPORT, OPT_ADDR, OPT_PID, OPT_COMM, OPT_STATE,
 	OPT_NETNS, OPT_JSON, OPT_TIMESTAMP, OPT_DURATION, OPT_COUNT,
 	OPT_RECORD, OPT_REPLAY, OPT_STUCK, OPT_MAX_CONNS, OPT_NO_MINISOCKS,
-	OPT_RINGBUF, OPT_NO_SEED, OPT_PORT, OPT_CMD_BASE = 0x200,
+	OPT_RINGBUF, OPT_NO_SEED, OPT_PORT, OPT_FORCE, OPT_CMD_BASE = 0x200,
 };
 
 /* as tcpstates: -T -4 -6 -w -L -D -v; as ss: -N */
@@ -142,7 +154,8 @@ enum {
 	{ "max-conns", required_argument, NULL, OPT_MAX_CONNS },              \
 	{ "no-minisocks", no_argument, NULL, OPT_NO_MINISOCKS },              \
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },             \
-	{ "no-seed", no_argument, NULL, OPT_NO_SEED }
+	{ "no-seed", no_argument, NULL, OPT_NO_SEED },                        \
+	{ "force", no_argument, NULL, OPT_FORCE }
 
 #define PIPE_OPTS_HELP                                                              \
 	"Filters:\n"                                                                \
@@ -166,7 +179,9 @@ enum {
 	"  -c, --count N            stop after N records (--stuck alerts included)\n" \
 	"      --stuck STATE=DUR[,...]  alert when a connection stays in STATE\n"  \
 	"                           longer than DUR (e.g. CLOSE_WAIT=30s)\n"        \
-	"      --record FILE        also write the raw event stream to FILE\n"      \
+	"      --record FILE        also write the raw event stream to FILE (a new\n" \
+	"                           file, mode 0600)\n"                             \
+	"      --force              let --record replace an existing FILE\n"     \
 	"      --replay FILE        read events from FILE instead of the kernel\n"  \
 	"      --max-conns N        connections tracked at once (default 2097152)\n" \
 	"      --no-minisocks       do not trace TIME_WAIT/half-open SYN_RECV timers\n" \

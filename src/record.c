@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "clock.h"
+#include "outfile.h"
 #include "record.h"
 
 #define IO_BUF_SIZE (64 * 1024)
@@ -90,7 +91,12 @@ int record_check_msg(const struct tcpfsm_event *ev, char *buf, size_t len)
 		buf = dummy;
 		len = sizeof(dummy);
 	}
-	if (ev->kind < TCPFSM_EV_STATE || ev->kind >= TCPFSM_EV_KIND_MAX) {
+	bool marker = ev->kind == TCPFSM_EV_LOST ||
+		      (ev->kind >= RECORD_EV_SEED && ev->kind < RECORD_EV_MAX &&
+		       ev->kind != RECORD_EV_SEED);
+
+	if ((ev->kind < TCPFSM_EV_STATE || ev->kind >= TCPFSM_EV_KIND_MAX) &&
+	    (ev->kind < RECORD_EV_SEED || ev->kind >= RECORD_EV_MAX)) {
 		snprintf(buf, len, "kind %u out of range", ev->kind);
 		return -EINVAL;
 	}
@@ -102,8 +108,8 @@ int record_check_msg(const struct tcpfsm_event *ev, char *buf, size_t len)
 		snprintf(buf, len, "newstate %u out of range", ev->newstate);
 		return -EINVAL;
 	}
-	/* a loss marker (written by tcpfsm) has no socket */
-	if (ev->kind != TCPFSM_EV_LOST && ev->family != 2 && ev->family != 10) {
+	/* a marker (written by tcpfsm: a loss, a step, ...) has no socket */
+	if (!marker && ev->family != 2 && ev->family != 10) {
 		snprintf(buf, len, "family %u is neither AF_INET nor AF_INET6",
 			 ev->family);
 		return -EINVAL;
@@ -189,6 +195,82 @@ static void get_str(char *dst, const unsigned char *p)
 	dst[n] = '\0';
 }
 
+/* The filter's 392 bytes at p (see record.h). */
+static void put_filter(unsigned char *p, const struct filter *f)
+{
+	int i;
+
+	p[0] = f->family;
+	p[1] = (uint8_t)f->n_lports;
+	p[2] = (uint8_t)f->n_rports;
+	p[3] = (uint8_t)f->n_addrs;
+	p[4] = f->has_pid;
+	p[5] = f->has_comm;
+	p[6] = f->has_netns;
+	put32(p + 8, f->pid);
+	put32(p + 12, f->netns);
+	put32(p + 16, f->state_mask);
+	for (i = 0; i < TCPFSM_MAX_PORTS; i++) {
+		put16(p + 24 + 2 * i, f->lports[i]);
+		put16(p + 40 + 2 * i, f->rports[i]);
+	}
+	memcpy(p + 56, f->comm, TCPFSM_COMM_LEN);
+	for (i = 0; i < FILTER_MAX_ADDRS; i++) {
+		unsigned char *a = p + 72 + 20 * i;
+
+		a[0] = f->addrs[i].family;
+		a[1] = f->addrs[i].prefix;
+		memcpy(a + 2, f->addrs[i].addr, 16);
+	}
+}
+
+static bool family_ok(uint8_t family, bool any)
+{
+	return family == 2 || family == 10 || (any && family == 0);
+}
+
+/* Decode and check the filter at p; 0 or -EBADMSG with why in err. */
+static int get_filter(const unsigned char *p, struct filter *f, char *err,
+		      size_t errlen)
+{
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	f->family = p[0];
+	f->n_lports = p[1];
+	f->n_rports = p[2];
+	f->n_addrs = p[3];
+	f->has_pid = p[4];
+	f->has_comm = p[5];
+	f->has_netns = p[6];
+	f->pid = get32(p + 8);
+	f->netns = get32(p + 12);
+	f->state_mask = get32(p + 16);
+	for (i = 0; i < TCPFSM_MAX_PORTS; i++) {
+		f->lports[i] = get16(p + 24 + 2 * i);
+		f->rports[i] = get16(p + 40 + 2 * i);
+	}
+	memcpy(f->comm, p + 56, TCPFSM_COMM_LEN);
+	f->comm[TCPFSM_COMM_LEN - 1] = '\0';
+	if (!family_ok(f->family, true) || f->n_lports > TCPFSM_MAX_PORTS ||
+	    f->n_rports > TCPFSM_MAX_PORTS || f->n_addrs > FILTER_MAX_ADDRS ||
+	    p[4] > 1 || p[5] > 1 || p[6] > 1)
+		goto bad;
+	for (i = 0; i < f->n_addrs; i++) {
+		const unsigned char *a = p + 72 + 20 * i;
+
+		f->addrs[i].family = a[0];
+		f->addrs[i].prefix = a[1];
+		memcpy(f->addrs[i].addr, a + 2, 16);
+		if (!family_ok(a[0], false) || a[1] > (a[0] == 2 ? 32 : 128))
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "bad filter in the header");
+	return -EBADMSG;
+}
+
 void record_encode_header(void *out, const struct record_header *hdr)
 {
 	unsigned char *p = out;
@@ -205,6 +287,7 @@ void record_encode_header(void *out, const struct record_header *hdr)
 	put_str(p + 40, hdr->hostname);
 	put_str(p + 104, hdr->release);
 	memcpy(p + 168, hdr->boot_id, RECORD_BOOT_ID_LEN);
+	put_filter(p + RECORD_HDR_SIZE_BOOT, &hdr->filter);
 }
 
 int record_parse_header(const void *in, size_t len, struct record_header *hdr,
@@ -220,10 +303,10 @@ int record_parse_header(const void *in, size_t len, struct record_header *hdr,
 	}
 	if (len >= 10) {
 		hdr->version = get16(p + 8);
-		if (hdr->version != RECORD_VERSION) {
+		if (hdr->version < RECORD_VERSION_MIN || hdr->version > RECORD_VERSION) {
 			snprintf(err, errlen,
-				 "unsupported version %u (this build reads version %u)",
-				 hdr->version, RECORD_VERSION);
+				 "unsupported version %u (this build reads versions %u to %u)",
+				 hdr->version, RECORD_VERSION_MIN, RECORD_VERSION);
 			return -EBADMSG;
 		}
 	}
@@ -232,7 +315,7 @@ int record_parse_header(const void *in, size_t len, struct record_header *hdr,
 		if (hdr->header_size < RECORD_HDR_SIZE_V1 ||
 		    hdr->header_size % 8) {
 			snprintf(err, errlen,
-				 "bad header size %u (version 1 needs at least %u, a multiple of 8)",
+				 "bad header size %u (at least %u, a multiple of 8)",
 				 hdr->header_size, RECORD_HDR_SIZE_V1);
 			return -EBADMSG;
 		}
@@ -257,13 +340,26 @@ int record_parse_header(const void *in, size_t len, struct record_header *hdr,
 	get_str(hdr->hostname, p + 40);
 	get_str(hdr->release, p + 104);
 	memset(hdr->boot_id, 0, RECORD_BOOT_ID_LEN);
-	if (hdr->header_size >= RECORD_HDR_SIZE) {
+	memset(&hdr->filter, 0, sizeof(hdr->filter));
+	if (hdr->header_size >= RECORD_HDR_SIZE_BOOT) {
+		if (len < RECORD_HDR_SIZE_BOOT) {
+			snprintf(err, errlen, "truncated header (need %u bytes, have %zu)",
+				 RECORD_HDR_SIZE_BOOT, len);
+			return -EAGAIN;
+		}
+		memcpy(hdr->boot_id, p + 168, RECORD_BOOT_ID_LEN);
+	}
+	/* the filter: version 2 only (a version-1 header's extra bytes are not it) */
+	if (hdr->version >= 2 && hdr->header_size >= RECORD_HDR_SIZE) {
 		if (len < RECORD_HDR_SIZE) {
 			snprintf(err, errlen, "truncated header (need %u bytes, have %zu)",
 				 RECORD_HDR_SIZE, len);
 			return -EAGAIN;
 		}
-		memcpy(hdr->boot_id, p + 168, RECORD_BOOT_ID_LEN);
+		if (get_filter(p + RECORD_HDR_SIZE_BOOT, &hdr->filter, err, errlen))
+			return -EBADMSG;
+	} else {
+		hdr->flags &= ~RECORD_F_FILTER;
 	}
 	if (errlen)
 		err[0] = '\0';
@@ -378,32 +474,47 @@ int record_flush(struct record_writer *w)
 	return ret;
 }
 
-int record_open_write_hdr(const char *path, const struct record_header *hdr,
-			  struct record_writer **wp)
+int record_open_fd(int fd, bool own_fd, const struct record_header *hdr,
+		   struct record_writer **wp)
 {
 	struct record_writer *w;
+	int ret;
 
 	*wp = NULL;
 	w = calloc(1, sizeof(*w));
-	if (!w)
+	if (!w) {
+		if (own_fd)
+			close(fd);
 		return -ENOMEM;
-	if (!strcmp(path, "-")) {
-		w->fd = STDOUT_FILENO;
-	} else {
-		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			     0644);
-		if (w->fd < 0) {
-			int ret = -errno;
-
-			free(w);
-			return ret;
-		}
-		w->own_fd = true;
 	}
+	w->fd = fd;
+	w->own_fd = own_fd;
+	/* on disk at once: a recorder killed later leaves a readable file */
 	record_encode_header(w->buf, hdr);
 	w->used = RECORD_HDR_SIZE;
+	ret = record_flush(w);
+	if (ret) {
+		if (own_fd)
+			close(fd);
+		free(w);
+		return ret;
+	}
 	*wp = w;
 	return 0;
+}
+
+int record_open_write_hdr(const char *path, const struct record_header *hdr,
+			  bool force, struct record_writer **wp)
+{
+	int fd;
+
+	*wp = NULL;
+	if (!strcmp(path, "-"))
+		return record_open_fd(STDOUT_FILENO, false, hdr, wp);
+	fd = outfile_create(path, force);
+	if (fd < 0)
+		return fd;
+	return record_open_fd(fd, true, hdr, wp);
 }
 
 int record_open_write(const char *path, struct record_writer **w)
@@ -411,7 +522,7 @@ int record_open_write(const char *path, struct record_writer **w)
 	struct record_header hdr;
 
 	record_header_now(&hdr, 0);
-	return record_open_write_hdr(path, &hdr, w);
+	return record_open_write_hdr(path, &hdr, false, w);
 }
 
 int record_write(struct record_writer *w, const struct tcpfsm_event *ev,
@@ -510,9 +621,10 @@ static int read_header(struct record_reader *r, struct record_header *hdr)
 		return fail(r, -EBADMSG, "empty file: no header");
 	ret = record_parse_header(r->buf + r->pos, have, hdr, r->msg,
 				  sizeof(r->msg));
-	if (ret == -EAGAIN && have >= RECORD_HDR_SIZE_V1) {
-		/* the header says it holds the boot id: read that far */
-		have = fill(r, RECORD_HDR_SIZE);
+	/* the header says it holds more (boot id, filter): read that far */
+	while (ret == -EAGAIN && have >= RECORD_HDR_SIZE_V1 && !r->eof) {
+		have = fill(r, have < RECORD_HDR_SIZE_BOOT ? RECORD_HDR_SIZE_BOOT :
+				RECORD_HDR_SIZE);
 		if (have < 0)
 			return fail(r, have, "reading the header: %s", strerror(-have));
 		ret = record_parse_header(r->buf + r->pos, have, hdr, r->msg,
@@ -522,7 +634,9 @@ static int read_header(struct record_reader *r, struct record_header *hdr)
 		return -EBADMSG;
 	if (ret)
 		return ret;
-	known = hdr->header_size < RECORD_HDR_SIZE ? RECORD_HDR_SIZE_V1 : RECORD_HDR_SIZE;
+	known = hdr->header_size < RECORD_HDR_SIZE_BOOT ? RECORD_HDR_SIZE_V1 :
+		hdr->header_size < RECORD_HDR_SIZE || hdr->version < 2 ?
+		RECORD_HDR_SIZE_BOOT : RECORD_HDR_SIZE;
 	consume(r, known);
 	/* header fields from a later minor revision: skip them */
 	for (skip = hdr->header_size - known; skip;) {
@@ -560,7 +674,7 @@ int record_open_read(const char *path, struct record_reader **rp,
 		if (r->fd < 0) {
 			ret = -errno;
 			r->err = ret;
-			return fail(r, ret, "%s: %s", path, strerror(-ret));
+			return fail(r, ret, "%s", strerror(-ret));
 		}
 		r->own_fd = true;
 	}

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include "array.h"
 #include "agesrv.h"
+#include "outfile.h"
 #include "cgpath.h"
 #include "clock.h"
 #include "cli.h"
@@ -41,6 +42,7 @@ struct opts {
 	const char *netns;	/* -N NAME, PATH or PID */
 	uint32_t netns_ino;	/* -N INODE */
 	const char *dump_raw;	/* hidden: record the raw replies */
+	bool force;		/* --dump-raw may replace an existing file */
 	const char *from_raw;	/* hidden: replay recorded replies */
 	bool processes;
 	bool summary;
@@ -83,6 +85,10 @@ struct snap {
 	struct cgpath cg;	/* cgroup id -> path, for JSON */
 	bool have_cg;
 	int age_err;		/* why there are no ages */
+	uint32_t age_flags;	/* AGE_HF_* of the answer */
+	int said_err;		/* the last age_err and flags told on stderr */
+	uint32_t said_flags;
+	bool said;
 	uint64_t now_ns;	/* CLOCK_MONOTONIC just before the dump */
 	struct diag_tally tally;
 	/* table mode: the rows, kept for the column widths */
@@ -747,13 +753,52 @@ out:
 	return ret;
 }
 
+/*
+ * Why ages are missing or partial, once (again when it changes, with
+ * --watch): no tracer at all (ENOENT) is the usual case and says nothing.
+ */
+static void tell_ages(struct snap *sn)
+{
+	const char *path = agesrv_default_path();
+	int err = sn->age_err;
+
+	if (sn->said && err == sn->said_err && sn->age_flags == sn->said_flags)
+		return;
+	sn->said = true;
+	sn->said_err = err;
+	sn->said_flags = sn->age_flags;
+	if (err == -ECONNREFUSED)
+		fprintf(stderr, "tcpfsm snapshot: no ages: nothing answers at %s "
+			"(a socket left by a tracer that was killed)\n", path);
+	else if (err == -ETIMEDOUT)
+		fprintf(stderr, "tcpfsm snapshot: ages unavailable: the tracer at %s "
+			"did not answer within %.1f s (%zu ages received)\n", path,
+			AGESRV_QUERY_TIMEOUT_MS / 1000.0, sn->ages.n);
+	else if (err == -ECONNRESET)
+		fprintf(stderr, "tcpfsm snapshot: ages unavailable: the tracer at %s "
+			"gave up on this query (too many clients)\n", path);
+	else if (err == -EPROTO)
+		fprintf(stderr, "tcpfsm snapshot: ages unavailable: a malformed "
+			"answer from %s (%zu ages received)\n", path, sn->ages.n);
+	else if (err && err != -ENOENT)
+		fprintf(stderr, "tcpfsm snapshot: ages unavailable: %s: %s\n", path,
+			strerror(-err));
+	if (!err && (sn->age_flags & AGE_HF_FILTERED))
+		fprintf(stderr, "tcpfsm snapshot: note: the tracer at %s runs with "
+			"filters: sockets it does not select have no age (-)\n", path);
+}
+
 static void load_ages(struct snap *sn)
 {
+	struct age_answer ans;
+
 	age_table_clear(&sn->ages);
 	sn->have_ages = false;
-	sn->age_err = agesrv_query(NULL, age_table_add, &sn->ages, NULL);
+	sn->age_err = agesrv_query(NULL, 0, age_table_add, &sn->ages, &ans);
+	sn->age_flags = ans.flags;
 	/* a truncated answer still holds true ages */
 	sn->have_ages = sn->ages.n > 0 || sn->age_err == 0;
+	tell_ages(sn);
 }
 
 /*
@@ -911,6 +956,7 @@ enum {
 	OPT_TOP,
 	OPT_WATCH,
 	OPT_VERBOSE,
+	OPT_FORCE,
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -935,6 +981,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "dump-raw", required_argument, NULL, 'D' },
 		{ "from-raw", required_argument, NULL, OPT_FROM_RAW },
 		{ "no-age", no_argument, NULL, OPT_NO_AGE },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ 0 },
 	};
 	bool top_set = false;
@@ -1041,6 +1088,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'D':	/* ss -D FILE: the raw replies, to FILE */
 			o->dump_raw = optarg;
 			break;
+		case OPT_FORCE:
+			o->force = true;
+			break;
 		case OPT_FROM_RAW:
 			o->from_raw = optarg;
 			break;
@@ -1080,10 +1130,19 @@ static int run(struct snap *sn, const struct opts *o)
 	int ret = 0;
 
 	if (o->dump_raw) {
-		raw = fopen(o->dump_raw, "wb");
-		if (!raw)
-			return cli_error("snapshot: cannot write '%s': %s",
-					 o->dump_raw, strerror(errno));
+		/* a new file, 0600, no symlink followed (outfile.h) */
+		int fd = outfile_create(o->dump_raw, o->force);
+
+		raw = fd >= 0 ? fdopen(fd, "wb") : NULL;
+		if (!raw) {
+			int err = fd < 0 ? -fd : errno;
+
+			if (fd >= 0)
+				close(fd);
+			return cli_error("snapshot: cannot write '%s': %s%s",
+					 o->dump_raw, strerror(err),
+					 err == EEXIST ? " (--force replaces it)" : "");
+		}
 	}
 	for (round = 0; !cli_stop; round++) {
 		uint64_t start = clock_ns(CLOCK_MONOTONIC);

@@ -168,6 +168,33 @@ def lifecycles():
     return r
 
 
+def marks(reserved=0):
+    """A version-2 recording as a live run writes it: a filter in the
+    header, seeded sockets, steps, a loss with its kinds, a connection
+    found gone, the flush and the end."""
+    filt = recfmt.filter_bytes(lports=(18080, 45000), state_mask=(1 << CLOSE_WAIT) | (1 << LAST_ACK),
+                               addrs=((2, 8, bytes([127]) + bytes(15)),))
+    h = recfmt.header_v2(1 * S, 1700000000 * S, reserved=reserved, hostname=b"fuzzhost",
+                         release=b"6.1.0-fuzz", boot_id=bytes(range(1, 17)), filt=filt)
+    r = [ev(recfmt.SEED, 1 * S + MS, 20, 0, ESTABLISHED, 18080, 41000, pid=4242,
+            comm=b"python3", cgroup=77),
+         ev(recfmt.SEED, 1 * S + MS, 21, 0, TIME_WAIT, 45001, 18080, flags=1, aux=30 * S),
+         ev(recfmt.SEED, 1 * S + MS, 22, 0, ESTABLISHED, 18080, 41001),
+         ev(recfmt.SEED_DONE, 1 * S + 2 * MS, family=0)]
+    for i, rec in enumerate(sorted(lifecycles(), key=ts_of)):
+        r.append(rec)
+        r.append(ev(recfmt.STEP, ts_of(rec) - 10 * MS, family=0))
+        if i == 3:
+            r.append(ev(LOST, ts_of(rec) + 1, family=0, aux=7, aux2=4, cookie=2, cgroup=1,
+                        flags=recfmt.LOST_F_KINDS))
+            r.append(ev(recfmt.GONE, 0, 22, family=0))
+            r.append(ev(recfmt.RECONCILE, ts_of(rec), family=0))
+    r.append(ev(STATE, 4 * S, 20, ESTABLISHED, CLOSE_WAIT, 18080, 41000))
+    r.append(ev(recfmt.FLUSH, 6 * S, family=0))
+    r.append(ev(recfmt.END, 6 * S, family=0))
+    return h + b"".join(r)
+
+
 def ts_of(rec):
     return REC.unpack(rec)[0]
 
@@ -201,6 +228,8 @@ def main():
     write(d, "truncated.bin", (header() + recs)[:-40])
     bad = ev(9, 3 * S, 60, CLOSE, SYN_SENT, 1, 2)
     write(d, "bad-record.bin", header() + recs[:REC.size * 3] + bad + recs[REC.size * 3:REC.size * 6])
+    write(d, "marks.bin", marks())
+    write(d, "marks-json.bin", marks(O_JSON | O_STUCK | O_TS_MONO))
     write(d, "header-only.bin", header())
     write(d, "header-v1.bin", header(boot_id=None))
     write(d, "header-cut.bin", header()[:100])

@@ -42,6 +42,15 @@ def stuck_lines(text, start="STUCK"):
     return out
 
 
+# records of a JSON stream about the stream itself: losses, the summary
+META = ("lost", "summary")
+
+
+def jsonl(text):
+    """A JSON stream's records, its "lost" and "summary" records left out."""
+    return [o for o in map(json.loads, text.splitlines()) if o.get("type") not in META]
+
+
 def wait_for(cond, timeout=10.0, interval=0.01, what="condition"):
     """Poll cond() until it returns a truthy value; fail after timeout."""
     deadline = time.monotonic() + timeout
@@ -80,12 +89,16 @@ class Tracer:
         with open(self.err_path, "rb") as f:
             return f.read().decode(errors="replace")
 
-    def records(self):
+    def all_records(self):
         """Every complete JSON line written so far (each must parse)."""
         with open(self.out_path, "rb") as f:
             data = f.read()
         lines = data.split(b"\n")
         return [json.loads(l) for l in lines[:-1] if l]
+
+    def records(self):
+        """The same without the stream's "lost" and "summary" records."""
+        return [r for r in self.all_records() if r.get("type") not in META]
 
     def wait(self, pred, timeout=15.0, what="records"):
         """Wait until pred(records) is truthy; return its value."""

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import BIN, listener, run, stuck_lines, wait_for
+from conftest import BIN, jsonl, listener, run, stuck_lines, wait_for
 
 Cgroup = collections.namedtuple("Cgroup", "dir path id")
 
@@ -153,14 +153,14 @@ def test_trace_life_json_and_replay_name_the_cgroup(tracer, make_cgroup, tmp_pat
     # replayed in the boot that recorded it: ids still name the same cgroups
     p = run("life", "--replay", rec, "--json")
     assert p.returncode == 0, p.stderr
-    again = [json.loads(l) for l in p.stdout.splitlines()]
+    again = jsonl(p.stdout)
     again = [x for x in again if x["pid"] == c.pid]
     assert [(x["cgroup_id"], x["cgroup"]) for x in again] == [(cg.id, cg.path)]
     p = run("stats", "--replay", rec, "--json", "--by", "cgroup")
     assert p.returncode == 0, p.stderr
-    groups = {(o["key"], o["cgroup_id"]) for o in map(json.loads, p.stdout.splitlines())}
+    groups = {(o["key"], o["cgroup_id"]) for o in jsonl(p.stdout)}
     assert (cg.path, cg.id) in groups, groups
-    assert all(o["by"] == "cgroup" for o in map(json.loads, p.stdout.splitlines()))
+    assert all(o["by"] == "cgroup" for o in jsonl(p.stdout))
     p = run("stats", "--replay", rec, "--by", "cgroup")
     assert f"\ncgroup {cg.path}:\n" in p.stdout, p.stdout
 
@@ -173,7 +173,7 @@ def test_trace_life_json_and_replay_name_the_cgroup(tracer, make_cgroup, tmp_pat
         f.write(data)
     p = run("life", "--replay", other, "--json")
     assert p.returncode == 0, p.stderr
-    again = [x for x in map(json.loads, p.stdout.splitlines()) if x["pid"] == c.pid]
+    again = [x for x in jsonl(p.stdout) if x["pid"] == c.pid]
     assert [(x["cgroup_id"], x["cgroup"]) for x in again] == [(cg.id, None)]
 
 
@@ -202,7 +202,7 @@ def test_stuck_line_and_snapshot_name_the_cgroup(make_cgroup, tmp_path):
         # the socket's own cgroup, from sock_diag, resolved the same way
         p = run("snapshot", "--json", "--rport", str(port))
         assert p.returncode == 0, p.stderr
-        rows = [r for r in map(json.loads, p.stdout.splitlines()) if r["lport"] == cport]
+        rows = [r for r in jsonl(p.stdout) if r["lport"] == cport]
         assert [(r["state"], r["cgroup_id"], r["cgroup"]) for r in rows] == \
             [("CLOSE_WAIT", cg.id, cg.path)]
     finally:

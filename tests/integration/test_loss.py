@@ -8,7 +8,9 @@ import socket
 import struct
 import subprocess
 
-from conftest import BIN, listener, run, ss_sockets, wait_for
+import pytest
+
+from conftest import BIN, jsonl, listener, run, ss_sockets, wait_for
 from netns import Netns
 
 LOADGEN = os.path.join(os.path.dirname(BIN), "tools", "loadgen")
@@ -74,7 +76,7 @@ def test_overflow_is_counted_reported_recorded_and_replayed(tracer, tmp_path):
     p = run("life", "--replay", str(rec), "--json")
     assert p.returncode == 0, p.stderr
     assert lost_count(p.stderr) == lost, p.stderr
-    [replayed] = ours(json.loads(l) for l in p.stdout.splitlines())
+    [replayed] = ours(jsonl(p.stdout))
     assert replayed["incomplete"] and replayed["cookie"] == live["cookie"], replayed
 
 
@@ -105,8 +107,9 @@ def test_connection_closed_while_records_lost_ends_gone(tracer, tmp_path):
     then one is reset while the reader is still stopped, so its closing
     records are lost. Live, the dump after the loss does not find it: `life`
     ends it, "gone" and incomplete; the other one, which the dump finds, is
-    not ended, and when it closes later it ends as it closed. A replay of
-    the recording cannot look again: there the reset one never ends."""
+    not ended, and when it closes later it ends as it closed. The
+    recording holds what the dump found: its replay ends the reset one
+    "gone" too, at the same point."""
     rec = tmp_path / "gone.rec"
     t = tracer("--ringbuf-size", "1", "--record", str(rec), cmd="life")
     lis = listener()
@@ -148,10 +151,67 @@ def test_connection_closed_while_records_lost_ends_gone(tracer, tmp_path):
     assert kept["incomplete"], kept  # alive across the loss
     assert re.search(r"incomplete \((\d+) gone while records were lost\)", t.stderr()), t.stderr()
     lis.close()
-    p = run("life", "--replay", str(rec), "--json")
+    p = run("life", "--replay", str(rec), "--json", "-T", "mono")
+    assert p.returncode == 0, p.stderr
+    replayed = jsonl(p.stdout)
+    assert ours(replayed, gone_port) == ours(lives, gone_port), ours(replayed, gone_port)
+    assert ours(replayed, kept_port) == ours(lives, kept_port)
+    assert "gone while records were lost" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("cmd", ["trace", "life", "stats"])
+def test_json_stream_reports_every_loss(tracer, tmp_path, cmd):
+    """A consumer of JSON alone sees every loss: "lost" records in the
+    stream where the loss happened, whose counts add up to exactly what the
+    kernel reported (and the summary on stderr says), each split by kind,
+    and a final "summary" record. The recording's replay has the same.
+    Before, not one JSON line said that 30000 records were lost."""
+    rec = tmp_path / "json-loss.rec"
+    t = tracer("--ringbuf-size", "1", "--record", str(rec), cmd=cmd)
+    with ring_overflowed(t):
+        pass
+    wait_for(lambda: "records lost so far" in t.stderr(), timeout=15, what="the loss warning")
+    t.stop()
+    assert t.returncode == 0, t.stderr()
+    total = lost_count(t.stderr())
+    assert total > 0, t.stderr()
+    kinds = dict(zip(("state", "timewait", "request"),
+                     map(int, re.search(r"lost \(state (\d+), timewait (\d+), request (\d+)\)",
+                                        t.stderr()).groups())))
+    stream = t.all_records()
+    losses = [r for r in stream if r["type"] == "lost"]
+    assert losses, "no lost record in the JSON stream"
+    assert sum(r["count"] for r in losses) == total, (losses, total)
+    assert losses[-1]["total"] == total
+    for r in losses:
+        assert sum(r["kinds"].values()) == r["count"], r
+    assert {k: sum(r["kinds"][k] for r in losses) for k in kinds} == kinds
+    assert stream[-1]["type"] == "summary" and [r["type"] for r in stream].count("summary") == 1
+    assert stream[-1]["lost"] == total and stream[-1]["lost_kinds"] == kinds, stream[-1]
+    if cmd == "trace":
+        # in order: what came out before a loss record was stamped before it
+        at = stream.index(losses[0])
+        assert all(r["mono_ns"] <= losses[0]["mono_ns"] for r in stream[:at]
+                   if r["type"] == "transition")
+    p = run(cmd, "--replay", str(rec), "--json", "-T", "mono")
     assert p.returncode == 0, p.stderr
     replayed = [json.loads(l) for l in p.stdout.splitlines()]
-    # both ends still open when the recording ends, as far as it knows
-    assert [(l["at_exit"], l["incomplete"]) for l in ours(replayed, gone_port)] == [
-        (True, True)] * 2, ours(replayed, gone_port)
-    assert "gone" not in p.stderr, p.stderr
+    assert [r for r in replayed if r["type"] == "lost"] == losses
+    assert replayed[-1]["lost"] == total and replayed[-1]["lost_kinds"] == kinds
+
+
+def test_table_shows_the_loss_where_it_happened(tracer, tmp_path):
+    """A table on stdout, stderr elsewhere: the loss is in the table too,
+    a LOST line where it happened, whose counts add up to the summary's."""
+    rec = tmp_path / "table-loss.rec"
+    t = tracer("--ringbuf-size", "1", "--record", str(rec))
+    with ring_overflowed(t):
+        pass
+    wait_for(lambda: "records lost so far" in t.stderr(), timeout=15, what="the loss warning")
+    t.stop()
+    total = lost_count(t.stderr())
+    p = run("trace", "--replay", str(rec))  # the table, as the live run printed it
+    assert p.returncode == 0, p.stderr
+    lost = [l for l in p.stdout.splitlines() if l.startswith("LOST ")]
+    assert lost and sum(int(l.split()[1]) for l in lost) == total, (lost, total)
+    assert lost[-1].endswith(f", {total} in all: connections alive then are incomplete")

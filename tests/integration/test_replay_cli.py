@@ -5,13 +5,13 @@ import json
 import os
 import tempfile
 
-from conftest import run
+from conftest import jsonl, run
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "../data/replay/loopback.bin")
 
 
 def lines(p):
-    return [json.loads(l) for l in p.stdout.splitlines()]
+    return jsonl(p.stdout)
 
 
 def test_stats_json_counts_and_durations():
@@ -96,11 +96,12 @@ def test_replay_damage_is_one_line_with_offset():
             f.write(b"NOTTCPFSM" + data[9:])
         p = run("life", "--replay", bad)
         assert p.returncode == 1
-        assert p.stderr.count("\n") == 1 and "magic" in p.stderr, p.stderr
+        # a header error names the file, as every other replay error does
+        assert p.stderr.count("\n") == 1 and "magic" in p.stderr and bad in p.stderr, p.stderr
 
     p = run("stats", "--replay", "/nonexistent/x.bin")
     assert p.returncode == 1
-    assert p.stderr.strip() == "tcpfsm: --replay: /nonexistent/x.bin: No such file or directory"
+    assert p.stderr.strip() == "tcpfsm: --replay /nonexistent/x.bin: No such file or directory"
 
 
 def test_orphan_fin_wait2_in_tables():

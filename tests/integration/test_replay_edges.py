@@ -6,7 +6,7 @@ import os
 import socket
 import sys
 
-from conftest import run, stuck_lines
+from conftest import jsonl, run, stuck_lines
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tools"))
 from recfmt import (REC, header, STATE, REQ_START, REQ_CANCEL, LOST,  # noqa: E402
@@ -80,7 +80,7 @@ def test_life_long_path_folds_with_exact_times(tmp_path):
                          " > ESTABLISHED 10.000 > LAST_ACK 11.000"), line
     assert " simultaneous " in line  # CLOSING was folded, not forgotten
 
-    [o] = [json.loads(l) for l in run("life", "--replay", str(path), "--json").stdout.splitlines()]
+    [o] = jsonl(run("life", "--replay", str(path), "--json").stdout)
     assert o["folded"] == 4
     assert o["path"][0] == {"state": "SYN_SENT", "ns": 1 * MS}
     assert o["path"][1] == {"state": "...", "ns": 14 * MS, "folded": 4}
@@ -89,11 +89,11 @@ def test_life_long_path_folds_with_exact_times(tmp_path):
 
     # --state finds a state that only the folded middle went through
     p = run("life", "--replay", str(path), "--state", "FIN_WAIT2", "--json")
-    assert len(p.stdout.splitlines()) == 1, p.stdout
+    assert len(jsonl(p.stdout)) == 1, p.stdout
     # a path that fits has nothing folded
     path.write_bytes(header() + state(1 * S, 2, CLOSE, SYN_SENT, 5001)
                      + state(1 * S + MS, 2, SYN_SENT, CLOSE, 5001))
-    [o] = [json.loads(l) for l in run("life", "--replay", str(path), "--json").stdout.splitlines()]
+    [o] = jsonl(run("life", "--replay", str(path), "--json").stdout)
     assert o["folded"] == 0 and o["path"] == [{"state": "SYN_SENT", "ns": MS}], o
 
 
@@ -135,7 +135,7 @@ def test_summary_counts_only_what_the_filters_select(tmp_path):
                      + state(1 * S + 400 * MS, 4, ESTABLISHED, CLOSE, 8080))
     p = run("life", "--replay", str(path), "--lport", "8080")
     assert p.returncode == 0, p.stderr
-    shown = p.stdout.splitlines()[1:]
+    shown = [l for l in p.stdout.splitlines()[1:] if not l.startswith("LOST ")]
     assert [l.split()[1] for l in shown] == ["2", "3", "4"], shown
     assert ["[incomplete]" in l for l in shown] == [False, True, True], shown
     assert summary(p) == "3 connections ended, 2 incomplete, 0 evicted, 0 open at exit", p.stderr
@@ -166,7 +166,9 @@ def test_loss_marker_replays_and_marks_records_it_overtook(tmp_path):
                      + state(1 * S + 51 * MS, 6, SYN_SENT, CLOSE, 8081))
     p = run("life", "--replay", str(path))
     assert p.returncode == 0, p.stderr
-    shown = p.stdout.splitlines()[1:]
+    # the loss is in the table where it happened: before either one ended
+    assert p.stdout.splitlines()[1].startswith("LOST 3 records at "), p.stdout
+    shown = p.stdout.splitlines()[2:]
     assert [l.split()[1] for l in shown] == ["5", "6"], shown
     assert ["[incomplete]" in l for l in shown] == [True, False], shown
     assert "4 events, 3 lost" in p.stderr, p.stderr
@@ -194,7 +196,7 @@ def test_held_connect_does_not_settle_a_request_early(tmp_path):
                      + record(b + 150 * MS, 9, STATE, ESTABLISHED, CLOSE, 8080, 40000))
     p = run("life", "--replay", str(path), "--json")
     assert p.returncode == 0, p.stderr
-    lives = [json.loads(l) for l in p.stdout.splitlines()]
+    lives = jsonl(p.stdout)
     # the others are still open when the recording ends
     assert [(o["cookie"], o["at_exit"]) for o in lives] == [
         (9, False), (7, True), (20, True)], lives
@@ -221,7 +223,7 @@ def test_count_stops_every_kind_of_record(tmp_path):
     assert len(lines) == 3 and stuck_lines(lines[2], "STUCK ESTABLISHED"), lines
     p = run("trace", "--replay", str(path), "--stuck", "ESTABLISHED=100ms", "-c", "1",
             "--json", "--state", "CLOSE_WAIT")
-    [o] = [json.loads(l) for l in p.stdout.splitlines()]
+    [o] = jsonl(p.stdout)
     assert o["type"] == "stuck" and not o["at_exit"], o
 
     for n in (1, 2):
@@ -248,9 +250,9 @@ def test_summary_counts_no_listener(tmp_path):
         assert p.returncode == 0, p.stderr
         assert summary(p) == "1 connections ended, 0 incomplete, 0 evicted, 0 open at exit", (args, p.stderr)
     p = run("life", "--replay", str(path), "--listeners", "--json")
-    assert [json.loads(l)["open"] for l in p.stdout.splitlines()] == ["active", "listen"], p.stdout
+    assert [o["open"] for o in jsonl(p.stdout)] == ["active", "listen"], p.stdout
     p = run("life", "--replay", str(path), "--json")
-    assert [json.loads(l)["open"] for l in p.stdout.splitlines()] == ["active"], p.stdout
+    assert [o["open"] for o in jsonl(p.stdout)] == ["active"], p.stdout
 
 
 def test_trace_incomplete_as_life_says(tmp_path):
@@ -264,10 +266,10 @@ def test_trace_incomplete_as_life_says(tmp_path):
                      + state(1 * S + 3 * MS, 2, FIN_WAIT1, CLOSE, 5001))
     p = run("trace", "--replay", str(path), "--json")
     assert p.returncode == 0, p.stderr
-    got = [(o["cookie"], o["incomplete"]) for o in map(json.loads, p.stdout.splitlines())]
+    got = [(o["cookie"], o["incomplete"]) for o in jsonl(p.stdout)]
     assert got == [(1, False), (1, False), (2, True), (2, True)], got
     p = run("life", "--replay", str(path), "--json")
-    got = [(o["cookie"], o["incomplete"]) for o in map(json.loads, p.stdout.splitlines())]
+    got = [(o["cookie"], o["incomplete"]) for o in jsonl(p.stdout)]
     assert got == [(1, False), (2, True)], got
 
 
@@ -304,7 +306,7 @@ def test_duration_and_period_near_the_end_of_the_clock(tmp_path):
     for d, shown in (("5", [1, 2, 3, 4, 5]), ("1.2", [1, 2, 3])):
         p = run("trace", "--replay", str(path), "--json", "-d", d)
         assert p.returncode == 0, p.stderr
-        assert [json.loads(l)["cookie"] for l in p.stdout.splitlines()] == shown, (d, p.stdout)
+        assert [o["cookie"] for o in jsonl(p.stdout)] == shown, (d, p.stdout)
 
     early = tmp_path / "early.bin"
     early.write_bytes(header(start_mono_ns=100 * S)
@@ -312,7 +314,7 @@ def test_duration_and_period_near_the_end_of_the_clock(tmp_path):
                       + state(1 * S + 1000, 1, SYN_SENT, ESTABLISHED, 5000))
     p = run("stats", "--replay", str(early), "--json")
     assert p.returncode == 0, p.stderr
-    periods = [json.loads(l)["period_ns"] for l in p.stdout.splitlines()]
+    periods = [o["period_ns"] for o in jsonl(p.stdout)]
     assert periods and all(0 <= n < 100 * S for n in periods), periods
 
 
@@ -335,7 +337,7 @@ def test_illegal_transition_marked_and_counted(tmp_path):
     assert ", 1 illegal transitions" in p.stderr, p.stderr
     p = run("trace", "--replay", str(path), "--json")
     assert p.returncode == 0, p.stderr
-    objs = [json.loads(l) for l in p.stdout.splitlines()]
+    objs = jsonl(p.stdout)
     assert [o.get("illegal", False) for o in objs] == [False, False, True, False], objs
     # a recording of legal moves only: nothing counted
     legal = tmp_path / "legal.bin"

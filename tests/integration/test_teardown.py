@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import BIN, run, wait_for
+from conftest import BIN, jsonl, run, wait_for
 from test_scenarios import (CLIENT_ACTIVE, SERVER_PASSIVE, MS, Scenario,
                             assert_complete, assert_owner, close_client_first,
                             end_time_wait, handshake, pairs, states, two_ports,
@@ -399,7 +399,7 @@ def test_life_reports_what_is_open_at_exit(tracer, veth, peers):
 
 def snap(ns, *args):
     p = run("snapshot", "--json", "-N", f"/run/netns/{ns.name}", *args, check=True)
-    return [json.loads(l) for l in p.stdout.splitlines()]
+    return jsonl(p.stdout)
 
 
 def test_dual_stack_listener_with_ipv4_clients(tracer, netns, peers, tmp_path):
@@ -454,14 +454,16 @@ def test_dual_stack_listener_with_ipv4_clients(tracer, netns, peers, tmp_path):
 
     # the recording replays as the live run showed it, owners included
     p = run("trace", "--replay", str(rec), "--json", "-T", "mono", "-4", "--lport", str(sport))
-    replayed = [json.loads(l) for l in p.stdout.splitlines()]
+    replayed = jsonl(p.stdout)
     key = lambda r: (r["cookie"], r["oldstate"], r["newstate"], r["pid"], r["family"])
     assert [key(r) for r in replayed] == [key(r) for r in live], (replayed, live)
     assert [r["pid"] for r in replayed if r["dport"] == cport] == [srv.pid] * 5, replayed
+    # the recording holds the listener's records (its children's owner came
+    # from them), but replays apply the recorded -4 on top of their own
+    # options, as the live run did: -6 selects nothing of a -4 recording
     p = run("trace", "--replay", str(rec), "--json", "-6")
-    v6 = [json.loads(l) for l in p.stdout.splitlines()]
-    assert [(r["oldstate"], r["newstate"], r["family"]) for r in v6] == [
-        ("CLOSE", "LISTEN", "ipv6"), ("LISTEN", "CLOSE", "ipv6")], v6
+    assert p.returncode == 0, p.stderr
+    assert jsonl(p.stdout) == [], p.stdout
 
 
 # ---- records the kernel skipped: taken over, or counted as lost ----

@@ -51,7 +51,7 @@ static struct age_record rec(uint64_t cookie)
 		.flags = cookie % 2 ? AGE_F_LOWER_BOUND : 0,
 	};
 
-	snprintf(r.comm, sizeof(r.comm), "proc%llu", (unsigned long long)cookie);
+	snprintf(r.comm, sizeof(r.comm), "proc%u", (unsigned int)(cookie % 1000000000));
 	return r;
 }
 
@@ -190,14 +190,18 @@ static int teardown_dir(void **state)
 struct fill_ctx {
 	int n;
 	int put_err;
+	int calls;
 };
 
-static int fill(void *ctx, struct agesrv_writer *w)
+/* records 1..n, budget at a time */
+static int fill(void *ctx, struct agesrv_writer *w, size_t *cursor, size_t budget)
 {
 	struct fill_ctx *f = ctx;
-	int i, ret;
+	size_t i;
+	int ret;
 
-	for (i = 0; i < f->n; i++) {
+	f->calls++;
+	for (i = *cursor; i < (size_t)f->n && budget; i++, budget--) {
 		struct age_record r = rec((uint64_t)i + 1);
 
 		ret = agesrv_put(w, &r);
@@ -206,45 +210,66 @@ static int fill(void *ctx, struct agesrv_writer *w)
 			return ret;
 		}
 	}
-	return 0;
+	*cursor = i;
+	return i == (size_t)f->n;
 }
 
 struct client {
 	const char *path;
+	unsigned int timeout_ms;
 	struct got g;
 	int ret;
-	uint64_t now;
+	struct age_answer ans;
+	int done;	/* set by the client thread: __atomic */
 };
 
 static void *client_thread(void *arg)
 {
 	struct client *c = arg;
 
-	c->ret = agesrv_query(c->path, on_record, &c->g, &c->now);
+	c->ret = agesrv_query(c->path, c->timeout_ms, on_record, &c->g, &c->ans);
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-static void serve_until_answered(struct agesrv *srv, struct fill_ctx *f,
-				 int want)
+static uint64_t now_ns(void)
 {
-	int served = 0, tries;
+	struct timespec ts;
 
-	for (tries = 0; served < want && tries < 500; tries++) {
-		struct pollfd p = { .fd = srv->fd, .events = POLLIN };
-		int ret;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
-		poll(&p, 1, 10);
-		ret = agesrv_serve(srv, fill, f);
-		assert_true(ret >= 0);
-		served += ret;
+/* The tracer's side of the loop: wait on want_fd, build when due. */
+static void tracer_turn(struct agesrv *srv, struct fill_ctx *f, int wait_ms)
+{
+	struct pollfd p = { .fd = agesrv_want_fd(srv), .events = POLLIN };
+	int woken = poll(&p, 1, wait_ms) > 0;
+
+	assert_true(agesrv_update(srv, woken, fill, f, now_ns()) >= 0);
+}
+
+static void serve_until_done(struct agesrv *srv, struct fill_ctx *f,
+			     struct client *c, int n)
+{
+	int tries, i, all;
+
+	for (tries = 0; tries < 500; tries++) {
+		for (all = 1, i = 0; i < n; i++)
+			all &= __atomic_load_n(&c[i].done, __ATOMIC_ACQUIRE);
+		if (all)
+			return;
+		tracer_turn(srv, f, 10);
 	}
-	assert_int_equal(served, want);
+	fail_msg("the clients were not answered");
 }
 
 static void test_server_client(void **state)
 {
 	char path[128];
-	struct agesrv srv;
+	struct agesrv *srv;
+	/* 20 records, 7 a turn: built in three parts */
+	struct agesrv_opts o = { .hdr_flags = AGE_HF_FILTERED, .build_chunk = 7 };
 	struct fill_ctx f = { .n = 20 };
 	struct client c = { .path = path };
 	struct stat st;
@@ -252,92 +277,174 @@ static void test_server_client(void **state)
 	int i;
 
 	snprintf(path, sizeof(path), "%s/sub/dir/age.sock", tmpdir);
-	assert_int_equal(agesrv_query(path, NULL, NULL, NULL), -ENOENT);
-	assert_int_equal(agesrv_open(path, &srv), 0);	/* mkdir -p */
+	assert_int_equal(agesrv_query(path, 0, NULL, NULL, NULL), -ENOENT);
+	umask(0);	/* the mode does not depend on it */
+	assert_int_equal(agesrv_open(path, &o, &srv), 0);	/* mkdir -p */
+	umask(022);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISSOCK(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
-	/* nobody waiting: nothing to do, no blocking */
-	assert_int_equal(agesrv_serve(&srv, fill, &f), 0);
+	/* nobody waiting: nothing built, no blocking */
+	assert_int_equal(agesrv_update(srv, false, fill, &f, now_ns()), 0);
+	assert_int_equal(f.calls, 0);
 
 	for (i = 0; i < 2; i++) {
 		memset(&c.g, 0, sizeof(c.g));
+		c.done = 0;
 		assert_int_equal(pthread_create(&t, NULL, client_thread, &c), 0);
-		serve_until_answered(&srv, &f, 1);
+		serve_until_done(srv, &f, &c, 1);
 		pthread_join(t, NULL);
 		assert_int_equal(c.ret, 0);
 		assert_int_equal(c.g.n, 20);
-		assert_true(c.now > 0);
+		assert_true(c.ans.now_ns > 0);
+		assert_int_equal(c.ans.flags, AGE_HF_FILTERED);
 		assert_true(c.g.r[19].cookie == 20);
 		assert_string_equal(c.g.r[19].comm, "proc20");
+		assert_true(f.calls >= 3);	/* the second may be served the first's answer */
 	}
 	/* a second server on the same path is refused */
 	{
-		struct agesrv other;
+		struct agesrv *other;
 
-		assert_int_equal(agesrv_open(path, &other), -EADDRINUSE);
+		assert_int_equal(agesrv_open(path, NULL, &other), -EADDRINUSE);
 	}
-	agesrv_close(&srv);
+	agesrv_close(srv);
 	assert_int_equal(stat(path, &st), -1);
-	assert_int_equal(agesrv_query(path, NULL, NULL, NULL), -ENOENT);
+	assert_int_equal(agesrv_query(path, 0, NULL, NULL, NULL), -ENOENT);
 }
 
 static void test_stale_socket_and_not_a_socket(void **state)
 {
-	char path[128];
+	char path[128], link[140];
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct agesrv srv;
+	struct agesrv *srv;
 	int fd;
 
-	/* a socket file nobody listens on: stale */
+	/* a socket file nobody listens on: stale (a killed tracer's) */
 	snprintf(path, sizeof(path), "%s/stale.sock", tmpdir);
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
 	close(fd);
-	assert_int_equal(agesrv_query(path, NULL, NULL, NULL), -ECONNREFUSED);
-	assert_int_equal(agesrv_open(path, &srv), 0);
-	agesrv_close(&srv);
+	assert_int_equal(agesrv_query(path, 0, NULL, NULL, NULL), -ECONNREFUSED);
+	assert_int_equal(agesrv_open(path, NULL, &srv), 0);
+	agesrv_close(srv);
 
-	/* a regular file is never removed */
+	/* a regular file is never removed, nor a symlink followed */
 	snprintf(path, sizeof(path), "%s/file", tmpdir);
-	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	fd = open(path, O_CREAT | O_WRONLY, 0644);
 	close(fd);
-	assert_int_equal(agesrv_open(path, &srv), -EEXIST);
+	assert_int_equal(agesrv_open(path, NULL, &srv), -EEXIST);
 	assert_int_equal(access(path, F_OK), 0);
+	snprintf(link, sizeof(link), "%s/link.sock", tmpdir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(agesrv_open(link, NULL, &srv), -EEXIST);
+	{
+		struct stat st;
+
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0644);
+	}
 }
 
-static uint64_t now_ms(void)
+/*
+ * Clients that connect and never read, or send garbage, cost the tracer's
+ * thread nothing but a build per rate-limit interval: updates never block,
+ * the slow clients are cut off at their time limit, and a good client
+ * among them is answered.
+ */
+static void test_slow_and_garbage_clients(void **state)
 {
-	struct timespec ts;
+	enum { SLOW = 40, GARBAGE = 40 };
+	char path[128];
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct agesrv_opts o = { .client_timeout_ms = 1000 };
+	struct agesrv *srv;
+	struct agesrv_stats st;
+	struct fill_ctx f = { .n = 50000 };	/* 2.4 MB: more than socket buffers */
+	struct client good = { .path = NULL, .timeout_ms = 5000 };
+	uint64_t t0, t_open, worst = 0;
+	int fds[SLOW + GARBAGE], i;
+	pthread_t t;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	snprintf(path, sizeof(path), "%s/slow.sock", tmpdir);
+	t_open = now_ns();
+	assert_int_equal(agesrv_open(path, &o, &srv), 0);
+	strcpy(sun.sun_path, path);
+	for (i = 0; i < SLOW + GARBAGE; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)), 0);
+		if (i >= SLOW)
+			assert_int_equal(send(fds[i], "GET / HTTP/1.0\r\n\r\n", 18, 0), 18);
+	}
+	good.path = path;
+	assert_int_equal(pthread_create(&t, NULL, client_thread, &good), 0);
+	t0 = now_ns();
+	while (!__atomic_load_n(&good.done, __ATOMIC_ACQUIRE) &&
+	       now_ns() - t0 < 5000000000ull) {
+		uint64_t a, b;
+		struct pollfd p = { .fd = agesrv_want_fd(srv), .events = POLLIN };
+		int woken = poll(&p, 1, 10) > 0;
+
+		a = now_ns();
+		assert_true(agesrv_update(srv, woken, fill, &f, a) >= 0);
+		b = now_ns();
+		if (b - a > worst)
+			worst = b - a;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(good.ret, 0);
+	assert_int_equal(good.g.n, 50000);
+	/* building is the only work here: no client is waited for */
+	assert_true(worst < 500000000ull);
+	/*
+	 * None of the others reads its 2.4 MB: each is cut off at its limit,
+	 * 64 at once, the rest from the backlog after them
+	 */
+	do {
+		tracer_turn(srv, &f, 10);
+		agesrv_get_stats(srv, &st);
+	} while (st.cut_off < SLOW + GARBAGE && now_ns() - t_open < 5000000000ull);
+	assert_int_equal(st.cut_off, SLOW + GARBAGE);
+	assert_int_equal(st.answered, 1);
+	/* one build serves every client waiting: at most one per interval */
+	assert_true(st.builds <= 1 + (now_ns() - t_open) / 50000000ull);
+	for (i = 0; i < SLOW + GARBAGE; i++)
+		close(fds[i]);
+	agesrv_close(srv);
 }
 
-/* A client that connects and never reads cannot hold the server long. */
-static void test_slow_client_cut_off(void **state)
+/* snapshot never waits longer than its timeout: not for an answer, not in connect(). */
+static void test_query_deadline(void **state)
 {
 	char path[128];
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct agesrv srv;
-	struct fill_ctx f = { .n = 1000000 };	/* 48 MB: more than buffers */
+	int lfd, fd, i;
 	uint64_t t0;
-	int fd, ret;
 
-	snprintf(path, sizeof(path), "%s/slow.sock", tmpdir);
-	assert_int_equal(agesrv_open(path, &srv), 0);
-	srv.send_timeout_ms = 200;
+	/* a server that accepts nothing and never answers */
+	snprintf(path, sizeof(path), "%s/mute.sock", tmpdir);
 	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	t0 = now_ms();
-	ret = agesrv_serve(&srv, fill, &f);
-	assert_int_equal(ret, 0);	/* not answered completely */
-	assert_int_equal(f.put_err, -ETIMEDOUT);
-	assert_true(now_ms() - t0 < 1500);
-	close(fd);
-	agesrv_close(&srv);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	assert_int_equal(listen(lfd, 1), 0);
+	t0 = now_ns();
+	assert_int_equal(agesrv_query(path, 300, NULL, NULL, NULL), -ETIMEDOUT);
+	assert_true(now_ns() - t0 >= 290000000ull && now_ns() - t0 < 1000000000ull);
+	/* its backlog full: connect() itself would wait forever */
+	for (i = 0; i < 64; i++) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
+			assert_int_equal(errno, EAGAIN);
+			close(fd);
+			break;
+		}
+	}
+	assert_true(i < 64);
+	t0 = now_ns();
+	assert_int_equal(agesrv_query(path, 300, NULL, NULL, NULL), -ETIMEDOUT);
+	assert_true(now_ns() - t0 < 1000000000ull);
+	close(lfd);	/* the connected ones leak into the test's end */
 }
 
 static void test_default_path(void **state)
@@ -358,7 +465,8 @@ int main(void)
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_server_client),
 		cmocka_unit_test(test_stale_socket_and_not_a_socket),
-		cmocka_unit_test(test_slow_client_cut_off),
+		cmocka_unit_test(test_slow_and_garbage_clients),
+		cmocka_unit_test(test_query_deadline),
 		cmocka_unit_test(test_default_path),
 	};
 

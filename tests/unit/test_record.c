@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Record/replay format: round trip and every way a file can be wrong. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,20 +100,42 @@ static void test_round_trip(void **state)
 
 	for (i = 0; i < N; i++)
 		make_event(&in[i], i);
-	record_header_now(&hdr, RECORD_F_MINISOCKS | RECORD_F_FILTERED);
+	record_header_now(&hdr, RECORD_F_MINISOCKS | RECORD_F_FILTERED | RECORD_F_FILTER);
 	strcpy(hdr.hostname, "host-a");
-	assert_int_equal(record_open_write_hdr(tmp_path("rt"), &hdr, &w), 0);
+	/* every field of the filter, at its limits */
+	hdr.filter.family = 10;
+	hdr.filter.n_lports = hdr.filter.n_rports = TCPFSM_MAX_PORTS;
+	for (i = 0; i < TCPFSM_MAX_PORTS; i++) {
+		hdr.filter.lports[i] = 1000 + i;
+		hdr.filter.rports[i] = 65535 - i;
+	}
+	hdr.filter.n_addrs = FILTER_MAX_ADDRS;
+	for (i = 0; i < FILTER_MAX_ADDRS; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), i % 2 ? "10.%u.0.0/16" : "fd00::%x/%u", i, 64 + i);
+		if (i % 2)
+			snprintf(a, sizeof(a), "10.%u.0.0/16", i);
+		assert_int_equal(cidr_parse(a, &hdr.filter.addrs[i]), 0);
+	}
+	hdr.filter.has_pid = hdr.filter.has_comm = hdr.filter.has_netns = true;
+	hdr.filter.pid = 4242;
+	hdr.filter.netns = 4026531840u;
+	strcpy(hdr.filter.comm, "nginx");
+	hdr.filter.state_mask = 1u << TCPFSM_ST_CLOSE_WAIT;
+	assert_int_equal(record_open_write_hdr(tmp_path("rt"), &hdr, false, &w), 0);
 	assert_int_equal(record_write(w, in, 1), 0);
 	assert_int_equal(record_write(w, in + 1, N - 1), 0);
 	assert_int_equal(record_close(w), 0);
 
 	assert_int_equal(record_open_read(tmp_path("rt"), &r, &got), 0);
-	assert_int_equal(got.version, 1);
+	assert_int_equal(got.version, RECORD_VERSION);
 	assert_int_equal(got.header_size, RECORD_HDR_SIZE);
+	assert_memory_equal(&got.filter, &hdr.filter, sizeof(got.filter));
 	assert_int_equal(got.record_size, sizeof(struct tcpfsm_event));
 	assert_true(got.start_mono_ns == hdr.start_mono_ns);
 	assert_true(got.start_real_ns == hdr.start_real_ns);
-	assert_int_equal(got.flags, RECORD_F_MINISOCKS | RECORD_F_FILTERED);
+	assert_int_equal(got.flags, RECORD_F_MINISOCKS | RECORD_F_FILTERED | RECORD_F_FILTER);
 	assert_string_equal(got.hostname, "host-a");
 	assert_string_equal(got.release, hdr.release);
 	for (i = 0; i < N; i++) {
@@ -176,6 +200,22 @@ static void test_boot_id(void **state)
 	memset(got.boot_id, 0, sizeof(got.boot_id));
 	assert_false(record_same_boot(&got));
 
+	/* version 1 with the boot id: 184 bytes, no filter */
+	buf[8] = 1;
+	buf[10] = RECORD_HDR_SIZE_BOOT;
+	buf[11] = 0;
+	buf[32] |= RECORD_F_FILTER;	/* a v1 header cannot hold one: cleared */
+	make_event(&want, 2);
+	record_encode(buf + RECORD_HDR_SIZE_BOOT, &want);
+	write_bytes(tmp_path("v1hdr"), buf, RECORD_HDR_SIZE_BOOT + RECORD_SIZE);
+	assert_int_equal(record_open_read(tmp_path("v1hdr"), &r, &got), 0);
+	assert_int_equal(got.version, 1);
+	assert_memory_equal(got.boot_id, now, sizeof(now));
+	assert_int_equal(got.flags & RECORD_F_FILTER, 0);
+	assert_int_equal(record_next(r, &e), 1);
+	assert_memory_equal(&e, &want, sizeof(e));
+	record_close_read(r);
+
 	/* version 1 as first written: 168 bytes, records right after */
 	buf[10] = RECORD_HDR_SIZE_V1;
 	make_event(&want, 3);
@@ -208,17 +248,19 @@ static void test_truncated_header(void **state)
 {
 	unsigned char buf[RECORD_HDR_SIZE];
 	size_t cut[] = { 1, 8, 12, 16, 100, RECORD_HDR_SIZE_V1 - 1,
-			 RECORD_HDR_SIZE_V1, RECORD_HDR_SIZE - 1 };
+			 RECORD_HDR_SIZE_V1, RECORD_HDR_SIZE_BOOT - 1,
+			 RECORD_HDR_SIZE_BOOT, RECORD_HDR_SIZE - 1 };
 	char want[64];
 	size_t i;
 
 	build_file(buf, 0);
 	for (i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
 		write_bytes(tmp_path("trunchdr"), buf, cut[i]);
-		/* the version-1 minimum first, then the boot id it announces */
+		/* the version-1 minimum first, then the boot id, the filter */
 		snprintf(want, sizeof(want), "truncated header (need %u bytes, have %zu)",
-			 cut[i] < RECORD_HDR_SIZE_V1 ? RECORD_HDR_SIZE_V1 : RECORD_HDR_SIZE,
-			 cut[i]);
+			 cut[i] < RECORD_HDR_SIZE_V1 ? RECORD_HDR_SIZE_V1 :
+			 cut[i] < RECORD_HDR_SIZE_BOOT ? RECORD_HDR_SIZE_BOOT :
+			 RECORD_HDR_SIZE, cut[i]);
 		assert_int_equal(open_err(tmp_path("trunchdr"), want), -EBADMSG);
 	}
 }
@@ -229,6 +271,7 @@ static void test_truncated_record(void **state)
 	struct record_reader *r;
 	struct record_header hdr;
 	struct tcpfsm_event e;
+	char want[80];
 	size_t n = build_file(buf, 3) - (RECORD_SIZE - 40);
 
 	write_bytes(tmp_path("truncrec"), buf, n);
@@ -236,8 +279,9 @@ static void test_truncated_record(void **state)
 	assert_int_equal(record_next(r, &e), 1);
 	assert_int_equal(record_next(r, &e), 1);
 	assert_int_equal(record_next(r, &e), -EBADMSG);
-	assert_string_equal(record_error(r),
-			    "truncated record at offset 408 (need 112 bytes, have 40)");
+	snprintf(want, sizeof(want), "truncated record at offset %u (need 112 bytes, have 40)",
+		 RECORD_HDR_SIZE + 2 * RECORD_SIZE);
+	assert_string_equal(record_error(r), want);
 	/* sticky, and never a crash */
 	assert_int_equal(record_next(r, &e), -EBADMSG);
 	record_close_read(r);
@@ -307,7 +351,8 @@ static void test_longer_header(void **state)
 	struct record_header hdr;
 
 	build_file(buf, 0);
-	buf[10] = RECORD_HDR_SIZE + 16;
+	buf[10] = (RECORD_HDR_SIZE + 16) & 0xff;
+	buf[11] = (RECORD_HDR_SIZE + 16) >> 8;
 	memset(buf + RECORD_HDR_SIZE, 0xee, 16);
 	make_event(&want, 5);
 	record_encode(buf + RECORD_HDR_SIZE + 16, &want);
@@ -333,19 +378,47 @@ static void test_bad_kind(void **state)
 	struct record_header hdr;
 	struct tcpfsm_event e;
 
-	buf[RECORD_HDR_SIZE + RECORD_SIZE + 56] = 9;	/* second record */
+	char want[80];
+
+	/* between the kernel's kinds and tcpfsm's own (RECORD_EV_*) */
+	buf[RECORD_HDR_SIZE + RECORD_SIZE + 56] = RECORD_EV_SEED - 1;	/* second record */
 	write_bytes(tmp_path("kind"), buf, n);
 	assert_int_equal(record_open_read(tmp_path("kind"), &r, &hdr), 0);
 	assert_int_equal(record_next(r, &e), 1);
 	assert_int_equal(record_next(r, &e), -EBADMSG);
-	assert_string_equal(record_error(r),
-			    "record at offset 296: kind 9 out of range");
+	snprintf(want, sizeof(want), "record at offset %u: kind %u out of range",
+		 RECORD_HDR_SIZE + RECORD_SIZE, RECORD_EV_SEED - 1);
+	assert_string_equal(record_error(r), want);
 	/* the bad record was consumed: the reader may skip it */
 	assert_int_equal(record_next(r, &e), 1);
 	assert_int_equal(e.sport, 40002);
 	assert_string_equal(record_error(r), "");
 	assert_int_equal(record_next(r, &e), 0);
 	record_close_read(r);
+}
+
+/* A version-2 header's filter is checked: nothing out of range reaches a replay. */
+static void test_bad_filter(void **state)
+{
+	static const size_t off[] = { 184, 185, 186, 187, 188, 256, 257 };
+	static const uint8_t val[] = { 7, 9, 9, 17, 2, 3, 200 };
+	unsigned char buf[RECORD_HDR_SIZE];
+	struct record_header hdr;
+	char err[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(off) / sizeof(off[0]); i++) {
+		build_file(buf, 0);
+		buf[187] = 1;	/* one address, so that its family and prefix count */
+		buf[256] = 2;
+		buf[257] = 24;
+		assert_int_equal(record_parse_header(buf, sizeof(buf), &hdr, err,
+						     sizeof(err)), 0);
+		buf[off[i]] = val[i];
+		assert_int_equal(record_parse_header(buf, sizeof(buf), &hdr, err,
+						     sizeof(err)), -EBADMSG);
+		assert_string_equal(err, "bad filter in the header");
+	}
 }
 
 static void test_check(void **state)
@@ -387,7 +460,7 @@ static void test_check(void **state)
 
 static void test_missing_file(void **state)
 {
-	assert_int_equal(open_err(tmp_path("does-not-exist"), "does-not-exist"),
+	assert_int_equal(open_err(tmp_path("does-not-exist"), "No such file"),
 			 -ENOENT);
 }
 
@@ -395,21 +468,28 @@ static void test_missing_file(void **state)
 static void test_write_error(void **state)
 {
 	struct record_writer *w;
+	struct record_header hdr;
 	struct tcpfsm_event e;
-	int i, ret = 0;
+	int i, ret = 0, fds[2];
 
 	if (access("/dev/full", W_OK))
 		skip();
 	make_event(&e, 1);
-	assert_int_equal(record_open_write("/dev/full", &w), 0);
+	record_header_now(&hdr, 0);
+	/* the header is written at once: the first write fails already */
+	assert_int_equal(record_open_fd(open("/dev/full", O_WRONLY | O_CLOEXEC),
+					true, &hdr, &w), -ENOSPC);
+	assert_null(w);
+	/* a writer that got its header out, then fails */
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(fds), 0);
+	assert_int_equal(record_open_fd(fds[1], true, &hdr, &w), 0);
+	close(fds[0]);
 	for (i = 0; i < 1000 && !ret; i++)
 		ret = record_write(w, &e, 1);
-	assert_int_equal(ret, -ENOSPC);
-	assert_int_equal(record_write(w, &e, 1), -ENOSPC);
-	assert_int_equal(record_close(w), -ENOSPC);
-
-	assert_int_equal(record_open_write("/dev/full", &w), 0);
-	assert_int_equal(record_close(w), -ENOSPC);
+	assert_int_equal(ret, -EPIPE);
+	assert_int_equal(record_write(w, &e, 1), -EPIPE);
+	assert_int_equal(record_close(w), -EPIPE);
 }
 
 /* Every prefix of a valid file and random corruption: no crash, sane codes. */
@@ -489,6 +569,7 @@ int main(void)
 		cmocka_unit_test(test_bad_header_size),
 		cmocka_unit_test(test_longer_header),
 		cmocka_unit_test(test_bad_kind),
+		cmocka_unit_test(test_bad_filter),
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_write_error),
