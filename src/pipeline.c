@@ -1518,6 +1518,14 @@ static void summary(struct pipe *p)
 		json_u64(j, "incomplete", p->incomplete);
 		json_u64(j, "gone", p->gone);
 		json_u64(j, "evicted", st->evicted);
+		json_u64(j, "open_at_exit", p->open_at_exit);
+		json_u64(j, "illegal", st->illegal);
+		if (p->tr) {
+			uint64_t timers, skipped = tracer_skipped(p->tr, &timers);
+
+			json_u64(j, "skipped_state_changes", skipped);
+			json_u64(j, "skipped_timer_events", timers);
+		}
 		json_u64(j, "seeded", p->seeded);
 		json_bool(j, "replay", p->replaying);
 		json_end_object(j);
