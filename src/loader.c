@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/epoll.h>
@@ -31,9 +32,81 @@ struct tracer {
 /* Our tag for a watched fd in libbpf's epoll set (its rings use 0..n-1). */
 #define WATCH_TAG UINT64_MAX
 
+/*
+ * What libbpf said about the last failed load, kept to explain it in one
+ * line: its first extern or CO-RE relocation failure (found before
+ * anything reaches the kernel), the program the kernel refused, and the
+ * last line of that program's verifier log.
+ */
+static struct {
+	char first[160];	/* extern / relocation failure */
+	char prog[64];		/* program the kernel refused */
+	char vlast[160];	/* last line of its verifier log */
+	bool in_log;
+} why;
+
+static void why_reset(void)
+{
+	memset(&why, 0, sizeof(why));
+}
+
+static void copy_line(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%.*s", (int)strcspn(src, "\n"), src);
+}
+
+static void why_note(const char *msg)
+{
+	const char *p;
+
+	if (strstr(msg, "-- BEGIN PROG LOAD LOG --")) {
+		why.in_log = true;
+		return;
+	}
+	if (strstr(msg, "-- END PROG LOAD LOG --")) {
+		why.in_log = false;
+		return;
+	}
+	if (why.in_log) {
+		/* libbpf hands the log over in one piece: keep its last line */
+		const char *last = msg, *nl;
+		size_t n = strlen(msg);
+
+		while (n && msg[n - 1] == '\n')
+			n--;
+		for (nl = msg; (nl = memchr(nl, '\n', msg + n - nl)); nl++)
+			last = nl + 1;
+		if (msg + n > last)
+			snprintf(why.vlast, sizeof(why.vlast), "%.*s",
+				 (int)(msg + n - last), last);
+		return;
+	}
+	if (!strncmp(msg, "libbpf: ", 8))
+		msg += 8;
+	if (!*why.first && (!strncmp(msg, "extern ", 7) ||
+			    strstr(msg, "failed to resolve CO-RE") ||
+			    strstr(msg, "failed to relocate"))) {
+		copy_line(why.first, sizeof(why.first), msg);
+		return;
+	}
+	if (!*why.prog && !strncmp(msg, "prog '", 6) &&
+	    strstr(msg, "BPF program load failed") && (p = strchr(msg + 6, '\'')))
+		snprintf(why.prog, sizeof(why.prog), "%.*s", (int)(p - msg - 6),
+			 msg + 6);
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
+	char msg[1024];
+	va_list copy;
+
+	if (level == LIBBPF_WARN) {
+		va_copy(copy, ap);
+		vsnprintf(msg, sizeof(msg), fmt, copy);
+		va_end(copy);
+		why_note(msg);
+	}
 	/* without -v our own checks say what failed, in one line */
 	if (!cli_verbose)
 		return 0;
@@ -137,6 +210,17 @@ static int check_kernel(char *err, size_t errlen)
 /* The load failed with ret: say why in one line, as precisely as known. */
 static int explain_load_failure(int ret, char *err, size_t errlen)
 {
+	/*
+	 * libbpf resolves externs and CO-RE relocations against the kernel's
+	 * BTF before the kernel sees anything: no verifier, no log. Say what
+	 * the object needs and this kernel lacks.
+	 */
+	if (*why.first) {
+		snprintf(err, errlen,
+			 "this kernel lacks what the BPF object needs (libbpf: %s)",
+			 why.first);
+		return ret;
+	}
 	struct btf *btf = btf__load_vmlinux_btf();
 	int id;
 
@@ -152,13 +236,37 @@ static int explain_load_failure(int ret, char *err, size_t errlen)
 	if (id < 0) {
 		snprintf(err, errlen,
 			 "tracepoint sock:inet_sock_set_state is missing from this "
-			 "kernel (needs Linux 4.16 or later)");
+			 "kernel's BTF (tcpfsm needs Linux 5.12 or later)");
 		return -ENOENT;
 	}
+	if (*why.prog) {
+		snprintf(err, errlen,
+			 "the kernel's verifier refused program %s: %s (run with "
+			 "-v for its log; tcpfsm needs Linux 5.12 or later)",
+			 why.prog, *why.vlast ? why.vlast : strerror(-ret));
+		return ret;
+	}
 	snprintf(err, errlen,
-		 "the kernel refused the BPF program: %s (run with -v for "
-		 "the verifier's log)", strerror(-ret));
+		 "cannot load the BPF object: %s (run with -v for libbpf's "
+		 "messages)", strerror(-ret));
 	return ret;
+}
+
+/*
+ * Nanoseconds per jiffy: the coarse clocks tick with jiffies, and the
+ * kernel reports their resolution as TICK_NSEC (1e9 / CONFIG_HZ, rounded)
+ * on every kernel since 2.6.32, unprivileged and without the kernel's
+ * config file. 0 if the answer is not a plausible tick (HZ 24..10000).
+ */
+static uint64_t jiffy_ns(void)
+{
+	struct timespec res;
+	uint64_t ns;
+
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res))
+		return 0;
+	ns = (uint64_t)res.tv_sec * 1000000000u + res.tv_nsec;
+	return ns >= 100000 && ns <= 41666667 ? ns : 0;
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -191,11 +299,76 @@ static int set_filters(struct tcpfsm_bpf *skel, const struct filter *f)
 	return 0;
 }
 
+/*
+ * Open the skeleton, hand it the filters and, with tw_fn and req_fn, the
+ * minisocket timer programs; load. Returns 0 or -errno with err set.
+ */
+/* Programs of the minisocket timers: [0] with bpf_rdonly_cast, [1] without. */
+static void timer_progs(struct tcpfsm_bpf *skel, struct bpf_program *p[2][3])
+{
+	p[0][0] = skel->progs.handle_timer_start;
+	p[0][1] = skel->progs.handle_timer_cancel;
+	p[0][2] = skel->progs.handle_timer_expire;
+	p[1][0] = skel->progs.handle_timer_start_read;
+	p[1][1] = skel->progs.handle_timer_cancel_read;
+	p[1][2] = skel->progs.handle_timer_expire_read;
+}
+
+enum timers {
+	TIMERS_OFF,
+	TIMERS_CAST,	/* bpf_rdonly_cast: Linux 6.2+ */
+	TIMERS_READ,	/* bpf_probe_read_kernel per field */
+};
+
+static int load_skel(struct tracer *t, const struct tracer_opts *o,
+		     uint64_t tw_fn, uint64_t req_fn, enum timers timers,
+		     size_t rb_bytes, char *err, size_t errlen)
+{
+	struct bpf_program *progs[2][3];
+	int ret, i, j;
+
+	t->skel = tcpfsm_bpf__open();
+	if (!t->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	set_filters(t->skel, o->filter);
+	t->minisocks = timers != TIMERS_OFF;
+	if (t->minisocks) {
+		t->skel->rodata->tw_timer_fn = tw_fn;
+		t->skel->rodata->req_timer_fn = req_fn;
+		t->skel->rodata->skip_child_birth = true;
+		t->skel->rodata->tick_ns = jiffy_ns();
+	}
+	/* one twin of each timer program, or none */
+	timer_progs(t->skel, progs);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++)
+			bpf_program__set_autoload(progs[i][j],
+						  timers == (enum timers)(TIMERS_CAST + i));
+	/* wake the reader when a quarter of the buffer is waiting */
+	t->skel->rodata->wakeup_bytes = rb_bytes / 4;
+	ret = bpf_map__set_max_entries(t->skel->maps.events, rb_bytes);
+	if (ret) {
+		snprintf(err, errlen, "bad ring buffer size %zu: %s", rb_bytes,
+			 strerror(-ret));
+		return ret;
+	}
+	why_reset();
+	ret = tcpfsm_bpf__load(t->skel);
+	if (ret)
+		return explain_load_failure(ret, err, errlen);
+	return 0;
+}
+
 int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 		size_t errlen, char *warn, size_t warnlen)
 {
 	struct tracer *t;
 	uint64_t tw_fn = 0, req_fn = 0;
+	enum timers timers = TIMERS_OFF;
 	size_t rb_bytes = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
 	int ret;
 
@@ -212,22 +385,17 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 	t->on_event = o->on_event;
 	t->ctx = o->ctx;
 
-	t->skel = tcpfsm_bpf__open();
-	if (!t->skel) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open the BPF object: %s",
-			 strerror(-ret));
-		goto fail;
-	}
-	set_filters(t->skel, o->filter);
 	if (!o->no_minisocks) {
 		static const char *const names[] = { "tw_timer_handler",
-						     "reqsk_timer_handler" };
-		uint64_t addr[2];
+						     "reqsk_timer_handler",
+						     "bpf_rdonly_cast" };
+		uint64_t addr[3];
 
-		if (kallsyms_lookup("/proc/kallsyms", names, addr, 2) == 2) {
+		kallsyms_lookup("/proc/kallsyms", names, addr, 3);
+		if (addr[0] && addr[1]) {
 			tw_fn = addr[0];
 			req_fn = addr[1];
+			timers = addr[2] ? TIMERS_CAST : TIMERS_READ;
 		} else {
 			snprintf(warn, warnlen,
 				 "tw_timer_handler/reqsk_timer_handler not in "
@@ -235,29 +403,29 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 				 "half-open SYN_RECV are not traced");
 		}
 	}
-	if (tw_fn && req_fn) {
-		t->skel->rodata->tw_timer_fn = tw_fn;
-		t->skel->rodata->req_timer_fn = req_fn;
-		t->skel->rodata->skip_child_birth = true;
-		t->minisocks = true;
-	} else {
-		bpf_program__set_autoload(t->skel->progs.handle_timer_start, false);
-		bpf_program__set_autoload(t->skel->progs.handle_timer_cancel, false);
-		bpf_program__set_autoload(t->skel->progs.handle_timer_expire, false);
+	/*
+	 * The timer programs are the part a kernel is likeliest to lack: if
+	 * they do not load, the twins without bpf_rdonly_cast; if those do
+	 * not either, say why in the warning and trace full sockets.
+	 */
+	for (;;) {
+		ret = load_skel(t, o, tw_fn, req_fn, timers, rb_bytes, err,
+				errlen);
+		if (!ret || timers == TIMERS_OFF)
+			break;
+		tcpfsm_bpf__destroy(t->skel);
+		t->skel = NULL;
+		if (timers == TIMERS_CAST) {
+			timers = TIMERS_READ;
+			continue;
+		}
+		snprintf(warn, warnlen,
+			 "TIME_WAIT and half-open SYN_RECV are not traced: %s",
+			 err);
+		timers = TIMERS_OFF;
 	}
-	/* wake the reader when a quarter of the buffer is waiting */
-	t->skel->rodata->wakeup_bytes = rb_bytes / 4;
-	ret = bpf_map__set_max_entries(t->skel->maps.events, rb_bytes);
-	if (ret) {
-		snprintf(err, errlen, "bad ring buffer size %zu: %s", rb_bytes,
-			 strerror(-ret));
+	if (ret)
 		goto fail;
-	}
-	ret = tcpfsm_bpf__load(t->skel);
-	if (ret) {
-		ret = explain_load_failure(ret, err, errlen);
-		goto fail;
-	}
 	ret = tcpfsm_bpf__attach(t->skel);
 	if (ret) {
 		snprintf(err, errlen, "cannot attach to the tracepoints: %s",
@@ -277,6 +445,56 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 fail:
 	tracer_close(t);
 	return ret;
+}
+
+/*
+ * What this kernel offers tcpfsm, for --version: "features: btf tp_btf
+ * ringbuf minisocks(timer tracepoints, kallsyms) rdonly_cast hz=250", a
+ * missing one as "no-NAME". Probes the kernel's BTF and /proc/kallsyms; the ring
+ * buffer probe needs the privileges a load needs ("ringbuf?" without).
+ */
+int tracer_features(char *buf, size_t len)
+{
+	static const char *const names[] = { "tw_timer_handler",
+					     "reqsk_timer_handler",
+					     "bpf_rdonly_cast" };
+	static const char *const timer_tps[] = { "btf_trace_timer_start",
+						 "btf_trace_timer_cancel",
+						 "btf_trace_timer_expire_entry" };
+	bool tp = false, timers = false, syms;
+	const char *rb = "no-ringbuf";
+	uint64_t addr[3], tick = jiffy_ns();
+	struct btf *btf = NULL;
+	size_t i;
+	int ret;
+
+	libbpf_set_print(libbpf_print);
+	if (!access("/sys/kernel/btf/vmlinux", R_OK))
+		btf = btf__load_vmlinux_btf();
+	if (btf) {
+		tp = btf__find_by_name_kind(btf, "btf_trace_inet_sock_set_state",
+					    BTF_KIND_TYPEDEF) > 0;
+		timers = true;
+		for (i = 0; i < sizeof(timer_tps) / sizeof(timer_tps[0]); i++)
+			if (btf__find_by_name_kind(btf, timer_tps[i],
+						   BTF_KIND_TYPEDEF) <= 0)
+				timers = false;
+		btf__free(btf);
+	}
+	kallsyms_lookup("/proc/kallsyms", names, addr, 3);
+	syms = addr[0] && addr[1];
+	ret = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	if (ret > 0)
+		rb = "ringbuf";
+	else if (ret < 0)
+		rb = "ringbuf?";
+	ret = snprintf(buf, len, "features: %s %s %s %sminisocks(%stimer tracepoints, %skallsyms) %s hz=%llu",
+		       btf ? "btf" : "no-btf", tp ? "tp_btf" : "no-tp_btf", rb,
+		       timers && syms ? "" : "no-", timers ? "" : "no ",
+		       syms ? "" : "no ",
+		       addr[2] ? "rdonly_cast" : "no-rdonly_cast(6.2)",
+		       tick ? (unsigned long long)(1000000000u + tick / 2) / tick : 0ull);
+	return ret < 0 ? -EINVAL : (size_t)ret >= len ? -ENOSPC : 0;
 }
 
 int tracer_watch_fd(struct tracer *t, int fd)

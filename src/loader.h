@@ -33,6 +33,11 @@ struct tracer_opts {
 int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 		size_t errlen, char *warn, size_t warnlen);
 /*
+ * The kernel features tcpfsm uses, as one line ("features: btf tp_btf
+ * ringbuf minisocks(...) hz=250"); 0 or -errno.
+ */
+int tracer_features(char *buf, size_t len);
+/*
  * Wait up to timeout_ms for records, then read all there are; *read_at (if
  * not NULL) gets the CLOCK_MONOTONIC time taken just before reading. Returns
  * the number of records read or -errno (-EINTR when a signal arrived).

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cli.h"
 #include "commands.h"
+#include "loader.h"
 
 static const struct command {
 	const char *name;
@@ -35,7 +36,11 @@ int main(int argc, char **argv)
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (!strcmp(argv[1], "--version") ||
 				  !strcmp(argv[1], "-V"))) {
+			char feat[256];
+
 			printf("tcpfsm %s\n", TCPFSM_VERSION);
+			if (!tracer_features(feat, sizeof(feat)))
+				printf("%s\n", feat);
 			return EXIT_OK;
 		}
 		if (argc >= 2 && (!strcmp(argv[1], "--help") ||
