@@ -11,6 +11,9 @@
 #   make bench      the tracing overhead benchmark (root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel
+#   make vmtest     the integration tests on Debian's KERNEL=6.1 (or 6.12,
+#                   or a linux-image package name) in QEMU (root)
+#   make vmsmoke    the smoke test (tests/vm/smoke.sh) on KERNEL=6.1 in QEMU
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -21,6 +24,7 @@ BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
 PYTHON ?= /usr/bin/python3
 FUZZ_SECONDS ?= 60
+KERNEL ?= 6.1
 VERSION := 0.1.0
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
@@ -51,7 +55,7 @@ SKEL := $(BUILD)/tcpfsm.skel.h
 BPF_OBJ := $(BUILD)/tcpfsm.bpf.o
 
 .PHONY: all run test unit integration sanitize sanitize-unit fuzz fuzz-check bench \
-	install clean deps vmlinux
+	install clean deps vmlinux vmtest vmsmoke
 
 all: $(BUILD)/tcpfsm $(TOOL_BINS)
 
@@ -98,13 +102,24 @@ integration: all
 	@tools/run-integration.sh $(BUILD)
 
 # Every test: unit tests, the same under ASan+UBSan, the fuzzers' corpora,
-# then root integration.
+# root integration, then the smoke test on Debian 12's stock kernel (6.1).
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
 	@$(MAKE) --no-print-directory sanitize-unit
 	@$(MAKE) --no-print-directory fuzz-check
 	@tools/run-integration.sh $(BUILD)
+	@if [ "$${TCPFSM_SKIP_INTEGRATION:-}" = 1 ] && [ "$$(id -u)" != 0 ]; then \
+		echo "VM smoke test skipped (TCPFSM_SKIP_INTEGRATION=1; it needs root)" >&2; \
+	else $(MAKE) --no-print-directory vmsmoke KERNEL=6.1; fi
+
+# Another kernel: a Debian kernel package booted in QEMU over this root
+# filesystem (tools/vmtest.sh), running the tests there.
+vmtest: all
+	@tools/vmtest.sh -k $(KERNEL) -- tools/run-integration.sh $(BUILD)
+
+vmsmoke: all
+	@tools/vmtest.sh -k $(KERNEL) -t 300 -- tests/vm/smoke.sh $(BUILD)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all

@@ -11,6 +11,7 @@ pkgs=(
 	iproute2 nftables		# integration tests: ss, netns/veth, drops
 	python3 python3-pytest python3-pytest-xdist	# integration tests
 	procps				# sysctl for the benchmark
+	qemu-system-x86 busybox-static kmod	# tools/vmtest.sh (make vmtest, vmsmoke)
 )
 
 missing=()
