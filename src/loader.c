@@ -42,51 +42,47 @@ static struct {
 	char first[160];	/* extern / relocation failure */
 	char prog[64];		/* program the kernel refused */
 	char vlast[160];	/* last line of its verifier log */
-	bool in_log;
 } why;
 
-static void why_reset(void)
+void tracer_reset_libbpf_notes(void)
 {
 	memset(&why, 0, sizeof(why));
 }
 
-static void copy_line(char *dst, size_t len, const char *src)
+/* The last non-empty line of [p, end), into dst. */
+static void last_line(char *dst, size_t len, const char *p, const char *end)
 {
-	snprintf(dst, len, "%.*s", (int)strcspn(src, "\n"), src);
+	const char *start;
+
+	while (end > p && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	for (start = end; start > p && start[-1] != '\n'; start--)
+		;
+	if (end > start)
+		snprintf(dst, len, "%.*s", (int)(end - start), start);
 }
 
-static void why_note(const char *msg)
+void tracer_note_libbpf(const char *msg)
 {
-	const char *p;
+	static const char begin[] = "-- BEGIN PROG LOAD LOG --\n";
+	const char *log, *end, *p;
 
-	if (strstr(msg, "-- BEGIN PROG LOAD LOG --")) {
-		why.in_log = true;
-		return;
-	}
-	if (strstr(msg, "-- END PROG LOAD LOG --")) {
-		why.in_log = false;
-		return;
-	}
-	if (why.in_log) {
-		/* libbpf hands the log over in one piece: keep its last line */
-		const char *last = msg, *nl;
-		size_t n = strlen(msg);
-
-		while (n && msg[n - 1] == '\n')
-			n--;
-		for (nl = msg; (nl = memchr(nl, '\n', msg + n - nl)); nl++)
-			last = nl + 1;
-		if (msg + n > last)
-			snprintf(why.vlast, sizeof(why.vlast), "%.*s",
-				 (int)(msg + n - last), last);
-		return;
-	}
 	if (!strncmp(msg, "libbpf: ", 8))
 		msg += 8;
+	/* "prog 'X': -- BEGIN PROG LOAD LOG --\nLOG-- END PROG LOAD LOG --" */
+	log = strstr(msg, begin);
+	if (log) {
+		log += sizeof(begin) - 1;
+		end = strstr(log, "-- END PROG LOAD LOG --");
+		last_line(why.vlast, sizeof(why.vlast), log,
+			  end ? end : log + strlen(log));
+		return;
+	}
 	if (!*why.first && (!strncmp(msg, "extern ", 7) ||
+			    strstr(msg, "system Kconfig") ||
 			    strstr(msg, "failed to resolve CO-RE") ||
 			    strstr(msg, "failed to relocate"))) {
-		copy_line(why.first, sizeof(why.first), msg);
+		last_line(why.first, sizeof(why.first), msg, msg + strcspn(msg, "\n"));
 		return;
 	}
 	if (!*why.prog && !strncmp(msg, "prog '", 6) &&
@@ -98,14 +94,34 @@ static void why_note(const char *msg)
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
+	static const char log_fmt[] = "-- BEGIN PROG LOAD LOG --\n%s";
 	char msg[1024];
 	va_list copy;
 
 	if (level == LIBBPF_WARN) {
 		va_copy(copy, ap);
-		vsnprintf(msg, sizeof(msg), fmt, copy);
+		/* libbpf 1.x's form: the program's name, then the log */
+		if (strstr(fmt, log_fmt) && strstr(fmt, "%s") < strstr(fmt, log_fmt) &&
+		    !strstr(strstr(fmt, log_fmt) + sizeof(log_fmt) - 1, "%")) {
+			/*
+			 * "prog '%s': -- BEGIN PROG LOAD LOG --\n%s-- END ...":
+			 * the log can be megabytes and its last line is the
+			 * reason: keep the log's tail, not the message's head.
+			 */
+			const char *log, *tail;
+
+			(void)va_arg(copy, const char *); /* the program */
+			log = va_arg(copy, const char *);
+			tail = log + strlen(log);
+			tail = tail - log > 512 ? tail - 512 : log;
+			snprintf(msg, sizeof(msg),
+				 "-- BEGIN PROG LOAD LOG --\n%s-- END PROG LOAD LOG --\n",
+				 tail);
+		} else {
+			vsnprintf(msg, sizeof(msg), fmt, copy);
+		}
 		va_end(copy);
-		why_note(msg);
+		tracer_note_libbpf(msg);
 	}
 	/* without -v our own checks say what failed, in one line */
 	if (!cli_verbose)
@@ -208,8 +224,11 @@ static int check_kernel(char *err, size_t errlen)
 }
 
 /* The load failed with ret: say why in one line, as precisely as known. */
-static int explain_load_failure(int ret, char *err, size_t errlen)
+int tracer_explain_load_failure(int ret, char *err, size_t errlen)
 {
+	struct btf *btf;
+	int id;
+
 	/*
 	 * libbpf resolves externs and CO-RE relocations against the kernel's
 	 * BTF before the kernel sees anything: no verifier, no log. Say what
@@ -221,9 +240,14 @@ static int explain_load_failure(int ret, char *err, size_t errlen)
 			 why.first);
 		return ret;
 	}
-	struct btf *btf = btf__load_vmlinux_btf();
-	int id;
-
+	if (*why.prog) {
+		snprintf(err, errlen,
+			 "the kernel's verifier refused program %s: %s (run with "
+			 "-v for its log; tcpfsm needs Linux 5.12 or later)",
+			 why.prog, *why.vlast ? why.vlast : strerror(-ret));
+		return ret;
+	}
+	btf = btf__load_vmlinux_btf();
 	if (!btf) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot read the kernel's BTF: %s",
@@ -238,13 +262,6 @@ static int explain_load_failure(int ret, char *err, size_t errlen)
 			 "tracepoint sock:inet_sock_set_state is missing from this "
 			 "kernel's BTF (tcpfsm needs Linux 5.12 or later)");
 		return -ENOENT;
-	}
-	if (*why.prog) {
-		snprintf(err, errlen,
-			 "the kernel's verifier refused program %s: %s (run with "
-			 "-v for its log; tcpfsm needs Linux 5.12 or later)",
-			 why.prog, *why.vlast ? why.vlast : strerror(-ret));
-		return ret;
 	}
 	snprintf(err, errlen,
 		 "cannot load the BPF object: %s (run with -v for libbpf's "
@@ -356,10 +373,10 @@ static int load_skel(struct tracer *t, const struct tracer_opts *o,
 			 strerror(-ret));
 		return ret;
 	}
-	why_reset();
+	tracer_reset_libbpf_notes();
 	ret = tcpfsm_bpf__load(t->skel);
 	if (ret)
-		return explain_load_failure(ret, err, errlen);
+		return tracer_explain_load_failure(ret, err, errlen);
 	return 0;
 }
 
