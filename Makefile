@@ -14,6 +14,9 @@
 #   make check-man  the man page is clean and documents every option
 #   make check-install  install into a scratch DESTDIR, render, uninstall
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel
+#   make vmtest     the integration tests on Debian's KERNEL=6.1 (or 6.12,
+#                   or a linux-image package name) in QEMU (root)
+#   make vmsmoke    the smoke test (tests/vm/smoke.sh) on KERNEL=6.1 in QEMU
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -30,6 +33,7 @@ VERSION := $(shell tools/version.sh $(VERSION_BASE))
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+KERNEL ?= 6.1
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
@@ -59,7 +63,7 @@ SKEL := $(BUILD)/tcpfsm.skel.h
 BPF_OBJ := $(BUILD)/tcpfsm.bpf.o
 
 .PHONY: all run test unit integration sanitize sanitize-unit fuzz fuzz-check bench \
-	install uninstall clean deps vmlinux check-man check-install FORCE
+	install uninstall clean deps vmlinux check-man check-install vmtest vmsmoke FORCE
 
 all: $(BUILD)/tcpfsm $(TOOL_BINS)
 
@@ -121,7 +125,7 @@ integration: all
 	@tools/run-integration.sh $(BUILD)
 
 # Every test: unit tests, the same under ASan+UBSan, the fuzzers' corpora,
-# then root integration.
+# root integration, then the smoke test on Debian 12's stock kernel (6.1).
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
@@ -130,6 +134,17 @@ test: deps
 	@$(MAKE) --no-print-directory sanitize-unit
 	@$(MAKE) --no-print-directory fuzz-check
 	@tools/run-integration.sh $(BUILD)
+	@if [ "$${TCPFSM_SKIP_INTEGRATION:-}" = 1 ] && [ "$$(id -u)" != 0 ]; then \
+		echo "VM smoke test skipped (TCPFSM_SKIP_INTEGRATION=1; it needs root)" >&2; \
+	else $(MAKE) --no-print-directory vmsmoke KERNEL=6.1; fi
+
+# Another kernel: a Debian kernel package booted in QEMU over this root
+# filesystem (tools/vmtest.sh), running the tests there.
+vmtest: all
+	@tools/vmtest.sh -k $(KERNEL) -- tools/run-integration.sh $(BUILD)
+
+vmsmoke: all
+	@tools/vmtest.sh -k $(KERNEL) -t 300 -- tests/vm/smoke.sh $(BUILD)
 
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all

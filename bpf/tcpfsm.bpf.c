@@ -31,16 +31,29 @@ const volatile __u64 tw_timer_fn = 0;	 /* &tw_timer_handler */
 const volatile __u64 req_timer_fn = 0;	 /* &reqsk_timer_handler */
 const volatile __u64 wakeup_bytes = 0;	 /* wake the reader past this */
 /*
+ * Nanoseconds per jiffy (TICK_NSEC), measured by the loader as the
+ * resolution of CLOCK_MONOTONIC_COARSE: no CONFIG_HZ kconfig extern, which
+ * libbpf can only resolve from /boot/config-* or /proc/config.gz. 0: the
+ * deadline is not reported.
+ */
+const volatile __u64 tick_ns = 0;
+/*
  * With the request-sock hooks on, a child's LISTEN -> SYN_RECV is already
  * known from its request (stamped at the SYN); user space joins the child
  * by 4-tuple at its next change. Skipping it saves one record in 13.
  */
 const volatile bool skip_child_birth = false;
 
-extern unsigned int CONFIG_HZ __kconfig __weak;
-/* Linux 6.2+: a typed, read-only view of a kernel pointer, so fields are
- * plain (fault-safe) loads instead of one bpf_probe_read_kernel each. */
-extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym;
+/*
+ * Linux 6.2+: a typed, read-only view of a kernel pointer, so a
+ * minisocket's fields are plain (fault-safe) loads instead of one
+ * bpf_probe_read_kernel each. Weak, and used only by the handle_timer_*
+ * programs; the loader loads their handle_timer_*_read twins (the same
+ * code over BPF_CORE_READ) instead where the kernel lacks it, so no loaded
+ * program calls an unresolved kfunc. (bpf_ksym_exists() cannot tell: it
+ * needs libbpf 1.2 and, for a kfunc, Linux 6.4.)
+ */
+extern void *bpf_rdonly_cast(void *obj, __u32 btf_id) __ksym __weak;
 
 /* Records that could not be reserved, by kind: never lost silently. */
 __u64 lost[TCPFSM_LOST_SLOTS] = {};
@@ -121,7 +134,7 @@ struct tuple {
 /*
  * Read the addresses into t, by t->family; an IPv4-mapped pair becomes
  * IPv4 (v4_pair). RD reads one field: a direct load from the tracepoint's
- * trusted sock, or through bpf_rdonly_cast for a minisocket.
+ * trusted sock, or RD_MINI for a minisocket.
  */
 #define READ_ADDRS(t, skc, RD)                                                \
 	do {                                                                  \
@@ -162,13 +175,29 @@ static __always_inline void put_tuple(struct tcpfsm_event *e,
 #define RD_DIRECT_2(p, a, b) ((p)->a->b)
 #define RD_DIRECT(p, ...) \
 	RD_SEL(__VA_ARGS__, RD_DIRECT_2, RD_DIRECT_1)(p, __VA_ARGS__)
-/* untrusted (bpf_rdonly_cast): each pointer hop is cast again */
+/*
+ * untrusted (a minisocket reached by container_of from its timer): with
+ * bpf_rdonly_cast each pointer hop is cast again and fields are plain
+ * loads; without it (fast is false: a constant in each program, so only
+ * one branch is compiled in) one bpf_probe_read_kernel per field.
+ */
 #define RD_CAST(ptr) \
 	((typeof(ptr))bpf_rdonly_cast((void *)(ptr), \
 				      bpf_core_type_id_kernel(typeof(*(ptr)))))
-#define RD_UNTRUSTED_2(p, a, b) (RD_CAST((p)->a)->b)
-#define RD_UNTRUSTED(p, ...) \
-	RD_SEL(__VA_ARGS__, RD_UNTRUSTED_2, RD_DIRECT_1)(p, __VA_ARGS__)
+#define RD_CAST_2(p, a, b) (RD_CAST((p)->a)->b)
+#define RD_FAST(p, ...) \
+	RD_SEL(__VA_ARGS__, RD_CAST_2, RD_DIRECT_1)(p, __VA_ARGS__)
+#define RD_MINI(p, ...) \
+	(fast ? RD_FAST(p, __VA_ARGS__) : BPF_CORE_READ(p, __VA_ARGS__))
+
+/*
+ * The socket's network namespace. Without CONFIG_NET_NS possible_net_t is
+ * empty and every socket is in init_net, whose inode no /proc/PID/ns/net
+ * shows (there is none): 0, and the netns filter cannot be asked for.
+ */
+#define SKC_NETNS(skc, RD)                                                   \
+	(bpf_core_field_exists((skc)->skc_net.net) ?                         \
+		 (__u32)RD(skc, skc_net.net, ns.inum) : 0)
 
 /* Records per CPU between two looks at the buffer's fill level. */
 #define WAKEUP_CHECK_EVERY 8
@@ -239,13 +268,13 @@ static __always_inline int set_state(struct sock *sk, int oldstate, int newstate
 	t.dport = bpf_ntohs(skc->skc_dport);
 	/*
 	 * Into CLOSE, one typed view of the tcp_sock serves inet_sport and the
-	 * byte counts. sk is a tcp_sock: the tracepoint fires for full sockets
-	 * only (the kernel's own fast-assign reads inet_sk(sk) and sk_protocol;
-	 * timewait and request socks change state without it) and sk_protocol
-	 * is TCP, all that bpf_skc_to_tcp_sock() would have checked.
+	 * byte counts: bpf_skc_to_tcp_sock() (5.9), whose checks (a full TCP
+	 * socket) cannot fail here, rather than bpf_rdonly_cast (6.2), which
+	 * would need a second set of programs for 6.1; the difference was
+	 * within the noise of bpf_stats, once per socket.
 	 */
 	if (newstate == TCPFSM_ST_CLOSE)
-		tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+		tp = bpf_skc_to_tcp_sock(sk);
 	/*
 	 * Into CLOSE, tcp_set_state() has already released an automatically
 	 * picked port (inet_put_port() zeroes skc_num) when the tracepoint
@@ -270,7 +299,7 @@ static __always_inline int set_state(struct sock *sk, int oldstate, int newstate
 		return 0;
 	if (!ports_wanted(t.sport, t.dport, listener))
 		return 0;
-	t.netns = skc->skc_net.net->ns.inum;
+	t.netns = SKC_NETNS(skc, RD_DIRECT);
 	if (filt_netns && t.netns != filt_netns)
 		return 0;
 	owned = sk->sk_lock.owned;
@@ -303,7 +332,8 @@ static __always_inline int set_state(struct sock *sk, int oldstate, int newstate
 		e->aux2 = tp->bytes_received;
 		e->flags |= TCPFSM_F_BYTES;
 	}
-	if (newstate == TCPFSM_ST_FIN_WAIT2 && (skc->skc_flags & (1UL << SOCK_DEAD)))
+	if (newstate == TCPFSM_ST_FIN_WAIT2 &&
+	    (skc->skc_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD))))
 		e->flags |= TCPFSM_F_DEAD;
 	/*
 	 * Into CLOSE: the FIN exchange did not end it. tcp_reset() and
@@ -315,8 +345,10 @@ static __always_inline int set_state(struct sock *sk, int oldstate, int newstate
 	 */
 	if (tp && (sk->sk_err == ECONNRESET || sk->sk_err == EPIPE ||
 		   sk->sk_err == ECONNABORTED || tp->snd_una != tp->write_seq ||
-		   (owned && !(skc->skc_flags & (1UL << SOCK_DEAD)) &&
-		    (skc->skc_flags & (1UL << SOCK_LINGER)) && !sk->sk_lingertime)))
+		   (owned &&
+		    !(skc->skc_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DEAD))) &&
+		    (skc->skc_flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_LINGER))) &&
+		    !sk->sk_lingertime)))
 		e->flags |= TCPFSM_F_RESET;
 	submit(e);
 	return 0;
@@ -444,7 +476,8 @@ static __always_inline __u8 tw_watch(struct timer_list *timer, __u8 kind,
 }
 /* ---- end twkernel block ---- */
 
-static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
+static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
+					  const bool fast)
 {
 	struct inet_timewait_sock *tw = NULL;
 	struct request_sock *req = NULL;
@@ -454,14 +487,16 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 
 	/* kind is a constant: each caller keeps one branch */
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
-		tw = bpf_rdonly_cast((void *)timer -
-				     bpf_core_field_offset(struct inet_timewait_sock, tw_timer),
-				     bpf_core_type_id_kernel(struct inet_timewait_sock));
+		tw = (void *)timer -
+		     bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+		if (fast)
+			tw = bpf_rdonly_cast(tw, bpf_core_type_id_kernel(struct inet_timewait_sock));
 		skc = &tw->__tw_common;
 	} else {
-		req = bpf_rdonly_cast((void *)timer -
-				      bpf_core_field_offset(struct request_sock, rsk_timer),
-				      bpf_core_type_id_kernel(struct request_sock));
+		req = (void *)timer -
+		      bpf_core_field_offset(struct request_sock, rsk_timer);
+		if (fast)
+			req = bpf_rdonly_cast(req, bpf_core_type_id_kernel(struct request_sock));
 		skc = &req->__req_common;
 	}
 
@@ -469,17 +504,17 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 	 * Filters first: a record reserved to be discarded costs as much, and
 	 * nothing that only goes into the record is read or computed before.
 	 */
-	t.family = RD_UNTRUSTED(skc, skc_family);
+	t.family = RD_MINI(skc, skc_family);
 	if (filt_family == AF_INET6 && t.family != AF_INET6)
 		return 0;
-	t.sport = RD_UNTRUSTED(skc, skc_num);
-	t.dport = bpf_ntohs(RD_UNTRUSTED(skc, skc_dport));
+	t.sport = RD_MINI(skc, skc_num);
+	t.dport = bpf_ntohs(RD_MINI(skc, skc_dport));
 	if (!ports_wanted(t.sport, t.dport, false))
 		return 0;
-	t.netns = RD_UNTRUSTED(skc, skc_net.net, ns.inum);
+	t.netns = SKC_NETNS(skc, RD_MINI);
 	if (filt_netns && t.netns != filt_netns)
 		return 0;
-	READ_ADDRS(&t, skc, RD_UNTRUSTED);
+	READ_ADDRS(&t, skc, RD_MINI);
 	if (filt_family && t.family != filt_family)
 		return 0;
 
@@ -496,8 +531,8 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
 		__u64 expires = timer->expires, jiffies = bpf_jiffies64();
 
-		e->cookie = tw->__tw_common.skc_cookie.counter;
-		e->newstate = tw->tw_substate;
+		e->cookie = RD_MINI(tw, __tw_common.skc_cookie.counter);
+		e->newstate = RD_MINI(tw, tw_substate);
 		/*
 		 * Time left until the timer fires. A FIN reaching an orphaned
 		 * FIN_WAIT2 minisocket re-arms the timer for TIME_WAIT, and when
@@ -505,16 +540,17 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind)
 		 * tracepoint fires: only the deadline moves. User space infers
 		 * when TIME_WAIT began from it (deadline - TCP_TIMEWAIT_LEN).
 		 */
-		if (CONFIG_HZ && (long)(expires - jiffies) >= 0) {
-			e->aux = (expires - jiffies) * (1000000000ull / CONFIG_HZ);
+		if (tick_ns && (long)(expires - jiffies) >= 0) {
+			e->aux = (expires - jiffies) * tick_ns;
 			e->flags = TCPFSM_F_DEADLINE;
 		}
 		e->flags |= tw_watch(timer, kind, &t, e->cookie, e->newstate);
 	} else {
 		e->newstate = TCPFSM_ST_SYN_RECV;
-		e->retrans = req->num_retrans;
+		e->retrans = RD_MINI(req, num_retrans);
 		/* the listener's cookie: the owner of the future child */
-		e->aux = RD_CAST(req->__req_common.skc_listener)->__sk_common.skc_cookie.counter;
+		e->aux = RD_MINI(req, __req_common.skc_listener,
+				      __sk_common.skc_cookie.counter);
 	}
 	submit(e);
 	return 0;
@@ -585,43 +621,45 @@ static __always_inline int fastopen_child(struct timer_list *timer)
  * The timer tracepoints fire for every timer_list on the host: the first
  * thing is one load of timer->function and two compares against constants.
  */
-SEC("tp_btf/timer_start")
-int BPF_PROG(handle_timer_start, struct timer_list *timer, unsigned long expires)
+static __always_inline int timer_event(struct timer_list *timer, __u8 tw_kind,
+				       __u8 req_kind, const bool fast)
 {
 	__u64 fn = (__u64)timer->function;
 
 	if (fn == tw_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_TW_START);
+		return minisock_event(timer, tw_kind, fast);
 	if (fn == req_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_REQ_START);
-	if (fn == write_timer_fn)
+		return minisock_event(timer, req_kind, fast);
+	/* a Fast Open child's SYN: its retransmit timer, armed at the SYN */
+	if (tw_kind == TCPFSM_EV_TW_START && write_timer_fn && fn == write_timer_fn)
 		return fastopen_child(timer);
 	return 0;
 }
 
-SEC("tp_btf/timer_cancel")
-int BPF_PROG(handle_timer_cancel, struct timer_list *timer)
-{
-	__u64 fn = (__u64)timer->function;
+/*
+ * Each timer program twice: NAME with bpf_rdonly_cast, NAME_read without.
+ * Only the timer is declared: the arguments after it differ between
+ * kernels (timer_start has one more, flags, on 6.1), and a tp_btf program
+ * may read fewer arguments than the tracepoint passes.
+ */
+#define TIMER_PROG(NAME, TP, TW_KIND, REQ_KIND)                              \
+	SEC("tp_btf/" TP)                                                     \
+	int BPF_PROG(NAME, struct timer_list *timer)                          \
+	{                                                                     \
+		return timer_event(timer, TW_KIND, REQ_KIND, true);           \
+	}                                                                     \
+	SEC("tp_btf/" TP)                                                     \
+	int BPF_PROG(NAME##_read, struct timer_list *timer)                   \
+	{                                                                     \
+		return timer_event(timer, TW_KIND, REQ_KIND, false);          \
+	}
 
-	if (fn == tw_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_TW_CANCEL);
-	if (fn == req_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_REQ_CANCEL);
-	return 0;
-}
-
-SEC("tp_btf/timer_expire_entry")
-int BPF_PROG(handle_timer_expire, struct timer_list *timer, unsigned long now)
-{
-	__u64 fn = (__u64)timer->function;
-
-	if (fn == tw_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_TW_EXPIRE);
-	if (fn == req_timer_fn)
-		return minisock_event(timer, TCPFSM_EV_REQ_EXPIRE);
-	return 0;
-}
+TIMER_PROG(handle_timer_start, "timer_start", TCPFSM_EV_TW_START,
+	   TCPFSM_EV_REQ_START)
+TIMER_PROG(handle_timer_cancel, "timer_cancel", TCPFSM_EV_TW_CANCEL,
+	   TCPFSM_EV_REQ_CANCEL)
+TIMER_PROG(handle_timer_expire, "timer_expire_entry", TCPFSM_EV_TW_EXPIRE,
+	   TCPFSM_EV_REQ_EXPIRE)
 
 /* ---- twkernel: FIN into orphans ---- */
 /* [lo, hi): the code of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms */

@@ -8,6 +8,13 @@
 
 #define REQ_KEY_BIT (1ull << 63)	/* request socks: keyed by 4-tuple */
 #define TW_KEY_BIT (1ull << 62)		/* timewait socks with no cookie */
+/*
+ * Children born without their identity (anon_birth), kept by local port
+ * until their next change: it follows within microseconds, in the same
+ * softirq, so a few slots and a second's patience are plenty.
+ */
+#define BIRTH_SLOTS 64
+#define BIRTH_MAX_NS 1000000000ull
 
 struct engine {
 	struct engine_config cfg;
@@ -25,6 +32,8 @@ struct engine {
 	size_t phead, npending, cap_pending;
 	struct conn **listeners; /* conns in LISTEN (CONN_F_LISTED) */
 	size_t nlisteners, cap_listeners;
+	/* children born before they had a cookie: see anon_birth() */
+	struct tcpfsm_event births[BIRTH_SLOTS];
 	uint64_t now;
 	uint64_t seed_end;	/* the seeding dump ended */
 	uint64_t last_scan;
@@ -666,18 +675,72 @@ static void same_state(struct engine *e, struct conn *c,
 		became_orphan(c, ev->ts_ns);
 }
 
+/*
+ * Up to 6.12 (seen on 6.1 and 6.12; 6.18 no longer) the kernel reports a
+ * passive child's LISTEN -> SYN_RECV before the child has its own cookie
+ * and 4-tuple: the record carries its listener's cookie, the listener's
+ * local end and no remote end (port 0, which no connection has). It is
+ * kept, by local port, until the child's next change names the child.
+ */
+static bool anon_birth(const struct tcpfsm_event *ev)
+{
+	return ev->oldstate == TCPFSM_ST_LISTEN &&
+	       ev->newstate == TCPFSM_ST_SYN_RECV && !ev->dport;
+}
+
+static size_t birth_slot(uint32_t netns, uint16_t sport)
+{
+	return (netns * 31u + sport) & (BIRTH_SLOTS - 1);
+}
+
+/*
+ * A child first seen leaving SYN_RECV: the birth kept for its local port
+ * (in the second before), now with the child's identity, as a newer kernel
+ * would have recorded it. Returns false when there is none.
+ */
+static bool take_birth(struct engine *e, const struct tcpfsm_event *ev,
+		       struct tcpfsm_event *birth)
+{
+	struct tcpfsm_event *b = &e->births[birth_slot(ev->netns, ev->sport)];
+
+	if (!b->ts_ns || b->netns != ev->netns || b->sport != ev->sport ||
+	    b->ts_ns > ev->ts_ns ||
+	    ev->ts_ns - b->ts_ns > BIRTH_MAX_NS)
+		return false;
+	*birth = *b;
+	b->ts_ns = 0;
+	birth->cookie = ev->cookie;
+	birth->family = ev->family; /* a dual-stack listener's is AF_INET6 */
+	birth->dport = ev->dport;
+	memcpy(birth->saddr, ev->saddr, sizeof(birth->saddr));
+	memcpy(birth->daddr, ev->daddr, sizeof(birth->daddr));
+	return true;
+}
+
 static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 {
 	struct tuple t;
 	struct conn *c;
 	bool fresh = false;
 
+	if (anon_birth(ev)) {
+		e->births[birth_slot(ev->netns, ev->sport)] = *ev;
+		return;
+	}
 	tuple_from_event(&t, ev);
 	if (!ev->cookie) {
 		e->st.untracked++;
 		return;
 	}
 	c = get(e, ev->cookie);
+	if (!c && ev->oldstate == TCPFSM_ST_SYN_RECV) {
+		struct tcpfsm_event birth;
+
+		if (take_birth(e, ev, &birth)) {
+			handle_state(e, &birth);
+			c = get(e, ev->cookie);
+		}
+	}
 	if (c)
 		touch(e, c);
 	/*

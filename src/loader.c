@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/membarrier.h>
@@ -33,9 +34,97 @@ struct tracer {
 /* Our tag for a watched fd in libbpf's epoll set (its rings use 0..n-1). */
 #define WATCH_TAG UINT64_MAX
 
+/*
+ * What libbpf said about the last failed load, kept to explain it in one
+ * line: its first extern or CO-RE relocation failure (found before
+ * anything reaches the kernel), the program the kernel refused, and the
+ * last line of that program's verifier log.
+ */
+static struct {
+	char first[160];	/* extern / relocation failure */
+	char prog[64];		/* program the kernel refused */
+	char vlast[160];	/* last line of its verifier log */
+} why;
+
+void tracer_reset_libbpf_notes(void)
+{
+	memset(&why, 0, sizeof(why));
+}
+
+/* The last non-empty line of [p, end), into dst. */
+static void last_line(char *dst, size_t len, const char *p, const char *end)
+{
+	const char *start;
+
+	while (end > p && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	for (start = end; start > p && start[-1] != '\n'; start--)
+		;
+	if (end > start)
+		snprintf(dst, len, "%.*s", (int)(end - start), start);
+}
+
+void tracer_note_libbpf(const char *msg)
+{
+	static const char begin[] = "-- BEGIN PROG LOAD LOG --\n";
+	const char *log, *end, *p;
+
+	if (!strncmp(msg, "libbpf: ", 8))
+		msg += 8;
+	/* "prog 'X': -- BEGIN PROG LOAD LOG --\nLOG-- END PROG LOAD LOG --" */
+	log = strstr(msg, begin);
+	if (log) {
+		log += sizeof(begin) - 1;
+		end = strstr(log, "-- END PROG LOAD LOG --");
+		last_line(why.vlast, sizeof(why.vlast), log,
+			  end ? end : log + strlen(log));
+		return;
+	}
+	if (!*why.first && (!strncmp(msg, "extern ", 7) ||
+			    strstr(msg, "system Kconfig") ||
+			    strstr(msg, "failed to resolve CO-RE") ||
+			    strstr(msg, "failed to relocate"))) {
+		last_line(why.first, sizeof(why.first), msg, msg + strcspn(msg, "\n"));
+		return;
+	}
+	if (!*why.prog && !strncmp(msg, "prog '", 6) &&
+	    strstr(msg, "BPF program load failed") && (p = strchr(msg + 6, '\'')))
+		snprintf(why.prog, sizeof(why.prog), "%.*s", (int)(p - msg - 6),
+			 msg + 6);
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
+	static const char log_fmt[] = "-- BEGIN PROG LOAD LOG --\n%s";
+	char msg[1024];
+	va_list copy;
+
+	if (level == LIBBPF_WARN) {
+		va_copy(copy, ap);
+		/* libbpf 1.x's form: the program's name, then the log */
+		if (strstr(fmt, log_fmt) && strstr(fmt, "%s") < strstr(fmt, log_fmt) &&
+		    !strstr(strstr(fmt, log_fmt) + sizeof(log_fmt) - 1, "%")) {
+			/*
+			 * "prog '%s': -- BEGIN PROG LOAD LOG --\n%s-- END ...":
+			 * the log can be megabytes and its last line is the
+			 * reason: keep the log's tail, not the message's head.
+			 */
+			const char *log, *tail;
+
+			(void)va_arg(copy, const char *); /* the program */
+			log = va_arg(copy, const char *);
+			tail = log + strlen(log);
+			tail = tail - log > 512 ? tail - 512 : log;
+			snprintf(msg, sizeof(msg),
+				 "-- BEGIN PROG LOAD LOG --\n%s-- END PROG LOAD LOG --\n",
+				 tail);
+		} else {
+			vsnprintf(msg, sizeof(msg), fmt, copy);
+		}
+		va_end(copy);
+		tracer_note_libbpf(msg);
+	}
 	/* without -v our own checks say what failed, in one line */
 	if (!cli_verbose)
 		return 0;
@@ -149,11 +238,30 @@ static int check_kernel(char *err, size_t errlen)
 }
 
 /* The load failed with ret: say why in one line, as precisely as known. */
-static int explain_load_failure(int ret, char *err, size_t errlen)
+int tracer_explain_load_failure(int ret, char *err, size_t errlen)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf;
 	int id;
 
+	/*
+	 * libbpf resolves externs and CO-RE relocations against the kernel's
+	 * BTF before the kernel sees anything: no verifier, no log. Say what
+	 * the object needs and this kernel lacks.
+	 */
+	if (*why.first) {
+		snprintf(err, errlen,
+			 "this kernel lacks what the BPF object needs (libbpf: %s)",
+			 why.first);
+		return ret;
+	}
+	if (*why.prog) {
+		snprintf(err, errlen,
+			 "the kernel's verifier refused program %s: %s (run with "
+			 "-v for its log; tcpfsm needs Linux 5.12 or later)",
+			 why.prog, *why.vlast ? why.vlast : strerror(-ret));
+		return ret;
+	}
+	btf = btf__load_vmlinux_btf();
 	if (!btf) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot read the kernel's BTF: %s",
@@ -166,12 +274,12 @@ static int explain_load_failure(int ret, char *err, size_t errlen)
 	if (id < 0) {
 		snprintf(err, errlen,
 			 "tracepoint sock:inet_sock_set_state is missing from this "
-			 "kernel (needs Linux 4.16 or later)");
+			 "kernel's BTF (tcpfsm needs Linux 5.12 or later)");
 		return -ENOENT;
 	}
 	snprintf(err, errlen,
-		 "the kernel refused the BPF program: %s (run with -v for "
-		 "the verifier's log)", strerror(-ret));
+		 "cannot load the BPF object: %s (run with -v for libbpf's "
+		 "messages)", strerror(-ret));
 	return ret;
 }
 
@@ -199,6 +307,23 @@ static void set_minisock_extras(struct tcpfsm_bpf *skel, const uint64_t *addr,
 	/* for the tests: the pre-6.11 way (4-tuple alone) on any kernel */
 	if (getenv("TCPFSM_TEST_NO_RX_SK"))
 		skel->rodata->use_rx_sk = false;
+}
+
+/*
+ * Nanoseconds per jiffy: the coarse clocks tick with jiffies, and the
+ * kernel reports their resolution as TICK_NSEC (1e9 / CONFIG_HZ, rounded)
+ * on every kernel since 2.6.32, unprivileged and without the kernel's
+ * config file. 0 if the answer is not a plausible tick (HZ 24..10000).
+ */
+static uint64_t jiffy_ns(void)
+{
+	struct timespec res;
+	uint64_t ns;
+
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &res))
+		return 0;
+	ns = (uint64_t)res.tv_sec * 1000000000u + res.tv_nsec;
+	return ns >= 100000 && ns <= 41666667 ? ns : 0;
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -231,11 +356,82 @@ static int set_filters(struct tcpfsm_bpf *skel, const struct filter *f)
 	return 0;
 }
 
+/*
+ * Open the skeleton, hand it the filters and, with tw_fn and req_fn, the
+ * minisocket timer programs; load. Returns 0 or -errno with err set.
+ */
+/* Programs of the minisocket timers: [0] with bpf_rdonly_cast, [1] without. */
+static void timer_progs(struct tcpfsm_bpf *skel, struct bpf_program *p[2][3])
+{
+	p[0][0] = skel->progs.handle_timer_start;
+	p[0][1] = skel->progs.handle_timer_cancel;
+	p[0][2] = skel->progs.handle_timer_expire;
+	p[1][0] = skel->progs.handle_timer_start_read;
+	p[1][1] = skel->progs.handle_timer_cancel_read;
+	p[1][2] = skel->progs.handle_timer_expire_read;
+}
+
+enum timers {
+	TIMERS_OFF,
+	TIMERS_CAST,	/* bpf_rdonly_cast: Linux 6.2+ */
+	TIMERS_READ,	/* bpf_probe_read_kernel per field */
+};
+
+static int load_skel(struct tracer *t, const struct tracer_opts *o,
+		     uint64_t tw_fn, uint64_t req_fn, const uint64_t *addr,
+		     const uint64_t *ends, enum timers timers,
+		     size_t rb_bytes, char *err, size_t errlen)
+{
+	struct bpf_program *progs[2][3];
+	int ret, i, j;
+
+	t->skel = tcpfsm_bpf__open();
+	if (!t->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	set_filters(t->skel, o->filter);
+	t->minisocks = timers != TIMERS_OFF;
+	if (t->minisocks) {
+		t->skel->rodata->tw_timer_fn = tw_fn;
+		t->skel->rodata->req_timer_fn = req_fn;
+		t->skel->rodata->skip_child_birth = true;
+		t->skel->rodata->tick_ns = jiffy_ns();
+		set_minisock_extras(t->skel, addr, ends);
+	}
+	if (!t->skel->rodata->fin_watch)
+		bpf_program__set_autoload(t->skel->progs.handle_kfree_skb, false);
+	/* one twin of each timer program, or none */
+	timer_progs(t->skel, progs);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 3; j++)
+			bpf_program__set_autoload(progs[i][j],
+						  timers == (enum timers)(TIMERS_CAST + i));
+	/* wake the reader when a quarter of the buffer is waiting */
+	t->skel->rodata->wakeup_bytes = rb_bytes / 4;
+	ret = bpf_map__set_max_entries(t->skel->maps.events, rb_bytes);
+	if (ret) {
+		snprintf(err, errlen, "bad ring buffer size %zu: %s", rb_bytes,
+			 strerror(-ret));
+		return ret;
+	}
+	tracer_reset_libbpf_notes();
+	ret = tcpfsm_bpf__load(t->skel);
+	if (ret)
+		return tracer_explain_load_failure(ret, err, errlen);
+	return 0;
+}
+
 int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 		size_t errlen, char *warn, size_t warnlen)
 {
 	struct tracer *t;
 	uint64_t tw_fn = 0, req_fn = 0;
+	/* kallsyms: see set_minisock_extras() and the names below */
+	uint64_t addr[6] = { 0 }, ends[6] = { 0 };
+	enum timers timers = TIMERS_OFF;
 	size_t rb_bytes = o->ringbuf_bytes ? o->ringbuf_bytes : DEFAULT_RINGBUF;
 	int ret;
 
@@ -252,26 +448,18 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 	t->on_event = o->on_event;
 	t->ctx = o->ctx;
 
-	t->skel = tcpfsm_bpf__open();
-	if (!t->skel) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot open the BPF object: %s",
-			 strerror(-ret));
-		goto fail;
-	}
-	set_filters(t->skel, o->filter);
 	if (!o->no_minisocks) {
 		static const char *const names[] = {
 			"tw_timer_handler", "reqsk_timer_handler",
 			"tcp_write_timer", "tcp_v4_rcv", "tcp_v6_rcv",
+			"bpf_rdonly_cast",
 		};
-		uint64_t addr[5], ends[5];
 
-		kallsyms_lookup("/proc/kallsyms", names, addr, ends, 5);
+		kallsyms_lookup("/proc/kallsyms", names, addr, ends, 6);
 		if (addr[0] && addr[1]) {
 			tw_fn = addr[0];
 			req_fn = addr[1];
-			set_minisock_extras(t->skel, addr, ends);
+			timers = addr[5] ? TIMERS_CAST : TIMERS_READ;
 		} else {
 			snprintf(warn, warnlen,
 				 "tw_timer_handler/reqsk_timer_handler not in "
@@ -279,31 +467,29 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 				 "half-open SYN_RECV are not traced");
 		}
 	}
-	if (tw_fn && req_fn) {
-		t->skel->rodata->tw_timer_fn = tw_fn;
-		t->skel->rodata->req_timer_fn = req_fn;
-		t->skel->rodata->skip_child_birth = true;
-		t->minisocks = true;
-	} else {
-		bpf_program__set_autoload(t->skel->progs.handle_timer_start, false);
-		bpf_program__set_autoload(t->skel->progs.handle_timer_cancel, false);
-		bpf_program__set_autoload(t->skel->progs.handle_timer_expire, false);
+	/*
+	 * The timer programs are the part a kernel is likeliest to lack: if
+	 * they do not load, the twins without bpf_rdonly_cast; if those do
+	 * not either, say why in the warning and trace full sockets.
+	 */
+	for (;;) {
+		ret = load_skel(t, o, tw_fn, req_fn, addr, ends, timers,
+				rb_bytes, err, errlen);
+		if (!ret || timers == TIMERS_OFF)
+			break;
+		tcpfsm_bpf__destroy(t->skel);
+		t->skel = NULL;
+		if (timers == TIMERS_CAST) {
+			timers = TIMERS_READ;
+			continue;
+		}
+		snprintf(warn, warnlen,
+			 "TIME_WAIT and half-open SYN_RECV are not traced: %s",
+			 err);
+		timers = TIMERS_OFF;
 	}
-	if (!t->skel->rodata->fin_watch)
-		bpf_program__set_autoload(t->skel->progs.handle_kfree_skb, false);
-	/* wake the reader when a quarter of the buffer is waiting */
-	t->skel->rodata->wakeup_bytes = rb_bytes / 4;
-	ret = bpf_map__set_max_entries(t->skel->maps.events, rb_bytes);
-	if (ret) {
-		snprintf(err, errlen, "bad ring buffer size %zu: %s", rb_bytes,
-			 strerror(-ret));
+	if (ret)
 		goto fail;
-	}
-	ret = tcpfsm_bpf__load(t->skel);
-	if (ret) {
-		ret = explain_load_failure(ret, err, errlen);
-		goto fail;
-	}
 	ret = tcpfsm_bpf__attach(t->skel);
 	if (ret) {
 		snprintf(err, errlen, "cannot attach to the tracepoints: %s",
@@ -323,6 +509,57 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 fail:
 	tracer_close(t);
 	return ret;
+}
+
+/*
+ * What this kernel offers tcpfsm, for --version: "features: btf tp_btf
+ * ringbuf minisocks(timer tracepoints, kallsyms) fin-watch rdonly_cast
+ * hz=250", a
+ * missing one as "no-NAME". Probes the kernel's BTF and /proc/kallsyms; the ring
+ * buffer probe needs the privileges a load needs ("ringbuf?" without).
+ */
+int tracer_features(char *buf, size_t len)
+{
+	static const char *const names[] = { "tw_timer_handler",
+					     "reqsk_timer_handler",
+					     "bpf_rdonly_cast", "tcp_v4_rcv" };
+	static const char *const timer_tps[] = { "btf_trace_timer_start",
+						 "btf_trace_timer_cancel",
+						 "btf_trace_timer_expire_entry" };
+	bool tp = false, timers = false, syms;
+	const char *rb = "no-ringbuf";
+	uint64_t addr[4], tick = jiffy_ns();
+	struct btf *btf = NULL;
+	size_t i;
+	int ret;
+
+	libbpf_set_print(libbpf_print);
+	if (!access("/sys/kernel/btf/vmlinux", R_OK))
+		btf = btf__load_vmlinux_btf();
+	if (btf) {
+		tp = btf__find_by_name_kind(btf, "btf_trace_inet_sock_set_state",
+					    BTF_KIND_TYPEDEF) > 0;
+		timers = true;
+		for (i = 0; i < sizeof(timer_tps) / sizeof(timer_tps[0]); i++)
+			if (btf__find_by_name_kind(btf, timer_tps[i],
+						   BTF_KIND_TYPEDEF) <= 0)
+				timers = false;
+		btf__free(btf);
+	}
+	kallsyms_lookup("/proc/kallsyms", names, addr, NULL, 4);
+	syms = addr[0] && addr[1];
+	ret = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	if (ret > 0)
+		rb = "ringbuf";
+	else if (ret < 0)
+		rb = "ringbuf?";
+	ret = snprintf(buf, len, "features: %s %s %s %sminisocks(%stimer tracepoints, %skallsyms) %sfin-watch %s hz=%llu",
+		       btf ? "btf" : "no-btf", tp ? "tp_btf" : "no-tp_btf", rb,
+		       timers && syms ? "" : "no-", timers ? "" : "no ",
+		       syms ? "" : "no ", timers && syms && addr[3] ? "" : "no-",
+		       addr[2] ? "rdonly_cast" : "no-rdonly_cast(6.2)",
+		       tick ? (unsigned long long)(1000000000u + tick / 2) / tick : 0ull);
+	return ret < 0 ? -EINVAL : (size_t)ret >= len ? -ENOSPC : 0;
 }
 
 int tracer_watch_fd(struct tracer *t, int fd)

@@ -34,6 +34,20 @@ struct tracer_opts {
 int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 		size_t errlen, char *warn, size_t warnlen);
 /*
+ * The kernel features tcpfsm uses, as one line ("features: btf tp_btf
+ * ringbuf minisocks(...) hz=250"); 0 or -errno.
+ */
+int tracer_features(char *buf, size_t len);
+/*
+ * Why a load failed, from what libbpf said (its warnings, as its print
+ * callback gets them): reset before a load, note each message, then one
+ * line into err. Returns ret, or -ENOENT when the kernel lacks the state
+ * tracepoint. tracer_open() does all three; apart for the unit tests.
+ */
+void tracer_reset_libbpf_notes(void);
+void tracer_note_libbpf(const char *msg);
+int tracer_explain_load_failure(int ret, char *err, size_t errlen);
+/*
  * Wait up to timeout_ms for records, then read all there are; *read_at (if
  * not NULL) gets the CLOCK_MONOTONIC time taken just before reading. Returns
  * the number of records read or -errno (-EINTR when a signal arrived).

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cli.h"
 #include "commands.h"
+#include "loader.h"
 
 static const struct command {
 	const char *name;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <bpf/libbpf.h>
 #include "cli.h"
+#include "loader.h"
 #ifndef TCPFSM_VERSION
 #include "version.h"	/* made by make from git (tools/version.sh) */
 #endif
@@ -17,5 +18,10 @@ void cli_print_version(FILE *out)
 	fprintf(out, "tcpfsm %s\n", TCPFSM_VERSION);
 	fprintf(out, "libbpf v%u.%u\n", libbpf_major_version(),
 		libbpf_minor_version());
-	/* HOOK(kernels): with loader.h: { char f[256]; if (!tracer_features(f, sizeof(f))) fprintf(out, "%s\n", f); } */
+	{
+		char f[256];
+
+		if (!tracer_features(f, sizeof(f)))
+			fprintf(out, "%s\n", f);
+	}
 }

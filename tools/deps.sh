@@ -11,6 +11,7 @@ pkgs=(
 	python3 python3-pytest python3-pytest-xdist	# integration tests
 	procps				# sysctl for the benchmark
 	groff-base man-db		# make test: the man page check
+	qemu-system-x86 busybox-static kmod	# tools/vmtest.sh (make vmtest, vmsmoke)
 )
 
 # Versioned packages follow the clang that is (or will be) installed:

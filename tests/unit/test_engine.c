@@ -731,6 +731,117 @@ static void test_watched_orphan_rearm_deadline_off(void **state)
 	}
 }
 
+/*
+ * --no-minisocks, a passive connection and its listener, with the child's
+ * LISTEN -> SYN_RECV as each kernel records it: 6.18 with the child's own
+ * cookie and 4-tuple; 6.1 and 6.12 with the listener's cookie, the
+ * listener's local end (0.0.0.0:8080) and no remote end.
+ */
+static void feed_child_birth(struct seen *s, struct engine **eng, bool old_kernel)
+{
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		st(SRV, 9, 10 * MS, TCPFSM_ST_LISTEN, TCPFSM_ST_SYN_RECV, 100, false),
+		st(SRV, 9, 10 * MS + 3000, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 100, false),
+		st(SRV, 9, 20 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT, 100, false),
+		st(SRV, 9, 30 * MS, TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK, 200, true),
+		st(SRV, 9, 31 * MS, TCPFSM_ST_LAST_ACK, TCPFSM_ST_CLOSE, 100, false),
+		st(SRV, 5, 40 * MS, TCPFSM_ST_LISTEN, TCPFSM_ST_CLOSE, 200, true),
+	};
+
+	evs[0].dport = 0;
+	memset(evs[0].saddr, 0, sizeof(evs[0].saddr));
+	memset(evs[0].daddr, 0, sizeof(evs[0].daddr));
+	if (old_kernel) {
+		evs[1].cookie = 5;
+		evs[1].dport = 0;
+		memset(evs[1].saddr, 0, sizeof(evs[1].saddr));
+		memset(evs[1].daddr, 0, sizeof(evs[1].daddr));
+	}
+	*eng = new_engine(s, NULL);
+	feed_until(*eng, evs, 7, 1 * S);
+}
+
+static void test_child_birth_with_listener_cookie(void **state)
+{
+	struct seen a, b;
+	struct engine *new_eng, *old_eng;
+
+	feed_child_birth(&a, &new_eng, false);
+	feed_child_birth(&b, &old_eng, true);
+	/* LISTEN; the child's five; the listener's CLOSE */
+	assert_int_equal(a.ntr, 7);
+	assert_int_equal(b.ntr, a.ntr);
+	for (int i = 0; i < a.ntr; i++) {
+		assert_int_equal(b.tr[i].cookie, a.tr[i].cookie);
+		assert_int_equal(b.tr[i].ts, a.tr[i].ts);
+		assert_int_equal(b.tr[i].old, a.tr[i].old);
+		assert_int_equal(b.tr[i].new, a.tr[i].new);
+		assert_int_equal(b.tr[i].prev, a.tr[i].prev);
+		assert_int_equal(b.tr[i].known, a.tr[i].known);
+		assert_int_equal(b.tr[i].pid, a.tr[i].pid);
+	}
+	/* the child is born at its LISTEN -> SYN_RECV, with its own cookie */
+	assert_int_equal(b.tr[1].cookie, 9);
+	assert_int_equal(b.tr[1].old, TCPFSM_ST_LISTEN);
+	assert_int_equal(b.tr[1].new, TCPFSM_ST_SYN_RECV);
+	assert_int_equal(b.tr[2].prev, 3000);
+	assert_int_equal(b.tr[2].known, DUR_EXACT);
+	/* the listener only listened: LISTEN -> CLOSE after 39 ms, no gap */
+	assert_int_equal(b.tr[6].cookie, 5);
+	assert_int_equal(b.tr[6].old, TCPFSM_ST_LISTEN);
+	assert_int_equal(b.tr[6].prev, 39 * MS);
+	assert_int_equal(b.nclosed, 2);
+	assert_int_equal(b.closed[0].cookie, 9);
+	assert_int_equal(b.closed[0].open_kind, OPEN_PASSIVE);
+	assert_int_equal(b.closed[0].listener, 5);
+	assert_int_equal(b.closed[0].t.dport, 40000);
+	assert_true(b.closed[0].flags & CONN_F_BORN);
+	assert_false(b.closed[0].flags & CONN_F_INCOMPLETE);
+	assert_int_equal(b.closed[1].cookie, 5);
+	assert_int_equal(b.closed[1].npath, 1);
+	assert_int_equal(engine_stats(old_eng)->gaps, 0);
+	assert_int_equal(engine_stats(old_eng)->conns, 0);
+	engine_free(new_eng);
+	engine_free(old_eng);
+}
+
+/*
+ * The same old-kernel birth with the minisocket hooks on (a child whose
+ * birth the BPF side does not skip): the request made it, the birth adds
+ * nothing, the listener is untouched.
+ */
+static void test_child_birth_with_listener_cookie_and_request(void **state)
+{
+	struct seen s;
+	struct engine *eng = new_engine(&s, NULL);
+	struct tcpfsm_event evs[] = {
+		st(SRV, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 200, true),
+		ev(SRV, TCPFSM_EV_REQ_START, 0, 10 * MS, 0, TCPFSM_ST_SYN_RECV),
+		ev(SRV, TCPFSM_EV_REQ_CANCEL, 0, 12 * MS, 0, TCPFSM_ST_SYN_RECV),
+		st(SRV, 5, 12 * MS + 1, TCPFSM_ST_LISTEN, TCPFSM_ST_SYN_RECV, 100, false),
+		st(SRV, 9, 12 * MS + 2, TCPFSM_ST_SYN_RECV, TCPFSM_ST_ESTABLISHED, 100, false),
+		st(SRV, 9, 20 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE, 100, false),
+		st(SRV, 5, 30 * MS, TCPFSM_ST_LISTEN, TCPFSM_ST_CLOSE, 200, true),
+	};
+
+	evs[1].aux = 5;
+	evs[3].dport = 0;
+	memset(evs[3].daddr, 0, sizeof(evs[3].daddr));
+	feed_until(eng, evs, 7, 1 * S);
+	/* LISTEN, SYN_RECV at the SYN, EST, CLOSE; the listener's CLOSE */
+	assert_int_equal(s.ntr, 5);
+	assert_int_equal(s.tr[1].ts, 10 * MS);
+	assert_int_equal(s.tr[2].cookie, 9);
+	assert_int_equal(s.tr[2].prev, 2 * MS + 2);
+	assert_int_equal(s.tr[4].cookie, 5);
+	assert_int_equal(s.tr[4].old, TCPFSM_ST_LISTEN);
+	assert_int_equal(s.tr[4].prev, 29 * MS);
+	assert_int_equal(engine_stats(eng)->gaps, 0);
+	assert_int_equal(engine_stats(eng)->conns, 0);
+	engine_free(eng);
+}
+
 /* A half-open request whose final ACK never comes: retransmits, dropped. */
 static void test_half_open_timeout(void **state)
 {
@@ -2264,6 +2375,8 @@ int main(void)
 		cmocka_unit_test(test_close_again_unknown),
 		cmocka_unit_test(test_passive_open_and_close),
 		cmocka_unit_test(test_passive_child_without_birth_record),
+		cmocka_unit_test(test_child_birth_with_listener_cookie),
+		cmocka_unit_test(test_child_birth_with_listener_cookie_and_request),
 		cmocka_unit_test(test_half_open_timeout),
 		cmocka_unit_test(test_orphan_fin_wait2_fin_record),
 		cmocka_unit_test(test_fastopen_child_reset_in_syn_recv),
