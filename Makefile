@@ -61,6 +61,14 @@ $(BPF_OBJ): bpf/tcpfsm.bpf.c | $(BUILD)
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name tcpfsm_bpf > $@.tmp && mv $@.tmp $@
 
+# tcpfsm serve: its own object (aggregation in the kernel), its own skeleton
+SERVE_SKEL := $(BUILD)/serve.skel.h
+$(BUILD)/serve.bpf.o: bpf/serve.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
+$(SERVE_SKEL): $(BUILD)/serve.bpf.o
+	$(BPFTOOL) gen skeleton $< name serve_kern > $@.tmp && mv $@.tmp $@
+$(BUILD)/src/serve_bpf.o: $(SERVE_SKEL)
+
 # The skeleton must exist before anything that may include it compiles;
 # -MMD then records which objects really depend on it.
 $(BUILD)/src/%.o: src/%.c | $(SKEL)

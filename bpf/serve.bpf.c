@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpfsm serve, kernel side: aggregate where the data is. No record per
+ * transition: each socket's "in this state since" lives here (socket-local
+ * storage for full sockets, hash maps for timewait and request
+ * minisockets), and the programs add to per-CPU counters and histograms
+ * that user space reads when scraped. User space reads the per-socket
+ * state for ages through sock_diag (socket-local storage comes with each
+ * socket) and the minisocket maps: no iterator programs, which some
+ * hosts refuse as they refuse fentry.
+ *
+ * Loads on Linux 6.1: BPF_CORE_READ for every untrusted pointer (no
+ * bpf_rdonly_cast), no kconfig externs (HZ comes from the loader).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcpfsm.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+const volatile __u32 filt_netns = 0;	/* 0: every namespace */
+const volatile __u64 tw_timer_fn = 0;	/* &tw_timer_handler */
+const volatile __u64 req_timer_fn = 0;	/* &reqsk_timer_handler */
+const volatile __u32 hz = 0;		/* CONFIG_HZ; 0: unknown */
+
+/*
+ * serve_refresh's inputs (set by user space before each run) and outputs:
+ * the minisockets' ages, found in the kernel.
+ */
+__u64 stuck_ns[16] = {};		/* per state; 0: no threshold */
+__u64 grace_ns = 1000000000;		/* request marks older than this end */
+struct tcpfsm_serve_ages mini_ages = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcpfsm_serve_counters);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TCPFSM_SERVE_NHIST);
+	__type(key, __u32);
+	__type(value, struct tcpfsm_serve_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tcpfsm_serve_sk);
+} sk_state SEC(".maps");
+
+/* keyed by the inet_timewait_sock's address; resized by the loader */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u64);
+	__type(value, struct tcpfsm_serve_mini);
+} tw_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 18);
+	__type(key, struct tcpfsm_serve_reqkey);
+	__type(value, struct tcpfsm_serve_mini);
+} req_state SEC(".maps");
+
+static __always_inline struct tcpfsm_serve_counters *ctrs(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) r += 1;
+	return r;
+}
+
+/* See TCPFSM_SERVE_HIST_SLOTS: two slots per power of two. */
+static __always_inline __u32 hist_slot(__u64 ns)
+{
+	__u32 m, i;
+
+	if (ns < (3ull << (TCPFSM_SERVE_HIST_MIN_LOG2 - 1)))
+		return 0;
+	m = log2_u64(ns);
+	i = 2 * (m - TCPFSM_SERVE_HIST_MIN_LOG2) + ((ns >> (m - 1)) & 1);
+	return i < TCPFSM_SERVE_HIST_FINITE ? i : TCPFSM_SERVE_HIST_FINITE;
+}
+
+static __always_inline void observe(__u32 idx, __u64 ns)
+{
+	struct tcpfsm_serve_hist *h = bpf_map_lookup_elem(&hists, &idx);
+	__u32 s = hist_slot(ns);
+
+	if (!h)
+		return;
+	if (s < TCPFSM_SERVE_HIST_SLOTS)
+		h->slot[s]++;
+	h->sum_ns += ns;
+}
+
+static __always_inline void move_gauge(struct tcpfsm_serve_counters *c,
+				       int from, int to)
+{
+	if (from != TCPFSM_ST_CLOSE && from >= 0 && from < 16)
+		c->gauge[from]--;
+	if (to != TCPFSM_ST_CLOSE && to >= 0 && to < 16)
+		c->gauge[to]++;
+}
+
+/* A request sock and its child share this key (see tcpfsm_serve_reqkey). */
+static __always_inline void key_v6(struct tcpfsm_serve_reqkey *k,
+				   const struct in6_addr *s,
+				   const struct in6_addr *d)
+{
+	__builtin_memcpy(k->saddr, s, 16);
+	__builtin_memcpy(k->daddr, d, 16);
+	if (k->saddr[0] == 0 && k->saddr[1] == 0 &&
+	    k->saddr[2] == bpf_htonl(0xffff)) {
+		k->saddr[2] = 0;
+		k->daddr[0] = k->daddr[1] = k->daddr[2] = 0;
+	}
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct tcpfsm_serve_counters *c;
+	struct tcpfsm_serve_sk *st;
+	__u64 now;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	if (filt_netns && sk->__sk_common.skc_net.net->ns.inum != filt_netns)
+		return 0;
+	c = ctrs();
+	if (!c)
+		return 0;
+	now = bpf_ktime_get_ns();
+	c->transitions[oldstate & 15][newstate & 15]++;
+	st = bpf_sk_storage_get(&sk_state, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		c->lost[TCPFSM_SLOST_STORAGE]++;
+
+	/* A child is born: LISTEN is its listener's, not its own state. */
+	if (oldstate == TCPFSM_ST_LISTEN && newstate == TCPFSM_ST_SYN_RECV) {
+		c->gauge[TCPFSM_ST_SYN_RECV]++;
+		if (st) {
+			st->since_ns = now;
+			st->born_ns = now;
+			st->state = newstate;
+			st->open = TCPFSM_OPEN_PASSIVE;
+		}
+		return 0;
+	}
+	move_gauge(c, oldstate, newstate);
+	if (!st)
+		return 0;
+
+	if (st->since_ns && st->state == oldstate) {
+		__u64 since = st->since_ns;
+
+		/*
+		 * The handshake's half-open time is its request sock's: join
+		 * it by 4-tuple (set by now on every kernel) and end it.
+		 */
+		if (oldstate == TCPFSM_ST_SYN_RECV && st->open == TCPFSM_OPEN_PASSIVE &&
+		    req_timer_fn) {
+			const struct sock_common *skc = &sk->__sk_common;
+			struct tcpfsm_serve_reqkey k = {};
+			struct tcpfsm_serve_mini *r;
+
+			k.netns = skc->skc_net.net->ns.inum;
+			k.sport = skc->skc_num;
+			k.dport = bpf_ntohs(skc->skc_dport);
+			if (skc->skc_family == AF_INET) {
+				k.saddr[3] = skc->skc_rcv_saddr;
+				k.daddr[3] = skc->skc_daddr;
+			} else {
+				struct in6_addr s6 = skc->skc_v6_rcv_saddr;
+				struct in6_addr d6 = skc->skc_v6_daddr;
+
+				key_v6(&k, &s6, &d6);
+			}
+			r = bpf_map_lookup_elem(&req_state, &k);
+			if (r) {
+				if (r->since_ns && r->since_ns < since) {
+					since = r->since_ns;
+					st->born_ns = since;
+				}
+				/* a request not yet marked removed still counts */
+				if (r->mark != TCPFSM_MINI_CANCELLED)
+					c->gauge[TCPFSM_ST_SYN_RECV]--;
+				c->req_ends[TCPFSM_REQ_END_ESTABLISHED]++;
+				bpf_map_delete_elem(&req_state, &k);
+			}
+		}
+		observe(TCPFSM_SERVE_H_STATE(oldstate & 15), now - since);
+	} else if (!st->since_ns && oldstate == TCPFSM_ST_CLOSE) {
+		/* a new socket: connect() or listen() */
+		st->born_ns = now;
+		if (newstate == TCPFSM_ST_SYN_SENT)
+			st->open = TCPFSM_OPEN_ACTIVE;
+	}
+
+	if (!st->close_known) {
+		if (newstate == TCPFSM_ST_FIN_WAIT1) {
+			st->close = TCPFSM_CLOSE_ACTIVE;
+			st->close_known = 1;
+		} else if (newstate == TCPFSM_ST_CLOSE_WAIT) {
+			st->close = TCPFSM_CLOSE_PASSIVE;
+			st->close_known = 1;
+		}
+	}
+	if (newstate == TCPFSM_ST_CLOSE) {
+		__u8 o = st->open < TCPFSM_OPEN_MAX ? st->open : 0;
+		__u8 cl = st->close_known && st->close < TCPFSM_CLOSE_MAX ?
+				  st->close : TCPFSM_CLOSE_ABORT;
+
+		/* a listener closing is no connection */
+		if (oldstate != TCPFSM_ST_LISTEN) {
+			c->closed[o][cl]++;
+			if (st->born_ns)
+				observe(TCPFSM_SERVE_H_LIFE(o, cl), now - st->born_ns);
+		}
+		/* a socket may be connected again: it starts afresh */
+		bpf_sk_storage_delete(&sk_state, sk);
+		return 0;
+	}
+	st->state = newstate;
+	st->since_ns = now;
+	return 0;
+}
+
+static __always_inline bool expiring(struct timer_list *timer)
+{
+	/* detached by the timer wheel running it: due already */
+	return (long)(bpf_jiffies64() - BPF_CORE_READ(timer, expires)) >= 0;
+}
+
+static __always_inline int tw_event(struct timer_list *timer, bool start)
+{
+	struct inet_timewait_sock *tw = (void *)timer -
+		bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+	struct tcpfsm_serve_counters *c;
+	struct tcpfsm_serve_mini *e;
+	__u64 key = (__u64)tw, now;
+	__u8 state;
+
+	if (filt_netns &&
+	    BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum) != filt_netns)
+		return 0;
+	c = ctrs();
+	if (!c)
+		return 0;
+	now = bpf_ktime_get_ns();
+	state = BPF_CORE_READ(tw, tw_substate) & 15;
+	e = bpf_map_lookup_elem(&tw_state, &key);
+	if (start) {
+		struct tcpfsm_serve_mini n = { .since_ns = now, .state = state };
+
+		if (!e) {
+			if (bpf_map_update_elem(&tw_state, &key, &n, BPF_NOEXIST)) {
+				c->lost[TCPFSM_SLOST_TW_FULL]++;
+				return 0;
+			}
+			c->gauge[state]++;
+		} else if (e->state != state) {
+			/* orphaned FIN_WAIT2 got its FIN: TIME_WAIT */
+			c->transitions[e->state & 15][state]++;
+			observe(TCPFSM_SERVE_H_STATE(e->state & 15), now - e->since_ns);
+			move_gauge(c, e->state, state);
+			e->state = state;
+			e->since_ns = now;
+		}
+		return 0;
+	}
+	c->tw_ends[expiring(timer) ? TCPFSM_TW_END_EXPIRED : TCPFSM_TW_END_EARLY]++;
+	if (!e) {
+		/* before serve started: counted by reconciliation */
+		c->gauge[state]--;
+		return 0;
+	}
+	c->gauge[e->state & 15]--;
+	if (e->state != state) {
+		/*
+		 * Turned TIME_WAIT with no timer event (the new expiry fell in
+		 * the same timer-wheel slot): it began TCP_TIMEWAIT_LEN before
+		 * the deadline the timer holds.
+		 */
+		__u64 total = now - e->since_ns, tw_ns = total;
+
+		c->transitions[e->state & 15][state]++;
+		c->tw_fw2_to_tw++;
+		if (hz) {
+			__u64 j = bpf_jiffies64(), exp = BPF_CORE_READ(timer, expires);
+			__u64 began = exp - (TCPFSM_TIMEWAIT_LEN_NS / 1000000000ull) * hz;
+
+			if ((long)(j - began) >= 0)
+				tw_ns = (j - began) * (1000000000ull / hz);
+			if (tw_ns > total)
+				tw_ns = total;
+			observe(TCPFSM_SERVE_H_STATE(e->state & 15), total - tw_ns);
+		}
+		observe(TCPFSM_SERVE_H_STATE(state), tw_ns);
+	} else {
+		observe(TCPFSM_SERVE_H_STATE(state), now - e->since_ns);
+	}
+	bpf_map_delete_elem(&tw_state, &key);
+	return 0;
+}
+
+static __always_inline int req_event(struct timer_list *timer, bool start)
+{
+	struct request_sock *req = (void *)timer -
+		bpf_core_field_offset(struct request_sock, rsk_timer);
+	const struct sock_common *skc = &req->__req_common;
+	struct tcpfsm_serve_reqkey k = {};
+	struct tcpfsm_serve_counters *c;
+	struct tcpfsm_serve_mini *e;
+	__u64 now;
+
+	k.netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	if (filt_netns && k.netns != filt_netns)
+		return 0;
+	c = ctrs();
+	if (!c)
+		return 0;
+	k.sport = BPF_CORE_READ(skc, skc_num);
+	k.dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (BPF_CORE_READ(skc, skc_family) == AF_INET) {
+		k.saddr[3] = BPF_CORE_READ(skc, skc_rcv_saddr);
+		k.daddr[3] = BPF_CORE_READ(skc, skc_daddr);
+	} else {
+		struct in6_addr s6 = BPF_CORE_READ(skc, skc_v6_rcv_saddr);
+		struct in6_addr d6 = BPF_CORE_READ(skc, skc_v6_daddr);
+
+		key_v6(&k, &s6, &d6);
+	}
+	now = bpf_ktime_get_ns();
+	e = bpf_map_lookup_elem(&req_state, &k);
+	if (start) {
+		struct tcpfsm_serve_mini n = { .since_ns = now,
+					       .state = TCPFSM_ST_SYN_RECV };
+
+		if (e && e->mark != TCPFSM_MINI_CANCELLED) {
+			e->mark = 0; /* re-armed after a SYN-ACK timeout */
+			return 0;
+		}
+		/* a new request (over a removed one with the same tuple) */
+		if (bpf_map_update_elem(&req_state, &k, &n, BPF_ANY)) {
+			c->lost[TCPFSM_SLOST_REQ_FULL]++;
+			return 0;
+		}
+		c->gauge[TCPFSM_ST_SYN_RECV]++;
+		return 0;
+	}
+	if (expiring(timer)) {
+		/* re-armed at once (timer_start) or dropped: user space tells */
+		if (e) {
+			e->mark = TCPFSM_MINI_EXPIRED;
+			e->mark_ns = now;
+		}
+		return 0;
+	}
+	/* removed: the handshake completed (the child joins it), or not */
+	c->gauge[TCPFSM_ST_SYN_RECV]--;
+	if (e) {
+		e->mark = TCPFSM_MINI_CANCELLED;
+		e->mark_ns = now;
+	}
+	return 0;
+}
+
+/*
+ * The timer tracepoints fire for every timer_list on the host: the first
+ * thing is one load of timer->function and two compares against constants.
+ * Only start and cancel are hooked: a timer's expiry detaches it first
+ * (cancel, with its deadline passed), which tells expiry from removal.
+ */
+SEC("tp_btf/timer_start")
+int BPF_PROG(serve_timer_start, struct timer_list *timer)
+{
+	__u64 fn = (__u64)timer->function;
+
+	if (fn == tw_timer_fn)
+		return tw_event(timer, true);
+	if (fn == req_timer_fn)
+		return req_event(timer, true);
+	return 0;
+}
+
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(serve_timer_cancel, struct timer_list *timer)
+{
+	__u64 fn = (__u64)timer->function;
+
+	if (fn == tw_timer_fn)
+		return tw_event(timer, false);
+	if (fn == req_timer_fn)
+		return req_event(timer, false);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(serve_synack, const struct sock *sk, const struct request_sock *req)
+{
+	struct tcpfsm_serve_counters *c;
+
+	if (filt_netns && sk->__sk_common.skc_net.net->ns.inum != filt_netns)
+		return 0;
+	c = ctrs();
+	if (c)
+		c->synack_retrans++;
+	return 0;
+}
+
+/* ---- serve_refresh: run by user space (BPF_PROG_RUN) before it reads ---- */
+
+struct refresh_ctx {
+	struct tcpfsm_serve_counters *c;
+	__u64 now;
+};
+
+static __always_inline void account(__u8 state, __u64 since, __u64 now)
+{
+	__u32 s = state & 15;
+
+	mini_ages.count[s]++;
+	if (!since || since > now)
+		return;
+	if (!mini_ages.oldest_since_ns[s] || since < mini_ages.oldest_since_ns[s])
+		mini_ages.oldest_since_ns[s] = since;
+	if (stuck_ns[s] && now - since >= stuck_ns[s])
+		mini_ages.stuck[s]++;
+}
+
+/*
+ * A timewait minisocket whose FIN came with no timer event (its new
+ * deadline fell in the old one's timer-wheel slot) is TIME_WAIT now:
+ * move it there, dating the change from the deadline it holds.
+ */
+static long refresh_tw(struct bpf_map *map, __u64 *key,
+		       struct tcpfsm_serve_mini *e, struct refresh_ctx *rc)
+{
+	struct inet_timewait_sock *tw = (void *)*key;
+	struct tcpfsm_serve_counters *c = rc->c;
+	__u8 sub = BPF_CORE_READ(tw, tw_substate) & 15;
+
+	if (sub != e->state && e->state == TCPFSM_ST_FIN_WAIT2 &&
+	    sub == TCPFSM_ST_TIME_WAIT) {
+		__u64 since = rc->now;
+
+		if (hz) {
+			__u64 j = bpf_jiffies64(),
+			      exp = BPF_CORE_READ(tw, tw_timer.expires),
+			      began = exp - (TCPFSM_TIMEWAIT_LEN_NS / 1000000000ull) * hz;
+
+			if ((long)(j - began) >= 0 &&
+			    (j - began) * (1000000000ull / hz) < rc->now - e->since_ns)
+				since = rc->now - (j - began) * (1000000000ull / hz);
+		}
+		c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
+		c->tw_fw2_to_tw++;
+		observe(TCPFSM_SERVE_H_STATE(TCPFSM_ST_FIN_WAIT2), since - e->since_ns);
+		move_gauge(c, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_TIME_WAIT);
+		e->state = TCPFSM_ST_TIME_WAIT;
+		e->since_ns = since;
+	}
+	account(e->state, e->since_ns, rc->now);
+	return 0;
+}
+
+/* Requests that expired and were not re-armed were dropped; removed ones
+ * no child joined were reset. */
+static long refresh_req(struct bpf_map *map, struct tcpfsm_serve_reqkey *key,
+			struct tcpfsm_serve_mini *e, struct refresh_ctx *rc)
+{
+	struct tcpfsm_serve_counters *c = rc->c;
+
+	if (e->mark && rc->now - e->mark_ns >= grace_ns) {
+		if (e->mark == TCPFSM_MINI_EXPIRED) {
+			c->req_ends[TCPFSM_REQ_END_TIMEOUT]++;
+			c->gauge[TCPFSM_ST_SYN_RECV]--;
+		} else {
+			c->req_ends[TCPFSM_REQ_END_REMOVED]++;
+		}
+		if (e->mark_ns > e->since_ns)
+			observe(TCPFSM_SERVE_H_STATE(TCPFSM_ST_SYN_RECV),
+				e->mark_ns - e->since_ns);
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
+	if (e->mark != TCPFSM_MINI_CANCELLED)
+		account(TCPFSM_ST_SYN_RECV, e->since_ns, rc->now);
+	return 0;
+}
+
+SEC("syscall")
+int serve_refresh(void *ctx)
+{
+	struct refresh_ctx rc = { .c = ctrs(), .now = bpf_ktime_get_ns() };
+
+	if (!rc.c)
+		return 0;
+	__builtin_memset(&mini_ages, 0, sizeof(mini_ages));
+	if (tw_timer_fn)
+		bpf_for_each_map_elem(&tw_state, refresh_tw, &rc, 0);
+	if (req_timer_fn)
+		bpf_for_each_map_elem(&req_state, refresh_req, &rc, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

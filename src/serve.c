@@ -1,0 +1,952 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpfsm serve: TCP state metrics for Prometheus, aggregated in the kernel.
+ *
+ * One thread, one ppoll() loop: the metrics endpoint (a few clients at a
+ * time, each with a bounded request and a deadline), the periodic
+ * reconciliation against sock_diag and the textfile. Tracing itself runs in
+ * the kernel and never waits for this loop.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "clock.h"
+#include "commands.h"
+#include "http.h"
+#include "prom.h"
+#include "serve_bpf.h"
+#include "serve_diag.h"
+#include "tcpstate.h"
+
+#define MAX_CLIENTS 4
+#define CLIENT_TIMEOUT_NS (5ull * 1000000000ull)
+#define DEFAULT_PORT 9466
+
+struct client {
+	int fd;
+	uint64_t deadline;
+	size_t inlen;
+	char in[HTTP_MAX_REQUEST];
+	char *out;		/* head + body, once answered */
+	size_t outlen, outoff;
+};
+
+struct serve {
+	struct serve_bpf *bpf;
+	uint32_t netns;		/* the namespace counted */
+	int own_ns_fd, target_ns_fd; /* -1 when counting our own */
+	uint64_t stuck_ns[16];
+	bool has_stuck;
+
+	/* reconciliation */
+	uint64_t reconcile_ns, next_reconcile;
+	bool baselined;
+	int64_t offset[16];	/* sock_diag minus the kernel's count */
+	int64_t last_diff[16];
+	uint64_t diag_count[16];
+	uint64_t untracked[16];	/* full sockets with no storage (older) */
+	uint64_t oldest_full[16]; /* since_ns of the oldest full socket */
+	uint64_t stuck_full[16];
+	uint64_t reconciliations, reconcile_errors;
+	double reconcile_unix, reconcile_secs;
+	uint64_t last_stuck[16]; /* as last reported on stderr */
+
+	/* textfile */
+	const char *textfile;
+	uint64_t interval_ns, next_textfile;
+	uint64_t textfile_errors;
+
+	uint64_t scrapes, http_errors;
+	struct client clients[MAX_CLIENTS];
+};
+
+/* node_exporter's node_tcp_connection_states spelling, in kernel order. */
+static const char *const state_label[16] = {
+	[TCPFSM_ST_ESTABLISHED] = "established", [TCPFSM_ST_SYN_SENT] = "syn_sent",
+	[TCPFSM_ST_SYN_RECV] = "syn_recv",	 [TCPFSM_ST_FIN_WAIT1] = "fin_wait1",
+	[TCPFSM_ST_FIN_WAIT2] = "fin_wait2",	 [TCPFSM_ST_TIME_WAIT] = "time_wait",
+	[TCPFSM_ST_CLOSE] = "close",		 [TCPFSM_ST_CLOSE_WAIT] = "close_wait",
+	[TCPFSM_ST_LAST_ACK] = "last_ack",	 [TCPFSM_ST_LISTEN] = "listen",
+	[TCPFSM_ST_CLOSING] = "closing",
+};
+static const char *const open_label[TCPFSM_OPEN_MAX] = { "unknown", "active", "passive" };
+static const char *const close_label[TCPFSM_CLOSE_MAX] = { "active", "passive", "abort" };
+static const char *const tw_end_label[TCPFSM_TW_END_MAX] = { "expired", "early" };
+static const char *const req_end_label[TCPFSM_REQ_END_MAX] = { "established", "timeout",
+								"removed" };
+static const char *const lost_label[TCPFSM_SLOST_MAX] = { "socket_storage", "time_wait_table_full",
+							  "syn_recv_table_full", "group_table_full" };
+
+static bool real_state(int s)
+{
+	return s >= 1 && s <= TCPFSM_ST_CLOSING;
+}
+
+static double unix_now(void)
+{
+	return clock_ns(CLOCK_REALTIME) / 1e9;
+}
+
+/* ---- reconciliation against sock_diag ---- */
+
+struct diag_acc {
+	struct serve *S;
+	uint64_t now;
+	uint64_t count[16], untracked[16], oldest[16], stuck[16];
+};
+
+static int on_diag(void *ctx, const struct serve_diag_sock *s)
+{
+	struct diag_acc *a = ctx;
+	unsigned int st = s->state & 15;
+
+	a->count[st]++;
+	/* timewait and request socks have no storage: their map knows them */
+	if (st == TCPFSM_ST_TIME_WAIT || !s->inode)
+		return 0;
+	if (!s->has_storage || s->value.state != st || !s->value.since_ns) {
+		a->untracked[st]++;
+		return 0;
+	}
+	if (!a->oldest[st] || s->value.since_ns < a->oldest[st])
+		a->oldest[st] = s->value.since_ns;
+	if (a->S->stuck_ns[st] && a->now > s->value.since_ns &&
+	    a->now - s->value.since_ns >= a->S->stuck_ns[st])
+		a->stuck[st]++;
+	return 0;
+}
+
+static void kernel_gauges(struct serve *S, int64_t g[16])
+{
+	struct serve_totals *t = calloc(1, sizeof(*t));
+	int i;
+
+	memset(g, 0, 16 * sizeof(*g));
+	if (!t)
+		return;
+	if (!serve_bpf_read(S->bpf, t))
+		for (i = 0; i < 16; i++)
+			g[i] = t->c.gauge[i];
+	free(t);
+}
+
+static int reconcile(struct serve *S)
+{
+	struct diag_acc a = { .S = S };
+	struct tcpfsm_serve_ages ages;
+	int64_t k1[16], k2[16];
+	uint32_t map_id = 0;
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
+	int map_fd, ret, i;
+
+	/* minisockets first: requests that ended unseen leave the gauge */
+	serve_bpf_refresh(S->bpf, S->stuck_ns, &ages);
+	map_fd = serve_bpf_sk_map(S->bpf, &map_id);
+	kernel_gauges(S, k1);
+	if (S->target_ns_fd >= 0 && setns(S->target_ns_fd, CLONE_NEWNET))
+		return -errno;
+	a.now = clock_ns(CLOCK_MONOTONIC);
+	ret = serve_diag_dump(map_fd, map_id, on_diag, &a);
+	if (S->target_ns_fd >= 0 && setns(S->own_ns_fd, CLONE_NEWNET) && !ret)
+		ret = -errno;
+	kernel_gauges(S, k2);
+	if (ret) {
+		S->reconcile_errors++;
+		return ret;
+	}
+	for (i = 0; i < 16; i++) {
+		int64_t lo = (k1[i] < k2[i] ? k1[i] : k2[i]) + S->offset[i];
+		int64_t hi = (k1[i] < k2[i] ? k2[i] : k1[i]) + S->offset[i];
+		int64_t d = (int64_t)a.count[i], diff = 0;
+
+		/* only what changes during the dump cannot explain */
+		if (d < lo)
+			diff = d - lo;
+		else if (d > hi)
+			diff = d - hi;
+		S->offset[i] += diff;
+		/* the first one only finds the sockets older than us */
+		S->last_diff[i] = S->baselined ? diff : 0;
+		S->diag_count[i] = a.count[i];
+		S->untracked[i] = a.untracked[i];
+		S->oldest_full[i] = a.oldest[i];
+		S->stuck_full[i] = a.stuck[i];
+	}
+	S->baselined = true;
+	S->reconciliations++;
+	S->reconcile_unix = unix_now();
+	S->reconcile_secs = (clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	return 0;
+}
+
+/* --stuck: one JSON line on stderr when a state's stuck count changes. */
+static void report_stuck(struct serve *S, const struct tcpfsm_serve_ages *ages,
+			 uint64_t now)
+{
+	int i;
+
+	for (i = 1; i < 16; i++) {
+		uint64_t n, oldest;
+
+		if (!S->stuck_ns[i] || !state_label[i])
+			continue;
+		n = S->stuck_full[i] + ages->stuck[i];
+		if (n == S->last_stuck[i])
+			continue;
+		oldest = S->oldest_full[i];
+		if (ages->oldest_since_ns[i] &&
+		    (!oldest || ages->oldest_since_ns[i] < oldest))
+			oldest = ages->oldest_since_ns[i];
+		fprintf(stderr,
+			"{\"event\":\"%s\",\"state\":\"%s\",\"sockets\":%" PRIu64
+			",\"threshold_seconds\":%.3f,\"oldest_age_seconds\":%.3f,"
+			"\"netns\":%u}\n",
+			n ? "stuck" : "resolved", state_label[i], n,
+			S->stuck_ns[i] / 1e9,
+			oldest && now > oldest ? (now - oldest) / 1e9 : 0.0, S->netns);
+		S->last_stuck[i] = n;
+	}
+	fflush(stderr);
+}
+
+/* ---- exposition ---- */
+
+static void process_metrics(struct prom *p)
+{
+	struct rusage ru;
+	long pages = 0, rss = 0;
+	FILE *f;
+
+	if (!getrusage(RUSAGE_SELF, &ru)) {
+		prom_family(p, "process_cpu_seconds", "counter", "seconds",
+			    "Total user and system CPU time spent in seconds.");
+		prom_sample_f(p, "process_cpu_seconds", "_total", NULL,
+			      ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+				      ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	}
+	f = fopen("/proc/self/statm", "r");
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) == 2) {
+			prom_family(p, "process_resident_memory_bytes", "gauge", "bytes",
+				    "Resident memory size in bytes.");
+			prom_sample_u64(p, "process_resident_memory_bytes", "", NULL,
+					(uint64_t)rss * sysconf(_SC_PAGESIZE));
+		}
+		fclose(f);
+	}
+}
+
+static void hist_out(struct prom *p, const char *name, const char *labels,
+		     const struct tcpfsm_serve_hist *h)
+{
+	double le[TCPFSM_SERVE_HIST_FINITE];
+	unsigned int i;
+
+	for (i = 0; i < TCPFSM_SERVE_HIST_FINITE; i++)
+		le[i] = serve_hist_le(i);
+	prom_histogram(p, name, labels, le, (const uint64_t *)h->slot, TCPFSM_SERVE_HIST_FINITE,
+		       h->slot[TCPFSM_SERVE_HIST_FINITE], h->sum_ns / 1e9);
+}
+
+/* The whole exposition; process metrics unless for the textfile. */
+static int render(struct serve *S, struct prom *p, bool process)
+{
+	struct serve_totals *t = calloc(1, sizeof(*t));
+	struct tcpfsm_serve_ages ages;
+	uint64_t now, total;
+	char lb[128];
+	int i, j, ret;
+
+	if (!t)
+		return -ENOMEM;
+	ret = serve_bpf_refresh(S->bpf, S->stuck_ns, &ages);
+	if (!ret)
+		ret = serve_bpf_read(S->bpf, t);
+	if (ret) {
+		free(t);
+		return ret;
+	}
+	now = clock_ns(CLOCK_MONOTONIC);
+	S->scrapes++;
+
+	prom_family(p, "tcpfsm_sockets", "gauge", NULL,
+		    "TCP sockets in each state (TIME_WAIT and half-open SYN_RECV included), "
+		    "counted in the kernel, reconciled with sock_diag.");
+	for (i = 1; i < 16; i++) {
+		int64_t v;
+
+		if (!state_label[i])
+			continue;
+		if (i == TCPFSM_ST_CLOSE)
+			v = S->diag_count[i];
+		else
+			v = t->c.gauge[i] + S->offset[i];
+		snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
+		prom_sample_i64(p, "tcpfsm_sockets", "", lb, v < 0 ? 0 : v);
+	}
+
+	prom_family(p, "tcpfsm_state_oldest_age_seconds", "gauge", "seconds",
+		    "Age in its state of the oldest socket in each state (full sockets as of "
+		    "the last reconciliation, minisockets now; sockets older than tcpfsm "
+		    "count from when it first saw them change).");
+	for (i = 1; i < 16; i++) {
+		uint64_t oldest = S->oldest_full[i];
+
+		if (!state_label[i])
+			continue;
+		if (ages.oldest_since_ns[i] && (!oldest || ages.oldest_since_ns[i] < oldest))
+			oldest = ages.oldest_since_ns[i];
+		if (!oldest)
+			continue;
+		snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
+		prom_sample_f(p, "tcpfsm_state_oldest_age_seconds", "", lb,
+			      now > oldest ? (now - oldest) / 1e9 : 0);
+	}
+
+	if (S->has_stuck) {
+		prom_family(p, "tcpfsm_sockets_stuck", "gauge", NULL,
+			    "Sockets in a state for longer than its --stuck threshold.");
+		for (i = 1; i < 16; i++) {
+			if (!S->stuck_ns[i] || !state_label[i])
+				continue;
+			snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
+			prom_sample_u64(p, "tcpfsm_sockets_stuck", "", lb,
+					S->stuck_full[i] + ages.stuck[i]);
+		}
+		report_stuck(S, &ages, now);
+	}
+
+	prom_family(p, "tcpfsm_state_duration_seconds", "histogram", "seconds",
+		    "Time sockets spent in a state, observed when they leave it.");
+	for (i = 1; i < 16; i++) {
+		if (!state_label[i] || i == TCPFSM_ST_CLOSE)
+			continue;
+		snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
+		hist_out(p, "tcpfsm_state_duration_seconds", lb,
+			 &t->h[TCPFSM_SERVE_H_STATE(i)]);
+	}
+
+	prom_family(p, "tcpfsm_connection_lifetime_seconds", "histogram", "seconds",
+		    "Connection lifetime from connect() or the SYN to CLOSE, by who opened "
+		    "and who closed it.");
+	for (i = 1; i < TCPFSM_OPEN_MAX; i++)
+		for (j = 0; j < TCPFSM_CLOSE_MAX; j++) {
+			snprintf(lb, sizeof(lb), "open=\"%s\",close=\"%s\"", open_label[i],
+				 close_label[j]);
+			hist_out(p, "tcpfsm_connection_lifetime_seconds", lb,
+				 &t->h[TCPFSM_SERVE_H_LIFE(i, j)]);
+		}
+
+	prom_family(p, "tcpfsm_transitions", "counter", NULL,
+		    "TCP state changes of full sockets as the kernel reports them, and of "
+		    "timewait minisockets (fin_wait2 to time_wait).");
+	for (i = 0; i < 16; i++)
+		for (j = 0; j < 16; j++) {
+			if (!t->c.transitions[i][j] || !state_label[i] || !state_label[j])
+				continue;
+			snprintf(lb, sizeof(lb), "from=\"%s\",to=\"%s\"", state_label[i],
+				 state_label[j]);
+			prom_sample_u64(p, "tcpfsm_transitions", "_total", lb,
+					t->c.transitions[i][j]);
+		}
+
+	prom_family(p, "tcpfsm_connections_closed", "counter", NULL,
+		    "Connections that reached CLOSE, by who opened them (unknown: before "
+		    "tcpfsm started) and who closed them (abort: no FIN exchange).");
+	for (i = 0; i < TCPFSM_OPEN_MAX; i++)
+		for (j = 0; j < TCPFSM_CLOSE_MAX; j++) {
+			snprintf(lb, sizeof(lb), "open=\"%s\",close=\"%s\"", open_label[i],
+				 close_label[j]);
+			prom_sample_u64(p, "tcpfsm_connections_closed", "_total", lb,
+					t->c.closed[i][j]);
+		}
+
+	prom_family(p, "tcpfsm_time_wait_ends", "counter", NULL,
+		    "Timewait minisockets ended: expired (timer ran out) or early (reused, "
+		    "reset, purged).");
+	for (i = 0; i < TCPFSM_TW_END_MAX; i++) {
+		snprintf(lb, sizeof(lb), "end=\"%s\"", tw_end_label[i]);
+		prom_sample_u64(p, "tcpfsm_time_wait_ends", "_total", lb, t->c.tw_ends[i]);
+	}
+	prom_family(p, "tcpfsm_syn_recv_ends", "counter", NULL,
+		    "Half-open connections (request socks) ended: established (final ACK), "
+		    "timeout (SYN-ACK retries exhausted), removed (reset, listener gone).");
+	for (i = 0; i < TCPFSM_REQ_END_MAX; i++) {
+		snprintf(lb, sizeof(lb), "end=\"%s\"", req_end_label[i]);
+		prom_sample_u64(p, "tcpfsm_syn_recv_ends", "_total", lb, t->c.req_ends[i]);
+	}
+	prom_family(p, "tcpfsm_synack_retransmits", "counter", NULL,
+		    "SYN-ACK retransmissions (tcp:tcp_retransmit_synack).");
+	prom_sample_u64(p, "tcpfsm_synack_retransmits", "_total", NULL, t->c.synack_retrans);
+
+	prom_family(p, "tcpfsm_events_lost", "counter", NULL,
+		    "State changes the kernel side could not account for, by reason.");
+	total = 0;
+	for (i = 0; i < TCPFSM_SLOST_MAX; i++) {
+		snprintf(lb, sizeof(lb), "reason=\"%s\"", lost_label[i]);
+		prom_sample_u64(p, "tcpfsm_events_lost", "_total", lb, t->c.lost[i]);
+		total += t->c.lost[i];
+	}
+	(void)total;
+
+	prom_family(p, "tcpfsm_sockets_untracked", "gauge", NULL,
+		    "Full sockets sock_diag showed at the last reconciliation with no "
+		    "state kept for them (older than tcpfsm, or storage failed): their "
+		    "ages are not known.");
+	for (i = 1; i < 16; i++) {
+		if (!state_label[i] || i == TCPFSM_ST_TIME_WAIT)
+			continue;
+		snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
+		prom_sample_u64(p, "tcpfsm_sockets_untracked", "", lb, S->untracked[i]);
+	}
+
+	prom_family(p, "tcpfsm_sockets_reconcile_difference", "gauge", NULL,
+		    "sock_diag's count minus tcpfsm's at the last reconciliation, beyond what "
+		    "changed during the dump (then corrected).");
+	for (i = 1; i < 16; i++) {
+		if (!state_label[i] || i == TCPFSM_ST_CLOSE)
+			continue;
+		snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
+		prom_sample_i64(p, "tcpfsm_sockets_reconcile_difference", "", lb,
+				S->last_diff[i]);
+	}
+	prom_family(p, "tcpfsm_reconciliations", "counter", NULL,
+		    "Reconciliations with sock_diag done.");
+	prom_sample_u64(p, "tcpfsm_reconciliations", "_total", NULL, S->reconciliations);
+	prom_family(p, "tcpfsm_reconcile_errors", "counter", NULL,
+		    "Reconciliations that failed.");
+	prom_sample_u64(p, "tcpfsm_reconcile_errors", "_total", NULL, S->reconcile_errors);
+	prom_family(p, "tcpfsm_reconcile_timestamp_seconds", "gauge", "seconds",
+		    "When the last reconciliation finished (Unix time).");
+	prom_sample_f(p, "tcpfsm_reconcile_timestamp_seconds", "", NULL, S->reconcile_unix);
+	prom_family(p, "tcpfsm_reconcile_duration_seconds", "gauge", "seconds",
+		    "How long the last reconciliation took.");
+	prom_sample_f(p, "tcpfsm_reconcile_duration_seconds", "", NULL, S->reconcile_secs);
+	prom_family(p, "tcpfsm_time_wait_late_transitions", "counter", NULL,
+		    "Orphaned FIN_WAIT2 minisockets seen to have turned TIME_WAIT after the "
+		    "fact (no timer event); dated from their deadline.");
+	prom_sample_u64(p, "tcpfsm_time_wait_late_transitions", "_total", NULL,
+			t->c.tw_fw2_to_tw);
+	prom_family(p, "tcpfsm_series_dropped", "counter", NULL,
+		    "Series not exposed because of the series cap (always 0 without --by).");
+	prom_sample_u64(p, "tcpfsm_series_dropped", "_total", NULL, 0);
+
+	prom_family(p, "tcpfsm_build_info", "gauge", NULL,
+		    "tcpfsm's version, libbpf's, and what it traces.");
+	snprintf(lb, sizeof(lb),
+		 "version=\"%s\",libbpf=\"%s\",minisocks=\"%s\",netns=\"%u\"",
+		 TCPFSM_VERSION, libbpf_version_string(),
+		 serve_bpf_has_minisocks(S->bpf) ? "yes" : "no", S->netns);
+	prom_sample_u64(p, "tcpfsm_build_info", "", lb, 1);
+	if (process)
+		process_metrics(p);
+	prom_end(p);
+	free(t);
+	return p->err;
+}
+
+/* ---- textfile ---- */
+
+static int write_textfile(struct serve *S)
+{
+	struct prom p;
+	char tmp[4096];
+	int fd, ret;
+	ssize_t n;
+	size_t off = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", S->textfile, (int)getpid()) >=
+	    (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	prom_init(&p, false);
+	ret = render(S, &p, false);
+	if (ret)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	while (off < p.len) {
+		n = write(fd, p.buf + off, p.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		off += n;
+	}
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && rename(tmp, S->textfile))
+		ret = -errno;
+	if (ret)
+		unlink(tmp);
+out:
+	prom_free(&p);
+	return ret;
+}
+
+/* ---- HTTP ---- */
+
+static void client_close(struct client *c)
+{
+	close(c->fd);
+	free(c->out);
+	c->fd = -1;
+	c->out = NULL;
+	c->inlen = c->outlen = c->outoff = 0;
+}
+
+static int respond(struct client *c, int status, const char *ctype,
+		   const char *body, size_t blen, bool head_only)
+{
+	char head[512];
+	int hl = http_response_head(head, sizeof(head), status, ctype, blen);
+
+	if (hl < 0)
+		return hl;
+	c->out = malloc(hl + (head_only ? 0 : blen));
+	if (!c->out)
+		return -ENOMEM;
+	memcpy(c->out, head, hl);
+	if (!head_only)
+		memcpy(c->out + hl, body, blen);
+	c->outlen = hl + (head_only ? 0 : blen);
+	c->outoff = 0;
+	shutdown(c->fd, SHUT_RD);
+	return 0;
+}
+
+static void handle_request(struct serve *S, struct client *c)
+{
+	static const char index_body[] =
+		"tcpfsm serve: TCP state metrics at /metrics\n";
+	struct http_req r;
+	int ret = http_parse_request(c->in, c->inlen, &r);
+	char msg[64];
+
+	if (ret == -EAGAIN)
+		return;
+	if (ret) {
+		int status = ret == -EMSGSIZE ? 431 : 400;
+
+		S->http_errors++;
+		snprintf(msg, sizeof(msg), "%s\n", http_reason(status));
+		respond(c, status, "text/plain; charset=utf-8", msg, strlen(msg), false);
+		return;
+	}
+	if (r.method == HTTP_OTHER) {
+		snprintf(msg, sizeof(msg), "%s\n", http_reason(405));
+		respond(c, 405, "text/plain; charset=utf-8", msg, strlen(msg), false);
+		return;
+	}
+	if (!strcmp(r.path, "/metrics")) {
+		struct prom p;
+
+		prom_init(&p, r.openmetrics);
+		if (render(S, &p, true)) {
+			snprintf(msg, sizeof(msg), "%s\n", http_reason(500));
+			respond(c, 500, "text/plain; charset=utf-8", msg, strlen(msg),
+				false);
+		} else {
+			respond(c, 200, r.openmetrics ? PROM_CT_OPENMETRICS : PROM_CT_TEXT,
+				p.buf, p.len, r.method == HTTP_HEAD);
+		}
+		prom_free(&p);
+		return;
+	}
+	if (!strcmp(r.path, "/")) {
+		respond(c, 200, "text/plain; charset=utf-8", index_body,
+			sizeof(index_body) - 1, r.method == HTTP_HEAD);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "%s\n", http_reason(404));
+	respond(c, 404, "text/plain; charset=utf-8", msg, strlen(msg), false);
+}
+
+static void client_io(struct serve *S, struct client *c, short revents)
+{
+	ssize_t n;
+
+	if (!c->out && (revents & (POLLIN | POLLHUP | POLLERR))) {
+		n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+		if (n <= 0) {
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+			client_close(c);
+			return;
+		}
+		c->inlen += n;
+		handle_request(S, c);
+		if (!c->out && c->inlen == sizeof(c->in)) {
+			c->inlen = sizeof(c->in);
+			handle_request(S, c); /* full: -EMSGSIZE */
+		}
+		if (!c->out)
+			return;
+	}
+	if (c->out) {
+		n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			client_close(c);
+			return;
+		}
+		c->outoff += n;
+		if (c->outoff == c->outlen)
+			client_close(c);
+	}
+}
+
+static int listen_on(const char *spec, char *shown, size_t shownlen)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(spec, ':');
+	uint64_t port;
+	size_t hl;
+	int fd, one = 1;
+
+	if (!colon || parse_u64(colon + 1, 0, 65535, &port))
+		return -EINVAL;
+	hl = colon - spec;
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+			return -EINVAL;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+	} else {
+		if (!hl)
+			strcpy(host, "0.0.0.0");
+		if (inet_pton(AF_INET, host, &in4->sin_addr) != 1)
+			return -EINVAL;
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss,
+		 ss.ss_family == AF_INET ? sizeof(*in4) : sizeof(*in6)) ||
+	    listen(fd, 16)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	snprintf(shown, shownlen, "%s", spec[0] == ':' ? "0.0.0.0" : "");
+	strncat(shown, spec, shownlen - strlen(shown) - 1);
+	return fd;
+}
+
+/* ---- options ---- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: tcpfsm serve [OPTIONS]\n\n"
+		"Serve TCP state metrics for Prometheus at GET /metrics, counted in the\n"
+		"kernel (no record per transition).\n\n"
+		"  -l, --listen ADDR:PORT  where to serve (default 127.0.0.1:%d; [::1]:PORT\n"
+		"                          for IPv6); beyond loopback is your choice\n"
+		"      --textfile PATH     also write the metrics to PATH every interval,\n"
+		"                          atomically (node_exporter's textfile collector)\n"
+		"  -i, --interval DUR      textfile interval (default 15s)\n"
+		"      --reconcile DUR     recount against sock_diag every DUR (default 15s)\n"
+		"      --stuck STATE=DUR[,STATE=DUR...]  count (and report on stderr as\n"
+		"                          JSON lines) sockets longer than DUR in STATE\n"
+		"      --netns PATH        count the sockets of this network namespace\n"
+		"                          (/run/netns/NAME, /proc/PID/ns/net; default ours)\n"
+		"      --no-minisocks      no timer hooks: TIME_WAIT and half-open SYN_RECV\n"
+		"                          are counted only at reconciliation\n"
+		"  -v, --verbose           libbpf's messages\n"
+		"  -h, --help\n", DEFAULT_PORT);
+}
+
+static int parse_stuck(struct serve *S, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *item;
+	int ret = 0;
+
+	if (!copy)
+		return cli_error("out of memory");
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		uint64_t ns;
+		int st;
+
+		if (!eq) {
+			ret = cli_usage_error("serve", "--stuck wants STATE=DURATION, not '%s'",
+					      item);
+			break;
+		}
+		*eq = '\0';
+		st = tcp_state_parse(item);
+		if (st < 0 || !real_state(st) || st == TCPFSM_ST_CLOSE) {
+			ret = cli_usage_error("serve", "--stuck: unknown state '%s'", item);
+			break;
+		}
+		if (parse_duration_ns(eq + 1, &ns) || !ns) {
+			ret = cli_usage_error("serve", "--stuck: bad duration '%s'", eq + 1);
+			break;
+		}
+		S->stuck_ns[st] = ns;
+		S->has_stuck = true;
+	}
+	free(copy);
+	return ret;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "textfile", required_argument, NULL, 'T' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "reconcile", required_argument, NULL, 'R' },
+		{ "stuck", required_argument, NULL, 'S' },
+		{ "netns", required_argument, NULL, 'N' },
+		{ "no-minisocks", no_argument, NULL, 'M' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static struct serve S_;	/* large (client buffers): not on the stack */
+	struct serve *S = &S_;
+	struct serve_bpf_opts bo = { 0 };
+	const char *listen_spec = "127.0.0.1:9466", *netns_path = NULL;
+	char err[256], warn[256], shown[128];
+	sigset_t block, orig;
+	struct stat st;
+	int lfd = -1, opt, ret, i, status = EXIT_FAIL;
+
+	memset(S, 0, sizeof(*S));
+	S->own_ns_fd = S->target_ns_fd = -1;
+	S->interval_ns = S->reconcile_ns = 15ull * 1000000000ull;
+	for (i = 0; i < MAX_CLIENTS; i++)
+		S->clients[i].fd = -1;
+	while ((opt = cli_getopt("serve", argc, argv, ":l:i:vh", longopts)) != -1) {
+		switch (opt) {
+		case 'l':
+			listen_spec = optarg;
+			break;
+		case 'T':
+			if (!*optarg)
+				return cli_usage_error("serve", "--textfile wants a path");
+			S->textfile = optarg;
+			break;
+		case 'i':
+		case 'R':
+			if (parse_duration_ns(optarg, opt == 'i' ? &S->interval_ns :
+								   &S->reconcile_ns) ||
+			    (opt == 'i' ? S->interval_ns : S->reconcile_ns) < 100000000ull)
+				return cli_usage_error("serve",
+						       "bad %s '%s' (at least 100ms)",
+						       opt == 'i' ? "--interval" : "--reconcile",
+						       optarg);
+			break;
+		case 'S':
+			if (parse_stuck(S, optarg))
+				return EXIT_USAGE;
+			break;
+		case 'N':
+			netns_path = optarg;
+			break;
+		case 'M':
+			bo.no_minisocks = true;
+			break;
+		case 'v':
+			cli_verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case CLI_GETOPT_ERROR:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+
+	lfd = listen_on(listen_spec, shown, sizeof(shown));
+	if (lfd == -EINVAL)
+		return cli_usage_error("serve", "bad --listen '%s' (ADDR:PORT, [ADDR6]:PORT)",
+				       listen_spec);
+	if (lfd < 0)
+		return cli_error("cannot listen on %s: %s", listen_spec, strerror(-lfd));
+
+	if (stat("/proc/thread-self/ns/net", &st)) {
+		cli_error("cannot read our network namespace: %s", strerror(errno));
+		goto out;
+	}
+	S->netns = st.st_ino;
+	if (netns_path) {
+		struct stat ts;
+
+		S->target_ns_fd = open(netns_path, O_RDONLY | O_CLOEXEC);
+		if (S->target_ns_fd < 0 || fstat(S->target_ns_fd, &ts)) {
+			cli_error("cannot open network namespace %s: %s", netns_path,
+				  strerror(errno));
+			goto out;
+		}
+		if (ts.st_ino == st.st_ino) {
+			close(S->target_ns_fd);
+			S->target_ns_fd = -1;
+		} else {
+			S->netns = ts.st_ino;
+			S->own_ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+			if (S->own_ns_fd < 0) {
+				cli_error("cannot open our network namespace: %s",
+					  strerror(errno));
+				goto out;
+			}
+		}
+	}
+	bo.netns = S->netns;
+	ret = serve_bpf_open(&S->bpf, &bo, err, sizeof(err), warn, sizeof(warn));
+	if (ret) {
+		cli_error("%s", err);
+		goto out;
+	}
+	if (*warn)
+		fprintf(stderr, "tcpfsm serve: warning: %s\n", warn);
+	ret = reconcile(S);
+	if (ret) {
+		cli_error("sock_diag: %s", strerror(-ret));
+		goto out;
+	}
+
+	cli_install_signals();
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigdelset(&orig, SIGINT);
+	sigdelset(&orig, SIGTERM);
+
+	fprintf(stderr, "tcpfsm serve: serving http://%s/metrics (netns %u)\n", shown,
+		S->netns);
+	fflush(stderr);
+	S->next_reconcile = clock_ns(CLOCK_MONOTONIC) + S->reconcile_ns;
+	S->next_textfile = clock_ns(CLOCK_MONOTONIC);
+
+	while (!cli_stop) {
+		struct pollfd pfd[MAX_CLIENTS + 1];
+		struct client *who[MAX_CLIENTS + 1];
+		uint64_t now = clock_ns(CLOCK_MONOTONIC), wake;
+		struct timespec ts;
+		int n = 0, nfree = 0;
+
+		if (S->textfile && now >= S->next_textfile) {
+			ret = write_textfile(S);
+			if (ret) {
+				S->textfile_errors++;
+				cli_error("cannot write %s: %s", S->textfile, strerror(-ret));
+			}
+			S->next_textfile = now + S->interval_ns;
+		}
+		if (now >= S->next_reconcile) {
+			ret = reconcile(S);
+			if (ret)
+				cli_error("sock_diag: %s", strerror(-ret));
+			S->next_reconcile = now + S->reconcile_ns;
+		}
+		wake = S->next_reconcile;
+		if (S->textfile && S->next_textfile < wake)
+			wake = S->next_textfile;
+		for (i = 0; i < MAX_CLIENTS; i++) {
+			struct client *c = &S->clients[i];
+
+			if (c->fd < 0) {
+				nfree++;
+				continue;
+			}
+			if (now >= c->deadline) {
+				client_close(c); /* slow or silent: no answer */
+				nfree++;
+				continue;
+			}
+			if (c->deadline < wake)
+				wake = c->deadline;
+			pfd[n].fd = c->fd;
+			pfd[n].events = c->out ? POLLOUT : POLLIN;
+			who[n++] = c;
+		}
+		/* beyond MAX_CLIENTS, new ones wait in the listen backlog */
+		if (nfree) {
+			pfd[n].fd = lfd;
+			pfd[n].events = POLLIN;
+			who[n++] = NULL;
+		}
+		wake = wake > now ? wake - now : 0;
+		ts.tv_sec = wake / 1000000000ull;
+		ts.tv_nsec = wake % 1000000000ull;
+		ret = ppoll(pfd, n, &ts, &orig);
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			cli_error("poll: %s", strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			if (who[i]) {
+				client_io(S, who[i], pfd[i].revents);
+				continue;
+			}
+			for (int k = 0; k < MAX_CLIENTS; k++) {
+				struct client *c = &S->clients[k];
+				int cfd;
+
+				if (c->fd >= 0)
+					continue;
+				cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+				if (cfd < 0)
+					break;
+				c->fd = cfd;
+				c->deadline = clock_ns(CLOCK_MONOTONIC) + CLIENT_TIMEOUT_NS;
+			}
+		}
+	}
+	status = EXIT_OK;
+out:
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (S->clients[i].fd >= 0)
+			client_close(&S->clients[i]);
+	if (lfd >= 0)
+		close(lfd);
+	if (S->own_ns_fd >= 0)
+		close(S->own_ns_fd);
+	if (S->target_ns_fd >= 0)
+		close(S->target_ns_fd);
+	serve_bpf_close(S->bpf);
+	return status;
+}

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "serve_bpf.h"
+#include "serve.skel.h"
+
+struct serve_bpf {
+	struct serve_kern *skel;
+	int ncpu;
+	bool minisocks;
+	unsigned int hz;
+	void *percpu;		/* one map value per possible CPU */
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (!cli_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Two kernel symbols from kallsyms; 0 when not there or hidden. */
+static void kallsyms2(const char *a, const char *b, uint64_t *aa, uint64_t *ba)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512], name[256];
+	unsigned long long addr;
+	char type;
+
+	*aa = *ba = 0;
+	if (!f)
+		return;
+	while ((!*aa || !*ba) && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
+			continue;
+		if (!*aa && !strcmp(name, a))
+			*aa = addr;
+		else if (!*ba && !strcmp(name, b))
+			*ba = addr;
+	}
+	fclose(f);
+}
+
+static unsigned int hz_from(gzFile f)
+{
+	char line[256];
+	unsigned int hz = 0;
+
+	while (gzgets(f, line, sizeof(line)))
+		if (sscanf(line, "CONFIG_HZ=%u", &hz) == 1)
+			break;
+	return hz;
+}
+
+unsigned int serve_kernel_hz(void)
+{
+	struct utsname u;
+	char path[320];
+	unsigned int hz = 0;
+	gzFile f;
+
+	/* gzopen reads a plain file as it is, too */
+	if (!uname(&u)) {
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+		f = gzopen(path, "r");
+		if (f) {
+			hz = hz_from(f);
+			gzclose(f);
+		}
+	}
+	if (!hz) {
+		f = gzopen("/proc/config.gz", "r");
+		if (f) {
+			hz = hz_from(f);
+			gzclose(f);
+		}
+	}
+	return hz;
+}
+
+double serve_hist_le(unsigned int i)
+{
+	unsigned int m = TCPFSM_SERVE_HIST_MIN_LOG2 + i / 2;
+	double p = (double)(1ull << m);
+
+	return (i % 2 ? 2 * p : 1.5 * p) / 1e9;
+}
+
+int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
+		   char *err, size_t errlen, char *warn, size_t warnlen)
+{
+	struct serve_bpf *b = calloc(1, sizeof(*b));
+	uint64_t tw_fn = 0, req_fn = 0;
+	size_t vsz;
+	int ret;
+
+	*warn = '\0';
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	libbpf_set_print(libbpf_print);
+	b->ncpu = libbpf_num_possible_cpus();
+	if (b->ncpu <= 0) {
+		ret = b->ncpu ? b->ncpu : -EINVAL;
+		snprintf(err, errlen, "cannot count the CPUs: %s", strerror(-ret));
+		goto fail;
+	}
+	vsz = sizeof(struct tcpfsm_serve_counters) > sizeof(struct tcpfsm_serve_hist) ?
+		      sizeof(struct tcpfsm_serve_counters) :
+		      sizeof(struct tcpfsm_serve_hist);
+	b->percpu = calloc(b->ncpu, (vsz + 7) & ~7ul);
+	if (!b->percpu) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	b->skel = serve_kern__open();
+	if (!b->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
+		goto fail;
+	}
+	b->skel->rodata->filt_netns = o->netns;
+	b->hz = serve_kernel_hz();
+	b->skel->rodata->hz = b->hz;
+	if (!o->no_minisocks) {
+		kallsyms2("tw_timer_handler", "reqsk_timer_handler", &tw_fn, &req_fn);
+		if (!tw_fn || !req_fn)
+			snprintf(warn, warnlen,
+				 "tw_timer_handler/reqsk_timer_handler not in "
+				 "/proc/kallsyms (kptr_restrict?): TIME_WAIT and "
+				 "half-open SYN_RECV are counted only by sock_diag");
+	}
+	if (tw_fn && req_fn) {
+		b->skel->rodata->tw_timer_fn = tw_fn;
+		b->skel->rodata->req_timer_fn = req_fn;
+		b->minisocks = true;
+	} else {
+		bpf_program__set_autoload(b->skel->progs.serve_timer_start, false);
+		bpf_program__set_autoload(b->skel->progs.serve_timer_cancel, false);
+	}
+	if (o->max_tw)
+		bpf_map__set_max_entries(b->skel->maps.tw_state, o->max_tw);
+	if (o->max_req)
+		bpf_map__set_max_entries(b->skel->maps.req_state, o->max_req);
+	ret = serve_kern__load(b->skel);
+	if (ret) {
+		snprintf(err, errlen,
+			 "the kernel refused the BPF program: %s (run with -v "
+			 "for the verifier's log; needs BTF, CAP_BPF and "
+			 "CAP_PERFMON, Linux 5.11 or later)", strerror(-ret));
+		goto fail;
+	}
+	ret = serve_kern__attach(b->skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach to the tracepoints: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	serve_bpf_close(b);
+	return ret;
+}
+
+void serve_bpf_close(struct serve_bpf *b)
+{
+	if (!b)
+		return;
+	serve_kern__destroy(b->skel);
+	free(b->percpu);
+	free(b);
+}
+
+bool serve_bpf_has_minisocks(const struct serve_bpf *b)
+{
+	return b->minisocks;
+}
+
+unsigned int serve_bpf_hz(const struct serve_bpf *b)
+{
+	return b->hz;
+}
+
+int serve_bpf_sk_map(const struct serve_bpf *b, uint32_t *id)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_map__fd(b->skel->maps.sk_state);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*id = info.id;
+	return fd;
+}
+
+/* Per-CPU values of one element, summed as __u64 words. */
+static int read_sum(struct serve_bpf *b, int fd, uint32_t key, void *out,
+		    size_t size)
+{
+	size_t stride = (size + 7) & ~7ul, words = size / 8, i;
+	uint64_t *sum = out;
+	int cpu;
+
+	if (bpf_map_lookup_elem(fd, &key, b->percpu))
+		return -errno;
+	memset(out, 0, size);
+	for (cpu = 0; cpu < b->ncpu; cpu++) {
+		const uint64_t *v = (const uint64_t *)((char *)b->percpu + cpu * stride);
+
+		for (i = 0; i < words; i++)
+			sum[i] += v[i]; /* the signed gauges add up as well */
+	}
+	return 0;
+}
+
+int serve_bpf_read(struct serve_bpf *b, struct serve_totals *t)
+{
+	int ret, i;
+
+	ret = read_sum(b, bpf_map__fd(b->skel->maps.counters), 0, &t->c,
+		       sizeof(t->c));
+	for (i = 0; !ret && i < TCPFSM_SERVE_NHIST; i++)
+		ret = read_sum(b, bpf_map__fd(b->skel->maps.hists), i, &t->h[i],
+			       sizeof(t->h[i]));
+	return ret;
+}
+
+int serve_bpf_refresh(struct serve_bpf *b, const uint64_t stuck_ns[16],
+		      struct tcpfsm_serve_ages *ages)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int i;
+
+	for (i = 0; i < 16; i++)
+		b->skel->bss->stuck_ns[i] = stuck_ns[i];
+	if (bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.serve_refresh),
+				   &opts))
+		return -errno;
+	memcpy(ages, (const void *)&b->skel->bss->mini_ages, sizeof(*ages));
+	return 0;
+}
