@@ -257,6 +257,34 @@ static __always_inline bool expiring(struct timer_list *timer)
 	return (long)(bpf_jiffies64() - BPF_CORE_READ(timer, expires)) >= 0;
 }
 
+/*
+ * A timewait minisocket whose FIN came with no timer event (its new
+ * deadline fell in the old one's timer-wheel slot) is TIME_WAIT now: move
+ * it there, dating the change TCP_TIMEWAIT_LEN before the deadline it
+ * holds (now, without HZ).
+ */
+static __always_inline void late_time_wait(struct tcpfsm_serve_counters *c,
+					   struct tcpfsm_serve_mini *e,
+					   struct timer_list *timer, __u64 now)
+{
+	__u64 since = now;
+
+	if (hz) {
+		__u64 j = bpf_jiffies64(), exp = BPF_CORE_READ(timer, expires);
+		__u64 began = exp - (TCPFSM_TIMEWAIT_LEN_NS / 1000000000ull) * hz;
+
+		if ((long)(j - began) >= 0 &&
+		    (j - began) * (1000000000ull / hz) < now - e->since_ns)
+			since = now - (j - began) * (1000000000ull / hz);
+	}
+	c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
+	c->tw_fw2_to_tw++;
+	observe(TCPFSM_SERVE_H_STATE(TCPFSM_ST_FIN_WAIT2), since - e->since_ns);
+	move_gauge(c, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_TIME_WAIT);
+	e->state = TCPFSM_ST_TIME_WAIT;
+	e->since_ns = since;
+}
+
 static __always_inline int tw_event(struct timer_list *timer, bool start)
 {
 	struct inet_timewait_sock *tw = (void *)timer -
@@ -284,7 +312,14 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 				return 0;
 			}
 			c->gauge[state]++;
-		} else if (e->state != state) {
+			return 0;
+		}
+		if (e->mark) {
+			/* rescheduled (cancel, then start): still there */
+			e->mark = 0;
+			c->gauge[e->state & 15]++;
+		}
+		if (e->state != state) {
 			/* orphaned FIN_WAIT2 got its FIN: TIME_WAIT */
 			c->transitions[e->state & 15][state]++;
 			observe(TCPFSM_SERVE_H_STATE(e->state & 15), now - e->since_ns);
@@ -294,38 +329,29 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		}
 		return 0;
 	}
-	c->tw_ends[expiring(timer) ? TCPFSM_TW_END_EXPIRED : TCPFSM_TW_END_EARLY]++;
 	if (!e) {
 		/* before serve started: counted by reconciliation */
+		c->tw_ends[expiring(timer) ? TCPFSM_TW_END_EXPIRED : TCPFSM_TW_END_EARLY]++;
 		c->gauge[state]--;
 		return 0;
 	}
+	if (e->mark)
+		return 0;
+	if (e->state == TCPFSM_ST_FIN_WAIT2 && state == TCPFSM_ST_TIME_WAIT)
+		late_time_wait(c, e, timer, now);
 	c->gauge[e->state & 15]--;
-	if (e->state != state) {
-		/*
-		 * Turned TIME_WAIT with no timer event (the new expiry fell in
-		 * the same timer-wheel slot): it began TCP_TIMEWAIT_LEN before
-		 * the deadline the timer holds.
-		 */
-		__u64 total = now - e->since_ns, tw_ns = total;
-
-		c->transitions[e->state & 15][state]++;
-		c->tw_fw2_to_tw++;
-		if (hz) {
-			__u64 j = bpf_jiffies64(), exp = BPF_CORE_READ(timer, expires);
-			__u64 began = exp - (TCPFSM_TIMEWAIT_LEN_NS / 1000000000ull) * hz;
-
-			if ((long)(j - began) >= 0)
-				tw_ns = (j - began) * (1000000000ull / hz);
-			if (tw_ns > total)
-				tw_ns = total;
-			observe(TCPFSM_SERVE_H_STATE(e->state & 15), total - tw_ns);
-		}
-		observe(TCPFSM_SERVE_H_STATE(state), tw_ns);
-	} else {
-		observe(TCPFSM_SERVE_H_STATE(state), now - e->since_ns);
+	if (expiring(timer)) {
+		c->tw_ends[TCPFSM_TW_END_EXPIRED]++;
+		observe(TCPFSM_SERVE_H_STATE(e->state & 15), now - e->since_ns);
+		bpf_map_delete_elem(&tw_state, &key);
+		return 0;
 	}
-	bpf_map_delete_elem(&tw_state, &key);
+	/*
+	 * Removed early (reuse, RST, kill), or rescheduled: a timer_start
+	 * follows at once then. serve_refresh ends it after grace_ns.
+	 */
+	e->mark = TCPFSM_MINI_CANCELLED;
+	e->mark_ns = now;
 	return 0;
 }
 
@@ -454,38 +480,26 @@ static __always_inline void account(__u8 state, __u64 since, __u64 now)
 		mini_ages.stuck[s]++;
 }
 
-/*
- * A timewait minisocket whose FIN came with no timer event (its new
- * deadline fell in the old one's timer-wheel slot) is TIME_WAIT now:
- * move it there, dating the change from the deadline it holds.
- */
+/* Timewait minisockets: bring them up to date, end those removed. */
 static long refresh_tw(struct bpf_map *map, __u64 *key,
 		       struct tcpfsm_serve_mini *e, struct refresh_ctx *rc)
 {
 	struct inet_timewait_sock *tw = (void *)*key;
 	struct tcpfsm_serve_counters *c = rc->c;
-	__u8 sub = BPF_CORE_READ(tw, tw_substate) & 15;
 
-	if (sub != e->state && e->state == TCPFSM_ST_FIN_WAIT2 &&
-	    sub == TCPFSM_ST_TIME_WAIT) {
-		__u64 since = rc->now;
-
-		if (hz) {
-			__u64 j = bpf_jiffies64(),
-			      exp = BPF_CORE_READ(tw, tw_timer.expires),
-			      began = exp - (TCPFSM_TIMEWAIT_LEN_NS / 1000000000ull) * hz;
-
-			if ((long)(j - began) >= 0 &&
-			    (j - began) * (1000000000ull / hz) < rc->now - e->since_ns)
-				since = rc->now - (j - began) * (1000000000ull / hz);
+	if (e->mark) {
+		/* its memory may be another's by now: not read */
+		if (rc->now - e->mark_ns >= grace_ns) {
+			c->tw_ends[TCPFSM_TW_END_EARLY]++;
+			observe(TCPFSM_SERVE_H_STATE(e->state & 15),
+				e->mark_ns - e->since_ns);
+			bpf_map_delete_elem(map, key);
 		}
-		c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
-		c->tw_fw2_to_tw++;
-		observe(TCPFSM_SERVE_H_STATE(TCPFSM_ST_FIN_WAIT2), since - e->since_ns);
-		move_gauge(c, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_TIME_WAIT);
-		e->state = TCPFSM_ST_TIME_WAIT;
-		e->since_ns = since;
+		return 0;
 	}
+	if (e->state == TCPFSM_ST_FIN_WAIT2 &&
+	    (BPF_CORE_READ(tw, tw_substate) & 15) == TCPFSM_ST_TIME_WAIT)
+		late_time_wait(c, e, &tw->tw_timer, rc->now);
 	account(e->state, e->since_ns, rc->now);
 	return 0;
 }

@@ -43,6 +43,8 @@ struct client {
 	char in[HTTP_MAX_REQUEST];
 	char *out;		/* head + body, once answered */
 	size_t outlen, outoff;
+	bool draining;		/* answered: read to EOF before closing, so
+				   unread bytes do not turn close into RST */
 };
 
 struct serve {
@@ -511,6 +513,7 @@ static void client_close(struct client *c)
 	c->fd = -1;
 	c->out = NULL;
 	c->inlen = c->outlen = c->outoff = 0;
+	c->draining = false;
 }
 
 static int respond(struct client *c, int status, const char *ctype,
@@ -529,7 +532,6 @@ static int respond(struct client *c, int status, const char *ctype,
 		memcpy(c->out + hl, body, blen);
 	c->outlen = hl + (head_only ? 0 : blen);
 	c->outoff = 0;
-	shutdown(c->fd, SHUT_RD);
 	return 0;
 }
 
@@ -584,6 +586,14 @@ static void client_io(struct serve *S, struct client *c, short revents)
 {
 	ssize_t n;
 
+	if (c->draining) {
+		char sink[4096];
+
+		n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			client_close(c);
+		return;
+	}
 	if (!c->out && (revents & (POLLIN | POLLHUP | POLLERR))) {
 		n = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
 		if (n <= 0) {
@@ -611,8 +621,14 @@ static void client_io(struct serve *S, struct client *c, short revents)
 			return;
 		}
 		c->outoff += n;
-		if (c->outoff == c->outlen)
-			client_close(c);
+		if (c->outoff == c->outlen) {
+			uint64_t soon = clock_ns(CLOCK_MONOTONIC) + 1000000000ull;
+
+			shutdown(c->fd, SHUT_WR);
+			c->draining = true;
+			if (soon < c->deadline)
+				c->deadline = soon;
+		}
 	}
 }
 
@@ -896,7 +912,7 @@ int cmd_serve(int argc, char **argv)
 			if (c->deadline < wake)
 				wake = c->deadline;
 			pfd[n].fd = c->fd;
-			pfd[n].events = c->out ? POLLOUT : POLLIN;
+			pfd[n].events = c->out && !c->draining ? POLLOUT : POLLIN;
 			who[n++] = c;
 		}
 		/* beyond MAX_CLIENTS, new ones wait in the listen backlog */
