@@ -81,35 +81,10 @@ static __always_inline struct tcpfsm_serve_counters *ctrs(void)
 	return bpf_map_lookup_elem(&counters, &zero);
 }
 
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0;
-
-	if (v >> 32) { v >>= 32; r += 32; }
-	if (v >> 16) { v >>= 16; r += 16; }
-	if (v >> 8) { v >>= 8; r += 8; }
-	if (v >> 4) { v >>= 4; r += 4; }
-	if (v >> 2) { v >>= 2; r += 2; }
-	if (v >> 1) r += 1;
-	return r;
-}
-
-/* See TCPFSM_SERVE_HIST_SLOTS: two slots per power of two. */
-static __always_inline __u32 hist_slot(__u64 ns)
-{
-	__u32 m, i;
-
-	if (ns < (3ull << (TCPFSM_SERVE_HIST_MIN_LOG2 - 1)))
-		return 0;
-	m = log2_u64(ns);
-	i = 2 * (m - TCPFSM_SERVE_HIST_MIN_LOG2) + ((ns >> (m - 1)) & 1);
-	return i < TCPFSM_SERVE_HIST_FINITE ? i : TCPFSM_SERVE_HIST_FINITE;
-}
-
 static __always_inline void observe(__u32 idx, __u64 ns)
 {
 	struct tcpfsm_serve_hist *h = bpf_map_lookup_elem(&hists, &idx);
-	__u32 s = hist_slot(ns);
+	__u32 s = tcpfsm_serve_hist_slot(ns);
 
 	if (!h)
 		return;

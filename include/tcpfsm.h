@@ -148,6 +148,25 @@ _Static_assert(sizeof(struct tcpfsm_event) == 112,
 #define TCPFSM_SERVE_HIST_FINITE (TCPFSM_SERVE_HIST_SLOTS - 1)
 #define TCPFSM_SERVE_HIST_MIN_LOG2 13
 
+/* The slot of a duration: shared by the BPF side and the unit tests. */
+static inline __u32 tcpfsm_serve_hist_slot(__u64 ns)
+{
+	__u64 v = ns;
+	__u32 m = 0, i;
+
+	if (ns < (3ull << (TCPFSM_SERVE_HIST_MIN_LOG2 - 1)))
+		return 0;
+	/* floor(log2(ns)), in steps the verifier follows */
+	if (v >> 32) { v >>= 32; m += 32; }
+	if (v >> 16) { v >>= 16; m += 16; }
+	if (v >> 8) { v >>= 8; m += 8; }
+	if (v >> 4) { v >>= 4; m += 4; }
+	if (v >> 2) { v >>= 2; m += 2; }
+	if (v >> 1) m += 1;
+	i = 2 * (m - TCPFSM_SERVE_HIST_MIN_LOG2) + ((ns >> (m - 1)) & 1);
+	return i < TCPFSM_SERVE_HIST_FINITE ? i : TCPFSM_SERVE_HIST_FINITE;
+}
+
 struct tcpfsm_serve_hist {
 	__u64 slot[TCPFSM_SERVE_HIST_SLOTS];
 	__u64 sum_ns;

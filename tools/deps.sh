@@ -11,6 +11,7 @@ pkgs=(
 	iproute2 nftables		# integration tests: ss, netns/veth, drops
 	python3 python3-pytest python3-pytest-xdist	# integration tests
 	procps				# sysctl for the benchmark
+	prometheus prometheus-node-exporter	# serve tests: a real scraper, promtool
 )
 
 missing=()
