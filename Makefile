@@ -10,6 +10,7 @@
 #   make fuzz-check build the fuzzers, run their committed corpora once (seconds)
 #   make bench      the tracing overhead benchmark (root)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make install-serve  also the systemd unit for tcpfsm serve
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel
 
 BUILD ?= build
@@ -51,7 +52,7 @@ SKEL := $(BUILD)/tcpfsm.skel.h
 BPF_OBJ := $(BUILD)/tcpfsm.bpf.o
 
 .PHONY: all run test unit integration sanitize sanitize-unit fuzz fuzz-check bench \
-	install clean deps vmlinux
+	install install-serve clean deps vmlinux
 
 all: $(BUILD)/tcpfsm $(TOOL_BINS)
 
@@ -139,6 +140,14 @@ bench: all
 
 install: $(BUILD)/tcpfsm
 	install -D -m 0755 $(BUILD)/tcpfsm $(DESTDIR)$(PREFIX)/bin/tcpfsm
+
+# tcpfsm serve's systemd unit, apart from install (see tools/tcpfsm-serve.service)
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+install-serve: install
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|' tools/tcpfsm-serve.service > \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/tcpfsm-serve.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/tcpfsm-serve.service
 
 vmlinux:
 	@tools/gen-vmlinux.sh $(ARCH)

@@ -139,8 +139,9 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		if (!tw_fn || !req_fn)
 			snprintf(warn, warnlen,
 				 "tw_timer_handler/reqsk_timer_handler not in "
-				 "/proc/kallsyms (kptr_restrict?): TIME_WAIT and "
-				 "half-open SYN_RECV are counted only by sock_diag");
+				 "/proc/kallsyms (needs CAP_SYSLOG, or kptr_restrict "
+				 "hides them): TIME_WAIT and half-open SYN_RECV are "
+				 "counted only at reconciliation");
 	}
 	if (tw_fn && req_fn) {
 		b->skel->rodata->tw_timer_fn = tw_fn;

@@ -349,3 +349,63 @@ def test_textfile_and_usage(serve, netns, tmp_path):
         p = subprocess.run([BIN, "serve", *bad], capture_output=True, text=True, timeout=10)
         assert p.returncode == 2, (bad, p.stderr)
         assert p.stderr.startswith("tcpfsm serve: "), p.stderr
+
+
+UNIT = os.path.join(HERE, "..", "..", "tools", "tcpfsm-serve.service")
+
+
+def unit_caps():
+    with open(UNIT) as f:
+        for line in f:
+            if line.startswith("AmbientCapabilities="):
+                return line.split("=", 1)[1].split()
+    raise AssertionError("no AmbientCapabilities in the unit")
+
+
+def test_unit_capabilities_suffice(netns, tmp_path):
+    """As an unprivileged user with exactly the unit's capabilities, serve
+    loads, hooks the minisockets and counts what ss counts."""
+    caps = ",".join("+" + c[4:].lower() for c in unit_caps())
+    ns = netns()
+    binary = tmp_path / "tcpfsm"
+    shutil.copy(BIN, binary)
+    os.chmod(tmp_path, 0o755)
+    port = 9466
+    err = open(tmp_path / "err", "wb")
+    proc = subprocess.Popen(
+        ["ip", "netns", "exec", ns.name, "setpriv", "--reuid=65534", "--regid=65534",
+         "--clear-groups", f"--inh-caps=-all,{caps}", f"--ambient-caps=-all,{caps}",
+         f"--bounding-set=-all,{caps}", str(binary), "serve", "--reconcile", "200ms"],
+        stdout=subprocess.DEVNULL, stderr=err)
+    traffic = Traffic(ns)
+    try:
+        wait_for(lambda: b"serving http://127.0.0.1:9466/metrics" in
+                 (tmp_path / "err").read_bytes() or proc.poll() is not None,
+                 timeout=30, what="serve under setpriv")
+        assert proc.poll() is None, (tmp_path / "err").read_text()
+        assert b"warning" not in (tmp_path / "err").read_bytes()
+        traffic.do("closewait 7001 2")
+        traffic.do("timewait 7002 3")
+        get = ("import urllib.request,sys;"
+               f"sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:{port}/metrics')"
+               ".read().decode())")
+
+        def scrape():
+            return parse_metrics(ns.exec(sys.executable, "-c", get))
+
+        def ok():
+            m = scrape()
+            cw = m[("tcpfsm_sockets", frozenset({("state", "close_wait")}))]
+            tw = m[("tcpfsm_sockets", frozenset({("state", "time_wait")}))]
+            return m if cw == 2 and tw >= 3 else None
+        m = wait_for(ok, timeout=15, interval=0.2, what="close_wait 2, time_wait >= 3")
+        info = [k for k in m if k[0] == "tcpfsm_build_info"][0]
+        assert ("minisocks", "yes") in info[1]
+        assert m[("tcpfsm_reconcile_errors_total", frozenset())] == 0
+        assert ss_counts(ns)["close_wait"] == 2
+    finally:
+        traffic.close()
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=10)
+        err.close()
+    assert rc == 0
