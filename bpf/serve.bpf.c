@@ -43,12 +43,6 @@ struct {
 	__type(value, struct tcpfsm_serve_counters);
 } counters SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TCPFSM_SERVE_NHIST);
-	__type(key, __u32);
-	__type(value, struct tcpfsm_serve_hist);
-} hists SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -81,16 +75,17 @@ static __always_inline struct tcpfsm_serve_counters *ctrs(void)
 	return bpf_map_lookup_elem(&counters, &zero);
 }
 
-static __always_inline void observe(__u32 idx, __u64 ns)
+/* Histograms live in the counters' element: one lookup per program run. */
+static __always_inline void observe(struct tcpfsm_serve_counters *c, __u32 idx,
+				    __u64 ns)
 {
-	struct tcpfsm_serve_hist *h = bpf_map_lookup_elem(&hists, &idx);
 	__u32 s = tcpfsm_serve_hist_slot(ns);
 
-	if (!h)
+	if (idx >= TCPFSM_SERVE_NHIST)
 		return;
 	if (s < TCPFSM_SERVE_HIST_SLOTS)
-		h->slot[s]++;
-	h->sum_ns += ns;
+		c->hist[idx].slot[s]++;
+	c->hist[idx].sum_ns += ns;
 }
 
 static __always_inline void move_gauge(struct tcpfsm_serve_counters *c,
@@ -189,7 +184,7 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 				bpf_map_delete_elem(&req_state, &k);
 			}
 		}
-		observe(TCPFSM_SERVE_H_STATE(oldstate & 15), now - since);
+		observe(c, TCPFSM_SERVE_H_STATE(oldstate & 15), now - since);
 	} else if (!st->since_ns && oldstate == TCPFSM_ST_CLOSE) {
 		/* a new socket: connect() or listen() */
 		st->born_ns = now;
@@ -215,10 +210,14 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 		if (oldstate != TCPFSM_ST_LISTEN) {
 			c->closed[o][cl]++;
 			if (st->born_ns)
-				observe(TCPFSM_SERVE_H_LIFE(o, cl), now - st->born_ns);
+				observe(c, TCPFSM_SERVE_H_LIFE(o, cl), now - st->born_ns);
 		}
-		/* a socket may be connected again: it starts afresh */
-		bpf_sk_storage_delete(&sk_state, sk);
+		/*
+		 * A socket may be connected again: it starts afresh. Cleared,
+		 * not deleted: the kernel frees the storage with the socket,
+		 * and a delete here would only add its own cost.
+		 */
+		__builtin_memset(st, 0, sizeof(*st));
 		return 0;
 	}
 	st->state = newstate;
@@ -254,7 +253,7 @@ static __always_inline void late_time_wait(struct tcpfsm_serve_counters *c,
 	}
 	c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
 	c->tw_fw2_to_tw++;
-	observe(TCPFSM_SERVE_H_STATE(TCPFSM_ST_FIN_WAIT2), since - e->since_ns);
+	observe(c, TCPFSM_SERVE_H_STATE(TCPFSM_ST_FIN_WAIT2), since - e->since_ns);
 	move_gauge(c, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_TIME_WAIT);
 	e->state = TCPFSM_ST_TIME_WAIT;
 	e->since_ns = since;
@@ -277,16 +276,19 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		return 0;
 	now = bpf_ktime_get_ns();
 	state = BPF_CORE_READ(tw, tw_substate) & 15;
-	e = bpf_map_lookup_elem(&tw_state, &key);
 	if (start) {
 		struct tcpfsm_serve_mini n = { .since_ns = now, .state = state };
+		long err;
 
-		if (!e) {
-			if (bpf_map_update_elem(&tw_state, &key, &n, BPF_NOEXIST)) {
-				c->lost[TCPFSM_SLOST_TW_FULL]++;
-				return 0;
-			}
+		/* mostly a new one: insert first, look up only if there */
+		err = bpf_map_update_elem(&tw_state, &key, &n, BPF_NOEXIST);
+		if (!err) {
 			c->gauge[state]++;
+			return 0;
+		}
+		e = err == -17 /* EEXIST */ ? bpf_map_lookup_elem(&tw_state, &key) : NULL;
+		if (!e) {
+			c->lost[TCPFSM_SLOST_TW_FULL]++;
 			return 0;
 		}
 		if (e->mark) {
@@ -297,13 +299,14 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		if (e->state != state) {
 			/* orphaned FIN_WAIT2 got its FIN: TIME_WAIT */
 			c->transitions[e->state & 15][state]++;
-			observe(TCPFSM_SERVE_H_STATE(e->state & 15), now - e->since_ns);
+			observe(c, TCPFSM_SERVE_H_STATE(e->state & 15), now - e->since_ns);
 			move_gauge(c, e->state, state);
 			e->state = state;
 			e->since_ns = now;
 		}
 		return 0;
 	}
+	e = bpf_map_lookup_elem(&tw_state, &key);
 	if (!e) {
 		/* before serve started: counted by reconciliation */
 		c->tw_ends[expiring(timer) ? TCPFSM_TW_END_EXPIRED : TCPFSM_TW_END_EARLY]++;
@@ -317,7 +320,7 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	c->gauge[e->state & 15]--;
 	if (expiring(timer)) {
 		c->tw_ends[TCPFSM_TW_END_EXPIRED]++;
-		observe(TCPFSM_SERVE_H_STATE(e->state & 15), now - e->since_ns);
+		observe(c, TCPFSM_SERVE_H_STATE(e->state & 15), now - e->since_ns);
 		bpf_map_delete_elem(&tw_state, &key);
 		return 0;
 	}
@@ -466,7 +469,7 @@ static long refresh_tw(struct bpf_map *map, __u64 *key,
 		/* its memory may be another's by now: not read */
 		if (rc->now - e->mark_ns >= grace_ns) {
 			c->tw_ends[TCPFSM_TW_END_EARLY]++;
-			observe(TCPFSM_SERVE_H_STATE(e->state & 15),
+			observe(c, TCPFSM_SERVE_H_STATE(e->state & 15),
 				e->mark_ns - e->since_ns);
 			bpf_map_delete_elem(map, key);
 		}
@@ -494,7 +497,7 @@ static long refresh_req(struct bpf_map *map, struct tcpfsm_serve_reqkey *key,
 			c->req_ends[TCPFSM_REQ_END_REMOVED]++;
 		}
 		if (e->mark_ns > e->since_ns)
-			observe(TCPFSM_SERVE_H_STATE(TCPFSM_ST_SYN_RECV),
+			observe(c, TCPFSM_SERVE_H_STATE(TCPFSM_ST_SYN_RECV),
 				e->mark_ns - e->since_ns);
 		bpf_map_delete_elem(map, key);
 		return 0;

@@ -230,6 +230,7 @@ struct tcpfsm_serve_counters {
 	__u64 lost[TCPFSM_SLOST_MAX];
 	__u64 tw_fw2_to_tw;		/* orphaned FIN_WAIT2 minisocks turned
 					   TIME_WAIT (seen at their end) */
+	struct tcpfsm_serve_hist hist[TCPFSM_SERVE_NHIST];
 };
 
 /* A full socket's socket-local storage. */

@@ -339,7 +339,7 @@ static int render(struct serve *S, struct prom *p, bool process)
 			continue;
 		snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
 		hist_out(p, "tcpfsm_state_duration_seconds", lb,
-			 &t->h[TCPFSM_SERVE_H_STATE(i)]);
+			 &t->c.hist[TCPFSM_SERVE_H_STATE(i)]);
 	}
 
 	prom_family(p, "tcpfsm_connection_lifetime_seconds", "histogram", "seconds",
@@ -350,7 +350,7 @@ static int render(struct serve *S, struct prom *p, bool process)
 			snprintf(lb, sizeof(lb), "open=\"%s\",close=\"%s\"", open_label[i],
 				 close_label[j]);
 			hist_out(p, "tcpfsm_connection_lifetime_seconds", lb,
-				 &t->h[TCPFSM_SERVE_H_LIFE(i, j)]);
+				 &t->c.hist[TCPFSM_SERVE_H_LIFE(i, j)]);
 		}
 
 	prom_family(p, "tcpfsm_transitions", "counter", NULL,

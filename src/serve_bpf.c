@@ -116,9 +116,7 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		snprintf(err, errlen, "cannot count the CPUs: %s", strerror(-ret));
 		goto fail;
 	}
-	vsz = sizeof(struct tcpfsm_serve_counters) > sizeof(struct tcpfsm_serve_hist) ?
-		      sizeof(struct tcpfsm_serve_counters) :
-		      sizeof(struct tcpfsm_serve_hist);
+	vsz = sizeof(struct tcpfsm_serve_counters);
 	b->percpu = calloc(b->ncpu, (vsz + 7) & ~7ul);
 	if (!b->percpu) {
 		ret = -ENOMEM;
@@ -229,14 +227,8 @@ static int read_sum(struct serve_bpf *b, int fd, uint32_t key, void *out,
 
 int serve_bpf_read(struct serve_bpf *b, struct serve_totals *t)
 {
-	int ret, i;
-
-	ret = read_sum(b, bpf_map__fd(b->skel->maps.counters), 0, &t->c,
-		       sizeof(t->c));
-	for (i = 0; !ret && i < TCPFSM_SERVE_NHIST; i++)
-		ret = read_sum(b, bpf_map__fd(b->skel->maps.hists), i, &t->h[i],
-			       sizeof(t->h[i]));
-	return ret;
+	return read_sum(b, bpf_map__fd(b->skel->maps.counters), 0, &t->c,
+			sizeof(t->c));
 }
 
 int serve_bpf_refresh(struct serve_bpf *b, const uint64_t stuck_ns[16],

@@ -22,8 +22,7 @@ struct serve_bpf_opts {
 
 /* Everything the kernel side has added up, over every CPU. */
 struct serve_totals {
-	struct tcpfsm_serve_counters c;
-	struct tcpfsm_serve_hist h[TCPFSM_SERVE_NHIST];
+	struct tcpfsm_serve_counters c;	/* histograms included */
 };
 
 int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
