@@ -27,6 +27,7 @@ const volatile __u32 filt_netns = 0;	/* 0: every namespace */
 const volatile __u64 tw_timer_fn = 0;	/* &tw_timer_handler */
 const volatile __u64 req_timer_fn = 0;	/* &reqsk_timer_handler */
 const volatile __u32 hz = 0;		/* CONFIG_HZ; 0: unknown */
+const volatile bool by_lport = false;	/* --by lport */
 
 /*
  * serve_refresh's inputs (set by user space before each run) and outputs:
@@ -68,6 +69,30 @@ struct {
 	__type(value, struct tcpfsm_serve_mini);
 } req_state SEC(".maps");
 
+/* --by lport: ports that have had a listener, and the groups */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} listen_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* ~8.5 KiB a group a CPU */
+	__uint(max_entries, 1);	/* the series cap, set by the loader */
+	__type(key, __u32);
+	__type(value, struct tcpfsm_serve_group);
+} groups SEC(".maps");
+
+/* zeroes to insert a group from (too big for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcpfsm_serve_group);
+} group_zero SEC(".maps");
+
 static __always_inline struct tcpfsm_serve_counters *ctrs(void)
 {
 	__u32 zero = 0;
@@ -88,13 +113,78 @@ static __always_inline void observe(struct tcpfsm_serve_counters *c, __u32 idx,
 	c->hist[idx].sum_ns += ns;
 }
 
-static __always_inline void move_gauge(struct tcpfsm_serve_counters *c,
-				       int from, int to)
+/* The group of a local port: itself if something listens on it. */
+static __always_inline __u32 group_of(__u16 sport)
 {
-	if (from != TCPFSM_ST_CLOSE && from >= 0 && from < 16)
-		c->gauge[from]--;
-	if (to != TCPFSM_ST_CLOSE && to >= 0 && to < 16)
-		c->gauge[to]++;
+	__u32 p = sport;
+
+	if (!by_lport)
+		return 0;
+	if (sport && bpf_map_lookup_elem(&listen_ports, &p))
+		return p;
+	return TCPFSM_SERVE_GROUP_EPHEMERAL;
+}
+
+/* Its counters; a new group if there is room, else "other". */
+static __always_inline struct tcpfsm_serve_group *
+grp(struct tcpfsm_serve_counters *c, __u32 key)
+{
+	struct tcpfsm_serve_group *g = bpf_map_lookup_elem(&groups, &key);
+	__u32 zero = 0;
+	void *z;
+
+	if (g)
+		return g;
+	z = bpf_map_lookup_elem(&group_zero, &zero);
+	if (!z)
+		return NULL;
+	if (bpf_map_update_elem(&groups, &key, z, BPF_NOEXIST) &&
+	    key != TCPFSM_SERVE_GROUP_OTHER) {
+		g = bpf_map_lookup_elem(&groups, &key); /* raced: there now */
+		if (g)
+			return g;
+		c->lost[TCPFSM_SLOST_GROUP_FULL]++;
+		key = TCPFSM_SERVE_GROUP_OTHER;
+	}
+	return bpf_map_lookup_elem(&groups, &key);
+}
+
+/* state's gauge += delta, in total and (--by) in group */
+static __always_inline void gadd(struct tcpfsm_serve_counters *c, __u32 group,
+				 int state, int delta)
+{
+	struct tcpfsm_serve_group *g;
+
+	if (state == TCPFSM_ST_CLOSE || state < 0 || state >= 16)
+		return;
+	c->gauge[state] += delta;
+	if (by_lport && (g = grp(c, group)))
+		g->gauge[state] += delta;
+}
+
+/* a duration in state, in total and (--by) in group */
+static __always_inline void sobserve(struct tcpfsm_serve_counters *c,
+				     __u32 group, int state, __u64 ns)
+{
+	struct tcpfsm_serve_group *g;
+	__u32 s;
+
+	if (state < 0 || state >= 16)
+		return;
+	observe(c, TCPFSM_SERVE_H_STATE(state), ns);
+	if (!by_lport || !(g = grp(c, group)))
+		return;
+	s = tcpfsm_serve_hist_slot(ns);
+	if (s < TCPFSM_SERVE_HIST_SLOTS)
+		g->hist[state].slot[s]++;
+	g->hist[state].sum_ns += ns;
+}
+
+static __always_inline void move_gauge(struct tcpfsm_serve_counters *c,
+				       __u32 gfrom, int from, __u32 gto, int to)
+{
+	gadd(c, gfrom, from, -1);
+	gadd(c, gto, to, 1);
 }
 
 /* A request sock and its child share this key (see tcpfsm_serve_reqkey). */
@@ -116,6 +206,7 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 {
 	struct tcpfsm_serve_counters *c;
 	struct tcpfsm_serve_sk *st;
+	__u32 group = 0, gold;
 	__u64 now;
 
 	if (sk->sk_protocol != IPPROTO_TCP)
@@ -130,19 +221,34 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 	st = bpf_sk_storage_get(&sk_state, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		c->lost[TCPFSM_SLOST_STORAGE]++;
+	if (by_lport) {
+		__u32 port = sk->__sk_common.skc_num, one = 1;
+
+		/*
+		 * A listener makes its port a group, which stays one when it
+		 * closes (its connections may outlive it; the cap bounds them).
+		 */
+		if (newstate == TCPFSM_ST_LISTEN && port)
+			bpf_map_update_elem(&listen_ports, &port, &one, BPF_NOEXIST);
+		/* the child's port is not set yet at its birth on 6.1: judged
+		 * again at each change */
+		group = group_of(port);
+	}
+	gold = st && st->since_ns ? st->group : group;
 
 	/* A child is born: LISTEN is its listener's, not its own state. */
 	if (oldstate == TCPFSM_ST_LISTEN && newstate == TCPFSM_ST_SYN_RECV) {
-		c->gauge[TCPFSM_ST_SYN_RECV]++;
+		gadd(c, group, TCPFSM_ST_SYN_RECV, 1);
 		if (st) {
 			st->since_ns = now;
 			st->born_ns = now;
 			st->state = newstate;
 			st->open = TCPFSM_OPEN_PASSIVE;
+			st->group = group;
 		}
 		return 0;
 	}
-	move_gauge(c, oldstate, newstate);
+	move_gauge(c, gold, oldstate, group, newstate);
 	if (!st)
 		return 0;
 
@@ -179,12 +285,12 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 				}
 				/* a request not yet marked removed still counts */
 				if (r->mark != TCPFSM_MINI_CANCELLED)
-					c->gauge[TCPFSM_ST_SYN_RECV]--;
+					gadd(c, r->group, TCPFSM_ST_SYN_RECV, -1);
 				c->req_ends[TCPFSM_REQ_END_ESTABLISHED]++;
 				bpf_map_delete_elem(&req_state, &k);
 			}
 		}
-		observe(c, TCPFSM_SERVE_H_STATE(oldstate & 15), now - since);
+		sobserve(c, gold, oldstate, now - since);
 	} else if (!st->since_ns && oldstate == TCPFSM_ST_CLOSE) {
 		/* a new socket: connect() or listen() */
 		st->born_ns = now;
@@ -222,6 +328,7 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 	}
 	st->state = newstate;
 	st->since_ns = now;
+	st->group = group;
 	return 0;
 }
 
@@ -253,8 +360,8 @@ static __always_inline void late_time_wait(struct tcpfsm_serve_counters *c,
 	}
 	c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
 	c->tw_fw2_to_tw++;
-	observe(c, TCPFSM_SERVE_H_STATE(TCPFSM_ST_FIN_WAIT2), since - e->since_ns);
-	move_gauge(c, TCPFSM_ST_FIN_WAIT2, TCPFSM_ST_TIME_WAIT);
+	sobserve(c, e->group, TCPFSM_ST_FIN_WAIT2, since - e->since_ns);
+	move_gauge(c, e->group, TCPFSM_ST_FIN_WAIT2, e->group, TCPFSM_ST_TIME_WAIT);
 	e->state = TCPFSM_ST_TIME_WAIT;
 	e->since_ns = since;
 }
@@ -266,6 +373,7 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	struct tcpfsm_serve_counters *c;
 	struct tcpfsm_serve_mini *e;
 	__u64 key = (__u64)tw, now;
+	__u32 group = 0;
 	__u8 state;
 
 	if (filt_netns &&
@@ -276,14 +384,17 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		return 0;
 	now = bpf_ktime_get_ns();
 	state = BPF_CORE_READ(tw, tw_substate) & 15;
+	if (by_lport)
+		group = group_of(BPF_CORE_READ(tw, __tw_common.skc_num));
 	if (start) {
-		struct tcpfsm_serve_mini n = { .since_ns = now, .state = state };
+		struct tcpfsm_serve_mini n = { .since_ns = now, .state = state,
+					       .group = group };
 		long err;
 
 		/* mostly a new one: insert first, look up only if there */
 		err = bpf_map_update_elem(&tw_state, &key, &n, BPF_NOEXIST);
 		if (!err) {
-			c->gauge[state]++;
+			gadd(c, group, state, 1);
 			return 0;
 		}
 		e = err == -17 /* EEXIST */ ? bpf_map_lookup_elem(&tw_state, &key) : NULL;
@@ -294,13 +405,13 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		if (e->mark) {
 			/* rescheduled (cancel, then start): still there */
 			e->mark = 0;
-			c->gauge[e->state & 15]++;
+			gadd(c, e->group, e->state, 1);
 		}
 		if (e->state != state) {
 			/* orphaned FIN_WAIT2 got its FIN: TIME_WAIT */
 			c->transitions[e->state & 15][state]++;
-			observe(c, TCPFSM_SERVE_H_STATE(e->state & 15), now - e->since_ns);
-			move_gauge(c, e->state, state);
+			sobserve(c, e->group, e->state, now - e->since_ns);
+			move_gauge(c, e->group, e->state, e->group, state);
 			e->state = state;
 			e->since_ns = now;
 		}
@@ -310,17 +421,17 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	if (!e) {
 		/* before serve started: counted by reconciliation */
 		c->tw_ends[expiring(timer) ? TCPFSM_TW_END_EXPIRED : TCPFSM_TW_END_EARLY]++;
-		c->gauge[state]--;
+		gadd(c, group, state, -1);
 		return 0;
 	}
 	if (e->mark)
 		return 0;
 	if (e->state == TCPFSM_ST_FIN_WAIT2 && state == TCPFSM_ST_TIME_WAIT)
 		late_time_wait(c, e, timer, now);
-	c->gauge[e->state & 15]--;
+	gadd(c, e->group, e->state, -1);
 	if (expiring(timer)) {
 		c->tw_ends[TCPFSM_TW_END_EXPIRED]++;
-		observe(c, TCPFSM_SERVE_H_STATE(e->state & 15), now - e->since_ns);
+		sobserve(c, e->group, e->state, now - e->since_ns);
 		bpf_map_delete_elem(&tw_state, &key);
 		return 0;
 	}
@@ -364,7 +475,8 @@ static __always_inline int req_event(struct timer_list *timer, bool start)
 	e = bpf_map_lookup_elem(&req_state, &k);
 	if (start) {
 		struct tcpfsm_serve_mini n = { .since_ns = now,
-					       .state = TCPFSM_ST_SYN_RECV };
+					       .state = TCPFSM_ST_SYN_RECV,
+					       .group = group_of(k.sport) };
 
 		if (e && e->mark != TCPFSM_MINI_CANCELLED) {
 			e->mark = 0; /* re-armed after a SYN-ACK timeout */
@@ -375,7 +487,7 @@ static __always_inline int req_event(struct timer_list *timer, bool start)
 			c->lost[TCPFSM_SLOST_REQ_FULL]++;
 			return 0;
 		}
-		c->gauge[TCPFSM_ST_SYN_RECV]++;
+		gadd(c, n.group, TCPFSM_ST_SYN_RECV, 1);
 		return 0;
 	}
 	if (expiring(timer)) {
@@ -387,7 +499,7 @@ static __always_inline int req_event(struct timer_list *timer, bool start)
 		return 0;
 	}
 	/* removed: the handshake completed (the child joins it), or not */
-	c->gauge[TCPFSM_ST_SYN_RECV]--;
+	gadd(c, e ? e->group : group_of(k.sport), TCPFSM_ST_SYN_RECV, -1);
 	if (e) {
 		e->mark = TCPFSM_MINI_CANCELLED;
 		e->mark_ns = now;
@@ -469,8 +581,7 @@ static long refresh_tw(struct bpf_map *map, __u64 *key,
 		/* its memory may be another's by now: not read */
 		if (rc->now - e->mark_ns >= grace_ns) {
 			c->tw_ends[TCPFSM_TW_END_EARLY]++;
-			observe(c, TCPFSM_SERVE_H_STATE(e->state & 15),
-				e->mark_ns - e->since_ns);
+			sobserve(c, e->group, e->state, e->mark_ns - e->since_ns);
 			bpf_map_delete_elem(map, key);
 		}
 		return 0;
@@ -492,13 +603,13 @@ static long refresh_req(struct bpf_map *map, struct tcpfsm_serve_reqkey *key,
 	if (e->mark && rc->now - e->mark_ns >= grace_ns) {
 		if (e->mark == TCPFSM_MINI_EXPIRED) {
 			c->req_ends[TCPFSM_REQ_END_TIMEOUT]++;
-			c->gauge[TCPFSM_ST_SYN_RECV]--;
+			gadd(c, e->group, TCPFSM_ST_SYN_RECV, -1);
 		} else {
 			c->req_ends[TCPFSM_REQ_END_REMOVED]++;
 		}
 		if (e->mark_ns > e->since_ns)
-			observe(c, TCPFSM_SERVE_H_STATE(TCPFSM_ST_SYN_RECV),
-				e->mark_ns - e->since_ns);
+			sobserve(c, e->group, TCPFSM_ST_SYN_RECV,
+				 e->mark_ns - e->since_ns);
 		bpf_map_delete_elem(map, key);
 		return 0;
 	}

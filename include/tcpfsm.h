@@ -241,7 +241,7 @@ struct tcpfsm_serve_sk {
 	__u8 open;			/* enum tcpfsm_serve_open */
 	__u8 close;			/* enum tcpfsm_serve_close, once known */
 	__u8 close_known;
-	__u32 __pad;
+	__u32 group;			/* --by: where its state is counted */
 };
 
 /* A minisocket's entry (timewait map by address, request map by tuple). */
@@ -250,7 +250,8 @@ struct tcpfsm_serve_mini {
 	__u64 mark_ns;			/* request: cancelled or expired at */
 	__u8 state;			/* the state it is counted in */
 	__u8 mark;			/* TCPFSM_MINI_* */
-	__u8 __pad[6];
+	__u8 __pad[2];
+	__u32 group;			/* --by: where it is counted */
 };
 
 #define TCPFSM_MINI_EXPIRED 1		/* timer ran out, not re-armed yet */
@@ -268,6 +269,19 @@ struct tcpfsm_serve_reqkey {
 
 _Static_assert(sizeof(struct tcpfsm_serve_reqkey) == 40, "reqkey layout");
 _Static_assert(sizeof(struct tcpfsm_serve_mini) == 24, "mini layout");
+
+/*
+ * --by lport: per group, the state gauges and durations. A group is a local
+ * port with a listener, TCPFSM_SERVE_GROUP_EPHEMERAL for the rest, or
+ * TCPFSM_SERVE_GROUP_OTHER once the group table is full.
+ */
+#define TCPFSM_SERVE_GROUP_EPHEMERAL 0
+#define TCPFSM_SERVE_GROUP_OTHER 0x10000
+
+struct tcpfsm_serve_group {
+	__s64 gauge[16];
+	struct tcpfsm_serve_hist hist[16];
+};
 
 /* Minisockets' ages, found by serve_refresh (BPF_PROG_RUN). */
 struct tcpfsm_serve_ages {

@@ -31,10 +31,24 @@
 #include "serve_bpf.h"
 #include "serve_diag.h"
 #include "tcpstate.h"
+#include "u64map.h"
 
 #define MAX_CLIENTS 4
 #define CLIENT_TIMEOUT_NS (5ull * 1000000000ull)
 #define DEFAULT_PORT 9466
+#define DEFAULT_MAX_SERIES 50
+#define MAX_MAX_SERIES 1000
+
+/* --by lport: one group's view in user space */
+struct ugroup {
+	uint32_t key;		/* port, or TCPFSM_SERVE_GROUP_* */
+	bool in_kernel;		/* the kernel has counted in it */
+	int64_t offset[16];	/* sock_diag minus the kernel's count */
+	int64_t kg[16];		/* the kernel's gauges, last read */
+	int64_t k1[16];		/* ... before the reconciliation's dump */
+	uint64_t diagc[16];	/* the dump's count */
+	struct tcpfsm_serve_hist hist[16];
+};
 
 struct client {
 	int fd;
@@ -72,6 +86,14 @@ struct serve {
 	uint64_t interval_ns, next_textfile;
 	uint64_t textfile_errors;
 
+	/* --by lport */
+	bool by_lport;
+	uint32_t max_series;
+	uint8_t listened[65536 / 8];	/* ports that have had a listener */
+	struct ugroup *ug;
+	size_t nug;
+	struct u64map ugidx;		/* key + 1 -> index + 1 */
+
 	uint64_t scrapes, http_errors;
 	struct client clients[MAX_CLIENTS];
 };
@@ -103,6 +125,62 @@ static double unix_now(void)
 	return clock_ns(CLOCK_REALTIME) / 1e9;
 }
 
+/* ---- --by lport groups ---- */
+
+/* The group of key, made if new; past the cap, "other". */
+static struct ugroup *ug_get(struct serve *S, uint32_t key)
+{
+	uint64_t *idx = u64map_get(&S->ugidx, (uint64_t)key + 1);
+	struct ugroup *g;
+
+	if (idx)
+		return &S->ug[*idx - 1];
+	if (S->nug >= S->max_series + 2) {
+		if (key == TCPFSM_SERVE_GROUP_OTHER)
+			return NULL;
+		return ug_get(S, TCPFSM_SERVE_GROUP_OTHER);
+	}
+	if (u64map_put(&S->ugidx, (uint64_t)key + 1, S->nug + 1))
+		return NULL;
+	g = &S->ug[S->nug++];
+	memset(g, 0, sizeof(*g));
+	g->key = key;
+	return g;
+}
+
+static uint32_t group_key(const struct serve *S, uint16_t sport)
+{
+	if (sport && (S->listened[sport / 8] & (1u << (sport % 8))))
+		return sport;
+	return TCPFSM_SERVE_GROUP_EPHEMERAL;
+}
+
+static int on_kernel_group(void *ctx, uint32_t key, const struct tcpfsm_serve_group *kgp)
+{
+	struct serve *S = ctx;
+	struct ugroup *g = ug_get(S, key);
+	int i;
+
+	if (!g)
+		return 0;
+	g->in_kernel = true;
+	for (i = 0; i < 16; i++)
+		g->kg[i] = kgp->gauge[i];
+	memcpy(g->hist, kgp->hist, sizeof(g->hist));
+	return 0;
+}
+
+static int on_listener(void *ctx, const struct serve_diag_sock *s)
+{
+	struct serve *S = ctx;
+
+	if (s->state == TCPFSM_ST_LISTEN && s->sport) {
+		S->listened[s->sport / 8] |= 1u << (s->sport % 8);
+		serve_bpf_add_listen_port(S->bpf, s->sport);
+	}
+	return 0;
+}
+
 /* ---- reconciliation against sock_diag ---- */
 
 struct diag_acc {
@@ -117,6 +195,12 @@ static int on_diag(void *ctx, const struct serve_diag_sock *s)
 	unsigned int st = s->state & 15;
 
 	a->count[st]++;
+	if (a->S->by_lport) {
+		struct ugroup *g = ug_get(a->S, group_key(a->S, s->sport));
+
+		if (g)
+			g->diagc[st]++;
+	}
 	/* timewait and request socks have no storage: their map knows them */
 	if (st == TCPFSM_ST_TIME_WAIT || !s->inode)
 		return 0;
@@ -146,6 +230,28 @@ static void kernel_gauges(struct serve *S, int64_t g[16])
 	free(t);
 }
 
+#define DIAG_ALL_STATES ((1u << 13) - 1)
+
+/*
+ * How far sock_diag's count d is from the kernel's (k1 before the dump, k2
+ * after, plus offset), beyond what changed during the dump: the correction
+ * to add to offset. *diff reports it (0 for the first, which only finds the
+ * sockets older than us).
+ */
+static int64_t settle(int64_t k1, int64_t k2, int64_t offset, uint64_t d,
+		      int64_t *diff, bool baselined)
+{
+	int64_t lo = (k1 < k2 ? k1 : k2) + offset, hi = (k1 < k2 ? k2 : k1) + offset;
+	int64_t c = 0;
+
+	if ((int64_t)d < lo)
+		c = (int64_t)d - lo;
+	else if ((int64_t)d > hi)
+		c = (int64_t)d - hi;
+	*diff = baselined ? c : 0;
+	return c;
+}
+
 static int reconcile(struct serve *S)
 {
 	struct diag_acc a = { .S = S };
@@ -158,11 +264,23 @@ static int reconcile(struct serve *S)
 	/* minisockets first: requests that ended unseen leave the gauge */
 	serve_bpf_refresh(S->bpf, S->stuck_ns, &ages);
 	map_fd = serve_bpf_sk_map(S->bpf, &map_id);
-	kernel_gauges(S, k1);
 	if (S->target_ns_fd >= 0 && setns(S->target_ns_fd, CLONE_NEWNET))
 		return -errno;
+	/* --by lport: the listeners first, so that each socket finds its group */
+	ret = S->by_lport ? serve_diag_dump(1u << TCPFSM_ST_LISTEN, -1, 0, on_listener, S) : 0;
+	kernel_gauges(S, k1);
+	if (S->by_lport) {
+		size_t g;
+
+		serve_bpf_read_groups(S->bpf, on_kernel_group, S);
+		for (g = 0; g < S->nug; g++) {
+			memcpy(S->ug[g].k1, S->ug[g].kg, sizeof(S->ug[g].k1));
+			memset(S->ug[g].diagc, 0, sizeof(S->ug[g].diagc));
+		}
+	}
 	a.now = clock_ns(CLOCK_MONOTONIC);
-	ret = serve_diag_dump(map_fd, map_id, on_diag, &a);
+	if (!ret)
+		ret = serve_diag_dump(DIAG_ALL_STATES, map_fd, map_id, on_diag, &a);
 	if (S->target_ns_fd >= 0 && setns(S->own_ns_fd, CLONE_NEWNET) && !ret)
 		ret = -errno;
 	kernel_gauges(S, k2);
@@ -171,22 +289,23 @@ static int reconcile(struct serve *S)
 		return ret;
 	}
 	for (i = 0; i < 16; i++) {
-		int64_t lo = (k1[i] < k2[i] ? k1[i] : k2[i]) + S->offset[i];
-		int64_t hi = (k1[i] < k2[i] ? k2[i] : k1[i]) + S->offset[i];
-		int64_t d = (int64_t)a.count[i], diff = 0;
-
-		/* only what changes during the dump cannot explain */
-		if (d < lo)
-			diff = d - lo;
-		else if (d > hi)
-			diff = d - hi;
-		S->offset[i] += diff;
-		/* the first one only finds the sockets older than us */
-		S->last_diff[i] = S->baselined ? diff : 0;
+		S->offset[i] += settle(k1[i], k2[i], S->offset[i], a.count[i],
+				       &S->last_diff[i], S->baselined);
 		S->diag_count[i] = a.count[i];
 		S->untracked[i] = a.untracked[i];
 		S->oldest_full[i] = a.oldest[i];
 		S->stuck_full[i] = a.stuck[i];
+	}
+	if (S->by_lport) {
+		size_t g;
+		int64_t unused;
+
+		serve_bpf_read_groups(S->bpf, on_kernel_group, S);
+		for (g = 0; g < S->nug; g++)
+			for (i = 0; i < 16; i++)
+				S->ug[g].offset[i] += settle(S->ug[g].k1[i], S->ug[g].kg[i],
+							     S->ug[g].offset[i],
+							     S->ug[g].diagc[i], &unused, true);
 	}
 	S->baselined = true;
 	S->reconciliations++;
@@ -226,6 +345,20 @@ static void report_stuck(struct serve *S, const struct tcpfsm_serve_ages *ages,
 }
 
 /* ---- exposition ---- */
+
+/* state="...",lport="..." */
+static void group_labels(char *lb, size_t len, int state, uint32_t key)
+{
+	char port[16];
+
+	if (key == TCPFSM_SERVE_GROUP_EPHEMERAL)
+		strcpy(port, "ephemeral");
+	else if (key == TCPFSM_SERVE_GROUP_OTHER)
+		strcpy(port, "other");
+	else
+		snprintf(port, sizeof(port), "%u", key);
+	snprintf(lb, len, "state=\"%s\",lport=\"%s\"", state_label[state], port);
+}
 
 static void process_metrics(struct prom *p)
 {
@@ -288,17 +421,33 @@ static int render(struct serve *S, struct prom *p, bool process)
 	prom_family(p, "tcpfsm_sockets", "gauge", NULL,
 		    "TCP sockets in each state (TIME_WAIT and half-open SYN_RECV included), "
 		    "counted in the kernel, reconciled with sock_diag.");
+	if (S->by_lport)
+		serve_bpf_read_groups(S->bpf, on_kernel_group, S);
 	for (i = 1; i < 16; i++) {
 		int64_t v;
+		size_t g;
 
 		if (!state_label[i])
 			continue;
-		if (i == TCPFSM_ST_CLOSE)
-			v = S->diag_count[i];
-		else
-			v = t->c.gauge[i] + S->offset[i];
-		snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
-		prom_sample_i64(p, "tcpfsm_sockets", "", lb, v < 0 ? 0 : v);
+		if (!S->by_lport) {
+			if (i == TCPFSM_ST_CLOSE)
+				v = S->diag_count[i];
+			else
+				v = t->c.gauge[i] + S->offset[i];
+			snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
+			prom_sample_i64(p, "tcpfsm_sockets", "", lb, v < 0 ? 0 : v);
+			continue;
+		}
+		for (g = 0; g < S->nug; g++) {
+			const struct ugroup *u = &S->ug[g];
+
+			if (i == TCPFSM_ST_CLOSE)
+				v = u->diagc[i];
+			else
+				v = u->kg[i] + u->offset[i];
+			group_labels(lb, sizeof(lb), i, u->key);
+			prom_sample_i64(p, "tcpfsm_sockets", "", lb, v < 0 ? 0 : v);
+		}
 	}
 
 	prom_family(p, "tcpfsm_state_oldest_age_seconds", "gauge", "seconds",
@@ -335,11 +484,20 @@ static int render(struct serve *S, struct prom *p, bool process)
 	prom_family(p, "tcpfsm_state_duration_seconds", "histogram", "seconds",
 		    "Time sockets spent in a state, observed when they leave it.");
 	for (i = 1; i < 16; i++) {
+		size_t g;
+
 		if (!state_label[i] || i == TCPFSM_ST_CLOSE)
 			continue;
-		snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
-		hist_out(p, "tcpfsm_state_duration_seconds", lb,
-			 &t->c.hist[TCPFSM_SERVE_H_STATE(i)]);
+		if (!S->by_lport) {
+			snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
+			hist_out(p, "tcpfsm_state_duration_seconds", lb,
+				 &t->c.hist[TCPFSM_SERVE_H_STATE(i)]);
+			continue;
+		}
+		for (g = 0; g < S->nug; g++) {
+			group_labels(lb, sizeof(lb), i, S->ug[g].key);
+			hist_out(p, "tcpfsm_state_duration_seconds", lb, &S->ug[g].hist[i]);
+		}
 	}
 
 	prom_family(p, "tcpfsm_connection_lifetime_seconds", "histogram", "seconds",
@@ -399,6 +557,8 @@ static int render(struct serve *S, struct prom *p, bool process)
 		    "State changes the kernel side could not account for, by reason.");
 	total = 0;
 	for (i = 0; i < TCPFSM_SLOST_MAX; i++) {
+		if (i == TCPFSM_SLOST_GROUP_FULL)
+			continue; /* not lost: counted in "other" */
 		snprintf(lb, sizeof(lb), "reason=\"%s\"", lost_label[i]);
 		prom_sample_u64(p, "tcpfsm_events_lost", "_total", lb, t->c.lost[i]);
 		total += t->c.lost[i];
@@ -444,8 +604,10 @@ static int render(struct serve *S, struct prom *p, bool process)
 	prom_sample_u64(p, "tcpfsm_time_wait_late_transitions", "_total", NULL,
 			t->c.tw_fw2_to_tw);
 	prom_family(p, "tcpfsm_series_dropped", "counter", NULL,
-		    "Series not exposed because of the series cap (always 0 without --by).");
-	prom_sample_u64(p, "tcpfsm_series_dropped", "_total", NULL, 0);
+		    "--by: changes counted in the lport=\"other\" group because the "
+		    "series cap (--max-series) was reached (0 without --by).");
+	prom_sample_u64(p, "tcpfsm_series_dropped", "_total", NULL,
+			t->c.lost[TCPFSM_SLOST_GROUP_FULL]);
 
 	prom_family(p, "tcpfsm_build_info", "gauge", NULL,
 		    "tcpfsm's version, libbpf's, and what it traces.");
@@ -699,10 +861,15 @@ static void usage(FILE *out)
 		"                          JSON lines) sockets longer than DUR in STATE\n"
 		"      --netns PATH        count the sockets of this network namespace\n"
 		"                          (/run/netns/NAME, /proc/PID/ns/net; default ours)\n"
+		"      --by lport          a label lport on tcpfsm_sockets and\n"
+		"                          tcpfsm_state_duration_seconds: the local port for\n"
+		"                          ports with a listener, else \"ephemeral\"\n"
+		"      --max-series N      --by: at most N groups, the rest in \"other\"\n"
+		"                          (default %d, at most %d)\n"
 		"      --no-minisocks      no timer hooks: TIME_WAIT and half-open SYN_RECV\n"
 		"                          are counted only at reconciliation\n"
 		"  -v, --verbose           libbpf's messages\n"
-		"  -h, --help\n", DEFAULT_PORT);
+		"  -h, --help\n", DEFAULT_PORT, DEFAULT_MAX_SERIES, MAX_MAX_SERIES);
 }
 
 static int parse_stuck(struct serve *S, const char *arg)
@@ -749,6 +916,8 @@ int cmd_serve(int argc, char **argv)
 		{ "stuck", required_argument, NULL, 'S' },
 		{ "netns", required_argument, NULL, 'N' },
 		{ "no-minisocks", no_argument, NULL, 'M' },
+		{ "by", required_argument, NULL, 'B' },
+		{ "max-series", required_argument, NULL, 'X' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -765,6 +934,7 @@ int cmd_serve(int argc, char **argv)
 	memset(S, 0, sizeof(*S));
 	S->own_ns_fd = S->target_ns_fd = -1;
 	S->interval_ns = S->reconcile_ns = 15ull * 1000000000ull;
+	S->max_series = DEFAULT_MAX_SERIES;
 	for (i = 0; i < MAX_CLIENTS; i++)
 		S->clients[i].fd = -1;
 	while ((opt = cli_getopt("serve", argc, argv, ":l:i:vh", longopts)) != -1) {
@@ -797,6 +967,25 @@ int cmd_serve(int argc, char **argv)
 		case 'M':
 			bo.no_minisocks = true;
 			break;
+		case 'B':
+			if (!strcmp(optarg, "lport"))
+				S->by_lport = true;
+			else if (!strcmp(optarg, "cgroup") || !strcmp(optarg, "netns"))
+				return cli_usage_error("serve", "--by %s is not implemented yet "
+							"(lport is)", optarg);
+			else
+				return cli_usage_error("serve", "--by wants lport, not '%s'",
+						       optarg);
+			break;
+		case 'X': {
+			uint64_t v;
+
+			if (parse_u64(optarg, 1, MAX_MAX_SERIES, &v))
+				return cli_usage_error("serve", "--max-series wants 1..%d, not '%s'",
+						       MAX_MAX_SERIES, optarg);
+			S->max_series = v;
+			break;
+		}
 		case 'v':
 			cli_verbose = true;
 			break;
@@ -845,6 +1034,17 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 	bo.netns = S->netns;
+	bo.by_lport = S->by_lport;
+	bo.max_groups = S->max_series;
+	if (S->by_lport) {
+		S->ug = calloc(S->max_series + 2, sizeof(*S->ug));
+		if (!S->ug || u64map_init(&S->ugidx, 64, S->max_series + 2)) {
+			cli_error("out of memory");
+			goto out;
+		}
+		ug_get(S, TCPFSM_SERVE_GROUP_EPHEMERAL);
+		ug_get(S, TCPFSM_SERVE_GROUP_OTHER);
+	}
 	ret = serve_bpf_open(&S->bpf, &bo, err, sizeof(err), warn, sizeof(warn));
 	if (ret) {
 		cli_error("%s", err);
@@ -964,5 +1164,9 @@ out:
 	if (S->target_ns_fd >= 0)
 		close(S->target_ns_fd);
 	serve_bpf_close(S->bpf);
+	if (S->ug) {
+		u64map_free(&S->ugidx);
+		free(S->ug);
+	}
 	return status;
 }

@@ -19,6 +19,8 @@ struct serve_bpf {
 	bool minisocks;
 	unsigned int hz;
 	void *percpu;		/* one map value per possible CPU */
+	void *gpercpu;		/* --by: one group per possible CPU */
+	bool by_lport;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -149,6 +151,19 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		bpf_program__set_autoload(b->skel->progs.serve_timer_start, false);
 		bpf_program__set_autoload(b->skel->progs.serve_timer_cancel, false);
 	}
+	b->by_lport = o->by_lport;
+	b->skel->rodata->by_lport = o->by_lport;
+	if (o->by_lport) {
+		bpf_map__set_max_entries(b->skel->maps.groups, o->max_groups + 2);
+		b->gpercpu = calloc(b->ncpu, sizeof(struct tcpfsm_serve_group));
+		if (!b->gpercpu) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	} else {
+		bpf_map__set_max_entries(b->skel->maps.listen_ports, 1);
+	}
 	if (o->max_tw)
 		bpf_map__set_max_entries(b->skel->maps.tw_state, o->max_tw);
 	if (o->max_req)
@@ -160,6 +175,21 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 			 "for the verifier's log; needs BTF, CAP_BPF and "
 			 "CAP_PERFMON, Linux 5.11 or later)", strerror(-ret));
 		goto fail;
+	}
+	if (o->by_lport) {
+		/* ephemeral and other always exist: "other" takes the overflow */
+		uint32_t keys[2] = { TCPFSM_SERVE_GROUP_EPHEMERAL, TCPFSM_SERVE_GROUP_OTHER };
+		int k;
+
+		memset(b->gpercpu, 0, b->ncpu * sizeof(struct tcpfsm_serve_group));
+		for (k = 0; k < 2; k++)
+			if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.groups), &keys[k],
+						b->gpercpu, BPF_NOEXIST)) {
+				ret = -errno;
+				snprintf(err, errlen, "cannot make the group table: %s",
+					 strerror(-ret));
+				goto fail;
+			}
 	}
 	ret = serve_kern__attach(b->skel);
 	if (ret) {
@@ -180,6 +210,7 @@ void serve_bpf_close(struct serve_bpf *b)
 		return;
 	serve_kern__destroy(b->skel);
 	free(b->percpu);
+	free(b->gpercpu);
 	free(b);
 }
 
@@ -229,6 +260,48 @@ int serve_bpf_read(struct serve_bpf *b, struct serve_totals *t)
 {
 	return read_sum(b, bpf_map__fd(b->skel->maps.counters), 0, &t->c,
 			sizeof(t->c));
+}
+
+int serve_bpf_read_groups(struct serve_bpf *b, serve_group_cb cb, void *ctx)
+{
+	int fd = bpf_map__fd(b->skel->maps.groups), ret, cpu;
+	uint32_t key, next, *prev = NULL;
+	struct tcpfsm_serve_group sum;
+
+	if (!b->by_lport)
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, b->gpercpu))
+			continue;
+		memset(&sum, 0, sizeof(sum));
+		for (cpu = 0; cpu < b->ncpu; cpu++) {
+			const uint64_t *v = (const uint64_t *)((char *)b->gpercpu +
+							       cpu * sizeof(sum));
+			uint64_t *o = (uint64_t *)&sum;
+			size_t i;
+
+			for (i = 0; i < sizeof(sum) / 8; i++)
+				o[i] += v[i];
+		}
+		ret = cb(ctx, key, &sum);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int serve_bpf_add_listen_port(struct serve_bpf *b, uint16_t port)
+{
+	uint32_t key = port, one = 1;
+
+	if (!b->by_lport || !port)
+		return 0;
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.listen_ports), &key, &one,
+				BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
 }
 
 int serve_bpf_refresh(struct serve_bpf *b, const uint64_t stuck_ns[16],

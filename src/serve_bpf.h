@@ -18,6 +18,9 @@ struct serve_bpf_opts {
 	bool no_minisocks;	/* no timer hooks: no TIME_WAIT, no half-open */
 	uint32_t max_tw;	/* timewait map entries (0: 1M) */
 	uint32_t max_req;	/* request map entries (0: 256k) */
+	bool by_lport;		/* --by lport */
+	uint32_t max_groups;	/* --by: the series cap (ephemeral and other
+				   come on top) */
 };
 
 /* Everything the kernel side has added up, over every CPU. */
@@ -42,6 +45,13 @@ int serve_bpf_sk_map(const struct serve_bpf *b, uint32_t *id);
  */
 int serve_bpf_refresh(struct serve_bpf *b, const uint64_t stuck_ns[16],
 		      struct tcpfsm_serve_ages *ages);
+
+/* --by: a group's key, then its counters summed over CPUs. */
+typedef int (*serve_group_cb)(void *ctx, uint32_t key,
+			      const struct tcpfsm_serve_group *g);
+int serve_bpf_read_groups(struct serve_bpf *b, serve_group_cb cb, void *ctx);
+/* --by lport: mark port as listened on (also before serve started). */
+int serve_bpf_add_listen_port(struct serve_bpf *b, uint16_t port);
 
 /* Upper bound of finite histogram slot i, in seconds. */
 double serve_hist_le(unsigned int i);

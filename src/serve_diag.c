@@ -11,8 +11,8 @@
 #include <netinet/in.h>
 #include "serve_diag.h"
 
-int serve_diag_request(void *buf, size_t len, uint8_t family, int map_fd,
-		       uint32_t seq)
+int serve_diag_request(void *buf, size_t len, uint8_t family, uint32_t states,
+		       int map_fd, uint32_t seq)
 {
 	struct nlmsghdr *nlh = buf;
 	struct inet_diag_req_v2 *req;
@@ -31,7 +31,7 @@ int serve_diag_request(void *buf, size_t len, uint8_t family, int map_fd,
 	req = NLMSG_DATA(nlh);
 	req->sdiag_family = family;
 	req->sdiag_protocol = IPPROTO_TCP;
-	req->idiag_states = (1u << 13) - 1;
+	req->idiag_states = states;
 	if (map_fd >= 0) {
 		nest = (struct nlattr *)((char *)buf + NLMSG_ALIGN(nlh->nlmsg_len));
 		nest->nla_type = INET_DIAG_REQ_SK_BPF_STORAGES | NLA_F_NESTED;
@@ -152,8 +152,8 @@ int serve_diag_parse(const void *buf, size_t len, uint32_t map_id,
 	return 0;
 }
 
-static int dump_family(int fd, uint8_t family, int map_fd, uint32_t map_id,
-		       serve_diag_cb cb, void *ctx, uint32_t seq)
+static int dump_family(int fd, uint8_t family, uint32_t states, int map_fd,
+		       uint32_t map_id, serve_diag_cb cb, void *ctx, uint32_t seq)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	char req[128];
@@ -164,7 +164,7 @@ static int dump_family(int fd, uint8_t family, int map_fd, uint32_t map_id,
 
 	if (!buf)
 		return -ENOMEM;
-	len = serve_diag_request(req, sizeof(req), family, map_fd, seq);
+	len = serve_diag_request(req, sizeof(req), family, states, map_fd, seq);
 	if (len < 0)
 		goto out_len;
 	if (sendto(fd, req, len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -196,16 +196,17 @@ out_len:
 	return len;
 }
 
-int serve_diag_dump(int map_fd, uint32_t map_id, serve_diag_cb cb, void *ctx)
+int serve_diag_dump(uint32_t states, int map_fd, uint32_t map_id,
+		    serve_diag_cb cb, void *ctx)
 {
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	int ret;
 
 	if (fd < 0)
 		return -errno;
-	ret = dump_family(fd, AF_INET, map_fd, map_id, cb, ctx, 1);
+	ret = dump_family(fd, AF_INET, states, map_fd, map_id, cb, ctx, 1);
 	if (!ret)
-		ret = dump_family(fd, AF_INET6, map_fd, map_id, cb, ctx, 2);
+		ret = dump_family(fd, AF_INET6, states, map_fd, map_id, cb, ctx, 2);
 	close(fd);
 	return ret;
 }

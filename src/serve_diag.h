@@ -29,11 +29,11 @@ typedef int (*serve_diag_cb)(void *ctx, const struct serve_diag_sock *s);
 
 /*
  * One SOCK_DIAG_BY_FAMILY dump request for family (AF_INET or AF_INET6),
- * all states, asking for the storage of map_fd (< 0: none). Returns the
+ * the states in mask states (bit n = state n), asking for the storage of map_fd (< 0: none). Returns the
  * length or -ENOSPC.
  */
-int serve_diag_request(void *buf, size_t len, uint8_t family, int map_fd,
-		       uint32_t seq);
+int serve_diag_request(void *buf, size_t len, uint8_t family, uint32_t states,
+		       int map_fd, uint32_t seq);
 
 /*
  * Parse replies in buf; map_id picks our storage among those reported.
@@ -44,6 +44,7 @@ int serve_diag_parse(const void *buf, size_t len, uint32_t map_id,
 		     serve_diag_cb cb, void *ctx, bool *done);
 
 /* Dump both families of the caller's namespace. Returns 0 or -errno. */
-int serve_diag_dump(int map_fd, uint32_t map_id, serve_diag_cb cb, void *ctx);
+int serve_diag_dump(uint32_t states, int map_fd, uint32_t map_id,
+		    serve_diag_cb cb, void *ctx);
 
 #endif
