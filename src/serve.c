@@ -127,18 +127,23 @@ static double unix_now(void)
 
 /* ---- --by lport groups ---- */
 
-/* The group of key, made if new; past the cap, "other". */
-static struct ugroup *ug_get(struct serve *S, uint32_t key)
+/*
+ * The group of key, made if new; past the cap, "other". The kernel decides
+ * which groups fit (it makes them too): one found here first is made there
+ * as well, so that both count a socket in the same group.
+ */
+static struct ugroup *ug_get(struct serve *S, uint32_t key, bool in_kernel)
 {
 	uint64_t *idx = u64map_get(&S->ugidx, (uint64_t)key + 1);
 	struct ugroup *g;
 
 	if (idx)
 		return &S->ug[*idx - 1];
-	if (S->nug >= S->max_series + 2) {
+	if (S->nug >= S->max_series + 2 ||
+	    (!in_kernel && serve_bpf_add_group(S->bpf, key))) {
 		if (key == TCPFSM_SERVE_GROUP_OTHER)
 			return NULL;
-		return ug_get(S, TCPFSM_SERVE_GROUP_OTHER);
+		return ug_get(S, TCPFSM_SERVE_GROUP_OTHER, true);
 	}
 	if (u64map_put(&S->ugidx, (uint64_t)key + 1, S->nug + 1))
 		return NULL;
@@ -158,11 +163,11 @@ static uint32_t group_key(const struct serve *S, uint16_t sport)
 static int on_kernel_group(void *ctx, uint32_t key, const struct tcpfsm_serve_group *kgp)
 {
 	struct serve *S = ctx;
-	struct ugroup *g = ug_get(S, key);
+	struct ugroup *g = ug_get(S, key, true);
 	int i;
 
-	if (!g)
-		return 0;
+	if (!g || g->key != key)
+		return 0; /* cannot be: the kernel holds no more than we do */
 	g->in_kernel = true;
 	for (i = 0; i < 16; i++)
 		g->kg[i] = kgp->gauge[i];
@@ -196,7 +201,7 @@ static int on_diag(void *ctx, const struct serve_diag_sock *s)
 
 	a->count[st]++;
 	if (a->S->by_lport) {
-		struct ugroup *g = ug_get(a->S, group_key(a->S, s->sport));
+		struct ugroup *g = ug_get(a->S, group_key(a->S, s->sport), false);
 
 		if (g)
 			g->diagc[st]++;
@@ -1042,8 +1047,6 @@ int cmd_serve(int argc, char **argv)
 			cli_error("out of memory");
 			goto out;
 		}
-		ug_get(S, TCPFSM_SERVE_GROUP_EPHEMERAL);
-		ug_get(S, TCPFSM_SERVE_GROUP_OTHER);
 	}
 	ret = serve_bpf_open(&S->bpf, &bo, err, sizeof(err), warn, sizeof(warn));
 	if (ret) {
@@ -1052,6 +1055,11 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (*warn)
 		fprintf(stderr, "tcpfsm serve: warning: %s\n", warn);
+	if (S->by_lport) {
+		/* made in the kernel by the loader */
+		ug_get(S, TCPFSM_SERVE_GROUP_EPHEMERAL, true);
+		ug_get(S, TCPFSM_SERVE_GROUP_OTHER, true);
+	}
 	ret = reconcile(S);
 	if (ret) {
 		cli_error("sock_diag: %s", strerror(-ret));

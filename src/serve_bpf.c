@@ -292,6 +292,15 @@ int serve_bpf_read_groups(struct serve_bpf *b, serve_group_cb cb, void *ctx)
 	return errno == ENOENT ? 0 : -errno;
 }
 
+int serve_bpf_add_group(struct serve_bpf *b, uint32_t key)
+{
+	memset(b->gpercpu, 0, b->ncpu * sizeof(struct tcpfsm_serve_group));
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.groups), &key, b->gpercpu,
+				BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 int serve_bpf_add_listen_port(struct serve_bpf *b, uint16_t port)
 {
 	uint32_t key = port, one = 1;

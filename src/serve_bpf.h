@@ -50,6 +50,8 @@ int serve_bpf_refresh(struct serve_bpf *b, const uint64_t stuck_ns[16],
 typedef int (*serve_group_cb)(void *ctx, uint32_t key,
 			      const struct tcpfsm_serve_group *g);
 int serve_bpf_read_groups(struct serve_bpf *b, serve_group_cb cb, void *ctx);
+/* --by: make a group in the kernel (-E2BIG when the cap is reached). */
+int serve_bpf_add_group(struct serve_bpf *b, uint32_t key);
 /* --by lport: mark port as listened on (also before serve started). */
 int serve_bpf_add_listen_port(struct serve_bpf *b, uint16_t port);
 

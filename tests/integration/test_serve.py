@@ -409,3 +409,54 @@ def test_unit_capabilities_suffice(netns, tmp_path):
         rc = proc.wait(timeout=10)
         err.close()
     assert rc == 0
+
+
+def ss_by_lport(ns):
+    """{(state, lport label)}: count, grouped as serve --by lport groups."""
+    rows = [l.split() for l in ns.exec("ss", "-tanH").splitlines()]
+    listening = {r[3].rsplit(":", 1)[1] for r in rows if r[0] == "LISTEN"}
+    out = {}
+    for r in rows:
+        port = r[3].rsplit(":", 1)[1]
+        key = (SS_STATE[r[0]], port if port in listening else "ephemeral")
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def test_by_lport_matches_ss(serve, netns):
+    ns = netns()
+    traffic = Traffic(ns)
+    try:
+        # a listener older than serve, with sockets: found by reconciliation
+        traffic.do("closewait 7001 3")
+        srv = serve("--netns", f"/run/netns/{ns.name}", "--reconcile", "200ms",
+                    "--by", "lport", "--max-series", "3")
+        traffic.do("timewait 7002 4")
+        traffic.do("closewait 7003 2")
+        traffic.do("closewait 7004 1")   # the fourth port: over the cap
+        t0, _ = traffic.do("release 7003")
+        expect = ss_by_lport(ns)
+
+        def served():
+            m = parse_metrics(srv.metrics())
+            got = {}
+            for (name, labels), v in m.items():
+                if name == "tcpfsm_sockets" and v:
+                    d = dict(labels)
+                    got[(d["state"], d["lport"])] = int(v)
+            return got, m
+        # 7004 is beyond the cap of 3 ports: its sockets are in "other"
+        want = {}
+        for (state, port), n in expect.items():
+            key = (state, "other" if port == "7004" else port)
+            want[key] = want.get(key, 0) + n
+        got, m = wait_for(lambda: (lambda g: g if g[0] == want else None)(served()),
+                          timeout=15, interval=0.2, what=f"per-lport counts == ss {want}")
+        assert ss_by_lport(ns) == expect
+        assert ("close_wait", "7001") in want and ("time_wait", "7002") in want
+        assert m[("tcpfsm_series_dropped_total", frozenset())] > 0
+        cw = m[("tcpfsm_state_duration_seconds_count",
+                frozenset({("state", "close_wait"), ("lport", "7003")}))]
+        assert cw == 2
+    finally:
+        traffic.close()
