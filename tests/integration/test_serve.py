@@ -230,11 +230,15 @@ def compare_node_exporter(ns, prom, states):
             except RuntimeError:
                 return None
         m = wait_for(scrape, timeout=15, interval=0.1, what="node_exporter")
-        ours = {m_["state"]: v for m_, _, v in prom.query("sum by (state) (tcpfsm_sockets)")}
-        for st in states:
-            theirs = m[("node_tcp_connection_states", frozenset({("state", st)}))]
-            # node_exporter's own listener counts in its listen
-            assert theirs - (st == "listen") == ours[st], (st, theirs, ours[st])
+        theirs = {st: m[("node_tcp_connection_states", frozenset({("state", st)}))]
+                  for st in states}
+
+        def same():
+            ours = {m_["state"]: v for m_, _, v in
+                    prom.query("sum by (state) (tcpfsm_sockets)")}
+            return all(ours[st] == theirs[st] for st in states)
+        # (a scrape after node_exporter's own listener came)
+        wait_for(same, timeout=10, interval=0.2, what=f"tcpfsm == node_exporter {theirs}")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
