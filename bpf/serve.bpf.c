@@ -61,6 +61,20 @@ struct {
 	__type(value, struct tcpfsm_serve_mini);
 } tw_state SEC(".maps");
 
+/*
+ * The timewait entries serve_refresh must look at: orphaned FIN_WAIT2 ones
+ * (which may turn TIME_WAIT unseen) and those cancelled early (to be
+ * ended). Few, so a scrape never walks every TIME_WAIT socket: their ages
+ * come from sock_diag's timers at reconciliation.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u64);
+	__type(value, __u8);
+} tw_watch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -366,6 +380,14 @@ static __always_inline void late_time_wait(struct tcpfsm_serve_counters *c,
 	e->since_ns = since;
 }
 
+static __always_inline void watch(struct tcpfsm_serve_counters *c, __u64 key)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&tw_watch, &key, &one, BPF_ANY))
+		c->lost[TCPFSM_SLOST_TW_FULL]++;
+}
+
 static __always_inline int tw_event(struct timer_list *timer, bool start)
 {
 	struct inet_timewait_sock *tw = (void *)timer -
@@ -374,6 +396,7 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	struct tcpfsm_serve_mini *e;
 	__u64 key = (__u64)tw, now;
 	__u32 group = 0;
+	bool watched;
 	__u8 state;
 
 	if (filt_netns &&
@@ -395,6 +418,8 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		err = bpf_map_update_elem(&tw_state, &key, &n, BPF_NOEXIST);
 		if (!err) {
 			gadd(c, group, state, 1);
+			if (state == TCPFSM_ST_FIN_WAIT2)
+				watch(c, key);
 			return 0;
 		}
 		e = err == -17 /* EEXIST */ ? bpf_map_lookup_elem(&tw_state, &key) : NULL;
@@ -402,6 +427,7 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 			c->lost[TCPFSM_SLOST_TW_FULL]++;
 			return 0;
 		}
+		watched = e->mark || e->state == TCPFSM_ST_FIN_WAIT2;
 		if (e->mark) {
 			/* rescheduled (cancel, then start): still there */
 			e->mark = 0;
@@ -415,6 +441,8 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 			e->state = state;
 			e->since_ns = now;
 		}
+		if (watched && e->state != TCPFSM_ST_FIN_WAIT2)
+			bpf_map_delete_elem(&tw_watch, &key);
 		return 0;
 	}
 	e = bpf_map_lookup_elem(&tw_state, &key);
@@ -426,6 +454,7 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	}
 	if (e->mark)
 		return 0;
+	watched = e->state == TCPFSM_ST_FIN_WAIT2;
 	if (e->state == TCPFSM_ST_FIN_WAIT2 && state == TCPFSM_ST_TIME_WAIT)
 		late_time_wait(c, e, timer, now);
 	gadd(c, e->group, e->state, -1);
@@ -433,8 +462,12 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		c->tw_ends[TCPFSM_TW_END_EXPIRED]++;
 		sobserve(c, e->group, e->state, now - e->since_ns);
 		bpf_map_delete_elem(&tw_state, &key);
+		if (watched)
+			bpf_map_delete_elem(&tw_watch, &key);
 		return 0;
 	}
+	if (!watched)
+		watch(c, key);
 	/*
 	 * Removed early (reuse, RST, kill), or rescheduled: a timer_start
 	 * follows at once then. serve_refresh ends it after grace_ns.
@@ -570,25 +603,37 @@ static __always_inline void account(__u8 state, __u64 since, __u64 now)
 		mini_ages.stuck[s]++;
 }
 
-/* Timewait minisockets: bring them up to date, end those removed. */
-static long refresh_tw(struct bpf_map *map, __u64 *key,
-		       struct tcpfsm_serve_mini *e, struct refresh_ctx *rc)
+/* Watched timewait minisockets: bring them up to date, end those removed. */
+static long refresh_tw(struct bpf_map *map, __u64 *key, __u8 *v,
+		       struct refresh_ctx *rc)
 {
 	struct inet_timewait_sock *tw = (void *)*key;
 	struct tcpfsm_serve_counters *c = rc->c;
+	struct tcpfsm_serve_mini *e = bpf_map_lookup_elem(&tw_state, key);
 
+	if (!e) {
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
 	if (e->mark) {
 		/* its memory may be another's by now: not read */
 		if (rc->now - e->mark_ns >= grace_ns) {
 			c->tw_ends[TCPFSM_TW_END_EARLY]++;
 			sobserve(c, e->group, e->state, e->mark_ns - e->since_ns);
+			bpf_map_delete_elem(&tw_state, key);
 			bpf_map_delete_elem(map, key);
 		}
 		return 0;
 	}
-	if (e->state == TCPFSM_ST_FIN_WAIT2 &&
-	    (BPF_CORE_READ(tw, tw_substate) & 15) == TCPFSM_ST_TIME_WAIT)
+	if (e->state != TCPFSM_ST_FIN_WAIT2) {
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
+	if ((BPF_CORE_READ(tw, tw_substate) & 15) == TCPFSM_ST_TIME_WAIT) {
 		late_time_wait(c, e, &tw->tw_timer, rc->now);
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
 	account(e->state, e->since_ns, rc->now);
 	return 0;
 }
@@ -627,7 +672,7 @@ int serve_refresh(void *ctx)
 		return 0;
 	__builtin_memset(&mini_ages, 0, sizeof(mini_ages));
 	if (tw_timer_fn)
-		bpf_for_each_map_elem(&tw_state, refresh_tw, &rc, 0);
+		bpf_for_each_map_elem(&tw_watch, refresh_tw, &rc, 0);
 	if (req_timer_fn)
 		bpf_for_each_map_elem(&req_state, refresh_req, &rc, 0);
 	return 0;

@@ -206,7 +206,22 @@ static int on_diag(void *ctx, const struct serve_diag_sock *s)
 		if (g)
 			g->diagc[st]++;
 	}
-	/* timewait and request socks have no storage: their map knows them */
+	/*
+	 * A TIME_WAIT socket's age is its timer's: TCP_TIMEWAIT_LEN less the
+	 * time left (from its FIN, however it became TIME_WAIT).
+	 */
+	if (st == TCPFSM_ST_TIME_WAIT && s->timer == 3) {
+		uint64_t left = (uint64_t)s->expires_ms * 1000000ull, age, since;
+
+		age = left < TCPFSM_TIMEWAIT_LEN_NS ? TCPFSM_TIMEWAIT_LEN_NS - left : 0;
+		since = a->now - age;
+		if (!a->oldest[st] || since < a->oldest[st])
+			a->oldest[st] = since;
+		if (a->S->stuck_ns[st] && age >= a->S->stuck_ns[st])
+			a->stuck[st]++;
+		return 0;
+	}
+	/* other minisockets have no storage: their maps know them */
 	if (st == TCPFSM_ST_TIME_WAIT || !s->inode)
 		return 0;
 	if (!s->has_storage || s->value.state != st || !s->value.since_ns) {

@@ -164,8 +164,10 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 	} else {
 		bpf_map__set_max_entries(b->skel->maps.listen_ports, 1);
 	}
-	if (o->max_tw)
+	if (o->max_tw) {
 		bpf_map__set_max_entries(b->skel->maps.tw_state, o->max_tw);
+		bpf_map__set_max_entries(b->skel->maps.tw_watch, o->max_tw);
+	}
 	if (o->max_req)
 		bpf_map__set_max_entries(b->skel->maps.req_state, o->max_req);
 	ret = serve_kern__load(b->skel);
