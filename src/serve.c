@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -63,13 +64,23 @@ struct client {
 
 struct serve {
 	struct serve_bpf *bpf;
+	/*
+	 * Reconciliation runs in a thread of its own (a dump of a million
+	 * sockets takes seconds): lock guards what it writes and render
+	 * reads, and the refresh program's results.
+	 */
+	pthread_mutex_t lock;
+	pthread_mutex_t tlock;	/* with tcond: the thread's sleep */
+	pthread_cond_t tcond;
+	pthread_t thread;
+	bool thread_started, stopping;
 	uint32_t netns;		/* the namespace counted */
 	int own_ns_fd, target_ns_fd; /* -1 when counting our own */
 	uint64_t stuck_ns[16];
 	bool has_stuck;
 
 	/* reconciliation */
-	uint64_t reconcile_ns, next_reconcile;
+	uint64_t reconcile_ns;
 	bool baselined;
 	int64_t offset[16];	/* sock_diag minus the kernel's count */
 	int64_t last_diff[16];
@@ -279,15 +290,20 @@ static int reconcile(struct serve *S)
 	int64_t k1[16], k2[16];
 	uint32_t map_id = 0;
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
-	int map_fd, ret, i;
+	int map_fd, ret = 0, i;
 
 	/* minisockets first: requests that ended unseen leave the gauge */
+	pthread_mutex_lock(&S->lock);
 	serve_bpf_refresh(S->bpf, S->stuck_ns, &ages);
+	/* --by: the groups are walked during the dump, under the lock */
+	if (!S->by_lport)
+		pthread_mutex_unlock(&S->lock);
 	map_fd = serve_bpf_sk_map(S->bpf, &map_id);
 	if (S->target_ns_fd >= 0 && setns(S->target_ns_fd, CLONE_NEWNET))
-		return -errno;
+		ret = -errno;
 	/* --by lport: the listeners first, so that each socket finds its group */
-	ret = S->by_lport ? serve_diag_dump(1u << TCPFSM_ST_LISTEN, -1, 0, on_listener, S) : 0;
+	if (!ret && S->by_lport)
+		ret = serve_diag_dump(1u << TCPFSM_ST_LISTEN, -1, 0, on_listener, S);
 	kernel_gauges(S, k1);
 	if (S->by_lport) {
 		size_t g;
@@ -304,8 +320,11 @@ static int reconcile(struct serve *S)
 	if (S->target_ns_fd >= 0 && setns(S->own_ns_fd, CLONE_NEWNET) && !ret)
 		ret = -errno;
 	kernel_gauges(S, k2);
+	if (!S->by_lport)
+		pthread_mutex_lock(&S->lock);
 	if (ret) {
 		S->reconcile_errors++;
+		pthread_mutex_unlock(&S->lock);
 		return ret;
 	}
 	for (i = 0; i < 16; i++) {
@@ -331,7 +350,61 @@ static int reconcile(struct serve *S)
 	S->reconciliations++;
 	S->reconcile_unix = unix_now();
 	S->reconcile_secs = (clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	pthread_mutex_unlock(&S->lock);
 	return 0;
+}
+
+static void *reconcile_thread(void *arg)
+{
+	struct serve *S = arg;
+	int ret;
+
+	pthread_mutex_lock(&S->tlock);
+	while (!S->stopping) {
+		uint64_t at = clock_ns(CLOCK_MONOTONIC) + S->reconcile_ns;
+		struct timespec ts = { at / 1000000000ull, at % 1000000000ull };
+
+		pthread_cond_timedwait(&S->tcond, &S->tlock, &ts);
+		if (S->stopping)
+			break;
+		pthread_mutex_unlock(&S->tlock);
+		ret = reconcile(S);
+		if (ret)
+			cli_error("sock_diag: %s", strerror(-ret));
+		pthread_mutex_lock(&S->tlock);
+	}
+	pthread_mutex_unlock(&S->tlock);
+	return NULL;
+}
+
+static int start_reconciler(struct serve *S)
+{
+	pthread_condattr_t ca;
+	int ret;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	ret = pthread_cond_init(&S->tcond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (ret)
+		return -ret;
+	ret = pthread_create(&S->thread, NULL, reconcile_thread, S);
+	if (ret)
+		return -ret;
+	S->thread_started = true;
+	return 0;
+}
+
+static void stop_reconciler(struct serve *S)
+{
+	if (!S->thread_started)
+		return;
+	pthread_mutex_lock(&S->tlock);
+	S->stopping = true;
+	pthread_cond_signal(&S->tcond);
+	pthread_mutex_unlock(&S->tlock);
+	pthread_join(S->thread, NULL);
+	S->thread_started = false;
 }
 
 /* --stuck: one JSON line on stderr when a state's stuck count changes. */
@@ -428,10 +501,12 @@ static int render(struct serve *S, struct prom *p, bool process)
 
 	if (!t)
 		return -ENOMEM;
+	pthread_mutex_lock(&S->lock);
 	ret = serve_bpf_refresh(S->bpf, S->stuck_ns, &ages);
 	if (!ret)
 		ret = serve_bpf_read(S->bpf, t);
 	if (ret) {
+		pthread_mutex_unlock(&S->lock);
 		free(t);
 		return ret;
 	}
@@ -636,6 +711,7 @@ static int render(struct serve *S, struct prom *p, bool process)
 		 TCPFSM_VERSION, libbpf_version_string(),
 		 serve_bpf_has_minisocks(S->bpf) ? "yes" : "no", S->netns);
 	prom_sample_u64(p, "tcpfsm_build_info", "", lb, 1);
+	pthread_mutex_unlock(&S->lock);
 	if (process)
 		process_metrics(p);
 	prom_end(p);
@@ -952,6 +1028,8 @@ int cmd_serve(int argc, char **argv)
 	int lfd = -1, opt, ret, i, status = EXIT_FAIL;
 
 	memset(S, 0, sizeof(*S));
+	pthread_mutex_init(&S->lock, NULL);
+	pthread_mutex_init(&S->tlock, NULL);
 	S->own_ns_fd = S->target_ns_fd = -1;
 	S->interval_ns = S->reconcile_ns = 15ull * 1000000000ull;
 	S->max_series = DEFAULT_MAX_SERIES;
@@ -1093,7 +1171,11 @@ int cmd_serve(int argc, char **argv)
 	fprintf(stderr, "tcpfsm serve: serving http://%s/metrics (netns %u)\n", shown,
 		S->netns);
 	fflush(stderr);
-	S->next_reconcile = clock_ns(CLOCK_MONOTONIC) + S->reconcile_ns;
+	ret = start_reconciler(S);
+	if (ret) {
+		cli_error("cannot start the reconciliation thread: %s", strerror(-ret));
+		goto out;
+	}
 	S->next_textfile = clock_ns(CLOCK_MONOTONIC);
 
 	while (!cli_stop) {
@@ -1111,13 +1193,7 @@ int cmd_serve(int argc, char **argv)
 			}
 			S->next_textfile = now + S->interval_ns;
 		}
-		if (now >= S->next_reconcile) {
-			ret = reconcile(S);
-			if (ret)
-				cli_error("sock_diag: %s", strerror(-ret));
-			S->next_reconcile = now + S->reconcile_ns;
-		}
-		wake = S->next_reconcile;
+		wake = now + 1000000000ull;
 		if (S->textfile && S->next_textfile < wake)
 			wake = S->next_textfile;
 		for (i = 0; i < MAX_CLIENTS; i++) {
@@ -1177,6 +1253,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	status = EXIT_OK;
 out:
+	stop_reconciler(S);
 	for (i = 0; i < MAX_CLIENTS; i++)
 		if (S->clients[i].fd >= 0)
 			client_close(&S->clients[i]);

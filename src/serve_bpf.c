@@ -18,7 +18,6 @@ struct serve_bpf {
 	int ncpu;
 	bool minisocks;
 	unsigned int hz;
-	void *percpu;		/* one map value per possible CPU */
 	void *gpercpu;		/* --by: one group per possible CPU */
 	bool by_lport;
 };
@@ -103,7 +102,6 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 {
 	struct serve_bpf *b = calloc(1, sizeof(*b));
 	uint64_t tw_fn = 0, req_fn = 0;
-	size_t vsz;
 	int ret;
 
 	*warn = '\0';
@@ -116,13 +114,6 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 	if (b->ncpu <= 0) {
 		ret = b->ncpu ? b->ncpu : -EINVAL;
 		snprintf(err, errlen, "cannot count the CPUs: %s", strerror(-ret));
-		goto fail;
-	}
-	vsz = sizeof(struct tcpfsm_serve_counters);
-	b->percpu = calloc(b->ncpu, (vsz + 7) & ~7ul);
-	if (!b->percpu) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	b->skel = serve_kern__open();
@@ -211,7 +202,6 @@ void serve_bpf_close(struct serve_bpf *b)
 	if (!b)
 		return;
 	serve_kern__destroy(b->skel);
-	free(b->percpu);
 	free(b->gpercpu);
 	free(b);
 }
@@ -244,17 +234,23 @@ static int read_sum(struct serve_bpf *b, int fd, uint32_t key, void *out,
 {
 	size_t stride = (size + 7) & ~7ul, words = size / 8, i;
 	uint64_t *sum = out;
+	char *buf = malloc(stride * b->ncpu); /* callers run in two threads */
 	int cpu;
 
-	if (bpf_map_lookup_elem(fd, &key, b->percpu))
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, buf)) {
+		free(buf);
 		return -errno;
+	}
 	memset(out, 0, size);
 	for (cpu = 0; cpu < b->ncpu; cpu++) {
-		const uint64_t *v = (const uint64_t *)((char *)b->percpu + cpu * stride);
+		const uint64_t *v = (const uint64_t *)(buf + cpu * stride);
 
 		for (i = 0; i < words; i++)
 			sum[i] += v[i]; /* the signed gauges add up as well */
 	}
+	free(buf);
 	return 0;
 }
 
