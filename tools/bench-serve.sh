@@ -46,7 +46,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$((20000 + $$ % 20000))
+# a free port on loopback for serve, picked per run
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 # one run: mode, round -> appends "mode round rate extra" to $tmp/results
 one() {
@@ -61,6 +64,7 @@ one() {
 		"$tcpfsm" trace --lport 1 > /dev/null 2> "$tmp/err" &
 		pid=$! ;;
 	serve)
+		port=$(free_port)
 		"$tcpfsm" serve --netns /run/netns/$ns --listen 127.0.0.1:$port \
 			> /dev/null 2> "$tmp/err" &
 		pid=$! ;;
