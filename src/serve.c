@@ -962,6 +962,9 @@ static void usage(FILE *out)
 		"                          ports with a listener, else \"ephemeral\"\n"
 		"      --max-series N      --by: at most N groups, the rest in \"other\"\n"
 		"                          (default %d, at most %d)\n"
+		"      --max-time-wait N   timewait minisockets kept (default 262144, about\n"
+		"                          80 bytes of kernel memory each); more are counted\n"
+		"                          only at reconciliation and in tcpfsm_events_lost_total\n"
 		"      --no-minisocks      no timer hooks: TIME_WAIT and half-open SYN_RECV\n"
 		"                          are counted only at reconciliation\n"
 		"  -v, --verbose           libbpf's messages\n"
@@ -1014,6 +1017,7 @@ int cmd_serve(int argc, char **argv)
 		{ "no-minisocks", no_argument, NULL, 'M' },
 		{ "by", required_argument, NULL, 'B' },
 		{ "max-series", required_argument, NULL, 'X' },
+		{ "max-time-wait", required_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -1075,6 +1079,15 @@ int cmd_serve(int argc, char **argv)
 				return cli_usage_error("serve", "--by wants lport, not '%s'",
 						       optarg);
 			break;
+		case 'W': {
+			uint64_t v;
+
+			if (parse_u64(optarg, 1024, 1u << 26, &v))
+				return cli_usage_error("serve", "--max-time-wait wants 1024..%u, "
+							"not '%s'", 1u << 26, optarg);
+			bo.max_tw = v;
+			break;
+		}
 		case 'X': {
 			uint64_t v;
 

@@ -16,7 +16,7 @@ struct serve_bpf;
 struct serve_bpf_opts {
 	uint32_t netns;		/* count this namespace's sockets; 0: all */
 	bool no_minisocks;	/* no timer hooks: no TIME_WAIT, no half-open */
-	uint32_t max_tw;	/* timewait map entries (0: 1M) */
+	uint32_t max_tw;	/* timewait map entries (0: 256k) */
 	uint32_t max_req;	/* request map entries (0: 256k) */
 	bool by_lport;		/* --by lport */
 	uint32_t max_groups;	/* --by: the series cap (ephemeral and other

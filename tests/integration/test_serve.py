@@ -265,10 +265,17 @@ def test_prometheus_scrapes_serve(serve, netns):
         assert expect["syn_recv"] == K and expect["listen"] == 3
 
         # every state Prometheus has equals ss (nothing changes meanwhile)
+        last = {}
+
         def counts_match():
             got = {m["state"]: v for m, _, v in prom.query("sum by (state) (tcpfsm_sockets)")}
+            last["got"] = got
             return got if got == {k: float(v) for k, v in expect.items()} else None
-        wait_for(counts_match, timeout=20, interval=0.2, what=f"tcpfsm_sockets == ss {expect}")
+        try:
+            wait_for(counts_match, timeout=30, interval=0.2, what="tcpfsm_sockets == ss")
+        except AssertionError:
+            raise AssertionError(f"tcpfsm_sockets {last.get('got')} != ss {expect}; "
+                                 f"now ss {ss_counts(ns)}; serve: {srv.stderr()}")
         assert ss_counts(ns) == expect
         compare_node_exporter(ns, prom, ("close_wait", "syn_recv", "listen"))
 
