@@ -27,7 +27,8 @@ const volatile __u32 filt_netns = 0;	/* 0: every namespace */
 const volatile __u64 tw_timer_fn = 0;	/* &tw_timer_handler */
 const volatile __u64 req_timer_fn = 0;	/* &reqsk_timer_handler */
 const volatile __u32 hz = 0;		/* CONFIG_HZ; 0: unknown */
-const volatile bool by_lport = false;	/* --by lport */
+/* --by: TCPFSM_SERVE_BY_* */
+const volatile __u8 by_mode = 0;
 
 /*
  * serve_refresh's inputs (set by user space before each run) and outputs:
@@ -129,12 +130,17 @@ static __always_inline void observe(struct tcpfsm_serve_counters *c, __u32 idx,
 	c->hist[idx].sum_ns += ns;
 }
 
-/* The group of a local port: itself if something listens on it. */
-static __always_inline __u32 group_of(__u16 sport)
+/*
+ * The group of a socket: --by netns, its namespace; --by lport, its local
+ * port if something listens on it, else ephemeral.
+ */
+static __always_inline __u32 group_of(__u16 sport, __u32 netns)
 {
 	__u32 p = sport;
 
-	if (!by_lport)
+	if (by_mode == TCPFSM_SERVE_BY_NETNS)
+		return netns;
+	if (by_mode != TCPFSM_SERVE_BY_LPORT)
 		return 0;
 	if (sport && bpf_map_lookup_elem(&listen_ports, &p))
 		return p;
@@ -174,7 +180,7 @@ static __always_inline void gadd(struct tcpfsm_serve_counters *c, __u32 group,
 	if (state == TCPFSM_ST_CLOSE || state < 0 || state >= 16)
 		return;
 	c->gauge[state] += delta;
-	if (by_lport && (g = grp(c, group)))
+	if (by_mode && (g = grp(c, group)))
 		g->gauge[state] += delta;
 }
 
@@ -188,7 +194,7 @@ static __always_inline void sobserve(struct tcpfsm_serve_counters *c,
 	if (state < 0 || state >= 16)
 		return;
 	observe(c, TCPFSM_SERVE_H_STATE(state), ns);
-	if (!by_lport || !(g = grp(c, group)))
+	if (!by_mode || !(g = grp(c, group)))
 		return;
 	s = tcpfsm_serve_hist_slot(ns);
 	if (s < TCPFSM_SERVE_HIST_SLOTS)
@@ -237,18 +243,18 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 	st = bpf_sk_storage_get(&sk_state, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		c->lost[TCPFSM_SLOST_STORAGE]++;
-	if (by_lport) {
+	if (by_mode) {
 		__u32 port = sk->__sk_common.skc_num, one = 1;
 
 		/*
 		 * A listener makes its port a group, which stays one when it
 		 * closes (its connections may outlive it; the cap bounds them).
 		 */
-		if (newstate == TCPFSM_ST_LISTEN && port)
+		if (by_mode == TCPFSM_SERVE_BY_LPORT && newstate == TCPFSM_ST_LISTEN && port)
 			bpf_map_update_elem(&listen_ports, &port, &one, BPF_NOEXIST);
 		/* the child's port is not set yet at its birth on 6.1: judged
 		 * again at each change */
-		group = group_of(port);
+		group = group_of(port, sk->__sk_common.skc_net.net->ns.inum);
 	}
 	gold = st && st->since_ns ? st->group : group;
 
@@ -409,8 +415,9 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		return 0;
 	now = bpf_ktime_get_ns();
 	state = BPF_CORE_READ(tw, tw_substate) & 15;
-	if (by_lport)
-		group = group_of(BPF_CORE_READ(tw, __tw_common.skc_num));
+	if (by_mode)
+		group = group_of(BPF_CORE_READ(tw, __tw_common.skc_num),
+				 BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum));
 	if (start) {
 		struct tcpfsm_serve_mini n = { .since_ns = now, .state = state,
 					       .group = group };
@@ -511,7 +518,7 @@ static __always_inline int req_event(struct timer_list *timer, bool start)
 	if (start) {
 		struct tcpfsm_serve_mini n = { .since_ns = now,
 					       .state = TCPFSM_ST_SYN_RECV,
-					       .group = group_of(k.sport) };
+					       .group = group_of(k.sport, k.netns) };
 
 		if (e && e->mark != TCPFSM_MINI_CANCELLED) {
 			e->mark = 0; /* re-armed after a SYN-ACK timeout */
@@ -534,7 +541,7 @@ static __always_inline int req_event(struct timer_list *timer, bool start)
 		return 0;
 	}
 	/* removed: the handshake completed (the child joins it), or not */
-	gadd(c, e ? e->group : group_of(k.sport), TCPFSM_ST_SYN_RECV, -1);
+	gadd(c, e ? e->group : group_of(k.sport, k.netns), TCPFSM_ST_SYN_RECV, -1);
 	if (e) {
 		e->mark = TCPFSM_MINI_CANCELLED;
 		e->mark_ns = now;

@@ -271,12 +271,18 @@ _Static_assert(sizeof(struct tcpfsm_serve_reqkey) == 40, "reqkey layout");
 _Static_assert(sizeof(struct tcpfsm_serve_mini) == 24, "mini layout");
 
 /*
- * --by lport: per group, the state gauges and durations. A group is a local
- * port with a listener, TCPFSM_SERVE_GROUP_EPHEMERAL for the rest, or
+ * --by: per group, the state gauges and durations. A group is a network
+ * namespace's inode (--by netns), or a local port with a listener and
+ * TCPFSM_SERVE_GROUP_EPHEMERAL for the rest (--by lport); or
  * TCPFSM_SERVE_GROUP_OTHER once the group table is full.
  */
 #define TCPFSM_SERVE_GROUP_EPHEMERAL 0
-#define TCPFSM_SERVE_GROUP_OTHER 0x10000
+#define TCPFSM_SERVE_GROUP_OTHER 0x10000	/* no netns inode is this small */
+
+/* What --by groups by. */
+#define TCPFSM_SERVE_BY_NONE 0
+#define TCPFSM_SERVE_BY_LPORT 1
+#define TCPFSM_SERVE_BY_NETNS 2
 
 struct tcpfsm_serve_group {
 	__s64 gauge[16];

@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "http.h"
+#include "netns.h"
 #include "prom.h"
 #include "serve_bpf.h"
 #include "serve_diag.h"
@@ -37,6 +38,7 @@
 #define MAX_CLIENTS 4
 #define CLIENT_TIMEOUT_NS (5ull * 1000000000ull)
 #define DEFAULT_PORT 9466
+#define DIAG_ALL_STATES ((1u << 13) - 1)
 #define DEFAULT_MAX_SERIES 50
 #define MAX_MAX_SERIES 1000
 
@@ -89,6 +91,7 @@ struct serve {
 	uint64_t oldest_full[16]; /* since_ns of the oldest full socket */
 	uint64_t stuck_full[16];
 	uint64_t reconciliations, reconcile_errors;
+	unsigned int netns_failed;	/* --by netns: not dumped at the last one */
 	double reconcile_unix, reconcile_secs;
 	uint64_t last_stuck[16]; /* as last reported on stderr */
 
@@ -97,8 +100,8 @@ struct serve {
 	uint64_t interval_ns, next_textfile;
 	uint64_t textfile_errors;
 
-	/* --by lport */
-	bool by_lport;
+	/* --by */
+	int by;				/* TCPFSM_SERVE_BY_* */
 	uint32_t max_series;
 	uint8_t listened[65536 / 8];	/* ports that have had a listener */
 	struct ugroup *ug;
@@ -201,8 +204,11 @@ static int on_listener(void *ctx, const struct serve_diag_sock *s)
 
 struct diag_acc {
 	struct serve *S;
+	uint32_t ns_inode;	/* of the namespace being dumped */
 	uint64_t now;
 	uint64_t count[16], untracked[16], oldest[16], stuck[16];
+	int map_fd;
+	uint32_t map_id;
 };
 
 static int on_diag(void *ctx, const struct serve_diag_sock *s)
@@ -211,8 +217,10 @@ static int on_diag(void *ctx, const struct serve_diag_sock *s)
 	unsigned int st = s->state & 15;
 
 	a->count[st]++;
-	if (a->S->by_lport) {
-		struct ugroup *g = ug_get(a->S, group_key(a->S, s->sport), false);
+	if (a->S->by) {
+		uint32_t key = a->S->by == TCPFSM_SERVE_BY_NETNS ? a->ns_inode :
+								    group_key(a->S, s->sport);
+		struct ugroup *g = ug_get(a->S, key, false);
 
 		if (g)
 			g->diagc[st]++;
@@ -247,6 +255,21 @@ static int on_diag(void *ctx, const struct serve_diag_sock *s)
 	return 0;
 }
 
+/* --by netns: one more namespace, from netns_walk */
+static int dump_other_ns(void *ctx, uint32_t inode, int fd)
+{
+	struct diag_acc *a = ctx;
+	int ret;
+
+	if (setns(fd, CLONE_NEWNET))
+		return -errno;
+	a->ns_inode = inode;
+	ret = serve_diag_dump(DIAG_ALL_STATES, a->map_fd, a->map_id, on_diag, a);
+	if (setns(a->S->own_ns_fd, CLONE_NEWNET))
+		return NETNS_WALK_STOP; /* cannot be back: stop here */
+	return ret;
+}
+
 static void kernel_gauges(struct serve *S, int64_t g[16])
 {
 	struct serve_totals *t = calloc(1, sizeof(*t));
@@ -260,8 +283,6 @@ static void kernel_gauges(struct serve *S, int64_t g[16])
 			g[i] = t->c.gauge[i];
 	free(t);
 }
-
-#define DIAG_ALL_STATES ((1u << 13) - 1)
 
 /*
  * How far sock_diag's count d is from the kernel's (k1 before the dump, k2
@@ -296,16 +317,16 @@ static int reconcile(struct serve *S)
 	pthread_mutex_lock(&S->lock);
 	serve_bpf_refresh(S->bpf, S->stuck_ns, &ages);
 	/* --by: the groups are walked during the dump, under the lock */
-	if (!S->by_lport)
+	if (!S->by)
 		pthread_mutex_unlock(&S->lock);
 	map_fd = serve_bpf_sk_map(S->bpf, &map_id);
 	if (S->target_ns_fd >= 0 && setns(S->target_ns_fd, CLONE_NEWNET))
 		ret = -errno;
 	/* --by lport: the listeners first, so that each socket finds its group */
-	if (!ret && S->by_lport)
+	if (!ret && S->by == TCPFSM_SERVE_BY_LPORT)
 		ret = serve_diag_dump(1u << TCPFSM_ST_LISTEN, -1, 0, on_listener, S);
 	kernel_gauges(S, k1);
-	if (S->by_lport) {
+	if (S->by) {
 		size_t g;
 
 		serve_bpf_read_groups(S->bpf, on_kernel_group, S);
@@ -315,12 +336,25 @@ static int reconcile(struct serve *S)
 		}
 	}
 	a.now = clock_ns(CLOCK_MONOTONIC);
+	a.ns_inode = S->netns;
+	a.map_fd = map_fd;
+	a.map_id = map_id;
 	if (!ret)
 		ret = serve_diag_dump(DIAG_ALL_STATES, map_fd, map_id, on_diag, &a);
+	/* --by netns: every namespace (setns: CAP_SYS_ADMIN) */
+	if (!ret && S->by == TCPFSM_SERVE_BY_NETNS) {
+		struct netns_walk_stats ws;
+
+		ret = netns_walk("/proc", "/run/netns", "/proc/thread-self/ns/net", 0,
+				 dump_other_ns, &a, &ws);
+		if (ret > 0)
+			ret = 0;
+		S->netns_failed = ws.failed;
+	}
 	if (S->target_ns_fd >= 0 && setns(S->own_ns_fd, CLONE_NEWNET) && !ret)
 		ret = -errno;
 	kernel_gauges(S, k2);
-	if (!S->by_lport)
+	if (!S->by)
 		pthread_mutex_lock(&S->lock);
 	if (ret) {
 		S->reconcile_errors++;
@@ -335,7 +369,7 @@ static int reconcile(struct serve *S)
 		S->oldest_full[i] = a.oldest[i];
 		S->stuck_full[i] = a.stuck[i];
 	}
-	if (S->by_lport) {
+	if (S->by) {
 		size_t g;
 		int64_t unused;
 
@@ -439,18 +473,21 @@ static void report_stuck(struct serve *S, const struct tcpfsm_serve_ages *ages,
 
 /* ---- exposition ---- */
 
-/* state="...",lport="..." */
-static void group_labels(char *lb, size_t len, int state, uint32_t key)
+/* state="...",lport="..." (or netns="...") */
+static void group_labels(const struct serve *S, char *lb, size_t len, int state,
+			 uint32_t key)
 {
-	char port[16];
+	bool netns = S->by == TCPFSM_SERVE_BY_NETNS;
+	char v[16];
 
-	if (key == TCPFSM_SERVE_GROUP_EPHEMERAL)
-		strcpy(port, "ephemeral");
-	else if (key == TCPFSM_SERVE_GROUP_OTHER)
-		strcpy(port, "other");
+	if (key == TCPFSM_SERVE_GROUP_OTHER)
+		strcpy(v, "other");
+	else if (key == TCPFSM_SERVE_GROUP_EPHEMERAL && !netns)
+		strcpy(v, "ephemeral");
 	else
-		snprintf(port, sizeof(port), "%u", key);
-	snprintf(lb, len, "state=\"%s\",lport=\"%s\"", state_label[state], port);
+		snprintf(v, sizeof(v), "%u", key);
+	snprintf(lb, len, "state=\"%s\",%s=\"%s\"", state_label[state],
+		 netns ? "netns" : "lport", v);
 }
 
 static void process_metrics(struct prom *p)
@@ -516,7 +553,7 @@ static int render(struct serve *S, struct prom *p, bool process)
 	prom_family(p, "tcpfsm_sockets", "gauge", NULL,
 		    "TCP sockets in each state (TIME_WAIT and half-open SYN_RECV included), "
 		    "counted in the kernel, reconciled with sock_diag.");
-	if (S->by_lport)
+	if (S->by)
 		serve_bpf_read_groups(S->bpf, on_kernel_group, S);
 	for (i = 1; i < 16; i++) {
 		int64_t v;
@@ -524,7 +561,7 @@ static int render(struct serve *S, struct prom *p, bool process)
 
 		if (!state_label[i])
 			continue;
-		if (!S->by_lport) {
+		if (!S->by) {
 			if (i == TCPFSM_ST_CLOSE)
 				v = S->diag_count[i];
 			else
@@ -540,7 +577,7 @@ static int render(struct serve *S, struct prom *p, bool process)
 				v = u->diagc[i];
 			else
 				v = u->kg[i] + u->offset[i];
-			group_labels(lb, sizeof(lb), i, u->key);
+			group_labels(S, lb, sizeof(lb), i, u->key);
 			prom_sample_i64(p, "tcpfsm_sockets", "", lb, v < 0 ? 0 : v);
 		}
 	}
@@ -583,14 +620,14 @@ static int render(struct serve *S, struct prom *p, bool process)
 
 		if (!state_label[i] || i == TCPFSM_ST_CLOSE)
 			continue;
-		if (!S->by_lport) {
+		if (!S->by) {
 			snprintf(lb, sizeof(lb), "state=\"%s\"", state_label[i]);
 			hist_out(p, "tcpfsm_state_duration_seconds", lb,
 				 &t->c.hist[TCPFSM_SERVE_H_STATE(i)]);
 			continue;
 		}
 		for (g = 0; g < S->nug; g++) {
-			group_labels(lb, sizeof(lb), i, S->ug[g].key);
+			group_labels(S, lb, sizeof(lb), i, S->ug[g].key);
 			hist_out(p, "tcpfsm_state_duration_seconds", lb, &S->ug[g].hist[i]);
 		}
 	}
@@ -693,6 +730,13 @@ static int render(struct serve *S, struct prom *p, bool process)
 	prom_family(p, "tcpfsm_reconcile_duration_seconds", "gauge", "seconds",
 		    "How long the last reconciliation took.");
 	prom_sample_f(p, "tcpfsm_reconcile_duration_seconds", "", NULL, S->reconcile_secs);
+	if (S->by == TCPFSM_SERVE_BY_NETNS) {
+		prom_family(p, "tcpfsm_reconcile_netns_failed", "gauge", NULL,
+			    "--by netns: namespaces the last reconciliation could not "
+			    "enter (setns needs CAP_SYS_ADMIN) or dump.");
+		prom_sample_u64(p, "tcpfsm_reconcile_netns_failed", "", NULL,
+				S->netns_failed);
+	}
 	prom_family(p, "tcpfsm_time_wait_late_transitions", "counter", NULL,
 		    "Orphaned FIN_WAIT2 minisockets seen to have turned TIME_WAIT after the "
 		    "fact (no timer event); dated from their deadline.");
@@ -709,7 +753,8 @@ static int render(struct serve *S, struct prom *p, bool process)
 	snprintf(lb, sizeof(lb),
 		 "version=\"%s\",libbpf=\"%s\",minisocks=\"%s\",netns=\"%u\"",
 		 TCPFSM_VERSION, libbpf_version_string(),
-		 serve_bpf_has_minisocks(S->bpf) ? "yes" : "no", S->netns);
+		 serve_bpf_has_minisocks(S->bpf) ? "yes" : "no",
+		 S->by == TCPFSM_SERVE_BY_NETNS ? 0 : S->netns);
 	prom_sample_u64(p, "tcpfsm_build_info", "", lb, 1);
 	pthread_mutex_unlock(&S->lock);
 	if (process)
@@ -957,9 +1002,11 @@ static void usage(FILE *out)
 		"                          JSON lines) sockets longer than DUR in STATE\n"
 		"      --netns PATH        count the sockets of this network namespace\n"
 		"                          (/run/netns/NAME, /proc/PID/ns/net; default ours)\n"
-		"      --by lport          a label lport on tcpfsm_sockets and\n"
-		"                          tcpfsm_state_duration_seconds: the local port for\n"
-		"                          ports with a listener, else \"ephemeral\"\n"
+		"      --by lport|netns    a label on tcpfsm_sockets and\n"
+		"                          tcpfsm_state_duration_seconds: lport, the local\n"
+		"                          port for ports with a listener, else \"ephemeral\";\n"
+		"                          netns, the namespace inode (every namespace is\n"
+		"                          counted; reconciling them needs CAP_SYS_ADMIN)\n"
 		"      --max-series N      --by: at most N groups, the rest in \"other\"\n"
 		"                          (default %d, at most %d)\n"
 		"      --max-time-wait N   timewait minisockets kept (default 262144, about\n"
@@ -1071,13 +1118,15 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case 'B':
 			if (!strcmp(optarg, "lport"))
-				S->by_lport = true;
-			else if (!strcmp(optarg, "cgroup") || !strcmp(optarg, "netns"))
-				return cli_usage_error("serve", "--by %s is not implemented yet "
-							"(lport is)", optarg);
+				S->by = TCPFSM_SERVE_BY_LPORT;
+			else if (!strcmp(optarg, "netns"))
+				S->by = TCPFSM_SERVE_BY_NETNS;
+			else if (!strcmp(optarg, "cgroup"))
+				return cli_usage_error("serve", "--by cgroup is not implemented "
+							"yet (lport and netns are)");
 			else
-				return cli_usage_error("serve", "--by wants lport, not '%s'",
-						       optarg);
+				return cli_usage_error("serve", "--by wants lport or netns, "
+							"not '%s'", optarg);
 			break;
 		case 'W': {
 			uint64_t v;
@@ -1145,9 +1194,24 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 	bo.netns = S->netns;
-	bo.by_lport = S->by_lport;
+	bo.by = S->by;
+	if (S->by == TCPFSM_SERVE_BY_NETNS) {
+		if (netns_path) {
+			cli_usage_error("serve", "--by netns counts every namespace: no --netns");
+			status = EXIT_USAGE;
+			goto out;
+		}
+		S->own_ns_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (S->own_ns_fd < 0) {
+			cli_error("cannot open our network namespace: %s", strerror(errno));
+			goto out;
+		}
+	}
 	bo.max_groups = S->max_series;
-	if (S->by_lport) {
+	/* every namespace, each its own group */
+	if (S->by == TCPFSM_SERVE_BY_NETNS)
+		bo.netns = 0;
+	if (S->by) {
 		S->ug = calloc(S->max_series + 2, sizeof(*S->ug));
 		if (!S->ug || u64map_init(&S->ugidx, 64, S->max_series + 2)) {
 			cli_error("out of memory");
@@ -1161,10 +1225,11 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (*warn)
 		fprintf(stderr, "tcpfsm serve: warning: %s\n", warn);
-	if (S->by_lport) {
+	if (S->by) {
 		/* made in the kernel by the loader */
-		ug_get(S, TCPFSM_SERVE_GROUP_EPHEMERAL, true);
 		ug_get(S, TCPFSM_SERVE_GROUP_OTHER, true);
+		if (S->by == TCPFSM_SERVE_BY_LPORT)
+			ug_get(S, TCPFSM_SERVE_GROUP_EPHEMERAL, true);
 	}
 	ret = reconcile(S);
 	if (ret) {

@@ -19,7 +19,7 @@ struct serve_bpf {
 	bool minisocks;
 	unsigned int hz;
 	void *gpercpu;		/* --by: one group per possible CPU */
-	bool by_lport;
+	int by;			/* TCPFSM_SERVE_BY_* */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
@@ -142,9 +142,9 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		bpf_program__set_autoload(b->skel->progs.serve_timer_start, false);
 		bpf_program__set_autoload(b->skel->progs.serve_timer_cancel, false);
 	}
-	b->by_lport = o->by_lport;
-	b->skel->rodata->by_lport = o->by_lport;
-	if (o->by_lport) {
+	b->by = o->by;
+	b->skel->rodata->by_mode = o->by;
+	if (o->by) {
 		bpf_map__set_max_entries(b->skel->maps.groups, o->max_groups + 2);
 		b->gpercpu = calloc(b->ncpu, sizeof(struct tcpfsm_serve_group));
 		if (!b->gpercpu) {
@@ -152,9 +152,9 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-	} else {
-		bpf_map__set_max_entries(b->skel->maps.listen_ports, 1);
 	}
+	if (o->by != TCPFSM_SERVE_BY_LPORT)
+		bpf_map__set_max_entries(b->skel->maps.listen_ports, 1);
 	if (o->max_tw) {
 		bpf_map__set_max_entries(b->skel->maps.tw_state, o->max_tw);
 		/* orphaned FIN_WAIT2 and just-cancelled ones: a fraction */
@@ -171,13 +171,14 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 			 "CAP_PERFMON, Linux 5.11 or later)", strerror(-ret));
 		goto fail;
 	}
-	if (o->by_lport) {
-		/* ephemeral and other always exist: "other" takes the overflow */
-		uint32_t keys[2] = { TCPFSM_SERVE_GROUP_EPHEMERAL, TCPFSM_SERVE_GROUP_OTHER };
+	if (o->by) {
+		/* other always exists, to take the overflow; so does lport's
+		 * ephemeral */
+		uint32_t keys[2] = { TCPFSM_SERVE_GROUP_OTHER, TCPFSM_SERVE_GROUP_EPHEMERAL };
 		int k;
 
 		memset(b->gpercpu, 0, b->ncpu * sizeof(struct tcpfsm_serve_group));
-		for (k = 0; k < 2; k++)
+		for (k = 0; k < (o->by == TCPFSM_SERVE_BY_LPORT ? 2 : 1); k++)
 			if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.groups), &keys[k],
 						b->gpercpu, BPF_NOEXIST)) {
 				ret = -errno;
@@ -268,7 +269,7 @@ int serve_bpf_read_groups(struct serve_bpf *b, serve_group_cb cb, void *ctx)
 	uint32_t key, next, *prev = NULL;
 	struct tcpfsm_serve_group sum;
 
-	if (!b->by_lport)
+	if (!b->by)
 		return 0;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
@@ -305,7 +306,7 @@ int serve_bpf_add_listen_port(struct serve_bpf *b, uint16_t port)
 {
 	uint32_t key = port, one = 1;
 
-	if (!b->by_lport || !port)
+	if (b->by != TCPFSM_SERVE_BY_LPORT || !port)
 		return 0;
 	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.listen_ports), &key, &one,
 				BPF_NOEXIST) && errno != EEXIST)

@@ -18,7 +18,7 @@ struct serve_bpf_opts {
 	bool no_minisocks;	/* no timer hooks: no TIME_WAIT, no half-open */
 	uint32_t max_tw;	/* timewait map entries (0: 256k) */
 	uint32_t max_req;	/* request map entries (0: 256k) */
-	bool by_lport;		/* --by lport */
+	int by;			/* TCPFSM_SERVE_BY_* */
 	uint32_t max_groups;	/* --by: the series cap (ephemeral and other
 				   come on top) */
 };

@@ -506,3 +506,36 @@ def test_by_lport_matches_ss(serve, netns):
         assert cw == 2
     finally:
         traffic.close()
+
+
+def test_by_netns_matches_ss(serve, netns):
+    """Every namespace counted, each in its own series, each equal to ss
+    there (other namespaces of the host have theirs; only ours are checked)."""
+    a, b = netns(), netns()
+    ta, tb = Traffic(a), Traffic(b)
+    try:
+        ta.do("closewait 7001 2")            # older than serve: reconciled
+        srv = serve("--by", "netns", "--reconcile", "200ms", "--max-series", "1000")
+        ta.do("timewait 7002 3")
+        tb.do("closewait 7001 4")
+        want = {}
+        for ns in (a, b):
+            for st, n in ss_counts(ns).items():
+                if n:
+                    want[(st, str(ns.inode))] = n
+
+        def served():
+            got = {}
+            for (name, labels), v in parse_metrics(srv.metrics()).items():
+                d = dict(labels)
+                if name == "tcpfsm_sockets" and v and d["netns"] in (str(a.inode),
+                                                                    str(b.inode)):
+                    got[(d["state"], d["netns"])] = int(v)
+            return got
+        wait_for(lambda: served() == want, timeout=15, interval=0.2,
+                 what=f"per-netns counts == ss {want}")
+        assert want[("close_wait", str(b.inode))] == 4
+        assert want[("time_wait", str(a.inode))] == 3
+    finally:
+        ta.close()
+        tb.close()
