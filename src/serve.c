@@ -743,7 +743,7 @@ static int render(struct serve *S, struct prom *p, bool process)
 	prom_sample_u64(p, "tcpfsm_time_wait_late_transitions", "_total", NULL,
 			t->c.tw_fw2_to_tw);
 	prom_family(p, "tcpfsm_series_dropped", "counter", NULL,
-		    "--by: changes counted in the lport=\"other\" group because the "
+		    "--by: changes counted in the \"other\" group because the "
 		    "series cap (--max-series) was reached (0 without --by).");
 	prom_sample_u64(p, "tcpfsm_series_dropped", "_total", NULL,
 			t->c.lost[TCPFSM_SLOST_GROUP_FULL]);
