@@ -539,3 +539,35 @@ def test_by_netns_matches_ss(serve, netns):
     finally:
         ta.close()
         tb.close()
+
+
+def test_half_open_timeout_ends(serve, netns):
+    """Requests whose final ACK never comes are dropped after their SYN-ACK
+    retries: counted as timeout ends, off the gauge, as ss sees them go."""
+    ns = netns()
+    ns.sysctl(tcp_synack_retries=1)   # dropped ~3 s after the SYN
+    srv = serve("--netns", f"/run/netns/{ns.name}", "--reconcile", "200ms")
+    traffic = Traffic(ns)
+    K = 3
+    try:
+        ns.drop("tfsmto", "output", "tcp dport 7003 tcp flags & (syn | ack | fin | rst) == ack")
+        traffic.do(f"halfopen 7003 {K}")
+        assert ss_counts(ns)["syn_recv"] == K
+
+        def value(name, **labels):
+            m = parse_metrics(srv.metrics())
+            return m.get((name, frozenset(labels.items())), 0)
+        wait_for(lambda: value("tcpfsm_sockets", state="syn_recv") == K, timeout=10,
+                 interval=0.1, what="K half-open")
+        wait_for(lambda: ss_counts(ns)["syn_recv"] == 0, timeout=20, interval=0.2,
+                 what="the kernel to drop them")
+        wait_for(lambda: value("tcpfsm_syn_recv_ends_total", end="timeout") == K,
+                 timeout=10, interval=0.2, what="K timeout ends")
+        assert value("tcpfsm_sockets", state="syn_recv") == 0
+        assert value("tcpfsm_syn_recv_ends_total", end="established") == 0
+        assert value("tcpfsm_synack_retransmits_total") >= K
+        # they lived from the SYN to the drop: at least the retries' 1 + 2 s
+        assert value("tcpfsm_state_duration_seconds_count", state="syn_recv") == K
+        assert value("tcpfsm_state_duration_seconds_sum", state="syn_recv") >= K * 2.9
+    finally:
+        traffic.close()
