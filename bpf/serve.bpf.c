@@ -73,7 +73,8 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1 << 16);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* as big as tw_state, rarely full */
+	__uint(max_entries, 1 << 18);
 	__type(key, __u64);
 	__type(value, __u8);
 } tw_watch SEC(".maps");

@@ -157,9 +157,8 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		bpf_map__set_max_entries(b->skel->maps.listen_ports, 1);
 	if (o->max_tw) {
 		bpf_map__set_max_entries(b->skel->maps.tw_state, o->max_tw);
-		/* orphaned FIN_WAIT2 and just-cancelled ones: a fraction */
-		bpf_map__set_max_entries(b->skel->maps.tw_watch,
-					 o->max_tw / 4 > 1024 ? o->max_tw / 4 : 1024);
+		/* orphaned FIN_WAIT2 ones may all be there between two scrapes */
+		bpf_map__set_max_entries(b->skel->maps.tw_watch, o->max_tw);
 	}
 	if (o->max_req)
 		bpf_map__set_max_entries(b->skel->maps.req_state, o->max_req);
