@@ -9,7 +9,8 @@
 #                   FUZZ_SECONDS each, one after the other
 #   make fuzz-check build the fuzzers, run their committed corpora once (seconds)
 #   make bench      the tracing overhead benchmark (root)
-#   make install    PREFIX=/usr/local DESTDIR= (binary, man page, completion)
+#   make install    PREFIX=/usr/local DESTDIR= (binary, man page, completion,
+#                   the systemd unit of tcpfsm serve)
 #   make uninstall  the same PREFIX and DESTDIR
 #   make check-man  the man page is clean and documents every option
 #   make check-install  install into a scratch DESTDIR, render, uninstall
@@ -33,6 +34,8 @@ VERSION := $(shell tools/version.sh $(VERSION_BASE))
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# tcpfsm serve's unit (tools/tcpfsm-serve.service)
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 KERNEL ?= 6.1
 
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
@@ -78,6 +81,14 @@ $(BPF_OBJ): bpf/tcpfsm.bpf.c | $(BUILD)
 
 $(SKEL): $(BPF_OBJ)
 	$(BPFTOOL) gen skeleton $< name tcpfsm_bpf > $@.tmp && mv $@.tmp $@
+
+# tcpfsm serve: its own object (aggregation in the kernel), its own skeleton
+SERVE_SKEL := $(BUILD)/serve.skel.h
+$(BUILD)/serve.bpf.o: bpf/serve.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
+$(SERVE_SKEL): $(BUILD)/serve.bpf.o
+	$(BPFTOOL) gen skeleton $< name serve_kern > $@.tmp && mv $@.tmp $@
+$(BUILD)/src/serve_bpf.o: $(SERVE_SKEL)
 
 # The skeleton must exist before anything that may include it compiles;
 # -MMD then records which objects really depend on it.
@@ -173,10 +184,15 @@ install: $(BUILD)/tcpfsm
 	install -D -m 0755 $(BUILD)/tcpfsm $(DESTDIR)$(BINDIR)/tcpfsm
 	install -D -m 0644 src/tcpfsm.8 $(DESTDIR)$(MANDIR)/man8/tcpfsm.8
 	install -D -m 0644 tools/tcpfsm.bash-completion $(DESTDIR)$(BASHCOMPDIR)/tcpfsm
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@BINDIR@|$(BINDIR)|' tools/tcpfsm-serve.service > \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/tcpfsm-serve.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/tcpfsm-serve.service
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tcpfsm $(DESTDIR)$(MANDIR)/man8/tcpfsm.8 \
-		$(DESTDIR)$(BASHCOMPDIR)/tcpfsm
+		$(DESTDIR)$(BASHCOMPDIR)/tcpfsm \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/tcpfsm-serve.service
 
 # the man page: groff finds nothing to warn about, and it documents every
 # command, option and JSON field the binary has (tools/check-man.py)

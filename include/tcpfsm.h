@@ -197,4 +197,170 @@ _Static_assert(sizeof(struct tcpfsm_event) == 112,
 /* Maximum ports in a BPF-side port filter (--lport/--rport). */
 #define TCPFSM_MAX_PORTS 8
 
+/*
+ * ---- tcpfsm serve: aggregation in the kernel (bpf/serve.bpf.c) ----
+ * No record per transition: the programs keep each socket's "in this state
+ * since" (socket-local storage for full sockets, a hash map for timewait
+ * and request minisockets) and add to per-CPU counters and histograms that
+ * user space reads when scraped.
+ */
+
+/*
+ * Histogram slots. Slot i < TCPFSM_SERVE_HIST_FINITE counts durations below
+ * its upper bound: with m = TCPFSM_SERVE_HIST_MIN_LOG2 + i / 2, 1.5 * 2^m ns
+ * for even i and 2^(m+1) ns for odd i (two slots per power of two, from
+ * 12.3 us to 7.3 h); the last slot counts the rest (+Inf).
+ */
+#define TCPFSM_SERVE_HIST_SLOTS 64
+#define TCPFSM_SERVE_HIST_FINITE (TCPFSM_SERVE_HIST_SLOTS - 1)
+#define TCPFSM_SERVE_HIST_MIN_LOG2 13
+
+/* The slot of a duration: shared by the BPF side and the unit tests. */
+static inline __u32 tcpfsm_serve_hist_slot(__u64 ns)
+{
+	__u64 v = ns;
+	__u32 m = 0, i;
+
+	if (ns < (3ull << (TCPFSM_SERVE_HIST_MIN_LOG2 - 1)))
+		return 0;
+	/* floor(log2(ns)), in steps the verifier follows */
+	if (v >> 32) { v >>= 32; m += 32; }
+	if (v >> 16) { v >>= 16; m += 16; }
+	if (v >> 8) { v >>= 8; m += 8; }
+	if (v >> 4) { v >>= 4; m += 4; }
+	if (v >> 2) { v >>= 2; m += 2; }
+	if (v >> 1) m += 1;
+	i = 2 * (m - TCPFSM_SERVE_HIST_MIN_LOG2) + ((ns >> (m - 1)) & 1);
+	return i < TCPFSM_SERVE_HIST_FINITE ? i : TCPFSM_SERVE_HIST_FINITE;
+}
+
+struct tcpfsm_serve_hist {
+	__u64 slot[TCPFSM_SERVE_HIST_SLOTS];
+	__u64 sum_ns;
+};
+
+/* How a connection began and ended, for the lifetime histogram. */
+enum tcpfsm_serve_open {
+	TCPFSM_OPEN_UNKNOWN = 0,	/* began before serve started */
+	TCPFSM_OPEN_ACTIVE = 1,		/* connect(): CLOSE -> SYN_SENT */
+	TCPFSM_OPEN_PASSIVE = 2,	/* accepted: LISTEN -> SYN_RECV */
+	TCPFSM_OPEN_MAX = 3,
+};
+
+enum tcpfsm_serve_close {
+	TCPFSM_CLOSE_ACTIVE = 0,	/* we sent FIN first (FIN_WAIT1) */
+	TCPFSM_CLOSE_PASSIVE = 1,	/* the peer did (CLOSE_WAIT) */
+	TCPFSM_CLOSE_ABORT = 2,		/* to CLOSE with no FIN exchange
+					   (reset, refused, timed out) */
+	TCPFSM_CLOSE_MAX = 3,
+};
+
+/* Histogram indices: one per state left, then one per (open, close). */
+#define TCPFSM_SERVE_H_STATE(st) (st)
+#define TCPFSM_SERVE_H_LIFE(o, c) (16 + (o) * TCPFSM_CLOSE_MAX + (c))
+#define TCPFSM_SERVE_NHIST (16 + TCPFSM_OPEN_MAX * TCPFSM_CLOSE_MAX)
+
+/* How a TIME_WAIT (or orphaned FIN_WAIT2) minisocket ended. */
+enum tcpfsm_serve_tw_end {
+	TCPFSM_TW_END_EXPIRED = 0,	/* its timer ran out */
+	TCPFSM_TW_END_EARLY = 1,	/* removed before: reuse, RST, purge */
+	TCPFSM_TW_END_MAX = 2,
+};
+
+/* How a half-open SYN_RECV (request sock) ended. */
+enum tcpfsm_serve_req_end {
+	TCPFSM_REQ_END_ESTABLISHED = 0, /* the final ACK came: a child */
+	TCPFSM_REQ_END_TIMEOUT = 1,	/* dropped after its SYN-ACK retries */
+	TCPFSM_REQ_END_REMOVED = 2,	/* removed otherwise (RST, listener
+					   closed, child refused) */
+	TCPFSM_REQ_END_MAX = 3,
+};
+
+/* What the kernel side could not account for. */
+enum tcpfsm_serve_lost {
+	TCPFSM_SLOST_STORAGE = 0,	/* bpf_sk_storage_get failed */
+	TCPFSM_SLOST_TW_FULL = 1,	/* timewait map full */
+	TCPFSM_SLOST_REQ_FULL = 2,	/* request map full */
+	TCPFSM_SLOST_GROUP_FULL = 3,	/* group table full (counted in other) */
+	TCPFSM_SLOST_MAX = 4,
+};
+
+/* Per-CPU counters, one array element. gauge[] are signed deltas:
+ * +1 entering a state, -1 leaving it (CLOSE not counted). */
+struct tcpfsm_serve_counters {
+	__u64 transitions[16][16];	/* [from][to], kernel state numbers */
+	__s64 gauge[16];
+	__u64 tw_ends[TCPFSM_TW_END_MAX];
+	__u64 req_ends[TCPFSM_REQ_END_MAX];
+	__u64 synack_retrans;
+	__u64 closed[TCPFSM_OPEN_MAX][TCPFSM_CLOSE_MAX];
+	__u64 lost[TCPFSM_SLOST_MAX];
+	__u64 tw_fw2_to_tw;		/* orphaned FIN_WAIT2 minisocks turned
+					   TIME_WAIT (seen at their end) */
+	struct tcpfsm_serve_hist hist[TCPFSM_SERVE_NHIST];
+};
+
+/* A full socket's socket-local storage. */
+struct tcpfsm_serve_sk {
+	__u64 since_ns;			/* in state since (bpf_ktime_get_ns) */
+	__u64 born_ns;			/* first change seen; 0: before start */
+	__u8 state;
+	__u8 open;			/* enum tcpfsm_serve_open */
+	__u8 close;			/* enum tcpfsm_serve_close, once known */
+	__u8 close_known;
+	__u32 group;			/* --by: where its state is counted */
+};
+
+/* A minisocket's entry (timewait map by address, request map by tuple). */
+struct tcpfsm_serve_mini {
+	__u64 since_ns;
+	__u64 mark_ns;			/* request: cancelled or expired at */
+	__u8 state;			/* the state it is counted in */
+	__u8 mark;			/* TCPFSM_MINI_* */
+	__u8 __pad[2];
+	__u32 group;			/* --by: where it is counted */
+};
+
+#define TCPFSM_MINI_EXPIRED 1		/* timer ran out, not re-armed yet */
+#define TCPFSM_MINI_CANCELLED 2		/* removed, child not joined yet */
+
+/* The request map's key: a request sock and its child share it. IPv4
+ * (native or mapped) in word 3 of the addresses, the rest zero. */
+struct tcpfsm_serve_reqkey {
+	__u32 netns;
+	__u16 sport;
+	__u16 dport;
+	__u32 saddr[4];
+	__u32 daddr[4];
+};
+
+_Static_assert(sizeof(struct tcpfsm_serve_reqkey) == 40, "reqkey layout");
+_Static_assert(sizeof(struct tcpfsm_serve_mini) == 24, "mini layout");
+
+/*
+ * --by: per group, the state gauges and durations. A group is a network
+ * namespace's inode (--by netns), or a local port with a listener and
+ * TCPFSM_SERVE_GROUP_EPHEMERAL for the rest (--by lport); or
+ * TCPFSM_SERVE_GROUP_OTHER once the group table is full.
+ */
+#define TCPFSM_SERVE_GROUP_EPHEMERAL 0
+#define TCPFSM_SERVE_GROUP_OTHER 0x10000	/* no netns inode is this small */
+
+/* What --by groups by. */
+#define TCPFSM_SERVE_BY_NONE 0
+#define TCPFSM_SERVE_BY_LPORT 1
+#define TCPFSM_SERVE_BY_NETNS 2
+
+struct tcpfsm_serve_group {
+	__s64 gauge[16];
+	struct tcpfsm_serve_hist hist[16];
+};
+
+/* Minisockets' ages, found by serve_refresh (BPF_PROG_RUN). */
+struct tcpfsm_serve_ages {
+	__u64 oldest_since_ns[16];	/* 0: none in that state */
+	__u64 count[16];
+	__u64 stuck[16];
+};
+
 #endif /* TCPFSM_H */

@@ -7,5 +7,6 @@ int cmd_trace(int argc, char **argv);
 int cmd_life(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

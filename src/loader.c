@@ -141,8 +141,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
  * gets where each found symbol's code ends: the next listed address above
  * it (kallsyms lists the kernel's text in address order), 0 if none.
  */
-static int kallsyms_lookup(const char *path, const char *const *names,
-			   uint64_t *addrs, uint64_t *ends, int n)
+int kallsyms_lookup(const char *path, const char *const *names,
+		    uint64_t *addrs, uint64_t *ends, int n)
 {
 	char line[512];
 	int found = 0, open_ends = 0, i;
@@ -315,7 +315,7 @@ static void set_minisock_extras(struct tcpfsm_bpf *skel, const uint64_t *addr,
  * on every kernel since 2.6.32, unprivileged and without the kernel's
  * config file. 0 if the answer is not a plausible tick (HZ 24..10000).
  */
-static uint64_t jiffy_ns(void)
+uint64_t jiffy_ns(void)
 {
 	struct timespec res;
 	uint64_t ns;

@@ -39,6 +39,18 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
  */
 int tracer_features(char *buf, size_t len);
 /*
+ * Kernel facts every BPF side needs, shared with serve: the addresses of
+ * names (n of them) in path (/proc/kallsyms), 0 where absent or hidden, and
+ * where each one's code ends (ends may be NULL); returns how many found.
+ */
+int kallsyms_lookup(const char *path, const char *const *names,
+		    uint64_t *addrs, uint64_t *ends, int n);
+/*
+ * Nanoseconds per jiffy, from CLOCK_MONOTONIC_COARSE's resolution (the
+ * kernel's TICK_NSEC): no config file needed. 0 if implausible.
+ */
+uint64_t jiffy_ns(void);
+/*
  * Why a load failed, from what libbpf said (its warnings, as its print
  * callback gets them): reset before a load, note each message, then one
  * line into err. Returns ret, or -ENOENT when the kernel lacks the state

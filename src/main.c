@@ -15,6 +15,7 @@ static const struct command {
 	{ "life", cmd_life, "one record per finished connection: its whole lifecycle" },
 	{ "stats", cmd_stats, "time-in-state distributions per state" },
 	{ "snapshot", cmd_snapshot, "current sockets via sock_diag, with state ages" },
+	{ "serve", cmd_serve, "Prometheus metrics, aggregated in the kernel" },
 };
 
 static void usage(FILE *out)

@@ -12,6 +12,7 @@ pkgs=(
 	procps				# sysctl for the benchmark
 	groff-base man-db		# make test: the man page check
 	qemu-system-x86 busybox-static kmod	# tools/vmtest.sh (make vmtest, vmsmoke)
+	prometheus prometheus-node-exporter	# serve tests: a real scraper, promtool
 )
 
 # Versioned packages follow the clang that is (or will be) installed:

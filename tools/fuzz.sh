@@ -78,13 +78,13 @@ build_replay() {
 	local srcs=() f
 
 	make -C "$here" -s --no-print-directory BUILD="$out/bpf" \
-		"$out/bpf/tcpfsm.skel.h"
+		"$out/bpf/tcpfsm.skel.h" "$out/bpf/serve.skel.h"
 	for f in "$here"/src/*.c; do
 		[ "$f" = "$here/src/main.c" ] || srcs+=("$f")
 	done
 	stale "$out/fuzz_replay" "$here/tests/fuzz/fuzz_replay.c" "${srcs[@]}" \
 		"$here"/src/*.h "$here"/include/*.h "$out/bpf/tcpfsm.skel.h" \
-		"$0" || return 0
+		"$out/bpf/serve.skel.h" "$0" || return 0
 	# shellcheck disable=SC2046 # pkg-config's words
 	"$clang" "${cflags[@]}" -I"$out/bpf" \
 		$(pkg-config --cflags libbpf 2>/dev/null) \

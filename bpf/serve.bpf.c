@@ -1,0 +1,691 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpfsm serve, kernel side: aggregate where the data is. No record per
+ * transition: each socket's "in this state since" lives here (socket-local
+ * storage for full sockets, hash maps for timewait and request
+ * minisockets), and the programs add to per-CPU counters and histograms
+ * that user space reads when scraped. User space reads the per-socket
+ * state for ages through sock_diag (socket-local storage comes with each
+ * socket) and the minisocket maps: no iterator programs, which some
+ * hosts refuse as they refuse fentry.
+ *
+ * Loads on Linux 6.1: BPF_CORE_READ for every untrusted pointer (no
+ * bpf_rdonly_cast), no kconfig externs (HZ comes from the loader).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tcpfsm.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+const volatile __u32 filt_netns = 0;	/* 0: every namespace */
+const volatile __u64 tw_timer_fn = 0;	/* &tw_timer_handler */
+const volatile __u64 req_timer_fn = 0;	/* &reqsk_timer_handler */
+const volatile __u32 hz = 0;		/* CONFIG_HZ; 0: unknown */
+/* --by: TCPFSM_SERVE_BY_* */
+const volatile __u8 by_mode = 0;
+
+/*
+ * serve_refresh's inputs (set by user space before each run) and outputs:
+ * the minisockets' ages, found in the kernel.
+ */
+__u64 stuck_ns[16] = {};		/* per state; 0: no threshold */
+__u64 grace_ns = 1000000000;		/* request marks older than this end */
+struct tcpfsm_serve_ages mini_ages = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcpfsm_serve_counters);
+} counters SEC(".maps");
+
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tcpfsm_serve_sk);
+} sk_state SEC(".maps");
+
+/*
+ * Keyed by the inet_timewait_sock's address; resized by the loader
+ * (--max-time-wait). Preallocated: an insert without allocation cost a
+ * quarter less per timer_start call (bpf_stats), ~80 bytes an entry.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 18);
+	__type(key, __u64);
+	__type(value, struct tcpfsm_serve_mini);
+} tw_state SEC(".maps");
+
+/*
+ * The timewait entries serve_refresh must look at: orphaned FIN_WAIT2 ones
+ * (which may turn TIME_WAIT unseen) and those cancelled early (to be
+ * ended). Few, so a scrape never walks every TIME_WAIT socket: their ages
+ * come from sock_diag's timers at reconciliation.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* as big as tw_state, rarely full */
+	__uint(max_entries, 1 << 18);
+	__type(key, __u64);
+	__type(value, __u8);
+} tw_watch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 18);
+	__type(key, struct tcpfsm_serve_reqkey);
+	__type(value, struct tcpfsm_serve_mini);
+} req_state SEC(".maps");
+
+/* --by lport: ports that have had a listener, and the groups */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} listen_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* ~8.5 KiB a group a CPU */
+	__uint(max_entries, 1);	/* the series cap, set by the loader */
+	__type(key, __u32);
+	__type(value, struct tcpfsm_serve_group);
+} groups SEC(".maps");
+
+/* zeroes to insert a group from (too big for the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcpfsm_serve_group);
+} group_zero SEC(".maps");
+
+static __always_inline struct tcpfsm_serve_counters *ctrs(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+/* Histograms live in the counters' element: one lookup per program run. */
+static __always_inline void observe(struct tcpfsm_serve_counters *c, __u32 idx,
+				    __u64 ns)
+{
+	__u32 s = tcpfsm_serve_hist_slot(ns);
+
+	if (idx >= TCPFSM_SERVE_NHIST)
+		return;
+	if (s < TCPFSM_SERVE_HIST_SLOTS)
+		c->hist[idx].slot[s]++;
+	c->hist[idx].sum_ns += ns;
+}
+
+/*
+ * The group of a socket: --by netns, its namespace; --by lport, its local
+ * port if something listens on it, else ephemeral.
+ */
+static __always_inline __u32 group_of(__u16 sport, __u32 netns)
+{
+	__u32 p = sport;
+
+	if (by_mode == TCPFSM_SERVE_BY_NETNS)
+		return netns;
+	if (by_mode != TCPFSM_SERVE_BY_LPORT)
+		return 0;
+	if (sport && bpf_map_lookup_elem(&listen_ports, &p))
+		return p;
+	return TCPFSM_SERVE_GROUP_EPHEMERAL;
+}
+
+/* Its counters; a new group if there is room, else "other". */
+static __always_inline struct tcpfsm_serve_group *
+grp(struct tcpfsm_serve_counters *c, __u32 key)
+{
+	struct tcpfsm_serve_group *g = bpf_map_lookup_elem(&groups, &key);
+	__u32 zero = 0;
+	void *z;
+
+	if (g)
+		return g;
+	z = bpf_map_lookup_elem(&group_zero, &zero);
+	if (!z)
+		return NULL;
+	if (bpf_map_update_elem(&groups, &key, z, BPF_NOEXIST) &&
+	    key != TCPFSM_SERVE_GROUP_OTHER) {
+		g = bpf_map_lookup_elem(&groups, &key); /* raced: there now */
+		if (g)
+			return g;
+		c->lost[TCPFSM_SLOST_GROUP_FULL]++;
+		key = TCPFSM_SERVE_GROUP_OTHER;
+	}
+	return bpf_map_lookup_elem(&groups, &key);
+}
+
+/* state's gauge += delta, in total and (--by) in group */
+static __always_inline void gadd(struct tcpfsm_serve_counters *c, __u32 group,
+				 int state, int delta)
+{
+	struct tcpfsm_serve_group *g;
+
+	if (state == TCPFSM_ST_CLOSE || state < 0 || state >= 16)
+		return;
+	c->gauge[state] += delta;
+	if (by_mode && (g = grp(c, group)))
+		g->gauge[state] += delta;
+}
+
+/* a duration in state, in total and (--by) in group */
+static __always_inline void sobserve(struct tcpfsm_serve_counters *c,
+				     __u32 group, int state, __u64 ns)
+{
+	struct tcpfsm_serve_group *g;
+	__u32 s;
+
+	if (state < 0 || state >= 16)
+		return;
+	observe(c, TCPFSM_SERVE_H_STATE(state), ns);
+	if (!by_mode || !(g = grp(c, group)))
+		return;
+	s = tcpfsm_serve_hist_slot(ns);
+	if (s < TCPFSM_SERVE_HIST_SLOTS)
+		g->hist[state].slot[s]++;
+	g->hist[state].sum_ns += ns;
+}
+
+static __always_inline void move_gauge(struct tcpfsm_serve_counters *c,
+				       __u32 gfrom, int from, __u32 gto, int to)
+{
+	gadd(c, gfrom, from, -1);
+	gadd(c, gto, to, 1);
+}
+
+/* A request sock and its child share this key (see tcpfsm_serve_reqkey). */
+static __always_inline void key_v6(struct tcpfsm_serve_reqkey *k,
+				   const struct in6_addr *s,
+				   const struct in6_addr *d)
+{
+	__builtin_memcpy(k->saddr, s, 16);
+	__builtin_memcpy(k->daddr, d, 16);
+	if (k->saddr[0] == 0 && k->saddr[1] == 0 &&
+	    k->saddr[2] == bpf_htonl(0xffff)) {
+		k->saddr[2] = 0;
+		k->daddr[0] = k->daddr[1] = k->daddr[2] = 0;
+	}
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
+{
+	struct tcpfsm_serve_counters *c;
+	struct tcpfsm_serve_sk *st;
+	__u32 group = 0, gold;
+	__u64 now;
+
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	if (filt_netns && sk->__sk_common.skc_net.net->ns.inum != filt_netns)
+		return 0;
+	c = ctrs();
+	if (!c)
+		return 0;
+	now = bpf_ktime_get_ns();
+	c->transitions[oldstate & 15][newstate & 15]++;
+	st = bpf_sk_storage_get(&sk_state, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		c->lost[TCPFSM_SLOST_STORAGE]++;
+	if (by_mode) {
+		__u32 port = sk->__sk_common.skc_num, one = 1;
+
+		/*
+		 * A listener makes its port a group, which stays one when it
+		 * closes (its connections may outlive it; the cap bounds them).
+		 */
+		if (by_mode == TCPFSM_SERVE_BY_LPORT && newstate == TCPFSM_ST_LISTEN && port)
+			bpf_map_update_elem(&listen_ports, &port, &one, BPF_NOEXIST);
+		/* the child's port is not set yet at its birth on 6.1: judged
+		 * again at each change */
+		group = group_of(port, sk->__sk_common.skc_net.net->ns.inum);
+	}
+	gold = st && st->since_ns ? st->group : group;
+
+	/* A child is born: LISTEN is its listener's, not its own state. */
+	if (oldstate == TCPFSM_ST_LISTEN && newstate == TCPFSM_ST_SYN_RECV) {
+		gadd(c, group, TCPFSM_ST_SYN_RECV, 1);
+		if (st) {
+			st->since_ns = now;
+			st->born_ns = now;
+			st->state = newstate;
+			st->open = TCPFSM_OPEN_PASSIVE;
+			st->group = group;
+		}
+		return 0;
+	}
+	move_gauge(c, gold, oldstate, group, newstate);
+	if (!st)
+		return 0;
+
+	if (st->since_ns && st->state == oldstate) {
+		__u64 since = st->since_ns;
+
+		/*
+		 * The handshake's half-open time is its request sock's: join
+		 * it by 4-tuple (set by now on every kernel) and end it.
+		 */
+		if (oldstate == TCPFSM_ST_SYN_RECV && st->open == TCPFSM_OPEN_PASSIVE &&
+		    req_timer_fn) {
+			const struct sock_common *skc = &sk->__sk_common;
+			struct tcpfsm_serve_reqkey k = {};
+			struct tcpfsm_serve_mini *r;
+
+			k.netns = skc->skc_net.net->ns.inum;
+			k.sport = skc->skc_num;
+			k.dport = bpf_ntohs(skc->skc_dport);
+			if (skc->skc_family == AF_INET) {
+				k.saddr[3] = skc->skc_rcv_saddr;
+				k.daddr[3] = skc->skc_daddr;
+			} else {
+				struct in6_addr s6 = skc->skc_v6_rcv_saddr;
+				struct in6_addr d6 = skc->skc_v6_daddr;
+
+				key_v6(&k, &s6, &d6);
+			}
+			r = bpf_map_lookup_elem(&req_state, &k);
+			if (r) {
+				if (r->since_ns && r->since_ns < since) {
+					since = r->since_ns;
+					st->born_ns = since;
+				}
+				/* a request not yet marked removed still counts */
+				if (r->mark != TCPFSM_MINI_CANCELLED)
+					gadd(c, r->group, TCPFSM_ST_SYN_RECV, -1);
+				c->req_ends[TCPFSM_REQ_END_ESTABLISHED]++;
+				bpf_map_delete_elem(&req_state, &k);
+			}
+		}
+		sobserve(c, gold, oldstate, now - since);
+	} else if (!st->since_ns && oldstate == TCPFSM_ST_CLOSE) {
+		/* a new socket: connect() or listen() */
+		st->born_ns = now;
+		if (newstate == TCPFSM_ST_SYN_SENT)
+			st->open = TCPFSM_OPEN_ACTIVE;
+	}
+
+	if (!st->close_known) {
+		if (newstate == TCPFSM_ST_FIN_WAIT1) {
+			st->close = TCPFSM_CLOSE_ACTIVE;
+			st->close_known = 1;
+		} else if (newstate == TCPFSM_ST_CLOSE_WAIT) {
+			st->close = TCPFSM_CLOSE_PASSIVE;
+			st->close_known = 1;
+		}
+	}
+	if (newstate == TCPFSM_ST_CLOSE) {
+		__u8 o = st->open < TCPFSM_OPEN_MAX ? st->open : 0;
+		__u8 cl = st->close_known && st->close < TCPFSM_CLOSE_MAX ?
+				  st->close : TCPFSM_CLOSE_ABORT;
+
+		/* a listener closing is no connection */
+		if (oldstate != TCPFSM_ST_LISTEN) {
+			c->closed[o][cl]++;
+			if (st->born_ns)
+				observe(c, TCPFSM_SERVE_H_LIFE(o, cl), now - st->born_ns);
+		}
+		/*
+		 * A socket may be connected again: it starts afresh. Cleared,
+		 * not deleted: the kernel frees the storage with the socket,
+		 * and a delete here would only add its own cost.
+		 */
+		__builtin_memset(st, 0, sizeof(*st));
+		return 0;
+	}
+	st->state = newstate;
+	st->since_ns = now;
+	st->group = group;
+	return 0;
+}
+
+static __always_inline bool expiring(struct timer_list *timer)
+{
+	/* detached by the timer wheel running it: due already */
+	return (long)(bpf_jiffies64() - BPF_CORE_READ(timer, expires)) >= 0;
+}
+
+/*
+ * A timewait minisocket whose FIN came with no timer event (its new
+ * deadline fell in the old one's timer-wheel slot) is TIME_WAIT now: move
+ * it there, dating the change TCP_TIMEWAIT_LEN before the deadline it
+ * holds (now, without HZ).
+ */
+static __always_inline void late_time_wait(struct tcpfsm_serve_counters *c,
+					   struct tcpfsm_serve_mini *e,
+					   struct timer_list *timer, __u64 now)
+{
+	__u64 since = now;
+
+	if (hz) {
+		__u64 j = bpf_jiffies64(), exp = BPF_CORE_READ(timer, expires);
+		__u64 began = exp - (TCPFSM_TIMEWAIT_LEN_NS / 1000000000ull) * hz;
+
+		if ((long)(j - began) >= 0 &&
+		    (j - began) * (1000000000ull / hz) < now - e->since_ns)
+			since = now - (j - began) * (1000000000ull / hz);
+	}
+	c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
+	c->tw_fw2_to_tw++;
+	sobserve(c, e->group, TCPFSM_ST_FIN_WAIT2, since - e->since_ns);
+	move_gauge(c, e->group, TCPFSM_ST_FIN_WAIT2, e->group, TCPFSM_ST_TIME_WAIT);
+	e->state = TCPFSM_ST_TIME_WAIT;
+	e->since_ns = since;
+}
+
+static __always_inline void watch(struct tcpfsm_serve_counters *c, __u64 key)
+{
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&tw_watch, &key, &one, BPF_ANY))
+		c->lost[TCPFSM_SLOST_TW_FULL]++;
+}
+
+static __always_inline int tw_event(struct timer_list *timer, bool start)
+{
+	struct inet_timewait_sock *tw = (void *)timer -
+		bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
+	struct tcpfsm_serve_counters *c;
+	struct tcpfsm_serve_mini *e;
+	__u64 key = (__u64)tw, now;
+	__u32 group = 0;
+	bool watched;
+	__u8 state;
+
+	if (filt_netns &&
+	    BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum) != filt_netns)
+		return 0;
+	c = ctrs();
+	if (!c)
+		return 0;
+	now = bpf_ktime_get_ns();
+	state = BPF_CORE_READ(tw, tw_substate) & 15;
+	if (by_mode)
+		group = group_of(BPF_CORE_READ(tw, __tw_common.skc_num),
+				 BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum));
+	if (start) {
+		struct tcpfsm_serve_mini n = { .since_ns = now, .state = state,
+					       .group = group };
+		long err;
+
+		/* mostly a new one: insert first, look up only if there */
+		err = bpf_map_update_elem(&tw_state, &key, &n, BPF_NOEXIST);
+		if (!err) {
+			gadd(c, group, state, 1);
+			if (state == TCPFSM_ST_FIN_WAIT2)
+				watch(c, key);
+			return 0;
+		}
+		e = err == -17 /* EEXIST */ ? bpf_map_lookup_elem(&tw_state, &key) : NULL;
+		if (!e) {
+			c->lost[TCPFSM_SLOST_TW_FULL]++;
+			return 0;
+		}
+		watched = e->mark || e->state == TCPFSM_ST_FIN_WAIT2;
+		if (e->mark) {
+			/* rescheduled (cancel, then start): still there */
+			e->mark = 0;
+			gadd(c, e->group, e->state, 1);
+		}
+		if (e->state != state) {
+			/* orphaned FIN_WAIT2 got its FIN: TIME_WAIT */
+			c->transitions[e->state & 15][state]++;
+			sobserve(c, e->group, e->state, now - e->since_ns);
+			move_gauge(c, e->group, e->state, e->group, state);
+			e->state = state;
+			e->since_ns = now;
+		}
+		if (watched && e->state != TCPFSM_ST_FIN_WAIT2)
+			bpf_map_delete_elem(&tw_watch, &key);
+		return 0;
+	}
+	e = bpf_map_lookup_elem(&tw_state, &key);
+	if (!e) {
+		/* before serve started: counted by reconciliation */
+		c->tw_ends[expiring(timer) ? TCPFSM_TW_END_EXPIRED : TCPFSM_TW_END_EARLY]++;
+		gadd(c, group, state, -1);
+		return 0;
+	}
+	if (e->mark)
+		return 0;
+	watched = e->state == TCPFSM_ST_FIN_WAIT2;
+	if (e->state == TCPFSM_ST_FIN_WAIT2 && state == TCPFSM_ST_TIME_WAIT)
+		late_time_wait(c, e, timer, now);
+	gadd(c, e->group, e->state, -1);
+	if (expiring(timer)) {
+		c->tw_ends[TCPFSM_TW_END_EXPIRED]++;
+		sobserve(c, e->group, e->state, now - e->since_ns);
+		bpf_map_delete_elem(&tw_state, &key);
+		if (watched)
+			bpf_map_delete_elem(&tw_watch, &key);
+		return 0;
+	}
+	if (!watched)
+		watch(c, key);
+	/*
+	 * Removed early (reuse, RST, kill), or rescheduled: a timer_start
+	 * follows at once then. serve_refresh ends it after grace_ns.
+	 */
+	e->mark = TCPFSM_MINI_CANCELLED;
+	e->mark_ns = now;
+	return 0;
+}
+
+static __always_inline int req_event(struct timer_list *timer, bool start)
+{
+	struct request_sock *req = (void *)timer -
+		bpf_core_field_offset(struct request_sock, rsk_timer);
+	const struct sock_common *skc = &req->__req_common;
+	struct tcpfsm_serve_reqkey k = {};
+	struct tcpfsm_serve_counters *c;
+	struct tcpfsm_serve_mini *e;
+	__u64 now;
+
+	k.netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	if (filt_netns && k.netns != filt_netns)
+		return 0;
+	c = ctrs();
+	if (!c)
+		return 0;
+	k.sport = BPF_CORE_READ(skc, skc_num);
+	k.dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (BPF_CORE_READ(skc, skc_family) == AF_INET) {
+		k.saddr[3] = BPF_CORE_READ(skc, skc_rcv_saddr);
+		k.daddr[3] = BPF_CORE_READ(skc, skc_daddr);
+	} else {
+		struct in6_addr s6 = BPF_CORE_READ(skc, skc_v6_rcv_saddr);
+		struct in6_addr d6 = BPF_CORE_READ(skc, skc_v6_daddr);
+
+		key_v6(&k, &s6, &d6);
+	}
+	now = bpf_ktime_get_ns();
+	e = bpf_map_lookup_elem(&req_state, &k);
+	if (start) {
+		struct tcpfsm_serve_mini n = { .since_ns = now,
+					       .state = TCPFSM_ST_SYN_RECV,
+					       .group = group_of(k.sport, k.netns) };
+
+		if (e && e->mark != TCPFSM_MINI_CANCELLED) {
+			e->mark = 0; /* re-armed after a SYN-ACK timeout */
+			return 0;
+		}
+		/* a new request (over a removed one with the same tuple) */
+		if (bpf_map_update_elem(&req_state, &k, &n, BPF_ANY)) {
+			c->lost[TCPFSM_SLOST_REQ_FULL]++;
+			return 0;
+		}
+		gadd(c, n.group, TCPFSM_ST_SYN_RECV, 1);
+		return 0;
+	}
+	if (expiring(timer)) {
+		/* re-armed at once (timer_start) or dropped: user space tells */
+		if (e) {
+			e->mark = TCPFSM_MINI_EXPIRED;
+			e->mark_ns = now;
+		}
+		return 0;
+	}
+	/* removed: the handshake completed (the child joins it), or not */
+	gadd(c, e ? e->group : group_of(k.sport, k.netns), TCPFSM_ST_SYN_RECV, -1);
+	if (e) {
+		e->mark = TCPFSM_MINI_CANCELLED;
+		e->mark_ns = now;
+	}
+	return 0;
+}
+
+/*
+ * The timer tracepoints fire for every timer_list on the host: the first
+ * thing is one load of timer->function and two compares against constants.
+ * Only start and cancel are hooked: a timer's expiry detaches it first
+ * (cancel, with its deadline passed), which tells expiry from removal.
+ */
+SEC("tp_btf/timer_start")
+int BPF_PROG(serve_timer_start, struct timer_list *timer)
+{
+	__u64 fn = (__u64)timer->function;
+
+	if (fn == tw_timer_fn)
+		return tw_event(timer, true);
+	if (fn == req_timer_fn)
+		return req_event(timer, true);
+	return 0;
+}
+
+SEC("tp_btf/timer_cancel")
+int BPF_PROG(serve_timer_cancel, struct timer_list *timer)
+{
+	__u64 fn = (__u64)timer->function;
+
+	if (fn == tw_timer_fn)
+		return tw_event(timer, false);
+	if (fn == req_timer_fn)
+		return req_event(timer, false);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(serve_synack, const struct sock *sk, const struct request_sock *req)
+{
+	struct tcpfsm_serve_counters *c;
+
+	if (filt_netns && sk->__sk_common.skc_net.net->ns.inum != filt_netns)
+		return 0;
+	c = ctrs();
+	if (c)
+		c->synack_retrans++;
+	return 0;
+}
+
+/* ---- serve_refresh: run by user space (BPF_PROG_RUN) before it reads ---- */
+
+struct refresh_ctx {
+	struct tcpfsm_serve_counters *c;
+	__u64 now;
+};
+
+static __always_inline void account(__u8 state, __u64 since, __u64 now)
+{
+	__u32 s = state & 15;
+
+	mini_ages.count[s]++;
+	if (!since || since > now)
+		return;
+	if (!mini_ages.oldest_since_ns[s] || since < mini_ages.oldest_since_ns[s])
+		mini_ages.oldest_since_ns[s] = since;
+	if (stuck_ns[s] && now - since >= stuck_ns[s])
+		mini_ages.stuck[s]++;
+}
+
+/* Watched timewait minisockets: bring them up to date, end those removed. */
+static long refresh_tw(struct bpf_map *map, __u64 *key, __u8 *v,
+		       struct refresh_ctx *rc)
+{
+	struct inet_timewait_sock *tw = (void *)*key;
+	struct tcpfsm_serve_counters *c = rc->c;
+	struct tcpfsm_serve_mini *e = bpf_map_lookup_elem(&tw_state, key);
+
+	if (!e) {
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
+	if (e->mark) {
+		/* its memory may be another's by now: not read */
+		if (rc->now - e->mark_ns >= grace_ns) {
+			c->tw_ends[TCPFSM_TW_END_EARLY]++;
+			sobserve(c, e->group, e->state, e->mark_ns - e->since_ns);
+			bpf_map_delete_elem(&tw_state, key);
+			bpf_map_delete_elem(map, key);
+		}
+		return 0;
+	}
+	if (e->state != TCPFSM_ST_FIN_WAIT2) {
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
+	if ((BPF_CORE_READ(tw, tw_substate) & 15) == TCPFSM_ST_TIME_WAIT) {
+		late_time_wait(c, e, &tw->tw_timer, rc->now);
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
+	account(e->state, e->since_ns, rc->now);
+	return 0;
+}
+
+/* Requests that expired and were not re-armed were dropped; removed ones
+ * no child joined were reset. */
+static long refresh_req(struct bpf_map *map, struct tcpfsm_serve_reqkey *key,
+			struct tcpfsm_serve_mini *e, struct refresh_ctx *rc)
+{
+	struct tcpfsm_serve_counters *c = rc->c;
+
+	if (e->mark && rc->now - e->mark_ns >= grace_ns) {
+		if (e->mark == TCPFSM_MINI_EXPIRED) {
+			c->req_ends[TCPFSM_REQ_END_TIMEOUT]++;
+			gadd(c, e->group, TCPFSM_ST_SYN_RECV, -1);
+		} else {
+			c->req_ends[TCPFSM_REQ_END_REMOVED]++;
+		}
+		if (e->mark_ns > e->since_ns)
+			sobserve(c, e->group, TCPFSM_ST_SYN_RECV,
+				 e->mark_ns - e->since_ns);
+		bpf_map_delete_elem(map, key);
+		return 0;
+	}
+	if (e->mark != TCPFSM_MINI_CANCELLED)
+		account(TCPFSM_ST_SYN_RECV, e->since_ns, rc->now);
+	return 0;
+}
+
+SEC("syscall")
+int serve_refresh(void *ctx)
+{
+	struct refresh_ctx rc = { .c = ctrs(), .now = bpf_ktime_get_ns() };
+
+	if (!rc.c)
+		return 0;
+	__builtin_memset(&mini_ages, 0, sizeof(mini_ages));
+	if (tw_timer_fn)
+		bpf_for_each_map_elem(&tw_watch, refresh_tw, &rc, 0);
+	if (req_timer_fn)
+		bpf_for_each_map_elem(&req_state, refresh_req, &rc, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cli.h"
+#include "loader.h"
+#include "serve_bpf.h"
+#include "serve.skel.h"
+
+struct serve_bpf {
+	struct serve_kern *skel;
+	int ncpu;
+	bool minisocks;
+	unsigned int hz;
+	void *gpercpu;		/* --by: one group per possible CPU */
+	int by;			/* TCPFSM_SERVE_BY_* */
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (!cli_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+double serve_hist_le(unsigned int i)
+{
+	unsigned int m = TCPFSM_SERVE_HIST_MIN_LOG2 + i / 2;
+	double p = (double)(1ull << m);
+
+	return (i % 2 ? 2 * p : 1.5 * p) / 1e9;
+}
+
+int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
+		   char *err, size_t errlen, char *warn, size_t warnlen)
+{
+	struct serve_bpf *b = calloc(1, sizeof(*b));
+	uint64_t tw_fn = 0, req_fn = 0;
+	int ret;
+
+	*warn = '\0';
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	libbpf_set_print(libbpf_print);
+	b->ncpu = libbpf_num_possible_cpus();
+	if (b->ncpu <= 0) {
+		ret = b->ncpu ? b->ncpu : -EINVAL;
+		snprintf(err, errlen, "cannot count the CPUs: %s", strerror(-ret));
+		goto fail;
+	}
+	b->skel = serve_kern__open();
+	if (!b->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
+		goto fail;
+	}
+	b->skel->rodata->filt_netns = o->netns;
+	{
+		uint64_t tick = jiffy_ns();
+
+		/* HZ, rounded: 1e9 / TICK_NSEC */
+		b->hz = tick ? (unsigned int)((1000000000u + tick / 2) / tick) : 0;
+	}
+	b->skel->rodata->hz = b->hz;
+	if (!o->no_minisocks) {
+		static const char *const names[] = { "tw_timer_handler",
+						     "reqsk_timer_handler" };
+		uint64_t addr[2];
+
+		kallsyms_lookup("/proc/kallsyms", names, addr, NULL, 2);
+		tw_fn = addr[0];
+		req_fn = addr[1];
+		if (!tw_fn || !req_fn)
+			snprintf(warn, warnlen,
+				 "tw_timer_handler/reqsk_timer_handler not in "
+				 "/proc/kallsyms (needs CAP_SYSLOG, or kptr_restrict "
+				 "hides them): TIME_WAIT and half-open SYN_RECV are "
+				 "counted only at reconciliation");
+	}
+	if (tw_fn && req_fn) {
+		b->skel->rodata->tw_timer_fn = tw_fn;
+		b->skel->rodata->req_timer_fn = req_fn;
+		b->minisocks = true;
+	} else {
+		bpf_program__set_autoload(b->skel->progs.serve_timer_start, false);
+		bpf_program__set_autoload(b->skel->progs.serve_timer_cancel, false);
+	}
+	b->by = o->by;
+	b->skel->rodata->by_mode = o->by;
+	if (o->by) {
+		bpf_map__set_max_entries(b->skel->maps.groups, o->max_groups + 2);
+		b->gpercpu = calloc(b->ncpu, sizeof(struct tcpfsm_serve_group));
+		if (!b->gpercpu) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	if (o->by != TCPFSM_SERVE_BY_LPORT)
+		bpf_map__set_max_entries(b->skel->maps.listen_ports, 1);
+	if (o->max_tw) {
+		bpf_map__set_max_entries(b->skel->maps.tw_state, o->max_tw);
+		/* orphaned FIN_WAIT2 ones may all be there between two scrapes */
+		bpf_map__set_max_entries(b->skel->maps.tw_watch, o->max_tw);
+	}
+	if (o->max_req)
+		bpf_map__set_max_entries(b->skel->maps.req_state, o->max_req);
+	ret = serve_kern__load(b->skel);
+	if (ret) {
+		snprintf(err, errlen,
+			 "the kernel refused the BPF program: %s (run with -v "
+			 "for the verifier's log; needs BTF, CAP_BPF and "
+			 "CAP_PERFMON, Linux 5.11 or later)", strerror(-ret));
+		goto fail;
+	}
+	if (o->by) {
+		/* other always exists, to take the overflow; so does lport's
+		 * ephemeral */
+		uint32_t keys[2] = { TCPFSM_SERVE_GROUP_OTHER, TCPFSM_SERVE_GROUP_EPHEMERAL };
+		int k;
+
+		memset(b->gpercpu, 0, b->ncpu * sizeof(struct tcpfsm_serve_group));
+		for (k = 0; k < (o->by == TCPFSM_SERVE_BY_LPORT ? 2 : 1); k++)
+			if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.groups), &keys[k],
+						b->gpercpu, BPF_NOEXIST)) {
+				ret = -errno;
+				snprintf(err, errlen, "cannot make the group table: %s",
+					 strerror(-ret));
+				goto fail;
+			}
+	}
+	ret = serve_kern__attach(b->skel);
+	if (ret) {
+		snprintf(err, errlen, "cannot attach to the tracepoints: %s",
+			 strerror(-ret));
+		goto fail;
+	}
+	*out = b;
+	return 0;
+fail:
+	serve_bpf_close(b);
+	return ret;
+}
+
+void serve_bpf_close(struct serve_bpf *b)
+{
+	if (!b)
+		return;
+	serve_kern__destroy(b->skel);
+	free(b->gpercpu);
+	free(b);
+}
+
+bool serve_bpf_has_minisocks(const struct serve_bpf *b)
+{
+	return b->minisocks;
+}
+
+unsigned int serve_bpf_hz(const struct serve_bpf *b)
+{
+	return b->hz;
+}
+
+int serve_bpf_sk_map(const struct serve_bpf *b, uint32_t *id)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_map__fd(b->skel->maps.sk_state);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*id = info.id;
+	return fd;
+}
+
+/* Per-CPU values of one element, summed as __u64 words. */
+static int read_sum(struct serve_bpf *b, int fd, uint32_t key, void *out,
+		    size_t size)
+{
+	size_t stride = (size + 7) & ~7ul, words = size / 8, i;
+	uint64_t *sum = out;
+	char *buf = malloc(stride * b->ncpu); /* callers run in two threads */
+	int cpu;
+
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, buf)) {
+		free(buf);
+		return -errno;
+	}
+	memset(out, 0, size);
+	for (cpu = 0; cpu < b->ncpu; cpu++) {
+		const uint64_t *v = (const uint64_t *)(buf + cpu * stride);
+
+		for (i = 0; i < words; i++)
+			sum[i] += v[i]; /* the signed gauges add up as well */
+	}
+	free(buf);
+	return 0;
+}
+
+int serve_bpf_read(struct serve_bpf *b, struct serve_totals *t)
+{
+	return read_sum(b, bpf_map__fd(b->skel->maps.counters), 0, &t->c,
+			sizeof(t->c));
+}
+
+int serve_bpf_read_groups(struct serve_bpf *b, serve_group_cb cb, void *ctx)
+{
+	int fd = bpf_map__fd(b->skel->maps.groups), ret, cpu;
+	uint32_t key, next, *prev = NULL;
+	struct tcpfsm_serve_group sum;
+
+	if (!b->by)
+		return 0;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, b->gpercpu))
+			continue;
+		memset(&sum, 0, sizeof(sum));
+		for (cpu = 0; cpu < b->ncpu; cpu++) {
+			const uint64_t *v = (const uint64_t *)((char *)b->gpercpu +
+							       cpu * sizeof(sum));
+			uint64_t *o = (uint64_t *)&sum;
+			size_t i;
+
+			for (i = 0; i < sizeof(sum) / 8; i++)
+				o[i] += v[i];
+		}
+		ret = cb(ctx, key, &sum);
+		if (ret)
+			return ret;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+int serve_bpf_add_group(struct serve_bpf *b, uint32_t key)
+{
+	memset(b->gpercpu, 0, b->ncpu * sizeof(struct tcpfsm_serve_group));
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.groups), &key, b->gpercpu,
+				BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int serve_bpf_add_listen_port(struct serve_bpf *b, uint16_t port)
+{
+	uint32_t key = port, one = 1;
+
+	if (b->by != TCPFSM_SERVE_BY_LPORT || !port)
+		return 0;
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.listen_ports), &key, &one,
+				BPF_NOEXIST) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int serve_bpf_refresh(struct serve_bpf *b, const uint64_t stuck_ns[16],
+		      struct tcpfsm_serve_ages *ages)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	int i;
+
+	for (i = 0; i < 16; i++)
+		b->skel->bss->stuck_ns[i] = stuck_ns[i];
+	if (bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.serve_refresh),
+				   &opts))
+		return -errno;
+	memcpy(ages, (const void *)&b->skel->bss->mini_ages, sizeof(*ages));
+	return 0;
+}

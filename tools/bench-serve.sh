@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#
+# Connection-churn cost of `tcpfsm serve`, side by side with no tracing and
+# with the tracer's hooks attached but every record filtered out (`trace
+# --lport 1`: the floor of the ring-buffer hook set). Every run has a fresh
+# network namespace with a large tcp_max_tw_buckets, and loadgen's clients
+# cycle through 64 source addresses and 16 ports there, so the TIME_WAIT
+# sockets are real and the minisocket hooks have work. The three modes run
+# in an order that rotates each round; the result is each mode's rate and the
+# median over rounds of its rate / the same round's untraced rate.
+#
+# With kernel.bpf_stats_enabled=1 during the traced runs it also reports each
+# program's mean run time per call and calls per connection, serve's lost
+# count (tcpfsm_events_lost_total) and its CPU time.
+#
+# Usage: tools/bench-serve.sh [-r ROUNDS] [-d SEC] [BUILD_DIR]   (root)
+set -euo pipefail
+
+rounds=5
+duration=5
+while getopts "r:d:h" o; do
+	case "$o" in
+	r) rounds=$OPTARG ;;
+	d) duration=$OPTARG ;;
+	*) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+build=${1:-build}
+tcpfsm=$build/tcpfsm
+loadgen=$build/tools/loadgen
+[ "$(id -u)" = 0 ] || { echo "bench-serve: needs root" >&2; exit 1; }
+[ -x "$tcpfsm" ] && [ -x "$loadgen" ] || { echo "bench-serve: build first (make)" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/bench-serve.XXXXXX)
+stats=/proc/sys/kernel/bpf_stats_enabled
+old_stats=$(cat $stats)
+pid=""
+ns=""
+cleanup() {
+	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
+	echo "$old_stats" > $stats
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# a free port on loopback for serve, picked per run
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# one run: mode, round -> appends "mode round rate extra" to $tmp/results
+one() {
+	local mode=$1 round=$2 out rate ids lost="" cpu0 cpu1 conns
+	ns=tfsmbench$$
+	ip netns add $ns
+	ip -n $ns link set lo up
+	ip netns exec $ns sysctl -qw net.ipv4.tcp_max_tw_buckets=4000000
+	case "$mode" in
+	untraced) pid="" ;;
+	hooks)
+		"$tcpfsm" trace --lport 1 > /dev/null 2> "$tmp/err" &
+		pid=$! ;;
+	serve)
+		port=$(free_port)
+		"$tcpfsm" serve --netns /run/netns/$ns --listen 127.0.0.1:$port \
+			> /dev/null 2> "$tmp/err" &
+		pid=$! ;;
+	esac
+	if [ -n "$pid" ]; then
+		for _ in $(seq 300); do
+			grep -qE "Ctrl-C|serving http" "$tmp/err" && break
+			kill -0 "$pid" 2>/dev/null || { cat "$tmp/err" >&2; exit 1; }
+			sleep 0.1
+		done
+		echo 1 > $stats
+		cpu0=$(awk '{print $14 + $15}' /proc/$pid/stat)
+	fi
+	out=$(ip netns exec $ns "$loadgen" -d "$duration" --srcs 64 --ports 16 2>&1 | tail -1)
+	rate=$(echo "$out" | sed -n 's/.*rate=\([0-9.]*\).*/\1/p')
+	conns=$(echo "$out" | sed -n 's/.*connections=\([0-9]*\).*/\1/p')
+	if [ -n "$pid" ]; then
+		bpftool prog show --json > "$tmp/progs.json"
+		echo 0 > $stats
+		cpu1=$(awk '{print $14 + $15}' /proc/$pid/stat)
+		ids=$(awk '/^prog_id:/{print $2}' /proc/$pid/fdinfo/* 2>/dev/null | sort -u | tr '\n' ,)
+		if [ "$mode" = serve ]; then
+			lost=$(curl -s 127.0.0.1:$port/metrics |
+				awk '/^tcpfsm_events_lost_total/{s += $2} END {print s + 0}')
+			tw=$(curl -s 127.0.0.1:$port/metrics |
+				awk '/^tcpfsm_time_wait_ends_total|^tcpfsm_sockets\{state="time_wait"/{s += $2} END {print s + 0}')
+		fi
+		kill -TERM $pid
+		wait $pid || true
+		pid=""
+		python3 - "$mode" "$round" "$conns" "$ids" "$tmp/progs.json" "$((cpu1 - cpu0))" \
+			"$(getconf CLK_TCK)" >> "$tmp/progs" <<'PY'
+import json, sys
+mode, rnd, conns, ids, path, cpu, hz = sys.argv[1:]
+conns = int(conns)
+mine = {int(x) for x in ids.split(",") if x}
+parts = []
+for p in sorted(json.load(open(path)), key=lambda p: p.get("name", "")):
+    if p["id"] in mine and p.get("run_cnt"):
+        parts.append(f'{p["name"]} {p["run_time_ns"] / p["run_cnt"]:.0f} ns x '
+                     f'{p["run_cnt"] / conns:.1f}/conn')
+print(f"  {mode} round {rnd}: user CPU {int(cpu) / int(hz) / conns * 1e6:.2f} us/conn; "
+      + "; ".join(parts))
+PY
+	fi
+	ip netns del $ns
+	ns=""
+	echo "$mode $round $rate lost=${lost:-} tw=${tw:-}" >> "$tmp/results"
+	printf '%-9s round %d: %s/s %s\n' "$mode" "$round" "$rate" \
+		"${lost:+lost=$lost minisock-ends+tw=$tw}" >&2
+}
+
+echo "# $0 -r $rounds -d $duration $build   ($(nproc) CPUs, $(uname -r))"
+modes=(untraced hooks serve)
+for r in $(seq "$rounds"); do
+	for i in 0 1 2; do
+		one "${modes[$(((i + r) % 3))]}" "$r"
+	done
+done
+cat "$tmp/progs"
+python3 - "$tmp/results" <<'PY'
+import statistics, sys
+rates = {}
+for line in open(sys.argv[1]):
+    mode, rnd, rate = line.split()[:3]
+    rates.setdefault(int(rnd), {})[mode] = float(rate)
+for mode in ("untraced", "hooks", "serve"):
+    vals = [r[mode] for r in rates.values()]
+    print(f"{mode:9s} median {statistics.median(vals):9.0f} conn/s  runs {' '.join(f'{v:.0f}' for v in vals)}")
+for mode in ("hooks", "serve"):
+    ratios = [r[mode] / r["untraced"] for r in rates.values()]
+    print(f"{mode}/untraced median {statistics.median(ratios):.3f}  ({' '.join(f'{x:.3f}' for x in ratios)})")
+PY
+grep lost= "$tmp/results" | grep serve | awk '{print "serve " $2 ": " $4 " " $5}'
