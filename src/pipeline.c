@@ -534,6 +534,39 @@ static void rec_mark(struct pipe *p, uint8_t kind, uint64_t ts_ns, uint64_t cook
 }
 
 /*
+ * Runs the kernel skipped (see tracer_skipped): live, the tracer's count;
+ * replayed, the count its end record carries. False when not known.
+ */
+static bool skipped_runs(const struct pipe *p, uint64_t *state, uint64_t *timers)
+{
+	if (p->tr) {
+		*state = tracer_skipped(p->tr, timers);
+		return true;
+	}
+	*state = p->rp_skipped_state;
+	*timers = p->rp_skipped_timers;
+	return p->rp_skipped_known;
+}
+
+/* The end of the run, with what the summary needs that only the kernel knew. */
+static void rec_end(struct pipe *p, uint64_t ts_ns)
+{
+	struct tcpfsm_event e = { .kind = RECORD_EV_END, .ts_ns = ts_ns };
+	uint64_t state, timers;
+
+	if (!p->rec || p->rec_err)
+		return;
+	if (skipped_runs(p, &state, &timers)) {
+		e.flags |= RECORD_END_F_SKIPPED;
+		e.aux = state;
+		e.aux2 = timers;
+	}
+	p->rec_err = record_write(p->rec, &e, 1);
+	if (p->rec_err)
+		p->done = true;
+}
+
+/*
  * Every finished connection: the filters select here, once, what the
  * command's closed callback gets and the summary counts. The engine sees
  * them all, filtered out or not; with kernel-side filters a filtered-out
@@ -1313,7 +1346,7 @@ static int run_live(struct pipe *p)
 		/* every record is in: a dump waiting for them can be decided */
 		if (p->rc_t1)
 			reconcile_decide(p);
-		rec_mark(p, RECORD_EV_END, now, 0);
+		rec_end(p, now);
 		finish(p, now);
 		tick(p, now, true);
 	}
@@ -1388,6 +1421,11 @@ static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
 	case RECORD_EV_END:
 		p->rp_end = true;
 		p->rp_end_ns = e->ts_ns;
+		if (e->flags & RECORD_END_F_SKIPPED) {
+			p->rp_skipped_known = true;
+			p->rp_skipped_state = e->aux;
+			p->rp_skipped_timers = e->aux2;
+		}
 		break;
 	}
 }
@@ -1495,6 +1533,7 @@ static void summary(struct pipe *p)
 	uint64_t lost = p->lost_seen;
 	uint64_t bad = p->tr ? tracer_bad(p->tr) : 0;
 	bool kinds = lost && !p->lost_kind_unknown;
+	uint64_t skipped, timers;
 	int i;
 
 	if (p->o.json && !p->epipe && !p->out_err) {
@@ -1520,9 +1559,7 @@ static void summary(struct pipe *p)
 		json_u64(j, "evicted", st->evicted);
 		json_u64(j, "open_at_exit", p->open_at_exit);
 		json_u64(j, "illegal", st->illegal);
-		if (p->tr) {
-			uint64_t timers, skipped = tracer_skipped(p->tr, &timers);
-
+		if (skipped_runs(p, &skipped, &timers)) {
 			json_u64(j, "skipped_state_changes", skipped);
 			json_u64(j, "skipped_timer_events", timers);
 		}
@@ -1542,15 +1579,11 @@ static void summary(struct pipe *p)
 			(unsigned long long)p->lost_kind[LOST_STATE],
 			(unsigned long long)p->lost_kind[LOST_TIMEWAIT],
 			(unsigned long long)p->lost_kind[LOST_REQUEST]);
-	if (p->tr) {
-		uint64_t timers, skipped = tracer_skipped(p->tr, &timers);
-
-		/* any connection's, selected or not (see tracer_skipped) */
-		if (skipped || timers)
-			fprintf(stderr, ", %llu state changes and %llu timer events "
-				"skipped by the kernel",
-				(unsigned long long)skipped, (unsigned long long)timers);
-	}
+	/* any connection's, selected or not (see tracer_skipped) */
+	if (skipped_runs(p, &skipped, &timers) && (skipped || timers))
+		fprintf(stderr, ", %llu state changes and %llu timer events "
+			"skipped by the kernel",
+			(unsigned long long)skipped, (unsigned long long)timers);
 	if (bad)
 		fprintf(stderr, ", %llu malformed", (unsigned long long)bad);
 	if (p->dropped)

@@ -109,6 +109,9 @@ struct pipe {
 	bool rp_steps;
 	bool rp_end;		/* its end record was read: at rp_end_ns */
 	uint64_t rp_end_ns;
+	/* the live run's runs skipped by the kernel, from its end record */
+	bool rp_skipped_known;
+	uint64_t rp_skipped_state, rp_skipped_timers;
 	struct u64map rp_gone;	/* found gone, to be ended at the next reconcile */
 	struct cgpath cg;	/* cgroup id -> path */
 	bool have_cg;		/* live, or a replay of this boot's recording */

@@ -123,7 +123,9 @@ _Static_assert(sizeof(struct tcpfsm_event) == RECORD_SIZE,
  * RECORD_EV_RECONCILE	those found since the last one end here; ts_ns is
  *			when the dump began
  * RECORD_EV_FLUSH	end of the stream: every record held was released
- * RECORD_EV_END	the run ended at ts_ns (the last record)
+ * RECORD_EV_END	the run ended at ts_ns (the last record); with
+ *			RECORD_END_F_SKIPPED in flags, aux and aux2 are the
+ *			state changes and timer events the kernel skipped
  */
 #define RECORD_EV_SEED 64
 #define RECORD_EV_SEED_DONE 65
@@ -133,6 +135,7 @@ _Static_assert(sizeof(struct tcpfsm_event) == RECORD_SIZE,
 #define RECORD_EV_FLUSH 69
 #define RECORD_EV_END 70
 #define RECORD_EV_MAX 71
+#define RECORD_END_F_SKIPPED 0x01
 
 /*
  * A TCPFSM_EV_LOST record (written by tcpfsm: the kernel reported lost
