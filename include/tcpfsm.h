@@ -211,7 +211,7 @@ _Static_assert(sizeof(struct tcpfsm_event) == 112,
  * for even i and 2^(m+1) ns for odd i (two slots per power of two, from
  * 12.3 us to 7.3 h); the last slot counts the rest (+Inf).
  */
-#define TCPFSM_SERVE_HIST_SLOTS 64
+#define TCPFSM_SERVE_HIST_SLOTS 64	/* a power of two: indexes are masked */
 #define TCPFSM_SERVE_HIST_FINITE (TCPFSM_SERVE_HIST_SLOTS - 1)
 #define TCPFSM_SERVE_HIST_MIN_LOG2 13
 
