@@ -59,6 +59,12 @@ done
 for cmd in trace life stats; do
 	wait_for "$cmd to attach" grep -q "Ctrl-C to stop" "$tmp/$cmd.err"
 done
+# serve, aggregated in the kernel: its own BPF object must load here too
+"$tcpfsm" serve --netns "/run/netns/$ns" --listen "127.0.0.1:$((port + 2))" \
+	>"$tmp/serve.out" 2>"$tmp/serve.err" &
+spid=$!
+pids+=("$spid")
+wait_for "serve to listen" grep -q "serving http" "$tmp/serve.err"
 
 # the connection: the client closes first, the server reads EOF, closes
 ip netns exec "$ns" python3 - "$port" <<'EOF'
@@ -85,6 +91,19 @@ tw_end() { grep -q '"oldstate":"TIME_WAIT","newstate":"CLOSE"' "$tmp/trace.out";
 wait_for "trace: TIME_WAIT -> CLOSE" tw_end
 two_lives() { [ "$(grep -c '"type":"life"' "$tmp/life.out")" -ge 2 ]; }
 wait_for "life: both ends' lifecycles" two_lives
+
+# serve: both ends' closes counted; SIGTERM ends it with 0
+python3 - "$((port + 2))" >"$tmp/metrics" <<'EOF' || fail "serve: /metrics unreadable"
+import sys, urllib.request
+print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read().decode())
+EOF
+for m in 'tcpfsm_transitions_total{from="close_wait",to="last_ack"} 1' \
+	'tcpfsm_connections_closed_total{open="passive",close="passive"} 1'; do
+	grep -qF "$m" "$tmp/metrics" || fail "serve: no '$m' in /metrics"
+done
+kill -TERM "$spid"
+wait "$spid" || fail "serve exited $?"
+pids=("${pids[@]:0:3}")	# the tracers
 
 # a listener for snapshot, while the tracers still run
 ip netns exec "$ns" python3 -c '
