@@ -682,7 +682,7 @@ static void emit_lost(struct pipe *p, const struct tcpfsm_event *e)
 		return;
 	if (!p->o.json && !p->done) {
 		/* in a table too: a line where it happened, as STUCK's */
-		char ts[32];
+		char ts[PIPE_TS_MAX];
 
 		pipe_format_ts(p, ts, e->ts_ns);
 		fprintf(p->out, "LOST %llu records at %s", (unsigned long long)(e->aux - p->lost_out), ts);
