@@ -189,7 +189,7 @@ static int put_request(void *buf, size_t len, uint16_t type, const void *req,
 		       int map_fd, uint32_t seq)
 {
 	struct nlmsghdr nlh = { 0 };
-	size_t body = NLMSG_SPACE(req_len), need = body, stg = body;
+	size_t body = NLMSG_SPACE(req_len), need = body, stg;
 
 	if (bc_len)
 		need += NLA_ALIGN(NLA_HDRLEN + bc_len);
@@ -365,34 +365,47 @@ static int storage_of_map(void *ctx, uint16_t type, const uint8_t *data,
 	return 0;
 }
 
-/* One attribute of a socket message. */
-static int sock_attr(void *ctx, uint16_t type, const uint8_t *data,
-		     size_t alen)
-{
-	struct storage_pick *pick = ctx;
-
-	switch (type) {
-	case INET_DIAG_CGROUP_ID:
-		if (alen < sizeof(uint64_t))
-			return -EBADMSG;
-		memcpy(&pick->s->cgroup_id, data, sizeof(pick->s->cgroup_id));
-		break;
-	case INET_DIAG_SK_BPF_STORAGES:
-		if (pick->map_id)
-			return walk_attrs(data, alen, storage_of_map, pick);
-		break;
-	default:	/* not asked for, or newer than us: skip */
-		break;
-	}
-	return 0;
-}
-
 static int parse_attrs(const uint8_t *p, size_t len, uint32_t map_id,
 		       struct diag_sock *s)
 {
-	struct storage_pick pick = { map_id, s };
+	/* inline rather than walk_attrs(): this runs for every socket */
+	while (len > 0) {
+		struct nlattr nla;
+		size_t alen;
 
-	return walk_attrs(p, len, sock_attr, &pick);
+		if (len < NLA_HDRLEN)
+			return -EBADMSG;
+		memcpy(&nla, p, sizeof(nla));
+		if (nla.nla_len < NLA_HDRLEN || nla.nla_len > len)
+			return -EBADMSG;
+		alen = nla.nla_len - NLA_HDRLEN;
+		switch (nla.nla_type & NLA_TYPE_MASK) {
+		case INET_DIAG_CGROUP_ID:
+			if (alen < sizeof(uint64_t))
+				return -EBADMSG;
+			memcpy(&s->cgroup_id, p + NLA_HDRLEN,
+			       sizeof(s->cgroup_id));
+			break;
+		case INET_DIAG_SK_BPF_STORAGES:
+			if (map_id) {
+				struct storage_pick pick = { map_id, s };
+				int ret = walk_attrs(p + NLA_HDRLEN, alen,
+						     storage_of_map, &pick);
+
+				if (ret)
+					return ret;
+			}
+			break;
+		default:	/* not asked for, or newer than us: skip */
+			break;
+		}
+		/* the last attribute may come without its padding */
+		if ((size_t)NLA_ALIGN(nla.nla_len) >= len)
+			break;
+		p += NLA_ALIGN(nla.nla_len);
+		len -= (size_t)NLA_ALIGN(nla.nla_len);
+	}
+	return 0;
 }
 
 static int parse_sock(const uint8_t *p, size_t len, uint32_t map_id,
