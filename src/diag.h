@@ -189,8 +189,7 @@ struct diag_query {
 	 * Socket-local storage: with map_id non-zero, ask for the values of
 	 * the BPF_MAP_TYPE_SK_STORAGE map open as map_fd, whose id is map_id
 	 * (the kernel reports maps by id), and give each full socket's in
-	 * diag_sock.storage. Needs CAP_BPF (the dump fails -EPERM) and
-	 * CAP_NET_ADMIN (without it the kernel reports no storage).
+	 * diag_sock.storage. Needs CAP_BPF (else the dump fails -EPERM).
 	 * map_id 0: not asked, map_fd unused.
 	 */
 	int map_fd;
