@@ -17,7 +17,7 @@
 #include "event.h"
 #include "u64map.h"
 
-_Static_assert(sizeof(struct diag_sock) == 88, "struct diag_sock layout");
+_Static_assert(sizeof(struct diag_sock) == 96, "struct diag_sock layout");
 
 const char *diag_timer_name(unsigned int timer)
 {
@@ -160,15 +160,42 @@ int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
 
 /* ------------------------------------------------------------- request */
 
-/* One dump request: header, the request struct, the bytecode attribute. */
+/* The storage request: one map, nested (the kernel takes several). */
+#define STORAGE_REQ_LEN (NLA_HDRLEN + NLA_HDRLEN + sizeof(uint32_t))
+
+static void put_storage_req(uint8_t *p, int map_fd)
+{
+	struct nlattr nest = {
+		.nla_len = STORAGE_REQ_LEN,
+		.nla_type = INET_DIAG_REQ_SK_BPF_STORAGES | NLA_F_NESTED,
+	};
+	struct nlattr fd = {
+		.nla_len = NLA_HDRLEN + sizeof(uint32_t),
+		.nla_type = SK_DIAG_BPF_STORAGE_REQ_MAP_FD,
+	};
+	uint32_t v = (uint32_t)map_fd;
+
+	memcpy(p, &nest, sizeof(nest));
+	memcpy(p + NLA_HDRLEN, &fd, sizeof(fd));
+	memcpy(p + 2 * NLA_HDRLEN, &v, sizeof(v));
+}
+
+/*
+ * One dump request: header, the request struct, the bytecode attribute,
+ * the storage request (map_fd >= 0).
+ */
 static int put_request(void *buf, size_t len, uint16_t type, const void *req,
-		       size_t req_len, const void *bc, size_t bc_len, uint32_t seq)
+		       size_t req_len, const void *bc, size_t bc_len,
+		       int map_fd, uint32_t seq)
 {
 	struct nlmsghdr nlh = { 0 };
-	size_t body = NLMSG_SPACE(req_len), need = body;
+	size_t body = NLMSG_SPACE(req_len), need = body, stg;
 
 	if (bc_len)
 		need += NLA_ALIGN(NLA_HDRLEN + bc_len);
+	stg = need;
+	if (map_fd >= 0)
+		need += NLA_ALIGN(STORAGE_REQ_LEN);
 	if (need > len || NLA_HDRLEN + bc_len > UINT16_MAX)
 		return -ENOSPC;
 	memset(buf, 0, need);
@@ -188,11 +215,21 @@ static int put_request(void *buf, size_t len, uint16_t type, const void *req,
 		memcpy(p, &nla, sizeof(nla));
 		memcpy(p + NLA_HDRLEN, bc, bc_len);
 	}
+	if (map_fd >= 0)
+		put_storage_req((uint8_t *)buf + stg, map_fd);
 	return (int)need;
 }
 
 int diag_build_request(void *buf, size_t len, uint8_t family, uint32_t states,
 		       const void *bc, size_t bc_len, uint32_t seq)
+{
+	return diag_build_request_map(buf, len, family, states, bc, bc_len, -1,
+				      seq);
+}
+
+int diag_build_request_map(void *buf, size_t len, uint8_t family,
+			   uint32_t states, const void *bc, size_t bc_len,
+			   int map_fd, uint32_t seq)
 {
 	/*
 	 * Both families in one request: the original TCPDIAG_GETSOCK message
@@ -209,7 +246,7 @@ int diag_build_request(void *buf, size_t len, uint8_t family, uint32_t states,
 		req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 		req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 		return put_request(buf, len, TCPDIAG_GETSOCK, &req, sizeof(req),
-				   bc, bc_len, seq);
+				   bc, bc_len, map_fd, seq);
 	}
 	if (family == AF_INET || family == AF_INET6) {
 		struct inet_diag_req_v2 req = { 0 };
@@ -220,7 +257,7 @@ int diag_build_request(void *buf, size_t len, uint8_t family, uint32_t states,
 		req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 		req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 		return put_request(buf, len, SOCK_DIAG_BY_FAMILY, &req, sizeof(req),
-				   bc, bc_len, seq);
+				   bc, bc_len, map_fd, seq);
 	}
 	return -EINVAL;
 }
@@ -240,8 +277,98 @@ static void unmap_v4(struct diag_sock *s)
 	s->flags |= DIAG_SF_V4MAPPED;
 }
 
-static int parse_attrs(const uint8_t *p, size_t len, struct diag_sock *s)
+/*
+ * Walk the attributes in p (len bytes), strictly: each one whole, the last
+ * one maybe without its padding. Calls fn for each; its non-zero return
+ * stops the walk and is returned. Returns 0 or -EBADMSG.
+ */
+static int walk_attrs(const uint8_t *p, size_t len,
+		      int (*fn)(void *ctx, uint16_t type, const uint8_t *data,
+				size_t alen),
+		      void *ctx)
 {
+	while (len > 0) {
+		struct nlattr nla;
+		int ret;
+
+		if (len < NLA_HDRLEN)
+			return -EBADMSG;
+		memcpy(&nla, p, sizeof(nla));
+		if (nla.nla_len < NLA_HDRLEN || nla.nla_len > len)
+			return -EBADMSG;
+		ret = fn(ctx, nla.nla_type & NLA_TYPE_MASK, p + NLA_HDRLEN,
+			 nla.nla_len - NLA_HDRLEN);
+		if (ret)
+			return ret;
+		/* the last attribute may come without its padding */
+		if ((size_t)NLA_ALIGN(nla.nla_len) >= len)
+			break;
+		p += NLA_ALIGN(nla.nla_len);
+		len -= (size_t)NLA_ALIGN(nla.nla_len);
+	}
+	return 0;
+}
+
+/* One SK_DIAG_BPF_STORAGE: { MAP_ID, MAP_VALUE } */
+struct storage_one {
+	bool has_id;
+	uint32_t id;
+	const uint8_t *value;
+	size_t value_len;
+};
+
+static int storage_field(void *ctx, uint16_t type, const uint8_t *data,
+			 size_t alen)
+{
+	struct storage_one *o = ctx;
+
+	switch (type) {
+	case SK_DIAG_BPF_STORAGE_MAP_ID:
+		if (alen < sizeof(o->id))
+			return -EBADMSG;
+		memcpy(&o->id, data, sizeof(o->id));
+		o->has_id = true;
+		break;
+	case SK_DIAG_BPF_STORAGE_MAP_VALUE:
+		o->value = data;
+		o->value_len = alen;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+struct storage_pick {
+	uint32_t map_id;
+	struct diag_sock *s;
+};
+
+/* INET_DIAG_SK_BPF_STORAGES: { SK_DIAG_BPF_STORAGE ... }, one per map */
+static int storage_of_map(void *ctx, uint16_t type, const uint8_t *data,
+			  size_t alen)
+{
+	struct storage_pick *pick = ctx;
+	struct storage_one o = { 0 };
+	int ret;
+
+	if (type != SK_DIAG_BPF_STORAGE)
+		return 0;
+	ret = walk_attrs(data, alen, storage_field, &o);
+	if (ret)
+		return ret;
+	if (o.has_id && o.id == pick->map_id && o.value &&
+	    o.value_len <= UINT32_MAX) {
+		pick->s->storage = o.value;
+		pick->s->storage_len = (uint32_t)o.value_len;
+	}
+	return 0;
+}
+
+static int parse_attrs(const uint8_t *p, size_t len, uint32_t map_id,
+		       struct diag_sock *s)
+{
+	/* inline rather than walk_attrs(): this runs for every socket */
 	while (len > 0) {
 		struct nlattr nla;
 		size_t alen;
@@ -259,6 +386,16 @@ static int parse_attrs(const uint8_t *p, size_t len, struct diag_sock *s)
 			memcpy(&s->cgroup_id, p + NLA_HDRLEN,
 			       sizeof(s->cgroup_id));
 			break;
+		case INET_DIAG_SK_BPF_STORAGES:
+			if (map_id) {
+				struct storage_pick pick = { map_id, s };
+				int ret = walk_attrs(p + NLA_HDRLEN, alen,
+						     storage_of_map, &pick);
+
+				if (ret)
+					return ret;
+			}
+			break;
 		default:	/* not asked for, or newer than us: skip */
 			break;
 		}
@@ -271,7 +408,8 @@ static int parse_attrs(const uint8_t *p, size_t len, struct diag_sock *s)
 	return 0;
 }
 
-static int parse_sock(const uint8_t *p, size_t len, struct diag_sock *s)
+static int parse_sock(const uint8_t *p, size_t len, uint32_t map_id,
+		      struct diag_sock *s)
 {
 	struct inet_diag_msg m;
 
@@ -304,7 +442,7 @@ static int parse_sock(const uint8_t *p, size_t len, struct diag_sock *s)
 	return parse_attrs(p + NLMSG_ALIGN(sizeof(m)),
 			   len > NLMSG_ALIGN(sizeof(m)) ?
 				   len - NLMSG_ALIGN(sizeof(m)) : 0,
-			   s);
+			   map_id, s);
 }
 
 /* NLMSG_ERROR carries struct nlmsgerr; NLMSG_DONE of a dump may carry an int. */
@@ -373,7 +511,7 @@ int diag_parse(const void *buf, size_t len, diag_sock_cb cb, void *ctx,
 		case SOCK_DIAG_BY_FAMILY:
 		case TCPDIAG_GETSOCK: {	/* the answer to a both-families dump */
 			struct diag_sock s;
-			int ret = parse_sock(pl, plen, &s);
+			int ret = parse_sock(pl, plen, st->map_id, &s);
 
 			if (ret)
 				return ret;
@@ -538,10 +676,11 @@ static int send_request(int fd, const struct diag_query *q, uint8_t family,
 {
 	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
 	uint8_t req[NLMSG_SPACE(sizeof(struct inet_diag_req_v2)) +
-		    NLA_HDRLEN + DIAG_BC_MAX];
+		    NLA_HDRLEN + DIAG_BC_MAX + NLA_ALIGN(STORAGE_REQ_LEN)];
 	uint32_t states = q->states ? q->states : DIAG_STATES_ALL;
-	int len = diag_build_request(req, sizeof(req), family, states, bc,
-				     (size_t)bc_len, seq);
+	int len = diag_build_request_map(req, sizeof(req), family, states, bc,
+					 (size_t)bc_len,
+					 q->map_id ? q->map_fd : -1, seq);
 
 	if (len < 0)
 		return len;
@@ -587,7 +726,7 @@ static int family_cb(void *ctx, const struct diag_sock *s)
 /* One request (family AF_UNSPEC: both), its replies parsed as they come. */
 static int dump_one(struct dump_ctx *d, uint8_t family)
 {
-	struct diag_parse_state st = { .seq = ++d->seq };
+	struct diag_parse_state st = { .seq = ++d->seq, .map_id = d->q->map_id };
 	int ret = send_request(d->fd, d->q, family, d->bc, d->bc_len, d->seq);
 
 	while (!ret && !st.done) {

@@ -44,6 +44,15 @@ struct diag_sock {
 	uint8_t __pad[3];
 	uint8_t saddr[16];	/* local address; IPv4 in the first 4 bytes */
 	uint8_t daddr[16];	/* remote address */
+	/*
+	 * The socket's value in the BPF socket-storage map asked for
+	 * (diag_query.map_id, diag_parse_state.map_id): storage_len bytes at
+	 * storage, inside the reply, so valid only during the callback (copy
+	 * it out). NULL and 0 if not asked, if the socket has none (request
+	 * and TIME_WAIT socks never have) or if only other maps' are reported.
+	 */
+	uint32_t storage_len;
+	const void *storage;
 };
 
 /* diag_sock.flags */
@@ -122,10 +131,23 @@ int diag_bc_compile(const struct diag_filter *f, void *buf, size_t len);
 int diag_build_request(void *buf, size_t len, uint8_t family, uint32_t states,
 		       const void *bc, size_t bc_len, uint32_t seq);
 
+/*
+ * The same, also asking (if map_fd >= 0) for every socket's value in the
+ * BPF socket-storage map open as map_fd: INET_DIAG_REQ_SK_BPF_STORAGES
+ * { SK_DIAG_BPF_STORAGE_REQ_MAP_FD }, after the bytecode, as
+ * `ss --bpf-maps` asks. With map_fd < 0 the bytes of diag_build_request().
+ */
+int diag_build_request_map(void *buf, size_t len, uint8_t family,
+			   uint32_t states, const void *bc, size_t bc_len,
+			   int map_fd, uint32_t seq);
+
 /* ---- reply parser (pure) ---- */
 
 struct diag_parse_state {
 	uint32_t seq;		/* in: only messages with this seq (0: any) */
+	uint32_t map_id;	/* in: take the socket storage of this map
+				   (INET_DIAG_SK_BPF_STORAGES) into
+				   diag_sock.storage; 0: none, skipped */
 	bool done;		/* out: NLMSG_DONE (or an error) seen */
 	bool intr;		/* out: NLM_F_DUMP_INTR seen: dump inconsistent */
 	int error;		/* out: the kernel's -errno from NLMSG_ERROR/DONE */
@@ -138,7 +160,9 @@ struct diag_parse_state {
  * Parse the netlink messages in buf (len bytes), calling cb for every
  * socket. Stops after NLMSG_DONE (st->done, st->consumed says where). Never
  * reads outside buf. Unknown message types, foreign sequence numbers and
- * unknown attributes are skipped; NLM_F_DUMP_INTR sets st->intr.
+ * unknown attributes are skipped; NLM_F_DUMP_INTR sets st->intr. With
+ * st->map_id set, the storages a socket reports are checked as the rest
+ * (malformed: -EBADMSG) and the value of that map is given in s->storage.
  * Returns 0, -EBADMSG for truncated or malformed bytes, the kernel's
  * -errno from NLMSG_ERROR (also in st->error), or cb's non-zero return.
  * st is initialised by the caller (zero it, optionally set seq) and
@@ -161,6 +185,15 @@ struct diag_query {
 	int intr_retries;	/* repeats on NLM_F_DUMP_INTR; 0: 3, <0: none */
 	FILE *raw;		/* non-NULL: also write every reply here, as
 				   received (fixtures; see --dump-raw) */
+	/*
+	 * Socket-local storage: with map_id non-zero, ask for the values of
+	 * the BPF_MAP_TYPE_SK_STORAGE map open as map_fd, whose id is map_id
+	 * (the kernel reports maps by id), and give each full socket's in
+	 * diag_sock.storage. Needs CAP_BPF (else the dump fails -EPERM).
+	 * map_id 0: not asked, map_fd unused.
+	 */
+	int map_fd;
+	uint32_t map_id;
 };
 
 struct diag_dump_info {

@@ -27,18 +27,17 @@
 #include "cli.h"
 #include "clock.h"
 #include "commands.h"
+#include "diag.h"
 #include "http.h"
 #include "netns.h"
 #include "prom.h"
 #include "serve_bpf.h"
-#include "serve_diag.h"
 #include "tcpstate.h"
 #include "u64map.h"
 
 #define MAX_CLIENTS 4
 #define CLIENT_TIMEOUT_NS (5ull * 1000000000ull)
 #define DEFAULT_PORT 9466
-#define DIAG_ALL_STATES ((1u << 13) - 1)
 #define DEFAULT_MAX_SERIES 50
 #define MAX_MAX_SERIES 1000
 
@@ -189,7 +188,7 @@ static int on_kernel_group(void *ctx, uint32_t key, const struct tcpfsm_serve_gr
 	return 0;
 }
 
-static int on_listener(void *ctx, const struct serve_diag_sock *s)
+static int on_listener(void *ctx, const struct diag_sock *s)
 {
 	struct serve *S = ctx;
 
@@ -207,14 +206,23 @@ struct diag_acc {
 	uint32_t ns_inode;	/* of the namespace being dumped */
 	uint64_t now;
 	uint64_t count[16], untracked[16], oldest[16], stuck[16];
-	int map_fd;
-	uint32_t map_id;
+	struct diag_query q;	/* every state, our storage */
 };
 
-static int on_diag(void *ctx, const struct serve_diag_sock *s)
+/* A full socket's value in our socket-local storage; false if none. */
+static bool serve_sk_of(const struct diag_sock *s, struct tcpfsm_serve_sk *v)
+{
+	if (!s->storage || s->storage_len < sizeof(*v))
+		return false;
+	memcpy(v, s->storage, sizeof(*v));
+	return true;
+}
+
+static int on_diag(void *ctx, const struct diag_sock *s)
 {
 	struct diag_acc *a = ctx;
 	unsigned int st = s->state & 15;
+	struct tcpfsm_serve_sk v;
 
 	a->count[st]++;
 	if (a->S->by) {
@@ -243,14 +251,14 @@ static int on_diag(void *ctx, const struct serve_diag_sock *s)
 	/* other minisockets have no storage: their maps know them */
 	if (st == TCPFSM_ST_TIME_WAIT || !s->inode)
 		return 0;
-	if (!s->has_storage || s->value.state != st || !s->value.since_ns) {
+	if (!serve_sk_of(s, &v) || v.state != st || !v.since_ns) {
 		a->untracked[st]++;
 		return 0;
 	}
-	if (!a->oldest[st] || s->value.since_ns < a->oldest[st])
-		a->oldest[st] = s->value.since_ns;
-	if (a->S->stuck_ns[st] && a->now > s->value.since_ns &&
-	    a->now - s->value.since_ns >= a->S->stuck_ns[st])
+	if (!a->oldest[st] || v.since_ns < a->oldest[st])
+		a->oldest[st] = v.since_ns;
+	if (a->S->stuck_ns[st] && a->now > v.since_ns &&
+	    a->now - v.since_ns >= a->S->stuck_ns[st])
 		a->stuck[st]++;
 	return 0;
 }
@@ -264,7 +272,7 @@ static int dump_other_ns(void *ctx, uint32_t inode, int fd)
 	if (setns(fd, CLONE_NEWNET))
 		return -errno;
 	a->ns_inode = inode;
-	ret = serve_diag_dump(DIAG_ALL_STATES, a->map_fd, a->map_id, on_diag, a);
+	ret = diag_dump(&a->q, on_diag, a, NULL);
 	if (setns(a->S->own_ns_fd, CLONE_NEWNET))
 		return NETNS_WALK_STOP; /* cannot be back: stop here */
 	return ret;
@@ -306,6 +314,9 @@ static int64_t settle(int64_t k1, int64_t k2, int64_t offset, uint64_t d,
 
 static int reconcile(struct serve *S)
 {
+	static const struct diag_query listeners = {
+		.states = 1u << TCPFSM_ST_LISTEN,
+	};
 	struct diag_acc a = { .S = S };
 	struct tcpfsm_serve_ages ages;
 	int64_t k1[16], k2[16];
@@ -324,7 +335,7 @@ static int reconcile(struct serve *S)
 		ret = -errno;
 	/* --by lport: the listeners first, so that each socket finds its group */
 	if (!ret && S->by == TCPFSM_SERVE_BY_LPORT)
-		ret = serve_diag_dump(1u << TCPFSM_ST_LISTEN, -1, 0, on_listener, S);
+		ret = diag_dump(&listeners, on_listener, S, NULL);
 	kernel_gauges(S, k1);
 	if (S->by) {
 		size_t g;
@@ -337,10 +348,10 @@ static int reconcile(struct serve *S)
 	}
 	a.now = clock_ns(CLOCK_MONOTONIC);
 	a.ns_inode = S->netns;
-	a.map_fd = map_fd;
-	a.map_id = map_id;
+	a.q.map_fd = map_fd;
+	a.q.map_id = map_fd >= 0 ? map_id : 0;
 	if (!ret)
-		ret = serve_diag_dump(DIAG_ALL_STATES, map_fd, map_id, on_diag, &a);
+		ret = diag_dump(&a.q, on_diag, &a, NULL);
 	/* --by netns: every namespace (setns: CAP_SYS_ADMIN) */
 	if (!ret && S->by == TCPFSM_SERVE_BY_NETNS) {
 		struct netns_walk_stats ws;

@@ -4,7 +4,9 @@
  * recorded file is (diag_parse_dumps, what snapshot --from-raw runs). It
  * must return 0, -ENODATA, -EBADMSG, -ENOMEM or a kernel errno, deliver
  * sockets only from a buffer it accepts, and never read outside the input
- * (ASan) or overflow (UBSan). Built and run by tools/fuzz.sh.
+ * (ASan) or overflow (UBSan). The same bytes are then parsed once as a
+ * reply that asked for socket storage (tcpfsm serve's dumps, map id 7),
+ * every stored byte read. Built and run by tools/fuzz.sh.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -35,6 +37,31 @@ static int touch(void *ctx, const struct diag_sock *s)
 	return 0;
 }
 
+/* A socket's stored value must lie inside the input; read all of it. */
+struct stored {
+	const uint8_t *buf;
+	size_t size;
+	uint64_t sum;
+};
+
+static int touch_storage(void *ctx, const struct diag_sock *s)
+{
+	struct stored *st = ctx;
+	const uint8_t *v = s->storage;
+	uint32_t i;
+
+	if (!v) {
+		if (s->storage_len)
+			abort();
+		return 0;
+	}
+	if (v < st->buf || v + s->storage_len > st->buf + st->size)
+		abort();
+	for (i = 0; i < s->storage_len; i++)
+		st->sum += v[i];
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* a private copy: exactly size bytes, so ASan sees any overread */
@@ -52,6 +79,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (info.reply_bytes != size)
 		abort();
+	{
+		struct diag_parse_state st = { .map_id = 7 };
+		struct stored stored = { buf, size, 0 };
+
+		ret = diag_parse(buf, size, touch_storage, &stored, &st);
+		if (ret > 0 || ret < -4095 || st.consumed > size)
+			abort();
+	}
 	free(buf);
 	return 0;
 }

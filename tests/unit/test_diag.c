@@ -1406,6 +1406,303 @@ static void test_tally_tops_random(void **state)
 	(void)state;
 }
 
+/* ------------------------------------- socket-local storage (serve's) */
+
+/*
+ * tcpfsm serve asks for its socket-storage map's values (as `ss --bpf-maps`
+ * does): the request carries the map fd, the parser picks the value of
+ * the map id asked for among those a socket reports.
+ */
+static char stg_buf[4096];
+static size_t stg_len;
+
+static void *stg_put(const void *p, size_t n)
+{
+	void *at = stg_buf + stg_len;
+
+	memcpy(at, p, n);
+	stg_len += NLMSG_ALIGN(n);
+	return at;
+}
+
+static struct nlattr *stg_attr_begin(uint16_t type)
+{
+	struct nlattr a = { .nla_type = type };
+
+	return stg_put(&a, NLA_HDRLEN);
+}
+
+static void stg_attr_end(struct nlattr *a)
+{
+	a->nla_len = (uint16_t)(stg_buf + stg_len - (char *)a);
+}
+
+static void stg_attr(uint16_t type, const void *p, size_t n)
+{
+	struct nlattr *a = stg_attr_begin(type);
+
+	stg_put(p, n);
+	a->nla_len = (uint16_t)(NLA_HDRLEN + n);
+}
+
+/*
+ * One socket message; storages: (map id, value) pairs; a NULL vals[i]
+ * sends that map's id without a value.
+ */
+static void stg_sock_msg(uint8_t state, uint16_t sport, int n,
+			 const uint32_t *ids,
+			 const struct tcpfsm_serve_sk *const *vals)
+{
+	struct nlmsghdr h = { .nlmsg_type = SOCK_DIAG_BY_FAMILY }, *hp;
+	struct inet_diag_msg m = { .idiag_family = AF_INET,
+				   .idiag_state = state, .idiag_inode = 42 };
+	struct nlattr *all, *one;
+	int i;
+
+	m.id.idiag_sport = htons(sport);
+	hp = stg_put(&h, sizeof(h));
+	stg_put(&m, sizeof(m));
+	if (n) {
+		all = stg_attr_begin(INET_DIAG_SK_BPF_STORAGES | NLA_F_NESTED);
+		for (i = 0; i < n; i++) {
+			one = stg_attr_begin(SK_DIAG_BPF_STORAGE | NLA_F_NESTED);
+			stg_attr(SK_DIAG_BPF_STORAGE_MAP_ID, &ids[i], 4);
+			if (vals[i])
+				stg_attr(SK_DIAG_BPF_STORAGE_MAP_VALUE, vals[i],
+					 sizeof(*vals[i]));
+			stg_attr_end(one);
+		}
+		stg_attr_end(all);
+	}
+	hp->nlmsg_len = (uint32_t)(stg_buf + stg_len - (char *)hp);
+}
+
+static void stg_done_msg(void)
+{
+	struct nlmsghdr h = { .nlmsg_len = NLMSG_LENGTH(4),
+			      .nlmsg_type = NLMSG_DONE };
+	int zero = 0;
+
+	stg_put(&h, sizeof(h));
+	stg_put(&zero, 4);
+}
+
+static struct diag_sock stg_got[8];
+static int stg_ngot;
+
+static int stg_cb(void *ctx, const struct diag_sock *s)
+{
+	(void)ctx;
+	if (stg_ngot < 8)
+		stg_got[stg_ngot] = *s;
+	stg_ngot++;
+	return 0;
+}
+
+/* Parse stg_buf[0..n) for map_id, from a fresh state. */
+static int stg_parse(const void *buf, size_t n, uint32_t map_id, bool *done)
+{
+	struct diag_parse_state st = { .map_id = map_id };
+	int ret;
+
+	stg_ngot = 0;
+	memset(stg_got, 0, sizeof(stg_got));
+	ret = diag_parse(buf, n, stg_cb, NULL, &st);
+	*done = st.done;
+	return ret;
+}
+
+/* The value of got[i], which must be there. */
+static struct tcpfsm_serve_sk stg_value(int i)
+{
+	struct tcpfsm_serve_sk v;
+
+	assert_non_null(stg_got[i].storage);
+	assert_int_equal(stg_got[i].storage_len, sizeof(v));
+	memcpy(&v, stg_got[i].storage, sizeof(v));
+	return v;
+}
+
+static void test_storage_finds_ours(void **state)
+{
+	struct tcpfsm_serve_sk v[2] = { { .since_ns = 111, .state = 8 },
+					{ .since_ns = 222, .state = 1 } };
+	const struct tcpfsm_serve_sk *vals[2] = { &v[0], &v[1] };
+	const struct tcpfsm_serve_sk *no_value[1] = { NULL };
+	uint32_t ids[2] = { 9, 7 };
+	bool done = false;
+
+	(void)state;
+	stg_len = 0;
+	stg_sock_msg(8, 7001, 2, ids, vals); /* another map's first, then ours */
+	stg_sock_msg(6, 7002, 0, NULL, NULL); /* none reported */
+	stg_sock_msg(1, 7003, 1, &ids[1], no_value); /* our id, no value */
+	stg_done_msg();
+	assert_int_equal(stg_parse(stg_buf, stg_len, 7, &done), 0);
+	assert_true(done);
+	assert_int_equal(stg_ngot, 3);
+	assert_int_equal(stg_value(0).since_ns, 222);
+	assert_int_equal(stg_value(0).state, 1);
+	assert_int_equal(stg_got[0].sport, 7001);
+	assert_int_equal(stg_got[0].state, 8);
+	assert_int_equal(stg_got[0].inode, 42);
+	assert_null(stg_got[1].storage);
+	assert_int_equal(stg_got[1].storage_len, 0);
+	assert_int_equal(stg_got[1].state, 6);
+	assert_null(stg_got[2].storage);
+	/* the other map, asked for */
+	assert_int_equal(stg_parse(stg_buf, stg_len, 9, &done), 0);
+	assert_int_equal(stg_value(0).since_ns, 111);
+	/* no map of ours: nothing taken */
+	done = false;
+	assert_int_equal(stg_parse(stg_buf, stg_len, 5, &done), 0);
+	assert_true(done);
+	assert_int_equal(stg_ngot, 3);
+	assert_null(stg_got[0].storage);
+	assert_int_equal(stg_got[0].storage_len, 0);
+	/* not asked (map_id 0, every other caller): skipped as before */
+	assert_int_equal(stg_parse(stg_buf, stg_len, 0, &done), 0);
+	assert_int_equal(stg_ngot, 3);
+	assert_null(stg_got[0].storage);
+	assert_int_equal(stg_got[0].sport, 7001);
+}
+
+static void test_storage_truncated_and_errors(void **state)
+{
+	struct tcpfsm_serve_sk v = { .since_ns = 1 };
+	const struct tcpfsm_serve_sk *vals[1] = { &v };
+	uint32_t id = 7;
+	bool done = false;
+	size_t full, cut;
+	struct nlattr *outer, *inner;
+	struct {
+		struct nlmsghdr h;
+		struct nlmsgerr e;
+	} err = { { sizeof(err), NLMSG_ERROR, 0, 0, 0 }, { -EPERM, { 0 } } };
+
+	(void)state;
+	stg_len = 0;
+	stg_sock_msg(1, 80, 1, &id, vals);
+	full = stg_len;
+	/* every cut inside the message: an error or fewer bytes read, never
+	 * a read past the end (ASan) */
+	for (cut = 1; cut < full; cut++) {
+		char *copy = malloc(cut);
+		int ret;
+
+		assert_non_null(copy);
+		memcpy(copy, stg_buf, cut);
+		ret = stg_parse(copy, cut, 7, &done);
+		assert_true(ret == 0 || ret == -EBADMSG);
+		free(copy);
+	}
+	outer = (struct nlattr *)(stg_buf +
+				  NLMSG_LENGTH(sizeof(struct inet_diag_msg)));
+	inner = outer + 1;
+	/* a storage claiming more than its nest: malformed, as any attribute */
+	inner->nla_len = 4000;
+	assert_int_equal(stg_parse(stg_buf, full, 7, &done), -EBADMSG);
+	assert_int_equal(stg_ngot, 0);
+	/* ... but not looked into when not asked for */
+	assert_int_equal(stg_parse(stg_buf, full, 0, &done), 0);
+	assert_int_equal(stg_ngot, 1);
+	assert_null(stg_got[0].storage);
+	/* an attribute claiming more than its message: -EBADMSG, no socket
+	 * (serve's own parser took the socket without its storage) */
+	outer->nla_len = 4000;
+	assert_int_equal(stg_parse(stg_buf, full, 7, &done), -EBADMSG);
+	assert_int_equal(stg_ngot, 0);
+	done = false;
+	assert_int_equal(stg_parse(&err, sizeof(err), 7, &done), -EPERM);
+	assert_true(done);
+}
+
+static void test_storage_request(void **state)
+{
+	char req[256];
+	const struct nlmsghdr *h = (const void *)req;
+	const struct inet_diag_req_v2 *r = NLMSG_DATA(h);
+	const struct nlattr *a;
+	uint8_t bc[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	char plain[256];
+	int n;
+
+	(void)state;
+	n = diag_build_request_map(req, sizeof(req), AF_INET6, 1u << 10, NULL, 0,
+				   5, 3);
+	assert_true(n > 0);
+	assert_int_equal(h->nlmsg_len, n);
+	assert_int_equal(r->sdiag_family, AF_INET6);
+	assert_int_equal(r->idiag_states, 1u << 10);
+	assert_int_equal(h->nlmsg_seq, 3);
+	a = (const void *)(req + NLMSG_ALIGN(NLMSG_LENGTH(sizeof(*r))));
+	assert_int_equal(a->nla_type & NLA_TYPE_MASK,
+			 INET_DIAG_REQ_SK_BPF_STORAGES);
+	assert_true(a->nla_type & NLA_F_NESTED);
+	assert_int_equal(a->nla_len, 2 * NLA_HDRLEN + 4);
+	a++;
+	assert_int_equal(a->nla_type, SK_DIAG_BPF_STORAGE_REQ_MAP_FD);
+	assert_int_equal(a->nla_len, NLA_HDRLEN + 4);
+	assert_int_equal(*(const uint32_t *)(a + 1), 5);
+	assert_int_equal(n, NLMSG_SPACE(sizeof(*r)) + 2 * NLA_HDRLEN + 4);
+	/* no map: no attribute, the bytes of diag_build_request() */
+	n = diag_build_request_map(req, sizeof(req), AF_INET, 1, NULL, 0, -1, 1);
+	assert_int_equal(n, NLMSG_LENGTH(sizeof(*r)));
+	assert_int_equal(diag_build_request(plain, sizeof(plain), AF_INET, 1,
+					    NULL, 0, 1), n);
+	assert_memory_equal(req, plain, (size_t)n);
+	assert_int_equal(diag_build_request_map(req, 10, AF_INET, 1, NULL, 0, 5,
+						1),
+			 -ENOSPC);
+	/* room for the bytecode but not the storage request */
+	assert_int_equal(diag_build_request_map(req, NLMSG_SPACE(sizeof(*r)) +
+						NLA_HDRLEN + 8, AF_INET, 1, bc,
+						sizeof(bc), 5, 1),
+			 -ENOSPC);
+	/* both families, with bytecode: the storage request after it */
+	{
+		struct inet_diag_req old;
+		size_t at = NLMSG_SPACE(sizeof(old)) + NLA_HDRLEN + 8;
+
+		n = diag_build_request_map(req, sizeof(req), AF_UNSPEC, 0x440,
+					   bc, sizeof(bc), 6, 2);
+		assert_int_equal(n, at + 2 * NLA_HDRLEN + 4);
+		assert_int_equal(h->nlmsg_type, TCPDIAG_GETSOCK);
+		a = (const void *)(req + NLMSG_SPACE(sizeof(old)));
+		assert_int_equal(a->nla_type, INET_DIAG_REQ_BYTECODE);
+		assert_memory_equal(a + 1, bc, sizeof(bc));
+		a = (const void *)(req + at);
+		assert_int_equal(a->nla_type & NLA_TYPE_MASK,
+				 INET_DIAG_REQ_SK_BPF_STORAGES);
+		assert_int_equal(*(const uint32_t *)((const char *)a +
+						     2 * NLA_HDRLEN), 6);
+	}
+}
+
+/* Asking for storage changes nothing else: the fixtures parse the same. */
+static void test_storage_fixture_unchanged(void **state)
+{
+	struct collected a = { 0 }, b = { 0 };
+	struct diag_parse_state sa = { 0 }, sb = { .map_id = 7 };
+	size_t len, i;
+	uint8_t *buf = read_file("small.bin", &len);
+
+	(void)state;
+	diag_parse(buf, len, collect, &a, &sa);
+	diag_parse(buf, len, collect, &b, &sb);
+	assert_int_equal(sa.nsocks, sb.nsocks);
+	assert_int_equal(sa.consumed, sb.consumed);
+	assert_int_equal(a.n, b.n);
+	assert_true(a.n > 0);
+	for (i = 0; i < a.n; i++) {
+		assert_null(b.v[i].storage);
+		assert_memory_equal(&a.v[i], &b.v[i], sizeof(a.v[i]));
+	}
+	free(a.v);
+	free(b.v);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1438,6 +1735,10 @@ int main(void)
 		cmocka_unit_test(test_format_addr_vs_inet_ntop),
 		cmocka_unit_test(test_tally),
 		cmocka_unit_test(test_tally_tops_random),
+		cmocka_unit_test(test_storage_finds_ours),
+		cmocka_unit_test(test_storage_truncated_and_errors),
+		cmocka_unit_test(test_storage_request),
+		cmocka_unit_test(test_storage_fixture_unchanged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
