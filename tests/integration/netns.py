@@ -13,8 +13,8 @@ PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer.py")
 _seq = itertools.count(1)
 
 
-def run(*argv, input=None, check=True):
-    p = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=30)
+def run(*argv, input=None, check=True, timeout=30):
+    p = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode:
         raise RuntimeError(f"{' '.join(argv)}: exit {p.returncode}: {p.stderr.strip()}")
     return p.stdout
@@ -33,8 +33,9 @@ class Netns:
     def ip(self, *args):
         return run("ip", "-n", self.name, *args)
 
-    def exec(self, *argv, input=None, check=True):
-        return run("ip", "netns", "exec", self.name, *argv, input=input, check=check)
+    def exec(self, *argv, input=None, check=True, timeout=30):
+        return run("ip", "netns", "exec", self.name, *argv, input=input, check=check,
+                   timeout=timeout)
 
     def sysctl(self, **kv):
         for k, v in kv.items():

@@ -84,7 +84,9 @@ def test_slow_and_garbage_clients_cost_no_record(tracer, netns):
     # 30000 TIME_WAIT sockets there first, seeded: an answer of 1.4 MB, more
     # than a socket buffer holds, so a client that does not read blocks its
     # sender (the old server waited 500 ms for each)
-    out = ns.exec(LOADGEN, "-t", "1", "-n", "30000", "-d", "60")
+    # loadgen stops itself within its 60 s; slow machines (QEMU without KVM)
+    # need more than the default 30 s for 30000 connections
+    out = ns.exec(LOADGEN, "-t", "1", "-n", "30000", "-d", "60", timeout=90)
     assert "connections=30000 " in out, out
     t = tracer("--ringbuf-size", "8", "--netns", str(ns.inode), cmd="stats")
     pest = Pest(t.age_sock, slow=150)
