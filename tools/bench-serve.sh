@@ -14,16 +14,23 @@
 # program's mean run time per call and calls per connection, serve's lost
 # count (tcpfsm_events_lost_total) and its CPU time.
 #
-# Usage: tools/bench-serve.sh [-r ROUNDS] [-d SEC] [BUILD_DIR]   (root)
+# -m adds the tracing commands, each writing to a file and traced to the
+# run's namespace: trace, life, stats (their lost count is read from the
+# closing summary).
+#
+# Usage: tools/bench-serve.sh [-r ROUNDS] [-d SEC] [-m "MODE ..."] [BUILD_DIR]
+#   (root; modes: untraced hooks serve trace life stats; default the first 3)
 set -euo pipefail
 
 rounds=5
 duration=5
-while getopts "r:d:h" o; do
+modes=(untraced hooks serve)
+while getopts "r:d:m:h" o; do
 	case "$o" in
 	r) rounds=$OPTARG ;;
 	d) duration=$OPTARG ;;
-	*) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	m) read -r -a modes <<<"$OPTARG" ;;
+	*) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -53,7 +60,7 @@ free_port() {
 
 # one run: mode, round -> appends "mode round rate extra" to $tmp/results
 one() {
-	local mode=$1 round=$2 out rate ids lost="" cpu0 cpu1 conns
+	local mode=$1 round=$2 out rate ids lost="" tw="" cpu0 cpu1 conns
 	ns=tfsmbench$$
 	ip netns add $ns
 	ip -n $ns link set lo up
@@ -62,6 +69,9 @@ one() {
 	untraced) pid="" ;;
 	hooks)
 		"$tcpfsm" trace --lport 1 > /dev/null 2> "$tmp/err" &
+		pid=$! ;;
+	trace|life|stats)
+		"$tcpfsm" "$mode" --netns /run/netns/$ns > "$tmp/out" 2> "$tmp/err" &
 		pid=$! ;;
 	serve)
 		port=$(free_port)
@@ -95,6 +105,11 @@ one() {
 		kill -TERM $pid
 		wait $pid || true
 		pid=""
+		case "$mode" in
+		trace|life|stats)
+			lost=$(sed -n 's/^tcpfsm: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$tmp/err" | tail -1)
+			rm -f "$tmp/out" ;;
+		esac
 		python3 - "$mode" "$round" "$conns" "$ids" "$tmp/progs.json" "$((cpu1 - cpu0))" \
 			"$(getconf CLK_TCK)" >> "$tmp/progs" <<'PY'
 import json, sys
@@ -117,25 +132,29 @@ PY
 		"${lost:+lost=$lost minisock-ends+tw=$tw}" >&2
 }
 
-echo "# $0 -r $rounds -d $duration $build   ($(nproc) CPUs, $(uname -r))"
-modes=(untraced hooks serve)
+echo "# $0 -r $rounds -d $duration -m \"${modes[*]}\" $build   ($(nproc) CPUs, $(uname -r))"
+case " ${modes[*]} " in *" untraced "*) ;; *) modes=(untraced "${modes[@]}") ;; esac
+n=${#modes[@]}
 for r in $(seq "$rounds"); do
-	for i in 0 1 2; do
-		one "${modes[$(((i + r) % 3))]}" "$r"
+	for i in $(seq 0 $((n - 1))); do
+		one "${modes[$(((i + r) % n))]}" "$r"
 	done
 done
 cat "$tmp/progs"
-python3 - "$tmp/results" <<'PY'
+python3 - "$tmp/results" "${modes[@]}" <<'PY'
 import statistics, sys
 rates = {}
+modes = sys.argv[2:]
 for line in open(sys.argv[1]):
     mode, rnd, rate = line.split()[:3]
     rates.setdefault(int(rnd), {})[mode] = float(rate)
-for mode in ("untraced", "hooks", "serve"):
+for mode in modes:
     vals = [r[mode] for r in rates.values()]
     print(f"{mode:9s} median {statistics.median(vals):9.0f} conn/s  runs {' '.join(f'{v:.0f}' for v in vals)}")
-for mode in ("hooks", "serve"):
+for mode in modes:
+    if mode == "untraced":
+        continue
     ratios = [r[mode] / r["untraced"] for r in rates.values()]
     print(f"{mode}/untraced median {statistics.median(ratios):.3f}  ({' '.join(f'{x:.3f}' for x in ratios)})")
 PY
-grep lost= "$tmp/results" | grep serve | awk '{print "serve " $2 ": " $4 " " $5}'
+grep lost= "$tmp/results" | grep -v '^untraced\|^hooks' | awk '{print $1 " " $2 ": " $4 " " $5}'
