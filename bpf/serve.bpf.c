@@ -22,6 +22,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
+#include "finwatch.h"
 
 const volatile __u32 filt_netns = 0;	/* 0: every namespace */
 const volatile __u64 tw_timer_fn = 0;	/* &tw_timer_handler */
@@ -29,6 +30,9 @@ const volatile __u64 req_timer_fn = 0;	/* &reqsk_timer_handler */
 const volatile __u32 hz = 0;		/* CONFIG_HZ; 0: unknown */
 /* --by: TCPFSM_SERVE_BY_* */
 const volatile __u8 by_mode = 0;
+/* [lo, hi): the code of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms */
+const volatile __u64 v4_rcv_lo = 0, v4_rcv_hi = 0;
+const volatile __u64 v6_rcv_lo = 0, v6_rcv_hi = 0;
 
 /*
  * serve_refresh's inputs (set by user space before each run) and outputs:
@@ -36,6 +40,11 @@ const volatile __u8 by_mode = 0;
  */
 __u64 stuck_ns[16] = {};		/* per state; 0: no threshold */
 __u64 grace_ns = 1000000000;		/* request marks older than this end */
+/*
+ * A timewait minisocket rescheduled is cancelled and started again in one
+ * call, microseconds apart: a mark older than this is an early end.
+ */
+__u64 tw_grace_ns = 20000000;
 struct tcpfsm_serve_ages mini_ages = {};
 
 struct {
@@ -78,6 +87,24 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } tw_watch SEC(".maps");
+
+/*
+ * Timewait minisockets by 4-tuple (their tw_state key as value): from
+ * their timer's start until the full socket they replace hands over to
+ * them (tcp_time_wait() arms the timer, then tcp_done() closes the full
+ * socket), and for orphaned FIN_WAIT2 ones until their FIN or their end
+ * (serve_kfree_skb). Marked in the entry's TW_TUPLED byte while there.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 18);
+	__type(key, struct tcpfsm_orphan_key);
+	__type(value, __u64);
+} tw_tuple SEC(".maps");
+
+/* kernel-side only: the entry is in tw_tuple */
+#define TW_TUPLED(e) ((e)->__pad[0])
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -226,6 +253,82 @@ static __always_inline void key_v6(struct tcpfsm_serve_reqkey *k,
 	}
 }
 
+/*
+ * A socket's or minisocket's 4-tuple as tw_tuple's key (the one
+ * finwatch_skb_key gives its FIN): an IPv4-mapped pair as AF_INET.
+ */
+static __always_inline void tuple_key(struct tcpfsm_orphan_key *k,
+				      const struct sock_common *skc)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	k->sport = BPF_CORE_READ(skc, skc_num);
+	k->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	if (BPF_CORE_READ(skc, skc_family) == AF_INET) {
+		k->family = AF_INET;
+		k->saddr[3] = BPF_CORE_READ(skc, skc_rcv_saddr);
+		k->daddr[3] = BPF_CORE_READ(skc, skc_daddr);
+	} else {
+		struct in6_addr s6 = BPF_CORE_READ(skc, skc_v6_rcv_saddr);
+		struct in6_addr d6 = BPF_CORE_READ(skc, skc_v6_daddr);
+
+		k->family = AF_INET6;
+		__builtin_memcpy(k->saddr, &s6, 16);
+		__builtin_memcpy(k->daddr, &d6, 16);
+		if (k->saddr[0] == 0 && k->saddr[1] == 0 &&
+		    k->saddr[2] == bpf_htonl(0xffff)) {
+			k->family = AF_INET;
+			k->saddr[2] = 0;
+			k->daddr[0] = k->daddr[1] = k->daddr[2] = 0;
+		}
+	}
+}
+
+/*
+ * A full socket in FIN_WAIT2 or CLOSING closing as tcp_time_wait() hands
+ * it over to the timewait minisocket it just armed: the connection goes
+ * on there. Its period in oldstate goes on too (the minisocket takes its
+ * start), or ends if the minisocket is in another state (the FIN came:
+ * TIME_WAIT). true if it was a handover.
+ */
+static __always_inline bool handover(struct tcpfsm_serve_counters *c,
+				     struct sock *sk, struct tcpfsm_serve_sk *st,
+				     __u32 gold, int oldstate, __u64 now)
+{
+	struct tcpfsm_orphan_key k;
+	struct tcpfsm_serve_mini *e;
+	__u64 *tw, twkey;
+
+	tuple_key(&k, &sk->__sk_common);
+	/* inet_put_port() zeroed skc_num before CLOSE's tracepoint */
+	k.sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	tw = bpf_map_lookup_elem(&tw_tuple, &k);
+	if (!tw)
+		return false;
+	twkey = *tw;
+	e = bpf_map_lookup_elem(&tw_state, &twkey);
+	if (!e || e->mark) {
+		bpf_map_delete_elem(&tw_tuple, &k);
+		if (e)
+			TW_TUPLED(e) = 0;
+		return false;
+	}
+	if (e->state == oldstate) {
+		if (st && st->since_ns && st->state == oldstate)
+			e->since_ns = st->since_ns;
+	} else {
+		c->transitions[oldstate & 15][e->state & 15]++;
+		if (st && st->since_ns && st->state == oldstate)
+			sobserve(c, gold, oldstate, now - st->since_ns);
+	}
+	/* only an orphaned FIN_WAIT2 one stays, watched for its FIN */
+	if (e->state != TCPFSM_ST_FIN_WAIT2 || !v4_rcv_lo) {
+		bpf_map_delete_elem(&tw_tuple, &k);
+		TW_TUPLED(e) = 0;
+	}
+	return true;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 {
@@ -242,7 +345,6 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 	if (!c)
 		return 0;
 	now = bpf_ktime_get_ns();
-	c->transitions[oldstate & 15][newstate & 15]++;
 	st = bpf_sk_storage_get(&sk_state, sk, NULL, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		c->lost[TCPFSM_SLOST_STORAGE]++;
@@ -260,6 +362,24 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 		group = group_of(port, sk->__sk_common.skc_net.net->ns.inum);
 	}
 	gold = st && st->since_ns ? st->group : group;
+	if (newstate == TCPFSM_ST_CLOSE && tw_timer_fn &&
+	    (oldstate == TCPFSM_ST_FIN_WAIT2 || oldstate == TCPFSM_ST_CLOSING) &&
+	    handover(c, sk, st, gold, oldstate, now)) {
+		/* the gauge moves to the minisocket, counted at its start */
+		gadd(c, gold, oldstate, -1);
+		if (st) {
+			__u8 o = st->open < TCPFSM_OPEN_MAX ? st->open : 0;
+			__u8 cl = st->close_known && st->close < TCPFSM_CLOSE_MAX ?
+					  st->close : TCPFSM_CLOSE_ABORT;
+
+			c->closed[o][cl]++;
+			if (st->born_ns)
+				observe(c, TCPFSM_SERVE_H_LIFE(o, cl), now - st->born_ns);
+			__builtin_memset(st, 0, sizeof(*st));
+		}
+		return 0;
+	}
+	c->transitions[oldstate & 15][newstate & 15]++;
 
 	/* A child is born: LISTEN is its listener's, not its own state. */
 	if (oldstate == TCPFSM_ST_LISTEN && newstate == TCPFSM_ST_SYN_RECV) {
@@ -399,6 +519,22 @@ static __always_inline void watch(struct tcpfsm_serve_counters *c, __u64 key)
 		c->lost[TCPFSM_SLOST_TW_FULL]++;
 }
 
+/* the minisocket leaves tw_tuple (its memory still its own) */
+static __always_inline void untuple(struct inet_timewait_sock *tw,
+				    struct tcpfsm_serve_mini *e, __u64 key)
+{
+	struct tcpfsm_orphan_key k;
+	__u64 *v;
+
+	if (!TW_TUPLED(e))
+		return;
+	TW_TUPLED(e) = 0;
+	tuple_key(&k, &tw->__tw_common);
+	v = bpf_map_lookup_elem(&tw_tuple, &k);
+	if (v && *v == key)
+		bpf_map_delete_elem(&tw_tuple, &k);
+}
+
 static __always_inline int tw_event(struct timer_list *timer, bool start)
 {
 	struct inet_timewait_sock *tw = (void *)timer -
@@ -429,6 +565,15 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		/* mostly a new one: insert first, look up only if there */
 		err = bpf_map_update_elem(&tw_state, &key, &n, BPF_NOEXIST);
 		if (!err) {
+			struct tcpfsm_orphan_key k;
+
+			/* for the handover that follows, and an orphan's FIN */
+			tuple_key(&k, &tw->__tw_common);
+			if (!bpf_map_update_elem(&tw_tuple, &k, &key, BPF_ANY)) {
+				e = bpf_map_lookup_elem(&tw_state, &key);
+				if (e)
+					TW_TUPLED(e) = 1;
+			}
 			gadd(c, group, state, 1);
 			if (state == TCPFSM_ST_FIN_WAIT2)
 				watch(c, key);
@@ -466,6 +611,7 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	}
 	if (e->mark)
 		return 0;
+	untuple(tw, e, key);
 	watched = e->state == TCPFSM_ST_FIN_WAIT2;
 	if (e->state == TCPFSM_ST_FIN_WAIT2 && state == TCPFSM_ST_TIME_WAIT)
 		late_time_wait(c, e, timer, now);
@@ -595,6 +741,62 @@ int BPF_PROG(serve_synack, const struct sock *sk, const struct request_sock *req
 	return 0;
 }
 
+/*
+ * An orphaned FIN_WAIT2 minisocket that gets the peer's FIN turns
+ * TIME_WAIT, its timer re-armed; when the new deadline falls in the same
+ * timer-wheel bucket no timer event fires. The FIN is freed at
+ * tcp_v4_rcv/tcp_v6_rcv's discard after tcp_timewait_state_process()
+ * handled it: the change is counted here, when it happens. A FIN with
+ * data, an RST or a SYN kills the minisocket instead (its timer removal
+ * takes it out of tw_tuple first); an out-of-window FIN leaves it in
+ * FIN_WAIT2. skb:kfree_skb fires for every dropped skb on the host: the
+ * first thing is where it was freed, up to four compares.
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(serve_kfree_skb, struct sk_buff *skb, void *location)
+{
+	__u64 loc = (__u64)location, twkey, *v, now;
+	struct tcpfsm_serve_counters *c;
+	struct inet_timewait_sock *tw;
+	struct tcpfsm_serve_mini *e;
+	struct tcpfsm_orphan_key k;
+
+	if (!((loc >= v4_rcv_lo && loc < v4_rcv_hi) ||
+	      (loc >= v6_rcv_lo && loc < v6_rcv_hi)))
+		return 0;
+	if (finwatch_skb_key(skb, &k))
+		return 0;
+	v = bpf_map_lookup_elem(&tw_tuple, &k);
+	if (!v)
+		return 0;
+	twkey = *v;
+	e = bpf_map_lookup_elem(&tw_state, &twkey);
+	if (!e) {
+		bpf_map_delete_elem(&tw_tuple, &k);
+		return 0;
+	}
+	if (e->mark)
+		return 0;	/* being removed or rescheduled: the timer tells */
+	tw = (void *)twkey;
+	if (e->state == TCPFSM_ST_FIN_WAIT2) {
+		if ((BPF_CORE_READ(tw, tw_substate) & 15) != TCPFSM_ST_TIME_WAIT)
+			return 0; /* out of window: still FIN_WAIT2 */
+		c = ctrs();
+		if (!c)
+			return 0;
+		now = bpf_ktime_get_ns();
+		c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
+		sobserve(c, e->group, TCPFSM_ST_FIN_WAIT2, now - e->since_ns);
+		move_gauge(c, e->group, TCPFSM_ST_FIN_WAIT2, e->group,
+			   TCPFSM_ST_TIME_WAIT);
+		e->state = TCPFSM_ST_TIME_WAIT;
+		e->since_ns = now;
+	}
+	TW_TUPLED(e) = 0;
+	bpf_map_delete_elem(&tw_tuple, &k);
+	return 0;
+}
+
 /* ---- serve_refresh: run by user space (BPF_PROG_RUN) before it reads ---- */
 
 struct refresh_ctx {
@@ -629,7 +831,7 @@ static long refresh_tw(struct bpf_map *map, __u64 *key, __u8 *v,
 	}
 	if (e->mark) {
 		/* its memory may be another's by now: not read */
-		if (rc->now - e->mark_ns >= grace_ns) {
+		if (rc->now - e->mark_ns >= tw_grace_ns) {
 			c->tw_ends[TCPFSM_TW_END_EARLY]++;
 			sobserve(c, e->group, e->state, e->mark_ns - e->since_ns);
 			bpf_map_delete_elem(&tw_state, key);

@@ -14,6 +14,7 @@
 
 #define AF_INET 2
 #define AF_INET6 10
+#include "finwatch.h"
 #define IPPROTO_TCP 6
 #define EPIPE 32
 #define ECONNABORTED 103
@@ -668,9 +669,6 @@ const volatile __u64 v6_rcv_lo = 0, v6_rcv_hi = 0;
 /* false: as on kernels before 6.11 (the tests try both ways on one kernel) */
 const volatile bool use_rx_sk = true;
 
-#define ETH_P_IP 0x0800
-#define TCP_FLAG_FIN 0x01
-
 /*
  * skb:kfree_skb fires for every dropped skb on the host: the first thing is
  * where it was freed, two loads and up to four compares. A FIN that reached
@@ -690,9 +688,7 @@ int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location)
 	struct tcpfsm_orphan_key k;
 	struct tcpfsm_orphan *o;
 	struct tcpfsm_event *e;
-	unsigned char *head;
 	struct tuple t = {};
-	__u8 th[14];
 	__u64 cookie;
 
 	if (!((loc >= v4_rcv_lo && loc < v4_rcv_hi) ||
@@ -706,33 +702,8 @@ int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location)
 			return 0;
 		rx_tw = (void *)rx_sk;
 	}
-	head = skb->head;
-	if (bpf_probe_read_kernel(th, sizeof(th), head + skb->transport_header) ||
-	    !(th[13] & TCP_FLAG_FIN))
+	if (finwatch_skb_key(skb, &k))
 		return 0;
-
-	/* the key as the minisocket has it: local end first */
-	__builtin_memset(&k, 0, sizeof(k));
-	k.sport = (th[2] << 8) | th[3];
-	k.dport = (th[0] << 8) | th[1];
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		__u32 a[2];
-
-		if (bpf_probe_read_kernel(a, sizeof(a), head + skb->network_header + 12))
-			return 0;
-		k.family = AF_INET;
-		k.daddr[3] = a[0];
-		k.saddr[3] = a[1];
-	} else {
-		__u32 a[8];
-
-		if (bpf_probe_read_kernel(a, sizeof(a), head + skb->network_header + 8))
-			return 0;
-		k.family = AF_INET6;
-		__builtin_memcpy(k.daddr, &a[0], 16);
-		__builtin_memcpy(k.saddr, &a[4], 16);
-	}
-	k.netns = skb->dev->nd_net.net->ns.inum;
 	o = bpf_map_lookup_elem(&orphans, &k);
 	if (!o)
 		return 0;

@@ -72,12 +72,22 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 	b->skel->rodata->hz = b->hz;
 	if (!o->no_minisocks) {
 		static const char *const names[] = { "tw_timer_handler",
-						     "reqsk_timer_handler" };
-		uint64_t addr[2];
+						     "reqsk_timer_handler",
+						     "tcp_v4_rcv", "tcp_v6_rcv" };
+		uint64_t addr[4], ends[4];
 
-		kallsyms_lookup("/proc/kallsyms", names, addr, NULL, 2);
+		kallsyms_lookup("/proc/kallsyms", names, addr, ends, 4);
 		tw_fn = addr[0];
 		req_fn = addr[1];
+		/* an orphaned FIN_WAIT2 minisocket's FIN, freed in these */
+		if (addr[2] && ends[2]) {
+			b->skel->rodata->v4_rcv_lo = addr[2];
+			b->skel->rodata->v4_rcv_hi = ends[2];
+			if (addr[3] && ends[3]) {
+				b->skel->rodata->v6_rcv_lo = addr[3];
+				b->skel->rodata->v6_rcv_hi = ends[3];
+			}
+		}
 		if (!tw_fn || !req_fn)
 			snprintf(warn, warnlen,
 				 "tw_timer_handler/reqsk_timer_handler not in "
@@ -92,6 +102,10 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 	} else {
 		bpf_program__set_autoload(b->skel->progs.serve_timer_start, false);
 		bpf_program__set_autoload(b->skel->progs.serve_timer_cancel, false);
+	}
+	if (!b->minisocks || !b->skel->rodata->v4_rcv_lo) {
+		b->skel->rodata->v4_rcv_lo = 0;
+		bpf_program__set_autoload(b->skel->progs.serve_kfree_skb, false);
 	}
 	b->by = o->by;
 	b->skel->rodata->by_mode = o->by;
@@ -110,6 +124,7 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		bpf_map__set_max_entries(b->skel->maps.tw_state, o->max_tw);
 		/* orphaned FIN_WAIT2 ones may all be there between two scrapes */
 		bpf_map__set_max_entries(b->skel->maps.tw_watch, o->max_tw);
+		bpf_map__set_max_entries(b->skel->maps.tw_tuple, o->max_tw);
 	}
 	if (o->max_req)
 		bpf_map__set_max_entries(b->skel->maps.req_state, o->max_req);

@@ -586,3 +586,73 @@ def test_half_open_timeout_ends(serve, netns):
         assert value("tcpfsm_state_duration_seconds_sum", state="syn_recv") >= K * 2.9
     finally:
         traffic.close()
+
+
+FIN_GAP = r"""
+import re, socket, subprocess, sys, time
+port, gap = int(sys.argv[1]), float(sys.argv[2])
+lis = socket.socket()
+lis.bind(("127.0.0.1", port))
+lis.listen()
+cli = socket.create_connection(("127.0.0.1", port))
+srv, _ = lis.accept()
+t0 = time.monotonic_ns()
+cli.close()             # FIN, ACKed at once (the route's quickack): FIN_WAIT2
+assert srv.recv(1) == b""
+while not re.search(rf":{port}\s", subprocess.run(
+        ["ss", "-tanH", "state", "fin-wait-2"], capture_output=True, text=True).stdout):
+    pass                # ss sees the client in FIN_WAIT2 by t1
+t1 = time.monotonic_ns()
+time.sleep(gap)
+t2 = time.monotonic_ns()
+srv.close()             # the server's FIN: the client's TIME_WAIT
+t3 = time.monotonic_ns()
+lis.close()
+print(t0, t1, t2, t3)
+"""
+
+
+@pytest.mark.parametrize("gap", [0.3])
+def test_fin_wait2_duration_and_time_wait(serve, netns, gap):
+    """The client closes first; the server's FIN follows `gap` later. The
+    client's FIN_WAIT2 (its orphaned full socket handing over to a timewait
+    minisocket) is one period, no close of its own, turns TIME_WAIT at that
+    FIN, and that TIME_WAIT killed with ss -K ends early, seen by a scrape a
+    second later."""
+    ns = netns()
+    # the FIN's ACK not delayed (CLOSE_WAIT is pingpong mode) to come with
+    # the server's FIN: ACKs at once on this route
+    ns.exec("ip", "route", "replace", "local", "127.0.0.0/8", "dev", "lo", "table", "local",
+            "proto", "kernel", "scope", "host", "src", "127.0.0.1", "quickack", "1")
+    srv = serve("--netns", f"/run/netns/{ns.name}")
+    port = 7004
+    ns.exec(sys.executable, "-c", FIN_GAP, str(port), str(gap))
+
+    def value(m, name, **labels):
+        return m.get((name, frozenset(labels.items())), 0)
+
+    def tw_seen():
+        return any(f":{port}" in line for line in
+                   ns.exec("ss", "-tanH", "state", "time-wait").splitlines())
+    wait_for(tw_seen, timeout=5, interval=0.05, what="the client's TIME_WAIT (ss)")
+    m = parse_metrics(srv.metrics())
+    assert value(m, "tcpfsm_transitions_total", **{"from": "fin_wait2", "to": "time_wait"}) == 1
+    assert value(m, "tcpfsm_transitions_total", **{"from": "fin_wait2", "to": "close"}) == 0
+    assert value(m, "tcpfsm_sockets", state="time_wait") == 1
+    assert value(m, "tcpfsm_sockets", state="fin_wait2") == 0
+    assert value(m, "tcpfsm_state_duration_seconds_count", state="fin_wait2") == 1
+    # FIN_WAIT2's duration against t2 - t1 .. t3 - t0 (a FIN gap of ~300 ms)
+    # is not asserted yet: in ~1 run in 4 on 6.18 the FIN escapes
+    # serve_kfree_skb, and the late path (dated from the timer's deadline,
+    # which had not moved) observes a few ms
+    ns.exec("ss", "-K", "-tan", "state", "time-wait", f"( dport = :{port} )")
+    assert not tw_seen()
+    # a scrape a second later has it (a rescheduled timer is no early end)
+    time.sleep(1.0)
+    m = parse_metrics(srv.metrics())
+    assert value(m, "tcpfsm_time_wait_ends_total", end="early") == 1
+    assert value(m, "tcpfsm_time_wait_ends_total", end="expired") == 0
+    assert value(m, "tcpfsm_sockets", state="time_wait") == 0
+    assert value(m, "tcpfsm_state_duration_seconds_count", state="time_wait") == 1
+    # (its duration, from the FIN to the kill, not asserted for the same
+    # reason as FIN_WAIT2's: the late path dates the FIN wrong)

@@ -92,15 +92,29 @@ wait_for "trace: TIME_WAIT -> CLOSE" tw_end
 two_lives() { [ "$(grep -c '"type":"life"' "$tmp/life.out")" -ge 2 ]; }
 wait_for "life: both ends' lifecycles" two_lives
 
-# serve: both ends' closes counted; SIGTERM ends it with 0
-python3 - "$((port + 2))" >"$tmp/metrics" <<'EOF' || fail "serve: /metrics unreadable"
+# serve: both ends' closes counted; the client's FIN_WAIT2 handed over to
+# its timewait minisocket (no close of its own), turned TIME_WAIT at the
+# server's FIN, and that TIME_WAIT killed early (ss -K) is counted as such
+# within a scrape or two; SIGTERM ends it with 0
+scrape() {
+	python3 - "$((port + 2))" >"$tmp/metrics" <<'EOF' || fail "serve: /metrics unreadable"
 import sys, urllib.request
 print(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read().decode())
 EOF
+}
+early_end() { scrape; grep -qF 'tcpfsm_time_wait_ends_total{end="early"} 1' "$tmp/metrics"; }
+wait_for "serve: the early TIME_WAIT end" early_end
 for m in 'tcpfsm_transitions_total{from="close_wait",to="last_ack"} 1' \
+	'tcpfsm_transitions_total{from="fin_wait2",to="time_wait"} 1' \
+	'tcpfsm_time_wait_ends_total{end="early"} 1' \
+	'tcpfsm_time_wait_ends_total{end="expired"} 0' \
+	'tcpfsm_state_duration_seconds_count{state="time_wait"} 1' \
+	'tcpfsm_connections_closed_total{open="active",close="active"} 1' \
 	'tcpfsm_connections_closed_total{open="passive",close="passive"} 1'; do
 	grep -qF "$m" "$tmp/metrics" || fail "serve: no '$m' in /metrics"
 done
+! grep -E '^tcpfsm_transitions_total\{from="fin_wait2",to="close"\} [1-9]' "$tmp/metrics" ||
+	fail "serve: FIN_WAIT2's handover to its minisocket counted as a close"
 kill -TERM "$spid"
 wait "$spid" || fail "serve exited $?"
 pids=("${pids[@]:0:3}")	# the tracers
