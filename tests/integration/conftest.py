@@ -4,6 +4,7 @@ Every test loads the real BPF program and drives real TCP traffic. Waiting
 is always on a condition (a line in the tracer's output, a socket state),
 never a bare sleep standing in for synchronisation.
 """
+import ctypes
 import json
 import os
 import shutil
@@ -123,6 +124,9 @@ class Tracer:
         assert " 0 lost" in s, s
 
 
+CLONE_NEWNET = 0x40000000
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes about a minute (TIME_WAIT expiry)")
 
@@ -163,6 +167,28 @@ def netns():
 
     yield make
     for ns in made:
+        ns.delete()
+
+
+@pytest.fixture
+def inside_netns():
+    """The test's own thread (and what it starts) inside a fresh network
+    namespace (lo up) for the test's duration: its sockets, ss and loadgen
+    are there, and a tracer given --netns NS.inode sees none of the other
+    tests' traffic, filtered in the kernel before it can fill a small ring."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    ns = Netns("in")
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    there = os.open(f"/run/netns/{ns.name}", os.O_RDONLY)
+    try:
+        if libc.setns(there, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), "setns into the test's namespace")
+        yield ns
+    finally:
+        if libc.setns(home, CLONE_NEWNET):
+            raise OSError(ctypes.get_errno(), "setns back")
+        os.close(there)
+        os.close(home)
         ns.delete()
 
 
