@@ -156,11 +156,17 @@ trap 'rm -rf "$job"' EXIT
 	echo 'mount -t cgroup2 cgroup2 /sys/fs/cgroup'
 	echo 'mount -t bpf bpf /sys/fs/bpf; mount -t tracefs tracefs /sys/kernel/tracing'
 	echo 'mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null'
-	echo 'mount -t tmpfs -o mode=1777 vartmp /var/tmp'
+	# a fresh /tmp and /var/tmp, unless the checkout is in one of them:
+	# then the host's, through the overlay (writes stay in the guest)
+	case "$PWD" in
+	/tmp | /tmp/*) echo 'umount /tmp' ;;
+	/var/tmp | /var/tmp/*) ;;
+	*) echo 'mount -t tmpfs -o mode=1777 vartmp /var/tmp' ;;
+	esac
 	echo "mount --bind '$root/lib/modules' /lib/modules"
 	echo 'echo 1 > /proc/sys/kernel/printk; ip link set lo up; hostname vmtest'
 	echo 'echo "vmtest: booted $(uname -r) in $(cut -d" " -f1 /proc/uptime) s"'
-	printf 'cd %q || exit 125\n' "$PWD"
+	printf 'cd %q || { echo "vmtest: the checkout %q is not visible in the guest" >&2; echo 125 > /run/vmtest/rc; exit 125; }\n' "$PWD" "$PWD"
 	printf '%q ' "$@"
 	echo
 	echo 'echo $? > /run/vmtest/rc'
