@@ -170,6 +170,27 @@ static __always_inline void put_tuple(struct tcpfsm_event *e,
 	}
 }
 
+/*
+ * A record of kind for tuple t, reserved, zeroed and stamped; NULL when the
+ * ring buffer is full, which is counted (never lost silently). Every
+ * filter runs before: a record reserved to be discarded costs as much.
+ */
+static __always_inline struct tcpfsm_event *new_record(__u8 kind,
+							const struct tuple *t)
+{
+	struct tcpfsm_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__sync_fetch_and_add(&lost[kind & (TCPFSM_LOST_SLOTS - 1)], 1);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	put_tuple(e, t);
+	e->ts_ns = bpf_ktime_get_ns();
+	e->kind = kind;
+	return e;
+}
+
 #define RD_SEL(_1, _2, NAME, ...) NAME
 /* trusted (tp_btf argument): pointer chains are direct loads */
 #define RD_DIRECT_1(p, a) ((p)->a)
@@ -315,18 +336,12 @@ static __always_inline int set_state(struct sock *sk, int oldstate, int newstate
 	if (filt_family && t.family != filt_family && !listener)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost[TCPFSM_EV_STATE], 1);
+	e = new_record(TCPFSM_EV_STATE, &t);
+	if (!e)
 		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->kind = TCPFSM_EV_STATE;
 	e->cookie = bpf_get_socket_cookie(sk);
 	e->oldstate = oldstate;
 	e->newstate = newstate;
-	put_tuple(e, &t);
 	fill_task(e, id, owned);
 	if (tp) {
 		e->aux = tp->bytes_acked;
@@ -519,15 +534,9 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 	if (filt_family && t.family != filt_family)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost[kind & (TCPFSM_LOST_SLOTS - 1)], 1);
+	e = new_record(kind, &t);
+	if (!e)
 		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	put_tuple(e, &t);
-	e->ts_ns = bpf_ktime_get_ns();
-	e->kind = kind;
 	/* flags: no task, timers run in softirq, for no one */
 	if (kind <= TCPFSM_EV_TW_EXPIRE) {
 		__u64 expires = timer->expires, jiffies = bpf_jiffies64();
@@ -599,15 +608,9 @@ static __always_inline int fastopen_child(struct timer_list *timer)
 	if (filt_family && t.family != filt_family)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost[TCPFSM_EV_REQ_START], 1);
+	e = new_record(TCPFSM_EV_REQ_START, &t);
+	if (!e)
 		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	put_tuple(e, &t);
-	e->ts_ns = bpf_ktime_get_ns();
-	e->kind = TCPFSM_EV_REQ_START;
 	e->flags = TCPFSM_F_FASTOPEN;
 	e->newstate = TCPFSM_ST_SYN_RECV;
 	e->retrans = BPF_CORE_READ(req, num_retrans);
@@ -733,15 +736,9 @@ int BPF_PROG(handle_kfree_skb, struct sk_buff *skb, void *location)
 	__builtin_memcpy(t.saddr, k.saddr, 16);
 	__builtin_memcpy(t.daddr, k.daddr, 16);
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost[TCPFSM_EV_TW_START], 1);
+	e = new_record(TCPFSM_EV_TW_START, &t);
+	if (!e)
 		return 0;
-	}
-	__builtin_memset(e, 0, sizeof(*e));
-	put_tuple(e, &t);
-	e->ts_ns = bpf_ktime_get_ns();
-	e->kind = TCPFSM_EV_TW_START;
 	e->flags = TCPFSM_F_FIN;
 	e->newstate = TCPFSM_ST_TIME_WAIT;
 	e->cookie = cookie;
