@@ -49,15 +49,15 @@ WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE
-override CPPFLAGS += -Iinclude -Isrc -I$(BUILD) $(LIBBPF_CFLAGS) -MMD -MP
+override CPPFLAGS += -Iinclude -Isrc/core -Isrc/cmd -I$(BUILD) $(LIBBPF_CFLAGS) -MMD -MP
 LDLIBS += $(LIBBPF_LIBS) -lelf -lz -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-Iinclude -Ivmlinux/$(ARCH) $(LIBBPF_CFLAGS)
 
-SRCS := $(wildcard src/*.c)
+SRCS := $(wildcard src/core/*.c src/cmd/*.c)
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
-LIB_OBJS := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+LIB_OBJS := $(filter-out $(BUILD)/src/cmd/main.o,$(OBJS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tools/*.c)
@@ -88,7 +88,7 @@ $(BUILD)/serve.bpf.o: bpf/serve.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -c $< -o $@
 $(SERVE_SKEL): $(BUILD)/serve.bpf.o
 	$(BPFTOOL) gen skeleton $< name serve_kern > $@.tmp && mv $@.tmp $@
-$(BUILD)/src/serve_bpf.o: $(SERVE_SKEL)
+$(BUILD)/src/core/serve_bpf.o: $(SERVE_SKEL)
 
 # The skeleton must exist before anything that may include it compiles;
 # -MMD then records which objects really depend on it.
@@ -100,7 +100,7 @@ $(BUILD)/src/%.o: src/%.c | $(SKEL)
 $(BUILD)/version.h: FORCE | $(BUILD)
 	@echo '#define TCPFSM_VERSION "$(VERSION)"' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
-$(BUILD)/src/version.o: $(BUILD)/version.h
+$(BUILD)/src/cmd/version.o: $(BUILD)/version.h
 FORCE:
 
 $(BUILD)/tcpfsm: $(OBJS)
@@ -210,4 +210,4 @@ vmlinux:
 clean:
 	rm -rf $(BUILD) $(BUILD)-san $(BUILD)-fuzz
 
--include $(wildcard $(BUILD)/src/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/src/*/*.d $(BUILD)/tests/*.d $(BUILD)/tools/*.d $(BUILD)/*.d)

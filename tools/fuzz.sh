@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzz tcpfsm's two untrusted inputs with libFuzzer, one target each:
-#   fuzz_diag    sock_diag replies (src/diag.c, what snapshot --from-raw reads)
+#   fuzz_diag    sock_diag replies (src/core/diag.c, what snapshot --from-raw reads)
 #   fuzz_replay  recorded files (trace|life|stats --replay FILE: the record
 #                reader, reorder buffer, engine and the three formatters)
 #
@@ -52,7 +52,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cflags=(-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 	-D_GNU_SOURCE -std=gnu11 -Wall -Wextra -Wno-unused-parameter
-	-DTCPFSM_VERSION='"fuzz"' -I"$here/include" -I"$here/src")
+	-DTCPFSM_VERSION='"fuzz"' -I"$here/include" -I"$here/src/core" -I"$here/src/cmd")
 
 # is $1 missing or older than any of the rest?
 stale() {
@@ -66,10 +66,10 @@ stale() {
 }
 
 build_diag() {
-	local srcs=("$here/tests/fuzz/fuzz_diag.c" "$here/src/diag.c"
-		    "$here/src/event.c" "$here/src/u64map.c")
+	local srcs=("$here/tests/fuzz/fuzz_diag.c" "$here/src/core/diag.c"
+		    "$here/src/core/event.c" "$here/src/core/u64map.c")
 
-	stale "$out/fuzz_diag" "${srcs[@]}" "$here"/src/*.h "$here"/include/*.h \
+	stale "$out/fuzz_diag" "${srcs[@]}" "$here"/src/*/*.h "$here"/include/*.h \
 		"$0" || return 0
 	"$clang" "${cflags[@]}" "${srcs[@]}" -o "$out/fuzz_diag"
 }
@@ -79,11 +79,11 @@ build_replay() {
 
 	make -C "$here" -s --no-print-directory BUILD="$out/bpf" \
 		"$out/bpf/tcpfsm.skel.h" "$out/bpf/serve.skel.h"
-	for f in "$here"/src/*.c; do
-		[ "$f" = "$here/src/main.c" ] || srcs+=("$f")
+	for f in "$here"/src/*/*.c; do
+		[ "$f" = "$here/src/cmd/main.c" ] || srcs+=("$f")
 	done
 	stale "$out/fuzz_replay" "$here/tests/fuzz/fuzz_replay.c" "${srcs[@]}" \
-		"$here"/src/*.h "$here"/include/*.h "$out/bpf/tcpfsm.skel.h" \
+		"$here"/src/*/*.h "$here"/include/*.h "$out/bpf/tcpfsm.skel.h" \
 		"$out/bpf/serve.skel.h" "$0" || return 0
 	# shellcheck disable=SC2046 # pkg-config's words
 	"$clang" "${cflags[@]}" -I"$out/bpf" \
