@@ -55,9 +55,19 @@ LDLIBS += $(LIBBPF_LIBS) -lelf -lz -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
 	-Iinclude -Ivmlinux/$(ARCH) $(LIBBPF_CFLAGS)
 
-SRCS := $(wildcard src/core/*.c src/cmd/*.c)
-OBJS := $(SRCS:%.c=$(BUILD)/%.o)
-LIB_OBJS := $(filter-out $(BUILD)/src/cmd/main.o,$(OBJS))
+# src/core: the pure core and the system I/O, as two static libraries:
+#   libtcpfsm.a      everything but the BPF side (no libbpf, no skeleton)
+#   libtcpfsm-bpf.a  the live event source and serve's kernel side (libbpf)
+# src/cmd: the commands and the CLI; libtcpfsm-cmd.a is all of it but
+# main.o. The binary links main.o and the three; the unit tests and the
+# fuzzers link only libtcpfsm-cmd.a and libtcpfsm.a: no libbpf
+# (tools/check-nolibbpf.sh checks their dynamic section).
+BPF_SRCS := src/core/loader.c src/core/serve_bpf.c
+CORE_SRCS := $(filter-out $(BPF_SRCS),$(wildcard src/core/*.c))
+CMD_SRCS := $(filter-out src/cmd/main.c,$(wildcard src/cmd/*.c))
+CORE_LIB := $(BUILD)/libtcpfsm.a
+BPF_LIB := $(BUILD)/libtcpfsm-bpf.a
+CMD_LIB := $(BUILD)/libtcpfsm-cmd.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tools/*.c)
@@ -90,11 +100,19 @@ $(SERVE_SKEL): $(BUILD)/serve.bpf.o
 	$(BPFTOOL) gen skeleton $< name serve_kern > $@.tmp && mv $@.tmp $@
 $(BUILD)/src/core/serve_bpf.o: $(SERVE_SKEL)
 
-# The skeleton must exist before anything that may include it compiles;
-# -MMD then records which objects really depend on it.
-$(BUILD)/src/%.o: src/%.c | $(SKEL)
+# Only the BPF side includes a skeleton: the rest builds without clang's
+# BPF target and bpftool.
+$(BUILD)/src/core/loader.o: $(SKEL)
+$(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_SRCS:%.c=$(BUILD)/%.o)
+$(BPF_LIB): $(BPF_SRCS:%.c=$(BUILD)/%.o)
+$(CMD_LIB): $(CMD_SRCS:%.c=$(BUILD)/%.o)
+$(BUILD)/%.a:
+	@rm -f $@
+	$(AR) rcs $@ $^
 
 # Rewritten only when the version changes: only version.o is rebuilt then.
 $(BUILD)/version.h: FORCE | $(BUILD)
@@ -103,15 +121,17 @@ $(BUILD)/version.h: FORCE | $(BUILD)
 $(BUILD)/src/cmd/version.o: $(BUILD)/version.h
 FORCE:
 
-$(BUILD)/tcpfsm: $(OBJS)
+# the libraries in their order: commands, BPF side, core
+$(BUILD)/tcpfsm: $(BUILD)/src/cmd/main.o $(CMD_LIB) $(BPF_LIB) $(CORE_LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%.o: tests/unit/%.c | $(SKEL)
+$(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(LIB_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(CMOCKA_LIBS)
+# no libbpf: what a test needs is in the core or the commands
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(CMD_LIB) $(CORE_LIB)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(CMOCKA_LIBS) -lm
 
 $(BUILD)/tools/%: tools/%.c
 	@mkdir -p $(@D)
@@ -131,6 +151,7 @@ run: deps
 
 unit: $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
+	@tools/check-nolibbpf.sh $(UNIT_BINS)
 
 integration: all
 	@tools/run-integration.sh $(BUILD)
@@ -140,6 +161,7 @@ integration: all
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
+	@tools/check-nolibbpf.sh $(UNIT_BINS)
 	@$(PYTHON) tools/check-man.py $(BUILD)
 	@tools/check-install.sh $(BUILD)
 	@$(MAKE) --no-print-directory sanitize-unit

@@ -15,10 +15,9 @@
 # Builds into OUT (default build-fuzz; make passes $(BUILD)-fuzz, which
 # make clean removes) with clang and -fsanitize=fuzzer,address,undefined;
 # needs clang and its runtime (Debian: clang + libclang-rt-N-dev for clang N; tools/deps.sh picks N).
-# fuzz_replay links every module but main.c, the BPF loader included (never
-# run), so it also needs what `make` does: the BPF skeleton is made in
-# OUT/bpf by the Makefile, and libbpf, libelf, zlib. A target is rebuilt
-# only when a source is newer than it.
+# Both link the Makefile's libraries, libtcpfsm.a and libtcpfsm-cmd.a (made
+# in OUT/lib), and nothing of the BPF side: no skeleton, no libbpf (the
+# check says so). A target is relinked only when an input is newer.
 #
 # Each target has its committed seeds, tests/fuzz/corpus-diag and
 # tests/fuzz/corpus-replay (made by tests/fuzz/replay_seeds.py). When
@@ -65,34 +64,35 @@ stale() {
 	return 1
 }
 
-build_diag() {
-	local srcs=("$here/tests/fuzz/fuzz_diag.c" "$here/src/core/diag.c"
-		    "$here/src/core/event.c" "$here/src/core/u64map.c")
+# The core and the commands as libraries (the Makefile's, built by it into
+# OUT/lib with clang and the sanitizers): a target takes what it uses
+# from them. Neither includes the live source: no skeleton, no libbpf.
+libs() {
+	make -C "$here" -s --no-print-directory BUILD="$out/lib" CC="$clang" \
+		CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all" \
+		"$out/lib/libtcpfsm.a" "$out/lib/libtcpfsm-cmd.a"
+}
 
-	stale "$out/fuzz_diag" "${srcs[@]}" "$here"/src/*/*.h "$here"/include/*.h \
-		"$0" || return 0
-	"$clang" "${cflags[@]}" "${srcs[@]}" -o "$out/fuzz_diag"
+# $1: the target; the rest: the libraries it links
+build() {
+	local t=$1
+
+	shift
+	stale "$out/fuzz_$t" "$here/tests/fuzz/fuzz_$t.c" "$@" \
+		"$here"/src/*/*.h "$here"/include/*.h "$0" || return 0
+	"$clang" "${cflags[@]}" "$here/tests/fuzz/fuzz_$t.c" "$@" \
+		-o "$out/fuzz_$t" -lm
+}
+
+build_diag() {
+	build diag "$out/lib/libtcpfsm.a"
 }
 
 build_replay() {
-	local srcs=() f
-
-	make -C "$here" -s --no-print-directory BUILD="$out/bpf" \
-		"$out/bpf/tcpfsm.skel.h" "$out/bpf/serve.skel.h"
-	for f in "$here"/src/*/*.c; do
-		[ "$f" = "$here/src/cmd/main.c" ] || srcs+=("$f")
-	done
-	stale "$out/fuzz_replay" "$here/tests/fuzz/fuzz_replay.c" "${srcs[@]}" \
-		"$here"/src/*/*.h "$here"/include/*.h "$out/bpf/tcpfsm.skel.h" \
-		"$out/bpf/serve.skel.h" "$0" || return 0
-	# shellcheck disable=SC2046 # pkg-config's words
-	"$clang" "${cflags[@]}" -I"$out/bpf" \
-		$(pkg-config --cflags libbpf 2>/dev/null) \
-		"$here/tests/fuzz/fuzz_replay.c" "${srcs[@]}" \
-		-o "$out/fuzz_replay" \
-		$(pkg-config --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz -lm
+	build replay "$out/lib/libtcpfsm-cmd.a" "$out/lib/libtcpfsm.a"
 }
 
+libs
 for t in "${targets[@]}"; do
 	case $t in
 	diag) build_diag ;;
@@ -118,6 +118,7 @@ if [ "$check" = 1 ]; then
 		}
 		echo "fuzz: fuzz_$t builds and passes ${#seeds[@]} committed seeds"
 	done
+	"$here/tools/check-nolibbpf.sh" "${targets[@]/#/$out/fuzz_}"
 	exit 0
 fi
 

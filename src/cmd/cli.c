@@ -13,6 +13,7 @@
 
 volatile sig_atomic_t cli_stop;
 bool cli_verbose;
+const struct evsource_ops *cli_live;
 
 static void on_signal(int sig)
 {

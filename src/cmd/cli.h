@@ -21,6 +21,12 @@
 extern volatile sig_atomic_t cli_stop;
 /* Set by -v: libbpf's own messages are shown. */
 extern bool cli_verbose;
+struct evsource_ops;
+/*
+ * The live event source (the kernel's ring buffer): set by main() alone,
+ * NULL where only recordings are read (the unit tests, the fuzzers).
+ */
+extern const struct evsource_ops *cli_live;
 
 /* tcpfsm's version: from git when built from a clone (tools/version.sh). */
 const char *cli_version_string(void);

@@ -34,6 +34,7 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	cli_live = &tracer_evsource;
 	if (argc < 2 || argv[1][0] == '-') {
 		if (argc >= 2 && (!strcmp(argv[1], "--version") ||
 				  !strcmp(argv[1], "-V"))) {

@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "clock.h"
 #include "diag.h"
-#include "loader.h"
+#include "evsource.h"
 #include "fmt.h"
 #include "netns.h"
 #include "outfile.h"
@@ -33,6 +33,7 @@ void pipe_opts_init(struct pipe_opts *o, const char *cmd)
 	memset(o, 0, sizeof(*o));
 	o->cmd = cmd;
 	o->max_conns = ENGINE_DEFAULT_MAX_CONNS;
+	o->live = cli_live;
 }
 
 /*
@@ -540,7 +541,7 @@ static void rec_mark(struct pipe *p, uint8_t kind, uint64_t ts_ns, uint64_t cook
 static bool skipped_runs(const struct pipe *p, uint64_t *state, uint64_t *timers)
 {
 	if (p->tr) {
-		*state = tracer_skipped(p->tr, timers);
+		*state = p->o.live->skipped(p->tr, timers);
 		return true;
 	}
 	*state = p->rp_skipped_state;
@@ -823,7 +824,7 @@ static void check_lost(struct pipe *p)
 {
 	uint64_t by_kind[TCPFSM_LOST_SLOTS];
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	uint64_t lost = tracer_lost(p->tr, by_kind);
+	uint64_t lost = p->o.live->lost(p->tr, by_kind);
 	struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .aux = lost,
 				  .flags = RECORD_LOST_F_KINDS };
 
@@ -909,7 +910,7 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 		flags |= ENGINE_SEED_ORPHAN;
 	/* its FIN, whenever it comes, is seen as for one whose start was */
 	if (minisock && s->state == TCPFSM_ST_FIN_WAIT2 && sc->p->tr &&
-	    !tracer_watch_orphan(sc->p->tr, s->cookie, &t))
+	    !sc->p->o.live->watch_orphan(sc->p->tr, s->cookie, &t))
 		flags |= ENGINE_SEED_WATCHED;
 	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now,
 			 flags, deadline))
@@ -989,7 +990,7 @@ static int seed_netns(void *ctx, uint32_t inode, int fd)
 	 * Records wait in the reorder buffer; the engine gets them after
 	 * every seed, as it would have.
 	 */
-	tracer_poll(sc->p->tr, 0, NULL);
+	sc->p->o.live->poll(sc->p->tr, 0, NULL);
 	return cli_stop ? NETNS_WALK_STOP : 0;
 }
 
@@ -1216,7 +1217,7 @@ static void open_agesrv(struct pipe *p)
 
 	if (!err) {
 		/* the ring's wait wakes when a client waits for an answer */
-		err = tracer_watch_fd(p->tr, agesrv_want_fd(p->age));
+		err = p->o.live->watch_fd(p->tr, agesrv_want_fd(p->age));
 		if (!err)
 			return;
 		agesrv_close(p->age);
@@ -1232,6 +1233,7 @@ static int run_live(struct pipe *p)
 	struct tracer_opts to = {
 		.filter = &p->o.filter,
 		.no_minisocks = p->o.no_minisocks,
+		.verbose = cli_verbose,
 		.ringbuf_bytes = p->o.ringbuf_bytes,
 		.on_event = on_raw,
 		.ctx = p,
@@ -1242,6 +1244,8 @@ static int run_live(struct pipe *p)
 	bool failed = false, age_busy = false;
 	int ret, rec_fd = -1;
 
+	if (!p->o.live)
+		return cli_error("this build reads recordings only (--replay FILE)");
 	/* refused before anything is loaded: a name in the way is a usage matter */
 	if (p->o.record_path) {
 		rec_fd = outfile_create(p->o.record_path, p->o.force);
@@ -1254,7 +1258,7 @@ static int run_live(struct pipe *p)
 	p->wall_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - p->start_mono);
 	/* no cgroup2 mount (a cgroup v1 only host): ids without paths */
 	p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
-	ret = tracer_open(&p->tr, &to, err, sizeof(err), warn, sizeof(warn));
+	ret = p->o.live->open(&p->tr, &to, err, sizeof(err), warn, sizeof(warn));
 	if (ret) {
 		if (rec_fd >= 0) {
 			close(rec_fd);
@@ -1270,7 +1274,7 @@ static int run_live(struct pipe *p)
 	if (p->o.record_path) {
 		struct record_header hdr;
 
-		record_header_now(&hdr, (tracer_has_minisocks(p->tr) ? RECORD_F_MINISOCKS : 0) |
+		record_header_now(&hdr, (p->o.live->has_minisocks(p->tr) ? RECORD_F_MINISOCKS : 0) |
 				  (filter_active(&p->o.filter) ? RECORD_F_FILTERED : 0) |
 				  RECORD_F_STEPS | RECORD_F_FILTER);
 		hdr.filter = p->o.filter;
@@ -1291,7 +1295,7 @@ static int run_live(struct pipe *p)
 	open_agesrv(p);
 	/* announced once seeded: everything from here on is traced */
 	fprintf(stderr, "tcpfsm: %s: tracing TCP state transitions%s. Ctrl-C to stop.\n",
-		p->o.cmd, tracer_has_minisocks(p->tr) ? " (with TIME_WAIT and SYN_RECV minisockets)" : "");
+		p->o.cmd, p->o.live->has_minisocks(p->tr) ? " (with TIME_WAIT and SYN_RECV minisockets)" : "");
 	if (p->o.header)
 		p->o.header(p);
 
@@ -1305,7 +1309,7 @@ static int run_live(struct pipe *p)
 			if (deadline - now < POLL_MS * 1000000ull)
 				timeout = (int)((deadline - now) / 1000000) + 1;
 		}
-		ret = tracer_poll(p->tr, timeout, &now);
+		ret = p->o.live->poll(p->tr, timeout, &now);
 		if (ret < 0) {
 			if (ret == -EINTR)
 				continue;
@@ -1330,14 +1334,14 @@ static int run_live(struct pipe *p)
 		 * wait on, and are cut off in time.
 		 */
 		if (p->age)
-			age_busy = agesrv_update(p->age, tracer_take_watched(p->tr), age_fill,
+			age_busy = agesrv_update(p->age, p->o.live->take_watched(p->tr), age_fill,
 						 p, clock_ns(CLOCK_MONOTONIC)) == AGESRV_BUILDING;
 	}
 	agesrv_close(p->age);
 	p->age = NULL;
 	/* detach first, then read what is left: nothing in flight is dropped */
-	tracer_detach(p->tr);
-	tracer_poll(p->tr, 0, NULL);
+	p->o.live->detach(p->tr);
+	p->o.live->poll(p->tr, 0, NULL);
 	check_lost(p);
 	now = clock_ns(CLOCK_MONOTONIC);
 	if (!p->epipe) {
@@ -1531,7 +1535,7 @@ static void summary(struct pipe *p)
 {
 	const struct engine_stats *st = engine_stats(p->eng);
 	uint64_t lost = p->lost_seen;
-	uint64_t bad = p->tr ? tracer_bad(p->tr) : 0;
+	uint64_t bad = p->tr ? p->o.live->bad(p->tr) : 0;
 	bool kinds = lost && !p->lost_kind_unknown;
 	uint64_t skipped, timers;
 	int i;
@@ -1651,7 +1655,8 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	cli_flush(p->out);
 	if (p->tr || p->replaying)
 		summary(p);
-	tracer_close(p->tr);
+	if (p->tr)
+		p->o.live->close(p->tr);
 	if (p->rec) {
 		int err = record_close(p->rec);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include "cgpath.h"
 #include "engine.h"
+#include "evsource.h"
 #include "filter.h"
 #include "json.h"
 #include "reorder.h"
@@ -44,6 +45,8 @@ struct pipe_opts {
 	uint64_t stuck_ns[TCPFSM_ST_MAX];
 	bool has_stuck;
 	bool wide;		/* -w: full addresses, hex cookie in full, NETNS */
+	/* where live records come from (evsource.h); NULL: replay only */
+	const struct evsource_ops *live;
 	/* printed once tracing has started (table headers) */
 	void (*header)(struct pipe *p);
 	/* called after each batch, and once more (final) at the end, until

@@ -1229,6 +1229,7 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 	}
+	bo.verbose = cli_verbose;
 	ret = serve_bpf_open(&S->bpf, &bo, err, sizeof(err), warn, sizeof(warn));
 	if (ret) {
 		cli_error("%s", err);

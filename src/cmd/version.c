@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* --version, as bpftool's: tcpfsm's own, libbpf's, the kernel's features. */
 #include <stdio.h>
-#include <bpf/libbpf.h>
 #include "cli.h"
-#include "loader.h"
+#include "evsource.h"
 #ifndef TCPFSM_VERSION
 #include "version.h"	/* made by make from git (tools/version.sh) */
 #endif
@@ -16,12 +15,13 @@ const char *cli_version_string(void)
 void cli_print_version(FILE *out)
 {
 	fprintf(out, "tcpfsm %s\n", TCPFSM_VERSION);
-	fprintf(out, "libbpf v%u.%u\n", libbpf_major_version(),
-		libbpf_minor_version());
-	{
-		char f[256];
+	/* the live source's library and the kernel's features, if linked */
+	if (cli_live) {
+		char f[512];
 
-		if (!tracer_features(f, sizeof(f)))
+		if (!cli_live->describe(f, sizeof(f)))
 			fprintf(out, "%s\n", f);
+	} else {
+		fprintf(out, "libbpf: not linked (replay only)\n");
 	}
 }

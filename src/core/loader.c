@@ -14,7 +14,6 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
-#include "cli.h"
 #include "clock.h"
 #include "loader.h"
 #include "tcpfsm.skel.h"
@@ -34,64 +33,8 @@ struct tracer {
 /* Our tag for a watched fd in libbpf's epoll set (its rings use 0..n-1). */
 #define WATCH_TAG UINT64_MAX
 
-/*
- * What libbpf said about the last failed load, kept to explain it in one
- * line: its first extern or CO-RE relocation failure (found before
- * anything reaches the kernel), the program the kernel refused, and the
- * last line of that program's verifier log.
- */
-static struct {
-	char first[160];	/* extern / relocation failure */
-	char prog[64];		/* program the kernel refused */
-	char vlast[160];	/* last line of its verifier log */
-} why;
-
-void tracer_reset_libbpf_notes(void)
-{
-	memset(&why, 0, sizeof(why));
-}
-
-/* The last non-empty line of [p, end), into dst. */
-static void last_line(char *dst, size_t len, const char *p, const char *end)
-{
-	const char *start;
-
-	while (end > p && (end[-1] == '\n' || end[-1] == ' '))
-		end--;
-	for (start = end; start > p && start[-1] != '\n'; start--)
-		;
-	if (end > start)
-		snprintf(dst, len, "%.*s", (int)(end - start), start);
-}
-
-void tracer_note_libbpf(const char *msg)
-{
-	static const char begin[] = "-- BEGIN PROG LOAD LOG --\n";
-	const char *log, *end, *p;
-
-	if (!strncmp(msg, "libbpf: ", 8))
-		msg += 8;
-	/* "prog 'X': -- BEGIN PROG LOAD LOG --\nLOG-- END PROG LOAD LOG --" */
-	log = strstr(msg, begin);
-	if (log) {
-		log += sizeof(begin) - 1;
-		end = strstr(log, "-- END PROG LOAD LOG --");
-		last_line(why.vlast, sizeof(why.vlast), log,
-			  end ? end : log + strlen(log));
-		return;
-	}
-	if (!*why.first && (!strncmp(msg, "extern ", 7) ||
-			    strstr(msg, "system Kconfig") ||
-			    strstr(msg, "failed to resolve CO-RE") ||
-			    strstr(msg, "failed to relocate"))) {
-		last_line(why.first, sizeof(why.first), msg, msg + strcspn(msg, "\n"));
-		return;
-	}
-	if (!*why.prog && !strncmp(msg, "prog '", 6) &&
-	    strstr(msg, "BPF program load failed") && (p = strchr(msg + 6, '\'')))
-		snprintf(why.prog, sizeof(why.prog), "%.*s", (int)(p - msg - 6),
-			 msg + 6);
-}
+/* -v: libbpf's own messages on stderr (its print callback has no context) */
+static bool verbose;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
@@ -126,7 +69,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 		tracer_note_libbpf(msg);
 	}
 	/* without -v our own checks say what failed, in one line */
-	if (!cli_verbose)
+	if (!verbose)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
 }
@@ -243,24 +186,8 @@ int tracer_explain_load_failure(int ret, char *err, size_t errlen)
 	struct btf *btf;
 	int id;
 
-	/*
-	 * libbpf resolves externs and CO-RE relocations against the kernel's
-	 * BTF before the kernel sees anything: no verifier, no log. Say what
-	 * the object needs and this kernel lacks.
-	 */
-	if (*why.first) {
-		snprintf(err, errlen,
-			 "this kernel lacks what the BPF object needs (libbpf: %s)",
-			 why.first);
+	if (tracer_explain_notes(ret, err, errlen))
 		return ret;
-	}
-	if (*why.prog) {
-		snprintf(err, errlen,
-			 "the kernel's verifier refused program %s: %s (run with "
-			 "-v for its log; tcpfsm needs Linux 5.12 or later)",
-			 why.prog, *why.vlast ? why.vlast : strerror(-ret));
-		return ret;
-	}
 	btf = btf__load_vmlinux_btf();
 	if (!btf) {
 		ret = -errno;
@@ -436,6 +363,7 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 	int ret;
 
 	*warn = '\0';
+	verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 	ret = check_kernel(err, errlen);
 	if (ret)
@@ -717,3 +645,31 @@ void tracer_close(struct tracer *t)
 	tcpfsm_bpf__destroy(t->skel);
 	free(t);
 }
+
+/* --version's lines: libbpf's version, then the features (if found). */
+static int describe(char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "libbpf v%u.%u\n", libbpf_major_version(),
+			 libbpf_minor_version());
+
+	if (n < 0 || (size_t)n >= len)
+		return -ENOSPC;
+	if (tracer_features(buf + n, len - n))
+		buf[n - 1] = '\0';	/* the version alone */
+	return 0;
+}
+
+const struct evsource_ops tracer_evsource = {
+	.open = tracer_open,
+	.poll = tracer_poll,
+	.watch_fd = tracer_watch_fd,
+	.take_watched = tracer_take_watched,
+	.lost = tracer_lost,
+	.skipped = tracer_skipped,
+	.bad = tracer_bad,
+	.has_minisocks = tracer_has_minisocks,
+	.watch_orphan = tracer_watch_orphan,
+	.detach = tracer_detach,
+	.close = tracer_close,
+	.describe = describe,
+};

@@ -10,21 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "event.h"
-#include "filter.h"
+#include "evsource.h"
 #include "tcpfsm.h"
 
-struct tracer;
-
-typedef void (*tracer_event_fn)(void *ctx, const struct tcpfsm_event *e);
-
-struct tracer_opts {
-	const struct filter *filter;
-	bool no_minisocks;	/* do not attach the timer programs */
-	size_t ringbuf_bytes;	/* power of two; 0: default (16 MiB) */
-	tracer_event_fn on_event;
-	void *ctx;
-};
+/* The live source, the kernel's ring buffer: the functions below. */
+extern const struct evsource_ops tracer_evsource;
 
 /*
  * Returns 0, or -errno with a one-line reason in err (no trailing newline).
@@ -54,10 +44,13 @@ uint64_t jiffy_ns(void);
  * Why a load failed, from what libbpf said (its warnings, as its print
  * callback gets them): reset before a load, note each message, then one
  * line into err. Returns ret, or -ENOENT when the kernel lacks the state
- * tracepoint. tracer_open() does all three; apart for the unit tests.
+ * tracepoint. tracer_open() does all three; apart for the unit tests,
+ * which use tracer_explain_notes (loadmsg.c: no libbpf), the part that
+ * explains from the notes alone: true when they did (err written).
  */
 void tracer_reset_libbpf_notes(void);
 void tracer_note_libbpf(const char *msg);
+bool tracer_explain_notes(int ret, char *err, size_t errlen);
 int tracer_explain_load_failure(int ret, char *err, size_t errlen);
 /*
  * Wait up to timeout_ms for records, then read all there are; *read_at (if

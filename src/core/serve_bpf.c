@@ -7,7 +7,6 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "cli.h"
 #include "loader.h"
 #include "serve_bpf.h"
 #include "serve.skel.h"
@@ -21,20 +20,15 @@ struct serve_bpf {
 	int by;			/* TCPFSM_SERVE_BY_* */
 };
 
+/* -v: libbpf's own messages on stderr (its print callback has no context) */
+static bool verbose;
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
-	if (!cli_verbose)
+	if (!verbose)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
-}
-
-double serve_hist_le(unsigned int i)
-{
-	unsigned int m = TCPFSM_SERVE_HIST_MIN_LOG2 + i / 2;
-	double p = (double)(1ull << m);
-
-	return (i % 2 ? 2 * p : 1.5 * p) / 1e9;
 }
 
 int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
@@ -49,6 +43,7 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
 	b->ncpu = libbpf_num_possible_cpus();
 	if (b->ncpu <= 0) {

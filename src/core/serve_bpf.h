@@ -21,6 +21,7 @@ struct serve_bpf_opts {
 	int by;			/* TCPFSM_SERVE_BY_* */
 	uint32_t max_groups;	/* --by: the series cap (ephemeral and other
 				   come on top) */
+	bool verbose;		/* libbpf's own messages on stderr */
 };
 
 /* Everything the kernel side has added up, over every CPU. */
@@ -56,6 +57,12 @@ int serve_bpf_add_group(struct serve_bpf *b, uint32_t key);
 int serve_bpf_add_listen_port(struct serve_bpf *b, uint16_t port);
 
 /* Upper bound of finite histogram slot i, in seconds. */
-double serve_hist_le(unsigned int i);
+static inline double serve_hist_le(unsigned int i)
+{
+	unsigned int m = TCPFSM_SERVE_HIST_MIN_LOG2 + i / 2;
+	double p = (double)(1ull << m);
+
+	return (i % 2 ? 2 * p : 1.5 * p) / 1e9;
+}
 
 #endif
