@@ -117,9 +117,9 @@ size_t engine_foreach_some(struct engine *e, size_t from, size_t max,
 
 	for (; s && max; max--) {
 		fn(ctx, slot_conn(s));
-		s = u64map_from(&e->map, (size_t)(s - e->map.slots) + 1);
+		s = u64map_from(&e->map, u64map_index(&e->map, s) + 1);
 	}
-	return s ? (size_t)(s - e->map.slots) : ENGINE_WALK_DONE;
+	return s ? u64map_index(&e->map, s) : ENGINE_WALK_DONE;
 }
 
 static struct conn *get(const struct engine *e, uint64_t key)
@@ -205,22 +205,27 @@ static void conn_remove(struct engine *e, struct conn *c)
 static void evict_one(struct engine *e, uint64_t key)
 {
 	/* a scattered start: neighbours by hash slot are neighbours by cookie */
-	size_t i = hash_bytes(&key, sizeof(key)) & e->map.mask, n, best = SIZE_MAX;
+	size_t start = hash_bytes(&key, sizeof(key)), n, best = 0;
+	size_t cap = u64map_capacity(&e->map);
 	uint64_t best_since = UINT64_MAX;
+	const struct u64map_slot *s;
+	bool found = false;
 	struct conn *c;
 
-	for (n = 0; n < 64 || best == SIZE_MAX; n++, i = (i + 1) & e->map.mask) {
-		if (n > e->map.mask)
+	for (n = 0; n < 64 || !found; n++) {
+		if (n >= cap)
 			return; /* nothing but listeners: the insert fails */
-		if (!e->map.slots[i].key)
+		s = u64map_at(&e->map, start + n);
+		if (!s)
 			continue;
-		c = slot_conn(&e->map.slots[i]);
+		c = slot_conn(s);
 		if (c->open_kind != OPEN_LISTEN && conn_since(c) < best_since) {
 			best_since = conn_since(c);
-			best = i;
+			best = start + n;
+			found = true;
 		}
 	}
-	conn_remove(e, slot_conn(&e->map.slots[best]));
+	conn_remove(e, slot_conn(u64map_at(&e->map, best)));
 	e->st.evicted++;
 }
 

@@ -50,12 +50,36 @@ static inline struct u64map_slot *u64map_from(const struct u64map *m, size_t i)
 	return NULL;
 }
 
+/* Slots in the table: an index wraps around at it. */
+static inline size_t u64map_capacity(const struct u64map *m)
+{
+	return m->slots ? m->mask + 1 : 0;
+}
+
+/* The entry in slot i (modulo the capacity), or NULL when it is empty. */
+static inline struct u64map_slot *u64map_at(const struct u64map *m, size_t i)
+{
+	struct u64map_slot *s;
+
+	if (!m->slots)
+		return NULL;
+	s = &m->slots[i & m->mask];
+	return s->key ? s : NULL;
+}
+
+/* The slot an entry is in, for u64map_from() to go on after it. */
+static inline size_t u64map_index(const struct u64map *m,
+				  const struct u64map_slot *s)
+{
+	return (size_t)(s - m->slots);
+}
+
 /*
  * Every entry, in slot order, as struct u64map_slot *s. The map must not
  * change during the walk (a delete shifts entries back).
  */
 #define u64map_foreach(m, s)                                                  \
 	for (struct u64map_slot *s = u64map_from((m), 0); s;                  \
-	     s = u64map_from((m), (size_t)(s - (m)->slots) + 1))
+	     s = u64map_from((m), u64map_index((m), s) + 1))
 
 #endif
