@@ -9,7 +9,7 @@
 
 static void print_header(struct pipe *p)
 {
-	fprintf(p->out, "%s%-7s %-12s %12s %s\n", pipe_conn_cols_header(p),
+	fprintf(pipe_out(p), "%s%-7s %-12s %12s %s\n", pipe_conn_cols_header(p),
 		"OPEN", "CLOSE", "LIFETIME_MS", "PATH (ms in each state)");
 }
 
@@ -27,7 +27,7 @@ static uint64_t lifetime(const struct conn *c, uint8_t *known)
 
 static void json_life(struct pipe *p, const struct conn *c)
 {
-	struct json *j = &p->j;
+	struct json *j = pipe_json(p);
 	bool at_exit = c->end == END_AT_EXIT;
 	unsigned int folded;
 	uint8_t known;
@@ -93,7 +93,7 @@ static void json_life(struct pipe *p, const struct conn *c)
 static void on_closed(void *ctx, const struct conn *c)
 {
 	struct pipe *p = ctx;
-	const bool *listeners = p->o.priv;
+	const bool *listeners = pipe_options(p)->priv;
 	/*
 	 * the columns (PIPE_CONN_COLS_MAX) + open/close/lifetime (45) + a full
 	 * path (8 * 62) + its end and " [incomplete]" (31)
@@ -108,7 +108,7 @@ static void on_closed(void *ctx, const struct conn *c)
 
 	if (c->open_kind == OPEN_LISTEN && !*listeners)
 		return;
-	if (p->o.json) {
+	if (pipe_options(p)->json) {
 		json_life(p, c);
 		pipe_emitted(p);
 		return;
@@ -168,7 +168,7 @@ static void on_closed(void *ctx, const struct conn *c)
 	if (c->end == END_AT_EXIT)
 		e = fmt_str(e, " [open at exit]");
 	*e++ = '\n';
-	fwrite_unlocked(line, 1, (size_t)(e - line), p->out);
+	fwrite_unlocked(line, 1, (size_t)(e - line), pipe_out(p));
 	pipe_emitted(p);
 }
 
@@ -203,7 +203,6 @@ int cmd_life(int argc, char **argv)
 		{ 0 },
 	};
 	struct pipe_opts o;
-	struct pipe p;
 	bool listeners = false;
 	struct engine_cb cb = {
 		.closed = on_closed,
@@ -216,5 +215,5 @@ int cmd_life(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	o.header = print_header;
-	return pipe_run(&p, &o, &cb);
+	return pipe_run(&o, &cb);
 }

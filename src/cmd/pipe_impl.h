@@ -8,7 +8,14 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include "agesrv.h"
+#include "cgpath.h"
+#include "engine.h"
+#include "json.h"
 #include "pipeline.h"
+#include "reorder.h"
+#include "u64map.h"
 
 /* How far behind "now" records can still arrive from another CPU. */
 #define REORDER_SLACK_NS 10000000ull	/* 10 ms */
@@ -17,6 +24,77 @@
 #define POLL_MS 100
 /* More sockets than any host holds: a full set would leave its namespace be. */
 #define RECONCILE_MAX_SOCKS (1ull << 30)
+
+/* A run: its options, its source, the engine, what it has counted. */
+struct pipe {
+	struct pipe_opts o;
+	FILE *out;
+	struct json j;
+	struct reorder ro;
+	struct engine *eng;
+	struct tracer *tr;
+	struct record_writer *rec;
+	int rec_err;
+	struct agesrv *age;	/* NULL: not publishing ages */
+	bool replaying;
+	uint64_t ts_sec;	/* the second ts_sec_str was made for */
+	size_t ts_sec_len;
+	char ts_sec_str[32];
+	char ts_zone[8];	/* TS_ISO: "+01:00", of ts_sec */
+	/* pipe_fmt_conn_cols' widths (pipe_cols_init) and their header */
+	uint8_t w_time, w_cookie, w_addr;
+	char cols_header[PIPE_CONN_COLS_HDR_MAX];
+	uint32_t netns_self;
+	uint64_t start_mono;	/* when tracing (or the recording) began */
+	int64_t wall_offset;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
+	uint64_t emitted;	/* what counts for --count */
+	uint64_t raw_events;
+	uint64_t lost_seen;	/* the kernel's lost count, last seen */
+	/* of it, by kind: state, timewait, request (PIPE_LOST_*) */
+	uint64_t lost_kind[3];
+	bool lost_kind_unknown;	/* a recording's loss record without kinds */
+	uint64_t lost_out, lost_kind_out[3]; /* how much "lost" records said */
+	uint64_t dropped;	/* records tcpfsm itself had no memory for */
+	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
+	uint64_t seeded;
+	/*
+	 * the summary's: connections the filters select that ended, of them
+	 * incomplete, and gone (ended while their records were lost)
+	 */
+	uint64_t closed, incomplete, gone;
+	uint64_t open_at_exit;	/* connections the filters select, still open */
+	uint64_t released;	/* how far the engine has every record (pipe_step) */
+	/* live only: the sock_diag dump after lost records (see reconcile()) */
+	uint64_t rc_loss;	/* records lost up to here, no dump since; 0: none */
+	uint64_t rc_last;	/* the last dump began: at most one a second */
+	uint64_t rc_t0, rc_t1;	/* the dump to decide on began, ended; rc_t1 0: none */
+	struct u64map rc_alive;	/* its cookies */
+	struct u64map rc_netns;	/* the namespaces it read whole */
+	bool rc_warned;
+	/* the command's callbacks (stuck: pipe_stuck_cb by default) */
+	struct engine_cb cb;
+	/* replay: the recording's filters, applied besides the options' */
+	struct filter rec_filter;
+	bool has_rec_filter;
+	/* replay of a recording that holds the live run's steps (record.h) */
+	bool rp_steps;
+	bool rp_end;		/* its end record was read: at rp_end_ns */
+	uint64_t rp_end_ns;
+	/* the live run's runs skipped by the kernel, from its end record */
+	bool rp_skipped_known;
+	uint64_t rp_skipped_state, rp_skipped_timers;
+	struct u64map rp_gone;	/* found gone, to be ended at the next reconcile */
+	struct cgpath cg;	/* cgroup id -> path */
+	bool have_cg;		/* live, or a replay of this boot's recording */
+	uint64_t now_ns;	/* CLOCK_MONOTONIC at the last step: cgpath's rate limit */
+	struct cols_entry *cols; /* pipe_fmt_conn_cols' recent texts */
+	bool done;		/* --count reached, or the reader went away */
+	bool epipe;
+	int out_err;
+};
+
+/* Allocate p->cols (pipe_new does); returns 0 or -ENOMEM. */
+int pipe_cols_init(struct pipe *p);
 
 /* pipeline.c: the loop */
 bool pipe_wants_closed(const struct pipe *p, const struct conn *c);

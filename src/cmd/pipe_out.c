@@ -340,3 +340,30 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	fputc('\n', p->out);
 	pipe_emitted(p);
 }
+
+FILE *pipe_out(const struct pipe *p)
+{
+	return p->out;
+}
+
+struct json *pipe_json(struct pipe *p)
+{
+	return &p->j;
+}
+
+const struct pipe_opts *pipe_options(const struct pipe *p)
+{
+	return &p->o;
+}
+
+uint64_t pipe_start_ns(const struct pipe *p)
+{
+	return p->start_mono;
+}
+
+void pipe_set_clock(struct pipe *p, uint64_t start_mono, int64_t wall_offset)
+{
+	p->start_mono = start_mono;
+	p->wall_offset = wall_offset;
+	p->ts_sec_len = 0;	/* the second's text is made anew */
+}

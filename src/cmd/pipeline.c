@@ -658,27 +658,24 @@ static void summary(struct pipe *p)
 	fputc('\n', stderr);
 }
 
-int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *cb)
+struct pipe *pipe_new(const struct pipe_opts *o, const struct engine_cb *cb,
+		      FILE *out)
 {
-	struct engine_cb c = *cb;
+	static const struct engine_cb none;
+	struct engine_cb c;
 	struct engine_config cfg;
-	int ret, i;
+	struct pipe *p;
+	int i;
 
-	memset(p, 0, sizeof(*p));
+	if (!cb)
+		cb = &none;
+	c = *cb;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
 	p->o = *o;
-	p->out = stdout;
+	p->out = out;
 	p->now_ns = clock_ns(CLOCK_MONOTONIC);
-	/*
-	 * Output is flushed at every step (each poll) anyway; in between, a
-	 * large buffer turns a busy host's tens of MB/s into few big writes
-	 * (a 4 KiB stdio buffer made writing cost as much as all the rest).
-	 */
-	if (!isatty(fileno(stdout))) {
-		/* glibc ignores the size unless it is given the buffer */
-		static char obuf[OUT_BUF_BYTES];
-
-		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
-	}
 	json_init(&p->j, p->out);
 	if (o->json)
 		p->o.header = NULL;	/* headers are for tables */
@@ -696,10 +693,58 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 		cfg.stuck_ns[i] = o->stuck_ns[i];
 	p->eng = engine_new(&cfg, &c);
 	if (!p->eng || pipe_cols_init(p) || reorder_init(&p->ro, PORT_HOLD_NS)) {
-		engine_free(p->eng);
-		free(p->cols);
-		return cli_error("out of memory");
+		pipe_free(p);
+		return NULL;
 	}
+	return p;
+}
+
+void pipe_free(struct pipe *p)
+{
+	if (!p)
+		return;
+	reorder_free(&p->ro);
+	engine_free(p->eng);
+	free(p->cols);
+	if (p->have_cg)
+		cgpath_free(&p->cg);
+	free(p);
+}
+
+int pipe_push(struct pipe *p, const struct tcpfsm_event *e)
+{
+	return reorder_push(&p->ro, e);
+}
+
+size_t pipe_pending(const struct pipe *p)
+{
+	return reorder_pending(&p->ro);
+}
+
+void pipe_flush(struct pipe *p)
+{
+	reorder_flush(&p->ro, pipe_deliver, p);
+}
+
+int pipe_run(const struct pipe_opts *o, const struct engine_cb *cb)
+{
+	struct pipe *p;
+	int ret;
+
+	/*
+	 * Output is flushed at every step (each poll) anyway; in between, a
+	 * large buffer turns a busy host's tens of MB/s into few big writes
+	 * (a 4 KiB stdio buffer made writing cost as much as all the rest).
+	 */
+	if (!isatty(fileno(stdout))) {
+		/* glibc ignores the size unless it is given the buffer */
+		static char obuf[OUT_BUF_BYTES];
+
+		setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	}
+	p = pipe_new(o, cb, stdout);
+	if (!p)
+		return cli_error("out of memory");
 	cli_install_signals();
 	ret = o->replay_path ? pipe_run_replay(p) : run_live(p);
 	cli_flush(p->out);
@@ -716,12 +761,8 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 			ret = cli_error("--record %s: %s", o->record_path,
 					strerror(-p->rec_err));
 	}
-	reorder_free(&p->ro);
-	engine_free(p->eng);
-	free(p->cols);
-	if (p->have_cg)
-		cgpath_free(&p->cg);
 	if (p->out_err && ret == EXIT_OK)
 		ret = cli_error("writing output: %s", strerror(-p->out_err));
+	pipe_free(p);
 	return ret;
 }

@@ -12,13 +12,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "cgpath.h"
 #include "engine.h"
 #include "evsource.h"
 #include "filter.h"
 #include "json.h"
-#include "reorder.h"
-#include "agesrv.h"
 
 /* TS_ISO: wall time as ISO 8601 with date and UTC offset */
 enum ts_mode { TS_WALL = 0, TS_MONO, TS_REL, TS_ISO };
@@ -56,73 +53,6 @@ struct pipe_opts {
 	const char *extra_short;
 	/* a command's own state, for its option parser and callbacks */
 	void *priv;
-};
-
-struct pipe {
-	struct pipe_opts o;
-	FILE *out;
-	struct json j;
-	struct reorder ro;
-	struct engine *eng;
-	struct tracer *tr;
-	struct record_writer *rec;
-	int rec_err;
-	struct agesrv *age;	/* NULL: not publishing ages */
-	bool replaying;
-	uint64_t ts_sec;	/* the second ts_sec_str was made for */
-	size_t ts_sec_len;
-	char ts_sec_str[32];
-	char ts_zone[8];	/* TS_ISO: "+01:00", of ts_sec */
-	/* pipe_fmt_conn_cols' widths (pipe_cols_init) and their header */
-	uint8_t w_time, w_cookie, w_addr;
-	char cols_header[PIPE_CONN_COLS_HDR_MAX];
-	uint32_t netns_self;
-	uint64_t start_mono;	/* when tracing (or the recording) began */
-	int64_t wall_offset;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
-	uint64_t emitted;	/* what counts for --count */
-	uint64_t raw_events;
-	uint64_t lost_seen;	/* the kernel's lost count, last seen */
-	/* of it, by kind: state, timewait, request (PIPE_LOST_*) */
-	uint64_t lost_kind[3];
-	bool lost_kind_unknown;	/* a recording's loss record without kinds */
-	uint64_t lost_out, lost_kind_out[3]; /* how much "lost" records said */
-	uint64_t dropped;	/* records tcpfsm itself had no memory for */
-	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
-	uint64_t seeded;
-	/*
-	 * the summary's: connections the filters select that ended, of them
-	 * incomplete, and gone (ended while their records were lost)
-	 */
-	uint64_t closed, incomplete, gone;
-	uint64_t open_at_exit;	/* connections the filters select, still open */
-	uint64_t released;	/* how far the engine has every record (pipe_step) */
-	/* live only: the sock_diag dump after lost records (see reconcile()) */
-	uint64_t rc_loss;	/* records lost up to here, no dump since; 0: none */
-	uint64_t rc_last;	/* the last dump began: at most one a second */
-	uint64_t rc_t0, rc_t1;	/* the dump to decide on began, ended; rc_t1 0: none */
-	struct u64map rc_alive;	/* its cookies */
-	struct u64map rc_netns;	/* the namespaces it read whole */
-	bool rc_warned;
-	/* the command's callbacks (stuck: pipe_stuck_cb by default) */
-	struct engine_cb cb;
-	/* replay: the recording's filters, applied besides the options' */
-	struct filter rec_filter;
-	bool has_rec_filter;
-	/* replay of a recording that holds the live run's steps (record.h) */
-	bool rp_steps;
-	bool rp_end;		/* its end record was read: at rp_end_ns */
-	uint64_t rp_end_ns;
-	/* the live run's runs skipped by the kernel, from its end record */
-	bool rp_skipped_known;
-	uint64_t rp_skipped_state, rp_skipped_timers;
-	struct u64map rp_gone;	/* found gone, to be ended at the next reconcile */
-	struct cgpath cg;	/* cgroup id -> path */
-	bool have_cg;		/* live, or a replay of this boot's recording */
-	uint64_t now_ns;	/* CLOCK_MONOTONIC at the last step: cgpath's rate limit */
-	struct cols_entry *cols; /* pipe_fmt_conn_cols' recent texts */
-	bool done;		/* --count reached, or the reader went away */
-	bool epipe;
-	int out_err;
 };
 
 /* Common long options; a command appends its own. */
@@ -216,13 +146,39 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 		    void (*usage)(FILE *out));
 
 /*
- * Run the pipeline to its end; returns the exit status. The callbacks get
- * p as their ctx; cb->closed gets only the connections the filters select
- * (with --state, those that went through one of its states); cb->stuck
- * defaults to pipe_stuck_cb; o->header is used only for tables.
+ * Run the pipeline to its end, writing to stdout; returns the exit status.
+ * The callbacks get the pipe as their ctx; cb->closed gets only the
+ * connections the filters select (with --state, those that went through
+ * one of its states); cb->stuck defaults to pipe_stuck_cb; o->header is
+ * used only for tables.
  */
-int pipe_run(struct pipe *p, const struct pipe_opts *o,
-	     const struct engine_cb *cb);
+int pipe_run(const struct pipe_opts *o, const struct engine_cb *cb);
+
+/*
+ * A pipe as pipe_run sets one up, without a run: for a command's
+ * formatting and the unit tests. out gets what it prints; cb may be NULL.
+ * NULL when out of memory. pipe_free() frees it (not out).
+ */
+struct pipe *pipe_new(const struct pipe_opts *o, const struct engine_cb *cb,
+		      FILE *out);
+void pipe_free(struct pipe *p);
+/* A record into the reorder buffer (0 or -ENOMEM), as read from a source. */
+int pipe_push(struct pipe *p, const struct tcpfsm_event *e);
+/* Records waiting in the reorder buffer. */
+size_t pipe_pending(const struct pipe *p);
+/* Every record waiting, to the engine, as at the end of a run. */
+void pipe_flush(struct pipe *p);
+/*
+ * The run's clock: when it (or the recording) began, and CLOCK_REALTIME -
+ * CLOCK_MONOTONIC then (wall times). A pipe_new() pipe has 0 and 0.
+ */
+void pipe_set_clock(struct pipe *p, uint64_t start_mono, int64_t wall_offset);
+
+/* What a command's callbacks use of the pipe. */
+FILE *pipe_out(const struct pipe *p);
+struct json *pipe_json(struct pipe *p);
+const struct pipe_opts *pipe_options(const struct pipe *p);
+uint64_t pipe_start_ns(const struct pipe *p);
 
 /*
  * One turn of the loop: release the records up to watermark (every one
@@ -276,8 +232,6 @@ char *pipe_fmt_ms(char *p, uint64_t ns, uint8_t known);
 const char *pipe_conn_cols_header(const struct pipe *p);
 char *pipe_fmt_conn_cols(struct pipe *p, char *e, uint64_t ts_ns,
 			 const struct conn *c);
-/* Allocate p->cols (pipe_run does); returns 0 or -ENOMEM. */
-int pipe_cols_init(struct pipe *p);
 
 /* The --stuck alert line (or JSON object), shared by every command:
  * an engine_cb.stuck with the struct pipe as ctx. */

@@ -127,13 +127,13 @@ static struct group *find_group(struct stats *S, const struct conn *c)
 static void on_transition(void *ctx, const struct transition *t)
 {
 	struct pipe *p = ctx;
-	struct stats *S = p->o.priv;
+	struct stats *S = pipe_options(p)->priv;
 	struct group *g;
 	uint8_t st = t->oldstate;
 
 	if (t->prev_known == DUR_UNKNOWN || st >= TCPFSM_ST_MAX ||
 	    st == TCPFSM_ST_CLOSE || !pipe_wants_conn(p, t->conn) ||
-	    !filter_states(&p->o.filter, st, st))
+	    !filter_states(&pipe_options(p)->filter, st, st))
 		return;
 	g = find_group(S, t->conn);
 	if (!g)
@@ -157,7 +157,7 @@ static void print_table(struct pipe *p, const struct group *g)
 	char v[5][32];	/* min, p50, p90, p99, max */
 	int st;
 
-	fprintf(p->out, "%-12s %10s %10s %10s %10s %10s %10s\n", "STATE", "COUNT",
+	fprintf(pipe_out(p), "%-12s %10s %10s %10s %10s %10s %10s\n", "STATE", "COUNT",
 		"MIN", "P50", "P90", "P99", "MAX");
 	for (st = 1; st < TCPFSM_ST_MAX; st++) {
 		const struct hist *h = g->h[st];
@@ -169,15 +169,15 @@ static void print_table(struct pipe *p, const struct group *g)
 		format_duration(v[2], sizeof(v[2]), hist_percentile(h, 0.90));
 		format_duration(v[3], sizeof(v[3]), hist_percentile(h, 0.99));
 		format_duration(v[4], sizeof(v[4]), h->max_ns);
-		fprintf(p->out, "%-12s %10llu %10s %10s %10s %10s %10s\n",
+		fprintf(pipe_out(p), "%-12s %10llu %10s %10s %10s %10s %10s\n",
 			tcp_state_name(st), (unsigned long long)h->count, v[0],
 			v[1], v[2], v[3], v[4]);
 	}
 	for (st = 1; st < TCPFSM_ST_MAX; st++) {
 		if (!g->h[st] || !g->h[st]->count)
 			continue;
-		fprintf(p->out, "\n%s:\n", tcp_state_name(st));
-		hist_print_log2(p->out, g->h[st], "usecs");
+		fprintf(pipe_out(p), "\n%s:\n", tcp_state_name(st));
+		hist_print_log2(pipe_out(p), g->h[st], "usecs");
 	}
 }
 
@@ -195,8 +195,8 @@ static bool has_samples(const struct group *g)
 static void print_json(struct pipe *p, const struct group *g, uint64_t now)
 {
 	static const struct hist empty = { .min_ns = UINT64_MAX };
-	struct stats *S = p->o.priv;
-	struct json *j = &p->j;
+	struct stats *S = pipe_options(p)->priv;
+	struct json *j = pipe_json(p);
 	int st;
 
 	for (st = 1; st < TCPFSM_ST_MAX; st++) {
@@ -243,32 +243,32 @@ static void print_cgroup_label(struct pipe *p, const struct group *g)
 	const char *path;
 
 	if (!g->cgroup_id) {	/* "-" (owner unknown) or "(other)" */
-		fprintf(p->out, "\ncgroup %s:\n", g->label);
+		fprintf(pipe_out(p), "\ncgroup %s:\n", g->label);
 		return;
 	}
 	path = pipe_cgroup_path(p, g->cgroup_id);
 	if (!path) {
-		fprintf(p->out, "\ncgroup id %llu:\n", (unsigned long long)g->cgroup_id);
+		fprintf(pipe_out(p), "\ncgroup id %llu:\n", (unsigned long long)g->cgroup_id);
 		return;
 	}
-	fputs("\ncgroup ", p->out);
-	fput_escaped(p->out, path);
-	fputs(":\n", p->out);
+	fputs("\ncgroup ", pipe_out(p));
+	fput_escaped(pipe_out(p), path);
+	fputs(":\n", pipe_out(p));
 }
 
 static void print_all(struct pipe *p, uint64_t now)
 {
-	struct stats *S = p->o.priv;
+	struct stats *S = pipe_options(p)->priv;
 	size_t i, tables = 0;
 	char ts[PIPE_TS_MAX];
 
-	if (!p->o.json) {
+	if (!pipe_options(p)->json) {
 		pipe_format_ts(p, ts, now);
-		fprintf(p->out, "\n%s time in state%s%s\n", ts,
+		fprintf(pipe_out(p), "\n%s time in state%s%s\n", ts,
 			S->by ? ", by " : "", S->by ? by_names[S->by] : "");
 	}
 	for (i = 0; i < S->ngroups; i++) {
-		if (p->o.json) {
+		if (pipe_options(p)->json) {
 			print_json(p, &S->groups[i], now);
 			continue;
 		}
@@ -278,12 +278,12 @@ static void print_all(struct pipe *p, uint64_t now)
 		if (S->by == BY_CGROUP)
 			print_cgroup_label(p, &S->groups[i]);
 		else if (S->by)
-			fprintf(p->out, "\n%s %s:\n", by_names[S->by], S->groups[i].label);
+			fprintf(pipe_out(p), "\n%s %s:\n", by_names[S->by], S->groups[i].label);
 		print_table(p, &S->groups[i]);
 		tables++;
 	}
-	if (!tables && !p->o.json)
-		fprintf(p->out, "(no completed states yet)\n");
+	if (!tables && !pipe_options(p)->json)
+		fprintf(pipe_out(p), "(no completed states yet)\n");
 	pipe_emitted(p);
 }
 
@@ -309,9 +309,9 @@ static uint64_t after_intervals(uint64_t from, uint64_t interval, uint64_t n)
 
 static void tick(struct pipe *p, uint64_t now, bool final)
 {
-	struct stats *S = p->o.priv;
+	struct stats *S = pipe_options(p)->priv;
 	if (!S->period_start_ns)
-		S->period_start_ns = p->start_mono;
+		S->period_start_ns = pipe_start_ns(p);
 	if (final) {
 		print_all(p, now);
 		return;
@@ -319,7 +319,7 @@ static void tick(struct pipe *p, uint64_t now, bool final)
 	if (!S->interval_ns)
 		return;
 	if (!S->next_print_ns)
-		S->next_print_ns = after_intervals(p->start_mono, S->interval_ns, 1);
+		S->next_print_ns = after_intervals(pipe_start_ns(p), S->interval_ns, 1);
 	if (now < S->next_print_ns)
 		return;
 	print_all(p, now);
@@ -384,7 +384,6 @@ int cmd_stats(int argc, char **argv)
 		{ 0 },
 	};
 	struct pipe_opts o;
-	struct pipe p;
 	struct engine_cb cb = {
 		.transition = on_transition,
 	};
@@ -400,7 +399,7 @@ int cmd_stats(int argc, char **argv)
 	if (ret >= 0)
 		goto out;
 	o.tick = tick;
-	ret = pipe_run(&p, &o, &cb);
+	ret = pipe_run(&o, &cb);
 out:
 	reset(S);
 	free(S->groups);

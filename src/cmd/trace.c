@@ -18,13 +18,13 @@ static const char *source_name(const struct transition *t)
 
 static void print_header(struct pipe *p)
 {
-	fprintf(p->out, "%s%-11s    %-11s %s\n", pipe_conn_cols_header(p),
+	fprintf(pipe_out(p), "%s%-11s    %-11s %s\n", pipe_conn_cols_header(p),
 		"OLDSTATE", "NEWSTATE", "MS");
 }
 
 static void json_transition(struct pipe *p, const struct transition *t)
 {
-	struct json *j = &p->j;
+	struct json *j = pipe_json(p);
 	const struct conn *c = t->conn;
 
 	json_begin_object(j);
@@ -72,9 +72,9 @@ static void on_transition(void *ctx, const struct transition *t)
 	const struct conn *c = t->conn;
 
 	if (!pipe_wants_conn(p, c) ||
-	    !filter_states(&p->o.filter, t->oldstate, t->newstate))
+	    !filter_states(&pipe_options(p)->filter, t->oldstate, t->newstate))
 		return;
-	if (p->o.json) {
+	if (pipe_options(p)->json) {
 		json_transition(p, t);
 	} else {
 		/* built by hand: printf would cost more than the whole pipeline */
@@ -99,7 +99,7 @@ static void on_transition(void *ctx, const struct transition *t)
 		if (t->illegal)
 			e = fmt_str(e, " ILLEGAL");
 		*e++ = '\n';
-		fwrite_unlocked(line, 1, e - line, p->out);
+		fwrite_unlocked(line, 1, e - line, pipe_out(p));
 	}
 	pipe_emitted(p);
 }
@@ -118,7 +118,6 @@ int cmd_trace(int argc, char **argv)
 {
 	static const struct option longopts[] = { PIPE_LONG_OPTS, { 0 } };
 	struct pipe_opts o;
-	struct pipe p;
 	struct engine_cb cb = {
 		.transition = on_transition,
 	};
@@ -129,5 +128,5 @@ int cmd_trace(int argc, char **argv)
 	if (ret >= 0)
 		return ret;
 	o.header = print_header;
-	return pipe_run(&p, &o, &cb);
+	return pipe_run(&o, &cb);
 }

@@ -32,22 +32,23 @@ static void keep_closed(void *ctx, const struct conn *c)
 /* life's line for `closed`, with the table's formatting. */
 static char *line_of(bool json)
 {
-	struct pipe p;
+	struct pipe_opts o;
+	struct pipe *p;
 	bool listeners = false;
 	char *buf = NULL;
 	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
 
-	memset(&p, 0, sizeof(p));
-	p.o.priv = &listeners;
-	p.o.json = json;
-	p.o.ts_mode = TS_MONO;
-	assert_int_equal(pipe_cols_init(&p), 0);
-	p.out = open_memstream(&buf, &len);
-	assert_non_null(p.out);
-	json_init(&p.j, p.out);
-	on_closed(&p, &closed);
-	fclose(p.out);
-	free(p.cols);
+	assert_non_null(out);
+	pipe_opts_init(&o, "life");
+	o.priv = &listeners;
+	o.json = json;
+	o.ts_mode = TS_MONO;
+	p = pipe_new(&o, NULL, out);
+	assert_non_null(p);
+	on_closed(p, &closed);
+	fclose(out);
+	pipe_free(p);
 	return buf;
 }
 

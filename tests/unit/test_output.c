@@ -135,12 +135,24 @@ static void test_addresses_and_ms(void **state)
 	assert_string_equal(buf, ">2.000");
 }
 
-/* A pipe with its column cache, mono time; an IPv4 connection, cookie. */
-static void cols_setup(struct pipe *p, struct conn *c, uint64_t cookie)
+/* A pipe with these options, its output on stdout. */
+static struct pipe *mkpipe(enum ts_mode mode, bool wide)
 {
-	memset(p, 0, sizeof(*p));
-	assert_int_equal(pipe_cols_init(p), 0);
-	p->o.ts_mode = TS_MONO;
+	struct pipe_opts o;
+	struct pipe *p;
+
+	pipe_opts_init(&o, "test");
+	o.ts_mode = mode;
+	o.wide = wide;
+	p = pipe_new(&o, NULL, stdout);
+	assert_non_null(p);
+	return p;
+}
+
+/* A pipe with its column cache, mono time; an IPv4 connection, cookie. */
+static void cols_setup(struct pipe **p, struct conn *c, uint64_t cookie)
+{
+	*p = mkpipe(TS_MONO, false);
 	memset(c, 0, sizeof(*c));
 	c->cookie = cookie;
 	c->t.family = 2;
@@ -162,32 +174,32 @@ static const char *conn_cols(struct pipe *p, const struct conn *c)
  */
 static void test_conn_cols_follow_changes(void **state)
 {
-	struct pipe p;
+	struct pipe *p;
 	struct conn c;
 
 	cols_setup(&p, &c, 4097);
 	inet_pton(AF_INET, "10.0.0.1", c.t.saddr);
 	inet_pton(AF_INET, "10.0.0.2", c.t.daddr);
 	c.t.dport = 80;
-	assert_string_equal(conn_cols(&p, &c),
+	assert_string_equal(conn_cols(p, &c),
 		"1.500000        1001       -       -               10.0.0.1        0     10.0.0.2        80    ");
 	c.t.sport = 40000;
 	c.owner.pid = 77;
 	memcpy(c.owner.comm, "curl", 5);
-	assert_string_equal(conn_cols(&p, &c),
+	assert_string_equal(conn_cols(p, &c),
 		"1.500000        1001       77      curl            10.0.0.1        40000 10.0.0.2        80    ");
 	memcpy(c.owner.comm, "wget", 5);
-	assert_non_null(strstr(conn_cols(&p, &c), " wget "));
+	assert_non_null(strstr(conn_cols(p, &c), " wget "));
 	c.owner.pid = 78;
-	assert_non_null(strstr(conn_cols(&p, &c), " 78 "));
+	assert_non_null(strstr(conn_cols(p, &c), " 78 "));
 	inet_pton(AF_INET, "10.0.0.9", c.t.daddr);
-	assert_non_null(strstr(conn_cols(&p, &c), " 10.0.0.9 "));
+	assert_non_null(strstr(conn_cols(p, &c), " 10.0.0.9 "));
 	/* a cookie that lands in the same slot (64 apart) */
 	c.cookie = 4097 + 64;
-	assert_non_null(strstr(conn_cols(&p, &c), " 1041 "));
+	assert_non_null(strstr(conn_cols(p, &c), " 1041 "));
 	c.cookie = 4097;
-	assert_non_null(strstr(conn_cols(&p, &c), " 1001 "));
-	free(p.cols);
+	assert_non_null(strstr(conn_cols(p, &c), " 1001 "));
+	pipe_free(p);
 	(void)state;
 }
 
@@ -207,7 +219,7 @@ static void test_conn_cols_header_fits(void **state)
 {
 	size_t h[16], l[16];
 	const char *line;
-	struct pipe p;
+	struct pipe *p;
 	struct conn c;
 	int n;
 
@@ -218,7 +230,7 @@ static void test_conn_cols_header_fits(void **state)
 	inet_pton(AF_INET, "200.200.200.200", c.t.daddr);
 	c.t.sport = 40000;
 	c.t.dport = 65535;
-	line = conn_cols(&p, &c);
+	line = conn_cols(p, &c);
 	n = word_starts(PIPE_CONN_COLS_HEADER, h);
 	assert_int_equal(n, 8);
 	assert_int_equal(word_starts(line, l), 8);
@@ -232,8 +244,8 @@ static void test_conn_cols_header_fits(void **state)
 	c.t.family = 10;
 	memset(c.t.saddr, 0xff, 16);
 	memset(c.t.daddr, 0xff, 16);
-	assert_true(strlen(conn_cols(&p, &c)) <= PIPE_CONN_COLS_MAX);
-	free(p.cols);
+	assert_true(strlen(conn_cols(p, &c)) <= PIPE_CONN_COLS_MAX);
+	pipe_free(p);
 	(void)state;
 }
 
@@ -258,56 +270,51 @@ static void assert_header_fits(struct pipe *p, const struct conn *c, int words)
  */
 static void test_conn_cols_layouts(void **state)
 {
-	struct pipe p;
+	struct pipe *p;
 	struct conn c;
 	const char *line;
 	char buf[PIPE_TS_MAX];
 
 	cols_setup(&p, &c, 0x33fe92);
-	assert_string_equal(pipe_conn_cols_header(&p), PIPE_CONN_COLS_HEADER);
+	assert_string_equal(pipe_conn_cols_header(p), PIPE_CONN_COLS_HEADER);
 	c.t.family = AF_INET6;
 	inet_pton(AF_INET6, "2001:db8:aaaa:bbbb:cccc:dddd:eeee:1", c.t.saddr);
 	inet_pton(AF_INET6, "fe80::1", c.t.daddr);
 	c.t.sport = 443;
 	c.t.dport = 50000;
 	c.t.netns = 4026531840u;
-	line = conn_cols(&p, &c);
+	line = conn_cols(p, &c);
 	assert_non_null(strstr(line, " 33fe92 "));
 	/* 35 bytes in 15: its head and tail, the same each time */
 	assert_non_null(strstr(line, " 2001~ddd:eeee:1 443 "));
 	assert_null(strstr(line, "4026531840"));
-	assert_header_fits(&p, &c, 8);
-	free(p.cols);
+	assert_header_fits(p, &c, 8);
+	pipe_free(p);
 
-	memset(&p, 0, sizeof(p));
-	p.o.wide = true;
-	p.o.ts_mode = TS_MONO;
-	assert_int_equal(pipe_cols_init(&p), 0);
-	line = conn_cols(&p, &c);
+	p = mkpipe(TS_MONO, true);
+	line = conn_cols(p, &c);
 	assert_non_null(strstr(line, " 2001:db8:aaaa:bbbb:cccc:dddd:eeee:1 "));
 	assert_non_null(strstr(line, " 4026531840 "));
-	assert_non_null(strstr(pipe_conn_cols_header(&p), " NETNS "));
-	assert_header_fits(&p, &c, 9);
+	assert_non_null(strstr(pipe_conn_cols_header(p), " NETNS "));
+	assert_header_fits(p, &c, 9);
 	/* the widest address there is stays in its column too */
 	memset(c.t.saddr, 0xff, 16);
-	assert_header_fits(&p, &c, 9);
-	free(p.cols);
+	assert_header_fits(p, &c, 9);
+	pipe_free(p);
 
-	memset(&p, 0, sizeof(p));
-	p.o.ts_mode = TS_ISO;
-	p.wall_offset = 1795240404331939372ll;
-	assert_int_equal(pipe_cols_init(&p), 0);
+	p = mkpipe(TS_ISO, false);
+	pipe_set_clock(p, 0, 1795240404331939372ll);
 	setenv("TZ", "UTC", 1);
 	tzset();
-	assert_int_equal(pipe_format_ts(&p, buf, 0), 32);
+	assert_int_equal(pipe_format_ts(p, buf, 0), 32);
 	assert_string_equal(buf, "2026-11-21T05:53:24.331939+00:00");
-	p.ts_sec_len = 0;	/* made anew in another zone */
+	pipe_set_clock(p, 0, 1795240404331939372ll); /* made anew in another zone */
 	setenv("TZ", "XST-5:30", 1);
 	tzset();
-	pipe_format_ts(&p, buf, 0);
+	pipe_format_ts(p, buf, 0);
 	assert_string_equal(buf, "2026-11-21T11:23:24.331939+05:30");
-	assert_header_fits(&p, &c, 8);
-	free(p.cols);
+	assert_header_fits(p, &c, 8);
+	pipe_free(p);
 	(void)state;
 }
 
@@ -319,7 +326,7 @@ static void test_conn_cols_layouts(void **state)
 static void test_comm_space_keeps_columns(void **state)
 {
 	char out[COMM_SAFE_LEN];
-	struct pipe p;
+	struct pipe *p;
 	struct conn c;
 	const char *line;
 	size_t at[16];
@@ -330,11 +337,11 @@ static void test_comm_space_keeps_columns(void **state)
 	cols_setup(&p, &c, 5);
 	c.owner.pid = 77;
 	memcpy(c.owner.comm, "Web Content", 12);
-	line = conn_cols(&p, &c);
+	line = conn_cols(p, &c);
 	/* TIME COOKIE PID COMM LADDR LPORT RADDR RPORT */
 	assert_int_equal(word_starts(line, at), 8);
 	assert_non_null(strstr(line, " Web\\x20Content "));
-	free(p.cols);
+	pipe_free(p);
 	(void)state;
 }
 
@@ -362,32 +369,33 @@ static void test_fmt_hex(void **state)
  */
 static void test_wall_time_clamped(void **state)
 {
-	struct pipe p;
+	struct pipe *p;
 	char buf[32];
 
-	memset(&p, 0, sizeof(p));
-	p.o.ts_mode = TS_WALL;
-	p.wall_offset = 1700000000000000000ll;
-	assert_true(pipe_ts_value(&p, 5) == 1700000000000000005ull);
+	p = mkpipe(TS_WALL, false);
+	pipe_set_clock(p, 0, 1700000000000000000ll);
+	assert_true(pipe_ts_value(p, 5) == 1700000000000000005ull);
 	/* what fuzz_replay found: past INT64_MAX, still below UINT64_MAX */
-	assert_true(pipe_ts_value(&p, 8243666496583132096ull) ==
+	assert_true(pipe_ts_value(p, 8243666496583132096ull) ==
 		    8243666496583132096ull + 1700000000000000000ull);
-	assert_true(pipe_ts_value(&p, UINT64_MAX - 10) == UINT64_MAX);
-	p.wall_offset = INT64_MAX;
-	assert_true(pipe_ts_value(&p, UINT64_MAX) == UINT64_MAX);
-	p.wall_offset = -100;
-	assert_true(pipe_ts_value(&p, 150) == 50);
-	assert_true(pipe_ts_value(&p, 100) == 0);
-	assert_true(pipe_ts_value(&p, 5) == 0);
-	assert_true(pipe_ts_value(&p, UINT64_MAX) == UINT64_MAX - 100);
-	p.wall_offset = INT64_MIN;
-	assert_true(pipe_ts_value(&p, 5) == 0);
-	assert_true(pipe_ts_value(&p, UINT64_MAX) == UINT64_MAX - (1ull << 63));
+	assert_true(pipe_ts_value(p, UINT64_MAX - 10) == UINT64_MAX);
+	pipe_set_clock(p, 0, INT64_MAX);
+	assert_true(pipe_ts_value(p, UINT64_MAX) == UINT64_MAX);
+	pipe_set_clock(p, 0, -100);
+	assert_true(pipe_ts_value(p, 150) == 50);
+	assert_true(pipe_ts_value(p, 100) == 0);
+	assert_true(pipe_ts_value(p, 5) == 0);
+	assert_true(pipe_ts_value(p, UINT64_MAX) == UINT64_MAX - 100);
+	pipe_set_clock(p, 0, INT64_MIN);
+	assert_true(pipe_ts_value(p, 5) == 0);
+	assert_true(pipe_ts_value(p, UINT64_MAX) == UINT64_MAX - (1ull << 63));
 	/* and the text of the end of time: 11 digits of seconds */
-	p.wall_offset = 1;
-	p.o.ts_mode = TS_MONO;
-	assert_int_equal(pipe_format_ts(&p, buf, UINT64_MAX), 18);
+	pipe_free(p);
+	p = mkpipe(TS_MONO, false);
+	pipe_set_clock(p, 0, 1);
+	assert_int_equal(pipe_format_ts(p, buf, UINT64_MAX), 18);
 	assert_string_equal(buf, "18446744073.709551");
+	pipe_free(p);
 	(void)state;
 }
 

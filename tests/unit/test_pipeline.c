@@ -29,12 +29,7 @@ static void on_closed(void *ctx, const struct conn *c)
 
 static void push(struct pipe *p, struct tcpfsm_event e)
 {
-	assert_int_equal(reorder_push(&p->ro, &e), 0);
-}
-
-static void deliver(void *ctx, const struct tcpfsm_event *e)
-{
-	engine_event(ctx, e);
+	assert_int_equal(pipe_push(p, &e), 0);
 }
 
 /*
@@ -46,42 +41,39 @@ static void deliver(void *ctx, const struct tcpfsm_event *e)
  */
 static void test_step_does_not_settle_past_a_held_connect(void **state)
 {
-	struct engine_config cfg;
 	struct engine_cb cb = { .closed = on_closed };
 	struct tcpfsm_event req;
-	struct pipe p;
+	struct pipe_opts o;
+	struct pipe *p;
 
-	memset(&p, 0, sizeof(p));
-	p.out = stdout;
+	pipe_opts_init(&o, "test");
 	nclosed = 0;
-	engine_config_default(&cfg);
-	p.eng = engine_new(&cfg, &cb);
-	assert_non_null(p.eng);
-	assert_int_equal(reorder_init(&p.ro, 200 * MS), 0);
+	p = pipe_new(&o, &cb, stdout);
+	assert_non_null(p);
 
-	push(&p, ev(TCPFSM_EV_STATE, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 8080, 0));
+	push(p, ev(TCPFSM_EV_STATE, 5, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_LISTEN, 8080, 0));
 	req = ev(TCPFSM_EV_REQ_START, 0, 10 * MS, 0, TCPFSM_ST_SYN_RECV, 8080, 40000);
 	req.aux = 5;	/* the listener's cookie */
-	push(&p, req);
-	push(&p, ev(TCPFSM_EV_REQ_CANCEL, 0, 12 * MS, 0, TCPFSM_ST_SYN_RECV, 8080, 40000));
+	push(p, req);
+	push(p, ev(TCPFSM_EV_REQ_CANCEL, 0, 12 * MS, 0, TCPFSM_ST_SYN_RECV, 8080, 40000));
 	/* another socket's connect(), its port not known yet */
-	push(&p, ev(TCPFSM_EV_STATE, 7, 12 * MS + 500000, TCPFSM_ST_CLOSE,
+	push(p, ev(TCPFSM_EV_STATE, 7, 12 * MS + 500000, TCPFSM_ST_CLOSE,
 		    TCPFSM_ST_SYN_SENT, 0, 9999));
-	push(&p, ev(TCPFSM_EV_STATE, 9, 13 * MS, TCPFSM_ST_SYN_RECV,
+	push(p, ev(TCPFSM_EV_STATE, 9, 13 * MS, TCPFSM_ST_SYN_RECV,
 		    TCPFSM_ST_ESTABLISHED, 8080, 40000));
 	/* 28 ms after the removal: past its 20 ms grace */
-	pipe_step(&p, 40 * MS);
-	assert_int_equal(reorder_pending(&p.ro), 2);
+	pipe_step(p, 40 * MS);
+	assert_int_equal(pipe_pending(p), 2);
 	assert_int_equal(nclosed, 0);
 	/* the connect's next record brings its port (a far peer: 100 ms) */
-	push(&p, ev(TCPFSM_EV_STATE, 7, 100 * MS, TCPFSM_ST_SYN_SENT,
+	push(p, ev(TCPFSM_EV_STATE, 7, 100 * MS, TCPFSM_ST_SYN_SENT,
 		    TCPFSM_ST_ESTABLISHED, 41000, 9999));
-	pipe_step(&p, 120 * MS);
-	assert_int_equal(reorder_pending(&p.ro), 0);
-	push(&p, ev(TCPFSM_EV_STATE, 9, 150 * MS, TCPFSM_ST_ESTABLISHED,
+	pipe_step(p, 120 * MS);
+	assert_int_equal(pipe_pending(p), 0);
+	push(p, ev(TCPFSM_EV_STATE, 9, 150 * MS, TCPFSM_ST_ESTABLISHED,
 		    TCPFSM_ST_CLOSE, 8080, 40000));
-	pipe_step(&p, 300 * MS);
-	reorder_flush(&p.ro, deliver, p.eng);
+	pipe_step(p, 300 * MS);
+	pipe_flush(p);
 
 	assert_int_equal(nclosed, 1);
 	assert_int_equal(closed[0].cookie, 9);
@@ -89,8 +81,7 @@ static void test_step_does_not_settle_past_a_held_connect(void **state)
 	assert_int_equal(closed[0].path_state[0], TCPFSM_ST_SYN_RECV);
 	assert_int_equal(closed[0].path_since[0], 10 * MS);	/* the SYN */
 	assert_false(conn_incomplete(&closed[0]));
-	reorder_free(&p.ro);
-	engine_free(p.eng);
+	pipe_free(p);
 	(void)state;
 }
 

@@ -21,7 +21,8 @@
 
 struct fixture {
 	struct stats S;
-	struct pipe p;
+	struct pipe *p;
+	FILE *out;
 	struct conn c;
 	char *buf;
 	size_t len;
@@ -29,15 +30,19 @@ struct fixture {
 
 static void setup(struct fixture *f, enum group_by by, bool json)
 {
+	struct pipe_opts o;
+
 	memset(f, 0, sizeof(*f));
 	assert_int_equal(u64map_init(&f->S.index, 64, MAX_GROUPS + 1), 0);
 	f->S.by = by;
-	f->p.o.priv = &f->S;
-	f->p.o.json = json;
-	f->p.o.ts_mode = TS_MONO;
-	f->p.out = open_memstream(&f->buf, &f->len);
-	assert_non_null(f->p.out);
-	json_init(&f->p.j, f->p.out);
+	pipe_opts_init(&o, "stats");
+	o.priv = &f->S;
+	o.json = json;
+	o.ts_mode = TS_MONO;
+	f->out = open_memstream(&f->buf, &f->len);
+	assert_non_null(f->out);
+	f->p = pipe_new(&o, NULL, f->out);
+	assert_non_null(f->p);
 	f->c.cookie = 9;
 	f->c.t.family = 2;
 	f->c.t.sport = 8080;
@@ -49,7 +54,8 @@ static void teardown(struct fixture *f)
 	reset(&f->S);
 	free(f->S.groups);
 	u64map_free(&f->S.index);
-	fclose(f->p.out);
+	pipe_free(f->p);
+	fclose(f->out);
 	free(f->buf);
 }
 
@@ -64,13 +70,13 @@ static void add(struct fixture *f, uint8_t old, uint64_t ns, uint8_t known)
 		.prev_known = known,
 	};
 
-	on_transition(&f->p, &t);
+	on_transition(f->p, &t);
 }
 
 static const char *print(struct fixture *f)
 {
-	print_all(&f->p, 20 * MS);
-	fflush(f->p.out);
+	print_all(f->p, 20 * MS);
+	fflush(f->out);
 	return f->buf;
 }
 
@@ -131,25 +137,25 @@ static void test_interval_after_a_clock_jump(void **state)
 
 	setup(&f, BY_NONE, false);
 	f.S.interval_ns = 100 * MS;
-	f.p.start_mono = 1000 * MS;
+	pipe_set_clock(f.p, 1000 * MS, 0);
 	alarm(10);
-	tick(&f.p, 2000 * MS, false);	/* prints */
+	tick(f.p, 2000 * MS, false);	/* prints */
 	assert_int_equal(f.S.next_print_ns, 2100 * MS);
-	tick(&f.p, 2050 * MS, false);	/* before the boundary: nothing */
+	tick(f.p, 2050 * MS, false);	/* before the boundary: nothing */
 	assert_int_equal(f.S.next_print_ns, 2100 * MS);
-	tick(&f.p, 5050 * MS, false);	/* 29 boundaries passed */
+	tick(f.p, 5050 * MS, false);	/* 29 boundaries passed */
 	assert_int_equal(f.S.next_print_ns, 5100 * MS);
 	assert_int_equal(f.S.period_start_ns, 5050 * MS);
-	tick(&f.p, 5100 * MS, false);	/* on one: the next */
+	tick(f.p, 5100 * MS, false);	/* on one: the next */
 	assert_int_equal(f.S.next_print_ns, 5200 * MS);
 	/* centuries on, then to the end of time: no boundary fits after it */
-	tick(&f.p, (UINT64_MAX >> 1) + 7, false);
+	tick(f.p, (UINT64_MAX >> 1) + 7, false);
 	assert_true(f.S.next_print_ns > (UINT64_MAX >> 1) + 7);
 	assert_true(f.S.next_print_ns - ((UINT64_MAX >> 1) + 7) <= 100 * MS);
 	assert_int_equal(f.S.next_print_ns % (100 * MS), 5200 * MS % (100 * MS));
-	tick(&f.p, UINT64_MAX - 5, false);
+	tick(f.p, UINT64_MAX - 5, false);
 	assert_int_equal(f.S.next_print_ns, UINT64_MAX);
-	tick(&f.p, UINT64_MAX, false);
+	tick(f.p, UINT64_MAX, false);
 	assert_int_equal(f.S.next_print_ns, UINT64_MAX);
 	alarm(0);
 	teardown(&f);
@@ -163,10 +169,10 @@ static void test_interval_from_the_end_of_time(void **state)
 
 	setup(&f, BY_NONE, false);
 	f.S.interval_ns = 100 * MS;
-	f.p.start_mono = UINT64_MAX - 1;
-	tick(&f.p, 0, false);
+	pipe_set_clock(f.p, UINT64_MAX - 1, 0);
+	tick(f.p, 0, false);
 	assert_int_equal(f.S.next_print_ns, UINT64_MAX);
-	fflush(f.p.out);
+	fflush(f.out);
 	assert_int_equal(f.len, 0);	/* nothing printed yet */
 	teardown(&f);
 	(void)state;
