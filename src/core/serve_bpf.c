@@ -288,3 +288,8 @@ int serve_bpf_refresh(struct serve_bpf *b, const uint64_t stuck_ns[16],
 	memcpy(ages, (const void *)&b->skel->bss->mini_ages, sizeof(*ages));
 	return 0;
 }
+
+const char *serve_bpf_lib_version(void)
+{
+	return libbpf_version_string();
+}

@@ -56,6 +56,9 @@ int serve_bpf_add_group(struct serve_bpf *b, uint32_t key);
 /* --by lport: mark port as listened on (also before serve started). */
 int serve_bpf_add_listen_port(struct serve_bpf *b, uint16_t port);
 
+/* The BPF library's version ("1.1"), for serve's build info. */
+const char *serve_bpf_lib_version(void);
+
 /* Upper bound of finite histogram slot i, in seconds. */
 static inline double serve_hist_le(unsigned int i)
 {
