@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * sock_diag client: request and bytecode builders, the reply parser, the
- * dump loop and the summary tally. See diag.h. (Addresses are formatted
+ * sock_diag client: request and bytecode builders, the reply parser and
+ * recorded dumps (the dump loop is in diag_dump.c, the summary tally in
+ * diag_tally.c). See diag.h. (Addresses are formatted
  * by event.c's format_addr.)
  */
 #include <arpa/inet.h>
@@ -14,6 +15,7 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include "diag.h"
+#include "diag_impl.h"
 #include "event.h"
 #include "u64map.h"
 
@@ -160,8 +162,6 @@ int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
 
 /* ------------------------------------------------------------- request */
 
-/* The storage request: one map, nested (the kernel takes several). */
-#define STORAGE_REQ_LEN (NLA_HDRLEN + NLA_HDRLEN + sizeof(uint32_t))
 
 static void put_storage_req(uint8_t *p, int map_fd)
 {
@@ -265,7 +265,7 @@ int diag_build_request_map(void *buf, size_t len, uint8_t family,
 /* -------------------------------------------------------------- parser */
 
 /* An AF_INET6 socket whose addresses are IPv4-mapped (or unspecified). */
-static void unmap_v4(struct diag_sock *s)
+void diag_unmap_v4(struct diag_sock *s)
 {
 	if (!is_v4_pair(s->saddr, s->daddr))
 		return;
@@ -437,7 +437,7 @@ static int parse_sock(const uint8_t *p, size_t len, uint32_t map_id,
 	} else {
 		memcpy(s->saddr, m.id.idiag_src, 16);
 		memcpy(s->daddr, m.id.idiag_dst, 16);
-		unmap_v4(s);
+		diag_unmap_v4(s);
 	}
 	return parse_attrs(p + NLMSG_ALIGN(sizeof(m)),
 			   len > NLMSG_ALIGN(sizeof(m)) ?
@@ -555,7 +555,7 @@ struct dump_span {
  * err, having delivered nsocks): diag_dump() then asks per family, and
  * diag_parse_dumps() finds the per-family dumps after the refusal.
  */
-static bool refused_both(int err, uint64_t nsocks)
+bool diag_refused_both(int err, uint64_t nsocks)
 {
 	return (err == -EOPNOTSUPP || err == -EINVAL) && !nsocks;
 }
@@ -571,14 +571,14 @@ static int pick_attempts(struct dump_span *d, size_t n,
 	size_t a, end, k;
 
 	for (a = 0; a < n; a = end) {
-		bool per_family = refused_both(d[a].error, d[a].nsocks) &&
+		bool per_family = diag_refused_both(d[a].error, d[a].nsocks) &&
 				  a + 1 < n;
 		bool intr = false;
 
 		end = a + 1;
 		if (per_family)	/* the refusal, then the per-family dumps */
 			while (end < n &&
-			       !refused_both(d[end].error, d[end].nsocks))
+			       !diag_refused_both(d[end].error, d[end].nsocks))
 				end++;
 		for (k = per_family ? a + 1 : a; k < end; k++) {
 			if (d[k].error)
@@ -665,360 +665,3 @@ out:
 	return ret;
 }
 
-/* ---------------------------------------------------------------- dump */
-
-#define DIAG_RCVBUF (4u << 20)
-#define DIAG_RECV_BUF (1u << 20)	/* the kernel fills ~32 KiB per recv */
-#define DIAG_INTR_RETRIES 3
-
-static int send_request(int fd, const struct diag_query *q, uint8_t family,
-			const void *bc, int bc_len, uint32_t seq)
-{
-	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-	uint8_t req[NLMSG_SPACE(sizeof(struct inet_diag_req_v2)) +
-		    NLA_HDRLEN + DIAG_BC_MAX + NLA_ALIGN(STORAGE_REQ_LEN)];
-	uint32_t states = q->states ? q->states : DIAG_STATES_ALL;
-	int len = diag_build_request_map(req, sizeof(req), family, states, bc,
-					 (size_t)bc_len,
-					 q->map_id ? q->map_fd : -1, seq);
-
-	if (len < 0)
-		return len;
-	for (;;) {
-		ssize_t n = sendto(fd, req, (size_t)len, 0,
-				   (struct sockaddr *)&nl, sizeof(nl));
-
-		if (n == len)
-			return 0;
-		if (n < 0 && errno == EINTR)
-			continue;
-		return n < 0 ? -errno : -EIO;
-	}
-}
-
-struct dump_ctx {
-	int fd;
-	const struct diag_query *q;
-	const void *bc;
-	int bc_len;
-	uint32_t seq;
-	uint8_t *buf;
-	diag_sock_cb cb;
-	void *ctx;
-	struct diag_dump_info *info;
-	bool intr;		/* this attempt saw NLM_F_DUMP_INTR */
-};
-
-/*
- * The family rule (unmap_v4): an AF_INET6 socket speaking IPv4 is IPv4. The
- * kernel selects by the socket's own family, so IPv4 is asked of both and
- * IPv6 of AF_INET6, and each socket is judged here by its addresses'.
- */
-static int family_cb(void *ctx, const struct diag_sock *s)
-{
-	const struct dump_ctx *d = ctx;
-
-	if (s && s->family != d->q->family)
-		return 0;
-	return d->cb(d->ctx, s);
-}
-
-/* One request (family AF_UNSPEC: both), its replies parsed as they come. */
-static int dump_one(struct dump_ctx *d, uint8_t family)
-{
-	struct diag_parse_state st = { .seq = ++d->seq, .map_id = d->q->map_id };
-	int ret = send_request(d->fd, d->q, family, d->bc, d->bc_len, d->seq);
-
-	while (!ret && !st.done) {
-		struct sockaddr_nl from;
-		struct iovec iov = { .iov_base = d->buf, .iov_len = DIAG_RECV_BUF };
-		struct msghdr msg = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-		};
-		ssize_t n = recvmsg(d->fd, &msg, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = -errno;
-			break;
-		}
-		if (n == 0) {
-			ret = -EPIPE;
-			break;
-		}
-		if (msg.msg_flags & MSG_TRUNC) {
-			ret = -EMSGSIZE;
-			break;
-		}
-		d->info->recvs++;
-		if (from.nl_pid != 0)	/* not from the kernel */
-			continue;
-		d->info->reply_bytes += (uint64_t)n;
-		if (d->q->raw &&
-		    fwrite(d->buf, 1, (size_t)n, d->q->raw) != (size_t)n) {
-			ret = -EIO;
-			break;
-		}
-		ret = d->q->family && d->cb ?
-			      diag_parse(d->buf, (size_t)n, family_cb, d, &st) :
-			      diag_parse(d->buf, (size_t)n, d->cb, d->ctx, &st);
-	}
-	d->info->nsocks += st.nsocks;
-	if (st.done && !st.error)
-		d->info->dumps++;
-	d->intr |= st.intr;
-	return ret;
-}
-
-/* Both families: one legacy request, or one per family on old kernels. */
-static int dump_all(struct dump_ctx *d)
-{
-	static const uint8_t families[] = { AF_INET, AF_INET6 };
-	size_t i;
-	int ret;
-
-	if (d->q->family == AF_INET6)
-		return dump_one(d, AF_INET6);
-	ret = dump_one(d, AF_UNSPEC);
-	if (refused_both(ret, d->info->nsocks))
-		for (i = 0, ret = 0; !ret && i < sizeof(families); i++)
-			ret = dump_one(d, families[i]);
-	return ret;
-}
-
-int diag_dump(const struct diag_query *q, diag_sock_cb cb, void *ctx,
-	      struct diag_dump_info *info)
-{
-	struct sockaddr_nl local = { .nl_family = AF_NETLINK };
-	struct diag_dump_info dummy;
-	uint8_t bc[DIAG_BC_MAX];
-	struct dump_ctx d = { .q = q, .bc = bc, .cb = cb, .ctx = ctx };
-	int retries = q->intr_retries == 0 ? DIAG_INTR_RETRIES :
-		      q->intr_retries < 0 ? 0 : q->intr_retries;
-	int bufsz = DIAG_RCVBUF;
-	int ret;
-
-	if (!info)
-		info = &dummy;
-	memset(info, 0, sizeof(*info));
-	d.info = info;
-	if (q->family != 0 && q->family != AF_INET && q->family != AF_INET6)
-		return -EINVAL;
-	d.bc_len = diag_bc_compile(q->filter, bc, sizeof(bc));
-	if (d.bc_len < 0)
-		return d.bc_len;
-	d.buf = malloc(DIAG_RECV_BUF);
-	if (!d.buf)
-		return -ENOMEM;
-	d.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (d.fd < 0) {
-		ret = -errno;
-		goto out_free;
-	}
-	/* A bigger receive buffer, beyond rmem_max when we may. */
-	if (setsockopt(d.fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)))
-		setsockopt(d.fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	if (bind(d.fd, (struct sockaddr *)&local, sizeof(local))) {
-		ret = -errno;
-		goto out_close;
-	}
-	for (;;) {
-		d.intr = false;
-		ret = dump_all(&d);
-		if (ret || !d.intr)
-			break;
-		/* inconsistent: repeat it if the caller can forget this one */
-		if (!q->restartable || (int)info->intr_retries >= retries ||
-		    (cb && cb(ctx, NULL)))
-			break;
-		info->intr_retries++;
-		info->nsocks = 0;
-		info->dumps = 0;
-	}
-	info->intr = d.intr;
-out_close:
-	close(d.fd);
-out_free:
-	free(d.buf);
-	return ret;
-}
-
-/* ------------------------------------------------------------- summary */
-
-static const char *const group_names[] = {
-	[DIAG_BY_NONE] = "",
-	[DIAG_BY_LPORT] = "lport",
-	[DIAG_BY_RPORT] = "rport",
-	[DIAG_BY_RADDR] = "raddr",
-	[DIAG_BY_COMM] = "comm",
-};
-
-const char *diag_group_name(enum diag_group by)
-{
-	return (size_t)by < sizeof(group_names) / sizeof(group_names[0]) ?
-		       group_names[by] : "";
-}
-
-int diag_group_parse(const char *s)
-{
-	size_t i;
-
-	for (i = 1; i < sizeof(group_names) / sizeof(group_names[0]); i++)
-		if (!strcmp(s, group_names[i]))
-			return (int)i;
-	return -1;
-}
-
-void diag_tally_init(struct diag_tally *t, enum diag_group by)
-{
-	memset(t, 0, sizeof(*t));
-	t->by = by;
-}
-
-void diag_tally_free(struct diag_tally *t)
-{
-	free(t->slots);
-	t->slots = NULL;
-	t->nslots = t->nused = 0;
-}
-
-/* The key of an entry: everything but count. */
-static void tally_key(const struct diag_tally *t, const struct diag_sock *s,
-		      const char *comm, struct diag_tally_entry *k)
-{
-	memset(k, 0, sizeof(*k));
-	k->state = s->state;
-	switch (t->by) {
-	case DIAG_BY_LPORT:
-		k->port = s->sport;
-		break;
-	case DIAG_BY_RPORT:
-		k->port = s->dport;
-		break;
-	case DIAG_BY_RADDR:
-		k->family = s->family;
-		memcpy(k->addr, s->daddr, s->family == AF_INET ? 4 : 16);
-		break;
-	case DIAG_BY_COMM:
-		strncpy(k->comm, comm && *comm ? comm : "-",
-			sizeof(k->comm) - 1);
-		break;
-	default:
-		break;
-	}
-}
-
-#define TALLY_KEY_OFF offsetof(struct diag_tally_entry, state)
-#define TALLY_KEY_LEN (sizeof(struct diag_tally_entry) - TALLY_KEY_OFF)
-
-static uint64_t tally_hash(const struct diag_tally_entry *k)
-{
-	return hash_bytes((const uint8_t *)k + TALLY_KEY_OFF, TALLY_KEY_LEN);
-}
-
-static bool tally_key_eq(const struct diag_tally_entry *a,
-			 const struct diag_tally_entry *b)
-{
-	return !memcmp((const uint8_t *)a + TALLY_KEY_OFF,
-		       (const uint8_t *)b + TALLY_KEY_OFF, TALLY_KEY_LEN);
-}
-
-static struct diag_tally_entry *tally_slot(struct diag_tally_entry *slots,
-					   size_t nslots,
-					   const struct diag_tally_entry *k)
-{
-	size_t i = (size_t)tally_hash(k) & (nslots - 1);
-
-	while (slots[i].count && !tally_key_eq(&slots[i], k))
-		i = (i + 1) & (nslots - 1);
-	return &slots[i];
-}
-
-static int tally_grow(struct diag_tally *t)
-{
-	size_t n = t->nslots ? t->nslots * 2 : 256, i;
-	struct diag_tally_entry *slots = calloc(n, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < t->nslots; i++)
-		if (t->slots[i].count)
-			*tally_slot(slots, n, &t->slots[i]) = t->slots[i];
-	free(t->slots);
-	t->slots = slots;
-	t->nslots = n;
-	return 0;
-}
-
-int diag_tally_add(struct diag_tally *t, const struct diag_sock *s,
-		   const char *comm)
-{
-	struct diag_tally_entry k, *e;
-
-	t->count[s->state < TCPFSM_ST_MAX ? s->state : TCPFSM_ST_MAX]++;
-	t->total++;
-	if (t->by == DIAG_BY_NONE)
-		return 0;
-	if (2 * (t->nused + 1) > t->nslots && tally_grow(t))
-		return -ENOMEM;
-	tally_key(t, s, comm, &k);
-	e = tally_slot(t->slots, t->nslots, &k);
-	if (!e->count) {
-		*e = k;
-		t->nused++;
-	}
-	e->count++;
-	return 0;
-}
-
-/* Does a rank before b? More sockets first, then the smaller key. */
-static bool tally_before(const struct diag_tally_entry *a,
-			 const struct diag_tally_entry *b)
-{
-	int c;
-
-	if (a->count != b->count)
-		return a->count > b->count;
-	if (a->port != b->port)
-		return a->port < b->port;
-	if (a->family != b->family)
-		return a->family < b->family;
-	c = memcmp(a->addr, b->addr, sizeof(a->addr));
-	if (c)
-		return c < 0;
-	return strncmp(a->comm, b->comm, sizeof(a->comm)) < 0;
-}
-
-int diag_tally_tops(const struct diag_tally *t, struct diag_tally_entry *out,
-		    int *nout, int n)
-{
-	size_t i;
-
-	memset(nout, 0, (TCPFSM_ST_MAX + 1) * sizeof(*nout));
-	if (n <= 0)
-		return 0;
-	for (i = 0; i < t->nslots; i++) {
-		const struct diag_tally_entry *e = &t->slots[i];
-		unsigned int st = e->state < TCPFSM_ST_MAX ? e->state :
-							    TCPFSM_ST_MAX;
-		struct diag_tally_entry *top = out + (size_t)st * (size_t)n;
-		int *k = &nout[st], j;
-
-		if (!e->count)
-			continue;
-		if (*k == n && !tally_before(e, &top[n - 1]))
-			continue;
-		/* insertion into this state's sorted top-n */
-		j = *k < n ? (*k)++ : n - 1;
-		while (j > 0 && tally_before(e, &top[j - 1])) {
-			top[j] = top[j - 1];
-			j--;
-		}
-		top[j] = *e;
-	}
-	return 0;
-}
