@@ -2,7 +2,8 @@
 #   make            build $(BUILD)/tcpfsm
 #   make run        install missing packages, build, start live tracing
 #   make test       install missing packages, build, run every test
-#   make unit       cmocka unit tests only (no root)
+#   make unit       cmocka unit tests only (no root; no libbpf linked, the
+#                   layers of src/ checked: tools/check-layers.sh)
 #   make integration root integration tests only
 #   make sanitize   unit (and, as root, integration) tests under ASan+UBSan
 #   make fuzz       run both fuzzers (sock_diag parser, replayed recordings),
@@ -14,6 +15,8 @@
 #   make uninstall  the same PREFIX and DESTDIR
 #   make check-man  the man page is clean and documents every option
 #   make check-install  install into a scratch DESTDIR, render, uninstall
+#   make check-layers   src/core includes nothing of src/cmd, libbpf only in
+#                   the BPF side, private headers private (tools/check-layers.sh)
 #   make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel
 #   make vmtest     the integration tests on Debian's KERNEL=6.1 (or 6.12,
 #                   or a linux-image package name) in QEMU (root)
@@ -49,7 +52,10 @@ WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wformat=2 \
 	-Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?= -O2 -g
 override CFLAGS += $(WARN) -std=gnu11 -D_GNU_SOURCE
-override CPPFLAGS += -Iinclude -Isrc/core -Isrc/cmd -I$(BUILD) $(LIBBPF_CFLAGS) -MMD -MP
+# the core sees only its own headers (and include/): src/cmd's are not on
+# its path; the commands and the tests see both (tools/check-layers.sh)
+override CPPFLAGS += -Iinclude -Isrc/core -I$(BUILD) $(LIBBPF_CFLAGS) -MMD -MP
+CMD_CPPFLAGS := -Isrc/cmd
 LDLIBS += $(LIBBPF_LIBS) -lelf -lz -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall \
@@ -76,7 +82,7 @@ SKEL := $(BUILD)/tcpfsm.skel.h
 BPF_OBJ := $(BUILD)/tcpfsm.bpf.o
 
 .PHONY: all run test unit integration sanitize sanitize-unit fuzz fuzz-check bench \
-	install uninstall clean deps vmlinux check-man check-install vmtest vmsmoke FORCE
+	install uninstall clean deps vmlinux check-man check-install check-layers vmtest vmsmoke FORCE
 
 all: $(BUILD)/tcpfsm $(TOOL_BINS)
 
@@ -105,7 +111,7 @@ $(BUILD)/src/core/serve_bpf.o: $(SERVE_SKEL)
 $(BUILD)/src/core/loader.o: $(SKEL)
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(if $(filter cmd/%,$*),$(CMD_CPPFLAGS)) $(CFLAGS) -c $< -o $@
 
 $(CORE_LIB): $(CORE_SRCS:%.c=$(BUILD)/%.o)
 $(BPF_LIB): $(BPF_SRCS:%.c=$(BUILD)/%.o)
@@ -127,7 +133,7 @@ $(BUILD)/tcpfsm: $(BUILD)/src/cmd/main.o $(CMD_LIB) $(BPF_LIB) $(CORE_LIB)
 
 $(BUILD)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CMD_CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # no libbpf: what a test needs is in the core or the commands
 $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(CMD_LIB) $(CORE_LIB)
@@ -152,6 +158,10 @@ run: deps
 unit: $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
 	@tools/check-nolibbpf.sh $(UNIT_BINS)
+	@tools/check-layers.sh
+
+check-layers:
+	@tools/check-layers.sh
 
 integration: all
 	@tools/run-integration.sh $(BUILD)
@@ -162,6 +172,7 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
 	@tools/run-unit.sh $(UNIT_BINS)
 	@tools/check-nolibbpf.sh $(UNIT_BINS)
+	@tools/check-layers.sh
 	@$(PYTHON) tools/check-man.py $(BUILD)
 	@tools/check-install.sh $(BUILD)
 	@$(MAKE) --no-print-directory sanitize-unit
