@@ -133,11 +133,11 @@ static void seed_here(struct seed_ctx *sc)
 /*
  * One other namespace: enter it (this thread only), dump there (the
  * netlink socket belongs to the namespace it is made in), come back.
+ * Returns 0, -errno (not read: counted), or NETNS_WALK_STOP when this
+ * thread could not come back (sc->stranded).
  */
-static int seed_netns(void *ctx, uint32_t inode, int fd)
+static int seed_netns(struct seed_ctx *sc, uint32_t inode, int fd)
 {
-	struct seed_ctx *sc = ctx;
-
 	if (setns(fd, CLONE_NEWNET))
 		return -errno;	/* counted by the walk */
 	sc->netns = inode;
@@ -150,35 +150,46 @@ static int seed_netns(void *ctx, uint32_t inode, int fd)
 		sc->stranded = -errno;
 		return NETNS_WALK_STOP;
 	}
-	/*
-	 * Many namespaces take a while: keep the ring buffer from filling.
-	 * Records wait in the reorder buffer; the engine gets them after
-	 * every pipe_seed, as it would have.
-	 */
-	sc->p->o.live->poll(sc->p->tr, 0, NULL);
-	return cli_stop ? NETNS_WALK_STOP : 0;
+	return 0;
 }
 
 /*
  * Every namespace but ours (or the --netns one alone, only), each once;
- * sc->list_err is set if they could not be listed.
+ * sc->list_err is set if they could not be listed. Between two of them,
+ * the ring buffer is read: many namespaces take a while, and it must not
+ * fill. Records wait in the reorder buffer; the engine gets them after
+ * every seed, as it would have.
  */
 static void seed_others(struct seed_ctx *sc, uint32_t only)
 {
-	struct netns_walk_stats ws;
-	int err;
+	struct netns_iter it;
+	uint32_t ino;
+	int err, fd;
 
 	sc->home_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (sc->home_fd < 0) {
 		sc->list_err = -errno;
 		return;
 	}
-	err = netns_walk("/proc", "/run/netns", "/proc/thread-self/ns/net", only,
-			 seed_netns, sc, &ws);
+	err = netns_iter_init(&it, "/proc", "/run/netns", "/proc/thread-self/ns/net",
+			      only);
+	while (!err && (err = netns_iter_next(&it, &ino, &fd)) == 1) {
+		err = seed_netns(sc, ino, fd);
+		close(fd);
+		if (err == NETNS_WALK_STOP)
+			break;
+		netns_iter_result(&it, ino, err);
+		err = 0;
+		if (sc->p->tr)
+			sc->p->o.live->poll(sc->p->tr, 0, NULL);
+		if (cli_stop)
+			err = NETNS_WALK_STOP;
+	}
+	netns_iter_free(&it);
 	close(sc->home_fd);
-	if (ws.failed)
-		seed_failed(sc, ws.failed, ws.first_failed, ws.first_err);
-	sc->only_unreached = only && !err && !ws.visited && !ws.failed;
+	if (it.st.failed)
+		seed_failed(sc, it.st.failed, it.st.first_failed, it.st.first_err);
+	sc->only_unreached = only && !err && !it.st.visited && !it.st.failed;
 	if (err < 0)
 		sc->list_err = err;
 }

@@ -65,118 +65,154 @@ static void note_failure(struct netns_walk_stats *st, uint32_t ino, int err)
 }
 
 /*
- * One candidate file: dirfd/name. Returns 0 (visited, skipped or failed:
- * see st), NETNS_WALK_STOP, or -ENOMEM.
+ * One candidate file: dirfd/name. Returns 1 with *ino and *fd (the
+ * namespace opened, marked visited), 0 (skipped, or failed: see st), or
+ * -ENOMEM.
  */
-static int visit(struct netns_set *s, int dirfd, const char *name,
-		 netns_visit_cb cb, void *ctx, struct netns_walk_stats *st)
+static int open_candidate(struct netns_set *s, int dirfd, const char *name,
+			  struct netns_walk_stats *st, uint32_t *ino, int *fd)
 {
 	struct stat before, now;
-	uint32_t ino;
-	int fd, ret;
+	int ret;
 
 	/* stat first: the common case, a namespace seen already, opens nothing */
 	if (fstatat(dirfd, name, &before, 0))
 		return 0;	/* gone, a zombie, or not ours to look at */
 	if (netns_set_judge(s, before.st_dev, before.st_ino) != NETNS_VISIT)
 		return 0;
-	ino = (uint32_t)before.st_ino;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	*ino = (uint32_t)before.st_ino;
+	*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT || ret == -ESRCH)
 			return 0;	/* exited since: another may lead there */
-		note_failure(st, ino, ret);
-		return netns_set_mark(s, ino);
+		note_failure(st, *ino, ret);
+		return netns_set_mark(s, *ino);
 	}
 	/* the pid may have been reused in between: trust what is open */
-	if (fstat(fd, &now) || now.st_dev != before.st_dev ||
+	if (fstat(*fd, &now) || now.st_dev != before.st_dev ||
 	    now.st_ino != before.st_ino) {
-		close(fd);
+		close(*fd);
 		return 0;
 	}
-	ret = netns_set_mark(s, ino);
+	ret = netns_set_mark(s, *ino);
 	if (ret) {
-		close(fd);
+		close(*fd);
 		return ret;
 	}
-	ret = cb(ctx, ino, fd);
-	close(fd);
-	if (ret == NETNS_WALK_STOP)
-		return ret;
+	return 1;
+}
+
+enum { PHASE_PROC, PHASE_DIR, PHASE_DONE };
+
+int netns_iter_init(struct netns_iter *it, const char *proc_root,
+		    const char *netns_dir, const char *self_path, uint32_t only)
+{
+	struct stat self;
+	int ret;
+
+	memset(it, 0, sizeof(*it));
+	it->proc_root = proc_root;
+	it->netns_dir = netns_dir;
+	if (stat(self_path, &self))
+		return -errno;
+	ret = netns_set_init(&it->s, self.st_dev, (uint32_t)self.st_ino, only);
 	if (ret)
-		note_failure(st, ino, ret);
-	else
-		st->visited++;
+		return ret;
+	it->inited = true;
+	/* the caller reads its own */
+	it->phase = only == (uint32_t)self.st_ino ? PHASE_DONE : PHASE_PROC;
 	return 0;
 }
 
-static int walk_proc(struct netns_set *s, const char *proc_root,
-		     netns_visit_cb cb, void *ctx, struct netns_walk_stats *st)
+int netns_iter_next(struct netns_iter *it, uint32_t *ino, int *fd)
 {
 	struct dirent *de;
-	int rootfd, ret = 0;
-	DIR *d;
+	int ret;
 
-	d = opendir(proc_root); /* O_CLOEXEC, as glibc opens it */
-	if (!d)
-		return -errno;
-	rootfd = dirfd(d);
-	while (!ret && !netns_set_complete(s) && (de = readdir(d))) {
-		char name[sizeof(de->d_name) + sizeof("/ns/net")];
-		const char *c = de->d_name;
+	for (;;) {
+		if (it->phase == PHASE_DONE)
+			return 0;
+		if (!it->d) {
+			const char *dir = it->phase == PHASE_PROC ? it->proc_root :
+					  it->netns_dir;
 
-		while (*c >= '0' && *c <= '9')
-			c++;
-		if (*c || c == de->d_name)
-			continue;	/* not a pid */
-		snprintf(name, sizeof(name), "%s/ns/net", de->d_name);
-		ret = visit(s, rootfd, name, cb, ctx, st);
+			if (!dir) {
+				it->phase = PHASE_DONE;
+				continue;
+			}
+			it->d = opendir(dir); /* O_CLOEXEC, as glibc opens it */
+			if (!it->d) {
+				ret = -errno;
+				it->phase = PHASE_DONE;
+				/* no `ip netns` namespaces: not an error */
+				return dir == it->proc_root ? ret : 0;
+			}
+		}
+		if (netns_set_complete(&it->s) || !(de = readdir(it->d))) {
+			closedir(it->d);
+			it->d = NULL;
+			it->phase = netns_set_complete(&it->s) ? PHASE_DONE : it->phase + 1;
+			continue;
+		}
+		if (it->phase == PHASE_PROC) {
+			char name[sizeof(de->d_name) + sizeof("/ns/net")];
+			const char *c = de->d_name;
+
+			while (*c >= '0' && *c <= '9')
+				c++;
+			if (*c || c == de->d_name)
+				continue;	/* not a pid */
+			snprintf(name, sizeof(name), "%s/ns/net", de->d_name);
+			ret = open_candidate(&it->s, dirfd(it->d), name, &it->st, ino, fd);
+		} else {
+			if (de->d_name[0] == '.')
+				continue;
+			ret = open_candidate(&it->s, dirfd(it->d), de->d_name, &it->st,
+					     ino, fd);
+		}
+		if (ret)
+			return ret;
 	}
-	closedir(d);
-	return ret;
 }
 
-static int walk_dir(struct netns_set *s, const char *dir, netns_visit_cb cb,
-		    void *ctx, struct netns_walk_stats *st)
+void netns_iter_result(struct netns_iter *it, uint32_t ino, int err)
 {
-	struct dirent *de;
-	int ret = 0;
-	DIR *d;
+	if (err)
+		note_failure(&it->st, ino, err);
+	else
+		it->st.visited++;
+}
 
-	d = opendir(dir); /* O_CLOEXEC, as glibc opens it */
-	if (!d)
-		return 0;	/* no `ip netns` namespaces: not an error */
-	while (!ret && !netns_set_complete(s) && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		ret = visit(s, dirfd(d), de->d_name, cb, ctx, st);
-	}
-	closedir(d);
-	return ret;
+void netns_iter_free(struct netns_iter *it)
+{
+	if (it->d)
+		closedir(it->d);
+	it->d = NULL;
+	if (it->inited)
+		netns_set_free(&it->s);
+	it->inited = false;
 }
 
 int netns_walk(const char *proc_root, const char *netns_dir,
 	       const char *self_path, uint32_t only, netns_visit_cb cb,
 	       void *ctx, struct netns_walk_stats *st)
 {
-	struct netns_set s;
-	struct stat self;
-	int ret;
+	struct netns_iter it;
+	uint32_t ino;
+	int ret, fd;
 
-	memset(st, 0, sizeof(*st));
-	if (stat(self_path, &self))
-		return -errno;
-	ret = netns_set_init(&s, self.st_dev, (uint32_t)self.st_ino, only);
-	if (ret)
-		return ret;
-	if (only == (uint32_t)self.st_ino)
-		goto out;	/* the caller reads its own */
-	ret = walk_proc(&s, proc_root, cb, ctx, st);
-	if (!ret && netns_dir)
-		ret = walk_dir(&s, netns_dir, cb, ctx, st);
-out:
-	netns_set_free(&s);
+	ret = netns_iter_init(&it, proc_root, netns_dir, self_path, only);
+	while (!ret && (ret = netns_iter_next(&it, &ino, &fd)) == 1) {
+		ret = cb(ctx, ino, fd);
+		close(fd);
+		if (ret == NETNS_WALK_STOP)
+			break;
+		netns_iter_result(&it, ino, ret);
+		ret = 0;
+	}
+	*st = it.st;
+	netns_iter_free(&it);
 	return ret;
 }
 

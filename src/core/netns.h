@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <dirent.h>
 #include "u64map.h"
 
 /* Which namespaces to visit, and those visited already. */
@@ -85,6 +86,29 @@ typedef int (*netns_visit_cb)(void *ctx, uint32_t inode, int fd);
 int netns_walk(const char *proc_root, const char *netns_dir,
 	       const char *self_path, uint32_t only, netns_visit_cb cb,
 	       void *ctx, struct netns_walk_stats *st);
+
+/*
+ * The same walk as an iterator, for a caller with work to do between two
+ * namespaces: init (0 or -errno), then next until it returns 0 (the end)
+ * or -errno (proc_root cannot be read, -ENOMEM); each 1 hands over a
+ * namespace's inode and descriptor, which the caller closes, and whose
+ * outcome it reports with netns_iter_result (0 or -errno, counted in
+ * it->st). free in any case.
+ */
+struct netns_iter {
+	struct netns_set s;
+	struct netns_walk_stats st;
+	const char *proc_root, *netns_dir;
+	DIR *d;			/* the directory being read */
+	int phase;		/* proc_root, netns_dir, done */
+	bool inited;
+};
+
+int netns_iter_init(struct netns_iter *it, const char *proc_root,
+		    const char *netns_dir, const char *self_path, uint32_t only);
+int netns_iter_next(struct netns_iter *it, uint32_t *ino, int *fd);
+void netns_iter_result(struct netns_iter *it, uint32_t ino, int err);
+void netns_iter_free(struct netns_iter *it);
 
 /*
  * Does a namespace hold TCP sockets? A sock_diag dump walks the kernel's

@@ -227,6 +227,57 @@ static void test_walk_failures_go_on(void **state)
 	assert_int_equal(v.n, 1);
 }
 
+/*
+ * The iterator hands each namespace to its caller, who does its own work
+ * in between (seeding reads the ring buffer there), and reports back.
+ */
+static void test_iter(void **state)
+{
+	struct netns_iter it;
+	struct visits v = { 0 };
+	uint32_t ino;
+	int ret, fd;
+
+	assert_int_equal(netns_iter_init(&it, at("proc"), at("run"), at("self-net"), 0), 0);
+	while ((ret = netns_iter_next(&it, &ino, &fd)) == 1) {
+		assert_int_equal(record_visit(&v, ino, fd), 0);
+		close(fd);
+		netns_iter_result(&it, ino, ino == ino_b ? -EPERM : 0);
+	}
+	assert_int_equal(ret, 0);
+	assert_int_equal(v.n, 3);
+	assert_int_equal(count_of(&v, ino_a) + count_of(&v, ino_b) + count_of(&v, ino_c), 3);
+	assert_int_equal(it.st.visited, 2);
+	assert_int_equal(it.st.failed, 1);
+	assert_int_equal(it.st.first_failed, ino_b);
+	assert_int_equal(netns_iter_next(&it, &ino, &fd), 0);	/* stays at the end */
+	netns_iter_free(&it);
+
+	/* a caller may stop early; free closes what is open */
+	assert_int_equal(netns_iter_init(&it, at("proc"), at("run"), at("self-net"), 0), 0);
+	assert_int_equal(netns_iter_next(&it, &ino, &fd), 1);
+	close(fd);
+	netns_iter_free(&it);
+
+	/* the --netns namespace alone, and our own: nothing */
+	assert_int_equal(netns_iter_init(&it, at("proc"), at("run"), at("self-net"), ino_c), 0);
+	assert_int_equal(netns_iter_next(&it, &ino, &fd), 1);
+	assert_int_equal(ino, ino_c);
+	close(fd);
+	netns_iter_result(&it, ino, 0);
+	assert_int_equal(netns_iter_next(&it, &ino, &fd), 0);
+	netns_iter_free(&it);
+	assert_int_equal(netns_iter_init(&it, at("proc"), at("run"), at("self-net"), ino_self), 0);
+	assert_int_equal(netns_iter_next(&it, &ino, &fd), 0);
+	netns_iter_free(&it);
+
+	/* proc unreadable: an error, as the walk's */
+	assert_int_equal(netns_iter_init(&it, "/nonexistent/proc", NULL, at("self-net"), 0), 0);
+	assert_true(netns_iter_next(&it, &ino, &fd) < 0);
+	netns_iter_free(&it);
+	(void)state;
+}
+
 static void test_walk_errors(void **state)
 {
 	const char *proc = at("proc"), *self = at("self-net");
@@ -413,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_spec_parse),
 		cmocka_unit_test(test_spec_inode),
 		cmocka_unit_test(test_walk_each_once),
+		cmocka_unit_test(test_iter),
 		cmocka_unit_test(test_walk_only),
 		cmocka_unit_test(test_walk_failures_go_on),
 		cmocka_unit_test(test_walk_errors),
