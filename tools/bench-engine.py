@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Replay benchmark of tcpfsm's user-space pipeline (no root needed).
 
-Writes synthetic recordings in tcpfsm's record format (src/record.h) and
+Writes synthetic recordings in tcpfsm's record format (src/core/record.h) and
 replays them through the real binary:
 
 1. throughput: events per second per core through decode + reorder +

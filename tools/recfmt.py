@@ -1,4 +1,4 @@
-"""tcpfsm's recording format (src/record.h, include/tcpfsm.h), for the
+"""tcpfsm's recording format (src/core/record.h, include/tcpfsm.h), for the
 Python that writes recordings: tests/integration/test_replay_edges.py,
 tests/fuzz/replay_seeds.py and tools/bench-engine.py.
 

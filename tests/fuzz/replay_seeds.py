@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Write fuzz_replay's seed corpus: small recordings in the format of src/record.h.
+"""Write fuzz_replay's seed corpus: small recordings in the format of src/core/record.h.
 
   /usr/bin/python3 tests/fuzz/replay_seeds.py tests/fuzz/corpus-replay
 

@@ -1,5 +1,5 @@
 """Replays of small recordings written here, record by record (see
-src/record.h for the layout): edges the real-traffic fixture does not have.
+src/core/record.h for the layout): edges the real-traffic fixture does not have.
 No root needed."""
 import json
 import os
