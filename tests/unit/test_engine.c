@@ -904,6 +904,50 @@ static void test_time_wait_reused(void **state)
 }
 
 /*
+ * A connection last seen in FIN_WAIT1 whose timewait minisocket is then
+ * reused (or expires): the kernel moved it to TIME_WAIT with no record
+ * (seen on 6.18 under load, perf agreeing). It ends "reused" (or
+ * "expired") in TIME_WAIT, the time of that change unknown, incomplete;
+ * without this, it stayed open in FIN_WAIT1 and the reuse went uncounted.
+ */
+static void test_time_wait_entered_unseen(void **state)
+{
+	uint8_t ends[] = { END_REUSED, END_EXPIRED };
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		struct seen s;
+		struct engine *eng = new_engine(&s, NULL);
+		struct tcpfsm_event evs[] = {
+			OPEN(CLI, 7, 1 * MS, 2 * MS, 100),
+			st(CLI, 7, 3 * MS, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_FIN_WAIT1, 100, true),
+			ev(CLI, i ? TCPFSM_EV_TW_EXPIRE : TCPFSM_EV_TW_CANCEL, 7, 9 * MS, 0,
+			   TCPFSM_ST_TIME_WAIT),
+		};
+		const struct conn *c;
+
+		if (!i)
+			evs[3].flags = TCPFSM_F_REUSED;
+		feed(eng, evs, 4);
+		assert_int_equal(s.nclosed, 1);
+		c = &s.closed[0];
+		assert_int_equal(c->cookie, 7);
+		assert_int_equal(c->end, ends[i]);
+		assert_int_equal(c->end_ns, 9 * MS);
+		assert_int_equal(c->path_state[c->npath - 1], TCPFSM_ST_TIME_WAIT);
+		assert_int_equal(c->path_state[c->npath - 2], TCPFSM_ST_FIN_WAIT1);
+		assert_int_equal(c->close_kind, CLOSE_ACTIVE);
+		assert_true(conn_incomplete(c));
+		/* FIN_WAIT1 -> TIME_WAIT at an unknown time, then the end */
+		assert_int_equal(s.tr[s.ntr - 2].old, TCPFSM_ST_FIN_WAIT1);
+		assert_int_equal(s.tr[s.ntr - 2].new, TCPFSM_ST_TIME_WAIT);
+		assert_int_equal(s.tr[s.ntr - 2].known, DUR_UNKNOWN);
+		engine_free(eng);
+	}
+}
+
+/*
  * Without TCPFSM_F_REUSED a removal is not a reuse, even when a connect()
  * on the same tuple follows: the kernel unhashes a TIME_WAIT it reuses
  * before removing its timer, so one removed while hashed was killed (an
@@ -2382,6 +2426,7 @@ int main(void)
 		cmocka_unit_test(test_fastopen_child_reset_in_syn_recv),
 		cmocka_unit_test(test_watched_orphan_rearm_deadline_off),
 		cmocka_unit_test(test_time_wait_reused),
+		cmocka_unit_test(test_time_wait_entered_unseen),
 		cmocka_unit_test(test_time_wait_connect_after_kill),
 		cmocka_unit_test(test_time_wait_killed),
 		cmocka_unit_test(test_simultaneous_close_and_reset),
