@@ -133,7 +133,7 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		snprintf(err, errlen,
 			 "the kernel refused the BPF program: %s (run with -v "
 			 "for the verifier's log; needs BTF, CAP_BPF and "
-			 "CAP_PERFMON, Linux 5.11 or later)", strerror(-ret));
+			 "CAP_PERFMON, Linux 5.12 or later)", strerror(-ret));
 		goto fail;
 	}
 	if (o->by) {
