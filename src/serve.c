@@ -32,6 +32,7 @@
 #include "netns.h"
 #include "prom.h"
 #include "serve_bpf.h"
+#include "serve_cgroup.h"
 #include "tcpstate.h"
 #include "u64map.h"
 
@@ -106,6 +107,7 @@ struct serve {
 	struct ugroup *ug;
 	size_t nug;
 	struct u64map ugidx;		/* key + 1 -> index + 1 */
+	struct serve_cg cg;		/* --by cgroup: key -> path */
 
 	uint64_t scrapes, http_errors;
 	struct client clients[MAX_CLIENTS];
@@ -228,10 +230,15 @@ static int on_diag(void *ctx, const struct diag_sock *s)
 	if (a->S->by) {
 		uint32_t key = a->S->by == TCPFSM_SERVE_BY_NETNS ? a->ns_inode :
 								    group_key(a->S, s->sport);
-		struct ugroup *g = ug_get(a->S, key, false);
+		struct ugroup *g;
 
+		if (a->S->by == TCPFSM_SERVE_BY_CGROUP)
+			key = tcpfsm_serve_cgroup_key(s->cgroup_id);
+		g = ug_get(a->S, key, false);
 		if (g)
 			g->diagc[st]++;
+		if (g && g->key == key && a->S->by == TCPFSM_SERVE_BY_CGROUP)
+			serve_cg_note(&a->S->cg, key, s->cgroup_id);
 	}
 	/*
 	 * A TIME_WAIT socket's age is its timer's: TCP_TIMEWAIT_LEN less the
@@ -312,6 +319,40 @@ static int64_t settle(int64_t k1, int64_t k2, int64_t offset, uint64_t d,
 	return c;
 }
 
+/*
+ * --by cgroup: sock_diag names no cgroup for minisockets (TIME_WAIT,
+ * orphaned FIN_WAIT2, half-open SYN_RECV), which the kernel side counts in their socket's or
+ * listener's cgroup. Those states are reconciled in total, and what the
+ * kernel side did not count (minisockets older than serve) goes to the
+ * unknown group.
+ */
+static bool cg_unattributed(const struct serve *S, int state)
+{
+	return S->by == TCPFSM_SERVE_BY_CGROUP &&
+	       (state == TCPFSM_ST_TIME_WAIT || state == TCPFSM_ST_FIN_WAIT2 ||
+		state == TCPFSM_ST_SYN_RECV);
+}
+
+static void settle_unattributed(struct serve *S, const uint64_t count[16])
+{
+	struct ugroup *u0 = ug_get(S, TCPFSM_SERVE_GROUP_EPHEMERAL, true);
+	int i;
+
+	for (i = 0; u0 && i < 16; i++) {
+		int64_t k1 = 0, k2 = 0, off = 0, unused;
+		size_t g;
+
+		if (!cg_unattributed(S, i))
+			continue;
+		for (g = 0; g < S->nug; g++) {
+			k1 += S->ug[g].k1[i];
+			k2 += S->ug[g].kg[i];
+			off += S->ug[g].offset[i];
+		}
+		u0->offset[i] += settle(k1, k2, off, count[i], &unused, true);
+	}
+}
+
 static int reconcile(struct serve *S)
 {
 	static const struct diag_query listeners = {
@@ -387,9 +428,12 @@ static int reconcile(struct serve *S)
 		serve_bpf_read_groups(S->bpf, on_kernel_group, S);
 		for (g = 0; g < S->nug; g++)
 			for (i = 0; i < 16; i++)
-				S->ug[g].offset[i] += settle(S->ug[g].k1[i], S->ug[g].kg[i],
-							     S->ug[g].offset[i],
-							     S->ug[g].diagc[i], &unused, true);
+				if (!cg_unattributed(S, i))
+					S->ug[g].offset[i] += settle(S->ug[g].k1[i], S->ug[g].kg[i],
+								     S->ug[g].offset[i],
+								     S->ug[g].diagc[i], &unused, true);
+		if (S->by == TCPFSM_SERVE_BY_CGROUP)
+			settle_unattributed(S, a.count);
 	}
 	S->baselined = true;
 	S->reconciliations++;
@@ -484,13 +528,18 @@ static void report_stuck(struct serve *S, const struct tcpfsm_serve_ages *ages,
 
 /* ---- exposition ---- */
 
-/* state="...",lport="..." (or netns="...") */
-static void group_labels(const struct serve *S, char *lb, size_t len, int state,
+/* state="...",lport="..." (or netns="...", cgroup="...") */
+static void group_labels(struct serve *S, char *lb, size_t len, int state,
 			 uint32_t key)
 {
 	bool netns = S->by == TCPFSM_SERVE_BY_NETNS;
 	char v[16];
 
+	if (S->by == TCPFSM_SERVE_BY_CGROUP) {
+		snprintf(lb, len, "state=\"%s\",cgroup=\"%s\"", state_label[state],
+			 serve_cg_label(&S->cg, key, clock_ns(CLOCK_MONOTONIC)));
+		return;
+	}
 	if (key == TCPFSM_SERVE_GROUP_OTHER)
 		strcpy(v, "other");
 	else if (key == TCPFSM_SERVE_GROUP_EPHEMERAL && !netns)
@@ -544,7 +593,7 @@ static int render(struct serve *S, struct prom *p, bool process)
 	struct serve_totals *t = calloc(1, sizeof(*t));
 	struct tcpfsm_serve_ages ages;
 	uint64_t now, total;
-	char lb[128];
+	char lb[SERVE_CG_LABEL_MAX + 128];
 	int i, j, ret;
 
 	if (!t)
@@ -1013,11 +1062,12 @@ static void usage(FILE *out)
 		"                          JSON lines) sockets longer than DUR in STATE\n"
 		"      --netns PATH        count the sockets of this network namespace\n"
 		"                          (/run/netns/NAME, /proc/PID/ns/net; default ours)\n"
-		"      --by lport|netns    a label on tcpfsm_sockets and\n"
+		"      --by lport|netns|cgroup  a label on tcpfsm_sockets and\n"
 		"                          tcpfsm_state_duration_seconds: lport, the local\n"
 		"                          port for ports with a listener, else \"ephemeral\";\n"
 		"                          netns, the namespace inode (every namespace is\n"
-		"                          counted; reconciling them needs CAP_SYS_ADMIN)\n"
+		"                          counted; reconciling them needs CAP_SYS_ADMIN);\n"
+		"                          cgroup, the socket's cgroup v2 path\n"
 		"      --max-series N      --by: at most N groups, the rest in \"other\"\n"
 		"                          (default %d, at most %d)\n"
 		"      --max-time-wait N   timewait minisockets kept (default 262144, about\n"
@@ -1133,11 +1183,10 @@ int cmd_serve(int argc, char **argv)
 			else if (!strcmp(optarg, "netns"))
 				S->by = TCPFSM_SERVE_BY_NETNS;
 			else if (!strcmp(optarg, "cgroup"))
-				return cli_usage_error("serve", "--by cgroup is not implemented "
-							"yet (lport and netns are)");
+				S->by = TCPFSM_SERVE_BY_CGROUP;
 			else
-				return cli_usage_error("serve", "--by wants lport or netns, "
-							"not '%s'", optarg);
+				return cli_usage_error("serve", "--by wants lport, netns or "
+							"cgroup, not '%s'", optarg);
 			break;
 		case 'W': {
 			uint64_t v;
@@ -1229,6 +1278,13 @@ int cmd_serve(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (S->by == TCPFSM_SERVE_BY_CGROUP) {
+		ret = serve_cg_init(&S->cg, NULL, NULL, S->max_series + 2);
+		if (ret) {
+			cli_error("cgroup2 mount: %s", strerror(-ret));
+			goto out;
+		}
+	}
 	ret = serve_bpf_open(&S->bpf, &bo, err, sizeof(err), warn, sizeof(warn));
 	if (ret) {
 		cli_error("%s", err);
@@ -1239,7 +1295,7 @@ int cmd_serve(int argc, char **argv)
 	if (S->by) {
 		/* made in the kernel by the loader */
 		ug_get(S, TCPFSM_SERVE_GROUP_OTHER, true);
-		if (S->by == TCPFSM_SERVE_BY_LPORT)
+		if (S->by == TCPFSM_SERVE_BY_LPORT || S->by == TCPFSM_SERVE_BY_CGROUP)
 			ug_get(S, TCPFSM_SERVE_GROUP_EPHEMERAL, true);
 	}
 	ret = reconcile(S);
@@ -1357,5 +1413,7 @@ out:
 		u64map_free(&S->ugidx);
 		free(S->ug);
 	}
+	if (S->by == TCPFSM_SERVE_BY_CGROUP)
+		serve_cg_free(&S->cg);
 	return status;
 }
