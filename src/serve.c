@@ -657,6 +657,16 @@ static void hist_out(struct prom *p, const char *name, const char *labels,
 		       h->slot[TCPFSM_SERVE_HIST_FINITE], h->sum_ns / 1e9);
 }
 
+static bool hist_empty(const struct tcpfsm_serve_hist *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < TCPFSM_SERVE_HIST_SLOTS; i++)
+		if (h->slot[i])
+			return false;
+	return true;
+}
+
 /* The whole exposition; process metrics unless for the textfile. */
 static int render(struct serve *S, struct prom *p, bool process)
 {
@@ -757,6 +767,12 @@ static int render(struct serve *S, struct prom *p, bool process)
 			continue;
 		}
 		for (g = 0; g < S->nug; g++) {
+			/*
+			 * A group's state nothing has left yet has no series:
+			 * 64 lines each, 1000 groups' would be ~55 MB
+			 */
+			if (hist_empty(&S->ug[g].hist[i]))
+				continue;
 			group_labels(S, lb, sizeof(lb), i, S->ug[g].key);
 			hist_out(p, "tcpfsm_state_duration_seconds", lb, &S->ug[g].hist[i]);
 		}
