@@ -984,6 +984,32 @@ static int respond(struct client *c, int status, const char *ctype,
 	return 0;
 }
 
+/*
+ * 200 with the exposition: its buffer becomes the answer, the head moved
+ * in front, so that a large exposition is not held twice.
+ */
+static int respond_prom(struct client *c, const char *ctype, struct prom *p,
+			bool head_only)
+{
+	char head[512];
+	int hl = http_response_head(head, sizeof(head), 200, ctype, p->len);
+	char *out;
+
+	if (hl < 0 || head_only)
+		return respond(c, 200, ctype, p->buf, p->len, head_only);
+	out = realloc(p->buf, hl + p->len);
+	if (!out)
+		return -ENOMEM;
+	memmove(out + hl, out, p->len);
+	memcpy(out, head, hl);
+	c->out = out;
+	c->outlen = hl + p->len;
+	c->outoff = 0;
+	p->buf = NULL;
+	p->len = p->cap = 0;
+	return 0;
+}
+
 static void handle_request(struct serve *S, struct client *c)
 {
 	static const char index_body[] =
@@ -1016,8 +1042,8 @@ static void handle_request(struct serve *S, struct client *c)
 			respond(c, 500, "text/plain; charset=utf-8", msg, strlen(msg),
 				false);
 		} else {
-			respond(c, 200, r.openmetrics ? PROM_CT_OPENMETRICS : PROM_CT_TEXT,
-				p.buf, p.len, r.method == HTTP_HEAD);
+			respond_prom(c, r.openmetrics ? PROM_CT_OPENMETRICS : PROM_CT_TEXT,
+				     &p, r.method == HTTP_HEAD);
 		}
 		prom_free(&p);
 		return;
