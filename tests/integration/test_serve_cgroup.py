@@ -94,6 +94,11 @@ def test_by_cgroup_matches_ss(serve, netns, cgroups):
         owner[7003] = pb
         ta.do("timewait 7004 1")
         owner[7004] = pa
+        # half-open: request socks (no cgroup in sock_diag) in their
+        # listener's cgroup; the final ACK dropped
+        ns.drop("tfsmcgho", "output", "tcp dport 7006 tcp flags & (syn | ack | fin | rst) == ack")
+        tb.do("halfopen 7006 3")
+        owner[7006] = pb
         tc.do("closewait 7005 2")       # a third cgroup: over the cap of 2
         owner[7005] = "other"
         tb.do("release 7002")
@@ -134,6 +139,7 @@ def test_by_cgroup_matches_ss(serve, netns, cgroups):
         # 7003's servers, and 7002's clients once their FIN came
         assert got[("time_wait", pb)] == 4 + 2 and got[("time_wait", pa)] == 1
         assert got[("close_wait", "other")] == 2
+        assert got[("syn_recv", pb)] == 3
         assert not [k for k in got if k[1] == pc]
         assert 'cgroup="' + pb.replace("\\", "\\\\").replace('"', '\\"') + '"' in text
         assert "tcpfsm_series_dropped_total 0" not in text

@@ -116,7 +116,7 @@ static void test_bounded(void **state)
 static void test_long_path(void **state)
 {
 	struct serve_cg c;
-	char rel[600] = "", name[200], want[64];
+	char rel[420] = "", name[200], want[64];
 	uint64_t id;
 	int i;
 
