@@ -97,6 +97,7 @@ for i in $(seq "$scrapes"); do
 	sleep "$interval"
 done
 t3=$(date +%s.%N)
+echo "scrape: in order (ms): $(awk '{printf "%.1f ", $1 * 1000}' "$tmp/times")"
 sort -n "$tmp/times" | awk '{ a[NR] = $1 } END {
 	printf "scrape: %d scrapes, time_total min %.1f ms, median %.1f ms, max %.1f ms\n",
 	       NR, a[1] * 1000, a[int((NR + 1) / 2)] * 1000, a[NR] * 1000 }'
