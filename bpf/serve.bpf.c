@@ -177,6 +177,37 @@ static __always_inline __u32 group_of(__u16 sport, __u32 netns)
 	return TCPFSM_SERVE_GROUP_EPHEMERAL;
 }
 
+/* Before 5.15 the v2 cgroup shared a word with net_cls/net_prio's data. */
+struct sock_cgroup_data___pre515 {
+	__u64 val;
+} __attribute__((preserve_access_index));
+struct sock___pre515 {
+	struct sock_cgroup_data___pre515 sk_cgrp_data;
+} __attribute__((preserve_access_index));
+
+/*
+ * --by cgroup: the socket's own cgroup v2 (set when it was made, a
+ * child's copied from its listener), never "current", which in softirq
+ * is whoever was on the CPU.
+ */
+static __always_inline __u32 cgroup_group(const struct sock *sk)
+{
+	struct cgroup *cg = NULL;
+
+	if (bpf_core_field_exists(struct sock_cgroup_data, cgroup)) {
+		cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	} else if (bpf_core_field_exists(struct sock_cgroup_data___pre515, val)) {
+		__u64 v = BPF_CORE_READ((const struct sock___pre515 *)sk, sk_cgrp_data.val);
+
+		/* bit 0 (is_data) set: net_cls/net_prio data, no pointer */
+		if (!(v & 1))
+			cg = (struct cgroup *)v;
+	}
+	if (!cg)
+		return TCPFSM_SERVE_GROUP_EPHEMERAL;
+	return tcpfsm_serve_cgroup_key(BPF_CORE_READ(cg, kn, id));
+}
+
 /* Its counters; a new group if there is room, else "other". */
 static __always_inline struct tcpfsm_serve_group *
 grp(struct tcpfsm_serve_counters *c, __u32 key)
@@ -313,6 +344,15 @@ static __always_inline bool handover(struct tcpfsm_serve_counters *c,
 			TW_TUPLED(e) = 0;
 		return false;
 	}
+	/*
+	 * Its group is the socket's (--by cgroup: a timewait minisocket has no
+	 * cgroup of its own, and started in the unknown group).
+	 */
+	if (by_mode && e->group != gold) {
+		gadd(c, e->group, e->state, -1);
+		gadd(c, gold, e->state, 1);
+		e->group = gold;
+	}
 	if (e->state == oldstate) {
 		if (st && st->since_ns && st->state == oldstate)
 			e->since_ns = st->since_ns;
@@ -359,7 +399,9 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 			bpf_map_update_elem(&listen_ports, &port, &one, BPF_NOEXIST);
 		/* the child's port is not set yet at its birth on 6.1: judged
 		 * again at each change */
-		group = group_of(port, sk->__sk_common.skc_net.net->ns.inum);
+		group = by_mode == TCPFSM_SERVE_BY_CGROUP ?
+				cgroup_group(sk) :
+				group_of(port, sk->__sk_common.skc_net.net->ns.inum);
 	}
 	gold = st && st->since_ns ? st->group : group;
 	if (newstate == TCPFSM_ST_CLOSE && tw_timer_fn &&
@@ -668,6 +710,10 @@ static __always_inline int req_event(struct timer_list *timer, bool start)
 		struct tcpfsm_serve_mini n = { .since_ns = now,
 					       .state = TCPFSM_ST_SYN_RECV,
 					       .group = group_of(k.sport, k.netns) };
+
+		/* --by cgroup: a request's is its listener's */
+		if (by_mode == TCPFSM_SERVE_BY_CGROUP)
+			n.group = cgroup_group(BPF_CORE_READ(req, __req_common.skc_listener));
 
 		if (e && e->mark != TCPFSM_MINI_CANCELLED) {
 			e->mark = 0; /* re-armed after a SYN-ACK timeout */

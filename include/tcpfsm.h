@@ -350,6 +350,22 @@ _Static_assert(sizeof(struct tcpfsm_serve_mini) == 24, "mini layout");
 #define TCPFSM_SERVE_BY_NONE 0
 #define TCPFSM_SERVE_BY_LPORT 1
 #define TCPFSM_SERVE_BY_NETNS 2
+#define TCPFSM_SERVE_BY_CGROUP 3
+
+/*
+ * --by cgroup: the group of a socket's cgroup v2 id (the kernfs node id of
+ * its directory; the socket's own, set when it was made, or its
+ * listener's). On a 64-bit kernel the id is the directory's inode number,
+ * below 2^31 until 2^31 kernfs nodes have been made (the upper half then
+ * counts wraps), and its low 31 bits are unique among live cgroups. Bit 31
+ * set keeps the key apart from TCPFSM_SERVE_GROUP_EPHEMERAL (0: cgroup not
+ * known, as for a minisocket before its socket hands over) and from
+ * TCPFSM_SERVE_GROUP_OTHER.
+ */
+static inline __u32 tcpfsm_serve_cgroup_key(__u64 id)
+{
+	return id ? (__u32)(id & 0x7fffffffu) | 0x80000000u : 0;
+}
 
 struct tcpfsm_serve_group {
 	__s64 gauge[16];

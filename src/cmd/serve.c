@@ -64,11 +64,12 @@ static void usage(FILE *out)
 		"                          JSON lines) sockets longer than DUR in STATE\n"
 		"      --netns PATH        count the sockets of this network namespace\n"
 		"                          (/run/netns/NAME, /proc/PID/ns/net; default ours)\n"
-		"      --by lport|netns    a label on tcpfsm_sockets and\n"
+		"      --by lport|netns|cgroup  a label on tcpfsm_sockets and\n"
 		"                          tcpfsm_state_duration_seconds: lport, the local\n"
 		"                          port for ports with a listener, else \"ephemeral\";\n"
 		"                          netns, the namespace inode (every namespace is\n"
-		"                          counted; reconciling them needs CAP_SYS_ADMIN)\n"
+		"                          counted; reconciling them needs CAP_SYS_ADMIN);\n"
+		"                          cgroup, the socket's cgroup v2 path\n"
 		"      --max-series N      --by: at most N groups, the rest in \"other\"\n"
 		"                          (default %d, at most %d)\n"
 		"      --max-time-wait N   timewait minisockets kept (default 262144, about\n"
@@ -184,11 +185,10 @@ int cmd_serve(int argc, char **argv)
 			else if (!strcmp(optarg, "netns"))
 				S->by = TCPFSM_SERVE_BY_NETNS;
 			else if (!strcmp(optarg, "cgroup"))
-				return cli_usage_error("serve", "--by cgroup is not implemented "
-							"yet (lport and netns are)");
+				S->by = TCPFSM_SERVE_BY_CGROUP;
 			else
-				return cli_usage_error("serve", "--by wants lport or netns, "
-							"not '%s'", optarg);
+				return cli_usage_error("serve", "--by wants lport, netns or "
+							"cgroup, not '%s'", optarg);
 			break;
 		case 'W': {
 			uint64_t v;
@@ -281,6 +281,13 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 	bo.verbose = cli_verbose;
+	if (S->by == TCPFSM_SERVE_BY_CGROUP) {
+		ret = serve_cg_init(&S->cg, NULL, NULL, S->max_series + 2);
+		if (ret) {
+			cli_error("cgroup2 mount: %s", strerror(-ret));
+			goto out;
+		}
+	}
 	ret = serve_bpf_open(&S->bpf, &bo, err, sizeof(err), warn, sizeof(warn));
 	if (ret) {
 		cli_error("%s", err);
@@ -291,7 +298,7 @@ int cmd_serve(int argc, char **argv)
 	if (S->by) {
 		/* made in the kernel by the loader */
 		srv_ug_get(S, TCPFSM_SERVE_GROUP_OTHER, true);
-		if (S->by == TCPFSM_SERVE_BY_LPORT)
+		if (S->by == TCPFSM_SERVE_BY_LPORT || S->by == TCPFSM_SERVE_BY_CGROUP)
 			srv_ug_get(S, TCPFSM_SERVE_GROUP_EPHEMERAL, true);
 	}
 	ret = srv_reconcile(S);
@@ -409,6 +416,8 @@ out:
 		u64map_free(&S->ugidx);
 		free(S->ug);
 	}
+	if (S->by == TCPFSM_SERVE_BY_CGROUP)
+		serve_cg_free(&S->cg);
 	return status;
 }
 

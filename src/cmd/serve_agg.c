@@ -88,13 +88,84 @@ static int on_listener(void *ctx, const struct diag_sock *s)
 
 /* ---- reconciliation against sock_diag ---- */
 
+/* --by: one group's count in a dump, kept apart from the scrapes' view */
+struct diag_gcount {
+	uint32_t key;
+	uint64_t cgroup_id;	/* --by cgroup: the full id sock_diag gave */
+	uint64_t count[16];
+};
+
 struct diag_acc {
 	struct serve *S;
 	uint32_t ns_inode;	/* of the namespace being dumped */
 	uint64_t now;
 	uint64_t count[16], untracked[16], oldest[16], stuck[16];
 	struct diag_query q;	/* every state, our storage */
+	/* --by: groups seen, at most ngc_max (then "other", entry 0) */
+	struct diag_gcount *gc;
+	size_t ngc, ngc_max;
+	struct u64map gidx;	/* key + 1 -> index + 1 */
 };
+
+/*
+ * --by: the dump counts its groups here, without the lock (a dump of a
+ * million sockets takes seconds, and a scrape must not wait for it);
+ * gcount_apply hands them to the groups under the lock after it.
+ */
+static int gcount_init(struct diag_acc *a, size_t max)
+{
+	a->gc = calloc(max, sizeof(*a->gc));
+	if (!a->gc || u64map_init(&a->gidx, 64, max))
+		return -ENOMEM;
+	a->ngc_max = max;
+	a->gc[0].key = TCPFSM_SERVE_GROUP_OTHER;
+	a->ngc = 1;
+	return u64map_put(&a->gidx, (uint64_t)TCPFSM_SERVE_GROUP_OTHER + 1, 1);
+}
+
+static void gcount_free(struct diag_acc *a)
+{
+	free(a->gc);
+	u64map_free(&a->gidx);
+}
+
+static void gcount_add(struct diag_acc *a, uint32_t key, uint64_t cgroup_id,
+		       unsigned int state)
+{
+	uint64_t *i = u64map_get(&a->gidx, (uint64_t)key + 1);
+	struct diag_gcount *g = &a->gc[0];
+
+	if (i)
+		g = &a->gc[*i - 1];
+	else if (a->ngc < a->ngc_max &&
+		 !u64map_put(&a->gidx, (uint64_t)key + 1, a->ngc + 1)) {
+		g = &a->gc[a->ngc++];
+		g->key = key;
+	}
+	if (g->key == key && cgroup_id)
+		g->cgroup_id = cgroup_id;
+	g->count[state]++;
+}
+
+static void gcount_apply(struct serve *S, const struct diag_acc *a)
+{
+	size_t g, j;
+	int i;
+
+	for (g = 0; g < S->nug; g++)
+		memset(S->ug[g].diagc, 0, sizeof(S->ug[g].diagc));
+	for (j = 0; j < a->ngc; j++) {
+		const struct diag_gcount *c = &a->gc[j];
+		struct ugroup *u = srv_ug_get(S, c->key, false);
+
+		if (!u)
+			continue;
+		for (i = 0; i < 16; i++)
+			u->diagc[i] += c->count[i];
+		if (u->key == c->key && S->by == TCPFSM_SERVE_BY_CGROUP)
+			serve_cg_note(&S->cg, c->key, c->cgroup_id);
+	}
+}
 
 /* A full socket's value in our socket-local storage; false if none. */
 static bool serve_sk_of(const struct diag_sock *s, struct tcpfsm_serve_sk *v)
@@ -115,10 +186,10 @@ static int on_diag(void *ctx, const struct diag_sock *s)
 	if (a->S->by) {
 		uint32_t key = a->S->by == TCPFSM_SERVE_BY_NETNS ? a->ns_inode :
 								    group_key(a->S, s->sport);
-		struct ugroup *g = srv_ug_get(a->S, key, false);
 
-		if (g)
-			g->diagc[st]++;
+		if (a->S->by == TCPFSM_SERVE_BY_CGROUP)
+			key = tcpfsm_serve_cgroup_key(s->cgroup_id);
+		gcount_add(a, key, s->cgroup_id, st);
 	}
 	/*
 	 * A TIME_WAIT socket's age is its timer's: TCP_TIMEWAIT_LEN less the
@@ -199,6 +270,40 @@ static int64_t settle(int64_t k1, int64_t k2, int64_t offset, uint64_t d,
 	return c;
 }
 
+/*
+ * --by cgroup: sock_diag names no cgroup for minisockets (TIME_WAIT,
+ * orphaned FIN_WAIT2, half-open SYN_RECV), which the kernel side counts in
+ * their socket's or listener's cgroup. Those states are reconciled in
+ * total, and what the kernel side did not count (minisockets older than
+ * serve) goes to the unknown group.
+ */
+static bool cg_unattributed(const struct serve *S, int state)
+{
+	return S->by == TCPFSM_SERVE_BY_CGROUP &&
+	       (state == TCPFSM_ST_TIME_WAIT || state == TCPFSM_ST_FIN_WAIT2 ||
+		state == TCPFSM_ST_SYN_RECV);
+}
+
+static void settle_unattributed(struct serve *S, const uint64_t count[16])
+{
+	struct ugroup *u0 = srv_ug_get(S, TCPFSM_SERVE_GROUP_EPHEMERAL, true);
+	int i;
+
+	for (i = 0; u0 && i < 16; i++) {
+		int64_t k1 = 0, k2 = 0, off = 0, unused;
+		size_t g;
+
+		if (!cg_unattributed(S, i))
+			continue;
+		for (g = 0; g < S->nug; g++) {
+			k1 += S->ug[g].k1[i];
+			k2 += S->ug[g].kg[i];
+			off += S->ug[g].offset[i];
+		}
+		u0->offset[i] += settle(k1, k2, off, count[i], &unused, true);
+	}
+}
+
 int srv_reconcile(struct serve *S)
 {
 	static const struct diag_query listeners = {
@@ -211,12 +316,23 @@ int srv_reconcile(struct serve *S)
 	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	int map_fd, ret = 0, i;
 
+	if (S->by && gcount_init(&a, 2 * ((size_t)S->max_series + 2))) {
+		gcount_free(&a);
+		return -ENOMEM;
+	}
 	/* minisockets first: requests that ended unseen leave the gauge */
 	pthread_mutex_lock(&S->lock);
 	serve_bpf_refresh(S->bpf, S->stuck_ns, &ages);
-	/* --by: the groups are walked during the dump, under the lock */
-	if (!S->by)
-		pthread_mutex_unlock(&S->lock);
+	/* --by: the groups' counts before the dump */
+	if (S->by) {
+		size_t g;
+
+		serve_bpf_read_groups(S->bpf, srv_on_kernel_group, S);
+		for (g = 0; g < S->nug; g++)
+			memcpy(S->ug[g].k1, S->ug[g].kg, sizeof(S->ug[g].k1));
+	}
+	/* the dump runs unlocked: scrapes go on meanwhile */
+	pthread_mutex_unlock(&S->lock);
 	map_fd = serve_bpf_sk_map(S->bpf, &map_id);
 	if (S->target_ns_fd >= 0 && setns(S->target_ns_fd, CLONE_NEWNET))
 		ret = -errno;
@@ -224,15 +340,6 @@ int srv_reconcile(struct serve *S)
 	if (!ret && S->by == TCPFSM_SERVE_BY_LPORT)
 		ret = diag_dump(&listeners, on_listener, S, NULL);
 	kernel_gauges(S, k1);
-	if (S->by) {
-		size_t g;
-
-		serve_bpf_read_groups(S->bpf, srv_on_kernel_group, S);
-		for (g = 0; g < S->nug; g++) {
-			memcpy(S->ug[g].k1, S->ug[g].kg, sizeof(S->ug[g].k1));
-			memset(S->ug[g].diagc, 0, sizeof(S->ug[g].diagc));
-		}
-	}
 	a.now = clock_ns(CLOCK_MONOTONIC);
 	a.ns_inode = S->netns;
 	a.q.map_fd = map_fd;
@@ -252,11 +359,11 @@ int srv_reconcile(struct serve *S)
 	if (S->target_ns_fd >= 0 && setns(S->own_ns_fd, CLONE_NEWNET) && !ret)
 		ret = -errno;
 	kernel_gauges(S, k2);
-	if (!S->by)
-		pthread_mutex_lock(&S->lock);
+	pthread_mutex_lock(&S->lock);
 	if (ret) {
 		S->reconcile_errors++;
 		pthread_mutex_unlock(&S->lock);
+		gcount_free(&a);
 		return ret;
 	}
 	for (i = 0; i < 16; i++) {
@@ -271,18 +378,23 @@ int srv_reconcile(struct serve *S)
 		size_t g;
 		int64_t unused;
 
+		gcount_apply(S, &a);
 		serve_bpf_read_groups(S->bpf, srv_on_kernel_group, S);
 		for (g = 0; g < S->nug; g++)
 			for (i = 0; i < 16; i++)
-				S->ug[g].offset[i] += settle(S->ug[g].k1[i], S->ug[g].kg[i],
-							     S->ug[g].offset[i],
-							     S->ug[g].diagc[i], &unused, true);
+				if (!cg_unattributed(S, i))
+					S->ug[g].offset[i] += settle(S->ug[g].k1[i], S->ug[g].kg[i],
+								     S->ug[g].offset[i],
+								     S->ug[g].diagc[i], &unused, true);
+		if (S->by == TCPFSM_SERVE_BY_CGROUP)
+			settle_unattributed(S, a.count);
 	}
 	S->baselined = true;
 	S->reconciliations++;
 	S->reconcile_unix = srv_unix_now();
 	S->reconcile_secs = (clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	pthread_mutex_unlock(&S->lock);
+	gcount_free(&a);
 	return 0;
 }
 

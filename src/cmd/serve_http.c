@@ -30,13 +30,18 @@
 
 /* ---- exposition ---- */
 
-/* state="...",lport="..." (or netns="...") */
-static void group_labels(const struct serve *S, char *lb, size_t len, int state,
+/* state="...",lport="..." (or netns="...", cgroup="...") */
+static void group_labels(struct serve *S, char *lb, size_t len, int state,
 			 uint32_t key)
 {
 	bool netns = S->by == TCPFSM_SERVE_BY_NETNS;
 	char v[16];
 
+	if (S->by == TCPFSM_SERVE_BY_CGROUP) {
+		snprintf(lb, len, "state=\"%s\",cgroup=\"%s\"", state_label[state],
+			 serve_cg_label(&S->cg, key, clock_ns(CLOCK_MONOTONIC)));
+		return;
+	}
 	if (key == TCPFSM_SERVE_GROUP_OTHER)
 		strcpy(v, "other");
 	else if (key == TCPFSM_SERVE_GROUP_EPHEMERAL && !netns)
@@ -85,12 +90,22 @@ static void hist_out(struct prom *p, const char *name, const char *labels,
 }
 
 /* The whole exposition; process metrics unless for the textfile. */
+static bool hist_empty(const struct tcpfsm_serve_hist *h)
+{
+	unsigned int i;
+
+	for (i = 0; i < TCPFSM_SERVE_HIST_SLOTS; i++)
+		if (h->slot[i])
+			return false;
+	return true;
+}
+
 int srv_render(struct serve *S, struct prom *p, bool process)
 {
 	struct serve_totals *t = calloc(1, sizeof(*t));
 	struct tcpfsm_serve_ages ages;
 	uint64_t now, total;
-	char lb[128];
+	char lb[SERVE_CG_LABEL_MAX + 128];
 	int i, j, ret;
 
 	if (!t)
@@ -184,6 +199,12 @@ int srv_render(struct serve *S, struct prom *p, bool process)
 			continue;
 		}
 		for (g = 0; g < S->nug; g++) {
+			/*
+			 * A group's state nothing has left yet has no series:
+			 * 64 lines each, 1000 groups' would be ~55 MB
+			 */
+			if (hist_empty(&S->ug[g].hist[i]))
+				continue;
 			group_labels(S, lb, sizeof(lb), i, S->ug[g].key);
 			hist_out(p, "tcpfsm_state_duration_seconds", lb, &S->ug[g].hist[i]);
 		}
@@ -395,6 +416,32 @@ static int respond(struct client *c, int status, const char *ctype,
 	return 0;
 }
 
+/*
+ * 200 with the exposition: its buffer becomes the answer, the head moved
+ * in front, so that a large exposition is not held twice.
+ */
+static int respond_prom(struct client *c, const char *ctype, struct prom *p,
+			bool head_only)
+{
+	char head[512];
+	int hl = http_response_head(head, sizeof(head), 200, ctype, p->len);
+	char *out;
+
+	if (hl < 0 || head_only)
+		return respond(c, 200, ctype, p->buf, p->len, head_only);
+	out = realloc(p->buf, hl + p->len);
+	if (!out)
+		return -ENOMEM;
+	memmove(out + hl, out, p->len);
+	memcpy(out, head, hl);
+	c->out = out;
+	c->outlen = hl + p->len;
+	c->outoff = 0;
+	p->buf = NULL;
+	p->len = p->cap = 0;
+	return 0;
+}
+
 static void handle_request(struct serve *S, struct client *c)
 {
 	static const char index_body[] =
@@ -427,8 +474,8 @@ static void handle_request(struct serve *S, struct client *c)
 			respond(c, 500, "text/plain; charset=utf-8", msg, strlen(msg),
 				false);
 		} else {
-			respond(c, 200, r.openmetrics ? PROM_CT_OPENMETRICS : PROM_CT_TEXT,
-				p.buf, p.len, r.method == HTTP_HEAD);
+			respond_prom(c, r.openmetrics ? PROM_CT_OPENMETRICS : PROM_CT_TEXT,
+				     &p, r.method == HTTP_HEAD);
 		}
 		prom_free(&p);
 		return;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "http.h"
 #include "serve_bpf.h"
+#include "serve_cgroup.h"
 #include "tcpfsm.h"
 #include "u64map.h"
 
@@ -85,6 +86,7 @@ struct serve {
 	struct ugroup *ug;
 	size_t nug;
 	struct u64map ugidx;		/* key + 1 -> index + 1 */
+	struct serve_cg cg;		/* --by cgroup: key -> path */
 
 	uint64_t scrapes, http_errors;
 	struct client clients[MAX_CLIENTS];

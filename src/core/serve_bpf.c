@@ -128,17 +128,17 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		snprintf(err, errlen,
 			 "the kernel refused the BPF program: %s (run with -v "
 			 "for the verifier's log; needs BTF, CAP_BPF and "
-			 "CAP_PERFMON, Linux 5.11 or later)", strerror(-ret));
+			 "CAP_PERFMON, Linux 5.12 or later)", strerror(-ret));
 		goto fail;
 	}
 	if (o->by) {
 		/* other always exists, to take the overflow; so does lport's
-		 * ephemeral */
+		 * ephemeral (cgroup's unknown: minisockets start there) */
 		uint32_t keys[2] = { TCPFSM_SERVE_GROUP_OTHER, TCPFSM_SERVE_GROUP_EPHEMERAL };
 		int k;
 
 		memset(b->gpercpu, 0, b->ncpu * sizeof(struct tcpfsm_serve_group));
-		for (k = 0; k < (o->by == TCPFSM_SERVE_BY_LPORT ? 2 : 1); k++)
+		for (k = 0; k < (o->by == TCPFSM_SERVE_BY_NETNS ? 1 : 2); k++)
 			if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.groups), &keys[k],
 						b->gpercpu, BPF_NOEXIST)) {
 				ret = -errno;
