@@ -1114,6 +1114,17 @@ void engine_event(struct engine *e, const struct tcpfsm_event *ev)
 	}
 }
 
+bool engine_forget(struct engine *e, uint64_t cookie)
+{
+	struct conn *c = cookie ? get(e, cookie) : NULL;
+
+	if (!c || c->open_kind == OPEN_LISTEN)
+		return false;
+	conn_remove(e, c);
+	e->st.forgotten++;
+	return true;
+}
+
 /*
  * A timewait minisock removed early, not by connect() (that one says so,
  * TCPFSM_F_REUSED): was it a SYN for the same tuple arriving at a listener

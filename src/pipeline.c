@@ -248,6 +248,23 @@ bool pipe_wants_conn(const struct pipe *p, const struct conn *c)
 }
 
 /*
+ * A record of a connection the filters may select (filter_event), by the
+ * options' filters and, in a replay, the recording's: the engine sees no
+ * other.
+ */
+static bool wants_event(const struct pipe *p, const struct tcpfsm_event *e)
+{
+	return (!p->has_rec_filter || filter_event(&p->rec_filter, e)) &&
+	       filter_event(&p->o.filter, e);
+}
+
+static bool wants_seed(const struct pipe *p, uint8_t state, const struct tuple *t)
+{
+	return (!p->has_rec_filter || filter_seed(&p->rec_filter, state, t)) &&
+	       filter_seed(&p->o.filter, state, t);
+}
+
+/*
  * A finished connection the filters select: pipe_wants_conn(), and with
  * --state, one that went through one of those states.
  */
@@ -605,7 +622,10 @@ static void on_transition(void *ctx, const struct transition *t)
 {
 	struct pipe *p = ctx;
 
-	if (!p->done)
+	/* the filters select here, once, what a command sees */
+	if (!p->done && p->cb.transition && pipe_wants_conn(p, t->conn) &&
+	    filter_transition(&p->o.filter, t->oldstate, t->newstate,
+			      p->o.states_by))
 		p->cb.transition(ctx, t);
 }
 
@@ -614,7 +634,7 @@ static void on_stuck(void *ctx, const struct conn *c, uint64_t now_ns,
 {
 	struct pipe *p = ctx;
 
-	if (!p->done)
+	if (!p->done && pipe_wants_conn(p, c))
 		p->cb.stuck(ctx, c, now_ns, threshold_ns, at_exit);
 }
 
@@ -724,6 +744,13 @@ static void deliver(void *ctx, const struct tcpfsm_event *e)
 
 	if (e->kind == TCPFSM_EV_LOST) {
 		emit_lost(p, e);
+		return;
+	}
+	if (!wants_event(p, e)) {
+		/* a connect tracked before its port was known: now it is */
+		if (e->kind == TCPFSM_EV_STATE)
+			engine_forget(p->eng, e->cookie);
+		p->filtered++;
 		return;
 	}
 	engine_event(p->eng, e);
@@ -889,6 +916,8 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	memcpy(t.saddr, s->saddr, 16);
 	memcpy(t.daddr, s->daddr, 16);
 	t.netns = sc->netns;
+	if (!wants_seed(sc->p, s->state, &t))
+		return 0;
 	if (po) {
 		o.pid = po->pid;
 		memcpy(o.comm, po->comm, TCPFSM_COMM_LEN);
@@ -1395,6 +1424,8 @@ static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
 		struct tuple t;
 
 		tuple_from_event(&t, e);
+		if (!wants_seed(p, e->newstate, &t))
+			break;
 		memcpy(o.comm, e->comm, TCPFSM_COMM_LEN);
 		if (!engine_seed(p->eng, e->cookie, e->newstate, &t, &o, e->ts_ns,
 				 e->flags, e->aux))
@@ -1553,6 +1584,8 @@ static void summary(struct pipe *p)
 		}
 		json_u64(j, "malformed", bad);
 		json_u64(j, "dropped", p->dropped);
+		json_u64(j, "filtered", p->filtered);
+		json_u64(j, "peak_tracked", st->peak_conns);
 		json_u64(j, "connections_ended", p->closed);
 		json_u64(j, "incomplete", p->incomplete);
 		json_u64(j, "gone", p->gone);
@@ -1697,8 +1730,6 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	bool lower = conn_since_known(c, c->npath - 1) == DUR_LOWER_BOUND;
 	bool orphan = c->state == TCPFSM_ST_FIN_WAIT2 && c->orphan_ns;
 
-	if (!pipe_wants_conn(p, c))
-		return;
 	if (p->o.json) {
 		struct json *j = &p->j;
 

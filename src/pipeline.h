@@ -44,6 +44,7 @@ struct pipe_opts {
 	uint64_t stuck_ns[TCPFSM_ST_MAX];
 	bool has_stuck;
 	bool wide;		/* -w: full addresses, hex cookie in full, NETNS */
+	enum filter_by states_by; /* what --state judges a transition by */
 	/* printed once tracing has started (table headers) */
 	void (*header)(struct pipe *p);
 	/* called after each batch, and once more (final) at the end, until
@@ -84,6 +85,7 @@ struct pipe {
 	bool lost_kind_unknown;	/* a recording's loss record without kinds */
 	uint64_t lost_out, lost_kind_out[3]; /* how much "lost" records said */
 	uint64_t dropped;	/* records tcpfsm itself had no memory for */
+	uint64_t filtered;	/* records the filters dropped before the engine */
 	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;
 	/*
@@ -214,9 +216,11 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 
 /*
  * Run the pipeline to its end; returns the exit status. The callbacks get
- * p as their ctx; cb->closed gets only the connections the filters select
- * (with --state, those that went through one of its states); cb->stuck
- * defaults to pipe_stuck_cb; o->header is used only for tables.
+ * p as their ctx and only what the filters select: cb->transition the
+ * transitions of selected connections (with --state, as o->states_by
+ * says), cb->closed the selected connections (with --state, those that
+ * went through one of its states), cb->stuck the selected connections;
+ * cb->stuck defaults to pipe_stuck_cb; o->header is used only for tables.
  */
 int pipe_run(struct pipe *p, const struct pipe_opts *o,
 	     const struct engine_cb *cb);
