@@ -404,12 +404,15 @@ static __always_inline int set_state(struct sock *sk, int oldstate, int newstate
 	if (!e)
 		return 0;
 	e->cookie = bpf_get_socket_cookie(sk);
-	if ((n_lports || n_ports) && !t.sport && newstate == TCPFSM_ST_SYN_SENT) {
+	if (n_lports || n_ports) {
+		/* a key on the stack: 6.1 takes no ring buffer memory as one */
+		__u64 cookie = e->cookie;
 		__u8 one = 1;
 
-		bpf_map_update_elem(&connecting, &e->cookie, &one, BPF_ANY);
-	} else if ((n_lports || n_ports) && oldstate == TCPFSM_ST_SYN_SENT) {
-		bpf_map_delete_elem(&connecting, &e->cookie);
+		if (!t.sport && newstate == TCPFSM_ST_SYN_SENT)
+			bpf_map_update_elem(&connecting, &cookie, &one, BPF_ANY);
+		else if (oldstate == TCPFSM_ST_SYN_SENT)
+			bpf_map_delete_elem(&connecting, &cookie);
 	}
 	e->oldstate = oldstate;
 	e->newstate = newstate;

@@ -168,8 +168,8 @@ enum {
 	"  -6, --ipv6               IPv6 only\n"                                    \
 	"  -L, --lport PORT[,...]   local port (up to 8; judged in the kernel)\n"   \
 	"  -D, --rport PORT[,...]   remote port (up to 8; judged in the kernel)\n"  \
-	"      --port PORT[,...]    either end's port (up to 8; repeatable)\n"     \
-	"      --addr CIDR[,...]    either end in one of them (up to 16; repeatable)\n" \
+	"      --port PORT[,...]    either end's port (up to 8; judged in the kernel)\n" \
+	"      --addr CIDR[,...]    either end in one of them (up to 16; in the kernel)\n" \
 	"      --pid PID            sockets owned by PID\n"                         \
 	"      --comm NAME          sockets owned by a process named NAME\n"        \
 	"      --state STATE[,...]  transitions into or out of these states\n"     \

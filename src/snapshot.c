@@ -1079,16 +1079,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			     1u << TCPFSM_ST_NEW_SYN_RECV;
 	if (o->by == DIAG_BY_COMM)
 		o->processes = true;
-	o->sel.family = o->family;
-	o->sel.n_lports = o->filter.n_lports;
-	o->sel.n_rports = o->filter.n_rports;
-	o->sel.n_ports = o->filter.n_ports;
-	o->sel.n_addrs = o->filter.n_cidrs;
-	/* at most CLI_MAX_PORTS, CLI_MAX_ADDRS: what struct filter holds */
-	memcpy(o->sel.lports, o->filter.lports, o->filter.n_lports * sizeof(uint16_t));
-	memcpy(o->sel.rports, o->filter.rports, o->filter.n_rports * sizeof(uint16_t));
-	memcpy(o->sel.ports, o->filter.ports, o->filter.n_ports * sizeof(uint16_t));
-	memcpy(o->sel.addrs, o->filter.cidrs, o->filter.n_cidrs * sizeof(struct cidr));
+	diag_filter_selection(&o->filter, o->family, &o->sel);
 	return 0;
 }
 

@@ -94,10 +94,128 @@ static void test_step_does_not_settle_past_a_held_connect(void **state)
 	(void)state;
 }
 
+/*
+ * --lport: a connect is recorded before its port is picked, and passes;
+ * the record that shows its port (the BPF side sends it even when the
+ * filter drops it) makes the pipeline drop both, or forget the connection
+ * when the connect had already gone to the engine: nothing the filters do
+ * not select stays tracked.
+ */
+static void test_filtered_connect_is_not_tracked(void **state)
+{
+	struct engine_config cfg;
+	struct engine_cb cb = { .closed = on_closed };
+	struct pipe p;
+
+	memset(&p, 0, sizeof(p));
+	p.out = stdout;
+	nclosed = 0;
+	p.o.filter.n_lports = 1;
+	p.o.filter.lports[0] = 8080;
+	engine_config_default(&cfg);
+	p.eng = engine_new(&cfg, &cb);
+	assert_non_null(p.eng);
+	assert_int_equal(reorder_init(&p.ro, 200 * MS), 0);
+
+	/* its port comes while the connect is held: both dropped */
+	push(&p, ev(TCPFSM_EV_STATE, 7, 1 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0, 9999));
+	push(&p, ev(TCPFSM_EV_STATE, 7, 2 * MS, TCPFSM_ST_SYN_SENT,
+		    TCPFSM_ST_ESTABLISHED, 41000, 9999));
+	pipe_step(&p, 10 * MS);
+	assert_int_equal(engine_stats(p.eng)->events, 0);
+	assert_int_equal(engine_stats(p.eng)->conns, 0);
+	assert_int_equal(p.filtered, 2);
+
+	/* a far peer: the connect leaves the hold unpatched, and is tracked */
+	push(&p, ev(TCPFSM_EV_STATE, 8, 20 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0, 9999));
+	pipe_step(&p, 500 * MS);
+	assert_int_equal(engine_stats(p.eng)->conns, 1);
+	/* until its port shows: forgotten, and nothing said of it */
+	push(&p, ev(TCPFSM_EV_STATE, 8, 600 * MS, TCPFSM_ST_SYN_SENT,
+		    TCPFSM_ST_ESTABLISHED, 41001, 9999));
+	pipe_step(&p, 700 * MS);
+	assert_int_equal(engine_stats(p.eng)->conns, 0);
+	assert_int_equal(engine_stats(p.eng)->forgotten, 1);
+	assert_int_equal(p.filtered, 3);
+
+	/* one it selects is tracked whole */
+	push(&p, ev(TCPFSM_EV_STATE, 9, 800 * MS, TCPFSM_ST_CLOSE, TCPFSM_ST_SYN_SENT, 0, 9999));
+	push(&p, ev(TCPFSM_EV_STATE, 9, 801 * MS, TCPFSM_ST_SYN_SENT,
+		    TCPFSM_ST_ESTABLISHED, 8080, 9999));
+	push(&p, ev(TCPFSM_EV_STATE, 9, 802 * MS, TCPFSM_ST_ESTABLISHED,
+		    TCPFSM_ST_CLOSE, 8080, 9999));
+	pipe_step(&p, 900 * MS);
+	reorder_flush(&p.ro, deliver, p.eng);
+	assert_int_equal(nclosed, 1);
+	assert_int_equal(closed[0].cookie, 9);
+	assert_int_equal(closed[0].path_state[0], TCPFSM_ST_SYN_SENT);
+	assert_false(conn_incomplete(&closed[0]));
+	assert_int_equal(p.filtered, 3);
+	reorder_free(&p.ro);
+	engine_free(p.eng);
+	(void)state;
+}
+
+/* A recording replayed with --port: what the commands get, and the engine. */
+#define FIXTURE "tests/data/replay/loopback.bin"
+
+static uint16_t want_port;
+static int ntrans, nother;
+static uint64_t peak;
+
+static void count_transition(void *ctx, const struct transition *t)
+{
+	struct pipe *p = ctx;
+	uint64_t n = engine_stats(p->eng)->peak_conns;
+
+	if (n > peak)
+		peak = n;
+	if (t->conn->t.sport == want_port || t->conn->t.dport == want_port)
+		ntrans++;
+	else
+		nother++;
+}
+
+static void replay_with(const char *port, int *mine, int *others, uint64_t *peak_conns)
+{
+	struct engine_cb cb = { .transition = count_transition };
+	struct pipe_opts o;
+	struct pipe p;
+
+	pipe_opts_init(&o, "trace");
+	o.replay_path = FIXTURE;
+	o.json = true;
+	if (port)
+		assert_int_equal(pipe_parse_opt(&o, OPT_PORT, port), 0);
+	ntrans = nother = 0;
+	peak = 0;
+	assert_int_equal(pipe_run(&p, &o, &cb), 0);
+	*mine = ntrans;
+	*others = nother;
+	*peak_conns = peak;
+}
+
+static void test_replay_selects_once_before_the_engine(void **state)
+{
+	int all_mine, all_others, mine, others;
+	uint64_t all_peak, filtered_peak;
+
+	(void)state;
+	want_port = 18081;	/* the IPv6 connection of the recording */
+	replay_with(NULL, &all_mine, &all_others, &all_peak);
+	replay_with("18081", &mine, &others, &filtered_peak);
+	assert_true(all_mine > 0 && all_others > 0);
+	assert_int_equal(others, 0);		/* nothing else */
+	assert_int_equal(mine, all_mine);	/* nothing lost */
+	assert_true(filtered_peak < all_peak);	/* the rest never tracked */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_step_does_not_settle_past_a_held_connect),
+		cmocka_unit_test(test_filtered_connect_is_not_tracked),
+		cmocka_unit_test(test_replay_selects_once_before_the_engine),
 	};
 
 	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
