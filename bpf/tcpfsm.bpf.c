@@ -389,10 +389,14 @@ static __always_inline int set_state(struct sock *sk, int oldstate, int newstate
 	owned = sk->sk_lock.owned;
 	/*
 	 * Only changes made by a task using the socket say who "current" is;
-	 * the rest (softirq) pass and are judged by owner in user space.
+	 * the rest (softirq) pass and are judged by owner in user space. A
+	 * connect() or a listener's own change passes whoever makes it: user
+	 * space learns the owner there, and forgets a connection it does not
+	 * select instead of tracking its softirq changes with no owner.
 	 */
 	id = bpf_get_current_pid_tgid();
-	if (filt_pid && owned && (id >> 32) != filt_pid)
+	if (filt_pid && owned && (id >> 32) != filt_pid && !listener &&
+	    !(oldstate == TCPFSM_ST_CLOSE && newstate == TCPFSM_ST_SYN_SENT))
 		return 0;
 	READ_ADDRS(&t, skc, RD_DIRECT);
 	if (filt_family && t.family != filt_family && !listener)

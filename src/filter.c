@@ -199,3 +199,44 @@ bool filter_seed(const struct filter *f, uint8_t state, const struct tuple *t)
 		return false;
 	return !f->n_lports || port_in(t->sport, f->lports, f->n_lports);
 }
+
+int filter_reject(struct filter_rejects *r, uint64_t cookie)
+{
+	int err;
+
+	if (!cookie)
+		return 0;
+	if (!r->cookies.slots &&
+	    u64map_init(&r->cookies, 64, FILTER_REJECTS_MAX))
+		return -ENOMEM;
+	err = u64map_put(&r->cookies, cookie, 1);
+	if (err == -ENOSPC) {
+		/* ends never seen (records lost, filtered in the kernel) */
+		u64map_clear(&r->cookies);
+		err = u64map_put(&r->cookies, cookie, 1);
+	}
+	return err;
+}
+
+bool filter_rejected(struct filter_rejects *r, const struct tcpfsm_event *e)
+{
+	if (!r->cookies.count || !e->cookie ||
+	    e->kind < TCPFSM_EV_STATE || e->kind > TCPFSM_EV_TW_EXPIRE ||
+	    !u64map_get(&r->cookies, e->cookie))
+		return false;
+	/* its end: no record of that cookie comes after it */
+	if (e->kind == TCPFSM_EV_TW_CANCEL || e->kind == TCPFSM_EV_TW_EXPIRE ||
+	    (e->kind == TCPFSM_EV_STATE && e->newstate == TCPFSM_ST_CLOSE &&
+	     e->oldstate != TCPFSM_ST_FIN_WAIT1 &&	/* may hand over to */
+	     e->oldstate != TCPFSM_ST_FIN_WAIT2 &&	/* a timewait */
+	     e->oldstate != TCPFSM_ST_CLOSING))	/* minisocket */
+		u64map_del(&r->cookies, e->cookie);
+	return true;
+}
+
+void filter_rejects_free(struct filter_rejects *r)
+{
+	if (r->cookies.slots)
+		u64map_free(&r->cookies);
+	memset(r, 0, sizeof(*r));
+}

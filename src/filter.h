@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "event.h"
+#include "u64map.h"
 
 #define FILTER_MAX_ADDRS TCPFSM_MAX_CIDRS
 
@@ -95,5 +96,33 @@ bool filter_event(const struct filter *f, const struct tcpfsm_event *e);
  * filter_event() judges its records, a listener by netns and local port.
  */
 bool filter_seed(const struct filter *f, uint8_t state, const struct tuple *t);
+
+/* Is the owner judged (--pid, --comm)? */
+static inline bool filter_has_owner(const struct filter *f)
+{
+	return f->has_pid || f->has_comm;
+}
+
+/*
+ * Connections the owner filters rejected once their owner was known: the
+ * pipeline has the engine forget them, and drops their later records before
+ * it (filter_rejected) until the record that ends them: a full socket's
+ * close that is no hand-over to a timewait minisocket, or that
+ * minisocket's end. An owner that changes afterwards (a socket handed to a
+ * selected process) is not seen. At most FILTER_REJECTS_MAX at once
+ * (cookies whose end was never seen are forgotten all together then: their
+ * records reach the engine again, as a connection first seen mid-life).
+ */
+#define FILTER_REJECTS_MAX (1u << 20)
+
+struct filter_rejects {
+	struct u64map cookies;	/* slots NULL until the first */
+};
+
+/* Reject cookie's connection from now on; 0 or -ENOMEM (then not). */
+int filter_reject(struct filter_rejects *r, uint64_t cookie);
+/* Is e a record of a rejected connection? Its end ends the rejection. */
+bool filter_rejected(struct filter_rejects *r, const struct tcpfsm_event *e);
+void filter_rejects_free(struct filter_rejects *r);
 
 #endif

@@ -265,6 +265,33 @@ static bool wants_seed(const struct pipe *p, uint8_t state, const struct tuple *
 }
 
 /*
+ * A connection whose owner is known and not selected: forgotten once the
+ * engine call that told it returns (never a listener: its children take
+ * their owner from it).
+ */
+static void note_owner(struct pipe *p, const struct conn *c)
+{
+	if (!c->owner.pid || !c->cookie || c->open_kind == OPEN_LISTEN ||
+	    p->nforget == sizeof(p->forget) / sizeof(p->forget[0]))
+		return;	/* a full list: forgotten at its next record */
+	if ((filter_has_owner(&p->o.filter) &&
+	     !filter_owner(&p->o.filter, c->owner.pid, c->owner.comm)) ||
+	    (p->has_rec_filter && filter_has_owner(&p->rec_filter) &&
+	     !filter_owner(&p->rec_filter, c->owner.pid, c->owner.comm)))
+		p->forget[p->nforget++] = c->cookie;
+}
+
+static void forget_rejected(struct pipe *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nforget; i++)
+		if (engine_forget(p->eng, p->forget[i]))
+			(void)filter_reject(&p->rejects, p->forget[i]);
+	p->nforget = 0;
+}
+
+/*
  * A finished connection the filters select: pipe_wants_conn(), and with
  * --state, one that went through one of those states.
  */
@@ -622,6 +649,7 @@ static void on_transition(void *ctx, const struct transition *t)
 {
 	struct pipe *p = ctx;
 
+	note_owner(p, t->conn);
 	/* the filters select here, once, what a command sees */
 	if (!p->done && p->cb.transition && pipe_wants_conn(p, t->conn) &&
 	    filter_transition(&p->o.filter, t->oldstate, t->newstate,
@@ -746,14 +774,15 @@ static void deliver(void *ctx, const struct tcpfsm_event *e)
 		emit_lost(p, e);
 		return;
 	}
-	if (!wants_event(p, e)) {
-		/* a connect tracked before its port was known: now it is */
+	if (!wants_event(p, e) || filter_rejected(&p->rejects, e)) {
+		/* tracked before its port (or owner) was known: now it is */
 		if (e->kind == TCPFSM_EV_STATE)
 			engine_forget(p->eng, e->cookie);
 		p->filtered++;
 		return;
 	}
 	engine_event(p->eng, e);
+	forget_rejected(p);
 }
 
 /*
@@ -816,6 +845,7 @@ void pipe_step(struct pipe *p, uint64_t watermark)
 	reorder_release(&p->ro, watermark, deliver, p, &upto);
 	p->released = upto;
 	engine_advance(p->eng, upto);
+	forget_rejected(p);
 	tick(p, upto, false);
 	err = cli_flush(p->out);
 	/* a hung-up terminal is a reader gone, as a closed pipe's */
@@ -922,6 +952,11 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 		o.pid = po->pid;
 		memcpy(o.comm, po->comm, TCPFSM_COMM_LEN);
 	}
+	/* its owner known and not selected (a listener's children need it) */
+	if (o.pid && s->state != TCPFSM_ST_LISTEN &&
+	    filter_has_owner(&sc->p->o.filter) &&
+	    !filter_owner(&sc->p->o.filter, o.pid, o.comm))
+		return 0;
 	o.cgroup_id = s->cgroup_id;
 	/*
 	 * A timewait minisocket comes with its substate (an orphaned FIN_WAIT2
@@ -1666,7 +1701,9 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	if (!p->cb.stuck)
 		p->cb.stuck = pipe_stuck_cb;
 	c.ctx = p;
-	c.transition = cb->transition ? on_transition : NULL;
+	/* with --pid/--comm, every transition tells an owner (note_owner) */
+	c.transition = cb->transition || filter_has_owner(&o->filter) ||
+		       o->replay_path ? on_transition : NULL;
 	c.closed = on_closed;
 	c.stuck = on_stuck;
 	engine_config_default(&cfg);
@@ -1696,6 +1733,7 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o, const struct engine_cb *
 	}
 	reorder_free(&p->ro);
 	engine_free(p->eng);
+	filter_rejects_free(&p->rejects);
 	free(p->cols);
 	if (p->have_cg)
 		cgpath_free(&p->cg);

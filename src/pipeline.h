@@ -86,6 +86,11 @@ struct pipe {
 	uint64_t lost_out, lost_kind_out[3]; /* how much "lost" records said */
 	uint64_t dropped;	/* records tcpfsm itself had no memory for */
 	uint64_t filtered;	/* records the filters dropped before the engine */
+	/* connections whose owner the filters reject: forgotten, and their
+	 * records dropped (filter.h); forget[]: to forget after the engine call */
+	struct filter_rejects rejects;
+	uint64_t forget[16];
+	unsigned int nforget;
 	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;
 	/*

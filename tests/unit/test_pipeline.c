@@ -176,7 +176,17 @@ static void count_transition(void *ctx, const struct transition *t)
 		nother++;
 }
 
-static void replay_with(const char *port, int *mine, int *others, uint64_t *peak_conns)
+static struct engine_stats final_stats;
+
+static void keep_stats(struct pipe *p, uint64_t now_ns, bool final)
+{
+	(void)now_ns;
+	if (final)
+		final_stats = *engine_stats(p->eng);
+}
+
+static void replay_opt(int opt, const char *arg, int *mine, int *others,
+		       uint64_t *peak_conns)
 {
 	struct engine_cb cb = { .transition = count_transition };
 	struct pipe_opts o;
@@ -185,14 +195,21 @@ static void replay_with(const char *port, int *mine, int *others, uint64_t *peak
 	pipe_opts_init(&o, "trace");
 	o.replay_path = FIXTURE;
 	o.json = true;
-	if (port)
-		assert_int_equal(pipe_parse_opt(&o, OPT_PORT, port), 0);
+	o.tick = keep_stats;
+	if (arg)
+		assert_int_equal(pipe_parse_opt(&o, opt, arg), 0);
 	ntrans = nother = 0;
 	peak = 0;
+	memset(&final_stats, 0, sizeof(final_stats));
 	assert_int_equal(pipe_run(&p, &o, &cb), 0);
 	*mine = ntrans;
 	*others = nother;
 	*peak_conns = peak;
+}
+
+static void replay_with(const char *port, int *mine, int *others, uint64_t *peak_conns)
+{
+	replay_opt(OPT_PORT, port, mine, others, peak_conns);
 }
 
 static void test_replay_selects_once_before_the_engine(void **state)
@@ -210,12 +227,42 @@ static void test_replay_selects_once_before_the_engine(void **state)
 	assert_true(filtered_peak < all_peak);	/* the rest never tracked */
 }
 
+/*
+ * --comm: a connection is forgotten as soon as its owner is known and not
+ * selected, and its later records never reach the engine; one whose owner
+ * is selected is tracked and shown whole.
+ */
+static void test_owner_rejected_is_forgotten(void **state)
+{
+	int all_mine, all_others, mine, others;
+	uint64_t all_peak, rejected_peak;
+	struct engine_stats all;
+
+	(void)state;
+	want_port = 18081;
+	replay_opt(0, NULL, &all_mine, &all_others, &all_peak);
+	all = final_stats;
+	assert_int_equal(all.forgotten, 0);
+	/* the recording's driver */
+	replay_opt(OPT_COMM, "python3", &mine, &others, &rejected_peak);
+	assert_int_equal(mine, all_mine);
+	assert_int_equal(others, all_others);
+	assert_int_equal(final_stats.forgotten, 0);
+	replay_opt(OPT_COMM, "nosuchcomm", &mine, &others, &rejected_peak);
+	assert_int_equal(mine + others, 0);
+	/* every connection but the listeners, once its owner showed */
+	assert_true(final_stats.forgotten > 0);
+	assert_true(final_stats.events < all.events);
+	assert_true(final_stats.conns <= 2);	/* the listeners */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_step_does_not_settle_past_a_held_connect),
 		cmocka_unit_test(test_filtered_connect_is_not_tracked),
 		cmocka_unit_test(test_replay_selects_once_before_the_engine),
+		cmocka_unit_test(test_owner_rejected_is_forgotten),
 	};
 
 	return cmocka_run_group_tests_name("pipeline", tests, NULL, NULL);
