@@ -106,3 +106,56 @@ def test_filtered_in_the_kernel(tracer, tmp_path, inside_netns, how):
     assert sorted(map(key, rrecs)) == sorted(map(key, recs))
     # and it did not track the flood either
     assert summary_of(replayed)["peak_tracked"] <= 2 * WANTED + 1, summary_of(replayed)
+
+
+@pytest.mark.parametrize("how", ["comm", "pid"])
+def test_owner_rejected_is_not_tracked(tracer, inside_netns, how):
+    """--comm/--pid: a flood by another process is forgotten as soon as its
+    owner is known (its connect, its listener), so the engine never holds
+    it; ours are shown whole, owned by us."""
+    me = os.getpid()
+    with open(f"/proc/{me}/comm") as f:
+        comm = f.read().strip()
+    sel = ["--comm", comm] if how == "comm" else ["--pid", str(me)]
+    t = tracer("--netns", str(inside_netns.inode), "--no-seed", *sel)
+    # after the tracer: its listen() tells the owner its children inherit
+    lis = socket.socket()
+    lis.bind(("127.0.0.1", 0))
+    lis.listen(64)
+    port = lis.getsockname()[1]
+    flood = subprocess.Popen([LOADGEN, "-n", str(FLOOD), "-d", "60", "-a", "127.0.0.1"],
+                             stdout=subprocess.PIPE, text=True)
+    clients = []
+    for _ in range(WANTED):
+        c = socket.create_connection(("127.0.0.1", port))
+        s, _ = lis.accept()
+        clients.append(c.getsockname()[1])
+        c.close()
+        s.recv(1)
+        s.close()
+    out, _ = flood.communicate(timeout=120)
+    assert f"connections={FLOOD} " in out, out
+    lis.close()
+
+    def complete(recs):
+        done = {r["sport"] for r in recs
+                if r.get("type") == "transition" and r["newstate"] == "TIME_WAIT"}
+        return done >= set(clients)
+    t.wait(complete, timeout=30, what="every wanted client in TIME_WAIT")
+    t.stop()
+    assert t.returncode == 0, t.stderr()
+    live = t.all_records()
+    recs = [r for r in live if r.get("type") == "transition"]
+    for r in recs:
+        assert r["pid"] == me and r["comm"] == comm, r
+    s = summary_of(live)
+    assert s["lost"] == 0, s
+    for cp in clients:
+        path = [(r["oldstate"], r["newstate"]) for r in recs if r["sport"] == cp]
+        assert path[:2] == [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED")], (cp, path)
+        server = [(r["oldstate"], r["newstate"]) for r in recs if r["dport"] == cp]
+        assert server[-1] == ("LAST_ACK", "CLOSE"), (cp, server)
+    # the flood reached the engine, and was forgotten at once: loadgen's
+    # listeners stay (their children take their owner from them)
+    assert s["events"] > FLOOD, s
+    assert s["peak_tracked"] <= 2 * WANTED + 20, s
