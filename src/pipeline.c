@@ -258,8 +258,17 @@ static bool wants_event(const struct pipe *p, const struct tcpfsm_event *e)
 	       filter_event(&p->o.filter, e);
 }
 
-static bool wants_seed(const struct pipe *p, uint8_t state, const struct tuple *t)
+/* A socket read at start, with its owner from /proc (pid 0: none) */
+static bool wants_seed(const struct pipe *p, uint8_t state, const struct tuple *t,
+		       const struct owner *o)
 {
+	/* an owner known and not selected (a listener's children need it) */
+	if (o->pid && state != TCPFSM_ST_LISTEN &&
+	    ((filter_has_owner(&p->o.filter) &&
+	      !filter_owner(&p->o.filter, o->pid, o->comm)) ||
+	     (p->has_rec_filter && filter_has_owner(&p->rec_filter) &&
+	      !filter_owner(&p->rec_filter, o->pid, o->comm))))
+		return false;
 	return (!p->has_rec_filter || filter_seed(&p->rec_filter, state, t)) &&
 	       filter_seed(&p->o.filter, state, t);
 }
@@ -946,16 +955,11 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	memcpy(t.saddr, s->saddr, 16);
 	memcpy(t.daddr, s->daddr, 16);
 	t.netns = sc->netns;
-	if (!wants_seed(sc->p, s->state, &t))
-		return 0;
 	if (po) {
 		o.pid = po->pid;
 		memcpy(o.comm, po->comm, TCPFSM_COMM_LEN);
 	}
-	/* its owner known and not selected (a listener's children need it) */
-	if (o.pid && s->state != TCPFSM_ST_LISTEN &&
-	    filter_has_owner(&sc->p->o.filter) &&
-	    !filter_owner(&sc->p->o.filter, o.pid, o.comm))
+	if (!wants_seed(sc->p, s->state, &t, &o))
 		return 0;
 	o.cgroup_id = s->cgroup_id;
 	/*
@@ -1459,9 +1463,9 @@ static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
 		struct tuple t;
 
 		tuple_from_event(&t, e);
-		if (!wants_seed(p, e->newstate, &t))
-			break;
 		memcpy(o.comm, e->comm, TCPFSM_COMM_LEN);
+		if (!wants_seed(p, e->newstate, &t, &o))
+			break;
 		if (!engine_seed(p->eng, e->cookie, e->newstate, &t, &o, e->ts_ns,
 				 e->flags, e->aux))
 			p->seeded++;

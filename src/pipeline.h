@@ -238,9 +238,9 @@ int pipe_run(struct pipe *p, const struct pipe_opts *o,
 void pipe_step(struct pipe *p, uint64_t watermark);
 
 /*
- * For callbacks: is this connection wanted by the filters on its tuple and
- * owner? --state is not judged here: it selects transitions (trace, stats)
- * or paths (life), which the caller judges.
+ * Is this connection wanted by the filters on its tuple and owner? The
+ * pipeline judges every callback with it (and --state as o->states_by
+ * says) before a command sees the connection: commands need not.
  */
 bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
 /*
