@@ -155,7 +155,10 @@ def test_owner_rejected_is_not_tracked(tracer, inside_netns, how):
         assert path[:2] == [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED")], (cp, path)
         server = [(r["oldstate"], r["newstate"]) for r in recs if r["dport"] == cp]
         assert server[-1] == ("LAST_ACK", "CLOSE"), (cp, server)
-    # the flood reached the engine, and was forgotten at once: loadgen's
-    # listeners stay (their children take their owner from them)
+    # the flood reached the engine, and each connection was forgotten as
+    # its owner showed: what is tracked at once is ours, loadgen's listeners
+    # and the flood's handshakes in flight (a request is keyed by its tuple
+    # until its child has a cookie; 126 at most seen in QEMU without KVM),
+    # never the flood's 3000 TIME_WAITs
     assert s["events"] > FLOOD, s
-    assert s["peak_tracked"] <= 2 * WANTED + 20, s
+    assert s["peak_tracked"] < FLOOD // 10, s
