@@ -151,7 +151,7 @@ struct tuple {
  * 0-2). Called only with n_cidrs set, and not for a listener's records
  * (its children take their owner from it).
  */
-static __always_inline bool addrs_wanted(const struct tuple *t)
+static __noinline bool addrs_wanted(const struct tuple *t)
 {
 	for (int i = 0; i < TCPFSM_MAX_CIDRS; i++) {
 		if (i >= n_cidrs)
@@ -322,7 +322,7 @@ struct {
 } connecting SEC(".maps");
 
 /* Was sk a connect passed with its port unknown? Forgets it. */
-static __always_inline bool connect_unjudged(struct sock *sk)
+static __noinline bool connect_unjudged(struct sock *sk)
 {
 	__u64 cookie;
 
