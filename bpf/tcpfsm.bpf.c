@@ -28,6 +28,10 @@ const volatile __u32 n_lports = 0;
 const volatile __u32 n_rports = 0;
 const volatile __u16 lports[TCPFSM_MAX_PORTS] = {};
 const volatile __u16 rports[TCPFSM_MAX_PORTS] = {};
+const volatile __u32 n_ports = 0;	 /* --port: either end's */
+const volatile __u16 ports[TCPFSM_MAX_PORTS] = {};
+const volatile __u32 n_cidrs = 0;	 /* --addr: either end in one */
+const volatile struct tcpfsm_cidr cidrs[TCPFSM_MAX_CIDRS] = {};
 const volatile __u64 tw_timer_fn = 0;	 /* &tw_timer_handler */
 const volatile __u64 req_timer_fn = 0;	 /* &reqsk_timer_handler */
 const volatile __u64 wakeup_bytes = 0;	 /* wake the reader past this */
@@ -76,14 +80,23 @@ static __always_inline bool port_in(__u16 port, const volatile __u16 *set,
 	return false;
 }
 
-/* Port filters; a local port of 0 (connect() or listen() has not picked
- * it yet) passes: user space judges it on the connection. any_rport: the
- * remote port is not judged (a listener's). */
-static __always_inline bool ports_wanted(__u16 sport, __u16 dport, bool any_rport)
+/*
+ * Port filters, as user space's filter_event(): a local port of 0
+ * (connect() or listen() has not picked it yet) passes, user space judges
+ * it once the port is known. listener: only the local port is judged (a
+ * listener's remote end is unset, and its children, of either end's port,
+ * take their owner from it).
+ */
+static __always_inline bool ports_wanted(__u16 sport, __u16 dport, bool listener)
 {
 	if (n_lports && sport && !port_in(sport, lports, n_lports))
 		return false;
-	if (n_rports && !any_rport && !port_in(dport, rports, n_rports))
+	if (listener)
+		return true;
+	if (n_rports && !port_in(dport, rports, n_rports))
+		return false;
+	if (n_ports && sport && !port_in(sport, ports, n_ports) &&
+	    !port_in(dport, ports, n_ports))
 		return false;
 	return true;
 }
@@ -131,6 +144,26 @@ struct tuple {
 	__u32 saddr[4] __attribute__((aligned(8)));
 	__u32 daddr[4] __attribute__((aligned(8)));
 };
+
+/*
+ * --addr: either end in one of the CIDRs, an IPv4-mapped pair as IPv4 (its
+ * family is AF_INET, the address in word 3; the CIDR's mask ignores words
+ * 0-2). Called only with n_cidrs set, and not for a listener's records
+ * (its children take their owner from it).
+ */
+static __noinline bool addrs_wanted(const struct tuple *t)
+{
+	for (int i = 0; i < TCPFSM_MAX_CIDRS; i++) {
+		if (i >= n_cidrs)
+			break;
+		if (cidrs[i].family != t->family)
+			continue;
+		if (TCPFSM_CIDR_HAS(&cidrs[i], t->saddr) ||
+		    TCPFSM_CIDR_HAS(&cidrs[i], t->daddr))
+			return true;
+	}
+	return false;
+}
 
 /*
  * Read the addresses into t, by t->family; an IPv4-mapped pair becomes
@@ -271,6 +304,34 @@ static __always_inline void fill_task(struct tcpfsm_event *e, __u64 id,
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 }
 
+/*
+ * Connects that passed the local-port filters with their port not picked
+ * yet (CLOSE -> SYN_SENT, port 0): the record that leaves SYN_SENT has the
+ * port, and is sent even when the port filters drop it, so that user space
+ * learns the connect's port and forgets the connection (filter_event)
+ * instead of tracking a SYN_SENT that never ends. Allocated as used: empty
+ * without --lport/--port. A full map: the connection is tracked, unended,
+ * as without it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, __u8);
+} connecting SEC(".maps");
+
+/* Was sk a connect passed with its port unknown? Forgets it. */
+static __noinline bool connect_unjudged(struct sock *sk)
+{
+	__u64 cookie;
+
+	if (!n_lports && !n_ports)
+		return false;
+	cookie = bpf_get_socket_cookie(sk);
+	return !bpf_map_delete_elem(&connecting, &cookie);
+}
+
 static __always_inline int set_state(struct sock *sk, int oldstate, int newstate)
 {
 	const struct sock_common *skc = &sk->__sk_common;
@@ -319,7 +380,8 @@ static __always_inline int set_state(struct sock *sk, int oldstate, int newstate
 	/* the IPv4-mapped case is settled with the addresses, below */
 	if (filt_family == AF_INET6 && t.family != AF_INET6)
 		return 0;
-	if (!ports_wanted(t.sport, t.dport, listener))
+	if (!ports_wanted(t.sport, t.dport, listener) &&
+	    !(oldstate == TCPFSM_ST_SYN_SENT && connect_unjudged(sk)))
 		return 0;
 	t.netns = SKC_NETNS(skc, RD_DIRECT);
 	if (filt_netns && t.netns != filt_netns)
@@ -327,19 +389,35 @@ static __always_inline int set_state(struct sock *sk, int oldstate, int newstate
 	owned = sk->sk_lock.owned;
 	/*
 	 * Only changes made by a task using the socket say who "current" is;
-	 * the rest (softirq) pass and are judged by owner in user space.
+	 * the rest (softirq) pass and are judged by owner in user space. A
+	 * connect() or a listener's own change passes whoever makes it: user
+	 * space learns the owner there, and forgets a connection it does not
+	 * select instead of tracking its softirq changes with no owner.
 	 */
 	id = bpf_get_current_pid_tgid();
-	if (filt_pid && owned && (id >> 32) != filt_pid)
+	if (filt_pid && owned && (id >> 32) != filt_pid && !listener &&
+	    !(oldstate == TCPFSM_ST_CLOSE && newstate == TCPFSM_ST_SYN_SENT))
 		return 0;
 	READ_ADDRS(&t, skc, RD_DIRECT);
 	if (filt_family && t.family != filt_family && !listener)
+		return 0;
+	if (n_cidrs && !listener && !addrs_wanted(&t))
 		return 0;
 
 	e = new_record(TCPFSM_EV_STATE, &t);
 	if (!e)
 		return 0;
 	e->cookie = bpf_get_socket_cookie(sk);
+	if (n_lports || n_ports) {
+		/* a key on the stack: 6.1 takes no ring buffer memory as one */
+		__u64 cookie = e->cookie;
+		__u8 one = 1;
+
+		if (!t.sport && newstate == TCPFSM_ST_SYN_SENT)
+			bpf_map_update_elem(&connecting, &cookie, &one, BPF_ANY);
+		else if (oldstate == TCPFSM_ST_SYN_SENT)
+			bpf_map_delete_elem(&connecting, &cookie);
+	}
 	e->oldstate = oldstate;
 	e->newstate = newstate;
 	fill_task(e, id, owned);
@@ -533,6 +611,8 @@ static __always_inline int minisock_event(struct timer_list *timer, __u8 kind,
 	READ_ADDRS(&t, skc, RD_MINI);
 	if (filt_family && t.family != filt_family)
 		return 0;
+	if (n_cidrs && !addrs_wanted(&t))
+		return 0;
 
 	e = new_record(kind, &t);
 	if (!e)
@@ -606,6 +686,8 @@ static __always_inline int fastopen_child(struct timer_list *timer)
 		return 0;
 	READ_ADDRS(&t, skc, BPF_CORE_READ);
 	if (filt_family && t.family != filt_family)
+		return 0;
+	if (n_cidrs && !addrs_wanted(&t))
 		return 0;
 
 	e = new_record(TCPFSM_EV_REQ_START, &t);

@@ -194,8 +194,34 @@ struct tcpfsm_event {
 _Static_assert(sizeof(struct tcpfsm_event) == 112,
 	       "struct tcpfsm_event is part of the ring buffer and file ABI");
 
-/* Maximum ports in a BPF-side port filter (--lport/--rport). */
+/* Maximum ports in a BPF-side port filter (--lport/--rport/--port). */
 #define TCPFSM_MAX_PORTS 8
+
+/* Maximum CIDRs in the BPF-side address filter (--addr). */
+#define TCPFSM_MAX_CIDRS 16
+
+/*
+ * One --addr CIDR as the BPF side matches it: an address matches when
+ * (address ^ addr) & mask is zero in all four words (network order). An
+ * IPv4 CIDR (an IPv4-mapped IPv6 one is made IPv4) in word 3, words 0-2
+ * zero, as the BPF side keeps an IPv4 address (native or mapped); family
+ * must equal the socket's (IPv4 for an IPv4-mapped pair).
+ */
+struct tcpfsm_cidr {
+	__u32 addr[4];
+	__u32 mask[4];
+	__u32 family;
+	__u32 __pad;
+};
+
+_Static_assert(sizeof(struct tcpfsm_cidr) == 40, "struct tcpfsm_cidr layout");
+
+/* Is the address a (four __u32 words, as the BPF side keeps it) in CIDR c? */
+#define TCPFSM_CIDR_HAS(c, a)                                                 \
+	(!((((a)[0] ^ (c)->addr[0]) & (c)->mask[0]) |                          \
+	   (((a)[1] ^ (c)->addr[1]) & (c)->mask[1]) |                          \
+	   (((a)[2] ^ (c)->addr[2]) & (c)->mask[2]) |                          \
+	   (((a)[3] ^ (c)->addr[3]) & (c)->mask[3])))
 
 /*
  * ---- tcpfsm serve: aggregation in the kernel (bpf/serve.bpf.c) ----

@@ -55,6 +55,12 @@ struct pipe {
 	bool lost_kind_unknown;	/* a recording's loss record without kinds */
 	uint64_t lost_out, lost_kind_out[3]; /* how much "lost" records said */
 	uint64_t dropped;	/* records tcpfsm itself had no memory for */
+	uint64_t filtered;	/* records the filters dropped before the engine */
+	/* connections whose owner the filters reject: forgotten, and their
+	 * records dropped (filter.h); forget[]: to forget after the engine call */
+	struct filter_rejects rejects;
+	uint64_t forget[16];
+	unsigned int nforget;
 	uint64_t lost_warned_ns;	/* rate limit of the lost-records warning */
 	uint64_t seeded;
 	/*
@@ -100,6 +106,10 @@ int pipe_cols_init(struct pipe *p);
 bool pipe_wants_closed(const struct pipe *p, const struct conn *c);
 void pipe_rec_mark(struct pipe *p, uint8_t kind, uint64_t ts_ns, uint64_t cookie);
 void pipe_deliver(void *ctx, const struct tcpfsm_event *e);
+/* A socket read at start (or a replay's seed), with its owner from /proc
+ * (pid 0: none): do the filters (the recording's too) select it? */
+bool pipe_wants_seed(const struct pipe *p, uint8_t state, const struct tuple *t,
+		     const struct owner *o);
 void pipe_on_raw(void *ctx, const struct tcpfsm_event *e);
 void pipe_finish(struct pipe *p, uint64_t now_ns);
 void pipe_tick(struct pipe *p, uint64_t now_ns, bool final);

@@ -299,8 +299,6 @@ void pipe_stuck_cb(void *ctx, const struct conn *c, uint64_t now_ns,
 	bool lower = conn_since_known(c, c->npath - 1) == DUR_LOWER_BOUND;
 	bool orphan = c->state == TCPFSM_ST_FIN_WAIT2 && c->orphan_ns;
 
-	if (!pipe_wants_conn(p, c))
-		return;
 	if (p->o.json) {
 		struct json *j = &p->j;
 
@@ -359,6 +357,16 @@ const struct pipe_opts *pipe_options(const struct pipe *p)
 uint64_t pipe_start_ns(const struct pipe *p)
 {
 	return p->start_mono;
+}
+
+const struct engine_stats *pipe_engine_stats(const struct pipe *p)
+{
+	return engine_stats(p->eng);
+}
+
+uint64_t pipe_filtered(const struct pipe *p)
+{
+	return p->filtered;
 }
 
 void pipe_set_clock(struct pipe *p, uint64_t start_mono, int64_t wall_offset)

@@ -53,6 +53,8 @@ static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
 
 		tuple_from_event(&t, e);
 		memcpy(o.comm, e->comm, TCPFSM_COMM_LEN);
+		if (!pipe_wants_seed(p, e->newstate, &t, &o))
+			break;
 		if (!engine_seed(p->eng, e->cookie, e->newstate, &t, &o, e->ts_ns,
 				 e->flags, e->aux))
 			p->seeded++;

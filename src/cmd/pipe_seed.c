@@ -59,6 +59,8 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 		o.pid = po->pid;
 		memcpy(o.comm, po->comm, TCPFSM_COMM_LEN);
 	}
+	if (!pipe_wants_seed(sc->p, s->state, &t, &o))
+		return 0;
 	o.cgroup_id = s->cgroup_id;
 	/*
 	 * A timewait minisocket comes with its substate (an orphaned FIN_WAIT2

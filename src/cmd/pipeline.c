@@ -42,6 +42,59 @@ bool pipe_wants_conn(const struct pipe *p, const struct conn *c)
 }
 
 /*
+ * A record of a connection the filters may select (filter_event), by the
+ * options' filters and, in a replay, the recording's: the engine sees no
+ * other.
+ */
+static bool wants_event(const struct pipe *p, const struct tcpfsm_event *e)
+{
+	return (!p->has_rec_filter || filter_event(&p->rec_filter, e)) &&
+	       filter_event(&p->o.filter, e);
+}
+
+/* A socket read at start, with its owner from /proc (pid 0: none) */
+bool pipe_wants_seed(const struct pipe *p, uint8_t state, const struct tuple *t,
+		     const struct owner *o)
+{
+	/* an owner known and not selected (a listener's children need it) */
+	if (o->pid && state != TCPFSM_ST_LISTEN &&
+	    ((filter_has_owner(&p->o.filter) &&
+	      !filter_owner(&p->o.filter, o->pid, o->comm)) ||
+	     (p->has_rec_filter && filter_has_owner(&p->rec_filter) &&
+	      !filter_owner(&p->rec_filter, o->pid, o->comm))))
+		return false;
+	return (!p->has_rec_filter || filter_seed(&p->rec_filter, state, t)) &&
+	       filter_seed(&p->o.filter, state, t);
+}
+
+/*
+ * A connection whose owner is known and not selected: forgotten once the
+ * engine call that told it returns (never a listener: its children take
+ * their owner from it).
+ */
+static void note_owner(struct pipe *p, const struct conn *c)
+{
+	if (!c->owner.pid || !c->cookie || c->open_kind == OPEN_LISTEN ||
+	    p->nforget == sizeof(p->forget) / sizeof(p->forget[0]))
+		return;	/* a full list: forgotten at its next record */
+	if ((filter_has_owner(&p->o.filter) &&
+	     !filter_owner(&p->o.filter, c->owner.pid, c->owner.comm)) ||
+	    (p->has_rec_filter && filter_has_owner(&p->rec_filter) &&
+	     !filter_owner(&p->rec_filter, c->owner.pid, c->owner.comm)))
+		p->forget[p->nforget++] = c->cookie;
+}
+
+static void forget_rejected(struct pipe *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nforget; i++)
+		if (engine_forget(p->eng, p->forget[i]))
+			(void)filter_reject(&p->rejects, p->forget[i]);
+	p->nforget = 0;
+}
+
+/*
  * A finished connection the filters select: pipe_wants_conn(), and with
  * --state, one that went through one of those states.
  */
@@ -142,7 +195,11 @@ static void on_transition(void *ctx, const struct transition *t)
 {
 	struct pipe *p = ctx;
 
-	if (!p->done)
+	note_owner(p, t->conn);
+	/* the filters select here, once, what a command sees */
+	if (!p->done && p->cb.transition && pipe_wants_conn(p, t->conn) &&
+	    filter_transition(&p->o.filter, t->oldstate, t->newstate,
+			      p->o.states_by))
 		p->cb.transition(ctx, t);
 }
 
@@ -151,7 +208,7 @@ static void on_stuck(void *ctx, const struct conn *c, uint64_t now_ns,
 {
 	struct pipe *p = ctx;
 
-	if (!p->done)
+	if (!p->done && pipe_wants_conn(p, c))
 		p->cb.stuck(ctx, c, now_ns, threshold_ns, at_exit);
 }
 
@@ -263,7 +320,15 @@ void pipe_deliver(void *ctx, const struct tcpfsm_event *e)
 		emit_lost(p, e);
 		return;
 	}
+	if (!wants_event(p, e) || filter_rejected(&p->rejects, e)) {
+		/* tracked before its port (or owner) was known: now it is */
+		if (e->kind == TCPFSM_EV_STATE)
+			engine_forget(p->eng, e->cookie);
+		p->filtered++;
+		return;
+	}
 	engine_event(p->eng, e);
+	forget_rejected(p);
 }
 
 /*
@@ -326,6 +391,7 @@ void pipe_step(struct pipe *p, uint64_t watermark)
 	reorder_release(&p->ro, watermark, pipe_deliver, p, &upto);
 	p->released = upto;
 	engine_advance(p->eng, upto);
+	forget_rejected(p);
 	pipe_tick(p, upto, false);
 	err = cli_flush(p->out);
 	/* a hung-up terminal is a reader gone, as a closed pipe's */
@@ -607,6 +673,8 @@ static void summary(struct pipe *p)
 		}
 		json_u64(j, "malformed", bad);
 		json_u64(j, "dropped", p->dropped);
+		json_u64(j, "filtered", p->filtered);
+		json_u64(j, "peak_tracked", st->peak_conns);
 		json_u64(j, "connections_ended", p->closed);
 		json_u64(j, "incomplete", p->incomplete);
 		json_u64(j, "gone", p->gone);
@@ -684,7 +752,9 @@ struct pipe *pipe_new(const struct pipe_opts *o, const struct engine_cb *cb,
 	if (!p->cb.stuck)
 		p->cb.stuck = pipe_stuck_cb;
 	c.ctx = p;
-	c.transition = cb->transition ? on_transition : NULL;
+	/* with --pid/--comm, every transition tells an owner (note_owner) */
+	c.transition = cb->transition || filter_has_owner(&o->filter) ||
+		       o->replay_path ? on_transition : NULL;
 	c.closed = on_closed;
 	c.stuck = on_stuck;
 	engine_config_default(&cfg);
@@ -705,6 +775,7 @@ void pipe_free(struct pipe *p)
 		return;
 	reorder_free(&p->ro);
 	engine_free(p->eng);
+	filter_rejects_free(&p->rejects);
 	free(p->cols);
 	if (p->have_cg)
 		cgpath_free(&p->cg);

@@ -44,6 +44,7 @@ struct pipe_opts {
 	bool wide;		/* -w: full addresses, hex cookie in full, NETNS */
 	/* where live records come from (evsource.h); NULL: replay only */
 	const struct evsource_ops *live;
+	enum filter_by states_by; /* what --state judges a transition by */
 	/* printed once tracing has started (table headers) */
 	void (*header)(struct pipe *p);
 	/* called after each batch, and once more (final) at the end, until
@@ -99,8 +100,8 @@ enum {
 	"  -6, --ipv6               IPv6 only\n"                                    \
 	"  -L, --lport PORT[,...]   local port (up to 8; judged in the kernel)\n"   \
 	"  -D, --rport PORT[,...]   remote port (up to 8; judged in the kernel)\n"  \
-	"      --port PORT[,...]    either end's port (up to 8; repeatable)\n"     \
-	"      --addr CIDR[,...]    either end in one of them (up to 16; repeatable)\n" \
+	"      --port PORT[,...]    either end's port (up to 8; judged in the kernel)\n" \
+	"      --addr CIDR[,...]    either end in one of them (up to 16; in the kernel)\n" \
 	"      --pid PID            sockets owned by PID\n"                         \
 	"      --comm NAME          sockets owned by a process named NAME\n"        \
 	"      --state STATE[,...]  transitions into or out of these states\n"     \
@@ -146,11 +147,12 @@ int pipe_parse_args(struct pipe_opts *o, int argc, char **argv,
 		    void (*usage)(FILE *out));
 
 /*
- * Run the pipeline to its end, writing to stdout; returns the exit status.
- * The callbacks get the pipe as their ctx; cb->closed gets only the
- * connections the filters select (with --state, those that went through
- * one of its states); cb->stuck defaults to pipe_stuck_cb; o->header is
- * used only for tables.
+ * Run the pipeline to its end; returns the exit status. The callbacks get
+ * p as their ctx and only what the filters select: cb->transition the
+ * transitions of selected connections (with --state, as o->states_by
+ * says), cb->closed the selected connections (with --state, those that
+ * went through one of its states), cb->stuck the selected connections;
+ * cb->stuck defaults to pipe_stuck_cb; o->header is used only for tables.
  */
 int pipe_run(const struct pipe_opts *o, const struct engine_cb *cb);
 
@@ -179,6 +181,9 @@ FILE *pipe_out(const struct pipe *p);
 struct json *pipe_json(struct pipe *p);
 const struct pipe_opts *pipe_options(const struct pipe *p);
 uint64_t pipe_start_ns(const struct pipe *p);
+/* The engine's counts so far; records the filters dropped before it. */
+const struct engine_stats *pipe_engine_stats(const struct pipe *p);
+uint64_t pipe_filtered(const struct pipe *p);
 
 /*
  * One turn of the loop: release the records up to watermark (every one
@@ -188,9 +193,9 @@ uint64_t pipe_start_ns(const struct pipe *p);
 void pipe_step(struct pipe *p, uint64_t watermark);
 
 /*
- * For callbacks: is this connection wanted by the filters on its tuple and
- * owner? --state is not judged here: it selects transitions (trace, stats)
- * or paths (life), which the caller judges.
+ * Is this connection wanted by the filters on its tuple and owner? The
+ * pipeline judges every callback with it (and --state as o->states_by
+ * says) before a command sees the connection: commands need not.
  */
 bool pipe_wants_conn(const struct pipe *p, const struct conn *c);
 /*

@@ -85,62 +85,21 @@ static void usage(FILE *out)
 /* ------------------------------------------------------------- the run */
 
 /*
- * An address as the kernel's bytecode saw it: an IPv4-mapped socket's are
- * IPv6 (::ffff:a.b.c.d, or :: for an unspecified end).
- */
-static const uint8_t *kernel_addr(const struct diag_sock *s,
-				  const uint8_t *addr, uint8_t *buf,
-				  uint8_t *family)
-{
-	static const uint8_t zero[4];
-
-	*family = s->family;
-	if (!(s->flags & DIAG_SF_V4MAPPED))
-		return addr;
-	*family = AF_INET6;
-	memset(buf, 0, 16);
-	if (memcmp(addr, zero, 4)) {
-		buf[10] = buf[11] = 0xff;
-		memcpy(buf + 12, addr, 4);
-	}
-	return buf;
-}
-
-/*
- * Would a live dump with these options have listed s? What the kernel
- * judges (state mask, bytecode) judged again, and the family as diag_dump
- * judges it (of the addresses), for --from-raw.
+ * Would a dump with these options list s? The state as the kernel judges
+ * it; the rest (the bytecode's ports and addresses, the family) as every
+ * command does (filter_tuple), live and for --from-raw alike.
  */
 static bool selected(const struct opts *o, const struct diag_sock *s)
 {
-	const struct diag_filter *f = &o->filter;
-	uint8_t sbuf[16], dbuf[16], sfam, dfam;
-	const uint8_t *sa = kernel_addr(s, s->saddr, sbuf, &sfam);
-	const uint8_t *da = kernel_addr(s, s->daddr, dbuf, &dfam);
-	int i;
+	struct tuple t = {
+		.family = s->family, .sport = s->sport, .dport = s->dport,
+	};
 
-	if (o->family && s->family != o->family)
-		return false;
 	if (o->states && (s->state >= 32 || !(o->states & 1u << s->state)))
 		return false;
-	for (i = 0; i < f->n_lports && f->lports[i] != s->sport; i++)
-		;
-	if (f->n_lports && i == f->n_lports)
-		return false;
-	for (i = 0; i < f->n_rports && f->rports[i] != s->dport; i++)
-		;
-	if (f->n_rports && i == f->n_rports)
-		return false;
-	for (i = 0; i < f->n_ports && f->ports[i] != s->sport &&
-		    f->ports[i] != s->dport; i++)
-		;
-	if (f->n_ports && i == f->n_ports)
-		return false;
-	for (i = 0; i < f->n_cidrs; i++)
-		if (cidr_match(&f->cidrs[i], sfam, sa) ||
-		    cidr_match(&f->cidrs[i], dfam, da))
-			break;
-	return !f->n_cidrs || i < f->n_cidrs;
+	memcpy(t.saddr, s->saddr, 16);
+	memcpy(t.daddr, s->daddr, 16);
+	return filter_tuple(&o->sel, &t);
 }
 
 struct replay {
@@ -287,7 +246,7 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 	if (o->from_raw)
 		ret = replay_raw(sn, cb, &info);
 	else
-		ret = diag_dump(&q, cb, sn, &info);
+		ret = diag_dump(&q, replay_row, &(struct replay){ sn, cb }, &info);
 	t2 = clock_ns(CLOCK_MONOTONIC);
 	if (!ret && o->summary)
 		ret = snap_summary_print(sn);
@@ -562,6 +521,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			     1u << TCPFSM_ST_NEW_SYN_RECV;
 	if (o->by == DIAG_BY_COMM)
 		o->processes = true;
+	diag_filter_selection(&o->filter, o->family, &o->sel);
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "agesrv.h"
 #include "cgpath.h"
 #include "diag.h"
+#include "filter.h"
 #include "json.h"
 #include "netns.h"
 #include "procmap.h"
@@ -27,6 +28,7 @@ struct opts {
 	uint8_t family;
 	uint32_t states;
 	struct diag_filter filter;
+	struct filter sel;	/* the same, as every command judges it */
 	const char *netns;	/* -N NAME, PATH or PID */
 	uint32_t netns_ino;	/* -N INODE */
 	const char *dump_raw;	/* hidden: record the raw replies */

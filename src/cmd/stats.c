@@ -132,8 +132,7 @@ static void on_transition(void *ctx, const struct transition *t)
 	uint8_t st = t->oldstate;
 
 	if (t->prev_known == DUR_UNKNOWN || st >= TCPFSM_ST_MAX ||
-	    st == TCPFSM_ST_CLOSE || !pipe_wants_conn(p, t->conn) ||
-	    !filter_states(&pipe_options(p)->filter, st, st))
+	    st == TCPFSM_ST_CLOSE)
 		return;
 	g = find_group(S, t->conn);
 	if (!g)
@@ -395,6 +394,7 @@ int cmd_stats(int argc, char **argv)
 	pipe_opts_init(&o, "stats");
 	o.priv = S;
 	o.extra_short = "i:";
+	o.states_by = FILTER_BY_LEFT;	/* the time of the state left */
 	ret = pipe_parse_args(&o, argc, argv, longopts, stats_opt, usage);
 	if (ret >= 0)
 		goto out;

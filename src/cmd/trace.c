@@ -71,9 +71,6 @@ static void on_transition(void *ctx, const struct transition *t)
 	struct pipe *p = ctx;
 	const struct conn *c = t->conn;
 
-	if (!pipe_wants_conn(p, c) ||
-	    !filter_states(&pipe_options(p)->filter, t->oldstate, t->newstate))
-		return;
 	if (pipe_options(p)->json) {
 		json_transition(p, t);
 	} else {

@@ -115,6 +115,27 @@ static size_t bc_emit_group(uint8_t *buf, size_t off, const struct bc_test *t,
 	return off;
 }
 
+void diag_filter_selection(const struct diag_filter *f, uint8_t family,
+			   struct filter *out)
+{
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	out->n_lports = f->n_lports < TCPFSM_MAX_PORTS ? f->n_lports : TCPFSM_MAX_PORTS;
+	out->n_rports = f->n_rports < TCPFSM_MAX_PORTS ? f->n_rports : TCPFSM_MAX_PORTS;
+	out->n_ports = f->n_ports < TCPFSM_MAX_PORTS ? f->n_ports : TCPFSM_MAX_PORTS;
+	out->n_addrs = f->n_cidrs < FILTER_MAX_ADDRS ? f->n_cidrs : FILTER_MAX_ADDRS;
+	for (i = 0; i < out->n_lports; i++)
+		out->lports[i] = f->lports[i];
+	for (i = 0; i < out->n_rports; i++)
+		out->rports[i] = f->rports[i];
+	for (i = 0; i < out->n_ports; i++)
+		out->ports[i] = f->ports[i];
+	for (i = 0; i < out->n_addrs; i++)
+		out->addrs[i] = f->cidrs[i];
+}
+
 int diag_bc_compile(const struct diag_filter *f, void *out, size_t outlen)
 {
 	struct bc_test lp[DIAG_MAX_PORTS], rp[DIAG_MAX_PORTS];

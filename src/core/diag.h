@@ -112,6 +112,15 @@ struct diag_filter {
  * filter, -ENOSPC if len is too small (DIAG_BC_MAX always suffices).
  */
 int diag_bc_compile(const struct diag_filter *f, void *buf, size_t len);
+/*
+ * f (and -4/-6's family, 0: any) as the struct filter every command judges
+ * a socket by (filter_tuple): the bytecode only narrows what the kernel
+ * sends, filter_tuple decides, live and for --from-raw alike. At most
+ * TCPFSM_MAX_PORTS ports of each kind and FILTER_MAX_ADDRS CIDRs are
+ * taken (the options allow no more).
+ */
+void diag_filter_selection(const struct diag_filter *f, uint8_t family,
+			   struct filter *out);
 
 /* ---- request ---- */
 

@@ -598,6 +598,17 @@ static void handle_state(struct engine *e, const struct tcpfsm_event *ev)
 		eng_became_orphan(c, ev->ts_ns);
 }
 
+bool engine_forget(struct engine *e, uint64_t cookie)
+{
+	struct conn *c = cookie ? eng_get(e, cookie) : NULL;
+
+	if (!c || c->open_kind == OPEN_LISTEN)
+		return false;
+	conn_remove(e, c);
+	e->st.forgotten++;
+	return true;
+}
+
 void engine_event(struct engine *e, const struct tcpfsm_event *ev)
 {
 	e->st.events++;

@@ -220,6 +220,7 @@ struct engine_stats {
 	uint64_t incomplete;	/* finished connections conn_incomplete() */
 	uint64_t gone;		/* ended by engine_reconcile() */
 	uint64_t illegal;	/* transitions TCP's state machine does not have */
+	uint64_t forgotten;	/* dropped by engine_forget() */
 };
 
 struct engine;
@@ -233,6 +234,13 @@ struct engine *engine_new(const struct engine_config *cfg,
 void engine_free(struct engine *e);
 
 void engine_event(struct engine *e, const struct tcpfsm_event *ev);
+/*
+ * The filters dropped the connection whose cookie this is (a record of it
+ * showed what its earlier ones did not, its connect's port): stop tracking
+ * it, saying nothing. Never a listener (its children take their owner from
+ * it). Returns whether it was tracked.
+ */
+bool engine_forget(struct engine *e, uint64_t cookie);
 /* Every event up to now_ns has been delivered: settle what waited on it. */
 void engine_advance(struct engine *e, uint64_t now_ns);
 /* End of the stream: settle everything, report what is still stuck. */

@@ -280,6 +280,16 @@ static int set_filters(struct tcpfsm_bpf *skel, const struct filter *f)
 		skel->rodata->lports[i] = f->lports[i];
 	for (i = 0; i < f->n_rports; i++)
 		skel->rodata->rports[i] = f->rports[i];
+	skel->rodata->n_ports = f->n_ports;
+	for (i = 0; i < f->n_ports; i++)
+		skel->rodata->ports[i] = f->ports[i];
+	skel->rodata->n_cidrs = f->n_addrs;
+	for (i = 0; i < f->n_addrs; i++) {
+		struct tcpfsm_cidr c;
+
+		filter_cidr_bpf(&f->addrs[i], &c);
+		memcpy((void *)&skel->rodata->cidrs[i], &c, sizeof(c));
+	}
 	return 0;
 }
 

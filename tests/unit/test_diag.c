@@ -1189,6 +1189,96 @@ static void test_bc_semantics_random(void **state)
 	}
 }
 
+/*
+ * snapshot: the kernel's bytecode sends every socket the selection
+ * (filter_tuple, as trace's) takes, so judging what a live dump sent
+ * selects what judging a whole recorded dump (--from-raw) selects.
+ */
+static void test_bc_sends_what_the_selection_takes(void **state)
+{
+	static const char *const pool[] = {
+		"10.0.0.0/8", "10.1.2.3", "192.168.0.0/16", "0.0.0.0/0",
+		"::1", "2001:db8::/32", "::ffff:10.1.0.0/112", "::/0",
+	};
+	static const uint16_t ports[] = { 22, 80, 443, 5000, 8080 };
+	int iter, taken = 0;
+
+	(void)state;
+	for (iter = 0; iter < 2000; iter++) {
+		struct diag_filter f = { 0 };
+		struct filter sel;
+		uint8_t bc[DIAG_BC_MAX];
+		uint8_t family = rnd() % 3 ? 0 : (rnd() % 2 ? AF_INET : AF_INET6);
+		int i, len, k;
+
+		f.n_lports = (int)(rnd() % 2);
+		f.n_rports = (int)(rnd() % 2);
+		f.n_ports = (int)(rnd() % 3);
+		f.n_cidrs = (int)(rnd() % 3);
+		for (i = 0; i < f.n_lports; i++)
+			f.lports[i] = ports[rnd() % 5];
+		for (i = 0; i < f.n_rports; i++)
+			f.rports[i] = ports[rnd() % 5];
+		for (i = 0; i < f.n_ports; i++)
+			f.ports[i] = ports[rnd() % 5];
+		for (i = 0; i < f.n_cidrs; i++)
+			assert_int_equal(cidr_parse(pool[rnd() % 8], &f.cidrs[i]), 0);
+		len = diag_bc_compile(&f, bc, sizeof(bc));
+		assert_true(len >= 0);
+		diag_filter_selection(&f, family, &sel);
+		for (k = 0; k < 50; k++) {
+			static const uint8_t v4s[][4] = {
+				{ 10, 1, 2, 3 }, { 192, 168, 9, 9 },
+				{ 127, 0, 0, 1 }, { 8, 8, 8, 8 } };
+			static const uint8_t v6s[][16] = {
+				{ [15] = 1 }, { 0x20, 0x01, 0x0d, 0xb8, [15] = 5 },
+				{ 0xfe, 0x80, [15] = 9 } };
+			struct diag_sock s = { 0 };
+			struct tuple t = { 0 };
+			uint8_t sa[16] = { 0 }, da[16] = { 0 }, fam;
+			int kind = (int)(rnd() % 3);
+
+			s.sport = ports[rnd() % 5];
+			s.dport = ports[rnd() % 5];
+			if (kind < 2) {	/* IPv4: native, or mapped (kernel view) */
+				const uint8_t *a = v4s[rnd() % 4], *b = v4s[rnd() % 4];
+
+				fam = kind ? AF_INET6 : AF_INET;
+				if (kind) {
+					sa[10] = sa[11] = da[10] = da[11] = 0xff;
+					memcpy(sa + 12, a, 4);
+					memcpy(da + 12, b, 4);
+				} else {
+					memcpy(sa, a, 4);
+					memcpy(da, b, 4);
+				}
+				s.family = AF_INET;
+				memcpy(s.saddr, a, 4);
+				memcpy(s.daddr, b, 4);
+			} else {
+				fam = AF_INET6;
+				memcpy(sa, v6s[rnd() % 3], 16);
+				memcpy(da, v6s[rnd() % 3], 16);
+				s.family = AF_INET6;
+				memcpy(s.saddr, sa, 16);
+				memcpy(s.daddr, da, 16);
+			}
+			t.family = s.family;
+			t.sport = s.sport;
+			t.dport = s.dport;
+			memcpy(t.saddr, s.saddr, 16);
+			memcpy(t.daddr, s.daddr, 16);
+			if (!filter_tuple(&sel, &t))
+				continue;
+			taken++;
+			if (len && !model_run(bc, len, &s, fam, sa, da))
+				fail_msg("iteration %d: the kernel would not send a selected socket",
+					 iter);
+		}
+	}
+	assert_true(taken > 1000);	/* the test tested something */
+}
+
 /* --------------------------------------------------------- formatting */
 
 static void test_format_addr_vs_inet_ntop(void **state)
@@ -1732,6 +1822,7 @@ int main(void)
 		cmocka_unit_test(test_bc_cidr_ops),
 		cmocka_unit_test(test_bc_empty_and_limits),
 		cmocka_unit_test(test_bc_semantics_random),
+		cmocka_unit_test(test_bc_sends_what_the_selection_takes),
 		cmocka_unit_test(test_format_addr_vs_inet_ntop),
 		cmocka_unit_test(test_tally),
 		cmocka_unit_test(test_tally_tops_random),

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "cli.h"
+#include "event.h"
 #include "filter.h"
 #include "fmt.h"
 #include "pipeline.h"
@@ -417,6 +418,261 @@ static void test_pipe_options_as_tcpstates(void **state)
 	assert_int_equal(pipe_parse_opt(&o, OPT_PORT, "1,2,3,4,5,6"), EXIT_USAGE);
 }
 
+/* An IPv4-mapped IPv6 CIDR is the IPv4 one: IPv4-mapped counts as IPv4. */
+static void test_cidr_v4mapped_is_v4(void **state)
+{
+	struct cidr c;
+	struct tuple t = tup("10.1.2.3", 1, "127.0.0.1", 2);
+
+	(void)state;
+	assert_int_equal(cidr_parse("::ffff:10.0.0.0/104", &c), 0);
+	assert_int_equal(c.family, AF_INET);
+	assert_int_equal(c.prefix, 8);
+	assert_true(cidr_match(&c, AF_INET, t.saddr));
+	assert_int_equal(cidr_parse("::ffff:127.0.0.1", &c), 0);
+	assert_int_equal(c.family, AF_INET);
+	assert_int_equal(c.prefix, 32);
+	assert_true(cidr_match(&c, AF_INET, t.daddr));
+	/* shorter than the mapped prefix: an IPv6 CIDR as it was */
+	assert_int_equal(cidr_parse("::ffff:0.0.0.0/80", &c), 0);
+	assert_int_equal(c.family, AF_INET6);
+	assert_int_equal(c.prefix, 80);
+}
+
+/* stats judges --state by the state left (its time), trace by either. */
+static void test_filter_transition(void **state)
+{
+	struct filter f = { .state_mask = 1u << TCPFSM_ST_CLOSE_WAIT };
+
+	(void)state;
+	assert_true(filter_transition(&f, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT,
+				      FILTER_BY_EITHER));
+	assert_false(filter_transition(&f, TCPFSM_ST_ESTABLISHED, TCPFSM_ST_CLOSE_WAIT,
+				       FILTER_BY_LEFT));
+	assert_true(filter_transition(&f, TCPFSM_ST_CLOSE_WAIT, TCPFSM_ST_LAST_ACK,
+				      FILTER_BY_LEFT));
+	f.state_mask = 0;
+	assert_true(filter_transition(&f, 1, 2, FILTER_BY_LEFT));
+}
+
+static uint32_t rnd_state = 12345;
+
+static uint32_t rnd(void)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return rnd_state >> 8;
+}
+
+static const char *const cidr_pool[] = {
+	"10.0.0.0/8", "10.1.2.3", "127.0.0.0/8", "0.0.0.0/0", "::1",
+	"2001:db8::/32", "fe80::/10", "::ffff:10.1.0.0/112", "::/0", "10.1.2.2/31",
+};
+static const uint16_t port_pool[] = { 22, 80, 443, 5000, 8080 };
+
+static void random_filter(struct filter *f)
+{
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	f->family = rnd() % 3 == 0 ? (rnd() % 2 ? AF_INET : AF_INET6) : 0;
+	f->n_lports = (int)(rnd() % 3 == 0);
+	f->n_rports = (int)(rnd() % 3 == 0);
+	f->n_ports = (int)(rnd() % 3);
+	f->n_addrs = (int)(rnd() % 3);
+	for (i = 0; i < f->n_lports; i++)
+		f->lports[i] = port_pool[rnd() % 5];
+	for (i = 0; i < f->n_rports; i++)
+		f->rports[i] = port_pool[rnd() % 5];
+	for (i = 0; i < f->n_ports; i++)
+		f->ports[i] = port_pool[rnd() % 5];
+	for (i = 0; i < f->n_addrs; i++)
+		assert_int_equal(cidr_parse(cidr_pool[rnd() % 10], &f->addrs[i]), 0);
+	if (rnd() % 4 == 0) {
+		f->has_netns = true;
+		f->netns = 4026531840u + rnd() % 2;
+	}
+}
+
+/* A record as the kernel writes it: IPv4 in 4 bytes, or IPv6 (mapped or not). */
+static void random_event(struct tcpfsm_event *e)
+{
+	static const uint8_t v4[][4] = {
+		{ 10, 1, 2, 3 }, { 127, 0, 0, 1 }, { 8, 8, 8, 8 }, { 10, 1, 2, 2 } };
+	static const uint8_t v6[][16] = {
+		{ [15] = 1 }, { 0x20, 0x01, 0x0d, 0xb8, [15] = 5 },
+		{ 0xfe, 0x80, [15] = 9 }, { 0x20, 0x01, 0x0d, 0xb9, [15] = 5 } };
+	int kind = (int)(rnd() % 3);
+
+	memset(e, 0, sizeof(*e));
+	e->kind = (uint8_t)(TCPFSM_EV_STATE + rnd() % 7);
+	e->oldstate = TCPFSM_ST_SYN_SENT;
+	e->newstate = TCPFSM_ST_ESTABLISHED;
+	e->netns = 4026531840u + rnd() % 2;
+	e->sport = port_pool[rnd() % 5];
+	e->dport = port_pool[rnd() % 5];
+	if (kind == 0) {
+		e->family = AF_INET;
+		memcpy(e->saddr, v4[rnd() % 4], 4);
+		memcpy(e->daddr, v4[rnd() % 4], 4);
+	} else if (kind == 1) {	/* an IPv4-mapped pair: recordings from before unmapping */
+		e->family = AF_INET6;
+		e->saddr[10] = e->saddr[11] = e->daddr[10] = e->daddr[11] = 0xff;
+		memcpy(e->saddr + 12, v4[rnd() % 4], 4);
+		memcpy(e->daddr + 12, v4[rnd() % 4], 4);
+	} else {
+		e->family = AF_INET6;
+		memcpy(e->saddr, v6[rnd() % 4], 16);
+		memcpy(e->daddr, v6[rnd() % 4], 16);
+	}
+}
+
+/*
+ * The record-level selection (before the engine) and the connection-level
+ * one (before the commands, and snapshot's) agree on every record whose
+ * port is known; one whose local port is not yet known passes exactly when
+ * some local port would let it.
+ */
+static void test_filter_event_agrees_with_tuple(void **state)
+{
+	int iter, k, i;
+
+	(void)state;
+	for (iter = 0; iter < 3000; iter++) {
+		struct filter f;
+
+		random_filter(&f);
+		for (k = 0; k < 40; k++) {
+			struct tcpfsm_event e;
+			struct tuple t;
+			bool some = false;
+
+			random_event(&e);
+			tuple_from_event(&t, &e);
+			if (filter_event(&f, &e) != filter_tuple(&f, &t))
+				fail_msg("iteration %d: filter_event and filter_tuple disagree", iter);
+			e.sport = 0;
+			t.sport = 0;
+			for (i = 0; i < 5 && !some; i++) {
+				t.sport = port_pool[i];
+				some = filter_tuple(&f, &t);
+			}
+			/* never dropped if some port could select it */
+			if (some && !filter_event(&f, &e))
+				fail_msg("iteration %d: a connect without its port", iter);
+		}
+	}
+}
+
+/*
+ * The BPF side's decision, written as bpf/tcpfsm.bpf.c makes it (the tuple
+ * as it keeps it: u32 words, an IPv4 address in word 3; ports_wanted,
+ * addrs_wanted) over the CIDRs as the loader hands them (filter_cidr_bpf).
+ */
+static bool bpf_port_in(uint16_t port, const uint16_t *set, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (set[i] == port)
+			return true;
+	return false;
+}
+
+static bool bpf_model(const struct filter *f, const struct tcpfsm_event *e)
+{
+	struct tcpfsm_cidr c[FILTER_MAX_ADDRS];
+	uint32_t sa[4] = { 0 }, da[4] = { 0 };
+	uint16_t family = e->family;
+	int i;
+
+	for (i = 0; i < f->n_addrs; i++)
+		filter_cidr_bpf(&f->addrs[i], &c[i]);
+	if (f->family == AF_INET6 && family != AF_INET6)
+		return false;
+	if (f->n_lports && e->sport && !bpf_port_in(e->sport, f->lports, f->n_lports))
+		return false;
+	if (f->n_rports && !bpf_port_in(e->dport, f->rports, f->n_rports))
+		return false;
+	if (f->n_ports && e->sport && !bpf_port_in(e->sport, f->ports, f->n_ports) &&
+	    !bpf_port_in(e->dport, f->ports, f->n_ports))
+		return false;
+	if (f->has_netns && e->netns != f->netns)
+		return false;
+	if (family == AF_INET) {
+		memcpy(&sa[3], e->saddr, 4);
+		memcpy(&da[3], e->daddr, 4);
+	} else {
+		memcpy(sa, e->saddr, 16);
+		memcpy(da, e->daddr, 16);
+		if (is_v4_pair(e->saddr, e->daddr))
+			family = AF_INET;
+	}
+	if (f->family && family != f->family)
+		return false;
+	if (!f->n_addrs)
+		return true;
+	for (i = 0; i < f->n_addrs; i++) {
+		if (c[i].family != family)
+			continue;
+		if (TCPFSM_CIDR_HAS(&c[i], sa) || TCPFSM_CIDR_HAS(&c[i], da))
+			return true;
+	}
+	return false;
+}
+
+static void test_bpf_side_agrees(void **state)
+{
+	int iter, k;
+
+	(void)state;
+	for (iter = 0; iter < 3000; iter++) {
+		struct filter f;
+
+		random_filter(&f);
+		for (k = 0; k < 40; k++) {
+			struct tcpfsm_event e;
+
+			random_event(&e);
+			if (bpf_model(&f, &e) != filter_event(&f, &e))
+				fail_msg("iteration %d: the BPF side would disagree", iter);
+			e.sport = 0;	/* a connect: unknown port passes both */
+			if (bpf_model(&f, &e) != filter_event(&f, &e))
+				fail_msg("iteration %d: a connect, the BPF side would disagree", iter);
+		}
+	}
+}
+
+/* A listener is kept by all but netns and local port: children need it. */
+static void test_filter_event_listener_and_seed(void **state)
+{
+	struct filter f = { 0 };
+	struct tcpfsm_event e = { .kind = TCPFSM_EV_STATE, .family = AF_INET6,
+				  .oldstate = TCPFSM_ST_CLOSE,
+				  .newstate = TCPFSM_ST_LISTEN, .sport = 80 };
+	struct tuple t = { .family = AF_INET6, .sport = 80 };
+
+	(void)state;
+	f.family = AF_INET;
+	f.n_ports = 1;
+	f.ports[0] = 5555;
+	assert_int_equal(cidr_parse("10.0.0.0/8", &f.addrs[0]), 0);
+	f.n_addrs = 1;
+	assert_true(filter_event(&f, &e));
+	assert_true(filter_seed(&f, TCPFSM_ST_LISTEN, &t));
+	assert_false(filter_seed(&f, TCPFSM_ST_ESTABLISHED, &t));
+	e.oldstate = TCPFSM_ST_LISTEN;
+	e.newstate = TCPFSM_ST_CLOSE;
+	assert_true(filter_event(&f, &e));
+	e.oldstate = TCPFSM_ST_SYN_SENT;	/* no listener's: judged */
+	assert_false(filter_event(&f, &e));
+	f.n_lports = 1;
+	f.lports[0] = 81;
+	e.oldstate = TCPFSM_ST_LISTEN;
+	assert_false(filter_event(&f, &e));
+	assert_false(filter_seed(&f, TCPFSM_ST_LISTEN, &t));
+	/* records of no connection pass */
+	e.kind = TCPFSM_EV_LOST;
+	assert_true(filter_event(&f, &e));
+}
+
 /*
  * snapshot's ss letters: each one either asks for what snapshot does anyway
  * or is refused with what ss means by it; none is left without an answer.
@@ -476,6 +732,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_cidr_v4mapped_is_v4),
+		cmocka_unit_test(test_filter_transition),
+		cmocka_unit_test(test_filter_event_agrees_with_tuple),
+		cmocka_unit_test(test_bpf_side_agrees),
+		cmocka_unit_test(test_filter_event_listener_and_seed),
 		cmocka_unit_test(test_ss_letters),
 		cmocka_unit_test(test_pipe_options_as_tcpstates),
 		cmocka_unit_test(test_filter_tuple),
