@@ -109,6 +109,21 @@ struct {
 	__type(value, __u64);
 } tw_tuple SEC(".maps");
 
+/*
+ * Per CPU: the timewait minisocket whose timer this CPU last removed, not
+ * at its expiry. A reschedule removes and re-arms the timer in one
+ * __mod_timer() call, under the timer base's lock with interrupts off: if
+ * the next timewait timer event on this CPU is not that minisocket's
+ * start, it was removed for good, and ends there (serve_refresh ends those
+ * whose CPU had no timewait event since).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tw_pending SEC(".maps");
+
 /* kernel-side only: the entry is in tw_tuple */
 #define TW_TUPLED 0x01
 
@@ -589,6 +604,26 @@ static __always_inline void tuple(struct inet_timewait_sock *tw, __u64 key)
 		e->flags |= TW_TUPLED;
 }
 
+/*
+ * A timewait minisocket removed early ends: once, whoever deletes its entry
+ * (serve_refresh may try as well).
+ */
+static __always_inline void tw_end_early(struct tcpfsm_serve_counters *c, __u64 key)
+{
+	struct tcpfsm_serve_mini *e = bpf_map_lookup_elem(&tw_state, &key), m;
+
+	if (!e || e->mark != TCPFSM_MINI_CANCELLED)
+		return;
+	m = *e;
+	if (bpf_map_delete_elem(&tw_state, &key))
+		return;
+	bpf_map_delete_elem(&tw_watch, &key);
+	c->tw_ends[TCPFSM_TW_END_EARLY]++;
+	if (m.since_ns && m.mark_ns > m.since_ns)
+		sobserve(c, m.group, m.state, m.mark_ns - m.since_ns);
+	life_end(c, &m, m.mark_ns);
+}
+
 static __always_inline int tw_event(struct timer_list *timer, bool start)
 {
 	struct inet_timewait_sock *tw = (void *)timer -
@@ -608,6 +643,19 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		return 0;
 	now = bpf_ktime_get_ns();
 	key = tw_key(tw);
+	{
+		__u32 zero = 0;
+		__u64 *pending = bpf_map_lookup_elem(&tw_pending, &zero);
+
+		/* the last removal on this CPU was an end unless this re-arms it */
+		if (pending && *pending) {
+			if (!(start && *pending == key))
+				tw_end_early(c, *pending);
+			*pending = 0;
+		}
+		if (pending && !start && !expiring(timer))
+			*pending = key;
+	}
 	state = BPF_CORE_READ(tw, tw_substate) & 15;
 	if (by_mode)
 		group = group_of(BPF_CORE_READ(tw, __tw_common.skc_num),
@@ -918,14 +966,8 @@ static long refresh_tw(struct bpf_map *map, __u64 *key, __u8 *v,
 	}
 	if (e->mark) {
 		/* its memory may be another's by now: not read */
-		if (rc->now - e->mark_ns >= tw_grace_ns) {
-			c->tw_ends[TCPFSM_TW_END_EARLY]++;
-			if (e->since_ns && e->mark_ns > e->since_ns)
-				sobserve(c, e->group, e->state, e->mark_ns - e->since_ns);
-			life_end(c, e, e->mark_ns);
-			bpf_map_delete_elem(&tw_state, key);
-			bpf_map_delete_elem(map, key);
-		}
+		if (rc->now - e->mark_ns >= tw_grace_ns)
+			tw_end_early(c, *key);
 		return 0;
 	}
 	if (e->state != TCPFSM_ST_FIN_WAIT2) {

@@ -713,3 +713,44 @@ def test_fin_watch_by_tuple(serve, netns, monkeypatch):
     """The same, with the FIN found by its 4-tuple as before Linux 6.11."""
     monkeypatch.setenv("TCPFSM_TEST_NO_RX_SK", "1")
     test_fin_wait2_to_time_wait_exact(serve, netns)
+
+
+TW_BATCH = r"""
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+lis = socket.socket()
+lis.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+lis.bind(("127.0.0.1", port))
+lis.listen(128)
+for _ in range(n):
+    cli = socket.create_connection(("127.0.0.1", port))
+    srv, _ = lis.accept()
+    cli.close()         # the client closes first: its TIME_WAIT
+    srv.close()
+lis.close()
+"""
+
+
+def test_time_wait_table_frees_early_ends(serve, netns):
+    """A timewait minisocket removed early frees its entry at once, not at
+    the next scrape: a table of 1024 holds 1024 TIME_WAIT sockets, all
+    killed, then 1024 more, with no scrape in between and nothing lost."""
+    ns = netns()
+    n = 1024
+    srv = serve("--netns", f"/run/netns/{ns.name}", "--max-time-wait", str(n),
+                "--reconcile", "60s")
+
+    def tw_count():
+        return len(ns.exec("ss", "-tanH", "state", "time-wait").splitlines())
+    ns.exec(sys.executable, "-c", TW_BATCH, "7005", str(n))
+    assert tw_count() == n
+    ns.exec("ss", "-K", "-tan", "state", "time-wait")
+    assert tw_count() == 0
+    ns.exec(sys.executable, "-c", TW_BATCH, "7006", str(n))
+    assert tw_count() == n
+    m = parse_metrics(srv.metrics())
+    lost = {k: v for k, v in m.items() if k[0] == "tcpfsm_events_lost_total" and v}
+    assert not lost, lost
+    assert m[("tcpfsm_time_wait_ends_total", frozenset({("end", "early")}))] == n
+    assert m[("tcpfsm_sockets", frozenset({("state", "time_wait")}))] == n
+    assert m[("tcpfsm_state_duration_seconds_count", frozenset({("state", "time_wait")}))] == n
