@@ -232,9 +232,11 @@ static __always_inline void gadd(struct tcpfsm_serve_counters *c, __u32 group,
 
 	if (state == TCPFSM_ST_CLOSE || state < 0 || state >= 16)
 		return;
-	c->gauge[state] += delta;
-	if (by_mode && (g = grp(c, group)))
-		g->gauge[state] += delta;
+	c->gauge[state & 15] += delta;
+	if (by_mode && (g = grp(c, group))) {
+		barrier_var(state);	/* as in sobserve */
+		g->gauge[state & 15] += delta;
+	}
 }
 
 /* a duration in state, in total and (--by) in group */
@@ -251,8 +253,11 @@ static __always_inline void sobserve(struct tcpfsm_serve_counters *c,
 		return;
 	s = tcpfsm_serve_hist_slot(ns);
 	barrier_var(s);
-	g->hist[state].slot[s & (TCPFSM_SERVE_HIST_SLOTS - 1)]++;
-	g->hist[state].sum_ns += ns;
+	/* masked behind a barrier: 6.1's verifier loses the bound checked
+	 * above when the compiler spills it */
+	barrier_var(state);
+	g->hist[state & 15].slot[s & (TCPFSM_SERVE_HIST_SLOTS - 1)]++;
+	g->hist[state & 15].sum_ns += ns;
 }
 
 static __always_inline void move_gauge(struct tcpfsm_serve_counters *c,
