@@ -33,6 +33,8 @@ const volatile __u8 by_mode = 0;
 /* [lo, hi): the code of tcp_v4_rcv and tcp_v6_rcv, from /proc/kallsyms */
 const volatile __u64 v4_rcv_lo = 0, v4_rcv_hi = 0;
 const volatile __u64 v6_rcv_lo = 0, v6_rcv_hi = 0;
+/* false: the FIN found by 4-tuple, as before 6.11 (tests both ways) */
+const volatile bool use_rx_sk = true;
 
 /*
  * serve_refresh's inputs (set by user space before each run) and outputs:
@@ -63,9 +65,12 @@ struct {
 } sk_state SEC(".maps");
 
 /*
- * Keyed by the inet_timewait_sock's address; resized by the loader
- * (--max-time-wait). Preallocated: an insert without allocation cost a
- * quarter less per timer_start call (bpf_stats), ~80 bytes an entry.
+ * Keyed by tw_key(): the socket cookie the minisocket took over from its
+ * full socket (serve gives every closing socket one), so the full socket's
+ * handover finds its minisocket with one lookup; a minisocket without a
+ * cookie by its address (kernel addresses and cookies never meet).
+ * Resized by the loader (--max-time-wait). Preallocated: an insert without
+ * allocation cost a quarter less per timer_start call (bpf_stats).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -78,22 +83,23 @@ struct {
  * The timewait entries serve_refresh must look at: orphaned FIN_WAIT2 ones
  * (which may turn TIME_WAIT unseen) and those cancelled early (to be
  * ended). Few, so a scrape never walks every TIME_WAIT socket: their ages
- * come from sock_diag's timers at reconciliation.
+ * come from sock_diag's timers at reconciliation. Preallocated: nearly
+ * every closing connection passes through here (an orphaned FIN_WAIT2
+ * minisocket, or one removed early by reuse), and an insert and delete
+ * without allocation cost a third less per timer_start (bpf_stats).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);	/* as big as tw_state, rarely full */
-	__uint(max_entries, 1 << 18);
+	__uint(max_entries, 1 << 18);	/* as big as tw_state (loader) */
 	__type(key, __u64);
 	__type(value, __u8);
 } tw_watch SEC(".maps");
 
 /*
- * Timewait minisockets by 4-tuple (their tw_state key as value): from
- * their timer's start until the full socket they replace hands over to
- * them (tcp_time_wait() arms the timer, then tcp_done() closes the full
- * socket), and for orphaned FIN_WAIT2 ones until their FIN or their end
- * (serve_kfree_skb). Marked in the entry's TW_TUPLED byte while there.
+ * Before Linux 6.11 (no rx_sk in skb:kfree_skb): orphaned FIN_WAIT2
+ * minisockets by 4-tuple (their tw_state key as value), from their timer's
+ * start until their FIN or their end, for serve_kfree_skb to find them.
+ * Marked in the entry's TW_TUPLED flag while there.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -103,8 +109,23 @@ struct {
 	__type(value, __u64);
 } tw_tuple SEC(".maps");
 
+/*
+ * Per CPU: the timewait minisocket whose timer this CPU last removed, not
+ * at its expiry. A reschedule removes and re-arms the timer in one
+ * __mod_timer() call, under the timer base's lock with interrupts off: if
+ * the next timewait timer event on this CPU is not that minisocket's
+ * start, it was removed for good, and ends there (serve_refresh ends those
+ * whose CPU had no timewait event since).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} tw_pending SEC(".maps");
+
 /* kernel-side only: the entry is in tw_tuple */
-#define TW_TUPLED(e) ((e)->__pad[0])
+#define TW_TUPLED 0x01
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -151,6 +172,8 @@ static __always_inline void observe(struct tcpfsm_serve_counters *c, __u32 idx,
 {
 	__u32 s = tcpfsm_serve_hist_slot(ns);
 
+	/* kept for 6.1's verifier, which loses bounds the compiler folds */
+	barrier_var(idx);
 	if (idx >= TCPFSM_SERVE_NHIST)
 		return;
 	/* s is below SLOTS already; the mask (kept by the barrier) says so to
@@ -240,9 +263,11 @@ static __always_inline void gadd(struct tcpfsm_serve_counters *c, __u32 group,
 
 	if (state == TCPFSM_ST_CLOSE || state < 0 || state >= 16)
 		return;
-	c->gauge[state] += delta;
-	if (by_mode && (g = grp(c, group)))
-		g->gauge[state] += delta;
+	c->gauge[state & 15] += delta;
+	if (by_mode && (g = grp(c, group))) {
+		barrier_var(state);	/* as in sobserve */
+		g->gauge[state & 15] += delta;
+	}
 }
 
 /* a duration in state, in total and (--by) in group */
@@ -259,8 +284,11 @@ static __always_inline void sobserve(struct tcpfsm_serve_counters *c,
 		return;
 	s = tcpfsm_serve_hist_slot(ns);
 	barrier_var(s);
-	g->hist[state].slot[s & (TCPFSM_SERVE_HIST_SLOTS - 1)]++;
-	g->hist[state].sum_ns += ns;
+	/* masked behind a barrier: 6.1's verifier loses the bound checked
+	 * above when the compiler spills it */
+	barrier_var(state);
+	g->hist[state & 15].slot[s & (TCPFSM_SERVE_HIST_SLOTS - 1)]++;
+	g->hist[state & 15].sum_ns += ns;
 }
 
 static __always_inline void move_gauge(struct tcpfsm_serve_counters *c,
@@ -315,35 +343,31 @@ static __always_inline void tuple_key(struct tcpfsm_orphan_key *k,
 	}
 }
 
+/* Linux 6.11+: skb:kfree_skb names the socket the skb reached */
+static __always_inline bool fin_rx_sk(void)
+{
+	return use_rx_sk && bpf_core_field_exists(struct trace_event_raw_kfree_skb, rx_sk);
+}
+
 /*
  * A full socket in FIN_WAIT2 or CLOSING closing as tcp_time_wait() hands
- * it over to the timewait minisocket it just armed: the connection goes
- * on there. Its period in oldstate goes on too (the minisocket takes its
- * start), or ends if the minisocket is in another state (the FIN came:
- * TIME_WAIT). true if it was a handover.
+ * it over to the timewait minisocket it just armed (which took its cookie):
+ * the connection goes on there, and ends with it. Its period in oldstate
+ * goes on too (the minisocket takes its start), or ends if the minisocket
+ * is in another state (the FIN came: TIME_WAIT). true if it was a handover.
  */
 static __always_inline bool handover(struct tcpfsm_serve_counters *c,
 				     struct sock *sk, struct tcpfsm_serve_sk *st,
 				     __u32 gold, int oldstate, __u64 now)
 {
-	struct tcpfsm_orphan_key k;
+	__u64 key = sk->__sk_common.skc_cookie.counter;
 	struct tcpfsm_serve_mini *e;
-	__u64 *tw, twkey;
 
-	tuple_key(&k, &sk->__sk_common);
-	/* inet_put_port() zeroed skc_num before CLOSE's tracepoint */
-	k.sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
-	tw = bpf_map_lookup_elem(&tw_tuple, &k);
-	if (!tw)
+	if (!key)
 		return false;
-	twkey = *tw;
-	e = bpf_map_lookup_elem(&tw_state, &twkey);
-	if (!e || e->mark) {
-		bpf_map_delete_elem(&tw_tuple, &k);
-		if (e)
-			TW_TUPLED(e) = 0;
+	e = bpf_map_lookup_elem(&tw_state, &key);
+	if (!e || e->mark || e->life)
 		return false;
-	}
 	/*
 	 * Its group is the socket's (--by cgroup: a timewait minisocket has no
 	 * cgroup of its own, and started in the unknown group).
@@ -361,10 +385,15 @@ static __always_inline bool handover(struct tcpfsm_serve_counters *c,
 		if (st && st->since_ns && st->state == oldstate)
 			sobserve(c, gold, oldstate, now - st->since_ns);
 	}
-	/* only an orphaned FIN_WAIT2 one stays, watched for its FIN */
-	if (e->state != TCPFSM_ST_FIN_WAIT2 || !v4_rcv_lo) {
-		bpf_map_delete_elem(&tw_tuple, &k);
-		TW_TUPLED(e) = 0;
+	if (st) {
+		__u8 o = st->open < TCPFSM_OPEN_MAX ? st->open : 0;
+		__u8 cl = st->close_known && st->close < TCPFSM_CLOSE_MAX ?
+				  st->close : TCPFSM_CLOSE_ABORT;
+
+		e->life = TCPFSM_MINI_LIFE | o << 4 | cl;
+		e->born_ns = st->born_ns;
+	} else {
+		e->life = TCPFSM_MINI_LIFE | TCPFSM_CLOSE_ACTIVE; /* open unknown */
 	}
 	return true;
 }
@@ -404,21 +433,21 @@ int BPF_PROG(serve_set_state, struct sock *sk, int oldstate, int newstate)
 				group_of(port, sk->__sk_common.skc_net.net->ns.inum);
 	}
 	gold = st && st->since_ns ? st->group : group;
+	/*
+	 * A socket closing actively may hand over to a timewait minisocket,
+	 * which takes its cookie when it is made: give it one now.
+	 */
+	if (tw_timer_fn && (newstate == TCPFSM_ST_FIN_WAIT1 ||
+			    newstate == TCPFSM_ST_FIN_WAIT2 || newstate == TCPFSM_ST_CLOSING))
+		bpf_get_socket_cookie(sk);
 	if (newstate == TCPFSM_ST_CLOSE && tw_timer_fn &&
 	    (oldstate == TCPFSM_ST_FIN_WAIT2 || oldstate == TCPFSM_ST_CLOSING) &&
 	    handover(c, sk, st, gold, oldstate, now)) {
-		/* the gauge moves to the minisocket, counted at its start */
+		/* the gauge moves to the minisocket, counted at its start;
+		 * the connection's close, at the minisocket's end */
 		gadd(c, gold, oldstate, -1);
-		if (st) {
-			__u8 o = st->open < TCPFSM_OPEN_MAX ? st->open : 0;
-			__u8 cl = st->close_known && st->close < TCPFSM_CLOSE_MAX ?
-					  st->close : TCPFSM_CLOSE_ABORT;
-
-			c->closed[o][cl]++;
-			if (st->born_ns)
-				observe(c, TCPFSM_SERVE_H_LIFE(o, cl), now - st->born_ns);
+		if (st)
 			__builtin_memset(st, 0, sizeof(*st));
-		}
 		return 0;
 	}
 	c->transitions[oldstate & 15][newstate & 15]++;
@@ -525,11 +554,32 @@ static __always_inline bool expiring(struct timer_list *timer)
 	return (long)(bpf_jiffies64() - BPF_CORE_READ(timer, expires)) >= 0;
 }
 
+/* tw_state's key of a timewait minisocket (see tw_state) */
+static __always_inline __u64 tw_key(struct inet_timewait_sock *tw)
+{
+	__u64 cookie = BPF_CORE_READ(tw, __tw_common.skc_cookie.counter);
+
+	return cookie ? cookie : (__u64)tw;
+}
+
+/* FIN_WAIT2 -> TIME_WAIT of a timewait minisocket's entry, since since */
+static __always_inline void to_time_wait(struct tcpfsm_serve_counters *c,
+					 struct tcpfsm_serve_mini *e, __u64 since)
+{
+	c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
+	if (e->since_ns && since > e->since_ns)
+		sobserve(c, e->group, TCPFSM_ST_FIN_WAIT2, since - e->since_ns);
+	move_gauge(c, e->group, TCPFSM_ST_FIN_WAIT2, e->group, TCPFSM_ST_TIME_WAIT);
+	e->state = TCPFSM_ST_TIME_WAIT;
+	e->since_ns = since;
+}
+
 /*
- * A timewait minisocket whose FIN came with no timer event (its new
- * deadline fell in the old one's timer-wheel slot) is TIME_WAIT now: move
- * it there, dating the change TCP_TIMEWAIT_LEN before the deadline it
- * holds (now, without HZ).
+ * A timewait minisocket whose FIN came unseen (its new deadline fell in the
+ * old one's timer-wheel slot, and the FIN watch missed it or is off) is
+ * TIME_WAIT now: move it there, dating the change TCP_TIMEWAIT_LEN before
+ * the deadline it holds (now, without HZ). Only where that deadline is the
+ * FIN's: not in the cancel of the FIN's own reschedule (the old one).
  */
 static __always_inline void late_time_wait(struct tcpfsm_serve_counters *c,
 					   struct tcpfsm_serve_mini *e,
@@ -545,19 +595,29 @@ static __always_inline void late_time_wait(struct tcpfsm_serve_counters *c,
 		    (j - began) * (1000000000ull / hz) < now - e->since_ns)
 			since = now - (j - began) * (1000000000ull / hz);
 	}
-	c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
 	c->tw_fw2_to_tw++;
-	sobserve(c, e->group, TCPFSM_ST_FIN_WAIT2, since - e->since_ns);
-	move_gauge(c, e->group, TCPFSM_ST_FIN_WAIT2, e->group, TCPFSM_ST_TIME_WAIT);
-	e->state = TCPFSM_ST_TIME_WAIT;
-	e->since_ns = since;
+	to_time_wait(c, e, since);
+}
+
+/* The connection a timewait minisocket continued ends with it, at end_ns. */
+static __always_inline void life_end(struct tcpfsm_serve_counters *c,
+				     const struct tcpfsm_serve_mini *e, __u64 end_ns)
+{
+	__u32 o = (e->life >> 4) & 3, cl = e->life & 3;
+
+	if (!(e->life & TCPFSM_MINI_LIFE) || o >= TCPFSM_OPEN_MAX || cl >= TCPFSM_CLOSE_MAX)
+		return;
+	c->closed[o][cl]++;
+	if (e->born_ns && end_ns > e->born_ns)
+		observe(c, TCPFSM_SERVE_H_LIFE(o, cl), end_ns - e->born_ns);
 }
 
 static __always_inline void watch(struct tcpfsm_serve_counters *c, __u64 key)
 {
 	__u8 one = 1;
 
-	if (bpf_map_update_elem(&tw_watch, &key, &one, BPF_ANY))
+	/* (int): before 6.4 map ops returned int, not sign-extended to r0 */
+	if ((int)bpf_map_update_elem(&tw_watch, &key, &one, BPF_ANY))
 		c->lost[TCPFSM_SLOST_TW_FULL]++;
 }
 
@@ -568,13 +628,47 @@ static __always_inline void untuple(struct inet_timewait_sock *tw,
 	struct tcpfsm_orphan_key k;
 	__u64 *v;
 
-	if (!TW_TUPLED(e))
+	if (!(e->flags & TW_TUPLED))
 		return;
-	TW_TUPLED(e) = 0;
+	e->flags &= ~TW_TUPLED;
 	tuple_key(&k, &tw->__tw_common);
 	v = bpf_map_lookup_elem(&tw_tuple, &k);
 	if (v && *v == key)
 		bpf_map_delete_elem(&tw_tuple, &k);
+}
+
+/* before 6.11: an orphaned FIN_WAIT2 minisocket, for its FIN to find */
+static __always_inline void tuple(struct inet_timewait_sock *tw, __u64 key)
+{
+	struct tcpfsm_orphan_key k;
+	struct tcpfsm_serve_mini *e;
+
+	tuple_key(&k, &tw->__tw_common);
+	if (bpf_map_update_elem(&tw_tuple, &k, &key, BPF_ANY))
+		return;
+	e = bpf_map_lookup_elem(&tw_state, &key);
+	if (e)
+		e->flags |= TW_TUPLED;
+}
+
+/*
+ * A timewait minisocket removed early ends: once, whoever deletes its entry
+ * (serve_refresh may try as well).
+ */
+static __always_inline void tw_end_early(struct tcpfsm_serve_counters *c, __u64 key)
+{
+	struct tcpfsm_serve_mini *e = bpf_map_lookup_elem(&tw_state, &key), m;
+
+	if (!e || e->mark != TCPFSM_MINI_CANCELLED)
+		return;
+	m = *e;
+	if (bpf_map_delete_elem(&tw_state, &key))
+		return;
+	bpf_map_delete_elem(&tw_watch, &key);
+	c->tw_ends[TCPFSM_TW_END_EARLY]++;
+	if (m.since_ns && m.mark_ns > m.since_ns)
+		sobserve(c, m.group, m.state, m.mark_ns - m.since_ns);
+	life_end(c, &m, m.mark_ns);
 }
 
 static __always_inline int tw_event(struct timer_list *timer, bool start)
@@ -583,7 +677,7 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 		bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
 	struct tcpfsm_serve_counters *c;
 	struct tcpfsm_serve_mini *e;
-	__u64 key = (__u64)tw, now;
+	__u64 key, now;
 	__u32 group = 0;
 	bool watched;
 	__u8 state;
@@ -595,35 +689,49 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	if (!c)
 		return 0;
 	now = bpf_ktime_get_ns();
+	key = tw_key(tw);
+	{
+		__u32 zero = 0;
+		__u64 *pending = bpf_map_lookup_elem(&tw_pending, &zero);
+
+		/* the last removal on this CPU was an end unless this re-arms it */
+		if (pending && *pending) {
+			if (!(start && *pending == key))
+				tw_end_early(c, *pending);
+			*pending = 0;
+		}
+		if (pending && !start && !expiring(timer))
+			*pending = key;
+	}
 	state = BPF_CORE_READ(tw, tw_substate) & 15;
 	if (by_mode)
 		group = group_of(BPF_CORE_READ(tw, __tw_common.skc_num),
 				 BPF_CORE_READ(tw, __tw_common.skc_net.net, ns.inum));
 	if (start) {
 		struct tcpfsm_serve_mini n = { .since_ns = now, .state = state,
-					       .group = group };
-		long err;
+					       .group = group, .addr = (__u64)tw };
+		int err;
 
-		/* mostly a new one: insert first, look up only if there */
+		/*
+		 * Mostly a new one: insert first, look up only if there. (int):
+		 * before 6.4, map ops returned an int that reached the program
+		 * zero-extended (-EEXIST as 0xffffffef).
+		 */
 		err = bpf_map_update_elem(&tw_state, &key, &n, BPF_NOEXIST);
 		if (!err) {
-			struct tcpfsm_orphan_key k;
-
-			/* for the handover that follows, and an orphan's FIN */
-			tuple_key(&k, &tw->__tw_common);
-			if (!bpf_map_update_elem(&tw_tuple, &k, &key, BPF_ANY)) {
-				e = bpf_map_lookup_elem(&tw_state, &key);
-				if (e)
-					TW_TUPLED(e) = 1;
-			}
 			gadd(c, group, state, 1);
-			if (state == TCPFSM_ST_FIN_WAIT2)
+			if (state == TCPFSM_ST_FIN_WAIT2) {
 				watch(c, key);
+				if (v4_rcv_lo && !fin_rx_sk())
+					tuple(tw, key);
+			}
 			return 0;
 		}
 		e = err == -17 /* EEXIST */ ? bpf_map_lookup_elem(&tw_state, &key) : NULL;
 		if (!e) {
+			/* counted, and ended when it ends; its times unknown */
 			c->lost[TCPFSM_SLOST_TW_FULL]++;
+			gadd(c, group, state, 1);
 			return 0;
 		}
 		watched = e->mark || e->state == TCPFSM_ST_FIN_WAIT2;
@@ -632,46 +740,69 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 			e->mark = 0;
 			gadd(c, e->group, e->state, 1);
 		}
-		if (e->state != state) {
-			/* orphaned FIN_WAIT2 got its FIN: TIME_WAIT */
-			c->transitions[e->state & 15][state]++;
-			sobserve(c, e->group, e->state, now - e->since_ns);
-			move_gauge(c, e->group, e->state, e->group, state);
-			e->state = state;
-			e->since_ns = now;
-		}
+		/* orphaned FIN_WAIT2 got its FIN (this is its reschedule) */
+		if (e->state == TCPFSM_ST_FIN_WAIT2 && state == TCPFSM_ST_TIME_WAIT)
+			to_time_wait(c, e, now);
 		if (watched && e->state != TCPFSM_ST_FIN_WAIT2)
 			bpf_map_delete_elem(&tw_watch, &key);
 		return 0;
 	}
 	e = bpf_map_lookup_elem(&tw_state, &key);
 	if (!e) {
-		/* before serve started: counted by reconciliation */
-		c->tw_ends[expiring(timer) ? TCPFSM_TW_END_EXPIRED : TCPFSM_TW_END_EARLY]++;
-		gadd(c, group, state, -1);
+		/* older than serve, or its table was full */
+		if (expiring(timer)) {
+			c->tw_ends[TCPFSM_TW_END_EXPIRED]++;
+			gadd(c, group, state, -1);
+			return 0;
+		}
+		/*
+		 * An end, or a reschedule whose start follows at once: an
+		 * entry (times unknown) marked as removed tells them apart.
+		 */
+		{
+			struct tcpfsm_serve_mini n = { .state = state, .group = group,
+						       .mark = TCPFSM_MINI_CANCELLED,
+						       .mark_ns = now, .addr = (__u64)tw };
+
+			gadd(c, group, state, -1);
+			if (bpf_map_update_elem(&tw_state, &key, &n, BPF_NOEXIST))
+				c->tw_ends[TCPFSM_TW_END_EARLY]++;
+			else
+				watch(c, key);
+		}
 		return 0;
 	}
 	if (e->mark)
 		return 0;
-	untuple(tw, e, key);
 	watched = e->state == TCPFSM_ST_FIN_WAIT2;
-	if (e->state == TCPFSM_ST_FIN_WAIT2 && state == TCPFSM_ST_TIME_WAIT)
-		late_time_wait(c, e, timer, now);
-	gadd(c, e->group, e->state, -1);
 	if (expiring(timer)) {
+		untuple(tw, e, key);
+		if (watched && state == TCPFSM_ST_TIME_WAIT)
+			late_time_wait(c, e, timer, now);
+		gadd(c, e->group, e->state, -1);
 		c->tw_ends[TCPFSM_TW_END_EXPIRED]++;
-		sobserve(c, e->group, e->state, now - e->since_ns);
+		if (e->since_ns)
+			sobserve(c, e->group, e->state, now - e->since_ns);
+		life_end(c, e, now);
 		bpf_map_delete_elem(&tw_state, &key);
 		if (watched)
 			bpf_map_delete_elem(&tw_watch, &key);
 		return 0;
 	}
-	if (!watched)
-		watch(c, key);
 	/*
 	 * Removed early (reuse, RST, kill), or rescheduled: a timer_start
-	 * follows at once then. serve_refresh ends it after grace_ns.
+	 * follows at once then. serve_refresh ends it after tw_grace_ns. An
+	 * orphaned FIN_WAIT2 one already TIME_WAIT is in its FIN's reschedule
+	 * when the FIN watch looks out for it (its start counts the change at
+	 * once; the deadline is still the old one); else its FIN came unseen.
 	 */
+	if (watched && state == TCPFSM_ST_TIME_WAIT &&
+	    !(v4_rcv_lo && (fin_rx_sk() || (e->flags & TW_TUPLED))))
+		late_time_wait(c, e, timer, now);
+	untuple(tw, e, key);
+	gadd(c, e->group, e->state, -1);
+	if (!watched)
+		watch(c, key);
 	e->mark = TCPFSM_MINI_CANCELLED;
 	e->mark_ns = now;
 	return 0;
@@ -792,16 +923,18 @@ int BPF_PROG(serve_synack, const struct sock *sk, const struct request_sock *req
  * TIME_WAIT, its timer re-armed; when the new deadline falls in the same
  * timer-wheel bucket no timer event fires. The FIN is freed at
  * tcp_v4_rcv/tcp_v6_rcv's discard after tcp_timewait_state_process()
- * handled it: the change is counted here, when it happens. A FIN with
- * data, an RST or a SYN kills the minisocket instead (its timer removal
- * takes it out of tw_tuple first); an out-of-window FIN leaves it in
+ * handled it: the change is counted here, when it happens (when the
+ * deadline moved, the timer's reschedule counted it first). Linux 6.11+
+ * names the minisocket (rx_sk); before, its FIN's 4-tuple finds it in
+ * tw_tuple. A FIN with data, an RST or a SYN kills the minisocket instead
+ * (its timer removal marks it first); an out-of-window FIN leaves it in
  * FIN_WAIT2. skb:kfree_skb fires for every dropped skb on the host: the
  * first thing is where it was freed, up to four compares.
  */
 SEC("tp_btf/kfree_skb")
 int BPF_PROG(serve_kfree_skb, struct sk_buff *skb, void *location)
 {
-	__u64 loc = (__u64)location, twkey, *v, now;
+	__u64 loc = (__u64)location, twkey, *v = NULL;
 	struct tcpfsm_serve_counters *c;
 	struct inet_timewait_sock *tw;
 	struct tcpfsm_serve_mini *e;
@@ -810,36 +943,43 @@ int BPF_PROG(serve_kfree_skb, struct sk_buff *skb, void *location)
 	if (!((loc >= v4_rcv_lo && loc < v4_rcv_hi) ||
 	      (loc >= v6_rcv_lo && loc < v6_rcv_hi)))
 		return 0;
-	if (finwatch_skb_key(skb, &k))
-		return 0;
-	v = bpf_map_lookup_elem(&tw_tuple, &k);
-	if (!v)
-		return 0;
-	twkey = *v;
+	if (fin_rx_sk()) {
+		struct sock *rx_sk = (void *)ctx[3];
+
+		if (!rx_sk || rx_sk->__sk_common.skc_state != TCPFSM_ST_TIME_WAIT)
+			return 0;
+		twkey = rx_sk->__sk_common.skc_cookie.counter;
+		if (!twkey)
+			twkey = (__u64)rx_sk;
+	} else {
+		if (finwatch_skb_key(skb, &k))
+			return 0;
+		v = bpf_map_lookup_elem(&tw_tuple, &k);
+		if (!v)
+			return 0;
+		twkey = *v;
+	}
 	e = bpf_map_lookup_elem(&tw_state, &twkey);
 	if (!e) {
-		bpf_map_delete_elem(&tw_tuple, &k);
+		if (v)
+			bpf_map_delete_elem(&tw_tuple, &k);
 		return 0;
 	}
-	if (e->mark)
-		return 0;	/* being removed or rescheduled: the timer tells */
-	tw = (void *)twkey;
-	if (e->state == TCPFSM_ST_FIN_WAIT2) {
-		if ((BPF_CORE_READ(tw, tw_substate) & 15) != TCPFSM_ST_TIME_WAIT)
-			return 0; /* out of window: still FIN_WAIT2 */
-		c = ctrs();
-		if (!c)
-			return 0;
-		now = bpf_ktime_get_ns();
-		c->transitions[TCPFSM_ST_FIN_WAIT2][TCPFSM_ST_TIME_WAIT]++;
-		sobserve(c, e->group, TCPFSM_ST_FIN_WAIT2, now - e->since_ns);
-		move_gauge(c, e->group, TCPFSM_ST_FIN_WAIT2, e->group,
-			   TCPFSM_ST_TIME_WAIT);
-		e->state = TCPFSM_ST_TIME_WAIT;
-		e->since_ns = now;
+	/* being removed or rescheduled (the timer tells), or TIME_WAIT */
+	if (e->mark || e->state != TCPFSM_ST_FIN_WAIT2)
+		return 0;
+	tw = (void *)e->addr;
+	if ((BPF_CORE_READ(tw, tw_substate) & 15) != TCPFSM_ST_TIME_WAIT)
+		return 0; /* out of window: still FIN_WAIT2 */
+	c = ctrs();
+	if (!c)
+		return 0;
+	to_time_wait(c, e, bpf_ktime_get_ns());
+	bpf_map_delete_elem(&tw_watch, &twkey);
+	if (v) {
+		e->flags &= ~TW_TUPLED;
+		bpf_map_delete_elem(&tw_tuple, &k);
 	}
-	TW_TUPLED(e) = 0;
-	bpf_map_delete_elem(&tw_tuple, &k);
 	return 0;
 }
 
@@ -867,9 +1007,9 @@ static __always_inline void account(__u8 state, __u64 since, __u64 now)
 static long refresh_tw(struct bpf_map *map, __u64 *key, __u8 *v,
 		       struct refresh_ctx *rc)
 {
-	struct inet_timewait_sock *tw = (void *)*key;
 	struct tcpfsm_serve_counters *c = rc->c;
 	struct tcpfsm_serve_mini *e = bpf_map_lookup_elem(&tw_state, key);
+	struct inet_timewait_sock *tw;
 
 	if (!e) {
 		bpf_map_delete_elem(map, key);
@@ -877,18 +1017,15 @@ static long refresh_tw(struct bpf_map *map, __u64 *key, __u8 *v,
 	}
 	if (e->mark) {
 		/* its memory may be another's by now: not read */
-		if (rc->now - e->mark_ns >= tw_grace_ns) {
-			c->tw_ends[TCPFSM_TW_END_EARLY]++;
-			sobserve(c, e->group, e->state, e->mark_ns - e->since_ns);
-			bpf_map_delete_elem(&tw_state, key);
-			bpf_map_delete_elem(map, key);
-		}
+		if (rc->now - e->mark_ns >= tw_grace_ns)
+			tw_end_early(c, *key);
 		return 0;
 	}
 	if (e->state != TCPFSM_ST_FIN_WAIT2) {
 		bpf_map_delete_elem(map, key);
 		return 0;
 	}
+	tw = (void *)e->addr;
 	if ((BPF_CORE_READ(tw, tw_substate) & 15) == TCPFSM_ST_TIME_WAIT) {
 		late_time_wait(c, e, &tw->tw_timer, rc->now);
 		bpf_map_delete_elem(map, key);

@@ -337,18 +337,32 @@ struct tcpfsm_serve_sk {
 	__u32 group;			/* --by: where its state is counted */
 };
 
-/* A minisocket's entry (timewait map by address, request map by tuple). */
+/*
+ * A minisocket's entry: the timewait map's, keyed by the socket cookie the
+ * minisocket took over from its full socket (its address when it has none),
+ * and the request map's, keyed by 4-tuple.
+ */
 struct tcpfsm_serve_mini {
-	__u64 since_ns;
-	__u64 mark_ns;			/* request: cancelled or expired at */
+	__u64 since_ns;			/* in state since; 0: unknown */
+	__u64 mark_ns;			/* cancelled or expired at */
+	__u64 born_ns;			/* timewait: its connection's start (0:
+					   unknown), from the handover */
+	__u64 addr;			/* timewait: the inet_timewait_sock */
 	__u8 state;			/* the state it is counted in */
 	__u8 mark;			/* TCPFSM_MINI_* */
-	__u8 __pad[2];
+	/*
+	 * timewait: TCPFSM_MINI_LIFE | open << 4 | close of the connection
+	 * it continues (handed over by its full socket), counted closed when
+	 * the minisocket ends; 0: no handover seen.
+	 */
+	__u8 life;
+	__u8 flags;			/* kernel side only */
 	__u32 group;			/* --by: where it is counted */
 };
 
 #define TCPFSM_MINI_EXPIRED 1		/* timer ran out, not re-armed yet */
 #define TCPFSM_MINI_CANCELLED 2		/* removed, child not joined yet */
+#define TCPFSM_MINI_LIFE 0x80		/* life: a handover was seen */
 
 /* The request map's key: a request sock and its child share it. IPv4
  * (native or mapped) in word 3 of the addresses, the rest zero. */
@@ -361,7 +375,7 @@ struct tcpfsm_serve_reqkey {
 };
 
 _Static_assert(sizeof(struct tcpfsm_serve_reqkey) == 40, "reqkey layout");
-_Static_assert(sizeof(struct tcpfsm_serve_mini) == 24, "mini layout");
+_Static_assert(sizeof(struct tcpfsm_serve_mini) == 40, "mini layout");
 
 /*
  * --by: per group, the state gauges and durations. A group is a network

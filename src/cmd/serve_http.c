@@ -211,8 +211,8 @@ int srv_render(struct serve *S, struct prom *p, bool process)
 	}
 
 	prom_family(p, "tcpfsm_connection_lifetime_seconds", "histogram", "seconds",
-		    "Connection lifetime from connect() or the SYN to CLOSE, by who opened "
-		    "and who closed it.");
+		    "Connection lifetime from connect() or the SYN to CLOSE or to the end of "
+		    "its TIME_WAIT, by who opened and who closed it.");
 	for (i = 1; i < TCPFSM_OPEN_MAX; i++)
 		for (j = 0; j < TCPFSM_CLOSE_MAX; j++) {
 			snprintf(lb, sizeof(lb), "open=\"%s\",close=\"%s\"", open_label[i],
@@ -235,8 +235,9 @@ int srv_render(struct serve *S, struct prom *p, bool process)
 		}
 
 	prom_family(p, "tcpfsm_connections_closed", "counter", NULL,
-		    "Connections that reached CLOSE, by who opened them (unknown: before "
-		    "tcpfsm started) and who closed them (abort: no FIN exchange).");
+		    "Connections that reached CLOSE or the end of their TIME_WAIT, by who "
+		    "opened them (unknown: before tcpfsm started) and who closed them (abort: "
+		    "no FIN exchange).");
 	for (i = 0; i < TCPFSM_OPEN_MAX; i++)
 		for (j = 0; j < TCPFSM_CLOSE_MAX; j++) {
 			snprintf(lb, sizeof(lb), "open=\"%s\",close=\"%s\"", open_label[i],
@@ -317,7 +318,7 @@ int srv_render(struct serve *S, struct prom *p, bool process)
 	}
 	prom_family(p, "tcpfsm_time_wait_late_transitions", "counter", NULL,
 		    "Orphaned FIN_WAIT2 minisockets seen to have turned TIME_WAIT after the "
-		    "fact (no timer event); dated from their deadline.");
+		    "fact (their FIN unseen); dated from their deadline.");
 	prom_sample_u64(p, "tcpfsm_time_wait_late_transitions", "_total", NULL,
 			t->c.tw_fw2_to_tw);
 	prom_family(p, "tcpfsm_series_dropped", "counter", NULL,

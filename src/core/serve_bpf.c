@@ -102,6 +102,9 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		b->skel->rodata->v4_rcv_lo = 0;
 		bpf_program__set_autoload(b->skel->progs.serve_kfree_skb, false);
 	}
+	/* for the tests: the FIN found by 4-tuple, as before 6.11, on any kernel */
+	if (getenv("TCPFSM_TEST_NO_RX_SK"))
+		b->skel->rodata->use_rx_sk = false;
 	b->by = o->by;
 	b->skel->rodata->by_mode = o->by;
 	if (o->by) {
