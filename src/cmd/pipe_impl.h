@@ -32,11 +32,13 @@ struct pipe {
 	struct json j;
 	struct reorder ro;
 	struct engine *eng;
-	struct tracer *tr;
+	struct evsource *src;	/* where records come from (evsource.h) */
+	bool live;		/* this host's, now: its info said so */
+	bool minisocks;		/* the source traces TIME_WAIT and SYN_RECV */
 	struct record_writer *rec;
 	int rec_err;
 	struct agesrv *age;	/* NULL: not publishing ages */
-	bool replaying;
+	bool age_busy;		/* an answer being built: poll without waiting */
 	uint64_t ts_sec;	/* the second ts_sec_str was made for */
 	size_t ts_sec_len;
 	char ts_sec_str[32];
@@ -82,13 +84,6 @@ struct pipe {
 	/* replay: the recording's filters, applied besides the options' */
 	struct filter rec_filter;
 	bool has_rec_filter;
-	/* replay of a recording that holds the live run's steps (record.h) */
-	bool rp_steps;
-	bool rp_end;		/* its end record was read: at rp_end_ns */
-	uint64_t rp_end_ns;
-	/* the live run's runs skipped by the kernel, from its end record */
-	bool rp_skipped_known;
-	uint64_t rp_skipped_state, rp_skipped_timers;
 	struct u64map rp_gone;	/* found gone, to be ended at the next reconcile */
 	struct cgpath cg;	/* cgroup id -> path */
 	bool have_cg;		/* live, or a replay of this boot's recording */
@@ -120,7 +115,22 @@ int pipe_reconcile(struct pipe *p);
 void pipe_reconcile_decide(struct pipe *p);
 void pipe_reconcile_forget(struct pipe *p);
 
-/* pipe_replay.c */
-int pipe_run_replay(struct pipe *p);
+/*
+ * pipe_live.c: what a live source's run does besides the loop (a
+ * recording's replay does none of it). Each returns 0 or an exit status
+ * (printed).
+ */
+/* Once open: seed, publish ages, say that tracing runs. */
+int pipe_live_begin(struct pipe *p);
+/* After each step: the reader still there? a dump after a loss? ages? */
+int pipe_live_turn(struct pipe *p);
+/* At the end: no more ages; detach, and read what was in flight. */
+void pipe_live_end(struct pipe *p);
+
+/* pipe_replay.c: what a recording holds besides records */
+/* The sink's mark(): do what the live run did at this point. */
+void pipe_on_mark(void *ctx, const struct tcpfsm_event *e);
+/* The filters the recording's records were selected by apply too. */
+void pipe_apply_recorded_filter(struct pipe *p, const struct filter *f);
 
 #endif

@@ -17,7 +17,7 @@ void pipe_opts_init(struct pipe_opts *o, const char *cmd)
 	memset(o, 0, sizeof(*o));
 	o->cmd = cmd;
 	o->max_conns = ENGINE_DEFAULT_MAX_CONNS;
-	o->live = cli_live;
+	o->source = cli_live;
 }
 
 /*

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * --replay FILE: a recording read back through the same pipeline, doing
- * at each of tcpfsm's own records what the live run did there.
+ * --replay FILE: a recording read back through the same pipeline (its
+ * source: replay_source.c), doing at each of tcpfsm's own records what the
+ * live run did there.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli.h"
 #include "pipeline.h"
 #include "pipe_impl.h"
 #include "record.h"
@@ -41,11 +41,14 @@ static void replay_reconcile(struct pipe *p, uint64_t t0)
 }
 
 /*
- * A record of tcpfsm's own (RECORD_EV_*): do what the live run did there.
- * Records of kinds the kernel writes go through on_raw.
+ * A record of tcpfsm's own (RECORD_EV_*; the source keeps the steps and
+ * the end): do what the live run did there. Records of kinds the kernel
+ * writes go through pipe_on_raw.
  */
-static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
+void pipe_on_mark(void *ctx, const struct tcpfsm_event *e)
 {
+	struct pipe *p = ctx;
+
 	switch (e->kind) {
 	case RECORD_EV_SEED: {
 		struct owner o = { .pid = e->pid, .cgroup_id = e->cgroup_id };
@@ -63,9 +66,6 @@ static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
 	case RECORD_EV_SEED_DONE:
 		engine_seed_done(p->eng, e->ts_ns);
 		break;
-	case RECORD_EV_STEP:
-		pipe_step(p, e->ts_ns);
-		break;
 	case RECORD_EV_GONE:
 		/* no memory: it does not end, as a live run's failed dump */
 		if (p->rp_gone.slots || !u64map_init(&p->rp_gone, 64, RECONCILE_MAX_SOCKS))
@@ -77,15 +77,6 @@ static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
 	case RECORD_EV_FLUSH:
 		reorder_flush(&p->ro, pipe_deliver, p);
 		break;
-	case RECORD_EV_END:
-		p->rp_end = true;
-		p->rp_end_ns = e->ts_ns;
-		if (e->flags & RECORD_END_F_SKIPPED) {
-			p->rp_skipped_known = true;
-			p->rp_skipped_state = e->aux;
-			p->rp_skipped_timers = e->aux2;
-		}
-		break;
 	}
 }
 
@@ -94,7 +85,7 @@ static void replay_mark(struct pipe *p, const struct tcpfsm_event *e)
  * showed, and the options can only narrow it. --state lists intersect
  * (none in common: nothing); the rest is judged on its own.
  */
-static void apply_recorded_filter(struct pipe *p, const struct filter *f)
+void pipe_apply_recorded_filter(struct pipe *p, const struct filter *f)
 {
 	uint32_t *mine = &p->o.filter.state_mask;
 
@@ -105,79 +96,4 @@ static void apply_recorded_filter(struct pipe *p, const struct filter *f)
 		*mine = (*mine & f->state_mask) ? *mine & f->state_mask : 1u << 31;
 	else if (f->state_mask)
 		*mine = f->state_mask;
-}
-
-int pipe_run_replay(struct pipe *p)
-{
-	struct record_header hdr;
-	struct record_reader *r = NULL;
-	struct tcpfsm_event e;
-	uint64_t last_ts = 0, stepped = 0, n = 0;
-	int ret;
-
-	ret = record_open_read(p->o.replay_path, &r, &hdr);
-	if (ret) {
-		if (r && *record_error(r))
-			cli_error("--replay %s: %s", p->o.replay_path, record_error(r));
-		else
-			cli_error("--replay %s: %s", p->o.replay_path, strerror(-ret));
-		record_close_read(r);
-		return EXIT_FAIL;
-	}
-	p->replaying = true;
-	/*
-	 * cgroup ids are only unique within a boot: resolve them here only
-	 * for a recording of this boot, when they still name the same cgroups.
-	 */
-	if (record_same_boot(&hdr))
-		p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
-	p->start_mono = hdr.start_mono_ns;
-	p->wall_offset = (int64_t)(hdr.start_real_ns - hdr.start_mono_ns);
-	if (hdr.flags & RECORD_F_FILTER)
-		apply_recorded_filter(p, &hdr.filter);
-	p->rp_steps = hdr.flags & RECORD_F_STEPS;
-	if (p->o.header)
-		p->o.header(p);
-	while (!cli_stop && !p->done && (ret = record_next(r, &e)) == 1) {
-		if (e.kind >= RECORD_EV_SEED) {
-			replay_mark(p, &e);
-			continue;
-		}
-		pipe_on_raw(p, &e);
-		if (e.ts_ns > last_ts)
-			last_ts = e.ts_ns;
-		/*
-		 * The file is in arrival order: release and settle as a live
-		 * run would, by event time (every slack's worth of it, so
-		 * --interval and --stuck see time pass), at least every 1024.
-		 */
-		if (!p->rp_steps &&
-		    (++n % 1024 == 0 || last_ts >= stepped + REORDER_SLACK_NS) &&
-		    last_ts > REORDER_SLACK_NS) {
-			pipe_step(p, last_ts - REORDER_SLACK_NS);
-			stepped = last_ts;
-		}
-		/* as a difference: a start near 2^64 must not wrap the end */
-		if (p->o.duration_ns && last_ts >= p->start_mono &&
-		    last_ts - p->start_mono >= p->o.duration_ns)
-			break;
-	}
-	if (!p->epipe) {
-		/* at the live run's end, as it ended; else at the last record */
-		uint64_t end = p->rp_end && p->rp_end_ns > last_ts ? p->rp_end_ns : last_ts;
-
-		reorder_flush(&p->ro, pipe_deliver, p);
-		pipe_finish(p, end);
-		pipe_tick(p, end, true);
-	}
-	u64map_free(&p->rp_gone);
-	if (ret < 0) {
-		/* what came before the damage has been reported; now the damage */
-		cli_flush(p->out);
-		cli_error("--replay %s: %s", p->o.replay_path, record_error(r));
-		record_close_read(r);
-		return EXIT_FAIL;
-	}
-	record_close_read(r);
-	return EXIT_OK;
 }

@@ -76,8 +76,8 @@ static int seed_one(void *ctx, const struct diag_sock *s)
 	else if (!s->inode)
 		flags |= ENGINE_SEED_ORPHAN;
 	/* its FIN, whenever it comes, is seen as for one whose start was */
-	if (minisock && s->state == TCPFSM_ST_FIN_WAIT2 && sc->p->tr &&
-	    !sc->p->o.live->watch_orphan(sc->p->tr, s->cookie, &t))
+	if (minisock && s->state == TCPFSM_ST_FIN_WAIT2 && sc->p->src->ops->watch_orphan &&
+	    !sc->p->src->ops->watch_orphan(sc->p->src, s->cookie, &t))
 		flags |= ENGINE_SEED_WATCHED;
 	if (!engine_seed(sc->p->eng, s->cookie, s->state, &t, &o, sc->now,
 			 flags, deadline))
@@ -182,8 +182,7 @@ static void seed_others(struct seed_ctx *sc, uint32_t only)
 			break;
 		netns_iter_result(&it, ino, err);
 		err = 0;
-		if (sc->p->tr)
-			sc->p->o.live->poll(sc->p->tr, 0, NULL);
+		sc->p->src->ops->poll(sc->p->src, 0, NULL);
 		if (cli_stop)
 			err = NETNS_WALK_STOP;
 	}

@@ -20,6 +20,7 @@
 #include "pipeline.h"
 #include "procmap.h"
 #include "record.h"
+#include "replay_source.h"
 #include "tcpstate.h"
 #include "pipe_impl.h"
 
@@ -129,13 +130,8 @@ void pipe_rec_mark(struct pipe *p, uint8_t kind, uint64_t ts_ns, uint64_t cookie
  */
 static bool skipped_runs(const struct pipe *p, uint64_t *state, uint64_t *timers)
 {
-	if (p->tr) {
-		*state = p->o.live->skipped(p->tr, timers);
-		return true;
-	}
-	*state = p->rp_skipped_state;
-	*timers = p->rp_skipped_timers;
-	return p->rp_skipped_known;
+	return p->src && p->src->ops->skipped &&
+	       p->src->ops->skipped(p->src, state, timers);
 }
 
 /* The end of the run, with what the summary needs that only the kernel knew. */
@@ -250,16 +246,6 @@ static const char *const lost_group_names[LOST_GROUPS] = {
 	"state", "timewait", "request",
 };
 
-static void lost_groups(const uint64_t by_kind[TCPFSM_LOST_SLOTS],
-			uint64_t g[LOST_GROUPS])
-{
-	g[LOST_STATE] = by_kind[TCPFSM_EV_STATE];
-	g[LOST_TIMEWAIT] = by_kind[TCPFSM_EV_TW_START] + by_kind[TCPFSM_EV_TW_CANCEL] +
-			   by_kind[TCPFSM_EV_TW_EXPIRE];
-	g[LOST_REQUEST] = by_kind[TCPFSM_EV_REQ_START] + by_kind[TCPFSM_EV_REQ_CANCEL] +
-			  by_kind[TCPFSM_EV_REQ_EXPIRE];
-}
-
 /*
  * A loss, where it happened in the stream (its marker went through the
  * reorder buffer with the records): in JSON, a "lost" record with what was
@@ -338,8 +324,40 @@ void pipe_deliver(void *ctx, const struct tcpfsm_event *e)
 static void note_loss(struct pipe *p, uint64_t at)
 {
 	engine_note_lost(p->eng, at);
-	if (!p->replaying && at > p->rc_loss)
+	if (p->live && at > p->rc_loss)
 		p->rc_loss = at;
+}
+
+/*
+ * Records were lost up to e->ts_ns (a TCPFSM_EV_LOST record, whose count
+ * grew). No memory for its marker: the summary still counts the loss.
+ */
+static void on_lost(struct pipe *p, const struct tcpfsm_event *e)
+{
+	p->lost_seen = e->aux;
+	if (e->flags & RECORD_LOST_F_KINDS) {
+		p->lost_kind[LOST_STATE] = e->aux2;
+		p->lost_kind[LOST_TIMEWAIT] = e->cookie;
+		p->lost_kind[LOST_REQUEST] = e->cgroup_id;
+	} else {
+		p->lost_kind_unknown = true;
+	}
+	note_loss(p, e->ts_ns);
+	if (p->rec && !p->rec_err)
+		p->rec_err = record_write(p->rec, e, 1);
+	/*
+	 * In the stream where it happened (see emit_lost): live, after every
+	 * record read so far, so whatever is released before it was read
+	 * before the loss was seen.
+	 */
+	(void)reorder_push(&p->ro, e);
+	if (p->live && e->ts_ns - p->lost_warned_ns >= 1000000000ull) {
+		fprintf(stderr,
+			"tcpfsm: warning: %llu records lost so far (ring buffer full); "
+			"connections alive then are marked incomplete\n",
+			(unsigned long long)e->aux);
+		p->lost_warned_ns = e->ts_ns;
+	}
 }
 
 void pipe_on_raw(void *ctx, const struct tcpfsm_event *e)
@@ -347,20 +365,9 @@ void pipe_on_raw(void *ctx, const struct tcpfsm_event *e)
 	struct pipe *p = ctx;
 
 	if (e->kind == TCPFSM_EV_LOST) {
-		/* from a recording: the live run's loss, at this point */
-		if (e->aux > p->lost_seen) {
-			p->lost_seen = e->aux;
-			if (e->flags & RECORD_LOST_F_KINDS) {
-				p->lost_kind[LOST_STATE] = e->aux2;
-				p->lost_kind[LOST_TIMEWAIT] = e->cookie;
-				p->lost_kind[LOST_REQUEST] = e->cgroup_id;
-			} else {
-				p->lost_kind_unknown = true;
-			}
-			note_loss(p, e->ts_ns);
-			/* in the stream where it happened: see emit_lost */
-			(void)reorder_push(&p->ro, e);
-		}
+		/* the kernel's count grew (live), or the live run's did (replay) */
+		if (e->aux > p->lost_seen)
+			on_lost(p, e);
 		return;
 	}
 	p->raw_events++;
@@ -410,126 +417,112 @@ void pipe_step(struct pipe *p, uint64_t watermark)
 	}
 }
 
+/* A failure of the source, named as the options name it. */
+static int source_error(const struct pipe *p, const char *why)
+{
+	if (p->o.replay_path)
+		return cli_error("--replay %s: %s", p->o.replay_path, why);
+	return cli_error("%s", why);
+}
+
 /*
- * Has the reader of our output gone (the other end of a pipe or socket
- * closed, a terminal hung up)? poll() says so with nothing to write, so a
- * quiet host does not keep `tcpfsm | head -1` running.
+ * --record: the header, before seeding (which may read records already,
+ * see seed_netns), with the filters a replay must apply.
  */
-static bool out_hung_up(FILE *out)
+static int open_recording(struct pipe *p, int fd)
 {
-	struct pollfd pfd = { .fd = fileno(out) };
+	struct record_header hdr;
+	int ret;
 
-	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLERR | POLLHUP));
-}
-
-static void check_lost(struct pipe *p)
-{
-	uint64_t by_kind[TCPFSM_LOST_SLOTS];
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	uint64_t lost = p->o.live->lost(p->tr, by_kind);
-	struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .aux = lost,
-				  .flags = RECORD_LOST_F_KINDS };
-
-	if (lost <= p->lost_seen)
-		return;
-	note_loss(p, now);
-	lost_groups(by_kind, p->lost_kind);
-	e.ts_ns = now;
-	e.aux2 = p->lost_kind[LOST_STATE];
-	e.cookie = p->lost_kind[LOST_TIMEWAIT];
-	e.cgroup_id = p->lost_kind[LOST_REQUEST];
-	if (p->rec && !p->rec_err)
-		p->rec_err = record_write(p->rec, &e, 1);
-	/*
-	 * In the stream after every record read so far: whatever is released
-	 * before it was read before the loss was seen. No memory for it: the
-	 * summary still counts the loss.
-	 */
-	(void)reorder_push(&p->ro, &e);
-	if (now - p->lost_warned_ns >= 1000000000ull) {
-		fprintf(stderr,
-			"tcpfsm: warning: %llu records lost so far (ring buffer full); "
-			"connections alive then are marked incomplete\n",
-			(unsigned long long)lost);
-		p->lost_warned_ns = now;
-	}
-	p->lost_seen = lost;
-}
-
-/* ---- ages for `tcpfsm snapshot` ---- */
-
-static void age_one(void *ctx, const struct conn *c)
-{
-	struct agesrv_writer *w = ctx;
-	struct age_record r = { 0 };
-
-	if (!c->cookie || !conn_since(c))
-		return;
-	r.cookie = c->cookie;
-	r.since_ns = conn_since(c);
-	r.state = c->state;
-	if (conn_since_known(c, c->npath - 1) == DUR_LOWER_BOUND)
-		r.flags |= AGE_F_LOWER_BOUND;
-	r.pid = c->owner.pid;
-	r.cgroup_id = c->owner.cgroup_id;
-	memcpy(r.comm, c->owner.comm, TCPFSM_COMM_LEN);
-	agesrv_put(w, &r);
-}
-
-/* A part of the answer at a time: the ring buffer is read in between. */
-static int age_fill(void *ctx, struct agesrv_writer *w, size_t *cursor, size_t budget)
-{
-	struct pipe *p = ctx;
-	size_t next;
-
-	/* one allocation for the whole answer, as a rule */
-	if (!*cursor && agesrv_reserve(w, engine_stats(p->eng)->conns + 1024))
-		return -ENOMEM;
-	next = engine_foreach_some(p->eng, *cursor, budget, age_one, w);
-	if (next == ENGINE_WALK_DONE)
-		return 1;
-	*cursor = next;
+	record_header_now(&hdr, (p->minisocks ? RECORD_F_MINISOCKS : 0) |
+			  (filter_active(&p->o.filter) ? RECORD_F_FILTERED : 0) |
+			  RECORD_F_STEPS | RECORD_F_FILTER);
+	hdr.filter = p->o.filter;
+	hdr.start_mono_ns = p->start_mono;
+	hdr.start_real_ns = (uint64_t)((int64_t)p->start_mono + p->wall_offset);
+	ret = record_open_fd(fd, true, &hdr, &p->rec);
+	if (ret)
+		return cli_error("--record %s: %s", p->o.record_path, strerror(-ret));
 	return 0;
 }
 
-static void open_agesrv(struct pipe *p)
+/* Open the source (a recording with --replay), and take its run's clock. */
+static int open_source(struct pipe *p, const struct evsource_ops *ops, int rec_fd)
 {
-	/* what it does not select has no age: snapshot says so */
-	struct agesrv_opts ao = {
-		.hdr_flags = filter_active(&p->o.filter) ? AGE_HF_FILTERED : 0,
-	};
-	int err = agesrv_open(NULL, &ao, &p->age);
-
-	if (!err) {
-		/* the ring's wait wakes when a client waits for an answer */
-		err = p->o.live->watch_fd(p->tr, agesrv_want_fd(p->age));
-		if (!err)
-			return;
-		agesrv_close(p->age);
-		p->age = NULL;
-	}
-	fprintf(stderr, "tcpfsm: warning: not publishing state ages at %s (%s)%s\n",
-		agesrv_default_path(), strerror(-err),
-		err == -EADDRINUSE ? ": another tcpfsm already does" : "");
-}
-
-static int run_live(struct pipe *p)
-{
-	struct tracer_opts to = {
+	struct evsource_opts so = {
+		.sink = { .record = pipe_on_raw, .mark = pipe_on_mark, .ctx = p },
+		.slack_ns = REORDER_SLACK_NS,
 		.filter = &p->o.filter,
 		.no_minisocks = p->o.no_minisocks,
 		.verbose = cli_verbose,
 		.ringbuf_bytes = p->o.ringbuf_bytes,
-		.on_event = pipe_on_raw,
-		.ctx = p,
+		.path = p->o.replay_path,
 	};
+	struct evsource_info info;
 	char err[256], warn[256];
-	uint64_t deadline = 0, now;
-	struct stat st;
-	bool failed = false, age_busy = false;
-	int ret, rec_fd = -1;
+	int ret = ops->open(&p->src, &so, &info, err, sizeof(err), warn, sizeof(warn));
 
-	if (!p->o.live)
+	if (ret) {
+		p->src = NULL;
+		if (rec_fd >= 0) {
+			close(rec_fd);
+			unlink(p->o.record_path);	/* ours, and empty */
+		}
+		return source_error(p, err);
+	}
+	if (*warn)
+		fprintf(stderr, "tcpfsm: warning: %s\n", warn);
+	p->live = info.live;
+	p->minisocks = info.minisocks;
+	p->start_mono = info.start_mono_ns;
+	p->wall_offset = info.wall_offset_ns;
+	/*
+	 * cgroup ids are only unique within a boot: resolved only for this
+	 * boot's, when they still name the same cgroups. No cgroup2 mount (a
+	 * cgroup v1 only host): ids without paths.
+	 */
+	if (info.this_boot)
+		p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
+	if (info.filter)
+		pipe_apply_recorded_filter(p, info.filter);
+	return rec_fd >= 0 ? open_recording(p, rec_fd) : 0;
+}
+
+/*
+ * Has the source's clock run --duration? A difference, not an end: a
+ * recording's start near 2^64 must not wrap. *timeout_ms is shortened
+ * to wake at the end.
+ */
+static bool run_out(const struct pipe *p, int *timeout_ms)
+{
+	uint64_t now = p->src->ops->now(p->src), ran, left;
+
+	if (now < p->start_mono)
+		return false;
+	ran = now - p->start_mono;
+	if (ran >= p->o.duration_ns)
+		return true;
+	left = p->o.duration_ns - ran;
+	if (left < POLL_MS * 1000000ull)
+		*timeout_ms = (int)(left / 1000000) + 1;
+	return false;
+}
+
+/*
+ * The run, whichever the source: read, release where the source says
+ * every earlier record has been read, stop at the end of a recording, at
+ * --duration or --count, a signal, or a reader gone; then settle what is
+ * left and report what is still open.
+ */
+static int run(struct pipe *p)
+{
+	const struct evsource_ops *ops = p->o.replay_path ? &replay_evsource : p->o.source;
+	struct evsource_turn turn;
+	bool failed = false;
+	int ret = 0, rec_fd = -1;
+	uint64_t end;
+
+	if (!ops)
 		return cli_error("this build reads recordings only (--replay FILE)");
 	/* refused before anything is loaded: a name in the way is a usage matter */
 	if (p->o.record_path) {
@@ -539,108 +532,56 @@ static int run_live(struct pipe *p)
 					 strerror(-rec_fd), rec_fd == -EEXIST ?
 					 " (--force replaces it)" : "");
 	}
-	p->start_mono = clock_ns(CLOCK_MONOTONIC);
-	p->wall_offset = (int64_t)(clock_ns(CLOCK_REALTIME) - p->start_mono);
-	/* no cgroup2 mount (a cgroup v1 only host): ids without paths */
-	p->have_cg = !cgpath_init_mounted(&p->cg, "/proc/self/mountinfo");
-	ret = p->o.live->open(&p->tr, &to, err, sizeof(err), warn, sizeof(warn));
-	if (ret) {
-		if (rec_fd >= 0) {
-			close(rec_fd);
-			unlink(p->o.record_path);	/* ours, and empty */
-		}
-		return cli_error("%s", err);
-	}
-	if (*warn)
-		fprintf(stderr, "tcpfsm: warning: %s\n", warn);
-	if (p->o.duration_ns)
-		deadline = p->start_mono + p->o.duration_ns;
-	/* before seeding, which may read records already (see seed_netns) */
-	if (p->o.record_path) {
-		struct record_header hdr;
-
-		record_header_now(&hdr, (p->o.live->has_minisocks(p->tr) ? RECORD_F_MINISOCKS : 0) |
-				  (filter_active(&p->o.filter) ? RECORD_F_FILTERED : 0) |
-				  RECORD_F_STEPS | RECORD_F_FILTER);
-		hdr.filter = p->o.filter;
-		hdr.start_mono_ns = p->start_mono;
-		hdr.start_real_ns = (uint64_t)((int64_t)p->start_mono + p->wall_offset);
-		ret = record_open_fd(rec_fd, true, &hdr, &p->rec);
-		if (ret)
-			return cli_error("--record %s: %s", p->o.record_path, strerror(-ret));
-	}
-	/* the thread's own: setns() moves only the calling thread */
-	if (!stat("/proc/thread-self/ns/net", &st))
-		p->netns_self = (uint32_t)st.st_ino;
-	if (!p->o.no_seed) {
-		ret = pipe_seed(p);
-		if (ret)
-			return ret;
-	}
-	open_agesrv(p);
-	/* announced once seeded: everything from here on is traced */
-	fprintf(stderr, "tcpfsm: %s: tracing TCP state transitions%s. Ctrl-C to stop.\n",
-		p->o.cmd, p->o.live->has_minisocks(p->tr) ? " (with TIME_WAIT and SYN_RECV minisockets)" : "");
+	ret = open_source(p, ops, rec_fd);
+	if (!ret && p->live)
+		ret = pipe_live_begin(p);
+	if (ret)
+		return ret;
 	if (p->o.header)
 		p->o.header(p);
 
 	while (!cli_stop && !p->done) {
-		int timeout = age_busy ? 0 : POLL_MS;
+		int timeout = p->age_busy ? 0 : POLL_MS;
 
-		now = clock_ns(CLOCK_MONOTONIC);
-		if (deadline) {
-			if (now >= deadline)
-				break;
-			if (deadline - now < POLL_MS * 1000000ull)
-				timeout = (int)((deadline - now) / 1000000) + 1;
-		}
-		ret = p->o.live->poll(p->tr, timeout, &now);
-		if (ret < 0) {
-			if (ret == -EINTR)
-				continue;
-			cli_error("reading the ring buffer: %s", strerror(-ret));
+		if (p->o.duration_ns && run_out(p, &timeout))
 			break;
-		}
-		check_lost(p);
-		/* the replay releases records where this run did */
-		pipe_rec_mark(p, RECORD_EV_STEP, now - REORDER_SLACK_NS, 0);
-		pipe_step(p, now - REORDER_SLACK_NS);
-		if (!p->done && out_hung_up(p->out)) {
-			p->epipe = true;	/* as a write would find: quietly */
-			p->done = true;
-		}
-		if (pipe_reconcile(p)) {
+		ret = ops->poll(p->src, timeout, &turn);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0 || turn.end)
+			break;
+		if (!turn.step)
+			continue;
+		/* a replay of this run's recording releases records here too */
+		pipe_rec_mark(p, RECORD_EV_STEP, turn.watermark, 0);
+		pipe_step(p, turn.watermark);
+		if (p->live && pipe_live_turn(p)) {
 			failed = true;
 			break;
 		}
-		/*
-		 * A part of an answer per turn, the ring read in between (no
-		 * wait while one is being built). Out of memory: the clients
-		 * wait on, and are cut off in time.
-		 */
-		if (p->age)
-			age_busy = agesrv_update(p->age, p->o.live->take_watched(p->tr), age_fill,
-						 p, clock_ns(CLOCK_MONOTONIC)) == AGESRV_BUILDING;
 	}
-	agesrv_close(p->age);
-	p->age = NULL;
-	/* detach first, then read what is left: nothing in flight is dropped */
-	p->o.live->detach(p->tr);
-	p->o.live->poll(p->tr, 0, NULL);
-	check_lost(p);
-	now = clock_ns(CLOCK_MONOTONIC);
+	if (p->live)
+		pipe_live_end(p);
+	end = ops->end(p->src);
 	if (!p->epipe) {
-		pipe_rec_mark(p, RECORD_EV_FLUSH, now, 0);
+		pipe_rec_mark(p, RECORD_EV_FLUSH, end, 0);
 		reorder_flush(&p->ro, pipe_deliver, p);
 		/* every record is in: a dump waiting for them can be decided */
 		if (p->rc_t1)
 			pipe_reconcile_decide(p);
-		rec_end(p, now);
-		pipe_finish(p, now);
-		pipe_tick(p, now, true);
+		rec_end(p, end);
+		pipe_finish(p, end);
+		pipe_tick(p, end, true);
 	}
 	pipe_reconcile_forget(p);	/* a dump left undecided (a reader gone) */
-	return failed || (ret < 0 && ret != -EINTR) ? EXIT_FAIL : EXIT_OK;
+	u64map_free(&p->rp_gone);
+	if (ret < 0 && ret != -EINTR) {
+		/* what came before the failure has been reported; now the failure */
+		cli_flush(p->out);
+		source_error(p, ops->error(p->src));
+		return EXIT_FAIL;
+	}
+	return failed ? EXIT_FAIL : EXIT_OK;
 }
 
 /*
@@ -651,7 +592,7 @@ static void summary(struct pipe *p)
 {
 	const struct engine_stats *st = engine_stats(p->eng);
 	uint64_t lost = p->lost_seen;
-	uint64_t bad = p->tr ? p->o.live->bad(p->tr) : 0;
+	uint64_t bad = p->src->ops->bad ? p->src->ops->bad(p->src) : 0;
 	bool kinds = lost && !p->lost_kind_unknown;
 	uint64_t skipped, timers;
 	int i;
@@ -686,7 +627,7 @@ static void summary(struct pipe *p)
 			json_u64(j, "skipped_timer_events", timers);
 		}
 		json_u64(j, "seeded", p->seeded);
-		json_bool(j, "replay", p->replaying);
+		json_bool(j, "replay", !p->live);
 		json_end_object(j);
 		json_end_line(j);
 		cli_flush(p->out);
@@ -817,12 +758,13 @@ int pipe_run(const struct pipe_opts *o, const struct engine_cb *cb)
 	if (!p)
 		return cli_error("out of memory");
 	cli_install_signals();
-	ret = o->replay_path ? pipe_run_replay(p) : run_live(p);
+	ret = run(p);
 	cli_flush(p->out);
-	if (p->tr || p->replaying)
+	/* once a source is open: a failure after that has its summary too */
+	if (p->src) {
 		summary(p);
-	if (p->tr)
-		p->o.live->close(p->tr);
+		p->src->ops->close(p->src);
+	}
 	if (p->rec) {
 		int err = record_close(p->rec);
 

@@ -42,8 +42,11 @@ struct pipe_opts {
 	uint64_t stuck_ns[TCPFSM_ST_MAX];
 	bool has_stuck;
 	bool wide;		/* -w: full addresses, hex cookie in full, NETNS */
-	/* where live records come from (evsource.h); NULL: replay only */
-	const struct evsource_ops *live;
+	/*
+	 * Where records come from without --replay (evsource.h): the kernel's
+	 * ring buffer, as main() hands it; NULL: recordings only.
+	 */
+	const struct evsource_ops *source;
 	enum filter_by states_by; /* what --state judges a transition by */
 	/* printed once tracing has started (table headers) */
 	void (*header)(struct pipe *p);

@@ -16,18 +16,22 @@
 #include <bpf/libbpf.h>
 #include "clock.h"
 #include "loader.h"
+#include "record.h"
 #include "tcpfsm.skel.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
 
 struct tracer {
+	struct evsource src;	/* first: the pipeline's handle (evsource.h) */
 	struct tcpfsm_bpf *skel;
 	struct ring_buffer *rb;
-	tracer_event_fn on_event;
-	void *ctx;
+	struct evsource_sink sink;
+	uint64_t slack_ns;
+	uint64_t lost_seen;	/* the lost count last delivered as a record */
+	char msg[96];		/* why the last poll failed */
 	uint64_t bad;
 	bool minisocks;
-	bool watched_ready;	/* tracer_watch_fd's fd polled readable */
+	bool watched_ready;	/* live_watch_fd's fd polled readable */
 };
 
 /* Our tag for a watched fd in libbpf's epoll set (its rings use 0..n-1). */
@@ -261,7 +265,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 		t->bad++;
 		return 0;
 	}
-	t->on_event(t->ctx, data);
+	t->sink.record(t->sink.ctx, data);
 	return 0;
 }
 
@@ -314,7 +318,7 @@ enum timers {
 	TIMERS_READ,	/* bpf_probe_read_kernel per field */
 };
 
-static int load_skel(struct tracer *t, const struct tracer_opts *o,
+static int load_skel(struct tracer *t, const struct evsource_opts *o,
 		     uint64_t tw_fn, uint64_t req_fn, const uint64_t *addr,
 		     const uint64_t *ends, enum timers timers,
 		     size_t rb_bytes, char *err, size_t errlen)
@@ -361,7 +365,7 @@ static int load_skel(struct tracer *t, const struct tracer_opts *o,
 	return 0;
 }
 
-int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
+int tracer_open(struct tracer **out, const struct evsource_opts *o, char *err,
 		size_t errlen, char *warn, size_t warnlen)
 {
 	struct tracer *t;
@@ -383,8 +387,9 @@ int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	t->on_event = o->on_event;
-	t->ctx = o->ctx;
+	t->src.ops = &tracer_evsource;
+	t->sink = o->sink;
+	t->slack_ns = o->slack_ns;
 
 	if (!o->no_minisocks) {
 		static const char *const names[] = {
@@ -500,24 +505,6 @@ int tracer_features(char *buf, size_t len)
 	return ret < 0 ? -EINVAL : (size_t)ret >= len ? -ENOSPC : 0;
 }
 
-int tracer_watch_fd(struct tracer *t, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WATCH_TAG };
-
-	/* we wait on libbpf's epoll set ourselves, so it can carry one more */
-	if (epoll_ctl(ring_buffer__epoll_fd(t->rb), EPOLL_CTL_ADD, fd, &ev))
-		return -errno;
-	return 0;
-}
-
-bool tracer_take_watched(struct tracer *t)
-{
-	bool ready = t->watched_ready;
-
-	t->watched_ready = false;
-	return ready;
-}
-
 int tracer_poll(struct tracer *t, int timeout_ms, uint64_t *read_at)
 {
 	struct epoll_event ev[2];
@@ -591,16 +578,6 @@ uint64_t tracer_skipped(const struct tracer *t, uint64_t *timers)
 	return skipped > taken ? skipped - taken : 0;
 }
 
-uint64_t tracer_bad(const struct tracer *t)
-{
-	return t->bad;
-}
-
-bool tracer_has_minisocks(const struct tracer *t)
-{
-	return t->minisocks;
-}
-
 int tracer_watch_orphan(struct tracer *t, uint64_t cookie, const struct tuple *tu)
 {
 	struct tcpfsm_orphan_key k;
@@ -669,17 +646,149 @@ static int describe(char *buf, size_t len)
 	return 0;
 }
 
+/* ---- the live source (evsource.h): the functions above, adapted ---- */
+
+static struct tracer *tracer_of(const struct evsource *s)
+{
+	return (struct tracer *)s;
+}
+
+static int live_open(struct evsource **out, const struct evsource_opts *o,
+		     struct evsource_info *info, char *err, size_t errlen,
+		     char *warn, size_t warnlen)
+{
+	struct tracer *t;
+	int ret;
+
+	memset(info, 0, sizeof(*info));
+	/* before loading, which takes a while: everything from here is traced */
+	info->start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	info->wall_offset_ns = (int64_t)(clock_ns(CLOCK_REALTIME) - info->start_mono_ns);
+	ret = tracer_open(&t, o, err, errlen, warn, warnlen);
+	if (ret)
+		return ret;
+	info->live = true;
+	info->this_boot = true;
+	info->minisocks = t->minisocks;
+	*out = &t->src;
+	return 0;
+}
+
+/*
+ * The kernel's lost count grew: a TCPFSM_EV_LOST record (record.h's
+ * layout, with kinds) after the records read, as a recording holds it.
+ */
+static void deliver_lost(struct tracer *t)
+{
+	uint64_t by_kind[TCPFSM_LOST_SLOTS];
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	uint64_t lost = tracer_lost(t, by_kind);
+	struct tcpfsm_event e = { .kind = TCPFSM_EV_LOST, .ts_ns = now, .aux = lost,
+				  .flags = RECORD_LOST_F_KINDS };
+
+	if (lost <= t->lost_seen)
+		return;
+	t->lost_seen = lost;
+	e.aux2 = by_kind[TCPFSM_EV_STATE];
+	e.cookie = by_kind[TCPFSM_EV_TW_START] + by_kind[TCPFSM_EV_TW_CANCEL] +
+		   by_kind[TCPFSM_EV_TW_EXPIRE];
+	e.cgroup_id = by_kind[TCPFSM_EV_REQ_START] + by_kind[TCPFSM_EV_REQ_CANCEL] +
+		      by_kind[TCPFSM_EV_REQ_EXPIRE];
+	t->sink.record(t->sink.ctx, &e);
+}
+
+static int live_poll(struct evsource *s, int timeout_ms, struct evsource_turn *turn)
+{
+	struct tracer *t = tracer_of(s);
+	uint64_t read_at;
+	int ret = tracer_poll(t, timeout_ms, &read_at);
+
+	if (turn)
+		memset(turn, 0, sizeof(*turn));
+	if (ret < 0) {
+		snprintf(t->msg, sizeof(t->msg), "reading the ring buffer: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	deliver_lost(t);
+	/* every record stamped before read_at, less the slack, was read */
+	if (turn) {
+		turn->step = true;
+		turn->watermark = read_at - t->slack_ns;
+	}
+	return ret;
+}
+
+static const char *live_error(const struct evsource *s)
+{
+	return tracer_of(s)->msg;
+}
+
+static uint64_t live_now(const struct evsource *s)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+static bool live_skipped(const struct evsource *s, uint64_t *state, uint64_t *timers)
+{
+	*state = tracer_skipped(tracer_of(s), timers);
+	return true;
+}
+
+/* records shorter than one (on_sample) */
+static uint64_t live_bad(const struct evsource *s)
+{
+	return tracer_of(s)->bad;
+}
+
+static void live_close(struct evsource *s)
+{
+	tracer_close(tracer_of(s));
+}
+
+static int live_watch_fd(struct evsource *s, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = WATCH_TAG };
+
+	/* we wait on libbpf's epoll set ourselves, so it can carry one more */
+	if (epoll_ctl(ring_buffer__epoll_fd(tracer_of(s)->rb), EPOLL_CTL_ADD, fd, &ev))
+		return -errno;
+	return 0;
+}
+
+static bool live_take_watched(struct evsource *s)
+{
+	struct tracer *t = tracer_of(s);
+	bool ready = t->watched_ready;
+
+	t->watched_ready = false;
+	return ready;
+}
+
+
+static int live_watch_orphan(struct evsource *s, uint64_t cookie,
+			     const struct tuple *tu)
+{
+	return tracer_watch_orphan(tracer_of(s), cookie, tu);
+}
+
+static void live_detach(struct evsource *s)
+{
+	tracer_detach(tracer_of(s));
+}
+
 const struct evsource_ops tracer_evsource = {
-	.open = tracer_open,
-	.poll = tracer_poll,
-	.watch_fd = tracer_watch_fd,
-	.take_watched = tracer_take_watched,
-	.lost = tracer_lost,
-	.skipped = tracer_skipped,
-	.bad = tracer_bad,
-	.has_minisocks = tracer_has_minisocks,
-	.watch_orphan = tracer_watch_orphan,
-	.detach = tracer_detach,
-	.close = tracer_close,
+	.open = live_open,
+	.poll = live_poll,
+	.error = live_error,
+	.now = live_now,
+	.end = live_now,
+	.skipped = live_skipped,
+	.bad = live_bad,
+	.close = live_close,
+	.watch_fd = live_watch_fd,
+	.take_watched = live_take_watched,
+	.watch_orphan = live_watch_orphan,
+	.detach = live_detach,
 	.describe = describe,
 };

@@ -13,15 +13,22 @@
 #include "evsource.h"
 #include "tcpfsm.h"
 
-/* The live source, the kernel's ring buffer: the functions below. */
+/* The skeleton and its ring buffer. */
+struct tracer;
+
+/*
+ * The live source, the kernel's ring buffer: the functions below, behind
+ * evsource.h's interface (its polls also deliver a loss as a record).
+ */
 extern const struct evsource_ops tracer_evsource;
 
 /*
- * Returns 0, or -errno with a one-line reason in err (no trailing newline).
+ * Open with o's filter, minisocket choice, verbosity and ring buffer size;
+ * records go to o->sink. Returns 0, or -errno with a one-line reason in err (no trailing newline).
  * *warn gets a one-line warning when tracing runs degraded (e.g. minisocket
  * hooks unavailable), or "" otherwise.
  */
-int tracer_open(struct tracer **out, const struct tracer_opts *o, char *err,
+int tracer_open(struct tracer **out, const struct evsource_opts *o, char *err,
 		size_t errlen, char *warn, size_t warnlen);
 /*
  * The kernel features tcpfsm uses, as one line ("features: btf tp_btf
@@ -59,11 +66,9 @@ int tracer_explain_load_failure(int ret, char *err, size_t errlen);
  */
 int tracer_poll(struct tracer *t, int timeout_ms, uint64_t *read_at);
 /*
- * Let tracer_poll also wake when fd turns readable (level-triggered);
- * tracer_take_watched() then says so once. Returns 0 or -errno.
+ * Besides (as the live source's operations only): watch_fd, take_watched,
+ * bad (records shorter than a record: never silent either).
  */
-int tracer_watch_fd(struct tracer *t, int fd);
-bool tracer_take_watched(struct tracer *t);
 /* Records the kernel could not hand over, in total and by kind. */
 uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS]);
 /*
@@ -75,10 +80,6 @@ uint64_t tracer_lost(const struct tracer *t, uint64_t by_kind[TCPFSM_LOST_SLOTS]
  * they are counted and reported, not taken as a loss of every connection.
  */
 uint64_t tracer_skipped(const struct tracer *t, uint64_t *timers);
-/* Records that arrived malformed (shorter than a record): also never
- * silent. */
-uint64_t tracer_bad(const struct tracer *t);
-bool tracer_has_minisocks(const struct tracer *t);
 /*
  * An orphaned FIN_WAIT2 minisocket found at start (seeding): watch it for
  * the peer's FIN as the kernel side does the ones it sees begin. Returns 0,
