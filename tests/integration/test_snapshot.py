@@ -34,7 +34,7 @@ import time
 
 import pytest
 
-from conftest import BIN, norm_addr, parse_ss, run
+from conftest import BIN, norm_addr, parse_ss, run, wait_for
 from netns import Netns, run as cmd
 
 # The helper: builds the sockets, prints one JSON line, holds them until
@@ -793,6 +793,108 @@ def test_family_names_as_in_trace(tracer):
     assert {s["cookie"]: s["family"] for s in snap} == traced
     assert sorted(s["family"] for s in snap) == ["ipv4", "ipv4", "ipv6"]
     assert [s.get("v4mapped") for s in snap if s["lport"] == ports[2]] == [True]
+
+
+# ---- ages from a running tcpfsm serve (its socket-local storage) ----
+
+# Sockets in known states, each entered between two readings of the
+# helper's own CLOCK_MONOTONIC around the syscall that made it (on loopback
+# the peer's transition runs inside the same call). Held until stdin closes.
+HELD = r"""
+import json, socket, sys, time
+t = {}
+def around(name, f):
+    t0 = time.monotonic_ns()
+    r = f()
+    t[name] = (t0, time.monotonic_ns())
+    return r
+l = socket.socket()
+l.bind(("127.0.0.1", 0))
+around("listen", lambda: l.listen(8))
+port = l.getsockname()[1]
+c = around("established", lambda: socket.create_connection(("127.0.0.1", port)))
+a, _ = l.accept()
+c2 = socket.create_connection(("127.0.0.1", port))
+a2, _ = l.accept()
+around("close_wait", lambda: c2.shutdown(socket.SHUT_WR))
+print(json.dumps({"port": port, "est_client": c.getsockname()[1],
+                  "cw_client": c2.getsockname()[1], "t": t}), flush=True)
+sys.stdin.read()
+"""
+
+
+def held_sockets(ns):
+    p = subprocess.Popen(["ip", "netns", "exec", ns.name, sys.executable, "-c", HELD],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    assert line, f"helper failed (exit {p.poll()})"
+    return p, json.loads(line)
+
+
+def test_ages_from_serve(tmp_path):
+    """With no tracer but a `tcpfsm serve` running, snapshot's ages are
+    serve's "in this state since" from each socket's storage: within the
+    bounds the helper's own clock measured around its syscalls; once serve
+    is gone, no such ages."""
+    need_root()
+    from test_serve import Serve
+    env = no_tracer_env(tmp_path)
+    ns = Netns("sa")
+    srv = proc = None
+    try:
+        srv = Serve("--netns", f"/run/netns/{ns.name}")
+        proc, info = held_sockets(ns)
+        port = info["port"]
+        # what each socket is, by (state, lport, rport)
+        want = {("LISTEN", port, 0): "listen",
+                ("ESTABLISHED", info["est_client"], port): "established",
+                ("ESTABLISHED", port, info["est_client"]): "established",
+                ("CLOSE_WAIT", port, info["cw_client"]): "close_wait",
+                ("FIN_WAIT2", info["cw_client"], port): "close_wait"}
+        time.sleep(1.0)   # held a while: ages well above any clock noise
+        s0 = time.monotonic_ns()
+        p = run("snapshot", "--json", "-N", ns.name, env=env, check=True)
+        s1 = time.monotonic_ns()
+        got = {(o["state"], o["lport"], o["rport"]): o
+               for o in map(json.loads, p.stdout.splitlines())}
+        assert set(got) == set(want), (got, want)
+        measured = []
+        for k, name in want.items():
+            t0, t1 = info["t"][name]
+            o = got[k]
+            assert o["age_source"] == "serve", o
+            lo, hi = s0 - t1, s1 - t0
+            assert lo <= o["age_ns"] <= hi, (k, o["age_ns"], lo, hi)
+            measured.append((k[0], o["age_ns"], lo, hi))
+        print("ages (state, serve's, measured min, max):", measured)
+        assert "no ages from tcpfsm serve" not in p.stderr, p.stderr
+
+        # the table shows them too (exact: no '~', no '>=')
+        p = run("snapshot", "-N", ns.name, "--state", "CLOSE_WAIT", env=env, check=True)
+        rows = p.stdout.splitlines()[1:]
+        assert len(rows) == 1 and re.fullmatch(r"[0-9.]+(ms|s|m|h)?\S*",
+                                               rows[0].split()[6]), rows
+
+        rc, _ = srv.stop()
+        assert rc == 0, srv.stderr()
+        # the kernel frees serve's programs and maps a grace period after
+        # its exit (deferred): until then snapshot still finds them
+        t_stop = time.monotonic()
+
+        def no_serve_ages():
+            after = [json.loads(l) for l in run("snapshot", "--json", "-N", ns.name,
+                                                env=env, check=True).stdout.splitlines()]
+            return after and all(o["age_source"] == "unknown" and o["age_ns"] is None
+                                 for o in after)
+        wait_for(no_serve_ages, timeout=10, interval=0.05, what="no ages once serve is gone")
+        print(f"serve's storage gone from snapshot {time.monotonic() - t_stop:.3f} s after its exit")
+    finally:
+        if proc:
+            proc.stdin.close()
+            proc.wait(timeout=10)
+        if srv:
+            srv.close()
+        ns.delete()
 
 
 # ---- fixture recording (not a test) ----
