@@ -115,7 +115,10 @@ uint64_t snap_serve_since(const struct diag_sock *s)
 
 /*
  * The age by preference: the tracer's (which also knows the owner), a
- * running serve's (serve_since, snap_serve_since()), TIME_WAIT's timer.
+ * running serve's (serve_since, snap_serve_since()), TIME_WAIT's timer;
+ * but serve's exact age before a tracer's lower bound (a socket older than
+ * the tracer that changed state while serve ran), the owner still the
+ * tracer's.
  */
 static void view_of(const struct snap *sn, const struct diag_sock *s,
 		    uint64_t serve_since, struct sock_view *v)
@@ -125,7 +128,8 @@ static void view_of(const struct snap *sn, const struct diag_sock *s,
 	memset(v, 0, sizeof(*v));
 	if (sn->have_ages)
 		r = age_table_get(&sn->ages, s->cookie);
-	if (r && same_state(r->state, s->state)) {
+	if (r && same_state(r->state, s->state) &&
+	    !(serve_since && (r->flags & AGE_F_LOWER_BOUND))) {
 		v->age_src = AGE_TRACER;
 		v->age_ns = sn->now_ns > r->since_ns ? sn->now_ns - r->since_ns : 0;
 		v->age_lower_bound = r->flags & AGE_F_LOWER_BOUND;

@@ -819,23 +819,28 @@ a2, _ = l.accept()
 around("close_wait", lambda: c2.shutdown(socket.SHUT_WR))
 print(json.dumps({"port": port, "est_client": c.getsockname()[1],
                   "cw_client": c2.getsockname()[1], "t": t}), flush=True)
-sys.stdin.read()
+keep = []
+for line in sys.stdin:          # "more": one more connection, timed
+    c3 = around("more", lambda: socket.create_connection(("127.0.0.1", port)))
+    keep += [c3, l.accept()[0]]
+    print(json.dumps({"client": c3.getsockname()[1], "t": t["more"]}), flush=True)
 """
 
 
 def held_sockets(ns):
     p = subprocess.Popen(["ip", "netns", "exec", ns.name, sys.executable, "-c", HELD],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
     line = p.stdout.readline()
     assert line, f"helper failed (exit {p.poll()})"
     return p, json.loads(line)
 
 
-def test_ages_from_serve(tmp_path):
+def test_ages_from_serve(tmp_path, tracer):
     """With no tracer but a `tcpfsm serve` running, snapshot's ages are
     serve's "in this state since" from each socket's storage: within the
-    bounds the helper's own clock measured around its syscalls; once serve
-    is gone, no such ages."""
+    bounds the helper's own clock measured around its syscalls. With a
+    tracer too, the tracer's exact ages come first, but serve's exact age
+    before the tracer's lower bound. Once serve is gone, no such ages."""
     need_root()
     from test_serve import Serve
     env = no_tracer_env(tmp_path)
@@ -874,6 +879,35 @@ def test_ages_from_serve(tmp_path):
         rows = p.stdout.splitlines()[1:]
         assert len(rows) == 1 and re.fullmatch(r"[0-9.]+(ms|s|m|h)?\S*",
                                                rows[0].split()[6]), rows
+
+        # a tracer started now knows these sockets only from its seeding
+        # (lower bounds): serve's exact ages stay; a connection made after
+        # it started has the tracer's exact age
+        t = tracer("-N", ns.name)
+        tenv = dict(os.environ, TCPFSM_AGE_SOCK=t.age_sock)
+        proc.stdin.write("more\n")
+        proc.stdin.flush()
+        more = json.loads(proc.stdout.readline())
+        mk = {("ESTABLISHED", more["client"], port), ("ESTABLISHED", port, more["client"])}
+
+        def tracer_knows_more():
+            p = run("snapshot", "--json", "-N", ns.name, env=tenv, check=True)
+            objs = {(o["state"], o["lport"], o["rport"]): o
+                    for o in map(json.loads, p.stdout.splitlines())}
+            ok = all(objs.get(k, {}).get("age_source") == "tracer" for k in mk)
+            return (objs, p.stderr, time.monotonic_ns()) if ok else None
+        s0 = time.monotonic_ns()
+        objs, err, s1 = wait_for(tracer_knows_more, timeout=10, interval=0.1,
+                                 what="the tracer's ages of the new connection")
+        for k in mk:
+            lo, hi = s0 - more["t"][1], s1 - more["t"][0]
+            assert not objs[k].get("age_lower_bound"), objs[k]
+            assert lo <= objs[k]["age_ns"] <= hi, (k, objs[k], lo, hi)
+        for k in want:
+            assert objs[k]["age_source"] == "serve", objs[k]
+            assert objs[k]["age_ns"] >= s0 - info["t"][want[k]][1], objs[k]
+        assert "ages from the tracer at" in err and "else from tcpfsm serve" in err, err
+        t.stop()
 
         rc, _ = srv.stop()
         assert rc == 0, srv.stderr()
