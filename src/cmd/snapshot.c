@@ -226,7 +226,7 @@ static void tell_serve(struct snap *sn)
 	sn->said_nserves = sn->nserves;
 	sn->said_both = both;
 	if (sn->serve_fd >= 0 && sn->nserves > 1)
-		fprintf(stderr, "tcpfsm snapshot: note: %u tcpfsm serve run: "
+		fprintf(stderr, "tcpfsm snapshot: note: %u tcpfsm serve processes run: "
 			"ages from the oldest's socket storage (BPF map %u)%s\n",
 			sn->nserves, sn->serve_map_id,
 			both ? ", where the tracer has none" : "");
@@ -330,13 +330,13 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 				sn->age_err ? ": " : "",
 				sn->age_err ? strerror(-sn->age_err) : "");
 		if (wants_ages(o) && !o->summary && sn->serve_fd >= 0)
-			fprintf(stderr, "tcpfsm snapshot: ages: tcpfsm serve's "
-				"socket storage, BPF map %u (%u serve running)\n",
+			fprintf(stderr, "tcpfsm snapshot: serve's socket "
+				"storage: BPF map %u (%u serve running)\n",
 				sn->serve_map_id, sn->nserves);
 		else if (wants_ages(o) && !o->summary)
-			fprintf(stderr, "tcpfsm snapshot: ages: no tcpfsm serve's "
-				"socket storage: %s\n", sn->serve_fd == -ENOENT ?
-				"none runs" : strerror(-sn->serve_fd));
+			fprintf(stderr, "tcpfsm snapshot: serve's socket "
+				"storage: %s\n", sn->serve_fd == -ENOENT ?
+				"no serve runs" : strerror(-sn->serve_fd));
 	}
 	if (!ret && info.intr)
 		fprintf(stderr, "tcpfsm snapshot: the kernel marked the dump "
