@@ -226,8 +226,9 @@ static void tell_serve(struct snap *sn)
 	sn->said_nserves = sn->nserves;
 	sn->said_both = both;
 	if (sn->serve_fd >= 0 && sn->nserves > 1)
-		fprintf(stderr, "tcpfsm snapshot: note: %u tcpfsm serve processes run: "
-			"ages from the oldest's socket storage (BPF map %u)%s\n",
+		fprintf(stderr, "tcpfsm snapshot: note: %u tcpfsm serve watch this "
+			"namespace: ages from the oldest's socket storage (BPF "
+			"map %u)%s\n",
 			sn->nserves, sn->serve_map_id,
 			both ? ", where the tracer has none" : "");
 	else if (both)
@@ -243,8 +244,16 @@ static void tell_serve(struct snap *sn)
 /* A running serve's socket storage, for this round's dump. */
 static void find_serve(struct snap *sn)
 {
+	struct stat ns;
+
+	/* the namespace dumped: ours, entered already (-N) */
+	if (stat("/proc/thread-self/ns/net", &ns)) {
+		sn->serve_fd = -errno;
+		return;
+	}
 	sn->nserves = 0;
-	sn->serve_fd = serve_bpf_find_sk_map(&sn->serve_map_id, &sn->nserves);
+	sn->serve_fd = serve_bpf_find_sk_map((uint32_t)ns.st_ino, &sn->serve_map_id,
+					     &sn->nserves);
 }
 
 /*
@@ -331,12 +340,14 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 				sn->age_err ? strerror(-sn->age_err) : "");
 		if (wants_ages(o) && !o->summary && sn->serve_fd >= 0)
 			fprintf(stderr, "tcpfsm snapshot: serve's socket "
-				"storage: BPF map %u (%u serve running)\n",
+				"storage: BPF map %u (%u serve watching this "
+				"namespace)\n",
 				sn->serve_map_id, sn->nserves);
 		else if (wants_ages(o) && !o->summary)
 			fprintf(stderr, "tcpfsm snapshot: serve's socket "
 				"storage: %s\n", sn->serve_fd == -ENOENT ?
-				"no serve runs" : strerror(-sn->serve_fd));
+				"no serve watches this namespace" :
+				strerror(-sn->serve_fd));
 	}
 	if (!ret && info.intr)
 		fprintf(stderr, "tcpfsm snapshot: the kernel marked the dump "

@@ -192,14 +192,18 @@ int serve_bpf_sk_map(const struct serve_bpf *b, uint32_t *id)
 }
 
 /*
- * Is the program open as fd a running serve's set_state hook? Then its
- * socket-local storage map, checked for what serve keeps there: its fd
- * (and id); -ENOENT if not.
+ * Is the program open as fd a running serve's set_state hook, watching
+ * namespace netns (its --netns, or all)? Then its socket-local storage
+ * map, checked for what serve keeps there: its fd (and id); -ENOENT if
+ * not.
  */
-static int sk_map_of_prog(int prog_fd, uint32_t *id)
+static int sk_map_of_prog(int prog_fd, uint32_t netns, uint32_t *id)
 {
 	struct bpf_prog_info pi = { 0 };
-	uint32_t len = sizeof(pi), ids[64], n, i;
+	uint32_t len = sizeof(pi), ids[64], n, i, sk_id = 0;
+	struct serve_kern__rodata ro;
+	bool have_ro = false;
+	int sk_fd = -1;
 
 	if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
 		return -errno;
@@ -219,19 +223,36 @@ static int sk_map_of_prog(int prog_fd, uint32_t *id)
 
 		if (fd < 0)
 			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) &&
-		    mi.type == BPF_MAP_TYPE_SK_STORAGE &&
-		    !strcmp(mi.name, "sk_state") &&
-		    mi.value_size == sizeof(struct tcpfsm_serve_sk)) {
-			*id = mi.id;
-			return fd;
+		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
+			close(fd);
+			continue;
+		}
+		/* its constants: the namespace it watches (0: every one) */
+		if (mi.type == BPF_MAP_TYPE_ARRAY && !strcmp(mi.name, "serve_ke.rodata") &&
+		    mi.value_size == sizeof(ro)) {
+			uint32_t key = 0;
+
+			if (!bpf_map_lookup_elem(fd, &key, &ro))
+				have_ro = true;
+		} else if (mi.type == BPF_MAP_TYPE_SK_STORAGE &&
+			   !strcmp(mi.name, "sk_state") &&
+			   mi.value_size == sizeof(struct tcpfsm_serve_sk) && sk_fd < 0) {
+			sk_fd = fd;
+			sk_id = mi.id;
+			continue;
 		}
 		close(fd);
 	}
+	if (sk_fd >= 0 && have_ro && (!ro.filt_netns || !netns || ro.filt_netns == netns)) {
+		*id = sk_id;
+		return sk_fd;
+	}
+	if (sk_fd >= 0)
+		close(sk_fd);
 	return -ENOENT;
 }
 
-int serve_bpf_find_sk_map(uint32_t *id, unsigned int *nfound)
+int serve_bpf_find_sk_map(uint32_t netns, uint32_t *id, unsigned int *nfound)
 {
 	uint32_t prog_id = 0;
 	int best = -ENOENT;
@@ -252,7 +273,7 @@ int serve_bpf_find_sk_map(uint32_t *id, unsigned int *nfound)
 		pfd = bpf_prog_get_fd_by_id(prog_id);
 		if (pfd < 0)
 			continue;	/* unloaded meanwhile */
-		fd = sk_map_of_prog(pfd, &map_id);
+		fd = sk_map_of_prog(pfd, netns, &map_id);
 		close(pfd);
 		if (fd < 0)
 			continue;

@@ -400,7 +400,9 @@ def test_time_wait_age_derived_others_unknown(ns_scenario, tmp_path):
         assert s["age_ns"] == (60000 - s["expires_ms"]) * 1000000
         assert 0 <= s["age_ns"] < 30e9
     for s in out:
-        if s["state"] != "TIME_WAIT":
+        # no tracer; but another test's `serve` of every namespace, running
+        # beside this one, may have seen these sockets change state
+        if s["state"] != "TIME_WAIT" and s["age_source"] != "serve":
             assert s["age_ns"] is None and s["age_source"] == "unknown"
     p = run("snapshot", "--netns", f"/run/netns/{ns_scenario.netns}",
             env=env, check=True)
@@ -858,8 +860,12 @@ def test_ages_from_serve(tmp_path, tracer):
                 ("FIN_WAIT2", info["cw_client"], port): "close_wait"}
         time.sleep(1.0)   # held a while: ages well above any clock noise
         s0 = time.monotonic_ns()
-        p = run("snapshot", "--json", "-N", ns.name, env=env, check=True)
+        p = run("snapshot", "--json", "--verbose", "-N", ns.name, env=env, check=True)
         s1 = time.monotonic_ns()
+        # another test's serve of every namespace may run beside this one
+        m = re.search(r"serve's socket storage: BPF map \d+ \((\d+) serve", p.stderr)
+        assert m, p.stderr
+        nserves = int(m.group(1))
         got = {(o["state"], o["lport"], o["rport"]): o
                for o in map(json.loads, p.stdout.splitlines())}
         assert set(got) == set(want), (got, want)
@@ -906,7 +912,8 @@ def test_ages_from_serve(tmp_path, tracer):
         for k in want:
             assert objs[k]["age_source"] == "serve", objs[k]
             assert objs[k]["age_ns"] >= s0 - info["t"][want[k]][1], objs[k]
-        assert "ages from the tracer at" in err and "else from tcpfsm serve" in err, err
+        assert ("ages from the tracer at" in err and "else from tcpfsm serve" in err) or \
+            (nserves > 1 and "where the tracer has none" in err), err
         t.stop()
 
         rc, _ = srv.stop()
@@ -920,8 +927,11 @@ def test_ages_from_serve(tmp_path, tracer):
                                                 env=env, check=True).stdout.splitlines()]
             return after and all(o["age_source"] == "unknown" and o["age_ns"] is None
                                  for o in after)
-        wait_for(no_serve_ages, timeout=10, interval=0.05, what="no ages once serve is gone")
-        print(f"serve's storage gone from snapshot {time.monotonic() - t_stop:.3f} s after its exit")
+        if nserves == 1:
+            wait_for(no_serve_ages, timeout=10, interval=0.05,
+                     what="no ages once serve is gone")
+            print(f"serve's storage gone from snapshot {time.monotonic() - t_stop:.3f} s "
+                  "after its exit")
     finally:
         if proc:
             proc.stdin.close()
