@@ -846,9 +846,12 @@ def test_ages_from_serve(tmp_path, tracer):
     need_root()
     from test_serve import Serve
     env = no_tracer_env(tmp_path)
-    ns = Netns("sa")
-    srv = proc = None
+    ns, other_ns = Netns("sa"), Netns("sb")
+    srv = proc = other = None
     try:
+        # an older serve of another namespace: passed over (it has no
+        # storage for these sockets)
+        other = Serve("--netns", f"/run/netns/{other_ns.name}")
         srv = Serve("--netns", f"/run/netns/{ns.name}")
         proc, info = held_sockets(ns)
         port = info["port"]
@@ -936,9 +939,11 @@ def test_ages_from_serve(tmp_path, tracer):
         if proc:
             proc.stdin.close()
             proc.wait(timeout=10)
-        if srv:
-            srv.close()
+        for x in (srv, other):
+            if x:
+                x.close()
         ns.delete()
+        other_ns.delete()
 
 
 # ---- fixture recording (not a test) ----
