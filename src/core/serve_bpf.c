@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,11 +198,15 @@ int serve_bpf_sk_map(const struct serve_bpf *b, uint32_t *id)
  * map, checked for what serve keeps there: its fd (and id); -ENOENT if
  * not.
  */
+#define RO_NETNS_END (offsetof(struct serve_kern__rodata, filt_netns) + sizeof(uint32_t))
+
 static int sk_map_of_prog(int prog_fd, uint32_t netns, uint32_t *id)
 {
 	struct bpf_prog_info pi = { 0 };
 	uint32_t len = sizeof(pi), ids[64], n, i, sk_id = 0;
-	struct serve_kern__rodata ro;
+	uint32_t filt_netns = 0;
+	/* the section's size, not the skeleton struct's (padded at its end) */
+	char ro[sizeof(struct serve_kern__rodata)] __attribute__((aligned(8)));
 	bool have_ro = false;
 	int sk_fd = -1;
 
@@ -229,11 +234,15 @@ static int sk_map_of_prog(int prog_fd, uint32_t netns, uint32_t *id)
 		}
 		/* its constants: the namespace it watches (0: every one) */
 		if (mi.type == BPF_MAP_TYPE_ARRAY && !strcmp(mi.name, "serve_ke.rodata") &&
-		    mi.value_size == sizeof(ro)) {
+		    mi.value_size >= RO_NETNS_END && mi.value_size <= sizeof(ro)) {
 			uint32_t key = 0;
 
-			if (!bpf_map_lookup_elem(fd, &key, &ro))
+			if (!bpf_map_lookup_elem(fd, &key, ro)) {
+				memcpy(&filt_netns, ro + offsetof(struct serve_kern__rodata,
+								  filt_netns),
+				       sizeof(filt_netns));
 				have_ro = true;
+			}
 		} else if (mi.type == BPF_MAP_TYPE_SK_STORAGE &&
 			   !strcmp(mi.name, "sk_state") &&
 			   mi.value_size == sizeof(struct tcpfsm_serve_sk) && sk_fd < 0) {
@@ -243,7 +252,7 @@ static int sk_map_of_prog(int prog_fd, uint32_t netns, uint32_t *id)
 		}
 		close(fd);
 	}
-	if (sk_fd >= 0 && have_ro && (!ro.filt_netns || !netns || ro.filt_netns == netns)) {
+	if (sk_fd >= 0 && have_ro && (!filt_netns || !netns || filt_netns == netns)) {
 		*id = sk_id;
 		return sk_fd;
 	}
