@@ -800,8 +800,11 @@ def test_family_names_as_in_trace(tracer):
 # ---- ages from a running tcpfsm serve (its socket-local storage) ----
 
 # Sockets in known states, each entered between two readings of the
-# helper's own CLOCK_MONOTONIC around the syscall that made it (on loopback
-# the peer's transition runs inside the same call). Held until stdin closes.
+# helper's own CLOCK_MONOTONIC: before the syscall that starts the change,
+# and after both ends are seen in their new states (accept() returned: the
+# child is ESTABLISHED; recv() gave EOF: CLOSE_WAIT; TCP_INFO says
+# FIN_WAIT2), since the peer's half may run in softirq after the call
+# returned. Held until stdin closes.
 HELD = r"""
 import json, socket, sys, time
 t = {}
@@ -810,22 +813,29 @@ def around(name, f):
     r = f()
     t[name] = (t0, time.monotonic_ns())
     return r
+def pair():
+    c = socket.create_connection(("127.0.0.1", port))
+    return c, l.accept()[0]
+def half_close(c, a):
+    c.shutdown(socket.SHUT_WR)
+    assert a.recv(1) == b""
+    deadline = time.monotonic() + 10
+    while c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0] != 5:  # FIN_WAIT2
+        assert time.monotonic() < deadline, "no FIN_WAIT2"
+        time.sleep(0.0005)
 l = socket.socket()
 l.bind(("127.0.0.1", 0))
 around("listen", lambda: l.listen(8))
 port = l.getsockname()[1]
-c = around("established", lambda: socket.create_connection(("127.0.0.1", port)))
-a, _ = l.accept()
-c2 = socket.create_connection(("127.0.0.1", port))
-a2, _ = l.accept()
-around("close_wait", lambda: c2.shutdown(socket.SHUT_WR))
+c, a = around("established", pair)
+c2, a2 = pair()
+around("close_wait", lambda: half_close(c2, a2))
 print(json.dumps({"port": port, "est_client": c.getsockname()[1],
                   "cw_client": c2.getsockname()[1], "t": t}), flush=True)
 keep = []
 for line in sys.stdin:          # "more": one more connection, timed
-    c3 = around("more", lambda: socket.create_connection(("127.0.0.1", port)))
-    keep += [c3, l.accept()[0]]
-    print(json.dumps({"client": c3.getsockname()[1], "t": t["more"]}), flush=True)
+    keep += around("more", pair)
+    print(json.dumps({"client": keep[-2].getsockname()[1], "t": t["more"]}), flush=True)
 """
 
 
