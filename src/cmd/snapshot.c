@@ -2,7 +2,8 @@
 /*
  * tcpfsm snapshot: the TCP sockets of a network namespace, now, over
  * sock_diag (no iproute2), with how long each has been in its state when
- * a tracer publishes ages (agesrv.h).
+ * a tracer publishes ages (agesrv.h) or a tcpfsm serve keeps them in
+ * socket-local storage (serve_bpf_find_sk_map).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,7 @@
 #include "json.h"
 #include "netns.h"
 #include "procmap.h"
+#include "serve_bpf.h"
 #include "u64map.h"
 #include "tcpstate.h"
 #include "snapshot_impl.h"
@@ -38,7 +40,8 @@ static void usage(FILE *out)
 "Usage: tcpfsm snapshot [OPTIONS]\n"
 "\n"
 "List the TCP sockets of a network namespace now, over sock_diag, with how\n"
-"long each has been in its current state (when 'tcpfsm trace' is running).\n"
+"long each has been in its current state (when 'tcpfsm trace' or 'tcpfsm\n"
+"serve' is running).\n"
 "\n"
 "Selection (done by the kernel):\n"
 "  -4, -6                 IPv4 or IPv6 sockets only\n"
@@ -64,7 +67,7 @@ static void usage(FILE *out)
 "      --watch SECONDS    refresh every SECONDS (or 500ms, 2s, ...)\n"
 "  -D, --dump-raw FILE    also write the sock_diag replies to FILE (as ss -D)\n"
 "      --from-raw FILE    list the replies in FILE instead of the kernel's\n"
-"      --no-age           do not ask a running tracer for ages\n"
+"      --no-age           do not ask a running tracer or serve for ages\n"
 "      --verbose          dump statistics on stderr\n"
 "  -h, --help             this text\n"
 "  -V, -v, --version      the version (as ss -v)\n"
@@ -76,8 +79,9 @@ static void usage(FILE *out)
 "\n"
 "AGE is the time in the current state: from the tracer's records (socket\n"
 "$%s, default %s); '>=' when the\n"
-"tracer only knows a lower bound; '~' for TIME_WAIT derived from its timer\n"
-"(60s minus the time left) when no tracer knows it; '-' when unknown.\n",
+"tracer only knows a lower bound; else from a running 'tcpfsm serve' (its\n"
+"socket storage, root only); '~' for TIME_WAIT derived from its timer (60s\n"
+"minus the time left) when neither knows it; '-' when unknown.\n",
 		CLI_MAX_PORTS, CLI_MAX_ADDRS, DEFAULT_TOP, AGESRV_PATH_ENV,
 		AGESRV_DEFAULT_PATH);
 }
@@ -204,6 +208,55 @@ static void load_ages(struct snap *sn)
 }
 
 /*
+ * Where ages come from, when it is not obvious, once (again when it
+ * changes, with --watch): a tracer and serve both (the tracer's first),
+ * several serves (the oldest's), or serve's that could not be had. No
+ * serve at all (ENOENT), or no right to look for one (EPERM: unprivileged,
+ * who cannot ask sock_diag for socket storage either), says nothing.
+ */
+static void tell_serve(struct snap *sn)
+{
+	int what = sn->serve_fd >= 0 ? (int)sn->serve_map_id : sn->serve_fd;
+	bool both = sn->serve_fd >= 0 && sn->have_ages;
+
+	if (sn->said_serve == what && sn->said_nserves == sn->nserves &&
+	    sn->said_both == both)
+		return;
+	sn->said_serve = what;
+	sn->said_nserves = sn->nserves;
+	sn->said_both = both;
+	if (sn->serve_fd >= 0 && sn->nserves > 1)
+		fprintf(stderr, "tcpfsm snapshot: note: %u tcpfsm serve watch this "
+			"namespace: ages from the oldest's socket storage (BPF "
+			"map %u)%s\n",
+			sn->nserves, sn->serve_map_id,
+			both ? ", where the tracer has none" : "");
+	else if (both)
+		fprintf(stderr, "tcpfsm snapshot: note: ages from the tracer at "
+			"%s, else from tcpfsm serve's socket storage (BPF map "
+			"%u)\n", agesrv_default_path(), sn->serve_map_id);
+	else if (sn->serve_fd < 0 && sn->serve_fd != -ENOENT &&
+		 sn->serve_fd != -EPERM)
+		fprintf(stderr, "tcpfsm snapshot: no ages from tcpfsm serve: "
+			"%s\n", strerror(-sn->serve_fd));
+}
+
+/* A running serve's socket storage, for this round's dump. */
+static void find_serve(struct snap *sn)
+{
+	struct stat ns;
+
+	/* the namespace dumped: ours, entered already (-N) */
+	if (stat("/proc/thread-self/ns/net", &ns)) {
+		sn->serve_fd = -errno;
+		return;
+	}
+	sn->nserves = 0;
+	sn->serve_fd = serve_bpf_find_sk_map((uint32_t)ns.st_ino, &sn->serve_map_id,
+					     &sn->nserves);
+}
+
+/*
  * Are the tracer's ages queried? Not for a recorded dump (another moment),
  * and not for a summary, which has no AGE column: there ages only name
  * owners, for --by comm.
@@ -238,6 +291,16 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 	}
 	if (wants_ages(o))
 		load_ages(sn);
+	/* serve knows no owners: not for a summary (--by comm) */
+	sn->serve_fd = -ENOENT;
+	if (wants_ages(o) && !o->summary) {
+		find_serve(sn);
+		tell_serve(sn);
+	}
+	if (sn->serve_fd >= 0) {
+		q.map_fd = sn->serve_fd;
+		q.map_id = sn->serve_map_id;
+	}
 	snap_rows_clear(sn);
 	sn->rows = 0;
 	if (o->summary)
@@ -247,6 +310,8 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 		ret = replay_raw(sn, cb, &info);
 	else
 		ret = diag_dump(&q, replay_row, &(struct replay){ sn, cb }, &info);
+	if (sn->serve_fd >= 0)
+		close(sn->serve_fd);	/* found again next round */
 	t2 = clock_ns(CLOCK_MONOTONIC);
 	if (!ret && o->summary)
 		ret = snap_summary_print(sn);
@@ -273,6 +338,16 @@ static int one_snapshot(struct snap *sn, FILE *raw)
 				sn->ages.n, agesrv_default_path(),
 				sn->age_err ? ": " : "",
 				sn->age_err ? strerror(-sn->age_err) : "");
+		if (wants_ages(o) && !o->summary && sn->serve_fd >= 0)
+			fprintf(stderr, "tcpfsm snapshot: serve's socket "
+				"storage: BPF map %u (%u serve watching this "
+				"namespace)\n",
+				sn->serve_map_id, sn->nserves);
+		else if (wants_ages(o) && !o->summary)
+			fprintf(stderr, "tcpfsm snapshot: serve's socket "
+				"storage: %s\n", sn->serve_fd == -ENOENT ?
+				"no serve watches this namespace" :
+				strerror(-sn->serve_fd));
 	}
 	if (!ret && info.intr)
 		fprintf(stderr, "tcpfsm snapshot: the kernel marked the dump "
@@ -609,6 +684,7 @@ int cmd_snapshot(int argc, char **argv)
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	sn.o = &o;
 	sn.out = stdout;
+	sn.said_serve = -ENOENT;
 	json_init(&sn.j, stdout);
 	/* a recorded dump's ids may be another boot's: no paths for them */
 	if (o.json && !o.summary && !o.from_raw)

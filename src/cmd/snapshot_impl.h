@@ -50,7 +50,7 @@ struct age_table {
 	struct u64map index;	/* cookie -> index in recs */
 };
 
-enum age_source { AGE_UNKNOWN, AGE_TRACER, AGE_TIMER };
+enum age_source { AGE_UNKNOWN, AGE_TRACER, AGE_SERVE, AGE_TIMER };
 
 /* Table columns sized by their widest row (at least their header). */
 struct widths {
@@ -60,6 +60,8 @@ struct widths {
 /* A table row: the socket, and its endpoints' text in snap.text. */
 struct row {
 	struct diag_sock s;
+	uint64_t serve_since_ns; /* snap_serve_since(), taken while s.storage
+				    was valid */
 	uint32_t text;		/* offset of the local endpoint; the peer's follows */
 	uint8_t local_len, peer_len;
 };
@@ -79,6 +81,13 @@ struct snap {
 	int said_err;		/* the last age_err and flags told on stderr */
 	uint32_t said_flags;
 	bool said;
+	/* a running tcpfsm serve's socket storage (serve_bpf_find_sk_map) */
+	int serve_fd;		/* this round's, or -errno why none */
+	uint32_t serve_map_id;
+	unsigned int nserves;	/* how many run */
+	int said_serve;		/* what was told of it: map id, or -errno */
+	unsigned int said_nserves;
+	bool said_both;
 	uint64_t now_ns;	/* CLOCK_MONOTONIC just before the dump */
 	struct diag_tally tally;
 	/* table mode: the rows, kept for the column widths */
@@ -95,6 +104,7 @@ int snap_age_table_add(void *ctx, const struct age_record *r);
 void snap_age_table_clear(struct age_table *t);
 void snap_age_table_free(struct age_table *t);
 void snap_rows_clear(struct snap *sn);
+uint64_t snap_serve_since(const struct diag_sock *s);
 int snap_collect(void *ctx, const struct diag_sock *s);
 int snap_table_print(struct snap *sn);
 int snap_json_row(void *ctx, const struct diag_sock *s);

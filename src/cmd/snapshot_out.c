@@ -97,18 +97,45 @@ static bool same_state(unsigned int traced, unsigned int dumped)
 	return traced == dumped;
 }
 
+/*
+ * When s entered its state, as a running tcpfsm serve keeps it in the
+ * socket's storage (asked with the dump, valid only in the callback):
+ * CLOCK_MONOTONIC ns, or 0 when it has none for this state (a socket older
+ * than serve, another namespace than serve's, no serve).
+ */
+uint64_t snap_serve_since(const struct diag_sock *s)
+{
+	struct tcpfsm_serve_sk v;
+
+	if (!s->storage || s->storage_len < sizeof(v))
+		return 0;
+	memcpy(&v, s->storage, sizeof(v));
+	return v.state == s->state ? v.since_ns : 0;
+}
+
+/*
+ * The age by preference: the tracer's (which also knows the owner), a
+ * running serve's (serve_since, snap_serve_since()), TIME_WAIT's timer;
+ * but serve's exact age before a tracer's lower bound (a socket older than
+ * the tracer that changed state while serve ran), the owner still the
+ * tracer's.
+ */
 static void view_of(const struct snap *sn, const struct diag_sock *s,
-		    struct sock_view *v)
+		    uint64_t serve_since, struct sock_view *v)
 {
 	const struct age_record *r = NULL;
 
 	memset(v, 0, sizeof(*v));
 	if (sn->have_ages)
 		r = age_table_get(&sn->ages, s->cookie);
-	if (r && same_state(r->state, s->state)) {
+	if (r && same_state(r->state, s->state) &&
+	    !(serve_since && (r->flags & AGE_F_LOWER_BOUND))) {
 		v->age_src = AGE_TRACER;
 		v->age_ns = sn->now_ns > r->since_ns ? sn->now_ns - r->since_ns : 0;
 		v->age_lower_bound = r->flags & AGE_F_LOWER_BOUND;
+	} else if (serve_since) {
+		v->age_src = AGE_SERVE;
+		v->age_ns = sn->now_ns > serve_since ? sn->now_ns - serve_since : 0;
 	} else if (s->state == TCPFSM_ST_TIME_WAIT &&
 		   s->timer == DIAG_TIMER_TIMEWAIT && s->expires_ms <= TW_LEN_MS) {
 		v->age_src = AGE_TIMER;
@@ -175,6 +202,7 @@ static char *put_age(char *p, const struct sock_view *v)
 {
 	switch (v->age_src) {
 	case AGE_TRACER:
+	case AGE_SERVE:
 		if (v->age_lower_bound)
 			p = fmt_str(p, ">=");
 		return fmt_duration(p, v->age_ns);
@@ -223,7 +251,7 @@ static void table_row(struct snap *sn, const struct row *r,
 	char line[512], *p = line, *f;
 	struct sock_view v;
 
-	view_of(sn, s, &v);
+	view_of(sn, s, r->serve_since_ns, &v);
 	f = p;
 	p = fmt_str(p, tcp_state_name(s->state));
 	p = pad_to(p, f, W_STATE);
@@ -292,6 +320,9 @@ int snap_collect(void *ctx, const struct diag_sock *s)
 	}
 	r = &sn->v[sn->n++];
 	r->s = *s;
+	r->serve_since_ns = snap_serve_since(s);
+	r->s.storage = NULL;	/* inside the reply, gone after this call */
+	r->s.storage_len = 0;
 	r->text = (uint32_t)sn->text_len;
 	t = sn->text + sn->text_len;
 	e = put_endpoint(t, s->family, s->saddr, s->sport, false);
@@ -336,6 +367,7 @@ int snap_json_row(void *ctx, const struct diag_sock *s)
 	static const char *const srcs[] = {
 		[AGE_UNKNOWN] = "unknown",
 		[AGE_TRACER] = "tracer",
+		[AGE_SERVE] = "serve",
 		[AGE_TIMER] = "timer",
 	};
 	struct snap *sn = ctx;
@@ -344,7 +376,7 @@ int snap_json_row(void *ctx, const struct diag_sock *s)
 
 	if (!s)
 		return 1;	/* printed already: keep, and flag it */
-	view_of(sn, s, &v);
+	view_of(sn, s, snap_serve_since(s), &v);
 	json_begin_object(j);
 	json_str(j, "state", tcp_state_name(s->state));
 	json_str(j, "family", s->family == AF_INET6 ? "ipv6" : "ipv4");
@@ -408,7 +440,7 @@ int snap_tally_row(void *ctx, const struct diag_sock *s)
 	if (sn->o->by == DIAG_BY_COMM) {
 		struct sock_view v;
 
-		view_of(sn, s, &v);
+		view_of(sn, s, 0, &v);
 		comm = v.comm;
 	}
 	return diag_tally_add(&sn->tally, s, comm);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,111 @@ int serve_bpf_sk_map(const struct serve_bpf *b, uint32_t *id)
 		return -errno;
 	*id = info.id;
 	return fd;
+}
+
+/*
+ * Is the program open as fd a running serve's set_state hook, watching
+ * namespace netns (its --netns, or all)? Then its socket-local storage
+ * map, checked for what serve keeps there: its fd (and id); -ENOENT if
+ * not.
+ */
+#define RO_NETNS_END (offsetof(struct serve_kern__rodata, filt_netns) + sizeof(uint32_t))
+
+static int sk_map_of_prog(int prog_fd, uint32_t netns, uint32_t *id)
+{
+	struct bpf_prog_info pi = { 0 };
+	uint32_t len = sizeof(pi), ids[64], n, i, sk_id = 0;
+	uint32_t filt_netns = 0;
+	/* the section's size, not the skeleton struct's (padded at its end) */
+	char ro[sizeof(struct serve_kern__rodata)] __attribute__((aligned(8)));
+	bool have_ro = false;
+	int sk_fd = -1;
+
+	if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
+		return -errno;
+	if (strcmp(pi.name, "serve_set_state") || pi.type != BPF_PROG_TYPE_TRACING)
+		return -ENOENT;
+	n = pi.nr_map_ids < 64 ? pi.nr_map_ids : 64;
+	memset(&pi, 0, sizeof(pi));
+	pi.nr_map_ids = n;
+	pi.map_ids = (uint64_t)(uintptr_t)ids;
+	len = sizeof(pi);
+	if (bpf_obj_get_info_by_fd(prog_fd, &pi, &len))
+		return -errno;
+	for (i = 0; i < n && i < pi.nr_map_ids; i++) {
+		struct bpf_map_info mi = { 0 };
+		uint32_t mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &mi, &mlen)) {
+			close(fd);
+			continue;
+		}
+		/* its constants: the namespace it watches (0: every one) */
+		if (mi.type == BPF_MAP_TYPE_ARRAY && !strcmp(mi.name, "serve_ke.rodata") &&
+		    mi.value_size >= RO_NETNS_END && mi.value_size <= sizeof(ro)) {
+			uint32_t key = 0;
+
+			if (!bpf_map_lookup_elem(fd, &key, ro)) {
+				memcpy(&filt_netns, ro + offsetof(struct serve_kern__rodata,
+								  filt_netns),
+				       sizeof(filt_netns));
+				have_ro = true;
+			}
+		} else if (mi.type == BPF_MAP_TYPE_SK_STORAGE &&
+			   !strcmp(mi.name, "sk_state") &&
+			   mi.value_size == sizeof(struct tcpfsm_serve_sk) && sk_fd < 0) {
+			sk_fd = fd;
+			sk_id = mi.id;
+			continue;
+		}
+		close(fd);
+	}
+	if (sk_fd >= 0 && have_ro && (!filt_netns || !netns || filt_netns == netns)) {
+		*id = sk_id;
+		return sk_fd;
+	}
+	if (sk_fd >= 0)
+		close(sk_fd);
+	return -ENOENT;
+}
+
+int serve_bpf_find_sk_map(uint32_t netns, uint32_t *id, unsigned int *nfound)
+{
+	uint32_t prog_id = 0;
+	int best = -ENOENT;
+
+	*nfound = 0;
+	/* ids rise with loading: the first found is the oldest serve */
+	for (;;) {
+		uint32_t map_id;
+		int pfd, fd;
+
+		if (bpf_prog_get_next_id(prog_id, &prog_id)) {
+			if (errno == ENOENT)
+				break;
+			if (best < 0)
+				best = -errno;
+			break;
+		}
+		pfd = bpf_prog_get_fd_by_id(prog_id);
+		if (pfd < 0)
+			continue;	/* unloaded meanwhile */
+		fd = sk_map_of_prog(pfd, netns, &map_id);
+		close(pfd);
+		if (fd < 0)
+			continue;
+		++*nfound;
+		if (best >= 0) {
+			close(fd);
+			continue;
+		}
+		best = fd;
+		*id = map_id;
+	}
+	return best;
 }
 
 /* Per-CPU values of one element, summed as __u64 words. */

@@ -39,6 +39,17 @@ unsigned int serve_bpf_hz(const struct serve_bpf *b);
 int serve_bpf_sk_map(const struct serve_bpf *b, uint32_t *id);
 
 /*
+ * A running tcpfsm serve's socket-local storage map (values struct
+ * tcpfsm_serve_sk), found from its loaded set_state program, for another
+ * process (snapshot's ages): of a serve that watches network namespace
+ * netns (inode; 0: any), all namespaces or that one. An fd the caller
+ * closes, its id in *id, and in *nfound how many such serves run (the
+ * oldest's map is given: it has seen the most). -ENOENT if none runs,
+ * -EPERM without CAP_SYS_ADMIN (walking BPF ids needs it).
+ */
+int serve_bpf_find_sk_map(uint32_t netns, uint32_t *id, unsigned int *nfound);
+
+/*
  * Run the kernel side's refresh: timewait minisockets that turned
  * TIME_WAIT without a timer event are moved there, requests that ended
  * without one are ended, and the minisockets' ages (stuck: older than
