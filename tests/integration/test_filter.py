@@ -22,6 +22,33 @@ def summary_of(records):
     return s[-1]
 
 
+def close_wanted(lis, addr, port, flood):
+    """WANTED connections to lis, each closed client first (the client
+    ends in TIME_WAIT), while flood runs; their client ports, once the
+    flood is done."""
+    clients = []
+    for _ in range(WANTED):
+        c = socket.create_connection((addr, port))
+        s, _ = lis.accept()
+        clients.append(c.getsockname()[1])
+        c.close()
+        s.recv(1)  # the client's FIN
+        s.close()
+    out, _ = flood.communicate(timeout=120)
+    assert f"connections={FLOOD} " in out, out
+    lis.close()
+    return clients
+
+
+def all_in_time_wait(clients):
+    """A predicate on records: every one of clients' ports reached TIME_WAIT."""
+    def complete(recs):
+        done = {r["sport"] for r in recs
+                if r.get("type") == "transition" and r["newstate"] == "TIME_WAIT"}
+        return done >= set(clients)
+    return complete
+
+
 @pytest.mark.parametrize("how", ["port", "addr"])
 def test_filtered_in_the_kernel(tracer, tmp_path, inside_netns, how):
     # the wanted listener first: its port is then taken for the whole run
@@ -41,22 +68,8 @@ def test_filtered_in_the_kernel(tracer, tmp_path, inside_netns, how):
     # the kernel picks (never the wanted listener's, which holds its own)
     flood = subprocess.Popen([LOADGEN, "-n", str(FLOOD), "-d", "60", "-a", "127.0.0.1"],
                              stdout=subprocess.PIPE, text=True)
-    clients = []
-    for _ in range(WANTED):
-        c = socket.create_connection((laddr, port))
-        s, _ = lis.accept()
-        clients.append(c.getsockname()[1])
-        c.close()
-        s.recv(1)  # the client's FIN
-        s.close()
-    out, _ = flood.communicate(timeout=120)
-    assert f"connections={FLOOD} " in out, out
-    lis.close()
-
-    def complete(recs):
-        done = {r["sport"] for r in recs
-                if r.get("type") == "transition" and r["newstate"] == "TIME_WAIT"}
-        return done >= set(clients)
+    clients = close_wanted(lis, laddr, port, flood)
+    complete = all_in_time_wait(clients)
     t.wait(complete, timeout=30, what="every wanted client in TIME_WAIT")
     everything.wait(complete, timeout=60, what="the recorder to see them too")
     t.stop()
@@ -125,22 +138,8 @@ def test_owner_rejected_is_not_tracked(tracer, inside_netns, how):
     port = lis.getsockname()[1]
     flood = subprocess.Popen([LOADGEN, "-n", str(FLOOD), "-d", "60", "-a", "127.0.0.1"],
                              stdout=subprocess.PIPE, text=True)
-    clients = []
-    for _ in range(WANTED):
-        c = socket.create_connection(("127.0.0.1", port))
-        s, _ = lis.accept()
-        clients.append(c.getsockname()[1])
-        c.close()
-        s.recv(1)
-        s.close()
-    out, _ = flood.communicate(timeout=120)
-    assert f"connections={FLOOD} " in out, out
-    lis.close()
-
-    def complete(recs):
-        done = {r["sport"] for r in recs
-                if r.get("type") == "transition" and r["newstate"] == "TIME_WAIT"}
-        return done >= set(clients)
+    clients = close_wanted(lis, "127.0.0.1", port, flood)
+    complete = all_in_time_wait(clients)
     t.wait(complete, timeout=30, what="every wanted client in TIME_WAIT")
     t.stop()
     assert t.returncode == 0, t.stderr()
