@@ -1,36 +1,44 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #
-# Connection-churn cost of `tcpfsm serve`, side by side with no tracing and
+# Connection-churn cost of `tcpfsm serve`, side by side with no tracing,
 # with the tracer's hooks attached but every record filtered out (`trace
-# --lport 1`: the floor of the ring-buffer hook set). Every run has a fresh
+# --lport 1`: the floor of the ring-buffer hook set), and with serve's
+# own hooks attached but watching another, idle namespace (serve-idle:
+# every call rejected at its first test, the floor of serve's hook set). Every run has a fresh
 # network namespace with a large tcp_max_tw_buckets, and loadgen's clients
 # cycle through 64 source addresses and 16 ports there, so the TIME_WAIT
-# sockets are real and the minisocket hooks have work. The three modes run
+# sockets are real and the minisocket hooks have work. serve keeps up to 2^20
+# timewait minisockets (a run makes ~350,000). The three modes run
 # in an order that rotates each round; the result is each mode's rate and the
 # median over rounds of its rate / the same round's untraced rate.
 #
-# With kernel.bpf_stats_enabled=1 during the traced runs it also reports each
-# program's mean run time per call and calls per connection, serve's lost
-# count (tcpfsm_events_lost_total) and its CPU time.
+# It reports serve's lost count (tcpfsm_events_lost_total) and each traced
+# run's CPU time. With -s, kernel.bpf_stats_enabled=1 during the traced runs,
+# and each program's mean run time per call and calls per connection: the
+# statistics cost two clock reads per program run, so the ratios of a run
+# with -s are lower than without; take ratios from a run without it.
 #
 # -m adds the tracing commands, each writing to a file and traced to the
 # run's namespace: trace, life, stats (their lost count is read from the
 # closing summary).
 #
-# Usage: tools/bench-serve.sh [-r ROUNDS] [-d SEC] [-m "MODE ..."] [BUILD_DIR]
-#   (root; modes: untraced hooks serve trace life stats; default the first 3)
+# Usage: tools/bench-serve.sh [-r ROUNDS] [-d SEC] [-m "MODE ..."] [-s] [BUILD_DIR]
+#   (root; modes: untraced serve-idle hooks serve trace life stats; default
+#   the first 4)
 set -euo pipefail
 
 rounds=5
 duration=5
-modes=(untraced hooks serve)
-while getopts "r:d:m:h" o; do
+modes=(untraced serve-idle hooks serve)
+with_stats=0
+while getopts "r:d:m:sh" o; do
 	case "$o" in
 	r) rounds=$OPTARG ;;
 	d) duration=$OPTARG ;;
 	m) read -r -a modes <<<"$OPTARG" ;;
-	*) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	s) with_stats=1 ;;
+	*) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -48,6 +56,7 @@ ns=""
 cleanup() {
 	[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
+	ip netns del "tfsmidle$$" 2>/dev/null
 	echo "$old_stats" > $stats
 	rm -rf "$tmp"
 }
@@ -58,9 +67,25 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Deleting a namespace leaves its sockets to a kernel worker: wait until the
+# machine is idle again (under 10% busy over half a second, at most 60 s), so
+# one run's teardown is not the next run's load.
+settle() {
+	local i a b
+	for i in $(seq 120); do
+		a=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+		sleep 0.5
+		b=$(awk '/^cpu /{print $2+$3+$4+$7+$8, $2+$3+$4+$5+$6+$7+$8}' /proc/stat)
+		awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y);
+			exit !((y[1] - x[1]) < 0.1 * (y[2] - x[2])) }' && return 0
+	done
+	echo "bench-serve: the machine did not settle (busy for 60 s)" >&2
+}
+
 # one run: mode, round -> appends "mode round rate extra" to $tmp/results
 one() {
-	local mode=$1 round=$2 out rate ids lost="" tw="" cpu0 cpu1 conns
+	local mode=$1 round=$2 out rate ids lost="" tw="" cpu0 cpu1 conns watched
+	settle
 	ns=tfsmbench$$
 	ip netns add $ns
 	ip -n $ns link set lo up
@@ -73,10 +98,15 @@ one() {
 	trace|life|stats)
 		"$tcpfsm" "$mode" --netns /run/netns/$ns > "$tmp/out" 2> "$tmp/err" &
 		pid=$! ;;
-	serve)
+	serve|serve-idle)
 		port=$(free_port)
-		"$tcpfsm" serve --netns /run/netns/$ns --listen 127.0.0.1:$port \
-			> /dev/null 2> "$tmp/err" &
+		watched=$ns
+		if [ "$mode" = serve-idle ]; then
+			watched=tfsmidle$$
+			ip netns add $watched
+		fi
+		"$tcpfsm" serve --netns /run/netns/$watched --listen 127.0.0.1:$port \
+			--max-time-wait 1048576 > /dev/null 2> "$tmp/err" &
 		pid=$! ;;
 	esac
 	if [ -n "$pid" ]; then
@@ -85,7 +115,7 @@ one() {
 			kill -0 "$pid" 2>/dev/null || { cat "$tmp/err" >&2; exit 1; }
 			sleep 0.1
 		done
-		echo 1 > $stats
+		echo $with_stats > $stats
 		cpu0=$(awk '{print $14 + $15}' /proc/$pid/stat)
 	fi
 	out=$(ip netns exec $ns "$loadgen" -d "$duration" --srcs 64 --ports 16 2>&1 | tail -1)
@@ -96,7 +126,7 @@ one() {
 		echo 0 > $stats
 		cpu1=$(awk '{print $14 + $15}' /proc/$pid/stat)
 		ids=$(awk '/^prog_id:/{print $2}' /proc/$pid/fdinfo/* 2>/dev/null | sort -u | tr '\n' ,)
-		if [ "$mode" = serve ]; then
+		if [ "$mode" = serve ] || [ "$mode" = serve-idle ]; then
 			lost=$(curl -s 127.0.0.1:$port/metrics |
 				awk '/^tcpfsm_events_lost_total/{s += $2} END {print s + 0}')
 			tw=$(curl -s 127.0.0.1:$port/metrics |
@@ -127,6 +157,7 @@ PY
 	fi
 	ip netns del $ns
 	ns=""
+	[ "$mode" = serve-idle ] && ip netns del tfsmidle$$
 	echo "$mode $round $rate lost=${lost:-} tw=${tw:-}" >> "$tmp/results"
 	printf '%-9s round %d: %s/s %s\n' "$mode" "$round" "$rate" \
 		"${lost:+lost=$lost minisock-ends+tw=$tw}" >&2
@@ -157,4 +188,4 @@ for mode in modes:
     ratios = [r[mode] / r["untraced"] for r in rates.values()]
     print(f"{mode}/untraced median {statistics.median(ratios):.3f}  ({' '.join(f'{x:.3f}' for x in ratios)})")
 PY
-grep lost= "$tmp/results" | grep -v '^untraced\|^hooks' | awk '{print $1 " " $2 ": " $4 " " $5}'
+grep lost= "$tmp/results" | grep -v '^untraced\|^hooks\|^serve-idle' | awk '{print $1 " " $2 ": " $4 " " $5}'
