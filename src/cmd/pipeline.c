@@ -622,6 +622,7 @@ static void summary(struct pipe *p)
 		json_u64(j, "evicted", st->evicted);
 		json_u64(j, "open_at_exit", p->open_at_exit);
 		json_u64(j, "illegal", st->illegal);
+		json_u64(j, "untracked", st->untracked);
 		if (skipped_runs(p, &skipped, &timers)) {
 			json_u64(j, "skipped_state_changes", skipped);
 			json_u64(j, "skipped_timer_events", timers);
@@ -662,6 +663,9 @@ static void summary(struct pipe *p)
 	if (st->illegal)	/* of every transition seen, filters or not */
 		fprintf(stderr, ", %llu illegal transitions",
 			(unsigned long long)st->illegal);
+	if (st->untracked)
+		fprintf(stderr, ", %llu records no connection took",
+			(unsigned long long)st->untracked);
 	if (p->seeded)
 		fprintf(stderr, ", %llu seeded at start", (unsigned long long)p->seeded);
 	fputc('\n', stderr);

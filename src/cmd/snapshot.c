@@ -66,6 +66,7 @@ static void usage(FILE *out)
 "  -j, --json             one JSON object per line\n"
 "      --watch SECONDS    refresh every SECONDS (or 500ms, 2s, ...)\n"
 "  -D, --dump-raw FILE    also write the sock_diag replies to FILE (as ss -D)\n"
+"      --force            let --dump-raw replace an existing FILE\n"
 "      --from-raw FILE    list the replies in FILE instead of the kernel's\n"
 "      --no-age           do not ask a running tracer or serve for ages\n"
 "      --verbose          dump statistics on stderr\n"

@@ -215,7 +215,7 @@ struct engine_stats {
 	uint64_t duplicates;
 	uint64_t repeats;	/* records setting the state it was in (folded) */
 	uint64_t out_of_order;
-	uint64_t untracked;	/* events with no identity (cookie 0) */
+	uint64_t untracked;	/* records no connection took: cookie 0, no memory */
 	uint64_t lost_epochs;	/* times the kernel reported lost records */
 	uint64_t incomplete;	/* finished connections conn_incomplete() */
 	uint64_t gone;		/* ended by engine_reconcile() */

@@ -5,8 +5,9 @@
  *
  * Each input is written to a memfd and replayed three times, through the
  * commands' own entry points (cmd_trace, cmd_life, cmd_stats: option
- * parsing, pipe_run, run_replay, the record reader, the reorder buffer, the
- * lifecycle engine and each command's formatter), exactly as the CLI runs
+ * parsing, pipe_run, the recording's event source and its record reader,
+ * the reorder buffer, the lifecycle engine and each command's formatter),
+ * exactly as the CLI runs
  * them; nothing is copied or stubbed. What they print goes to /dev/null
  * (stdout is redirected once, at start; libFuzzer's -close_fd_mask=2 does
  * stderr).

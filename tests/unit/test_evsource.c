@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "evfixture.h"
 #include "evsource.h"
@@ -203,12 +205,78 @@ static void test_loss_in_the_stream(void **state)
 	assert_true(conn_incomplete(&closed));
 }
 
+/* stdout and stderr of run(), into two strings (caller frees) */
+static int run_captured(char **out, char **err)
+{
+	FILE *fo = tmpfile(), *fe = tmpfile();
+	int so, se, ret;
+	long n;
+
+	assert_non_null(fo);
+	assert_non_null(fe);
+	fflush(stdout);
+	fflush(stderr);
+	so = dup(1);
+	se = dup(2);
+	dup2(fileno(fo), 1);
+	dup2(fileno(fe), 2);
+	ret = run(0);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	for (int i = 0; i < 2; i++) {
+		FILE *f = i ? fe : fo;
+		char **s = i ? err : out;
+
+		n = ftell(f);
+		assert_true(n >= 0);
+		*s = calloc(1, n + 1);
+		assert_non_null(*s);
+		rewind(f);
+		assert_int_equal(fread(*s, 1, n, f), (size_t)n);
+		fclose(f);
+	}
+	return ret;
+}
+
+/*
+ * A record no connection takes (no cookie) is counted where the user reads:
+ * the summary's "untracked" and the closing line.
+ */
+static void test_untracked_is_shown(void **state)
+{
+	char *out, *err;
+
+	(void)state;
+	reset();
+	connection(7, 0);
+	add(loopback_event(TCPFSM_EV_STATE, 0, 50 * MS, TCPFSM_ST_ESTABLISHED,
+			   TCPFSM_ST_FIN_WAIT1, 41001, 8080));
+	assert_int_equal(run_captured(&out, &err), 0);
+	assert_non_null(strstr(out, "\"untracked\":1"));
+	assert_non_null(strstr(err, ", 1 records no connection took"));
+	free(out);
+	free(err);
+	/* and nothing when there is none */
+	reset();
+	connection(7, 0);
+	assert_int_equal(run_captured(&out, &err), 0);
+	assert_non_null(strstr(out, "\"untracked\":0"));
+	assert_null(strstr(err, "no connection took"));
+	free(out);
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pipeline_runs_a_fake_source),
 		cmocka_unit_test(test_duration_by_the_source_clock),
 		cmocka_unit_test(test_loss_in_the_stream),
+		cmocka_unit_test(test_untracked_is_shown),
 	};
 
 	return cmocka_run_group_tests_name("evsource", tests, NULL, NULL);
