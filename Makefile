@@ -76,7 +76,7 @@ BPF_LIB := $(BUILD)/libtcpfsm-bpf.a
 CMD_LIB := $(BUILD)/libtcpfsm-cmd.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
-TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_SRCS := $(filter-out %.bpf.c,$(wildcard tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 SKEL := $(BUILD)/tcpfsm.skel.h
 BPF_OBJ := $(BUILD)/tcpfsm.bpf.o
@@ -142,6 +142,15 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(CMD_LIB) $(CORE_LIB)
 $(BUILD)/tools/%: tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -lpthread
+
+# the cost floor of in-kernel aggregation (tools/bench-serve.sh)
+$(BUILD)/floor.bpf.o: tools/floor.bpf.c tools/floor.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -Itools -c $< -o $@
+$(BUILD)/floor.skel.h: $(BUILD)/floor.bpf.o
+	$(BPFTOOL) gen skeleton $< name floor_bpf > $@.tmp && mv $@.tmp $@
+$(BUILD)/tools/floor: tools/floor.c tools/floor.h $(BUILD)/floor.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itools $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(BUILD):
 	@mkdir -p $@

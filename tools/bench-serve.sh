@@ -5,7 +5,12 @@
 # with the tracer's hooks attached but every record filtered out (`trace
 # --lport 1`: the floor of the ring-buffer hook set), and with serve's
 # own hooks attached but watching another, idle namespace (serve-idle:
-# every call rejected at its first test, the floor of serve's hook set). Every run has a fresh
+# every call rejected at its first test, the floor of serve's hook set).
+# floor0, floor1 and floor2 attach tools/floor.bpf.c on serve's hooks
+# instead: doing nothing, counting transitions and minisocket timer events,
+# and counting plus one timestamp per socket in socket-local storage (the
+# least that time in state needs): what any aggregation on these hooks
+# costs at least. serve@DIR runs DIR/tcpfsm serve: two builds side by side. Every run has a fresh
 # network namespace with a large tcp_max_tw_buckets, and loadgen's clients
 # cycle through 64 source addresses and 16 ports there, so the TIME_WAIT
 # sockets are real and the minisocket hooks have work. serve keeps up to 2^20
@@ -24,8 +29,8 @@
 # closing summary).
 #
 # Usage: tools/bench-serve.sh [-r ROUNDS] [-d SEC] [-m "MODE ..."] [-s] [BUILD_DIR]
-#   (root; modes: untraced serve-idle hooks serve trace life stats; default
-#   the first 4)
+#   (root; modes: untraced serve-idle hooks serve trace life stats floor0
+#   floor1 floor2 serve@DIR; default the first 4)
 set -euo pipefail
 
 rounds=5
@@ -38,7 +43,7 @@ while getopts "r:d:m:sh" o; do
 	d) duration=$OPTARG ;;
 	m) read -r -a modes <<<"$OPTARG" ;;
 	s) with_stats=1 ;;
-	*) sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+	*) sed -n '3,33p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -84,7 +89,7 @@ settle() {
 
 # one run: mode, round -> appends "mode round rate extra" to $tmp/results
 one() {
-	local mode=$1 round=$2 out rate ids lost="" tw="" cpu0 cpu1 conns watched
+	local mode=$1 round=$2 out rate ids lost="" tw="" cpu0 cpu1 conns watched bin
 	settle
 	ns=tfsmbench$$
 	ip netns add $ns
@@ -92,26 +97,31 @@ one() {
 	ip netns exec $ns sysctl -qw net.ipv4.tcp_max_tw_buckets=4000000
 	case "$mode" in
 	untraced) pid="" ;;
+	floor[012])
+		"$build/tools/floor" "${mode#floor}" > /dev/null 2> "$tmp/err" &
+		pid=$! ;;
 	hooks)
 		"$tcpfsm" trace --lport 1 > /dev/null 2> "$tmp/err" &
 		pid=$! ;;
 	trace|life|stats)
 		"$tcpfsm" "$mode" --netns /run/netns/$ns > "$tmp/out" 2> "$tmp/err" &
 		pid=$! ;;
-	serve|serve-idle)
+	serve|serve-idle|serve@*)
 		port=$(free_port)
+		bin=$tcpfsm
+		[[ "$mode" = serve@* ]] && bin=${mode#serve@}/tcpfsm
 		watched=$ns
 		if [ "$mode" = serve-idle ]; then
 			watched=tfsmidle$$
 			ip netns add $watched
 		fi
-		"$tcpfsm" serve --netns /run/netns/$watched --listen 127.0.0.1:$port \
-			--max-time-wait 1048576 > /dev/null 2> "$tmp/err" &
+		"$bin" serve --netns /run/netns/$watched --listen 127.0.0.1:$port \
+			--max-time-wait ${MAXTW:-1048576} > /dev/null 2> "$tmp/err" &
 		pid=$! ;;
 	esac
 	if [ -n "$pid" ]; then
 		for _ in $(seq 300); do
-			grep -qE "Ctrl-C|serving http" "$tmp/err" && break
+			grep -qE "Ctrl-C|serving http|attached" "$tmp/err" && break
 			kill -0 "$pid" 2>/dev/null || { cat "$tmp/err" >&2; exit 1; }
 			sleep 0.1
 		done
@@ -126,7 +136,7 @@ one() {
 		echo 0 > $stats
 		cpu1=$(awk '{print $14 + $15}' /proc/$pid/stat)
 		ids=$(awk '/^prog_id:/{print $2}' /proc/$pid/fdinfo/* 2>/dev/null | sort -u | tr '\n' ,)
-		if [ "$mode" = serve ] || [ "$mode" = serve-idle ]; then
+		if [[ "$mode" = serve* ]]; then
 			lost=$(curl -s 127.0.0.1:$port/metrics |
 				awk '/^tcpfsm_events_lost_total/{s += $2} END {print s + 0}')
 			tw=$(curl -s 127.0.0.1:$port/metrics |
@@ -139,6 +149,9 @@ one() {
 		trace|life|stats)
 			lost=$(sed -n 's/^tcpfsm: [0-9]* events, \([0-9]*\) lost.*/\1/p' "$tmp/err" | tail -1)
 			rm -f "$tmp/out" ;;
+		floor*)
+			# counted nothing: measured nothing
+			sed -n "s/^floor: \([0-9].*\)/  $mode round $round: \1/p" "$tmp/err" >> "$tmp/progs" ;;
 		esac
 		python3 - "$mode" "$round" "$conns" "$ids" "$tmp/progs.json" "$((cpu1 - cpu0))" \
 			"$(getconf CLK_TCK)" >> "$tmp/progs" <<'PY'
@@ -188,4 +201,4 @@ for mode in modes:
     ratios = [r[mode] / r["untraced"] for r in rates.values()]
     print(f"{mode}/untraced median {statistics.median(ratios):.3f}  ({' '.join(f'{x:.3f}' for x in ratios)})")
 PY
-grep lost= "$tmp/results" | grep -v '^untraced\|^hooks\|^serve-idle' | awk '{print $1 " " $2 ": " $4 " " $5}'
+grep lost= "$tmp/results" | grep -v '^untraced\|^hooks\|^serve-idle\|^floor' | awk '{print $1 " " $2 ": " $4 " " $5}'
