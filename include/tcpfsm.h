@@ -413,6 +413,16 @@ struct tcpfsm_serve_group {
 };
 
 /* Minisockets' ages, found by serve_refresh (BPF_PROG_RUN). */
+/*
+ * Per CPU, serve's timewait bookkeeping: the minisocket whose timer this
+ * CPU last removed (not at its expiry), and how many entries the scrape's
+ * walk must look at (orphaned FIN_WAIT2 or removed early) were made here.
+ */
+struct tcpfsm_serve_twcpu {
+	__u64 pending;			/* its tw_state key; 0: none */
+	__u64 gen;			/* only grows */
+};
+
 struct tcpfsm_serve_ages {
 	__u64 oldest_since_ns[16];	/* 0: none in that state */
 	__u64 count[16];

@@ -19,6 +19,9 @@ struct serve_bpf {
 	unsigned int hz;
 	void *gpercpu;		/* --by: one group per possible CPU */
 	int by;			/* TCPFSM_SERVE_BY_* */
+	struct tcpfsm_serve_twcpu *twcpu;	/* one per possible CPU */
+	uint64_t tw_gen;	/* the timewait entries' count at the last walk */
+	uint64_t tw_left;	/* entries that walk left to look at again */
 };
 
 /* -v: libbpf's own messages on stderr (its print callback has no context) */
@@ -50,6 +53,12 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 	if (b->ncpu <= 0) {
 		ret = b->ncpu ? b->ncpu : -EINVAL;
 		snprintf(err, errlen, "cannot count the CPUs: %s", strerror(-ret));
+		goto fail;
+	}
+	b->twcpu = calloc(b->ncpu, sizeof(*b->twcpu));
+	if (!b->twcpu) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto fail;
 	}
 	b->skel = serve_kern__open();
@@ -121,8 +130,6 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		bpf_map__set_max_entries(b->skel->maps.listen_ports, 1);
 	if (o->max_tw) {
 		bpf_map__set_max_entries(b->skel->maps.tw_state, o->max_tw);
-		/* orphaned FIN_WAIT2 ones may all be there between two scrapes */
-		bpf_map__set_max_entries(b->skel->maps.tw_watch, o->max_tw);
 		bpf_map__set_max_entries(b->skel->maps.tw_tuple, o->max_tw);
 	}
 	if (o->max_req)
@@ -170,6 +177,7 @@ void serve_bpf_close(struct serve_bpf *b)
 		return;
 	serve_kern__destroy(b->skel);
 	free(b->gpercpu);
+	free(b->twcpu);
 	free(b);
 }
 
@@ -389,11 +397,27 @@ int serve_bpf_refresh(struct serve_bpf *b, const uint64_t stuck_ns[16],
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	int i;
 
+	uint32_t zero = 0;
+	uint64_t gen = 0;
+	bool walk = true;
+
 	for (i = 0; i < 16; i++)
 		b->skel->bss->stuck_ns[i] = stuck_ns[i];
+	/* walk the timewait table only when it may hold entries to look at */
+	if (!bpf_map_lookup_elem(bpf_map__fd(b->skel->maps.tw_pending), &zero,
+				 b->twcpu)) {
+		for (i = 0; i < b->ncpu; i++)
+			gen += b->twcpu[i].gen;
+		walk = gen != b->tw_gen || b->tw_left;
+	}
+	b->skel->data->walk_tw = walk;
 	if (bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.serve_refresh),
 				   &opts))
 		return -errno;
+	if (walk) {
+		b->tw_gen = gen;
+		b->tw_left = b->skel->bss->tw_left;
+	}
 	memcpy(ages, (const void *)&b->skel->bss->mini_ages, sizeof(*ages));
 	return 0;
 }

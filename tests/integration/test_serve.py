@@ -715,6 +715,65 @@ def test_fin_watch_by_tuple(serve, netns, monkeypatch):
     test_fin_wait2_to_time_wait_exact(serve, netns)
 
 
+def metric(m, name, **labels):
+    """One sample of parse_metrics' result; 0 when absent."""
+    return m.get((name, frozenset(labels.items())), 0)
+
+
+def test_orphaned_fin_wait2_ages(serve, netns):
+    """Orphaned FIN_WAIT2 minisockets (the clients closed, the servers hold
+    on), made after a scrape that found none: the next scrape has their
+    count and the oldest one's age (within the test's own clock), and those
+    after count them stuck past the threshold; once their FINs come, none
+    is left. Their ages live in serve's timewait table, which a scrape
+    walks only when entries to look at were made since the last walk or
+    that walk left some."""
+    ns = netns()
+    srv = serve("--netns", f"/run/netns/{ns.name}", "--stuck", "fin_wait2=1s",
+                "--reconcile", "60s")
+    traffic = Traffic(ns)
+    try:
+        n, port = 6, 7007
+        m = parse_metrics(srv.metrics())
+        assert metric(m, "tcpfsm_sockets", state="fin_wait2") == 0
+        assert metric(m, "tcpfsm_state_oldest_age_seconds", state="fin_wait2") == 0
+        t0, = traffic.do(f"orphans {port} {n}")
+
+        def orphans():
+            return len(ns.exec("ss", "-tanH", "state", "fin-wait-2",
+                               f"( dport = :{port} )").splitlines())
+        wait_for(lambda: orphans() == n, timeout=10, interval=0.02, what="n orphans")
+        t1 = time.monotonic_ns()
+        a = time.monotonic_ns()
+        m = parse_metrics(srv.metrics())
+        b = time.monotonic_ns()
+        assert metric(m, "tcpfsm_sockets", state="fin_wait2") == n, m
+        age = metric(m, "tcpfsm_state_oldest_age_seconds", state="fin_wait2")
+        # each began FIN_WAIT2 between the first close and ss seeing all
+        assert (a - t1) / 1e9 <= age <= (b - t0) / 1e9, (age, (a - t1) / 1e9, (b - t0) / 1e9)
+        assert metric(m, "tcpfsm_sockets_stuck", state="fin_wait2") == 0 or b - t0 >= 1e9
+
+        def stuck():
+            return metric(parse_metrics(srv.metrics()), "tcpfsm_sockets_stuck",
+                          state="fin_wait2")
+        wait_for(lambda: stuck() == n, timeout=10, interval=0.1, what="n stuck")
+        assert time.monotonic_ns() - t0 >= 1e9
+        assert orphans() == n
+
+        traffic.do(f"release {port}")
+        wait_for(lambda: metric(parse_metrics(srv.metrics()), "tcpfsm_sockets",
+                                state="fin_wait2") == 0, timeout=10, interval=0.05,
+                 what="no FIN_WAIT2 left")
+        m = parse_metrics(srv.metrics())
+        assert metric(m, "tcpfsm_state_oldest_age_seconds", state="fin_wait2") == 0, m
+        assert metric(m, "tcpfsm_sockets_stuck", state="fin_wait2") == 0, m
+        assert metric(m, "tcpfsm_sockets", state="time_wait") == n, m
+        lost = {k: v for k, v in m.items() if k[0] == "tcpfsm_events_lost_total" and v}
+        assert not lost, lost
+    finally:
+        traffic.close()
+
+
 TW_BATCH = r"""
 import socket, sys
 port, n = int(sys.argv[1]), int(sys.argv[2])
