@@ -673,7 +673,7 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	struct tcpfsm_serve_twcpu *pc;
 	__u64 key, now;
 	__u32 group = 0, zero = 0;
-	bool watched;
+	bool orphan;	/* its entry is an orphaned FIN_WAIT2 one */
 	__u8 state;
 
 	if (filt_netns &&
@@ -763,10 +763,10 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	}
 	if (e->mark)
 		return 0;
-	watched = e->state == TCPFSM_ST_FIN_WAIT2;
+	orphan = e->state == TCPFSM_ST_FIN_WAIT2;
 	if (expiring(timer)) {
 		untuple(tw, e, key);
-		if (watched && state == TCPFSM_ST_TIME_WAIT)
+		if (orphan && state == TCPFSM_ST_TIME_WAIT)
 			late_time_wait(c, e, timer, now);
 		gadd(c, e->group, e->state, -1);
 		c->tw_ends[TCPFSM_TW_END_EXPIRED]++;
@@ -783,7 +783,7 @@ static __always_inline int tw_event(struct timer_list *timer, bool start)
 	 * when the FIN watch looks out for it (its start counts the change at
 	 * once; the deadline is still the old one); else its FIN came unseen.
 	 */
-	if (watched && state == TCPFSM_ST_TIME_WAIT &&
+	if (orphan && state == TCPFSM_ST_TIME_WAIT &&
 	    !(v4_rcv_lo && (fin_rx_sk() || (e->flags & TW_TUPLED))))
 		late_time_wait(c, e, timer, now);
 	untuple(tw, e, key);
