@@ -18,12 +18,49 @@ void reorder_free(struct reorder *r)
 {
 	free(r->ev);
 	r->ev = NULL;
+	free(r->late);
+	r->late = NULL;
 	u64map_free(&r->ports);
 }
 
 size_t reorder_pending(const struct reorder *r)
 {
-	return r->tail - r->head;
+	return r->tail - r->head + r->nlate;
+}
+
+/* ---- the heap of events far out of order: the oldest at late[0] ---- */
+
+static int late_push(struct reorder *r, const struct tcpfsm_event *e)
+{
+	size_t i, up;
+
+	if (ARRAY_GROW(r->late, r->nlate, r->late_cap, 64))
+		return -ENOMEM;
+	i = r->nlate++;
+	/* (equal times among these come out in no set order) */
+	while (i > 0 && r->late[up = (i - 1) / 2].ts_ns > e->ts_ns) {
+		r->late[i] = r->late[up];
+		i = up;
+	}
+	r->late[i] = *e;
+	return 0;
+}
+
+static void late_pop(struct reorder *r)
+{
+	struct tcpfsm_event last = r->late[--r->nlate];
+	size_t i = 0, n = r->nlate, c;
+
+	while ((c = 2 * i + 1) < n) {
+		if (c + 1 < n && r->late[c + 1].ts_ns < r->late[c].ts_ns)
+			c++;
+		if (r->late[c].ts_ns >= last.ts_ns)
+			break;
+		r->late[i] = r->late[c];
+		i = c;
+	}
+	if (n)
+		r->late[i] = last;
 }
 
 static bool is_connect(const struct tcpfsm_event *e)
@@ -69,44 +106,59 @@ static bool wait_is(uint64_t w, const struct tcpfsm_event *e)
  * takes what was learned for it now, so the entry can follow the new one.
  * Rare, so a scan from the back is fine.
  */
+static bool settle_one(struct reorder *r, struct tcpfsm_event *p,
+		       uint64_t cookie, uint64_t w)
+{
+	if (p->cookie != cookie || !is_unbound_connect(p) || !wait_is(w, p))
+		return false;
+	p->sport = wait_port(w);
+	if (p->sport)
+		r->patched++;
+	else
+		r->unpatched++;
+	return true;
+}
+
 static void settle_earlier(struct reorder *r, uint64_t cookie, uint64_t w)
 {
 	size_t i = r->tail;
 
-	while (i > r->head) {
-		struct tcpfsm_event *p = &r->ev[--i];
-
-		if (p->cookie != cookie || !is_unbound_connect(p) || !wait_is(w, p))
-			continue;
-		p->sport = wait_port(w);
-		if (p->sport)
-			r->patched++;
-		else
-			r->unpatched++;
-		return;
-	}
+	while (i > r->head)
+		if (settle_one(r, &r->ev[--i], cookie, w))
+			return;
+	for (i = 0; i < r->nlate; i++)
+		if (settle_one(r, &r->late[i], cookie, w))
+			return;
 }
 
 int reorder_push(struct reorder *r, const struct tcpfsm_event *e)
 {
-	size_t i;
+	size_t i, lo;
 
-	/* full: move the pending back to the start if that frees half, else grow */
-	if (r->tail == r->cap && r->head > r->cap / 2) {
-		memmove(r->ev, r->ev + r->head, (r->tail - r->head) * sizeof(*r->ev));
-		r->tail -= r->head;
-		r->head = 0;
-	}
-	if (ARRAY_GROW(r->ev, r->tail, r->cap, FIRST_CAP))
-		return -ENOMEM;
 	/* insertion from the back: records arrive almost sorted */
 	i = r->tail;
-	while (i > r->head && r->ev[i - 1].ts_ns > e->ts_ns) {
-		r->ev[i] = r->ev[i - 1];
+	lo = r->tail - r->head > REORDER_STRAGGLE ? r->tail - REORDER_STRAGGLE : r->head;
+	while (i > lo && r->ev[i - 1].ts_ns > e->ts_ns)
 		i--;
+	if (i == lo && i > r->head && r->ev[i - 1].ts_ns > e->ts_ns) {
+		/* far out of order */
+		if (late_push(r, e))
+			return -ENOMEM;
+	} else {
+		/* full: move the pending back to the start if that frees half, else grow */
+		if (r->tail == r->cap && r->head > r->cap / 2) {
+			memmove(r->ev, r->ev + r->head, (r->tail - r->head) * sizeof(*r->ev));
+			i -= r->head;
+			r->tail -= r->head;
+			r->head = 0;
+		}
+		if (ARRAY_GROW(r->ev, r->tail, r->cap, FIRST_CAP))
+			return -ENOMEM;
+		memmove(r->ev + i + 1, r->ev + i, (r->tail - i) * sizeof(*r->ev));
+		r->moved += r->tail - i;
+		r->ev[i] = *e;
+		r->tail++;
 	}
-	r->ev[i] = *e;
-	r->tail++;
 	/*
 	 * An unbound connect waits for its port; the record leaving SYN_SENT
 	 * brings it. The ring holds one socket's records in the order they
@@ -145,9 +197,14 @@ static size_t release(struct reorder *r, uint64_t watermark, bool all,
 	if (upto)
 		*upto = watermark;
 
-	while (r->head < r->tail) {
-		struct tcpfsm_event *e = &r->ev[r->head];
+	for (;;) {
+		struct tcpfsm_event *e = r->head < r->tail ? &r->ev[r->head] : NULL;
+		bool late = r->nlate && (!e || r->late[0].ts_ns < e->ts_ns);
 
+		if (late)
+			e = &r->late[0];
+		if (!e)
+			break;
 		if (!all && e->ts_ns > watermark)
 			break;
 		if (is_unbound_connect(e)) {
@@ -171,7 +228,10 @@ static size_t release(struct reorder *r, uint64_t watermark, bool all,
 				u64map_del(&r->ports, e->cookie);
 		}
 		fn(ctx, e);
-		r->head++;
+		if (late)
+			late_pop(r);
+		else
+			r->head++;
 		n++;
 	}
 	if (r->head == r->tail)

@@ -7,7 +7,12 @@
  * timestamp order by at most the time between a reservation and the
  * bpf_ktime_get_ns() that follows it on another CPU. Events are held until
  * the watermark (a time before which every event is known to have been
- * read) passes them.
+ * read) passes them. They are nearly sorted: each goes in from the back of
+ * a sorted array. One more than REORDER_STRAGGLE places out of order (a
+ * recording can hold anything) goes to a heap instead, and release takes
+ * the older of the two fronts (the array's on a tie): a push costs at most
+ * REORDER_STRAGGLE moves or a heap's log n, never a walk of everything
+ * pending.
  *
  * At CLOSE -> SYN_SENT the local port is still 0: connect() picks it just
  * after. The connection's next event carries it, so a SYN_SENT record is
@@ -25,12 +30,17 @@
 
 typedef void (*reorder_fn)(void *ctx, const struct tcpfsm_event *e);
 
+#define REORDER_STRAGGLE 64
+
 struct reorder {
 	struct tcpfsm_event *ev;
 	size_t head, tail, cap; /* pending: ev[head..tail), sorted by ts */
+	struct tcpfsm_event *late;	/* pending too: a min-heap by ts */
+	size_t nlate, late_cap;
 	uint64_t hold_ns;
 	struct u64map ports;	/* cookie -> waiting connect, its port */
 	uint64_t patched, unpatched;
+	uint64_t moved;		/* events moved by insertions (a bound, tested) */
 };
 
 int reorder_init(struct reorder *r, uint64_t hold_ns);

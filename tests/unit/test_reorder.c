@@ -102,19 +102,67 @@ static void test_connect_without_port_released_after_hold(void **state)
 static void test_grows(void **state)
 {
 	struct reorder r;
+	size_t n = 0;
 	int i;
 
 	assert_int_equal(reorder_init(&r, 1000), 0);
-	nout = 0;
 	for (i = 0; i < 10000; i++) {
-		struct tcpfsm_event e = ev(10000 - i, 1, 1, 4, 1);
+		struct tcpfsm_event e = ev(i / 2 * 2 + (i & 1 ? 0 : 1), 1, 1, 4, 1);
 
 		assert_int_equal(reorder_push(&r, &e), 0);
 	}
 	assert_int_equal(reorder_pending(&r), 10000);
-	nout = 0;
-	assert_int_equal(r.ev[r.head].ts_ns, 1);
-	assert_int_equal(r.ev[r.tail - 1].ts_ns, 10000);
+	assert_int_equal(r.nlate, 0);	/* pairs swapped: one move each */
+	assert_int_equal(r.moved, 5000);
+	assert_int_equal(r.ev[r.head].ts_ns, 0);
+	assert_int_equal(r.ev[r.tail - 1].ts_ns, 9999);
+	assert_int_equal(reorder_flush(&r, count_only, &n), 10000);
+	reorder_free(&r);
+}
+
+static uint64_t last_ts;
+static size_t nsorted, nunsorted;
+
+static void check_order(void *ctx, const struct tcpfsm_event *e)
+{
+	(void)ctx;
+	if (e->ts_ns >= last_ts)
+		nsorted++;
+	else
+		nunsorted++;
+	last_ts = e->ts_ns;
+}
+
+/*
+ * A recording can hold anything: 200,000 records in reverse order (each
+ * older than all before it) sort in with a bounded number of moves, not a
+ * walk of everything pending each (2e10 moves), and come out sorted, also
+ * when released in steps and mixed with records in order.
+ */
+static void test_far_out_of_order_is_not_quadratic(void **state)
+{
+	const int n = 200000;
+	struct reorder r;
+	int i;
+
+	assert_int_equal(reorder_init(&r, 1000), 0);
+	for (i = 0; i < n; i++) {
+		/* every third in order (from 10^9 up), the rest in reverse */
+		uint64_t ts = i % 3 ? (uint64_t)(n - i) * 1000 : 1000000000ull + i;
+		struct tcpfsm_event e = ev(ts, 1, 1, 4, 1);
+
+		assert_int_equal(reorder_push(&r, &e), 0);
+	}
+	assert_true(r.moved <= (uint64_t)n * REORDER_STRAGGLE);
+	assert_int_equal(reorder_pending(&r), n);
+	last_ts = 0;
+	nsorted = nunsorted = 0;
+	reorder_release(&r, (uint64_t)n / 2 * 1000, check_order, NULL, NULL);
+	reorder_release(&r, 1000000000ull + n / 2, check_order, NULL, NULL);
+	reorder_flush(&r, check_order, NULL);
+	assert_int_equal(nsorted, n);
+	assert_int_equal(nunsorted, 0);
+	assert_int_equal(reorder_pending(&r), 0);
 	reorder_free(&r);
 }
 
@@ -235,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_connect_port_is_patched),
 		cmocka_unit_test(test_connect_without_port_released_after_hold),
 		cmocka_unit_test(test_grows),
+		cmocka_unit_test(test_far_out_of_order_is_not_quadratic),
 		cmocka_unit_test(test_bound_connects_do_not_crowd_out_a_port),
 		cmocka_unit_test(test_reconnect_of_one_socket_keeps_each_port),
 		cmocka_unit_test(test_release_says_how_far_the_stream_is_complete),
