@@ -614,7 +614,6 @@ static __always_inline void life_end(struct tcpfsm_serve_counters *c,
 		observe(c, TCPFSM_SERVE_H_LIFE(o, cl), end_ns - e->born_ns);
 }
 
-
 /* the minisocket leaves tw_tuple (its memory still its own) */
 static __always_inline void untuple(struct inet_timewait_sock *tw,
 				    struct tcpfsm_serve_mini *e, __u64 key)

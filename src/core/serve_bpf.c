@@ -35,6 +35,26 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, ap);
 }
 
+/*
+ * A group inserted from user space. The table is not preallocated; its
+ * allocator hands each CPU one element of this size up front and refills
+ * from an irq_work (Linux 6.1): a second insert right after the first can
+ * find the CPU's cache empty (ENOMEM, seen in a QEMU guest) until that
+ * runs. So ENOMEM is retried, 100 times at most, 1 ms apart.
+ */
+static int add_group(int fd, uint32_t key, const void *zeroes)
+{
+	int i;
+
+	for (i = 0;; i++) {
+		if (!bpf_map_update_elem(fd, &key, zeroes, BPF_NOEXIST))
+			return 0;
+		if (errno != ENOMEM || i == 100)
+			return -errno;
+		usleep(1000);
+	}
+}
+
 int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		   char *err, size_t errlen, char *warn, size_t warnlen)
 {
@@ -149,14 +169,15 @@ int serve_bpf_open(struct serve_bpf **out, const struct serve_bpf_opts *o,
 		int k;
 
 		memset(b->gpercpu, 0, b->ncpu * sizeof(struct tcpfsm_serve_group));
-		for (k = 0; k < (o->by == TCPFSM_SERVE_BY_NETNS ? 1 : 2); k++)
-			if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.groups), &keys[k],
-						b->gpercpu, BPF_NOEXIST)) {
-				ret = -errno;
+		for (k = 0; k < (o->by == TCPFSM_SERVE_BY_NETNS ? 1 : 2); k++) {
+			ret = add_group(bpf_map__fd(b->skel->maps.groups), keys[k],
+					b->gpercpu);
+			if (ret) {
 				snprintf(err, errlen, "cannot make the group table: %s",
 					 strerror(-ret));
 				goto fail;
 			}
+		}
 	}
 	ret = serve_kern__attach(b->skel);
 	if (ret) {
