@@ -796,6 +796,9 @@ def test_time_wait_table_frees_early_ends(serve, netns):
     killed, then 1024 more (less one per CPU: each CPU's last removal ends
     at its next timewait event), with no scrape in between, nothing lost."""
     ns = netns()
+    # every connection a TIME_WAIT socket of its own: no reuse of an older
+    # one's tuple (loopback reuses those a second old: a slow machine's batch)
+    ns.sysctl(tcp_tw_reuse=0)
     n = 1024
     more = n - os.cpu_count()
     srv = serve("--netns", f"/run/netns/{ns.name}", "--max-time-wait", str(n),
