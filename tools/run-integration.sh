@@ -16,5 +16,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export TCPFSM_BIN="$here/$build/tcpfsm"
 export TCPFSM_TOOLS="$here/$build/tools"
-exec /usr/bin/python3 -m pytest -q -p no:cacheprovider -n 4 --dist loadfile \
+# -rs: every skip says why, in the summary
+exec /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider -n 4 --dist loadfile \
 	"$here/tests/integration" "${@:2}"
