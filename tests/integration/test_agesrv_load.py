@@ -119,15 +119,20 @@ def test_slow_and_garbage_clients_cost_no_record(tracer, netns):
                                         "tcpfsm snapshot: note: ages from the tracer at ")) \
                     or re.match(r"tcpfsm snapshot: note: \d+ tcpfsm serve watch ", line), \
                     p.stderr
-        out, _ = load.communicate(timeout=60)
-        assert "connections=20000 " in out, out
+        out, _ = load.communicate(timeout=90)
+        made = re.search(r"connections=(\d+) .* errors=0", out)
+        assert made, out
+        made = int(made.group(1))
+        # a slow machine makes fewer within loadgen's 60 s: still 12.5 MB
+        # of records, more than the ring, for 10000
+        assert made >= 10000, out
     finally:
         pest.stop.set()
         pest.join(timeout=10)
     t.stop()
     assert t.returncode == 0, t.stderr()
     events, lost = lost_count(t.stderr())
-    assert events > 20000 * 8, t.stderr()
+    assert events > made * 8, t.stderr()
     assert pest.garbage > 100, pest.garbage
     assert lost == 0, t.stderr()
     # the query's 4 s bound (connect included), and the dump

@@ -153,8 +153,11 @@ SERVER_PASSIVE = [("LISTEN", "SYN_RECV"), ("SYN_RECV", "ESTABLISHED"),
                   ("LAST_ACK", "CLOSE")]
 
 
-def check_server_passive(sc, srv, sport, cport, hold):
-    """The server end of a client-first close: request, child, CLOSE_WAIT held."""
+def check_server_passive(sc, srv, sport, cport, lo, hi):
+    """The server end of a client-first close: request, child, CLOSE_WAIT
+    held, lo to hi seconds: at least the server's sleep in it, at most the
+    test's own clock from the client's close to the server's (a slow machine
+    delivers the FIN late, the server reads it late)."""
     side = sc.side(sport, cport)
     assert pairs(side) == SERVER_PASSIVE
     req = side[0]
@@ -168,7 +171,7 @@ def check_server_passive(sc, srv, sport, cport, hold):
     assert life["synack_retrans"] == 0
     assert (life["pid"], life["comm"]) == (srv.pid, srv.comm)
     assert_complete(life)
-    assert hold * 0.95 <= dur(life, "CLOSE_WAIT") / S <= hold * 1.05, life["path"]
+    assert lo <= dur(life, "CLOSE_WAIT") / S <= hi, (lo, hi, life["path"])
     return life
 
 
@@ -213,10 +216,14 @@ def test_client_first_close(tracer, veth, peers, family, hold):
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
     handshake(srv, cli, addrs[1], sport, cport)
+    t0 = time.monotonic_ns()
     cli.do("close C")
-    held = float(srv.do(f"eofhold S {hold}"))
+    srv.do(f"eofhold S {hold}")
+    t_srv = time.monotonic_ns()
     srv.do("close L")
-    end_time_wait(veth.a, cport, "the client's TIME_WAIT")
+    wait_state(veth.a, cport, "time-wait", "the client's TIME_WAIT")
+    t1 = time.monotonic_ns()
+    kill_time_wait(veth.a, cport)
     sc.wait_lives(2)
     sc.stop()
 
@@ -247,12 +254,13 @@ def test_client_first_close(tracer, veth, peers, family, hold):
     assert_complete(clife)
     fw2 = clife["path"][3]
     assert fw2["state"] == "FIN_WAIT2" and 0 < fw2["orphan_ns"] <= fw2["ns"], fw2
-    # FIN_WAIT1 + FIN_WAIT2: from the client's FIN to the server's, i.e. the
-    # hold (FIN_WAIT1 ends at the server's delayed ACK of the FIN)
-    fw = (dur(clife, "FIN_WAIT1") + dur(clife, "FIN_WAIT2")) / S
-    assert held * 0.95 <= fw <= held * 1.05 + 0.01, clife["path"]
+    # FIN_WAIT1 + FIN_WAIT2: from the client's FIN to the server's (FIN_WAIT1
+    # ends at the server's delayed ACK of the FIN): the server's sleep at
+    # least, at most the test's clock from the close to TIME_WAIT seen
+    fw = dur(clife, "FIN_WAIT1") + dur(clife, "FIN_WAIT2")
+    assert hold * S <= fw <= t1 - t0, (fw, t1 - t0, clife["path"])
 
-    slife = check_server_passive(sc, srv, sport, cport, held)
+    slife = check_server_passive(sc, srv, sport, cport, hold, (t_srv - t0) / S)
     assert slife["saddr"] == addrs[1]
 
 
@@ -271,10 +279,13 @@ def test_orphaned_full_socket_in_fin_wait2(tracer, veth, peers):
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
     handshake(srv, cli, veth.addr4[1], sport, cport)
+    t0 = time.monotonic_ns()
     cli.do("close C")
-    held = float(srv.do("eofhold S 0.3"))
+    srv.do("eofhold S 0.3")
     srv.do("close L")
-    end_time_wait(veth.a, cport, "the client's TIME_WAIT")
+    wait_state(veth.a, cport, "time-wait", "the client's TIME_WAIT")
+    t1 = time.monotonic_ns()
+    kill_time_wait(veth.a, cport)
     sc.wait_lives(2)
     sc.stop()
 
@@ -291,8 +302,8 @@ def test_orphaned_full_socket_in_fin_wait2(tracer, veth, peers):
     fw2 = clife["path"][3]
     assert fw2["state"] == "FIN_WAIT2" and fw2["orphan_ns"] == fw2["ns"], fw2
     assert_complete(clife)
-    fw = (dur(clife, "FIN_WAIT1") + dur(clife, "FIN_WAIT2")) / S
-    assert held * 0.95 <= fw <= held * 1.05 + 0.01, clife["path"]
+    fw = dur(clife, "FIN_WAIT1") + dur(clife, "FIN_WAIT2")
+    assert 0.3 * S <= fw <= t1 - t0, (fw, t1 - t0, clife["path"])
 
 
 def tw_overflows(ns):
@@ -345,10 +356,14 @@ def test_server_first_close_owner_on_loopback(tracer, netns, peers):
     sc = Scenario(tracer, (ns,), sport, cport)
     srv, cli = peers(ns, "srv"), peers(ns, "cli")
     handshake(srv, cli, "127.0.0.1", sport, cport)
+    t0 = time.monotonic_ns()
     srv.do("close S")
-    held = float(cli.do("eofhold C 0.2"))
+    cli.do("eofhold C 0.2")
+    t_cli = time.monotonic_ns()
     srv.do("close L")
-    end_time_wait(ns, sport, "the server's TIME_WAIT")
+    wait_state(ns, sport, "time-wait", "the server's TIME_WAIT")
+    t1 = time.monotonic_ns()
+    kill_time_wait(ns, sport)
     sc.wait_lives(2)
     sc.stop()
 
@@ -376,14 +391,15 @@ def test_server_first_close_owner_on_loopback(tracer, netns, peers):
     assert states(clife) == ["SYN_SENT", "ESTABLISHED", "CLOSE_WAIT", "LAST_ACK"]
     assert (clife["pid"], clife["comm"]) == (cli.pid, cli.comm)
     assert_complete(clife)
-    assert held * 0.95 <= dur(clife, "CLOSE_WAIT") / S <= held * 1.05
+    # the client's sleep at least; at most the test's clock around the closes
+    assert 0.2 * S <= dur(clife, "CLOSE_WAIT") <= t_cli - t0, clife["path"]
     slife = sc.life(sport, cport)
     assert (slife["open"], slife["close"], slife["end"]) == ("passive", "active", "killed")
     assert states(slife) == ["SYN_RECV", "ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"]
     assert (slife["pid"], slife["comm"]) == (srv.pid, srv.comm)
     assert_complete(slife)
-    fw = (dur(slife, "FIN_WAIT1") + dur(slife, "FIN_WAIT2")) / S
-    assert held * 0.95 <= fw <= held * 1.05 + 0.01, slife["path"]
+    fw = dur(slife, "FIN_WAIT1") + dur(slife, "FIN_WAIT2")
+    assert 0.2 * S <= fw <= t1 - t0, (fw, t1 - t0, slife["path"])
 
 
 def test_shutdown_then_close(tracer, veth, peers):
@@ -399,7 +415,8 @@ def test_shutdown_then_close(tracer, veth, peers):
     handshake(srv, cli, veth.addr4[1], sport, cport)
     t0 = time.monotonic_ns()
     cli.do("shutdown C")
-    held = float(srv.do("eofhold S 0.5"))
+    srv.do("eofhold S 0.5")
+    t_srv = time.monotonic_ns()
     cli.do("eof C")
     t1 = time.monotonic_ns()
     cli.do("close C")
@@ -426,7 +443,7 @@ def test_shutdown_then_close(tracer, veth, peers):
     # in between (by the test's clock: a slow machine delivers late)
     fw = (dur(clife, "FIN_WAIT1") + dur(clife, "FIN_WAIT2"))
     assert 0.5 * S <= fw <= t1 - t0, (fw, t1 - t0, clife["path"])
-    check_server_passive(sc, srv, sport, cport, held)
+    check_server_passive(sc, srv, sport, cport, 0.5, (t_srv - t0) / S)
 
 
 def test_rst_on_established(tracer, veth, peers):
@@ -762,20 +779,20 @@ def test_time_wait_reused(tracer, netns, peers):
 
 
 def test_close_wait_held_duration(tracer, veth, peers):
-    """The server holds CLOSE_WAIT 1.0 s: reported within 5%."""
+    """The server holds CLOSE_WAIT 1.0 s: reported within the test's own
+    clock (from the client's close to the server's) and at least the 1.0 s."""
     sport, cport = two_ports()
     sc = Scenario(tracer, (veth.a, veth.b), sport, cport)
     srv, cli = peers(veth.b, "srv"), peers(veth.a, "cli")
     handshake(srv, cli, veth.addr4[1], sport, cport)
+    t0 = time.monotonic_ns()
     cli.do("close C")
-    held = float(srv.do("eofhold S 1.0"))
+    srv.do("eofhold S 1.0")
+    t1 = time.monotonic_ns()
     sc.wait_lives(1)
     sc.stop()
-    # within 5% of the time held (there); of the 1.0 s asked, and of held
-    # to 10 ms (here)
-    slife = check_server_passive(sc, srv, sport, cport, held)
-    cw = dur(slife, "CLOSE_WAIT") / S
-    assert 0.95 <= cw <= 1.05 and abs(cw - held) < 0.01, (cw, held)
+    # the server's sleep at least, at most the test's clock around the closes
+    slife = check_server_passive(sc, srv, sport, cport, 1.0, (t1 - t0) / S)
     t = [t for t in sc.side(sport, cport) if t["oldstate"] == "CLOSE_WAIT"][0]
     # trace and life are two tracers, two programs: each stamps its own time
     assert abs(t["prev_ns"] - dur(slife, "CLOSE_WAIT")) < 1 * MS
