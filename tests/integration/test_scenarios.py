@@ -140,9 +140,12 @@ def wait_state(ns, port, state, what):
 
 
 def end_time_wait(ns, port, what):
-    """Wait for port's TIME_WAIT in ns, then end it now (ss -K)."""
+    """Wait for port's TIME_WAIT in ns, then end it now (ss -K); the
+    CLOCK_MONOTONIC ns when it was seen."""
     wait_state(ns, port, "time-wait", what)
+    seen = time.monotonic_ns()
     kill_time_wait(ns, port)
+    return seen
 
 
 CLIENT_ACTIVE = [("CLOSE", "SYN_SENT"), ("SYN_SENT", "ESTABLISHED"),
@@ -221,9 +224,7 @@ def test_client_first_close(tracer, veth, peers, family, hold):
     srv.do(f"eofhold S {hold}")
     t_srv = time.monotonic_ns()
     srv.do("close L")
-    wait_state(veth.a, cport, "time-wait", "the client's TIME_WAIT")
-    t1 = time.monotonic_ns()
-    kill_time_wait(veth.a, cport)
+    t1 = end_time_wait(veth.a, cport, "the client's TIME_WAIT")
     sc.wait_lives(2)
     sc.stop()
 
@@ -283,9 +284,7 @@ def test_orphaned_full_socket_in_fin_wait2(tracer, veth, peers):
     cli.do("close C")
     srv.do("eofhold S 0.3")
     srv.do("close L")
-    wait_state(veth.a, cport, "time-wait", "the client's TIME_WAIT")
-    t1 = time.monotonic_ns()
-    kill_time_wait(veth.a, cport)
+    t1 = end_time_wait(veth.a, cport, "the client's TIME_WAIT")
     sc.wait_lives(2)
     sc.stop()
 
@@ -361,9 +360,7 @@ def test_server_first_close_owner_on_loopback(tracer, netns, peers):
     cli.do("eofhold C 0.2")
     t_cli = time.monotonic_ns()
     srv.do("close L")
-    wait_state(ns, sport, "time-wait", "the server's TIME_WAIT")
-    t1 = time.monotonic_ns()
-    kill_time_wait(ns, sport)
+    t1 = end_time_wait(ns, sport, "the server's TIME_WAIT")
     sc.wait_lives(2)
     sc.stop()
 

@@ -74,6 +74,11 @@ def parse_metrics(text):
     return out
 
 
+def metric(m, name, **labels):
+    """One sample of parse_metrics' result; 0 when absent."""
+    return m.get((name, frozenset(labels.items())), 0)
+
+
 class Serve:
     def __init__(self, *args):
         self.port = free_port()
@@ -576,8 +581,7 @@ def test_half_open_timeout_ends(serve, netns):
         assert ss_counts(ns)["syn_recv"] == K
 
         def value(name, **labels):
-            m = parse_metrics(srv.metrics())
-            return m.get((name, frozenset(labels.items())), 0)
+            return metric(parse_metrics(srv.metrics()), name, **labels)
         wait_for(lambda: value("tcpfsm_sockets", state="syn_recv") == K, timeout=10,
                  interval=0.1, what="K half-open")
         wait_for(lambda: ss_counts(ns)["syn_recv"] == 0, timeout=20, interval=0.2,
@@ -655,9 +659,6 @@ def test_fin_wait2_to_time_wait_exact(serve, netns):
     times = [[int(x) for x in line.split()] for line in out.splitlines()]
     assert len(times) == n
 
-    def value(m, name, **labels):
-        return m.get((name, frozenset(labels.items())), 0)
-
     def tw_count():
         return sum(f":{port}" in line for line in
                    ns.exec("ss", "-tanH", "state", "time-wait").splitlines())
@@ -666,45 +667,45 @@ def test_fin_wait2_to_time_wait_exact(serve, netns):
     got = {k: v for k, v in m.items() if k[0] in (
         "tcpfsm_transitions_total", "tcpfsm_sockets", "tcpfsm_events_lost_total",
         "tcpfsm_time_wait_late_transitions_total", "tcpfsm_connections_closed_total") and v}
-    assert value(m, "tcpfsm_transitions_total", **{"from": "fin_wait2", "to": "time_wait"}) == n, got
-    assert value(m, "tcpfsm_transitions_total", **{"from": "fin_wait2", "to": "close"}) == 0, got
-    assert value(m, "tcpfsm_sockets", state="time_wait") == n, got
-    assert value(m, "tcpfsm_sockets", state="fin_wait2") == 0, got
+    assert metric(m, "tcpfsm_transitions_total", **{"from": "fin_wait2", "to": "time_wait"}) == n, got
+    assert metric(m, "tcpfsm_transitions_total", **{"from": "fin_wait2", "to": "close"}) == 0, got
+    assert metric(m, "tcpfsm_sockets", state="time_wait") == n, got
+    assert metric(m, "tcpfsm_sockets", state="fin_wait2") == 0, got
     assert sum(v for k, v in m.items() if k[0] == "tcpfsm_events_lost_total") == 0, got
-    assert value(m, "tcpfsm_time_wait_late_transitions_total") == 0, got
+    assert metric(m, "tcpfsm_time_wait_late_transitions_total") == 0, got
     # still in TIME_WAIT: the clients' connections have not closed
-    assert value(m, "tcpfsm_connections_closed_total", open="active", close="active") == 0, got
-    assert value(m, "tcpfsm_connections_closed_total", open="passive", close="passive") == n, got
+    assert metric(m, "tcpfsm_connections_closed_total", open="active", close="active") == 0, got
+    assert metric(m, "tcpfsm_connections_closed_total", open="passive", close="passive") == n, got
 
     # FIN_WAIT2: from the FIN's ACK (by t1) to the server's FIN (from t2)
     lo = [(t2 - t1) / 1e9 for _, _, _, t1, t2, _ in times]
     hi = [(t3 - t0) / 1e9 for _, _, t0, _, _, t3 in times]
-    assert value(m, "tcpfsm_state_duration_seconds_count", state="fin_wait2") == n
+    assert metric(m, "tcpfsm_state_duration_seconds_count", state="fin_wait2") == n
     fw2 = sorted((float(dict(k[1])["le"]), v) for k, v in m.items()
                  if k[0] == "tcpfsm_state_duration_seconds_bucket" and
                  dict(k[1])["state"] == "fin_wait2")
     assert [c for le, c in fw2 if le < min(lo)][-1] == 0, (fw2, min(lo))
     assert [c for le, c in fw2 if le >= max(hi)][0] == n, (fw2, max(hi))
-    fw2_sum = value(m, "tcpfsm_state_duration_seconds_sum", state="fin_wait2")
+    fw2_sum = metric(m, "tcpfsm_state_duration_seconds_sum", state="fin_wait2")
     assert sum(lo) <= fw2_sum <= sum(hi), (fw2_sum, sum(lo), sum(hi))
 
     k0 = time.monotonic_ns()
     ns.exec("ss", "-K", "-tan", "state", "time-wait", f"( dport = :{port} )")
     k1 = time.monotonic_ns()
     assert tw_count() == 0
-    wait_for(lambda: value(parse_metrics(srv.metrics()), "tcpfsm_time_wait_ends_total",
+    wait_for(lambda: metric(parse_metrics(srv.metrics()), "tcpfsm_time_wait_ends_total",
                            end="early") == n, timeout=10, interval=0.05, what="n early ends")
     m = parse_metrics(srv.metrics())
-    assert value(m, "tcpfsm_time_wait_ends_total", end="expired") == 0
-    assert value(m, "tcpfsm_sockets", state="time_wait") == 0
-    assert value(m, "tcpfsm_state_duration_seconds_count", state="time_wait") == n
+    assert metric(m, "tcpfsm_time_wait_ends_total", end="expired") == 0
+    assert metric(m, "tcpfsm_sockets", state="time_wait") == 0
+    assert metric(m, "tcpfsm_state_duration_seconds_count", state="time_wait") == n
     # TIME_WAIT: from the server's FIN to the kill
-    tw_sum = value(m, "tcpfsm_state_duration_seconds_sum", state="time_wait")
+    tw_sum = metric(m, "tcpfsm_state_duration_seconds_sum", state="time_wait")
     assert sum(k0 - t3 for *_, t3 in times) / 1e9 <= tw_sum <= \
         sum(k1 - t2 for *_, t2, _ in times) / 1e9, tw_sum
     # the clients' connections closed with their TIME_WAIT: connect() to the kill
-    assert value(m, "tcpfsm_connections_closed_total", open="active", close="active") == n
-    life = value(m, "tcpfsm_connection_lifetime_seconds_sum", open="active", close="active")
+    assert metric(m, "tcpfsm_connections_closed_total", open="active", close="active") == n
+    life = metric(m, "tcpfsm_connection_lifetime_seconds_sum", open="active", close="active")
     assert sum(k0 - o1 for o0, o1, *_ in times) / 1e9 <= life <= \
         sum(k1 - o0 for o0, *_ in times) / 1e9, life
 
@@ -713,11 +714,6 @@ def test_fin_watch_by_tuple(serve, netns, monkeypatch):
     """The same, with the FIN found by its 4-tuple as before Linux 6.11."""
     monkeypatch.setenv("TCPFSM_TEST_NO_RX_SK", "1")
     test_fin_wait2_to_time_wait_exact(serve, netns)
-
-
-def metric(m, name, **labels):
-    """One sample of parse_metrics' result; 0 when absent."""
-    return m.get((name, frozenset(labels.items())), 0)
 
 
 def test_orphaned_fin_wait2_ages(serve, netns):
